@@ -1,0 +1,101 @@
+//! The coverage sweep behind Marzullo and Brooks-Iyengar: how many closed intervals cover each point.
+
+use super::screen::Candidate;
+
+/// A piece of the line with constant coverage: either one endpoint coordinate (`lo == hi`, a point) or the open
+/// stretch between two consecutive endpoint coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Region {
+    pub lo: f64,
+    pub hi: f64,
+    pub count: usize,
+}
+
+impl Region {
+    pub fn is_point(&self) -> bool {
+        self.lo == self.hi
+    }
+}
+
+/// Every region from the first lower bound to the last upper bound, in order. O(n log n).
+pub(crate) fn regions(candidates: &[Candidate]) -> Vec<Region> {
+    let mut los: Vec<f64> = candidates.iter().map(|c| c.lo).collect();
+    let mut his: Vec<f64> = candidates.iter().map(|c| c.hi).collect();
+    los.sort_by(f64::total_cmp);
+    his.sort_by(f64::total_cmp);
+    let (mut i, mut j) = (0, 0);
+    let mut active = 0usize; // intervals with lo < x <= hi at the current coordinate x (before its starts)
+    let mut out = Vec::with_capacity(4 * candidates.len());
+    while j < his.len() {
+        let x = if i < los.len() { los[i].min(his[j]) } else { his[j] };
+        let mut starts = 0;
+        while i < los.len() && los[i] == x {
+            starts += 1;
+            i += 1;
+        }
+        let mut ends = 0;
+        while j < his.len() && his[j] == x {
+            ends += 1;
+            j += 1;
+        }
+        active += starts;
+        out.push(Region { lo: x, hi: x, count: active });
+        active -= ends;
+        let next = match (los.get(i), his.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (None, Some(&b)) => b,
+            _ => break,
+        };
+        out.push(Region { lo: x, hi: next, count: active });
+    }
+    out
+}
+
+/// Whether the closed interval `[lo, hi]` shares a point with any of `regions` (sorted by position; a stretch
+/// is open, so touching its end does not count).
+pub(crate) fn meets_any(regions: &[Region], lo: f64, hi: f64) -> bool {
+    let first = regions.partition_point(|r| r.hi < lo);
+    regions[first..]
+        .iter()
+        .take_while(|r| r.lo <= hi)
+        .any(|r| if r.is_point() { true } else { r.lo < hi && lo < r.hi })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cands(iv: &[(f64, f64)]) -> Vec<Candidate> {
+        iv.iter()
+            .enumerate()
+            .map(|(index, &(lo, hi))| Candidate { index, value: lo / 2.0 + hi / 2.0, lo, hi, variance: 1.0 })
+            .collect()
+    }
+
+    #[test]
+    fn counts_points_and_stretches() {
+        let r = regions(&cands(&[(0.0, 2.0), (1.0, 3.0), (2.0, 2.0)]));
+        let expect = [
+            (0.0, 0.0, 1),
+            (0.0, 1.0, 1),
+            (1.0, 1.0, 2),
+            (1.0, 2.0, 2),
+            (2.0, 2.0, 3),
+            (2.0, 3.0, 1),
+            (3.0, 3.0, 1),
+        ];
+        let got: Vec<(f64, f64, usize)> = r.iter().map(|r| (r.lo, r.hi, r.count)).collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn meets() {
+        let r = [Region { lo: 1.0, hi: 2.0, count: 2 }, Region { lo: 5.0, hi: 5.0, count: 2 }];
+        assert!(meets_any(&r, 0.0, 1.5));
+        assert!(meets_any(&r, 5.0, 6.0), "a point region is closed");
+        assert!(meets_any(&r, 4.0, 6.0));
+        assert!(!meets_any(&r, 2.5, 4.9));
+        assert!(!meets_any(&r, 6.0, 7.0));
+        assert!(!meets_any(&r, 2.0, 3.0), "touching an open stretch's end is no overlap");
+    }
+}

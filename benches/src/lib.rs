@@ -1,0 +1,1 @@
+//! Criterion benchmarks for AeroGuard; see `benches/` and `README.md` in this package.
