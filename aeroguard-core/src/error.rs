@@ -91,6 +91,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn parameter(name: &'static str, value: impl std::fmt::Display, reason: &'static str) -> Self {
-        Error::InvalidParameter { name, value: value.to_string(), reason }
+        Error::InvalidParameter {
+            name,
+            value: value.to_string(),
+            reason,
+        }
     }
 }

@@ -96,7 +96,13 @@ pub struct Reading {
 impl Reading {
     /// A good reading with no stated uncertainty.
     pub fn new(sensor: SensorId, value: f64, timestamp: Timestamp) -> Self {
-        Reading { sensor, value, timestamp, uncertainty: Uncertainty::default(), quality: Quality::Good }
+        Reading {
+            sensor,
+            value,
+            timestamp,
+            uncertainty: Uncertainty::default(),
+            quality: Quality::Good,
+        }
     }
 
     /// Sets the uncertainty to an interval half-width.

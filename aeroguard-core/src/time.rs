@@ -87,9 +87,18 @@ mod tests {
 
     #[test]
     fn arithmetic_saturates() {
-        assert_eq!(Timestamp::from_millis(i64::MAX) + Duration::from_secs(1), Timestamp::from_millis(i64::MAX));
-        assert_eq!(Timestamp::from_millis(i64::MIN) - Duration::from_secs(1), Timestamp::from_millis(i64::MIN));
-        assert_eq!(Timestamp::from_millis(5).age_at(Timestamp::from_millis(1)), Duration::ZERO);
+        assert_eq!(
+            Timestamp::from_millis(i64::MAX) + Duration::from_secs(1),
+            Timestamp::from_millis(i64::MAX)
+        );
+        assert_eq!(
+            Timestamp::from_millis(i64::MIN) - Duration::from_secs(1),
+            Timestamp::from_millis(i64::MIN)
+        );
+        assert_eq!(
+            Timestamp::from_millis(5).age_at(Timestamp::from_millis(1)),
+            Duration::ZERO
+        );
         assert_eq!(
             Timestamp::from_millis(i64::MIN).age_at(Timestamp::from_millis(i64::MAX)),
             Duration::from_millis(i64::MAX as u64)

@@ -18,12 +18,17 @@ fn id(s: &str) -> SensorId {
 fn intervals(iv: &[(f64, f64)]) -> Vec<Reading> {
     iv.iter()
         .enumerate()
-        .map(|(i, &(lo, hi))| Reading::new(id(&format!("s{i}")), (lo + hi) / 2.0, T0).with_half_width((hi - lo) / 2.0))
+        .map(|(i, &(lo, hi))| {
+            Reading::new(id(&format!("s{i}")), (lo + hi) / 2.0, T0).with_half_width((hi - lo) / 2.0)
+        })
         .collect()
 }
 
 fn values(vs: &[f64]) -> Vec<Reading> {
-    vs.iter().enumerate().map(|(i, &v)| Reading::new(id(&format!("s{i}")), v, T0)).collect()
+    vs.iter()
+        .enumerate()
+        .map(|(i, &v)| Reading::new(id(&format!("s{i}")), v, T0))
+        .collect()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -33,7 +38,9 @@ fn close(a: f64, b: f64) -> bool {
 #[test]
 fn marzullo_textbook_all_agree() {
     // Marzullo's algorithm, the classic example: 8-12, 11-13 and 10-12 agree on 11-12.
-    let e = Marzullo::new(0).fuse(&intervals(&[(8.0, 12.0), (11.0, 13.0), (10.0, 12.0)]), T0).unwrap();
+    let e = Marzullo::new(0)
+        .fuse(&intervals(&[(8.0, 12.0), (11.0, 13.0), (10.0, 12.0)]), T0)
+        .unwrap();
     let i = e.interval.unwrap();
     assert!(close(i.lo, 11.0) && close(i.hi, 12.0), "{i:?}");
     assert_eq!(e.used.len(), 3);
@@ -52,7 +59,12 @@ fn marzullo_textbook_one_false_ticker() {
     assert_eq!(e.excluded[0].reason, ExclusionReason::OutsideAgreement);
     // Asked to tolerate no fault, the same readings cannot agree.
     match Marzullo::new(0).fuse(&rs, T0) {
-        Err(Error::NoAgreement { needed: 3, available: 3, max_overlap: 2, .. }) => {}
+        Err(Error::NoAgreement {
+            needed: 3,
+            available: 3,
+            max_overlap: 2,
+            ..
+        }) => {}
         other => panic!("expected NoAgreement, got {other:?}"),
     }
 }
@@ -72,25 +84,43 @@ fn brooks_iyengar_paper_example() {
 
 #[test]
 fn brooks_iyengar_agreeing_exact_points() {
-    let e = BrooksIyengar::new(1).fuse(&values(&[5.0, 5.0, 5.0, 9.0]), T0).unwrap();
+    let e = BrooksIyengar::new(1)
+        .fuse(&values(&[5.0, 5.0, 5.0, 9.0]), T0)
+        .unwrap();
     assert_eq!(e.value, 5.0);
     assert_eq!(e.excluded.len(), 1);
 }
 
 #[test]
 fn mid_value_select_picks_the_middle_channel() {
-    for (vals, mid) in [([1.0, 2.0, 3.0], 2.0), ([3.0, 1.0, 2.0], 2.0), ([2.0, 3.0, 1.0], 2.0), ([7.0, 7.0, -1.0], 7.0)] {
+    for (vals, mid) in [
+        ([1.0, 2.0, 3.0], 2.0),
+        ([3.0, 1.0, 2.0], 2.0),
+        ([2.0, 3.0, 1.0], 2.0),
+        ([7.0, 7.0, -1.0], 7.0),
+    ] {
         let e = MidValueSelect::new().fuse(&values(&vals), T0).unwrap();
         assert_eq!(e.value, mid, "{vals:?}");
         assert_eq!(e.used.len(), 1);
-        assert!(e.excluded.iter().all(|x| x.reason == ExclusionReason::NotSelected));
+        assert!(
+            e.excluded
+                .iter()
+                .all(|x| x.reason == ExclusionReason::NotSelected)
+        );
     }
     match MidValueSelect::new().fuse(&values(&[1.0, 2.0]), T0) {
-        Err(Error::WrongChannelCount { expected: 3, got: 2, .. }) => {}
+        Err(Error::WrongChannelCount {
+            expected: 3, got: 2, ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     match MidValueSelect::new().fuse(&values(&[1.0, f64::NAN, 3.0]), T0) {
-        Err(Error::InsufficientReadings { needed: 3, available: 2, excluded, .. }) => {
+        Err(Error::InsufficientReadings {
+            needed: 3,
+            available: 2,
+            excluded,
+            ..
+        }) => {
             assert_eq!(excluded[0].sensor, id("s1"));
         }
         other => panic!("{other:?}"),
@@ -99,8 +129,16 @@ fn mid_value_select_picks_the_middle_channel() {
 
 #[test]
 fn order_statistics() {
-    assert_eq!(Median::new(0).fuse(&values(&[4.0, 1.0, 3.0, 2.0]), T0).unwrap().value, 2.5);
-    let e = TrimmedMean::new(2).fuse(&values(&[100.0, 1.0, 2.0, 3.0, -100.0, 50.0, 2.0]), T0).unwrap();
+    assert_eq!(
+        Median::new(0)
+            .fuse(&values(&[4.0, 1.0, 3.0, 2.0]), T0)
+            .unwrap()
+            .value,
+        2.5
+    );
+    let e = TrimmedMean::new(2)
+        .fuse(&values(&[100.0, 1.0, 2.0, 3.0, -100.0, 50.0, 2.0]), T0)
+        .unwrap();
     assert!(close(e.value, 7.0 / 3.0), "{}", e.value);
     let trimmed: Vec<&str> = e.excluded.iter().map(|x| x.sensor.as_str()).collect();
     assert_eq!(trimmed, ["s0", "s1", "s4", "s5"]);
@@ -113,12 +151,18 @@ fn weighted_mean_and_its_interval() {
         Reading::new(id("b"), 12.0, T0).with_std_dev(1.0),
         Reading::new(id("c"), 500.0, T0), // no uncertainty: cannot be weighted
     ];
-    let e = WeightedMean::new().with_screen(Screen::default().with_sigma_multiplier(2.0).unwrap()).fuse(&rs, T0).unwrap();
+    let e = WeightedMean::new()
+        .with_screen(Screen::default().with_sigma_multiplier(2.0).unwrap())
+        .fuse(&rs, T0)
+        .unwrap();
     assert!(close(e.value, 11.0));
     let i = e.interval.unwrap();
     let half = 2.0 * (0.5f64).sqrt();
     assert!(close(i.lo, 11.0 - half) && close(i.hi, 11.0 + half), "{i:?}");
-    assert_eq!(e.excluded[0].reason, ExclusionReason::ZeroUncertainty);
+    assert_eq!(
+        e.excluded[0].reason,
+        ExclusionReason::Unweightable { variance: 0.0 }
+    );
 }
 
 #[test]
@@ -158,26 +202,44 @@ fn screen_excludes_with_reasons() {
 
 #[test]
 fn too_few_readings_says_how_many() {
-    let err = BrooksIyengar::new(2).fuse(&values(&[1.0, 1.0, 1.0, f64::NAN]), T0).unwrap_err();
+    let err = BrooksIyengar::new(2)
+        .fuse(&values(&[1.0, 1.0, 1.0, f64::NAN]), T0)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "Brooks-Iyengar needs at least 5 usable readings to tolerate f = 2 faulty, got 3 (4 given, 1 excluded)"
     );
-    assert!(matches!(Mean::new().fuse(&[], T0), Err(Error::InsufficientReadings { needed: 1, available: 0, .. })));
+    assert!(matches!(
+        Mean::new().fuse(&[], T0),
+        Err(Error::InsufficientReadings {
+            needed: 1,
+            available: 0,
+            ..
+        })
+    ));
     // An absurd f is an error, not an overflow.
     assert!(matches!(
         Median::new(usize::MAX).fuse(&values(&[1.0]), T0),
-        Err(Error::InsufficientReadings { needed: usize::MAX, .. })
+        Err(Error::InsufficientReadings {
+            needed: usize::MAX,
+            ..
+        })
     ));
 }
 
 #[test]
 fn config_builds_every_strategy_and_validates() {
     for kind in StrategyKind::ALL {
-        let f = if kind == StrategyKind::MidValueSelect { 1 } else { 0 };
+        let f = if kind == StrategyKind::MidValueSelect {
+            1
+        } else {
+            0
+        };
         let fusion = FusionConfig::new(kind, f).build().unwrap();
         assert_eq!(fusion.kind(), kind);
-        let e = fusion.fuse(&intervals(&[(1.0, 3.0), (1.5, 2.5), (1.8, 2.2)]), T0).unwrap();
+        let e = fusion
+            .fuse(&intervals(&[(1.0, 3.0), (1.5, 2.5), (1.8, 2.2)]), T0)
+            .unwrap();
         assert!((1.8..=2.2).contains(&e.value), "{kind}: {}", e.value);
     }
     let json = r#"{"strategy":"brooks_iyengar","f":1,"screen":{"max_age_ms":2500,"sigma_multiplier":2.0}}"#;
@@ -191,7 +253,11 @@ fn config_builds_every_strategy_and_validates() {
     ] {
         assert!(serde_json::from_str::<FusionConfig>(bad).is_err(), "{bad}");
     }
-    assert!(FusionConfig::new(StrategyKind::MidValueSelect, 2).build().is_err());
+    assert!(
+        FusionConfig::new(StrategyKind::MidValueSelect, 2)
+            .build()
+            .is_err()
+    );
 }
 
 #[test]
@@ -204,7 +270,11 @@ fn huge_n_is_fine() {
         if kind == StrategyKind::MidValueSelect {
             continue;
         }
-        let f = if matches!(kind, StrategyKind::Mean | StrategyKind::WeightedMean) { 0 } else { 1000 };
+        let f = if matches!(kind, StrategyKind::Mean | StrategyKind::WeightedMean) {
+            0
+        } else {
+            1000
+        };
         let e = FusionConfig::new(kind, f).build().unwrap().fuse(&rs, T0).unwrap();
         assert!((0.0..=99.0).contains(&e.value), "{kind}: {}", e.value);
         assert_eq!(e.used.len() + e.excluded.len(), n);

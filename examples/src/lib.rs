@@ -1,1 +1,53 @@
-//! Runnable AeroGuard programs; see the `examples/` folder of this package. This library holds what they share.
+//! Runnable AeroGuard programs; see the `examples/` folder of this package. This library holds the small
+//! helpers they share.
+
+/// A tiny seeded generator (SplitMix64) for simulations: deterministic for a seed, no dependencies.
+///
+/// ```
+/// let mut a = aeroguard_examples::SplitMix64::new(1);
+/// let mut b = aeroguard_examples::SplitMix64::new(1);
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// assert!((0.0..1.0).contains(&a.uniform()));
+/// ```
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.uniform().max(f64::MIN_POSITIVE);
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// The value after `--name` in `args`, parsed; `None` if absent. Exits with a message if it does not parse.
+pub fn arg_value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    let pos = args.iter().position(|a| a == name)?;
+    match args.get(pos + 1).map(|v| v.parse::<T>()) {
+        Some(Ok(v)) => Some(v),
+        _ => {
+            eprintln!("error: {name} needs a value of the right type");
+            std::process::exit(2);
+        }
+    }
+}

@@ -40,7 +40,10 @@ pub struct BrooksIyengar {
 impl BrooksIyengar {
     /// Brooks-Iyengar tolerating `f` faulty intervals.
     pub fn new(f: usize) -> Self {
-        BrooksIyengar { f, screen: Screen::default() }
+        BrooksIyengar {
+            f,
+            screen: Screen::default(),
+        }
     }
 
     /// Replaces the data-quality screen.
@@ -58,7 +61,10 @@ fn weighted_midpoint(regions: &[Region]) -> f64 {
         .map(|r| (r.count as f64 / total) * Interval::new(r.lo, r.hi).midpoint())
         .sum();
     match (regions.first(), regions.last()) {
-        (Some(a), Some(b)) => value.clamp(Interval::new(a.lo, a.hi).midpoint(), Interval::new(b.lo, b.hi).midpoint()),
+        (Some(a), Some(b)) => value.clamp(
+            Interval::new(a.lo, a.hi).midpoint(),
+            Interval::new(b.lo, b.hi).midpoint(),
+        ),
         _ => f64::NAN,
     }
 }
@@ -78,7 +84,11 @@ impl Fusion for BrooksIyengar {
         let n = out.candidates().len();
         let needed = n - self.f;
         let all = regions(out.candidates());
-        let stretches: Vec<Region> = all.iter().copied().filter(|r| r.count >= needed && !r.is_point()).collect();
+        let stretches: Vec<Region> = all
+            .iter()
+            .copied()
+            .filter(|r| r.count >= needed && !r.is_point())
+            .collect();
         let chosen = if stretches.is_empty() {
             all.iter().copied().filter(|r| r.count >= needed).collect()
         } else {

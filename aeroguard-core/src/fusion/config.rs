@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BrooksIyengar, Fusion, Marzullo, Mean, Median, MidValueSelect, Screen, StrategyKind, TrimmedMean, WeightedMean,
+    BrooksIyengar, Fusion, Marzullo, Mean, Median, MidValueSelect, Screen, StrategyKind, TrimmedMean,
+    WeightedMean,
 };
 use crate::Error;
 
@@ -37,7 +38,11 @@ pub struct FusionConfig {
 impl FusionConfig {
     /// A configuration with the default screen.
     pub fn new(strategy: StrategyKind, f: usize) -> Self {
-        FusionConfig { strategy, f: Some(f), screen: Screen::default() }
+        FusionConfig {
+            strategy,
+            f: Some(f),
+            screen: Screen::default(),
+        }
     }
 
     /// Builds the strategy, validating `f` against it.
@@ -46,7 +51,11 @@ impl FusionConfig {
         let f = self.f;
         let none = |f: Option<usize>| match f {
             None | Some(0) => Ok(()),
-            Some(f) => Err(Error::parameter("f", f, "the mean and weighted mean tolerate no faulty reading: use 0")),
+            Some(f) => Err(Error::parameter(
+                "f",
+                f,
+                "the mean and weighted mean tolerate no faulty reading: use 0",
+            )),
         };
         Ok(match self.strategy {
             StrategyKind::Mean => {
@@ -61,7 +70,13 @@ impl FusionConfig {
             StrategyKind::TrimmedMean => Box::new(TrimmedMean::new(f.unwrap_or(0)).with_screen(s)),
             StrategyKind::MidValueSelect => match f {
                 None | Some(1) => Box::new(MidValueSelect::new().with_screen(s)),
-                Some(f) => return Err(Error::parameter("f", f, "mid-value select tolerates exactly 1 of 3")),
+                Some(f) => {
+                    return Err(Error::parameter(
+                        "f",
+                        f,
+                        "mid-value select tolerates exactly 1 of 3",
+                    ));
+                }
             },
             StrategyKind::Marzullo => Box::new(Marzullo::new(f.unwrap_or(0)).with_screen(s)),
             StrategyKind::BrooksIyengar => Box::new(BrooksIyengar::new(f.unwrap_or(0)).with_screen(s)),

@@ -126,8 +126,11 @@ pub enum ExclusionReason {
     /// A newer (or, at the same instant, a lower) reading of the same sensor was used instead: each sensor
     /// counts once, or one faulty sensor could outvote the others.
     Duplicate,
-    /// Variance weighting needs an uncertainty above zero.
-    ZeroUncertainty,
+    /// Variance weighting needs a variance that is finite and above zero.
+    Unweightable {
+        /// The variance the uncertainty stands for.
+        variance: f64,
+    },
     /// Cut off as one of the `f` lowest or `f` highest values.
     Trimmed,
     /// Its interval misses every region where `n - f` intervals agree.
@@ -149,7 +152,12 @@ impl fmt::Display for ExclusionReason {
                 write!(f, "stale: {age_ms} ms old, max {max_age_ms} ms")
             }
             ExclusionReason::Duplicate => f.write_str("duplicate of a newer reading"),
-            ExclusionReason::ZeroUncertainty => f.write_str("zero uncertainty cannot be weighted"),
+            ExclusionReason::Unweightable { variance } => {
+                write!(
+                    f,
+                    "variance {variance} cannot be weighted (must be finite and above 0)"
+                )
+            }
             ExclusionReason::Trimmed => f.write_str("trimmed"),
             ExclusionReason::OutsideAgreement => f.write_str("outside the agreement region"),
             ExclusionReason::NotSelected => f.write_str("not the middle value"),

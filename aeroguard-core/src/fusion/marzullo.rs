@@ -39,7 +39,10 @@ pub struct Marzullo {
 impl Marzullo {
     /// Marzullo's algorithm tolerating `f` faulty intervals.
     pub fn new(f: usize) -> Self {
-        Marzullo { f, screen: Screen::default() }
+        Marzullo {
+            f,
+            screen: Screen::default(),
+        }
     }
 
     /// Replaces the data-quality screen.

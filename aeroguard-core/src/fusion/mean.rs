@@ -58,8 +58,8 @@ impl Fusion for Mean {
 
 /// The inverse-variance weighted mean: `Σ (v_i / σ_i²) / Σ (1 / σ_i²)`.
 ///
-/// A standard deviation gives `σ²`; a half-width `w` gives `w² / 3`. Readings with zero uncertainty are
-/// excluded ([`ExclusionReason::ZeroUncertainty`]): an exact reading would take all the weight.
+/// A standard deviation gives `σ²`; a half-width `w` gives `w² / 3`. Readings whose variance is zero or
+/// overflows are excluded ([`ExclusionReason::Unweightable`]): an exact reading would take all the weight.
 ///
 /// - Guarantee: the minimum-variance unbiased combination of independent unbiased readings; none against faults
 ///   (`f = 0`). The interval is `value ± k·σ_fused` with `σ_fused² = 1 / Σ (1/σ_i²)` and `k` the screen's sigma
@@ -105,7 +105,10 @@ impl Fusion for WeightedMean {
 
     fn fuse(&self, readings: &[Reading], now: Timestamp) -> Result<Estimate, Error> {
         let mut out = Outcome::screen(StrategyKind::WeightedMean, 0, &self.screen, readings, now);
-        out.exclude_where(|c| (c.variance <= 0.0).then_some(ExclusionReason::ZeroUncertainty));
+        out.exclude_where(|c| {
+            let ok = c.variance.is_finite() && c.variance > 0.0;
+            (!ok).then_some(ExclusionReason::Unweightable { variance: c.variance })
+        });
         out.require(1)?;
         // Weights relative to the smallest variance lie in (0, 1], so nothing overflows.
         let mut pairs: Vec<(f64, f64)> = out.candidates().iter().map(|c| (c.value, c.variance)).collect();

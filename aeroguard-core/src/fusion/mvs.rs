@@ -69,6 +69,8 @@ impl Fusion for MidValueSelect {
         let value = median_of_three(c[0].value, c[1].value, c[2].value);
         // The channel to credit: the first (by sensor id) holding the middle value.
         let chosen = c.iter().find(|x| x.value == value).map(|x| x.index);
-        Ok(out.finish(value, None, |x| (Some(x.index) != chosen).then_some(ExclusionReason::NotSelected)))
+        Ok(out.finish(value, None, |x| {
+            (Some(x.index) != chosen).then_some(ExclusionReason::NotSelected)
+        }))
     }
 }

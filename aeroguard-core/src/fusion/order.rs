@@ -39,7 +39,10 @@ pub struct Median {
 impl Median {
     /// A median that tolerates `f` faulty readings.
     pub fn new(f: usize) -> Self {
-        Median { f, screen: Screen::default() }
+        Median {
+            f,
+            screen: Screen::default(),
+        }
     }
 
     /// Replaces the data-quality screen.
@@ -99,7 +102,10 @@ pub struct TrimmedMean {
 impl TrimmedMean {
     /// A trimmed mean dropping `f` values at each end.
     pub fn new(f: usize) -> Self {
-        TrimmedMean { f, screen: Screen::default() }
+        TrimmedMean {
+            f,
+            screen: Screen::default(),
+        }
     }
 
     /// Replaces the data-quality screen.
@@ -127,6 +133,8 @@ impl Fusion for TrimmedMean {
         let mut values: Vec<f64> = kept.iter().map(|c| c.value).collect();
         let value = stable_mean(&mut values);
         let kept: HashSet<usize> = kept.iter().map(|c| c.index).collect();
-        Ok(out.finish(value, None, |c| (!kept.contains(&c.index)).then_some(ExclusionReason::Trimmed)))
+        Ok(out.finish(value, None, |c| {
+            (!kept.contains(&c.index)).then_some(ExclusionReason::Trimmed)
+        }))
     }
 }

@@ -24,7 +24,12 @@ impl<'a> Outcome<'a> {
         readings: &'a [Reading],
         now: Timestamp,
     ) -> Self {
-        Outcome { kind, f, readings, screened: screen.apply(readings, now) }
+        Outcome {
+            kind,
+            f,
+            readings,
+            screened: screen.apply(readings, now),
+        }
     }
 
     /// The usable candidates, one per sensor.
@@ -56,7 +61,10 @@ impl<'a> Outcome<'a> {
         let excluded = &mut self.screened.excluded;
         self.screened.candidates.retain(|c| match reject(c) {
             Some(reason) => {
-                excluded.push(Exclusion { sensor: readings[c.index].sensor.clone(), reason });
+                excluded.push(Exclusion {
+                    sensor: readings[c.index].sensor.clone(),
+                    reason,
+                });
                 false
             }
             None => true,
@@ -74,7 +82,12 @@ impl<'a> Outcome<'a> {
         interval: Option<Interval>,
         mut reject: impl FnMut(&Candidate) -> Option<ExclusionReason>,
     ) -> Estimate {
-        let Outcome { kind, f, readings, screened } = self;
+        let Outcome {
+            kind,
+            f,
+            readings,
+            screened,
+        } = self;
         let mut excluded = screened.excluded;
         let mut used = Vec::with_capacity(screened.candidates.len());
         for c in &screened.candidates {
@@ -84,9 +97,17 @@ impl<'a> Outcome<'a> {
                 None => used.push(sensor),
             }
         }
-        used.sort();
+        // Candidates are in sensor order already (the screen sorts them), so `used` is too.
+        debug_assert!(used.is_sorted());
         excluded.sort_by(|a, b| a.sensor.cmp(&b.sensor));
-        Estimate { strategy: kind, value, interval, fault_tolerance: f, used, excluded }
+        Estimate {
+            strategy: kind,
+            value,
+            interval,
+            fault_tolerance: f,
+            used,
+            excluded,
+        }
     }
 }
 

@@ -44,14 +44,20 @@ struct ScreenRaw {
 impl Default for ScreenRaw {
     fn default() -> Self {
         let s = Screen::default();
-        ScreenRaw { max_age_ms: None, sigma_multiplier: s.sigma_multiplier }
+        ScreenRaw {
+            max_age_ms: None,
+            sigma_multiplier: s.sigma_multiplier,
+        }
     }
 }
 
 impl TryFrom<ScreenRaw> for Screen {
     type Error = Error;
     fn try_from(raw: ScreenRaw) -> Result<Self, Error> {
-        let screen = Screen { max_age: raw.max_age_ms.map(Duration::from_millis), ..Screen::default() };
+        let screen = Screen {
+            max_age: raw.max_age_ms.map(Duration::from_millis),
+            ..Screen::default()
+        };
         screen.with_sigma_multiplier(raw.sigma_multiplier)
     }
 }
@@ -59,7 +65,9 @@ impl TryFrom<ScreenRaw> for Screen {
 impl From<Screen> for ScreenRaw {
     fn from(s: Screen) -> Self {
         ScreenRaw {
-            max_age_ms: s.max_age.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            max_age_ms: s
+                .max_age
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             sigma_multiplier: s.sigma_multiplier,
         }
     }
@@ -68,7 +76,10 @@ impl From<Screen> for ScreenRaw {
 impl Default for Screen {
     /// No maximum age; a standard deviation becomes a 3σ interval.
     fn default() -> Self {
-        Screen { max_age: None, sigma_multiplier: 3.0 }
+        Screen {
+            max_age: None,
+            sigma_multiplier: 3.0,
+        }
     }
 }
 
@@ -82,7 +93,11 @@ impl Screen {
     /// How many standard deviations make an interval's half-width (default 3). Must be finite and above 0.
     pub fn with_sigma_multiplier(mut self, k: f64) -> Result<Self, Error> {
         if !(k.is_finite() && k > 0.0) {
-            return Err(Error::parameter("sigma_multiplier", k, "must be finite and greater than 0"));
+            return Err(Error::parameter(
+                "sigma_multiplier",
+                k,
+                "must be finite and greater than 0",
+            ));
         }
         self.sigma_multiplier = k;
         Ok(self)
@@ -111,7 +126,10 @@ impl Screen {
                     hi,
                     variance: r.uncertainty.variance(),
                 }),
-                Err(reason) => excluded.push(Exclusion { sensor: r.sensor.clone(), reason }),
+                Err(reason) => excluded.push(Exclusion {
+                    sensor: r.sensor.clone(),
+                    reason,
+                }),
             }
         }
         // Each sensor once: its newest reading, then its lowest value, then its first.
@@ -135,7 +153,11 @@ impl Screen {
                 _ => kept.push(c),
             }
         }
-        Screened { candidates: kept, excluded, given: readings.len() }
+        Screened {
+            candidates: kept,
+            excluded,
+            given: readings.len(),
+        }
     }
 
     fn check(&self, r: &Reading, now: Timestamp) -> Result<(f64, f64), ExclusionReason> {

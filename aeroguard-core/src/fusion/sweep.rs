@@ -39,14 +39,22 @@ pub(crate) fn regions(candidates: &[Candidate]) -> Vec<Region> {
             j += 1;
         }
         active += starts;
-        out.push(Region { lo: x, hi: x, count: active });
+        out.push(Region {
+            lo: x,
+            hi: x,
+            count: active,
+        });
         active -= ends;
         let next = match (los.get(i), his.get(j)) {
             (Some(&a), Some(&b)) => a.min(b),
             (None, Some(&b)) => b,
             _ => break,
         };
-        out.push(Region { lo: x, hi: next, count: active });
+        out.push(Region {
+            lo: x,
+            hi: next,
+            count: active,
+        });
     }
     out
 }
@@ -55,10 +63,13 @@ pub(crate) fn regions(candidates: &[Candidate]) -> Vec<Region> {
 /// is open, so touching its end does not count).
 pub(crate) fn meets_any(regions: &[Region], lo: f64, hi: f64) -> bool {
     let first = regions.partition_point(|r| r.hi < lo);
-    regions[first..]
-        .iter()
-        .take_while(|r| r.lo <= hi)
-        .any(|r| if r.is_point() { true } else { r.lo < hi && lo < r.hi })
+    regions[first..].iter().take_while(|r| r.lo <= hi).any(|r| {
+        if r.is_point() {
+            true
+        } else {
+            r.lo < hi && lo < r.hi
+        }
+    })
 }
 
 #[cfg(test)]
@@ -68,7 +79,13 @@ mod tests {
     fn cands(iv: &[(f64, f64)]) -> Vec<Candidate> {
         iv.iter()
             .enumerate()
-            .map(|(index, &(lo, hi))| Candidate { index, value: lo / 2.0 + hi / 2.0, lo, hi, variance: 1.0 })
+            .map(|(index, &(lo, hi))| Candidate {
+                index,
+                value: lo / 2.0 + hi / 2.0,
+                lo,
+                hi,
+                variance: 1.0,
+            })
             .collect()
     }
 
@@ -90,12 +107,26 @@ mod tests {
 
     #[test]
     fn meets() {
-        let r = [Region { lo: 1.0, hi: 2.0, count: 2 }, Region { lo: 5.0, hi: 5.0, count: 2 }];
+        let r = [
+            Region {
+                lo: 1.0,
+                hi: 2.0,
+                count: 2,
+            },
+            Region {
+                lo: 5.0,
+                hi: 5.0,
+                count: 2,
+            },
+        ];
         assert!(meets_any(&r, 0.0, 1.5));
         assert!(meets_any(&r, 5.0, 6.0), "a point region is closed");
         assert!(meets_any(&r, 4.0, 6.0));
         assert!(!meets_any(&r, 2.5, 4.9));
         assert!(!meets_any(&r, 6.0, 7.0));
-        assert!(!meets_any(&r, 2.0, 3.0), "touching an open stretch's end is no overlap");
+        assert!(
+            !meets_any(&r, 2.0, 3.0),
+            "touching an open stretch's end is no overlap"
+        );
     }
 }
