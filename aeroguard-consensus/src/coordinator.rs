@@ -1,0 +1,41 @@
+//! What every backend hands out.
+
+use std::fmt;
+use std::sync::Arc;
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use crate::{ConfigStore, Election, Queue, Registry, Result, SessionStatus};
+
+/// One node's connection to a coordination backend: it hands out the recipes and reports its session state.
+///
+/// Usable as `Arc<dyn Coordinator>`, so a program picks the backend at start-up and the rest of the code does
+/// not care which.
+#[async_trait]
+pub trait Coordinator: fmt::Debug + Send + Sync + 'static {
+    /// The node this coordinator speaks for.
+    fn node(&self) -> &NodeId;
+
+    /// The backend's name: `"memory"`, `"zookeeper"` or `"redis"`.
+    fn backend(&self) -> &'static str;
+
+    /// The session state, on one channel.
+    fn session(&self) -> watch::Receiver<SessionStatus>;
+
+    /// The election called `name`.
+    fn election(&self, name: &str) -> Result<Arc<dyn Election>>;
+
+    /// Service discovery.
+    fn registry(&self) -> Arc<dyn Registry>;
+
+    /// Configuration storage (use it through [`Config`](crate::Config)).
+    fn config(&self) -> Arc<dyn ConfigStore>;
+
+    /// The queue called `name`.
+    fn queue(&self, name: &str) -> Result<Arc<dyn Queue>>;
+
+    /// Closes the session: its ephemeral state goes at once.
+    async fn close(&self);
+}

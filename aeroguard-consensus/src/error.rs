@@ -1,0 +1,161 @@
+//! The one error type of `aeroguard-consensus`.
+
+use std::time::Duration;
+
+/// Everything that can go wrong in coordination. Each kind names what was wrong.
+///
+/// ```
+/// use aeroguard_consensus::Error;
+/// let e = Error::Timeout { operation: "queue take", after: std::time::Duration::from_millis(250) };
+/// assert_eq!(e.to_string(), "queue take timed out after 250ms");
+/// assert!(e.is_retryable());
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection to the coordination service is lost (the session may still be alive): retry later.
+    #[error("connection to {backend} lost during {operation}")]
+    ConnectionLoss {
+        /// `"zookeeper"`, `"redis"` or `"memory"`.
+        backend: &'static str,
+        /// What was being done.
+        operation: &'static str,
+    },
+    /// The session expired: its ephemeral state (leadership, registrations, claims) is gone.
+    #[error("session expired during {operation}")]
+    SessionExpired {
+        /// What was being done.
+        operation: &'static str,
+    },
+    /// The coordinator was closed.
+    #[error("coordinator closed")]
+    Closed,
+    /// An operation did not finish in time.
+    #[error("{operation} timed out after {after:?}")]
+    Timeout {
+        /// What was being done.
+        operation: &'static str,
+        /// The time limit.
+        after: Duration,
+    },
+    /// A compare-and-set found another version.
+    #[error("conflict on {key}: expected {expected}, found {actual}")]
+    Conflict {
+        /// The key (config key, registration, round).
+        key: String,
+        /// What the caller expected, formatted.
+        expected: String,
+        /// What was there, formatted.
+        actual: String,
+    },
+    /// Something the operation needs does not exist.
+    #[error("{what} not found: {key}")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// A name (election, service, key, queue) is not valid.
+    #[error("invalid {what} name {name:?}: {reason}")]
+    InvalidName {
+        /// What kind of name.
+        what: &'static str,
+        /// The rejected name.
+        name: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A stored value could not be decoded or failed validation.
+    #[error("{what} {key} (version {version}) rejected: {reason}")]
+    Invalid {
+        /// What kind of value.
+        what: &'static str,
+        /// Its key.
+        key: String,
+        /// The version that was rejected.
+        version: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A parameter chosen by the program is out of range.
+    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// The rejected value, formatted.
+        value: String,
+        /// What it must be.
+        reason: &'static str,
+    },
+    /// A write carried a fencing token lower than one already seen: the writer is a stale leader.
+    #[error("fenced: {key} has seen token {highest}, write carried {token}")]
+    Fenced {
+        /// What was written.
+        key: String,
+        /// The writer's token.
+        token: u64,
+        /// The highest token the store has seen.
+        highest: u64,
+    },
+    /// The leadership this operation relied on is no longer trusted.
+    #[error("leadership of {election} lost: {reason}")]
+    LeadershipLost {
+        /// The election.
+        election: String,
+        /// Why it was lost.
+        reason: crate::election::LossReason,
+    },
+    /// The backend answered with something this crate does not map to a kind above.
+    #[error("{backend} error during {operation}: {message}")]
+    Backend {
+        /// `"zookeeper"`, `"redis"` or `"memory"`.
+        backend: &'static str,
+        /// What was being done.
+        operation: &'static str,
+        /// The backend's own message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Whether retrying the same call later can succeed (connection loss, timeout).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::ConnectionLoss { .. } | Error::Timeout { .. })
+    }
+
+    pub(crate) fn parameter(name: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> Self {
+        Error::InvalidParameter {
+            name,
+            value: format!("{value:?}"),
+            reason,
+        }
+    }
+}
+
+/// `Result<T, Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Validates a name used in paths and keys: 1 to 128 characters from `[A-Za-z0-9_.:-]`.
+pub(crate) fn check_name(what: &'static str, name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 128 {
+        Some("it is longer than 128 characters")
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+    {
+        Some("only ASCII letters, digits and `_ . : -` are allowed")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(Error::InvalidName {
+            what,
+            name: name.chars().take(160).collect(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,51 @@
+//! # aeroguard-consensus
+//!
+//! Coordination recipes for redundant sensor nodes, as small object-safe traits, with backends:
+//! [`memory`] (always compiled; one process, with seeded fault injection), `zookeeper` (feature
+//! `zookeeper`).
+//!
+//! - [`Election`]: campaign until elected; the [`Leadership`] carries a [`FencingToken`] that strictly
+//!   increases over all terms, learns when it can no longer be trusted ([`Leadership::lost`]), and resigns on
+//!   drop. Unlike Kazoo's election, a suspended connection counts: past a grace shorter than the session
+//!   timeout, the leader stops trusting itself before any other candidate can be elected.
+//! - [`Registry`]: ephemeral registrations, membership as a stream.
+//! - [`Config`]: typed, versioned values with compare-and-set and watches that keep the last good value.
+//! - [`Queue`]: FIFO with at-least-once delivery: an item leaves only when acked (Kazoo's queue removes it when
+//!   taken, so a crash loses it).
+//! - [`Round`](round): the leader opens round `r`, followers answer through the queue, the leader collects a
+//!   quorum of live members or times out, and the result carries its fencing token.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use aeroguard_consensus::{Coordinator, memory::MemoryCluster};
+//!
+//! let cluster = MemoryCluster::new();
+//! let a = cluster.connect("node-a".parse()?)?;
+//! let b = cluster.connect("node-b".parse()?)?;
+//! let lead = a.election("pump-1")?.campaign().await?;
+//! assert_eq!(b.election("pump-1")?.leader().await?.unwrap().as_str(), "node-a");
+//! let first = lead.token();
+//! lead.resign().await?;
+//! let next = b.election("pump-1")?.campaign().await?;
+//! assert!(next.token() > first);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod config;
+pub mod conformance;
+mod coordinator;
+mod election;
+mod error;
+pub mod memory;
+mod queue;
+mod registry;
+mod session;
+
+pub use config::{Config, ConfigEvent, ConfigStore, ConfigWatch, Expect, RawConfigWatch, Versioned};
+pub use coordinator::Coordinator;
+pub use election::{Election, FencingToken, Leadership, LossReason};
+pub use error::{Error, Result};
+pub use queue::{Delivery, Queue};
+pub use registry::{Instance, Membership, MembershipWatch, Registration, Registry};
+pub use session::{SessionState, SessionStatus};

@@ -1,0 +1,96 @@
+//! Versioned configuration on the memory backend.
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::Handle;
+use super::election::wait_change;
+use crate::config::{Expect, RawConfigWatch, Versioned};
+use crate::{ConfigStore, Error, Result};
+
+#[derive(Debug)]
+pub(crate) struct MemoryConfig {
+    h: Handle,
+}
+
+impl MemoryConfig {
+    pub fn new(h: Handle) -> Self {
+        MemoryConfig { h }
+    }
+}
+
+fn read(h: &Handle, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
+    let sid = h.sid()?;
+    let st = h.cluster.lock();
+    st.live(sid, "config get")?;
+    Ok(st.configs.get(key).cloned())
+}
+
+#[async_trait]
+impl ConfigStore for MemoryConfig {
+    async fn get_raw(&self, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
+        crate::error::check_name("config key", key)?;
+        read(&self.h, key)
+    }
+
+    async fn set_raw(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64> {
+        crate::error::check_name("config key", key)?;
+        let sid = self.h.sid()?;
+        let mut st = self.h.cluster.lock();
+        st.live(sid, "config set")?;
+        let current = st.configs.get(key).map(|v| v.version);
+        let ok = match (expect, current) {
+            (Expect::Any, _) | (Expect::Absent, None) => true,
+            (Expect::Version(want), Some(have)) => want == have,
+            _ => false,
+        };
+        if !ok {
+            return Err(Error::Conflict {
+                key: key.to_string(),
+                expected: expect.to_string(),
+                actual: current.map_or("no value".to_string(), |v| format!("version {v}")),
+            });
+        }
+        let version = current.unwrap_or(0) + 1;
+        st.configs.insert(key.to_string(), Versioned { version, value });
+        self.h.cluster.changed(&mut st);
+        Ok(version)
+    }
+
+    async fn watch_raw(&self, key: &str) -> Result<RawConfigWatch> {
+        crate::error::check_name("config key", key)?;
+        let first = read(&self.h, key)?;
+        let (tx, rx) = mpsc::channel(64);
+        let (h, key) = (self.h.clone(), key.to_string());
+        tokio::spawn(async move {
+            let mut last = 0u64;
+            let mut current = Ok(first);
+            loop {
+                if let Ok(Some(v)) = current
+                    && v.version > last
+                {
+                    last = v.version;
+                    if tx.send(v).await.is_err() {
+                        return;
+                    }
+                }
+                let Ok(sid) = h.sid() else { return };
+                let mut session = h.session();
+                let epoch = session.borrow_and_update().epoch;
+                let Some(mut notify) = h.cluster.subscribe(sid) else {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    current = read(&h, &key);
+                    continue;
+                };
+                tokio::select! {
+                    r = wait_change(&mut notify, &mut session, epoch, "config watch") => {
+                        if matches!(r, Err(Error::Closed)) { return; }
+                    }
+                    _ = tx.closed() => return,
+                }
+                current = read(&h, &key);
+            }
+        });
+        Ok(RawConfigWatch { rx })
+    }
+}

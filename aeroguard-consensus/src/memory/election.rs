@@ -1,0 +1,185 @@
+//! Election on the memory backend: candidates queue by sequence number; the first one leads.
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use super::{Handle, SessionId};
+use crate::election::Tenure;
+use crate::{Election, Error, FencingToken, Leadership, Result, SessionState, SessionStatus};
+
+#[derive(Debug)]
+pub(crate) struct MemoryElection {
+    h: Handle,
+    name: String,
+}
+
+impl MemoryElection {
+    pub fn new(h: Handle, name: &str) -> Self {
+        MemoryElection {
+            h,
+            name: name.to_string(),
+        }
+    }
+
+    fn withdraw(&self, seq: u64) {
+        withdraw(&self.h, &self.name, seq);
+    }
+}
+
+fn withdraw(h: &Handle, name: &str, seq: u64) {
+    let mut st = h.cluster.lock();
+    if let Some(c) = st.elections.get_mut(name) {
+        let before = c.len();
+        c.retain(|c| c.0 != seq);
+        if c.len() != before {
+            h.cluster.changed(&mut st);
+        }
+    }
+}
+
+/// Withdraws the candidacy if the campaign future is dropped before it is elected.
+struct Candidacy<'a> {
+    election: &'a MemoryElection,
+    seq: u64,
+    armed: bool,
+}
+
+impl Drop for Candidacy<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.election.withdraw(self.seq);
+        }
+    }
+}
+
+/// Waits for a change notification or a session change; fails if the session ends.
+pub(crate) async fn wait_change(
+    notify: &mut watch::Receiver<u64>,
+    session: &mut watch::Receiver<SessionStatus>,
+    epoch: u64,
+    operation: &'static str,
+) -> Result<()> {
+    tokio::select! {
+        r = notify.changed() => r.map_err(|_| Error::SessionExpired { operation }),
+        r = session.changed() => {
+            r.map_err(|_| Error::Closed)?;
+            let s = *session.borrow_and_update();
+            match s.state {
+                SessionState::Closed => Err(Error::Closed),
+                SessionState::Expired => Err(Error::SessionExpired { operation }),
+                _ if s.epoch != epoch => Err(Error::SessionExpired { operation }),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct MemoryTenure {
+    h: Handle,
+    name: String,
+    seq: u64,
+}
+
+#[async_trait]
+impl Tenure for MemoryTenure {
+    async fn resign(&self) -> Result<()> {
+        withdraw(&self.h, &self.name, self.seq);
+        Ok(())
+    }
+
+    fn resign_in_background(&self) {
+        withdraw(&self.h, &self.name, self.seq);
+    }
+}
+
+fn position(h: &Handle, name: &str, seq: u64) -> Option<usize> {
+    h.cluster
+        .lock()
+        .elections
+        .get(name)
+        .and_then(|c| c.iter().position(|c| c.0 == seq))
+}
+
+#[async_trait]
+impl Election for MemoryElection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn campaign(&self) -> Result<Leadership> {
+        const OP: &str = "campaign";
+        let mut session = self.h.session();
+        let sid: SessionId = self.h.sid()?;
+        let epoch = session.borrow_and_update().epoch;
+        let seq = {
+            let mut st = self.h.cluster.lock();
+            st.live(sid, OP)?;
+            let seq = st.next_zxid();
+            st.elections
+                .entry(self.name.clone())
+                .or_default()
+                .push((seq, self.h.node.clone(), sid));
+            self.h.cluster.changed(&mut st);
+            seq
+        };
+        let mut guard = Candidacy {
+            election: self,
+            seq,
+            armed: true,
+        };
+        let mut notify = self
+            .h
+            .cluster
+            .subscribe(sid)
+            .ok_or(Error::SessionExpired { operation: OP })?;
+        loop {
+            let connected = session.borrow().state == SessionState::Connected;
+            match position(&self.h, &self.name, seq) {
+                None => return Err(Error::SessionExpired { operation: OP }),
+                Some(0) if connected => break,
+                Some(_) => {}
+            }
+            wait_change(&mut notify, &mut session, epoch, OP).await?;
+        }
+        guard.armed = false;
+        let (h, name) = (self.h.clone(), self.name.clone());
+        let gone = async move {
+            while position(&h, &name, seq).is_some() {
+                if notify.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let tenure = MemoryTenure {
+            h: self.h.clone(),
+            name: self.name.clone(),
+            seq,
+        };
+        Ok(Leadership::start(
+            &self.name,
+            self.h.node.clone(),
+            FencingToken(seq),
+            self.h.session(),
+            self.h.grace(),
+            gone,
+            Box::new(tenure),
+        ))
+    }
+
+    async fn leader(&self) -> Result<Option<NodeId>> {
+        Ok(self.contenders().await?.into_iter().next())
+    }
+
+    async fn contenders(&self) -> Result<Vec<NodeId>> {
+        let sid = self.h.sid()?;
+        let st = self.h.cluster.lock();
+        st.live(sid, "contenders")?;
+        Ok(st
+            .elections
+            .get(&self.name)
+            .map(|c| c.iter().map(|c| c.1.clone()).collect())
+            .unwrap_or_default())
+    }
+}

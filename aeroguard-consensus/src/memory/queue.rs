@@ -1,0 +1,189 @@
+//! The queue on the memory backend: items by sequence number, claims owned by sessions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::election::wait_change;
+use super::{Handle, SessionId};
+use crate::queue::Acker;
+use crate::{Delivery, Error, Queue, Result};
+
+#[derive(Debug)]
+pub(crate) struct MemoryQueue {
+    h: Handle,
+    name: String,
+}
+
+impl MemoryQueue {
+    pub fn new(h: Handle, name: &str) -> Self {
+        MemoryQueue {
+            h,
+            name: name.to_string(),
+        }
+    }
+
+    fn claim(&self, sid: SessionId, max: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut st = self.h.cluster.lock();
+        st.live(sid, "queue take")?;
+        let q = st.queues.entry(self.name.clone()).or_default();
+        let free: Vec<u64> = q
+            .items
+            .keys()
+            .filter(|seq| !q.claims.contains_key(seq))
+            .take(max)
+            .copied()
+            .collect();
+        let mut out = Vec::with_capacity(free.len());
+        for seq in free {
+            q.claims.insert(seq, sid);
+            if let Some(item) = q.items.get(&seq) {
+                out.push((seq, item.clone()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug)]
+struct MemoryAcker {
+    h: Handle,
+    name: String,
+    sid: SessionId,
+}
+
+fn seq_of(id: &str) -> Result<u64> {
+    id.parse().map_err(|_| Error::NotFound {
+        what: "queue item",
+        key: id.to_string(),
+    })
+}
+
+#[async_trait]
+impl Acker for MemoryAcker {
+    async fn ack(&self, id: &str) -> Result<()> {
+        self.ack_many(&[id.to_string()]).await
+    }
+
+    async fn ack_many(&self, ids: &[String]) -> Result<()> {
+        let mut st = self.h.cluster.lock();
+        st.live(self.sid, "queue ack")?;
+        let q = st.queues.entry(self.name.clone()).or_default();
+        for id in ids {
+            let seq = seq_of(id)?;
+            // Only the holder of the claim may ack: after an expiry the item belongs to someone else.
+            if q.claims.get(&seq) != Some(&self.sid) {
+                return Err(Error::Conflict {
+                    key: format!("{}/{id}", self.name),
+                    expected: "a claim held by this session".into(),
+                    actual: "claim lost (session expired or item released)".into(),
+                });
+            }
+        }
+        for id in ids {
+            let seq = seq_of(id)?;
+            q.claims.remove(&seq);
+            q.items.remove(&seq);
+        }
+        self.h.cluster.changed(&mut st);
+        Ok(())
+    }
+
+    fn release(&self, id: &str) {
+        let Ok(seq) = seq_of(id) else { return };
+        let mut st = self.h.cluster.lock();
+        if let Some(q) = st.queues.get_mut(&self.name)
+            && q.claims.get(&seq) == Some(&self.sid)
+        {
+            q.claims.remove(&seq);
+            self.h.cluster.changed(&mut st);
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn put(&self, item: Vec<u8>) -> Result<()> {
+        self.put_batch(vec![item]).await
+    }
+
+    async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
+        let sid = self.h.sid()?;
+        let mut st = self.h.cluster.lock();
+        st.live(sid, "queue put")?;
+        for item in items {
+            let seq = st.next_zxid();
+            st.queues
+                .entry(self.name.clone())
+                .or_default()
+                .items
+                .insert(seq, item);
+        }
+        self.h.cluster.changed(&mut st);
+        Ok(())
+    }
+
+    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery> {
+        let mut batch = self.take_batch(1, timeout).await?;
+        batch.pop().ok_or(Error::Timeout {
+            operation: "queue take",
+            after: timeout.unwrap_or_default(),
+        })
+    }
+
+    async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {
+        const OP: &str = "queue take";
+        if max == 0 {
+            return Err(Error::parameter("max", max, "must be at least 1"));
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let sid = self.h.sid()?;
+            let mut session = self.h.session();
+            let epoch = session.borrow_and_update().epoch;
+            let mut notify = self
+                .h
+                .cluster
+                .subscribe(sid)
+                .ok_or(Error::SessionExpired { operation: OP })?;
+            let got = self.claim(sid, max)?;
+            if !got.is_empty() {
+                let acker: Arc<dyn Acker> = Arc::new(MemoryAcker {
+                    h: self.h.clone(),
+                    name: self.name.clone(),
+                    sid,
+                });
+                return Ok(got
+                    .into_iter()
+                    .map(|(seq, payload)| Delivery::new(format!("{seq:020}"), payload, acker.clone()))
+                    .collect());
+            }
+            let wait = wait_change(&mut notify, &mut session, epoch, OP);
+            match deadline {
+                Some(d) => match tokio::time::timeout_at(d, wait).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            operation: OP,
+                            after: timeout.unwrap_or_default(),
+                        });
+                    }
+                },
+                None => wait.await?,
+            }
+        }
+    }
+
+    async fn len(&self) -> Result<usize> {
+        let sid = self.h.sid()?;
+        let st = self.h.cluster.lock();
+        st.live(sid, "queue len")?;
+        Ok(st.queues.get(&self.name).map_or(0, |q| q.items.len()))
+    }
+}

@@ -1,0 +1,109 @@
+//! A durable FIFO queue with at-least-once delivery.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::Result;
+
+/// The backend's side of a delivery.
+#[async_trait]
+pub(crate) trait Acker: fmt::Debug + Send + Sync {
+    async fn ack(&self, id: &str) -> Result<()>;
+    async fn ack_many(&self, ids: &[String]) -> Result<()>;
+    fn release(&self, id: &str);
+}
+
+/// An item taken from a queue. It stays claimed until [`ack`](Self::ack)ed; dropped without an ack (or if the
+/// consumer's session dies) it is released and delivered again, so nothing is lost to a crashed consumer.
+#[derive(Debug)]
+pub struct Delivery {
+    id: String,
+    payload: Vec<u8>,
+    acker: Option<std::sync::Arc<dyn Acker>>,
+}
+
+impl Delivery {
+    pub(crate) fn new(id: String, payload: Vec<u8>, acker: std::sync::Arc<dyn Acker>) -> Self {
+        Delivery {
+            id,
+            payload,
+            acker: Some(acker),
+        }
+    }
+
+    /// The item's id in the queue (its position: ids sort in FIFO order within a backend).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The item's bytes.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Removes the item for good.
+    pub async fn ack(mut self) -> Result<()> {
+        match self.acker.take() {
+            Some(a) => a.ack(&self.id).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Acks several deliveries of one queue in one round trip where the backend can.
+    pub async fn ack_all(deliveries: Vec<Delivery>) -> Result<()> {
+        let mut by_acker: Vec<(std::sync::Arc<dyn Acker>, Vec<String>)> = Vec::new();
+        for mut d in deliveries {
+            if let Some(a) = d.acker.take() {
+                match by_acker.iter_mut().find(|(b, _)| std::sync::Arc::ptr_eq(b, &a)) {
+                    Some((_, ids)) => ids.push(std::mem::take(&mut d.id)),
+                    None => by_acker.push((a, vec![std::mem::take(&mut d.id)])),
+                }
+            }
+        }
+        for (acker, ids) in by_acker {
+            acker.ack_many(&ids).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if let Some(a) = self.acker.take() {
+            a.release(&self.id);
+        }
+    }
+}
+
+/// A named FIFO queue shared by every coordinator of a cluster.
+///
+/// At-least-once: an item is removed only by an ack; an item claimed by a consumer that crashes, or whose
+/// delivery is dropped, is delivered again. No item is held by two consumers at once.
+#[async_trait]
+pub trait Queue: fmt::Debug + Send + Sync + 'static {
+    /// The queue's name.
+    fn name(&self) -> &str;
+
+    /// Appends one item.
+    async fn put(&self, item: Vec<u8>) -> Result<()>;
+
+    /// Appends several items, in order, pipelined where the backend can.
+    async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()>;
+
+    /// Takes the oldest unclaimed item, waiting up to `timeout` (forever with `None`) for one to appear;
+    /// [`Error::Timeout`](crate::Error::Timeout) when none does.
+    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery>;
+
+    /// Takes up to `max` of the oldest unclaimed items (at least one), waiting like [`take`](Self::take).
+    async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>>;
+
+    /// How many items are in the queue, claimed or not.
+    async fn len(&self) -> Result<usize>;
+
+    /// Whether the queue holds no item, claimed or not.
+    async fn is_empty(&self) -> Result<bool> {
+        Ok(self.len().await? == 0)
+    }
+}
