@@ -41,6 +41,8 @@ pub mod memory;
 mod queue;
 mod registry;
 mod session;
+#[cfg(feature = "zookeeper")]
+pub mod zookeeper;
 
 pub use config::{Config, ConfigEvent, ConfigStore, ConfigWatch, Expect, RawConfigWatch, Versioned};
 pub use coordinator::Coordinator;

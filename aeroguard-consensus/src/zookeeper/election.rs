@@ -1,0 +1,187 @@
+//! Election on ZooKeeper: ephemeral sequential candidates; each watches only its predecessor.
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use zookeeper_client as zk;
+
+use super::{Handle, zk_err};
+use crate::election::Tenure;
+use crate::{Election, Error, FencingToken, Leadership, Result};
+
+#[derive(Debug)]
+pub(crate) struct ZkElection {
+    h: Handle,
+    name: String,
+    dir: String,
+}
+
+impl ZkElection {
+    pub fn new(h: Handle, name: &str) -> Self {
+        let dir = h.path(&format!("elections/{name}"));
+        ZkElection {
+            h,
+            name: name.to_string(),
+            dir,
+        }
+    }
+
+    /// Candidates as (sequence, node, znode name), in sequence order.
+    async fn candidates(&self, client: &zk::Client) -> Result<Vec<(i64, String, String)>> {
+        let children = match client.list_children(&self.dir).await {
+            Ok(c) => c,
+            Err(zk::Error::NoNode) => return Ok(Vec::new()),
+            Err(e) => return Err(zk_err(e, "list candidates")),
+        };
+        let mut out: Vec<(i64, String, String)> = children
+            .into_iter()
+            .filter_map(|name| {
+                let (node, seq) = name.rsplit_once('~')?;
+                Some((seq.parse().ok()?, node.to_string(), name))
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// Deletes the candidate's znode (in the background when the campaign future is dropped early).
+struct Candidacy {
+    client: zk::Client,
+    path: String,
+    armed: bool,
+}
+
+impl Drop for Candidacy {
+    fn drop(&mut self) {
+        if self.armed {
+            delete_in_background(self.client.clone(), self.path.clone());
+        }
+    }
+}
+
+pub(crate) fn delete_in_background(client: zk::Client, path: String) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            let _ = client.delete(&path, None).await;
+        });
+    }
+}
+
+#[derive(Debug)]
+struct ZkTenure {
+    client: zk::Client,
+    path: String,
+}
+
+#[async_trait]
+impl Tenure for ZkTenure {
+    async fn resign(&self) -> Result<()> {
+        match self.client.delete(&self.path, None).await {
+            Ok(()) | Err(zk::Error::NoNode) => Ok(()),
+            Err(e) => Err(zk_err(e, "resign")),
+        }
+    }
+
+    fn resign_in_background(&self) {
+        delete_in_background(self.client.clone(), self.path.clone());
+    }
+}
+
+/// Resolves when the znode at `path` is gone (checked again after every event, connection or not).
+async fn gone(client: zk::Client, path: String) {
+    loop {
+        match client.check_and_watch_stat(&path).await {
+            Ok((None, _)) => return,
+            Ok((Some(_), watcher)) => {
+                let event = watcher.changed().await;
+                if event.event_type == zk::EventType::NodeDeleted {
+                    return;
+                }
+                if matches!(
+                    event.session_state,
+                    zk::SessionState::Expired | zk::SessionState::Closed
+                ) {
+                    // The session watchdog reports this one.
+                    std::future::pending::<()>().await;
+                }
+            }
+            Err(zk::Error::SessionExpired | zk::Error::ClientClosed) => std::future::pending::<()>().await,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+}
+
+#[async_trait]
+impl Election for ZkElection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn campaign(&self) -> Result<Leadership> {
+        const OP: &str = "campaign";
+        let (client, epoch) = self.h.client(OP)?;
+        self.h.ensure_dir(&client, &self.dir).await?;
+        let opts = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+        let prefix = format!("{}/{}~", self.dir, self.h.node);
+        let (stat, seq) = client
+            .create(&prefix, self.h.node.as_str().as_bytes(), &opts)
+            .await
+            .map_err(|e| zk_err(e, OP))?;
+        let me = format!("{}~{seq}", self.h.node);
+        let path = format!("{}/{me}", self.dir);
+        let mut guard = Candidacy {
+            client: client.clone(),
+            path: path.clone(),
+            armed: true,
+        };
+        loop {
+            let all = self.candidates(&client).await?;
+            let Some(index) = all.iter().position(|c| c.2 == me) else {
+                return Err(Error::SessionExpired { operation: OP });
+            };
+            if index == 0 {
+                break;
+            }
+            // Watch only the predecessor: one wake-up per departure, no herd.
+            let predecessor = format!("{}/{}", self.dir, all[index - 1].2);
+            match client.check_and_watch_stat(&predecessor).await {
+                Ok((None, _)) => continue,
+                Ok((Some(_), watcher)) => {
+                    tokio::select! {
+                        _ = watcher.changed() => {}
+                        e = self.h.session_ended(epoch) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(zk_err(e, OP)),
+            }
+        }
+        guard.armed = false;
+        Ok(Leadership::start(
+            &self.name,
+            self.h.node.clone(),
+            FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
+            self.h.session(),
+            self.h.options.grace,
+            gone(client.clone(), path.clone()),
+            Box::new(ZkTenure { client, path }),
+        ))
+    }
+
+    async fn leader(&self) -> Result<Option<NodeId>> {
+        Ok(self.contenders().await?.into_iter().next())
+    }
+
+    async fn contenders(&self) -> Result<Vec<NodeId>> {
+        let (client, _) = self.h.client("contenders")?;
+        let all = self.candidates(&client).await?;
+        all.into_iter()
+            .map(|(_, node, _)| {
+                NodeId::new(node).map_err(|e| Error::Backend {
+                    backend: super::BACKEND,
+                    operation: "contenders",
+                    message: e.to_string(),
+                })
+            })
+            .collect()
+    }
+}

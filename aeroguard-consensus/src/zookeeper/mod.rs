@@ -1,0 +1,381 @@
+//! The ZooKeeper backend (feature `zookeeper`), on `zookeeper-client` with its tokio runtime.
+//!
+//! Layout under the root (default `/aeroguard`):
+//!
+//! | recipe | znodes |
+//! |---|---|
+//! | election | `elections/<name>/<node>~<seq>`: ephemeral sequential; the lowest sequence leads, each candidate watches only its predecessor; the token is the node's `czxid`, which strictly increases over all terms |
+//! | registry | `services/<service>/<node>`: ephemeral, data = JSON payload |
+//! | config | `config/<key>`: persistent; version = znode data version + 1 |
+//! | queue | `queues/<name>/items/i-<seq>`: persistent sequential; `queues/<name>/claims/<item>`: ephemeral claim, deleted with the item on ack (one `multi`) |
+//!
+//! Sessions: the coordinator maps ZooKeeper's states to [`SessionState`] (`Disconnected` is `Suspended`).
+//! After `Expired` it builds a new session (epoch + 1); registrations are re-created in it, leadership is lost
+//! (its watchdog reports `SessionExpired`) and must be campaigned for again, claims are released (their items
+//! are delivered again). A reconnect within the session keeps leadership only if the leader's own node is
+//! still there, which the watchdog checks. Sessions are opened detached and closed explicitly by
+//! [`close`](crate::Coordinator::close) (or on drop): the session is resumed on a second connection that is
+//! then dropped, which sends the close.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use tokio::sync::watch;
+use zookeeper_client as zk;
+
+use crate::{
+    ConfigStore, Coordinator, Election, Error, Queue, Registry, Result, SessionState, SessionStatus,
+};
+
+mod config;
+mod election;
+mod queue;
+mod registry;
+
+const BACKEND: &str = "zookeeper";
+
+/// Connection parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZkOptions {
+    /// The ensemble, `host:port,host:port,...`.
+    pub hosts: String,
+    /// The root znode under which everything lives.
+    pub root: String,
+    /// The session timeout asked of the servers (they clamp it to their min/max).
+    pub session_timeout: Duration,
+    /// How long a leader tolerates a suspended connection before it stops trusting its leadership. It must be
+    /// shorter than the session timeout minus the time the client takes to notice a lost connection (about two
+    /// thirds of the session timeout), so the default is a fifth of the session timeout.
+    pub grace: Duration,
+    /// How long to wait for a connection when (re)building a session.
+    pub connection_timeout: Duration,
+}
+
+impl ZkOptions {
+    /// Options for `hosts` with a 4 s session timeout.
+    pub fn new(hosts: impl Into<String>) -> Self {
+        let session_timeout = Duration::from_secs(4);
+        ZkOptions {
+            hosts: hosts.into(),
+            root: "/aeroguard".into(),
+            session_timeout,
+            grace: session_timeout / 5,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Sets the session timeout and the grace to a fifth of it.
+    pub fn with_session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self.grace = timeout / 5;
+        self
+    }
+
+    /// Sets the root znode.
+    pub fn with_root(mut self, root: impl Into<String>) -> Self {
+        self.root = root.into();
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.hosts.trim().is_empty() {
+            return Err(Error::parameter(
+                "hosts",
+                &self.hosts,
+                "must name at least one host:port",
+            ));
+        }
+        if !self.root.starts_with('/') || self.root.len() < 2 || self.root.ends_with('/') {
+            return Err(Error::parameter(
+                "root",
+                &self.root,
+                "must be an absolute znode path like /aeroguard",
+            ));
+        }
+        if self.grace >= self.session_timeout {
+            return Err(Error::parameter(
+                "grace",
+                self.grace,
+                "must be shorter than the session timeout",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Maps a client error to the crate's.
+pub(crate) fn zk_err(e: zk::Error, operation: &'static str) -> Error {
+    match e {
+        zk::Error::ConnectionLoss | zk::Error::NoHosts => Error::ConnectionLoss {
+            backend: BACKEND,
+            operation,
+        },
+        zk::Error::SessionExpired => Error::SessionExpired { operation },
+        zk::Error::ClientClosed => Error::Closed,
+        zk::Error::Timeout => Error::Timeout {
+            operation,
+            after: Duration::ZERO,
+        },
+        other => Error::Backend {
+            backend: BACKEND,
+            operation,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// The session a coordinator and its recipes share.
+#[derive(Debug)]
+pub(crate) struct Cell {
+    pub options: ZkOptions,
+    pub node: NodeId,
+    status: watch::Sender<SessionStatus>,
+    client: RwLock<Option<zk::Client>>,
+    closed: AtomicBool,
+}
+
+pub(crate) type Handle = Arc<Cell>;
+
+impl Cell {
+    /// The current session's client and its epoch.
+    pub fn client(&self, operation: &'static str) -> Result<(zk::Client, u64)> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        let epoch = self.status.borrow().epoch;
+        match &*self.client.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(c) => Ok((c.clone(), epoch)),
+            None => Err(Error::SessionExpired { operation }),
+        }
+    }
+
+    pub fn session(&self) -> watch::Receiver<SessionStatus> {
+        self.status.subscribe()
+    }
+
+    pub fn path(&self, rest: &str) -> String {
+        format!("{}/{rest}", self.options.root)
+    }
+
+    /// `mkdir -p` of a persistent path.
+    pub async fn ensure_dir(&self, client: &zk::Client, path: &str) -> Result<()> {
+        let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        client
+            .mkdir(path, &opts)
+            .await
+            .map_err(|e| zk_err(e, "create directory"))
+    }
+
+    /// Waits until the session epoch differs from `epoch` or the state changes to something other than
+    /// `Connected`/`Suspended`; used by watch loops to notice expiry.
+    pub async fn session_ended(&self, epoch: u64) -> Error {
+        let mut rx = self.status.subscribe();
+        let _ = rx
+            .wait_for(|s| s.epoch != epoch || matches!(s.state, SessionState::Expired | SessionState::Closed))
+            .await;
+        if self.closed.load(Ordering::SeqCst) {
+            Error::Closed
+        } else {
+            Error::SessionExpired { operation: "watch" }
+        }
+    }
+}
+
+async fn connect_client(options: &ZkOptions) -> Result<zk::Client> {
+    zk::Client::connector()
+        .with_session_timeout(options.session_timeout)
+        .with_connection_timeout(options.connection_timeout)
+        .with_server_version(3, 8, 0)
+        .with_detached()
+        .connect(&options.hosts)
+        .await
+        .map_err(|e| zk_err(e, "connect"))
+}
+
+/// One node's session with a ZooKeeper ensemble.
+#[derive(Debug)]
+pub struct ZkCoordinator {
+    cell: Handle,
+    supervisor: tokio::task::JoinHandle<()>,
+}
+
+impl ZkCoordinator {
+    /// Connects `node` to the ensemble.
+    ///
+    /// Fails with `ConnectionLoss` when no server answers within the connection timeout.
+    pub async fn connect(node: NodeId, options: ZkOptions) -> Result<Arc<ZkCoordinator>> {
+        options.validate()?;
+        let client = connect_client(&options).await?;
+        let (status, _) = watch::channel(SessionStatus {
+            state: SessionState::Connected,
+            epoch: 1,
+        });
+        let cell = Arc::new(Cell {
+            options,
+            node,
+            status,
+            client: RwLock::new(Some(client.clone())),
+            closed: AtomicBool::new(false),
+        });
+        cell.ensure_dir(&client, &cell.options.root.clone()).await?;
+        let supervisor = tokio::spawn(supervise(Arc::downgrade(&cell), client));
+        Ok(Arc::new(ZkCoordinator { cell, supervisor }))
+    }
+
+    /// The session id of the current session (for diagnostics, and to match `cons` output).
+    pub fn session_id(&self) -> Option<i64> {
+        self.cell
+            .client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|c| c.session_id().0)
+    }
+
+    /// Stops this coordinator as if its process had died, for failure tests: it stops rebuilding sessions,
+    /// reports `Closed` to its own recipes, and its session is ended at the servers, so its ephemeral nodes
+    /// (leadership, registrations, claims) go as they would after a crashed process's session timeout, only
+    /// without the wait. (Killing a real process, as the cluster tests do, measures the timeout itself.)
+    pub async fn abandon(&self) {
+        self.cell.closed.store(true, Ordering::SeqCst);
+        self.supervisor.abort();
+        let client = self.cell.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+        if let Some(client) = client {
+            close_session(self.cell.options.clone(), client).await;
+        }
+    }
+}
+
+/// Follows the client's session states; after an expiry, builds a new session.
+async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Client) {
+    loop {
+        let mut states = client.state_watcher();
+        let mut state = states.state();
+        loop {
+            let Some(c) = cell.upgrade() else { return };
+            let mapped = match state {
+                zk::SessionState::SyncConnected | zk::SessionState::ConnectedReadOnly => {
+                    SessionState::Connected
+                }
+                zk::SessionState::Disconnected => SessionState::Suspended,
+                zk::SessionState::Expired => SessionState::Expired,
+                zk::SessionState::Closed | zk::SessionState::AuthFailed => SessionState::Closed,
+            };
+            c.status.send_if_modified(|s| {
+                let changed = s.state != mapped;
+                s.state = mapped;
+                changed
+            });
+            if matches!(mapped, SessionState::Expired | SessionState::Closed) {
+                break;
+            }
+            drop(c);
+            state = states.changed().await;
+        }
+        let Some(c) = cell.upgrade() else { return };
+        if c.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        c.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        let options = c.options.clone();
+        drop(c);
+        // Build a new session, backing off while the ensemble is unreachable.
+        let mut backoff = Duration::from_millis(100);
+        client = loop {
+            match connect_client(&options).await {
+                Ok(new) => break new,
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    if cell.upgrade().is_none_or(|c| c.closed.load(Ordering::SeqCst)) {
+                        return;
+                    }
+                }
+            }
+        };
+        let Some(c) = cell.upgrade() else { return };
+        *c.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+        c.status.send_modify(|s| {
+            s.state = SessionState::Connected;
+            s.epoch += 1;
+        });
+    }
+}
+
+/// Closes a detached session: resume it on a normal client and drop that one, which sends the close.
+async fn close_session(options: ZkOptions, client: zk::Client) {
+    let session = client.into_session();
+    let closer = zk::Client::connector()
+        .with_session(session)
+        .with_session_timeout(options.session_timeout)
+        .with_connection_timeout(options.connection_timeout)
+        .with_server_version(3, 8, 0)
+        .connect(&options.hosts)
+        .await;
+    drop(closer);
+    // Let the close request go out before the runtime may stop.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+#[async_trait]
+impl Coordinator for ZkCoordinator {
+    fn node(&self) -> &NodeId {
+        &self.cell.node
+    }
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn session(&self) -> watch::Receiver<SessionStatus> {
+        self.cell.session()
+    }
+
+    fn election(&self, name: &str) -> Result<Arc<dyn Election>> {
+        crate::error::check_name("election", name)?;
+        Ok(Arc::new(election::ZkElection::new(self.cell.clone(), name)))
+    }
+
+    fn registry(&self) -> Arc<dyn Registry> {
+        Arc::new(registry::ZkRegistry::new(self.cell.clone()))
+    }
+
+    fn config(&self) -> Arc<dyn ConfigStore> {
+        Arc::new(config::ZkConfig::new(self.cell.clone()))
+    }
+
+    fn queue(&self, name: &str) -> Result<Arc<dyn Queue>> {
+        crate::error::check_name("queue", name)?;
+        Ok(Arc::new(queue::ZkQueue::new(self.cell.clone(), name)))
+    }
+
+    async fn close(&self) {
+        if self.cell.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.supervisor.abort();
+        let client = self.cell.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+        if let Some(client) = client {
+            close_session(self.cell.options.clone(), client).await;
+        }
+    }
+}
+
+impl Drop for ZkCoordinator {
+    fn drop(&mut self) {
+        self.supervisor.abort();
+        if self.cell.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let client = self.cell.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+        if let (Some(client), Ok(rt)) = (client, tokio::runtime::Handle::try_current()) {
+            rt.spawn(close_session(self.cell.options.clone(), client));
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The queue on ZooKeeper: persistent sequential items, ephemeral claims, ack = delete both in one `multi`.
+//!
+//! A claim is ephemeral, so a consumer that dies releases its items when its session expires, and the items
+//! are delivered again. Claims, reads and acks of a batch are pipelined: requests are queued when their
+//! futures are created and answered in order.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+use zookeeper_client as zk;
+
+use super::election::delete_in_background;
+use super::{Handle, zk_err};
+use crate::queue::Acker;
+use crate::{Delivery, Error, Queue, Result};
+
+/// Operations per `multi` (ZooKeeper caps a request at about 1 MB).
+const MULTI_OPS: usize = 500;
+const MULTI_BYTES: usize = 512 * 1024;
+
+#[derive(Debug)]
+pub(crate) struct ZkQueue {
+    h: Handle,
+    name: String,
+    items: String,
+    claims: String,
+    ready: AtomicBool,
+}
+
+impl ZkQueue {
+    pub fn new(h: Handle, name: &str) -> Self {
+        let items = h.path(&format!("queues/{name}/items"));
+        let claims = h.path(&format!("queues/{name}/claims"));
+        ZkQueue {
+            h,
+            name: name.to_string(),
+            items,
+            claims,
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    async fn ensure(&self, client: &zk::Client) -> Result<()> {
+        if !self.ready.load(Ordering::Relaxed) {
+            self.h.ensure_dir(client, &self.items).await?;
+            self.h.ensure_dir(client, &self.claims).await?;
+            self.ready.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Claims up to `max` of `free` (oldest first), pipelined; returns the names claimed.
+    async fn claim(&self, client: &zk::Client, free: &[String]) -> Result<Vec<String>> {
+        let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+        let paths: Vec<String> = free.iter().map(|i| format!("{}/{i}", self.claims)).collect();
+        let pending: Vec<_> = paths.iter().map(|p| client.create(p, b"", &opts)).collect();
+        let mut claimed = Vec::new();
+        let mut failure = None;
+        for (name, f) in free.iter().zip(pending) {
+            match f.await {
+                Ok(_) => claimed.push(name.clone()),
+                Err(zk::Error::NodeExists) => {}
+                Err(e) => failure = Some(zk_err(e, "queue claim")),
+            }
+        }
+        if let Some(e) = failure {
+            for name in claimed {
+                delete_in_background(client.clone(), format!("{}/{name}", self.claims));
+            }
+            return Err(e);
+        }
+        Ok(claimed)
+    }
+}
+
+#[derive(Debug)]
+struct ZkAcker {
+    /// The client of the session that holds the claims: if that session expired, it can do nothing, so an
+    /// ack can never remove an item someone else has claimed since.
+    client: zk::Client,
+    items: String,
+    claims: String,
+}
+
+#[async_trait]
+impl Acker for ZkAcker {
+    async fn ack(&self, id: &str) -> Result<()> {
+        self.ack_many(&[id.to_string()]).await
+    }
+
+    async fn ack_many(&self, ids: &[String]) -> Result<()> {
+        for chunk in ids.chunks(MULTI_OPS / 2) {
+            let mut writer = self.client.new_multi_writer();
+            for id in chunk {
+                writer
+                    .add_delete(&format!("{}/{id}", self.claims), None)
+                    .map_err(|e| zk_err(e, "queue ack"))?;
+                writer
+                    .add_delete(&format!("{}/{id}", self.items), None)
+                    .map_err(|e| zk_err(e, "queue ack"))?;
+            }
+            match writer.commit().await {
+                Ok(_) => {}
+                Err(zk::MultiWriteError::OperationFailed {
+                    index,
+                    source: zk::Error::NoNode,
+                }) => {
+                    return Err(Error::Conflict {
+                        key: chunk.get(index / 2).cloned().unwrap_or_default(),
+                        expected: "a claim held by this session".into(),
+                        actual: "claim lost (session expired or item released)".into(),
+                    });
+                }
+                Err(zk::MultiWriteError::OperationFailed { source, .. })
+                | Err(zk::MultiWriteError::RequestFailed { source }) => {
+                    return Err(zk_err(source, "queue ack"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn release(&self, id: &str) {
+        delete_in_background(self.client.clone(), format!("{}/{id}", self.claims));
+    }
+}
+
+#[async_trait]
+impl Queue for ZkQueue {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn put(&self, item: Vec<u8>) -> Result<()> {
+        self.put_batch(vec![item]).await
+    }
+
+    async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
+        const OP: &str = "queue put";
+        let (client, _) = self.h.client(OP)?;
+        self.ensure(&client).await?;
+        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let prefix = format!("{}/i-", self.items);
+        let mut start = 0;
+        // Chunks go out back to back; their answers are awaited after all are sent.
+        let mut pending = Vec::new();
+        while start < items.len() {
+            let (mut end, mut bytes) = (start, 0);
+            while end < items.len()
+                && end - start < MULTI_OPS
+                && (end == start || bytes + items[end].len() < MULTI_BYTES)
+            {
+                bytes += items[end].len() + prefix.len();
+                end += 1;
+            }
+            let mut writer = client.new_multi_writer();
+            for item in &items[start..end] {
+                writer
+                    .add_create(&prefix, item, &opts)
+                    .map_err(|e| zk_err(e, OP))?;
+            }
+            pending.push(writer.commit());
+            start = end;
+        }
+        for p in pending {
+            p.await.map_err(|e| zk_err(e.into(), OP))?;
+        }
+        Ok(())
+    }
+
+    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery> {
+        let mut batch = self.take_batch(1, timeout).await?;
+        batch.pop().ok_or(Error::Timeout {
+            operation: "queue take",
+            after: timeout.unwrap_or_default(),
+        })
+    }
+
+    async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {
+        const OP: &str = "queue take";
+        if max == 0 {
+            return Err(Error::parameter("max", max, "must be at least 1"));
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let (client, epoch) = self.h.client(OP)?;
+            self.ensure(&client).await?;
+            let (mut items, _, items_watch) = client
+                .get_and_watch_children(&self.items)
+                .await
+                .map_err(|e| zk_err(e, OP))?;
+            let (claims, _, claims_watch) = client
+                .get_and_watch_children(&self.claims)
+                .await
+                .map_err(|e| zk_err(e, OP))?;
+            let claimed_now: HashSet<String> = claims.into_iter().collect();
+            items.sort();
+            let free: Vec<String> = items
+                .into_iter()
+                .filter(|i| !claimed_now.contains(i))
+                .take(max)
+                .collect();
+            if !free.is_empty() {
+                let claimed = self.claim(&client, &free).await?;
+                if !claimed.is_empty() {
+                    let mut reader = client.new_multi_reader();
+                    for name in &claimed {
+                        reader
+                            .add_get_data(&format!("{}/{name}", self.items))
+                            .map_err(|e| zk_err(e, OP))?;
+                    }
+                    let results = reader.commit().await.map_err(|e| zk_err(e, OP))?;
+                    let acker: Arc<dyn Acker> = Arc::new(ZkAcker {
+                        client: client.clone(),
+                        items: self.items.clone(),
+                        claims: self.claims.clone(),
+                    });
+                    let mut out = Vec::new();
+                    for (name, r) in claimed.into_iter().zip(results) {
+                        match r {
+                            zk::MultiReadResult::Data { data, .. } => {
+                                out.push(Delivery::new(name, data, acker.clone()))
+                            }
+                            // Acked between our listing and our claim: drop the stray claim.
+                            _ => delete_in_background(client.clone(), format!("{}/{name}", self.claims)),
+                        }
+                    }
+                    if !out.is_empty() {
+                        return Ok(out);
+                    }
+                }
+                continue;
+            }
+            let wake = async {
+                tokio::select! {
+                    _ = items_watch.changed() => Ok(()),
+                    _ = claims_watch.changed() => Ok(()),
+                    e = self.h.session_ended(epoch) => Err(e),
+                }
+            };
+            match deadline {
+                Some(d) => match tokio::time::timeout_at(d, wake).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            operation: OP,
+                            after: timeout.unwrap_or_default(),
+                        });
+                    }
+                },
+                None => wake.await?,
+            }
+        }
+    }
+
+    async fn len(&self) -> Result<usize> {
+        let (client, _) = self.h.client("queue len")?;
+        match client.check_stat(&self.items).await {
+            Ok(Some(stat)) => Ok(usize::try_from(stat.num_children).unwrap_or(0)),
+            Ok(None) => Ok(0),
+            Err(e) => Err(zk_err(e, "queue len")),
+        }
+    }
+}

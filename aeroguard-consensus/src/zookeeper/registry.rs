@@ -1,0 +1,196 @@
+//! Service discovery on ZooKeeper: one ephemeral znode per registered node.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use zookeeper_client as zk;
+
+use super::election::delete_in_background;
+use super::{Handle, zk_err};
+use crate::registry::Deregister;
+use crate::{Error, Instance, Membership, MembershipWatch, Registration, Registry, Result};
+
+#[derive(Debug)]
+pub(crate) struct ZkRegistry {
+    h: Handle,
+}
+
+impl ZkRegistry {
+    pub fn new(h: Handle) -> Self {
+        ZkRegistry { h }
+    }
+}
+
+fn dir(h: &Handle, service: &str) -> String {
+    h.path(&format!("services/{service}"))
+}
+
+async fn create(h: &Handle, client: &zk::Client, service: &str, payload: &[u8]) -> Result<()> {
+    let d = dir(h, service);
+    h.ensure_dir(client, &d).await?;
+    let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    match client.create(&format!("{d}/{}", h.node), payload, &opts).await {
+        Ok(_) => Ok(()),
+        Err(zk::Error::NodeExists) => Err(Error::Conflict {
+            key: format!("{service}/{}", h.node),
+            expected: "no registration".into(),
+            actual: "already registered".into(),
+        }),
+        Err(e) => Err(zk_err(e, "register")),
+    }
+}
+
+/// Reads the instances under `d` in one multi-read, with a watch on the children.
+async fn read(
+    client: &zk::Client,
+    d: &str,
+    watch: bool,
+) -> Result<(Vec<Instance>, Option<zk::OneshotWatcher>)> {
+    let (children, watcher) = if watch {
+        match client.get_and_watch_children(d).await {
+            Ok((c, _, w)) => (c, Some(w)),
+            Err(e) => return Err(zk_err(e, "watch service")),
+        }
+    } else {
+        match client.list_children(d).await {
+            Ok(c) => (c, None),
+            Err(zk::Error::NoNode) => return Ok((Vec::new(), None)),
+            Err(e) => return Err(zk_err(e, "list service")),
+        }
+    };
+    let mut reader = client.new_multi_reader();
+    for c in &children {
+        reader
+            .add_get_data(&format!("{d}/{c}"))
+            .map_err(|e| zk_err(e, "read instances"))?;
+    }
+    let results = reader.commit().await.map_err(|e| zk_err(e, "read instances"))?;
+    let mut out = Vec::new();
+    for (name, r) in children.into_iter().zip(results) {
+        // An instance that left between the listing and the read is simply not there.
+        if let (zk::MultiReadResult::Data { data, .. }, Ok(node)) = (r, NodeId::new(name)) {
+            let payload = serde_json::from_slice(&data).unwrap_or(serde_json::Value::Null);
+            out.push(Instance { node, payload });
+        }
+    }
+    out.sort_by(|a, b| a.node.cmp(&b.node));
+    Ok((out, watcher))
+}
+
+#[derive(Debug)]
+struct ZkRegistration {
+    h: Handle,
+    service: String,
+    active: Arc<AtomicBool>,
+}
+
+impl Deregister for ZkRegistration {
+    fn deregister(&self) {
+        self.active.store(false, Ordering::SeqCst);
+        if let Ok((client, _)) = self.h.client("deregister") {
+            delete_in_background(client, format!("{}/{}", dir(&self.h, &self.service), self.h.node));
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for ZkRegistry {
+    async fn register(&self, service: &str, payload: serde_json::Value) -> Result<Registration> {
+        crate::error::check_name("service", service)?;
+        let bytes = serde_json::to_vec(&payload).map_err(|e| Error::Invalid {
+            what: "registration payload",
+            key: service.to_string(),
+            version: 0,
+            reason: e.to_string(),
+        })?;
+        let (client, _) = self.h.client("register")?;
+        create(&self.h, &client, service, &bytes).await?;
+        let active = Arc::new(AtomicBool::new(true));
+        // Re-create the znode in every new session after an expiry, while the handle lives.
+        let (h, svc, flag) = (self.h.clone(), service.to_string(), active.clone());
+        tokio::spawn(async move {
+            let mut session = h.session();
+            let mut epoch = session.borrow_and_update().epoch;
+            while session.changed().await.is_ok() && flag.load(Ordering::SeqCst) {
+                let now = *session.borrow_and_update();
+                if now.epoch != epoch && now.is_connected() {
+                    epoch = now.epoch;
+                    for _ in 0..20 {
+                        match h.client("re-register") {
+                            Ok((client, _)) => match create(&h, &client, &svc, &bytes).await {
+                                Ok(()) | Err(Error::Conflict { .. }) => break,
+                                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                            },
+                            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        }
+                    }
+                }
+            }
+        });
+        let inner = ZkRegistration {
+            h: self.h.clone(),
+            service: service.to_string(),
+            active,
+        };
+        Ok(Registration {
+            service: service.to_string(),
+            node: self.h.node.clone(),
+            inner: Box::new(inner),
+        })
+    }
+
+    async fn instances(&self, service: &str) -> Result<Vec<Instance>> {
+        crate::error::check_name("service", service)?;
+        let (client, _) = self.h.client("instances")?;
+        Ok(read(&client, &dir(&self.h, service), false).await?.0)
+    }
+
+    async fn watch(&self, service: &str) -> Result<MembershipWatch> {
+        crate::error::check_name("service", service)?;
+        let d = dir(&self.h, service);
+        {
+            let (client, _) = self.h.client("watch service")?;
+            self.h.ensure_dir(&client, &d).await?;
+        }
+        let (tx, rx) = mpsc::channel(64);
+        let (h, svc) = (self.h.clone(), service.to_string());
+        tokio::spawn(async move {
+            let mut prev: Vec<Instance> = Vec::new();
+            let mut sent_once = false;
+            loop {
+                let Ok((client, epoch)) = h.client("watch service") else {
+                    if h.client("watch service").err() == Some(Error::Closed) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                match read(&client, &d, true).await {
+                    Ok((now, watcher)) => {
+                        if (!sent_once || now != prev)
+                            && tx.send(Membership::diff(&svc, &prev, now.clone())).await.is_err()
+                        {
+                            return;
+                        }
+                        sent_once = true;
+                        prev = now;
+                        if let Some(w) = watcher {
+                            tokio::select! {
+                                _ = w.changed() => {}
+                                _ = h.session_ended(epoch) => {}
+                                _ = tx.closed() => return,
+                            }
+                        }
+                    }
+                    Err(Error::Closed) => return,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        Ok(MembershipWatch { rx })
+    }
+}

@@ -1,0 +1,135 @@
+//! The conformance suite on the 3-node ZooKeeper ensemble started by `scripts/services start`
+//! (`AEROGUARD_ZK` overrides the hosts).
+#![cfg(feature = "zookeeper")]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aeroguard_consensus::Coordinator;
+use aeroguard_consensus::conformance::{self, Harness};
+use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
+use async_trait::async_trait;
+
+fn hosts() -> String {
+    std::env::var("AEROGUARD_ZK").unwrap_or_else(|_| "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183".into())
+}
+
+struct Zk {
+    options: ZkOptions,
+    live: Mutex<Vec<Arc<ZkCoordinator>>>,
+    run: String,
+    counter: AtomicU64,
+}
+
+impl Zk {
+    fn new() -> Self {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        Zk {
+            options: ZkOptions::new(hosts()).with_session_timeout(Duration::from_secs(2)),
+            live: Mutex::new(Vec::new()),
+            run: format!("{}-{nanos}", std::process::id()),
+            counter: AtomicU64::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl Harness for Zk {
+    async fn connect(&self, node: &str) -> Arc<dyn Coordinator> {
+        let c = ZkCoordinator::connect(node.parse().unwrap(), self.options.clone())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "ZooKeeper at {} unreachable ({e}): run `scripts/services start`",
+                    hosts()
+                )
+            });
+        self.live.lock().unwrap().push(c.clone());
+        c
+    }
+
+    async fn crash(&self, coordinator: Arc<dyn Coordinator>) {
+        let target = Arc::as_ptr(&coordinator) as *const () as usize;
+        let zk = {
+            let live = self.live.lock().unwrap();
+            live.iter()
+                .find(|z| Arc::as_ptr(z) as *const () as usize == target)
+                .expect("coordinator from this harness")
+                .clone()
+        };
+        zk.abandon().await;
+    }
+
+    fn session_timeout(&self) -> Duration {
+        self.options.session_timeout
+    }
+
+    fn unique(&self, base: &str) -> String {
+        format!(
+            "{base}-{}-{}",
+            self.run,
+            self.counter.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+}
+
+#[tokio::test]
+async fn election_succession() {
+    conformance::check_election_succession(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn election_cancel_and_drop() {
+    conformance::check_election_cancel_and_drop(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn election_crash_failover() {
+    conformance::check_election_crash_failover(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn registry() {
+    conformance::check_registry(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn config() {
+    conformance::check_config(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn queue() {
+    conformance::check_queue(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn queue_crashed_consumer() {
+    conformance::check_queue_crashed_consumer(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn unreachable_ensemble_is_a_typed_error() {
+    let mut options = ZkOptions::new("127.0.0.1:1").with_session_timeout(Duration::from_secs(2));
+    options.connection_timeout = Duration::from_millis(500);
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        ZkCoordinator::connect("n".parse().unwrap(), options),
+    )
+    .await
+    .expect("connect must give up")
+    .unwrap_err();
+    assert!(
+        err.is_retryable() || matches!(err, aeroguard_consensus::Error::Backend { .. }),
+        "{err:?}"
+    );
+    let bad = ZkOptions::new(hosts()).with_root("relative");
+    assert!(
+        ZkCoordinator::connect("n".parse().unwrap(), bad)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("root")
+    );
+}
