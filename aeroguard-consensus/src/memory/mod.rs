@@ -80,6 +80,8 @@ struct SessionEntry {
     notify: watch::Sender<u64>,
     suspended: bool,
     expired: bool,
+    /// The current cut: when it began, when it ends, and which `suspend` call last set it.
+    cut: Option<(tokio::time::Instant, tokio::time::Instant, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -232,6 +234,7 @@ impl MemoryCluster {
                 notify,
                 suspended: false,
                 expired: false,
+                cut: None,
             },
         );
         sid
@@ -311,22 +314,47 @@ impl MemoryCluster {
 
     /// Cuts `node` off for `duration`: its operations fail with `ConnectionLoss` and its session state is
     /// `Suspended`. If the cut lasts the session timeout, the cluster expires the session at that point (the
-    /// node learns it when the cut ends).
+    /// node learns it when the cut ends). A cut while cut off extends the cut (to the later end); the session
+    /// timeout counts from the start of the whole cut.
     pub fn suspend(&self, node: &NodeId, duration: Duration, session_timeout: Duration) {
+        let now = tokio::time::Instant::now();
         for sid in self.sessions_of(node) {
-            let status = {
+            let (status, start, end, generation) = {
                 let mut st = self.lock();
                 let Some(entry) = st.sessions.get_mut(&sid) else {
                     continue;
                 };
+                let (start, end, generation) = match entry.cut {
+                    Some((start, end, g)) => (start, end.max(now + duration), g + 1),
+                    None => (now, now + duration, 1),
+                };
+                entry.cut = Some((start, end, generation));
                 entry.suspended = true;
-                entry.status.clone()
+                (entry.status.clone(), start, end, generation)
             };
-            status.send_modify(|s| s.state = SessionState::Suspended);
+            status.send_if_modified(|s| {
+                let cut = s.state == SessionState::Connected;
+                if cut {
+                    s.state = SessionState::Suspended;
+                }
+                cut
+            });
             let cluster = self.clone();
+            let current = move |cluster: &MemoryCluster| {
+                cluster
+                    .lock()
+                    .sessions
+                    .get(&sid)
+                    .and_then(|e| e.cut)
+                    .is_some_and(|c| c.2 == generation)
+            };
             tokio::spawn(async move {
-                if duration >= session_timeout {
-                    tokio::time::sleep(session_timeout).await;
+                let expire_at = start + session_timeout;
+                if end >= expire_at {
+                    tokio::time::sleep_until(expire_at).await;
+                    if !current(&cluster) {
+                        return;
+                    }
                     // Server side: the session times out; the client is still cut off and does not know.
                     {
                         let mut st = cluster.lock();
@@ -336,16 +364,23 @@ impl MemoryCluster {
                             cluster.changed(&mut st);
                         }
                     }
-                    tokio::time::sleep(duration - session_timeout).await;
+                    tokio::time::sleep_until(end).await;
+                    if !current(&cluster) {
+                        return;
+                    }
                     // The cut ends: the client learns its session is gone.
                     mark_expired(&status);
                     cluster.lock().sessions.remove(&sid);
                 } else {
-                    tokio::time::sleep(duration).await;
+                    tokio::time::sleep_until(end).await;
+                    if !current(&cluster) {
+                        return;
+                    }
                     {
                         let mut st = cluster.lock();
                         if let Some(entry) = st.sessions.get_mut(&sid) {
                             entry.suspended = false;
+                            entry.cut = None;
                             cluster.changed(&mut st);
                         }
                     }

@@ -46,9 +46,13 @@ pub struct ZkOptions {
     pub root: String,
     /// The session timeout asked of the servers (they clamp it to their min/max).
     pub session_timeout: Duration,
-    /// How long a leader tolerates a suspended connection before it stops trusting its leadership. It must be
-    /// shorter than the session timeout minus the time the client takes to notice a lost connection (about two
-    /// thirds of the session timeout), so the default is a fifth of the session timeout.
+    /// How long a leader tolerates a suspended connection before it stops trusting its leadership.
+    ///
+    /// The servers expire a silent session no earlier than the session timeout `T` after they last heard from
+    /// it; the client notices silence after `2T/5` (`zookeeper-client` declares a connection dead after eight
+    /// ticks of `T/20`). So a leader cut off from the ensemble stops trusting itself after at most
+    /// `2T/5 + grace` plus one round trip, and that must come before `T`. The default grace is `T/2`, which
+    /// leaves `T/10` for the round trip and long enough to ride out a reconnection to another server.
     pub grace: Duration,
     /// How long to wait for a connection when (re)building a session.
     pub connection_timeout: Duration,
@@ -62,15 +66,15 @@ impl ZkOptions {
             hosts: hosts.into(),
             root: "/aeroguard".into(),
             session_timeout,
-            grace: session_timeout / 5,
+            grace: session_timeout / 2,
             connection_timeout: Duration::from_secs(5),
         }
     }
 
-    /// Sets the session timeout and the grace to a fifth of it.
+    /// Sets the session timeout and the grace to half of it.
     pub fn with_session_timeout(mut self, timeout: Duration) -> Self {
         self.session_timeout = timeout;
-        self.grace = timeout / 5;
+        self.grace = timeout / 2;
         self
     }
 
