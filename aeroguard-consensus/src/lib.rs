@@ -40,6 +40,7 @@ mod error;
 pub mod memory;
 mod queue;
 mod registry;
+pub mod round;
 mod session;
 #[cfg(feature = "zookeeper")]
 pub mod zookeeper;

@@ -111,10 +111,10 @@ async fn run_node(cluster: MemoryCluster, i: usize, world: Arc<Mutex<World>>) {
                         })
                         .collect();
                     w.violations.extend(still);
-                    if let Some(&last) = w.tokens.last() {
-                        if lead.token() <= last {
-                            w.violations.push(format!("token {} after {last}", lead.token()));
-                        }
+                    if let Some(&last) = w.tokens.last()
+                        && lead.token() <= last
+                    {
+                        w.violations.push(format!("token {} after {last}", lead.token()));
                     }
                     w.tokens.push(lead.token());
                 }
@@ -224,7 +224,9 @@ async fn scenario(seed: u64) -> Result<(), String> {
                     if let Some(h) = handles[i].take() {
                         h.abort();
                     }
-                    world.lock().unwrap().terms.remove(&i).map(std::mem::forget);
+                    if let Some(term) = world.lock().unwrap().terms.remove(&i) {
+                        std::mem::forget(term); // a dead process resigns nothing
+                    }
                     cluster.crash(&node, OPTIONS.session_timeout);
                 }
             }
@@ -242,10 +244,10 @@ async fn scenario(seed: u64) -> Result<(), String> {
         }
     }
     // Quiesce: restart every node, let sessions settle, then check.
-    for i in 0..NODES {
+    for (i, handle) in handles.iter_mut().enumerate() {
         if !world.lock().unwrap().alive[i] {
             world.lock().unwrap().alive[i] = true;
-            handles[i] = Some(tokio::spawn(run_node(cluster.clone(), i, world.clone())));
+            *handle = Some(tokio::spawn(run_node(cluster.clone(), i, world.clone())));
         }
     }
     if let Ok(v) = cfg.set(&7, Expect::Any).await {
@@ -254,9 +256,10 @@ async fn scenario(seed: u64) -> Result<(), String> {
     tokio::time::sleep(Duration::from_secs(10)).await;
     terms_watch.abort();
 
-    let w = world.lock().unwrap();
-    let mut problems = w.violations.clone();
-    let acked: Vec<u32> = w.acked.clone();
+    let (mut problems, acked) = {
+        let w = world.lock().unwrap();
+        (w.violations.clone(), w.acked.clone())
+    };
     let distinct: BTreeSet<u32> = acked.iter().copied().collect();
     if distinct.len() != ITEMS as usize {
         problems.push(format!("{} of {ITEMS} items acked", distinct.len()));
@@ -274,7 +277,6 @@ async fn scenario(seed: u64) -> Result<(), String> {
             last_seen.lock().unwrap()
         ));
     }
-    drop(w);
     let members = observer
         .registry()
         .instances("members")

@@ -59,36 +59,38 @@ impl ConfigStore for MemoryConfig {
 
     async fn watch_raw(&self, key: &str) -> Result<RawConfigWatch> {
         crate::error::check_name("config key", key)?;
-        let first = read(&self.h, key)?;
+        self.h.sid()?;
         let (tx, rx) = mpsc::channel(64);
         let (h, key) = (self.h.clone(), key.to_string());
         tokio::spawn(async move {
             let mut last = 0u64;
-            let mut current = Ok(first);
             loop {
-                if let Ok(Some(v)) = current
-                    && v.version > last
-                {
-                    last = v.version;
-                    if tx.send(v).await.is_err() {
-                        return;
-                    }
-                }
+                // Subscribe first, then read: a change between the two still wakes the watcher.
                 let Ok(sid) = h.sid() else { return };
                 let mut session = h.session();
                 let epoch = session.borrow_and_update().epoch;
                 let Some(mut notify) = h.cluster.subscribe(sid) else {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    current = read(&h, &key);
                     continue;
                 };
-                tokio::select! {
-                    r = wait_change(&mut notify, &mut session, epoch, "config watch") => {
-                        if matches!(r, Err(Error::Closed)) { return; }
+                loop {
+                    if let Ok(Some(v)) = read(&h, &key)
+                        && v.version > last
+                    {
+                        last = v.version;
+                        if tx.send(v).await.is_err() {
+                            return;
+                        }
                     }
-                    _ = tx.closed() => return,
+                    tokio::select! {
+                        r = wait_change(&mut notify, &mut session, epoch, "config watch") => match r {
+                            Ok(()) => {}
+                            Err(Error::Closed) => return,
+                            Err(_) => break,
+                        },
+                        _ = tx.closed() => return,
+                    }
                 }
-                current = read(&h, &key);
             }
         });
         Ok(RawConfigWatch { rx })

@@ -121,23 +121,14 @@ impl Registry for MemoryRegistry {
 
     async fn watch(&self, service: &str) -> Result<MembershipWatch> {
         crate::error::check_name("service", service)?;
-        let first = read(&self.h, service)?;
+        self.h.sid()?;
         let (tx, rx) = mpsc::channel(64);
         let (h, svc) = (self.h.clone(), service.to_string());
         tokio::spawn(async move {
             let mut prev: Vec<Instance> = Vec::new();
-            let mut current = Ok(first);
             let mut sent_once = false;
             loop {
-                if let Ok(now) = std::mem::replace(&mut current, Err(Error::Closed))
-                    && (!sent_once || now != prev)
-                {
-                    if tx.send(Membership::diff(&svc, &prev, now.clone())).await.is_err() {
-                        return;
-                    }
-                    sent_once = true;
-                    prev = now;
-                }
+                // Subscribe first, then read: a change between the two still wakes the watcher.
                 let Ok(sid) = h.sid() else { return };
                 let mut session = h.session();
                 let epoch = session.borrow_and_update().epoch;
@@ -145,13 +136,25 @@ impl Registry for MemoryRegistry {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
-                tokio::select! {
-                    r = wait_change(&mut notify, &mut session, epoch, "watch") => {
-                        if matches!(r, Err(Error::Closed)) { return; }
+                loop {
+                    if let Ok(now) = read(&h, &svc)
+                        && (!sent_once || now != prev)
+                    {
+                        if tx.send(Membership::diff(&svc, &prev, now.clone())).await.is_err() {
+                            return;
+                        }
+                        sent_once = true;
+                        prev = now;
                     }
-                    _ = tx.closed() => return,
+                    tokio::select! {
+                        r = wait_change(&mut notify, &mut session, epoch, "watch") => match r {
+                            Ok(()) => {}
+                            Err(Error::Closed) => return,
+                            Err(_) => break,
+                        },
+                        _ = tx.closed() => return,
+                    }
                 }
-                current = read(&h, &svc);
             }
         });
         Ok(MembershipWatch { rx })

@@ -1,0 +1,318 @@
+//! The measurement round (the seeds' "sequence trigger"), built only on the other recipes, so it is the same
+//! on every backend.
+//!
+//! 1. The leader opens round `r + 1` by compare-and-set on the announcement key `round-<name>` (so each round
+//!    number is opened once, by one leader), stamped with its fencing token. An announcement holding a higher
+//!    token than the leader's means a newer leader exists: the stale one gets [`Error::Fenced`].
+//! 2. Followers see the announcement through a config watch and put their measurement for `r` on the queue
+//!    `round-<name>`.
+//! 3. The leader takes submissions until a quorum of the service's live registered members has answered or the
+//!    deadline passes; submissions for older rounds are discarded as late. It checks its leadership before
+//!    returning: a result always carries a token that was trusted when it was produced.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use aeroguard_consensus::{Coordinator, memory::MemoryCluster};
+//! use aeroguard_consensus::round::{Quorum, RoundFollower, RoundLeader, RoundOptions};
+//!
+//! let cluster = MemoryCluster::new();
+//! let lead = cluster.connect("lead".parse()?)?;
+//! let follower = cluster.connect("f1".parse()?)?;
+//! let _reg = follower.registry().register("sensors", serde_json::json!({})).await?;
+//! let options = RoundOptions::new("pressure", "sensors", Duration::from_secs(1), Quorum::All);
+//! let mut f = RoundFollower::<f64>::new(follower.clone(), &options).await?;
+//! tokio::spawn(async move {
+//!     let round = f.next_round().await.unwrap();
+//!     f.submit(&round, &4.02).await.unwrap();
+//! });
+//! let leadership = lead.election("pressure")?.campaign().await?;
+//! let result = RoundLeader::<f64>::new(lead.clone(), options)?.run(&leadership).await?;
+//! assert_eq!((result.round, result.answered.len(), result.token), (1, 1, leadership.token()));
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aeroguard_core::{NodeId, Timestamp};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::time::Instant;
+
+use crate::{
+    Config, ConfigEvent, ConfigWatch, Coordinator, Delivery, Error, Expect, FencingToken, Leadership, Queue,
+    Result,
+};
+
+/// How many of the expected members must answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quorum {
+    /// More than half of the live registered members.
+    Majority,
+    /// Every live registered member.
+    All,
+    /// At least this many (capped at the number of live members).
+    AtLeast(usize),
+}
+
+impl Quorum {
+    fn of(self, members: usize) -> usize {
+        match self {
+            Quorum::Majority if members == 0 => 0,
+            Quorum::Majority => members / 2 + 1,
+            Quorum::All => members,
+            Quorum::AtLeast(n) => n.min(members),
+        }
+    }
+}
+
+/// Where a round runs and how it waits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundOptions {
+    /// The round's name (announcement key `round-<name>`, queue `round-<name>`).
+    pub name: String,
+    /// The registry service whose live members are expected to answer.
+    pub service: String,
+    /// How long the leader collects.
+    pub deadline: Duration,
+    /// How many must answer.
+    pub quorum: Quorum,
+}
+
+impl RoundOptions {
+    /// Options for round `name` among the members of `service`.
+    pub fn new(name: &str, service: &str, deadline: Duration, quorum: Quorum) -> Self {
+        RoundOptions {
+            name: name.to_string(),
+            service: service.to_string(),
+            deadline,
+            quorum,
+        }
+    }
+
+    fn key(&self) -> String {
+        format!("round-{}", self.name)
+    }
+}
+
+/// What the leader publishes to open a round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Announcement {
+    /// The round number (1, 2, ...).
+    pub round: u64,
+    /// The opening leader's fencing token.
+    pub token: FencingToken,
+    /// The opening leader.
+    pub leader: NodeId,
+    /// When it was opened.
+    pub opened_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Submission<T> {
+    round: u64,
+    node: NodeId,
+    value: T,
+}
+
+/// A round's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundResult<T> {
+    /// The round number.
+    pub round: u64,
+    /// The leader's fencing token: pass it with every write made from this result.
+    pub token: FencingToken,
+    /// Who answered, with their values, in node order.
+    pub answered: Vec<(NodeId, T)>,
+    /// Live registered members that did not answer in time.
+    pub missing: Vec<NodeId>,
+    /// How many answers the quorum needed.
+    pub quorum: usize,
+    /// Whether the quorum was reached before the deadline.
+    pub reached_quorum: bool,
+    /// Submissions discarded: for older rounds, duplicates, or undecodable.
+    pub discarded: usize,
+}
+
+/// The leader's side of rounds.
+#[derive(Debug)]
+pub struct RoundLeader<T> {
+    coordinator: Arc<dyn Coordinator>,
+    options: RoundOptions,
+    announcements: Config<Announcement>,
+    queue: Arc<dyn Queue>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeader<T> {
+    /// The leader's side of rounds `options.name`.
+    pub fn new(coordinator: Arc<dyn Coordinator>, options: RoundOptions) -> Result<Self> {
+        if options.deadline.is_zero() {
+            return Err(Error::parameter(
+                "deadline",
+                options.deadline,
+                "must be above zero",
+            ));
+        }
+        let announcements = Config::new(coordinator.config(), &options.key())?;
+        let queue = coordinator.queue(&options.key())?;
+        Ok(RoundLeader {
+            coordinator,
+            options,
+            announcements,
+            queue,
+            _t: PhantomData,
+        })
+    }
+
+    /// Opens the next round under `leadership` and collects it.
+    pub async fn run(&self, leadership: &Leadership) -> Result<RoundResult<T>> {
+        let token = leadership.ensure()?;
+        let (round, _) = self.open(leadership, token).await?;
+        let expected: Vec<NodeId> = self
+            .coordinator
+            .registry()
+            .instances(&self.options.service)
+            .await?
+            .into_iter()
+            .map(|i| i.node)
+            .collect();
+        let quorum = self.options.quorum.of(expected.len());
+        let deadline = Instant::now() + self.options.deadline;
+        let mut answered: Vec<(NodeId, T)> = Vec::new();
+        let mut discarded = 0;
+        while answered.iter().filter(|(n, _)| expected.contains(n)).count() < quorum.max(1)
+            || expected.is_empty()
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let batch = match self.queue.take_batch(64, Some(left)).await {
+                Ok(b) => b,
+                Err(Error::Timeout { .. }) => break,
+                Err(e) => return Err(e),
+            };
+            for d in &batch {
+                match serde_json::from_slice::<Submission<T>>(d.payload()) {
+                    Ok(s) if s.round == round && !answered.iter().any(|(n, _)| *n == s.node) => {
+                        answered.push((s.node, s.value))
+                    }
+                    _ => discarded += 1,
+                }
+            }
+            Delivery::ack_all(batch).await?;
+            if expected.is_empty() {
+                break;
+            }
+        }
+        // A result is only as good as the leadership it was produced under.
+        let token = leadership.ensure()?;
+        answered.sort_by(|a, b| a.0.cmp(&b.0));
+        let missing = expected
+            .iter()
+            .filter(|n| !answered.iter().any(|(a, _)| a == *n))
+            .cloned()
+            .collect();
+        let reached = answered.iter().filter(|(n, _)| expected.contains(n)).count() >= quorum;
+        Ok(RoundResult {
+            round,
+            token,
+            answered,
+            missing,
+            quorum,
+            reached_quorum: reached,
+            discarded,
+        })
+    }
+
+    /// Opens round `r + 1` by compare-and-set; refuses if a newer leader already announced.
+    async fn open(&self, leadership: &Leadership, token: FencingToken) -> Result<(u64, Announcement)> {
+        loop {
+            let current = self.announcements.get().await?;
+            let (expect, last) = match &current {
+                Some(v) => (Expect::Version(v.version), Some(&v.value)),
+                None => (Expect::Absent, None),
+            };
+            if let Some(last) = last
+                && last.token > token
+            {
+                return Err(Error::Fenced {
+                    key: self.options.key(),
+                    token: token.0,
+                    highest: last.token.0,
+                });
+            }
+            let announcement = Announcement {
+                round: last.map_or(1, |a| a.round + 1),
+                token,
+                leader: leadership.node().clone(),
+                opened_at: Timestamp::now(),
+            };
+            match self.announcements.set(&announcement, expect).await {
+                Ok(_) => return Ok((announcement.round, announcement)),
+                Err(Error::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// A follower's side of rounds.
+#[derive(Debug)]
+pub struct RoundFollower<T> {
+    coordinator: Arc<dyn Coordinator>,
+    watch: ConfigWatch<Announcement>,
+    queue: Arc<dyn Queue>,
+    last: u64,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> RoundFollower<T> {
+    /// Starts following rounds `options.name`.
+    pub async fn new(coordinator: Arc<dyn Coordinator>, options: &RoundOptions) -> Result<Self> {
+        let watch = Config::<Announcement>::new(coordinator.config(), &options.key())?
+            .watch()
+            .await?;
+        let queue = coordinator.queue(&options.key())?;
+        Ok(RoundFollower {
+            coordinator,
+            watch,
+            queue,
+            last: 0,
+            _t: PhantomData,
+        })
+    }
+
+    /// Waits for a round newer than the last one returned (rounds may be skipped if they pass quickly).
+    pub async fn next_round(&mut self) -> Result<Announcement> {
+        loop {
+            match self.watch.next().await {
+                Some(ConfigEvent::Applied(v)) if v.value.round > self.last => {
+                    self.last = v.value.round;
+                    return Ok(v.value);
+                }
+                Some(_) => {}
+                None => return Err(Error::Closed),
+            }
+        }
+    }
+
+    /// Hands in this node's measurement for `round`.
+    pub async fn submit(&self, round: &Announcement, value: &T) -> Result<()> {
+        let submission = Submission {
+            round: round.round,
+            node: self.coordinator.node().clone(),
+            value,
+        };
+        let bytes = serde_json::to_vec(&submission).map_err(|e| Error::Invalid {
+            what: "round submission",
+            key: round.round.to_string(),
+            version: 0,
+            reason: e.to_string(),
+        })?;
+        self.queue.put(bytes).await
+    }
+}
