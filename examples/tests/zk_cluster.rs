@@ -191,21 +191,37 @@ async fn leader_survives(kill: impl FnOnce(i64) -> usize) {
     coord.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_server_a_leader_is_connected_to_keeps_leadership() {
+/// Runs `f` on its own runtime while holding the serial lock.
+fn serial<F: std::future::Future<Output = ()>>(f: F) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    leader_survives(|sid| server_of(sid).expect("session not found in any server's `cons`")).await;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_ensemble_leader_keeps_leadership() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    leader_survives(|_| ensemble_leader().expect("no ensemble leader")).await;
+#[test]
+fn killing_the_server_a_leader_is_connected_to_keeps_leadership() {
+    serial(leader_survives(|sid| {
+        server_of(sid).expect("session not found in any server's `cons`")
+    }));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_items_survive_a_killed_consumer() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+#[test]
+fn killing_the_ensemble_leader_keeps_leadership() {
+    serial(leader_survives(|_| {
+        ensemble_leader().expect("no ensemble leader")
+    }));
+}
+
+#[test]
+fn ten_thousand_items_survive_a_killed_consumer() {
+    serial(ten_thousand_items());
+}
+
+async fn ten_thousand_items() {
     const N: u32 = 10_000;
     let name = unique("q10k");
     let producer = ZkCoordinator::connect("producer".parse().unwrap(), ZkOptions::new(HOSTS))
