@@ -59,10 +59,13 @@ impl Drop for Candidacy {
     }
 }
 
+/// Deletes `path` without waiting for the answer. The request is queued on the session now (the client orders
+/// requests when their futures are created), so later requests of this session see the deletion.
 pub(crate) fn delete_in_background(client: zk::Client, path: String) {
+    let request = client.delete(&path, None);
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
-            let _ = client.delete(&path, None).await;
+            let _ = request.await;
         });
     }
 }
@@ -147,9 +150,14 @@ impl Election for ZkElection {
             match client.check_and_watch_stat(&predecessor).await {
                 Ok((None, _)) => continue,
                 Ok((Some(_), watcher)) => {
-                    tokio::select! {
-                        _ = watcher.changed() => {}
+                    let event = tokio::select! {
+                        event = watcher.changed() => event,
                         e = self.h.session_ended(epoch) => return Err(e),
+                    };
+                    // Second in line and the first is gone: sequence numbers only grow, so nobody can be
+                    // ahead any more. Skip the re-listing round trip.
+                    if index == 1 && event.event_type == zk::EventType::NodeDeleted {
+                        break;
                     }
                 }
                 Err(e) => return Err(zk_err(e, OP)),

@@ -53,22 +53,60 @@ impl ZkQueue {
         Ok(())
     }
 
-    /// Claims up to `max` of `free` (oldest first), pipelined; returns the names claimed.
-    async fn claim(&self, client: &zk::Client, free: &[String]) -> Result<Vec<String>> {
+    /// Claims `free` (oldest first) and reads the claimed items; returns `(name, data)` per claim (`None` where
+    /// the item vanished). Claims go out pipelined; one item's read goes out right behind its claim, a batch's
+    /// reads go in one multi-read once the claims are answered (fewer requests for the servers).
+    async fn claim(&self, client: &zk::Client, free: &[String]) -> Result<Vec<(String, Option<Vec<u8>>)>> {
+        const OP: &str = "queue claim";
         let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
-        let paths: Vec<String> = free.iter().map(|i| format!("{}/{i}", self.claims)).collect();
-        let pending: Vec<_> = paths.iter().map(|p| client.create(p, b"", &opts)).collect();
+        let claim_paths: Vec<String> = free.iter().map(|i| format!("{}/{i}", self.claims)).collect();
         let mut claimed = Vec::new();
         let mut failure = None;
-        for (name, f) in free.iter().zip(pending) {
-            match f.await {
-                Ok(_) => claimed.push(name.clone()),
+        if free.len() == 1 {
+            let claim = client.create(&claim_paths[0], b"", &opts);
+            let read = client.get_data(&format!("{}/{}", self.items, free[0]));
+            let (claim, read) = (claim.await, read.await);
+            match claim {
+                Ok(_) => claimed.push((free[0].clone(), read.ok().map(|(data, _)| data))),
                 Err(zk::Error::NodeExists) => {}
-                Err(e) => failure = Some(zk_err(e, "queue claim")),
+                Err(e) => failure = Some(zk_err(e, OP)),
+            }
+        } else {
+            let pending: Vec<_> = claim_paths.iter().map(|c| client.create(c, b"", &opts)).collect();
+            let mut names = Vec::new();
+            for (name, claim) in free.iter().zip(pending) {
+                match claim.await {
+                    Ok(_) => names.push(name.clone()),
+                    Err(zk::Error::NodeExists) => {}
+                    Err(e) => failure = Some(zk_err(e, OP)),
+                }
+            }
+            if failure.is_none() && !names.is_empty() {
+                let mut reader = client.new_multi_reader();
+                for name in &names {
+                    reader
+                        .add_get_data(&format!("{}/{name}", self.items))
+                        .map_err(|e| zk_err(e, OP))?;
+                }
+                match reader.commit().await {
+                    Ok(results) => {
+                        for (name, r) in names.iter().zip(results) {
+                            let data = match r {
+                                zk::MultiReadResult::Data { data, .. } => Some(data),
+                                _ => None,
+                            };
+                            claimed.push((name.clone(), data));
+                        }
+                    }
+                    Err(e) => {
+                        failure = Some(zk_err(e, OP));
+                        claimed.extend(names.into_iter().map(|n| (n, None)));
+                    }
+                }
             }
         }
         if let Some(e) = failure {
-            for name in claimed {
+            for (name, _) in claimed {
                 delete_in_background(client.clone(), format!("{}/{name}", self.claims));
             }
             return Err(e);
@@ -189,14 +227,11 @@ impl Queue for ZkQueue {
         loop {
             let (client, epoch) = self.h.client(OP)?;
             self.ensure(&client).await?;
-            let (mut items, _, items_watch) = client
-                .get_and_watch_children(&self.items)
-                .await
-                .map_err(|e| zk_err(e, OP))?;
-            let (claims, _, claims_watch) = client
-                .get_and_watch_children(&self.claims)
-                .await
-                .map_err(|e| zk_err(e, OP))?;
+            // Both listings go out together (pipelined), then both answers are read.
+            let items_call = client.get_and_watch_children(&self.items);
+            let claims_call = client.get_and_watch_children(&self.claims);
+            let (mut items, _, items_watch) = items_call.await.map_err(|e| zk_err(e, OP))?;
+            let (claims, _, claims_watch) = claims_call.await.map_err(|e| zk_err(e, OP))?;
             let claimed_now: HashSet<String> = claims.into_iter().collect();
             items.sort();
             let free: Vec<String> = items
@@ -206,32 +241,21 @@ impl Queue for ZkQueue {
                 .collect();
             if !free.is_empty() {
                 let claimed = self.claim(&client, &free).await?;
-                if !claimed.is_empty() {
-                    let mut reader = client.new_multi_reader();
-                    for name in &claimed {
-                        reader
-                            .add_get_data(&format!("{}/{name}", self.items))
-                            .map_err(|e| zk_err(e, OP))?;
+                let acker: Arc<dyn Acker> = Arc::new(ZkAcker {
+                    client: client.clone(),
+                    items: self.items.clone(),
+                    claims: self.claims.clone(),
+                });
+                let mut out = Vec::new();
+                for (name, data) in claimed {
+                    match data {
+                        Some(data) => out.push(Delivery::new(name, data, acker.clone())),
+                        // Acked between our listing and our claim: drop the stray claim.
+                        None => delete_in_background(client.clone(), format!("{}/{name}", self.claims)),
                     }
-                    let results = reader.commit().await.map_err(|e| zk_err(e, OP))?;
-                    let acker: Arc<dyn Acker> = Arc::new(ZkAcker {
-                        client: client.clone(),
-                        items: self.items.clone(),
-                        claims: self.claims.clone(),
-                    });
-                    let mut out = Vec::new();
-                    for (name, r) in claimed.into_iter().zip(results) {
-                        match r {
-                            zk::MultiReadResult::Data { data, .. } => {
-                                out.push(Delivery::new(name, data, acker.clone()))
-                            }
-                            // Acked between our listing and our claim: drop the stray claim.
-                            _ => delete_in_background(client.clone(), format!("{}/{name}", self.claims)),
-                        }
-                    }
-                    if !out.is_empty() {
-                        return Ok(out);
-                    }
+                }
+                if !out.is_empty() {
+                    return Ok(out);
                 }
                 continue;
             }

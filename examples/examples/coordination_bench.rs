@@ -1,0 +1,222 @@
+//! Coordination benchmark against the ZooKeeper ensemble started by `scripts/services start`: prints a table.
+//!
+//! ```text
+//! cargo build --release -p aeroguard-examples --bin aeroguard-node
+//! cargo run --release -p aeroguard-examples --example coordination_bench -- [--trials 50] [--items 10000]
+//! ```
+//! - (a) a leader resigns cleanly, until the next candidate is elected (p50, p99);
+//! - (b) a leader process is killed (SIGKILL), until the next candidate is elected, at session timeouts of
+//!   2 s and 10 s (trials run ten at a time, each on its own election);
+//! - (c) queue put + take + ack throughput for small items, one at a time and pipelined (batches).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
+use aeroguard_consensus::{Coordinator, Delivery};
+use aeroguard_examples::arg_value;
+
+const HOSTS: &str = "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn row(what: &str, mut samples: Vec<Duration>, peer: &str) {
+    samples.sort();
+    println!(
+        "| {what:<44} | {:>5} | {:>10.1} | {:>10.1} | {peer:<22} |",
+        samples.len(),
+        percentile(&samples, 0.5).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3
+    );
+}
+
+async fn connect(node: &str, session: Duration) -> Arc<ZkCoordinator> {
+    let options = ZkOptions::new(HOSTS).with_session_timeout(session);
+    ZkCoordinator::connect(node.parse().unwrap(), options)
+        .await
+        .unwrap_or_else(|e| panic!("ZooKeeper unreachable ({e}): run `scripts/services start`"))
+}
+
+async fn resign_failover(trials: usize, run: &str) -> Vec<Duration> {
+    let a = connect("bench-a", Duration::from_secs(4)).await;
+    let b = connect("bench-b", Duration::from_secs(4)).await;
+    let mut out = Vec::new();
+    for t in 0..trials {
+        let name = format!("resign-{run}-{t}");
+        let lead = a.election(&name).unwrap().campaign().await.unwrap();
+        let e = b.election(&name).unwrap();
+        let waiting = tokio::spawn(async move { e.campaign().await.map(|l| (l, Instant::now())) });
+        // Let b queue up behind a.
+        while a.election(&name).unwrap().contenders().await.unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let start = Instant::now();
+        lead.resign().await.unwrap();
+        let (next, at) = waiting.await.unwrap().unwrap();
+        out.push(at - start);
+        next.resign().await.unwrap();
+    }
+    a.close().await;
+    b.close().await;
+    out
+}
+
+fn node_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|p| p.join("aeroguard-node"))
+        .unwrap();
+    if !bin.exists() {
+        eprintln!(
+            "{} not found: build it first with `cargo build --release -p aeroguard-examples --bin aeroguard-node`",
+            bin.display()
+        );
+        std::process::exit(2);
+    }
+    bin
+}
+
+async fn kill_failover(trials: usize, session: Duration, run: &str) -> Vec<Duration> {
+    let bin = node_binary();
+    let mut out = Vec::new();
+    let parallel = 10;
+    for batch in 0..trials.div_ceil(parallel) {
+        let mut tasks = Vec::new();
+        for t in 0..parallel.min(trials - batch * parallel) {
+            let name = format!("kill-{run}-{}-{batch}-{t}", session.as_secs());
+            let bin = bin.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut child = Command::new(&bin)
+                    .args([
+                        "--node",
+                        "victim",
+                        "--session-ms",
+                        &session.as_millis().to_string(),
+                        "lead",
+                        &name,
+                    ])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+                let first = tokio::task::spawn_blocking(move || lines.next()).await.unwrap();
+                assert!(
+                    first.is_some_and(|l| l.is_ok_and(|l| l.starts_with("elected"))),
+                    "victim not elected"
+                );
+                let follower = connect(&format!("heir-{t}"), session).await;
+                let e = follower.election(&name).unwrap();
+                let waiting = tokio::spawn(async move { e.campaign().await.map(|l| (l, Instant::now())) });
+                while follower
+                    .election(&name)
+                    .unwrap()
+                    .contenders()
+                    .await
+                    .unwrap()
+                    .len()
+                    < 2
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                // Give the victim's pings a moment to settle, then kill it.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let killed = Instant::now();
+                child.kill().unwrap();
+                let _ = child.wait();
+                let (lead, at) = waiting.await.unwrap().unwrap();
+                let took = at - killed;
+                lead.resign().await.unwrap();
+                follower.close().await;
+                took
+            }));
+        }
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+    }
+    out
+}
+
+async fn queue_throughput(items: u32, run: &str) -> (f64, f64) {
+    let c = connect("bench-q", Duration::from_secs(4)).await;
+    // One at a time: each put, take and ack waits for its answer.
+    let one = (items / 5).max(100);
+    let q = c.queue(&format!("single-{run}")).unwrap();
+    let start = Instant::now();
+    for i in 0..one {
+        q.put(i.to_be_bytes().to_vec()).await.unwrap();
+    }
+    for _ in 0..one {
+        q.take(Some(Duration::from_secs(5)))
+            .await
+            .unwrap()
+            .ack()
+            .await
+            .unwrap();
+    }
+    let single = one as f64 / start.elapsed().as_secs_f64();
+    // Pipelined: batched puts (one multi per 500), batched takes with pipelined claims, one multi per ack batch.
+    let q = c.queue(&format!("batch-{run}")).unwrap();
+    let start = Instant::now();
+    q.put_batch((0..items).map(|i| i.to_be_bytes().to_vec()).collect())
+        .await
+        .unwrap();
+    let mut taken = 0;
+    while taken < items as usize {
+        let batch = q.take_batch(256, Some(Duration::from_secs(5))).await.unwrap();
+        taken += batch.len();
+        Delivery::ack_all(batch).await.unwrap();
+    }
+    let pipelined = items as f64 / start.elapsed().as_secs_f64();
+    c.close().await;
+    (single, pipelined)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let trials: usize = arg_value(&args, "--trials").unwrap_or(50);
+    let items: u32 = arg_value(&args, "--items").unwrap_or(10_000);
+    let run = format!("{}", std::process::id());
+    println!("ZooKeeper ensemble {HOSTS} (tickTime 200 ms), {trials} trials each\n");
+    println!(
+        "| {:<44} | {:>5} | {:>10} | {:>10} | {:<22} |",
+        "failover", "n", "p50 ms", "p99 ms", "Kazoo here (issue #3)"
+    );
+    println!("|{:-<46}|{:->7}|{:->12}|{:->12}|{:-<24}|", "", "", "", "", "");
+    row(
+        "(a) leader resigns -> next elected",
+        resign_failover(trials, &run).await,
+        "13-16 ms",
+    );
+    row(
+        "(b) leader killed -> next elected, 2 s session",
+        kill_failover(trials, Duration::from_secs(2), &run).await,
+        "2.7 s",
+    );
+    row(
+        "(b) leader killed -> next elected, 10 s session",
+        kill_failover(trials, Duration::from_secs(10), &run).await,
+        "-",
+    );
+    let (single, pipelined) = queue_throughput(items, &run).await;
+    println!(
+        "\n| {:<44} | {:>12} | {:<22} |",
+        "queue put + take + ack", "items/s", "Kazoo here (issue #3)"
+    );
+    println!("|{:-<46}|{:->14}|{:-<24}|", "", "", "");
+    println!("| {:<44} | {:>12.0} | {:<22} |", "one at a time", single, "-");
+    println!(
+        "| {:<44} | {:>12.0} | {:<22} |",
+        format!("pipelined ({items} items, batches of 256)"),
+        pipelined,
+        "about 300"
+    );
+}
