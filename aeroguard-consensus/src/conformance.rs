@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::{Config, ConfigEvent, Coordinator, Delivery, Error, Expect, FencingToken};
+use crate::{Config, ConfigEvent, Coordinator, Delivery, Error, Expect, FencingToken, LossReason};
 
 /// What the suite needs from a backend.
 #[async_trait]
@@ -22,6 +22,9 @@ pub trait Harness: Send + Sync {
     /// Makes the coordinator's process vanish without closing its session: the backend must notice within
     /// the session timeout.
     async fn crash(&self, coordinator: Arc<dyn Coordinator>);
+
+    /// Expires the coordinator's session while the coordinator lives on (it must build a new one).
+    async fn expire(&self, coordinator: &Arc<dyn Coordinator>);
 
     /// The session timeout the harness's coordinators use.
     fn session_timeout(&self) -> Duration;
@@ -452,6 +455,65 @@ pub async fn check_queue_crashed_consumer(h: &dyn Harness) {
     producer.close().await;
 }
 
+/// After a session expiry the coordinator builds a new session: its leadership is reported lost (and another
+/// candidate elected), its registrations come back in the new session, and it can campaign again.
+pub async fn check_session_expiry_recovery(h: &dyn Harness) {
+    let (election, service) = (h.unique("expiry"), h.unique("expiry-svc"));
+    let a = h.connect("a").await;
+    let b = h.connect("b").await;
+    let _registration = a
+        .registry()
+        .register(&service, serde_json::json!({"a": true}))
+        .await
+        .unwrap();
+    let lead = campaign_within(&a, &election, PROMPT).await.unwrap();
+    let e = b.election(&election).unwrap();
+    let waiting = tokio::spawn(async move { e.campaign().await });
+    sleep(Duration::from_millis(200)).await;
+    let epoch = a.session().borrow().epoch;
+    h.expire(&a).await;
+    let reason = timeout(PROMPT, lead.lost())
+        .await
+        .expect("leadership not reported lost after expiry");
+    assert!(
+        matches!(reason, LossReason::SessionExpired | LossReason::Deposed),
+        "{reason:?}"
+    );
+    let next = timeout(PROMPT, waiting)
+        .await
+        .expect("no successor after expiry")
+        .unwrap()
+        .unwrap();
+    assert!(next.token() > lead.token());
+    let mut session = a.session();
+    timeout(PROMPT, session.wait_for(|s| s.epoch > epoch && s.is_connected()))
+        .await
+        .expect("no new session after expiry")
+        .unwrap();
+    let deadline = Instant::now() + PROMPT;
+    loop {
+        let members = b.registry().instances(&service).await.unwrap();
+        if members.iter().any(|m| m.node == *a.node()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "registration not re-created in the new session"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+    // The old term stays lost; a new campaign queues behind the new leader.
+    assert!(!lead.is_trusted());
+    assert!(
+        campaign_within(&a, &election, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    drop(next);
+    a.close().await;
+    b.close().await;
+}
+
 /// Runs every check in turn.
 pub async fn run_all(h: &dyn Harness) {
     check_election_succession(h).await;
@@ -461,6 +523,7 @@ pub async fn run_all(h: &dyn Harness) {
     check_config(h).await;
     check_queue(h).await;
     check_queue_crashed_consumer(h).await;
+    check_session_expiry_recovery(h).await;
 }
 
 /// Tokens that did not strictly increase, if any (for simulations).

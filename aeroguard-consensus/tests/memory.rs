@@ -42,6 +42,10 @@ impl Harness for Memory {
             .crash(coordinator.node(), self.options.session_timeout);
     }
 
+    async fn expire(&self, coordinator: &Arc<dyn Coordinator>) {
+        self.cluster.expire(coordinator.node());
+    }
+
     fn session_timeout(&self) -> Duration {
         self.options.session_timeout
     }
@@ -84,6 +88,11 @@ async fn queue() {
 #[tokio::test]
 async fn queue_crashed_consumer() {
     conformance::check_queue_crashed_consumer(&Memory::new()).await;
+}
+
+#[tokio::test]
+async fn session_expiry_recovery() {
+    conformance::check_session_expiry_recovery(&Memory::new()).await;
 }
 
 #[tokio::test]

@@ -61,6 +61,18 @@ impl Harness for Zk {
         zk.abandon().await;
     }
 
+    async fn expire(&self, coordinator: &Arc<dyn Coordinator>) {
+        let target = Arc::as_ptr(coordinator) as *const () as usize;
+        let zk = {
+            let live = self.live.lock().unwrap();
+            live.iter()
+                .find(|z| Arc::as_ptr(z) as *const () as usize == target)
+                .expect("coordinator from this harness")
+                .clone()
+        };
+        zk.force_expire().await;
+    }
+
     fn session_timeout(&self) -> Duration {
         self.options.session_timeout
     }
@@ -107,6 +119,11 @@ async fn queue() {
 #[tokio::test]
 async fn queue_crashed_consumer() {
     conformance::check_queue_crashed_consumer(&Zk::new()).await;
+}
+
+#[tokio::test]
+async fn session_expiry_recovery() {
+    conformance::check_session_expiry_recovery(&Zk::new()).await;
 }
 
 #[tokio::test]

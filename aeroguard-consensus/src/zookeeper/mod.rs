@@ -239,6 +239,15 @@ impl ZkCoordinator {
             .map(|c| c.session_id().0)
     }
 
+    /// Ends the current session at the servers while the coordinator lives on, as if the servers had expired
+    /// it (for failure tests): its ephemeral nodes go, it sees `Expired`, then builds a new session.
+    pub async fn force_expire(&self) {
+        let client = self.cell.client.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(client) = client {
+            close_session(self.cell.options.clone(), client).await;
+        }
+    }
+
     /// Stops this coordinator as if its process had died, for failure tests: it stops rebuilding sessions,
     /// reports `Closed` to its own recipes, and its session is ended at the servers, so its ephemeral nodes
     /// (leadership, registrations, claims) go as they would after a crashed process's session timeout, only
