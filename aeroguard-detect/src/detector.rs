@@ -1,0 +1,50 @@
+//! The detector interface: unfitted parameters, fitted models.
+
+use std::fmt;
+
+use ndarray::{Array1, ArrayView1, ArrayView2};
+
+use crate::Result;
+
+/// Unfitted parameters, validated when built; [`fit`](Detector::fit) learns a model from normal data.
+pub trait Detector {
+    /// The fitted model.
+    type Fitted: FittedDetector;
+
+    /// Learns from `x` (rows are samples of normal operation, columns are sensors or features) and
+    /// calibrates the threshold on the training scores.
+    fn fit(&self, x: ArrayView2<f64>) -> Result<Self::Fitted>;
+}
+
+/// A fitted model: scores rows (higher is more anomalous) against a calibrated threshold.
+///
+/// Object-safe, so an ensemble holds `Box<dyn FittedDetector>`.
+pub trait FittedDetector: fmt::Debug + Send + Sync {
+    /// A short name for vote records.
+    fn name(&self) -> &str;
+
+    /// The number of columns the model was fitted on.
+    fn n_features(&self) -> usize;
+
+    /// The calibrated threshold: a row is anomalous when its score is strictly above it.
+    fn threshold(&self) -> f64;
+
+    /// Replaces the threshold.
+    fn set_threshold(&mut self, threshold: f64);
+
+    /// Scores a batch. Stateful detectors (rules with persistence, sequence models) treat the batch as one
+    /// contiguous sequence starting from a fresh state; the streaming state is not touched.
+    fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>>;
+
+    /// Scores the next row of a stream, carrying the streaming state forward.
+    fn update(&mut self, row: ArrayView1<f64>) -> Result<f64>;
+
+    /// Forgets the streaming state.
+    fn reset(&mut self);
+
+    /// Whether each row's score is above the threshold.
+    fn is_anomaly(&self, x: ArrayView2<f64>) -> Result<Array1<bool>> {
+        let t = self.threshold();
+        Ok(self.score(x)?.mapv(|s| s > t))
+    }
+}
