@@ -48,3 +48,27 @@ pub trait FittedDetector: fmt::Debug + Send + Sync {
         Ok(self.score(x)?.mapv(|s| s > t))
     }
 }
+
+impl FittedDetector for Box<dyn FittedDetector> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn n_features(&self) -> usize {
+        (**self).n_features()
+    }
+    fn threshold(&self) -> f64 {
+        (**self).threshold()
+    }
+    fn set_threshold(&mut self, threshold: f64) {
+        (**self).set_threshold(threshold);
+    }
+    fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        (**self).score(x)
+    }
+    fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
+        (**self).update(row)
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+}

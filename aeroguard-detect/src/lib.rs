@@ -5,15 +5,28 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod calibrate;
+mod cluster;
 mod detector;
 mod error;
+mod features;
 mod iforest;
 mod input;
 pub mod metrics;
+mod model;
+mod rules;
+pub mod skab;
+mod voter;
+mod windowed;
 
 pub use calibrate::{Calibration, quantile_sorted};
+pub use cluster::{Algorithm, ClusterProfile, ClusterProfileBuilder, FittedClusterProfile};
 pub use detector::{Detector, FittedDetector};
 pub use error::{Error, Result};
+pub use features::{FeatureState, FeatureWindow, FeatureWindowBuilder};
 pub use iforest::{
     FittedIsolationForest, IsolationForest, IsolationForestBuilder, MaxSamples, average_path_length,
 };
+pub use model::Model;
+pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
+pub use voter::{Degraded, MemberRecord, Verdict, Vote, VoteRule, Voter, VoterBuilder};
+pub use windowed::{FittedWindowed, Windowed};

@@ -214,12 +214,8 @@ mod tests {
         assert_eq!(null.normalised(), [0.0; 3]);
         let mut perfect = Nab::default();
         let mut pred = vec![false; 200];
-        for i in 50..60 {
-            pred[i] = true;
-        }
-        for i in 150..160 {
-            pred[i] = true;
-        }
+        pred[50..60].fill(true);
+        pred[150..160].fill(true);
         perfect.add(&times, &pred, &cp);
         // Each alarm run starts (a hit at e = 0) and ends inside its window (ignored).
         for s in perfect.normalised() {

@@ -1,0 +1,384 @@
+//! Clustering profile detector on `linfa-clustering`: a profile of normal behaviour, and the distance from it.
+
+use std::collections::BTreeMap;
+
+use linfa::{DatasetBase, prelude::Transformer, traits::Fit};
+use linfa_clustering::{Dbscan, KMeans};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+use serde::{Deserialize, Serialize};
+
+use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
+
+/// How the normal profile is learned.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "algorithm", rename_all = "snake_case")]
+pub enum Algorithm {
+    /// k-means: the profile is `k` centroids; score = distance to the nearest (in standardised units).
+    KMeans {
+        /// Number of clusters.
+        k: usize,
+    },
+    /// DBSCAN: the profile is every training row DBSCAN puts in a cluster; score = distance to the nearest
+    /// of them in units of `eps`, so a score above 1 is DBSCAN's noise.
+    Dbscan {
+        /// Neighbourhood radius, in standardised units.
+        eps: f64,
+        /// Rows within `eps` to make a core point.
+        min_points: usize,
+    },
+}
+
+/// Parameters of a [`ClusterProfile`] detector.
+///
+/// Columns are standardised with the training mean and standard deviation. With `adapt` set, streaming
+/// updates move the nearest k-means centroid towards each row judged normal (online k-means with that
+/// learning rate), so the profile follows slow drift; [`FittedClusterProfile::refit`] relearns it from
+/// recent normal rows.
+///
+/// ```
+/// use aeroguard_detect::{Algorithm, ClusterProfile, Detector, FittedDetector};
+/// use ndarray::{Array2, array};
+/// // Two operating points.
+/// let normal = Array2::from_shape_fn((200, 2), |(i, j)| (i % 2) as f64 * 10.0 + ((i * 7 + j) % 5) as f64 * 0.1);
+/// let model = ClusterProfile::builder().algorithm(Algorithm::KMeans { k: 2 }).build()?.fit(normal.view())?;
+/// let s = model.score(array![[0.2, 0.2], [10.2, 10.3], [5.0, 5.0]].view())?;
+/// assert!(s[0] <= model.threshold() && s[1] <= model.threshold() && s[2] > model.threshold());
+/// # Ok::<(), aeroguard_detect::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterProfile {
+    algorithm: Algorithm,
+    seed: u64,
+    calibration: Calibration,
+    adapt: Option<f64>,
+}
+
+/// Builds [`ClusterProfile`] parameters.
+#[derive(Debug, Clone)]
+pub struct ClusterProfileBuilder(ClusterProfile);
+
+impl ClusterProfile {
+    /// k-means with k = 3, seed 0, threshold at the 0.99 quantile of training distances, no adaptation.
+    pub fn builder() -> ClusterProfileBuilder {
+        ClusterProfileBuilder(ClusterProfile {
+            algorithm: Algorithm::KMeans { k: 3 },
+            seed: 0,
+            calibration: Calibration::Quantile(0.99),
+            adapt: None,
+        })
+    }
+
+    /// Fits one profile per named series (or service).
+    pub fn fit_each<'a>(
+        &self,
+        series: impl IntoIterator<Item = (String, ArrayView2<'a, f64>)>,
+    ) -> Result<BTreeMap<String, FittedClusterProfile>> {
+        series
+            .into_iter()
+            .map(|(name, x)| Ok((name, self.fit(x)?)))
+            .collect()
+    }
+}
+
+impl ClusterProfileBuilder {
+    /// k-means or DBSCAN.
+    pub fn algorithm(mut self, a: Algorithm) -> Self {
+        self.0.algorithm = a;
+        self
+    }
+    /// Seed of k-means' initialisation.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+    /// Threshold from training distances (DBSCAN's natural threshold is `Fixed(1.0)`).
+    pub fn calibration(mut self, c: Calibration) -> Self {
+        self.0.calibration = c;
+        self
+    }
+    /// Learning rate in (0, 1] for online centroid updates on normal rows; `None` keeps the profile fixed.
+    pub fn adapt(mut self, rate: Option<f64>) -> Self {
+        self.0.adapt = rate;
+        self
+    }
+    /// Validates the parameters.
+    pub fn build(self) -> Result<ClusterProfile> {
+        let p = self.0;
+        match p.algorithm {
+            Algorithm::KMeans { k: 0 } => return Err(Error::parameter("k", 0, "at least 1 cluster")),
+            Algorithm::Dbscan { eps, .. } if !(eps.is_finite() && eps > 0.0) => {
+                return Err(Error::parameter("eps", eps, "finite and above 0"));
+            }
+            Algorithm::Dbscan { min_points: 0, .. } => {
+                return Err(Error::parameter("min_points", 0, "at least 1"));
+            }
+            _ => {}
+        }
+        if let Some(r) = p.adapt
+            && !(r > 0.0 && r <= 1.0)
+        {
+            return Err(Error::parameter("adapt", r, "a learning rate lies in (0, 1]"));
+        }
+        p.calibration.validate()?;
+        Ok(p)
+    }
+}
+
+/// A learned normal profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedClusterProfile {
+    params: ClusterProfile,
+    mean: Array1<f64>,
+    scale: Array1<f64>,
+    /// k-means centroids, or DBSCAN's clustered training rows (standardised).
+    profile: Array2<f64>,
+    /// Distance unit: 1 for k-means, `eps` for DBSCAN.
+    unit: f64,
+    threshold: f64,
+}
+
+impl Detector for ClusterProfile {
+    type Fitted = FittedClusterProfile;
+
+    fn fit(&self, x: ArrayView2<f64>) -> Result<FittedClusterProfile> {
+        let p = ClusterProfileBuilder(self.clone()).build()?;
+        let needed = match p.algorithm {
+            Algorithm::KMeans { k } => k.max(2),
+            Algorithm::Dbscan { min_points, .. } => min_points.max(2),
+        };
+        input::training("cluster profile", x, needed)?;
+        let mean = x.mean_axis(Axis(0)).ok_or(Error::NotEnoughRows {
+            what: "cluster profile",
+            needed,
+            got: 0,
+        })?;
+        let scale = x.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { s } else { 1.0 });
+        let z = (&x - &mean) / &scale;
+        let (profile, unit) = learn(&p, z)?;
+        let mut model = FittedClusterProfile {
+            params: p,
+            mean,
+            scale,
+            profile,
+            unit,
+            threshold: 0.0,
+        };
+        let train = model.score(x)?;
+        model.threshold = model.params.calibration.threshold(&train.to_vec())?;
+        Ok(model)
+    }
+}
+
+fn learn(p: &ClusterProfile, z: Array2<f64>) -> Result<(Array2<f64>, f64)> {
+    let fail = |reason: String| Error::Fit {
+        what: "cluster profile",
+        reason,
+    };
+    match p.algorithm {
+        Algorithm::KMeans { k } => {
+            let model = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(p.seed))
+                .n_runs(3)
+                .max_n_iterations(200)
+                .tolerance(1e-6)
+                .fit(&DatasetBase::from(z))
+                .map_err(|e| fail(e.to_string()))?;
+            Ok((model.centroids().clone(), 1.0))
+        }
+        Algorithm::Dbscan { eps, min_points } => {
+            let labels = Dbscan::params(min_points)
+                .tolerance(eps)
+                .transform(&z)
+                .map_err(|e| fail(e.to_string()))?;
+            let keep: Vec<usize> = labels
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| l.map(|_| i))
+                .collect();
+            if keep.is_empty() {
+                return Err(fail(format!(
+                    "DBSCAN put every training row in noise: raise `eps` ({eps}) or lower `min_points` ({min_points})"
+                )));
+            }
+            Ok((z.select(Axis(0), &keep), eps))
+        }
+    }
+}
+
+impl FittedClusterProfile {
+    fn nearest(&self, z: &[f64]) -> (usize, f64) {
+        let mut best = (0, f64::INFINITY);
+        for (i, c) in self.profile.outer_iter().enumerate() {
+            let d: f64 = c.iter().zip(z).map(|(a, b)| (a - b) * (a - b)).sum();
+            if d < best.1 {
+                best = (i, d);
+            }
+        }
+        (best.0, best.1.sqrt() / self.unit)
+    }
+
+    fn standardise(&self, row: ArrayView1<f64>) -> Vec<f64> {
+        row.iter()
+            .zip(&self.mean)
+            .zip(&self.scale)
+            .map(|((v, m), s)| (v - m) / s)
+            .collect()
+    }
+
+    /// Relearns the profile from recent normal rows, keeping the parameters, and recalibrates the threshold.
+    pub fn refit(&mut self, x: ArrayView2<f64>) -> Result<()> {
+        input::check("rows to refit on", x, self.mean.len())?;
+        *self = self.params.fit(x)?;
+        Ok(())
+    }
+
+    /// The profile: k-means centroids or DBSCAN's clustered rows, in standardised units.
+    pub fn profile(&self) -> &Array2<f64> {
+        &self.profile
+    }
+}
+
+impl FittedDetector for FittedClusterProfile {
+    fn name(&self) -> &str {
+        match self.params.algorithm {
+            Algorithm::KMeans { .. } => "kmeans",
+            Algorithm::Dbscan { .. } => "dbscan",
+        }
+    }
+    fn n_features(&self) -> usize {
+        self.mean.len()
+    }
+    fn threshold(&self) -> f64 {
+        self.threshold
+    }
+    fn set_threshold(&mut self, threshold: f64) {
+        self.threshold = threshold;
+    }
+    fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        input::check("rows to score", x, self.mean.len())?;
+        Ok(x.outer_iter()
+            .map(|r| self.nearest(&self.standardise(r)).1)
+            .collect())
+    }
+    fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
+        input::check_row("row to score", row, self.mean.len())?;
+        let z = self.standardise(row);
+        let (i, score) = self.nearest(&z);
+        if let (Some(rate), Algorithm::KMeans { .. }) = (self.params.adapt, self.params.algorithm)
+            && score <= self.threshold
+        {
+            for (c, v) in self.profile.row_mut(i).iter_mut().zip(&z) {
+                *c += rate * (v - *c);
+            }
+        }
+        Ok(score)
+    }
+    fn reset(&mut self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn blobs() -> Array2<f64> {
+        use rand::Rng;
+        let mut rng = Xoshiro256Plus::seed_from_u64(9);
+        Array2::from_shape_fn((300, 2), |(i, _)| {
+            let centre = [0.0, 5.0, 10.0][i % 3];
+            centre + rng.gen_range(-0.25..0.25)
+        })
+    }
+
+    #[test]
+    fn kmeans_is_deterministic_and_saves() {
+        let p = ClusterProfile::builder().seed(4).build().unwrap();
+        let a = p.fit(blobs().view()).unwrap();
+        assert_eq!(a, p.fit(blobs().view()).unwrap());
+        let json = serde_json::to_string(&a).unwrap();
+        let b: FittedClusterProfile = serde_json::from_str(&json).unwrap();
+        let q = array![[2.5, 2.5], [5.0, 5.0]];
+        assert_eq!(a.score(q.view()).unwrap(), b.score(q.view()).unwrap());
+        let s = a.score(q.view()).unwrap();
+        assert!(
+            s[0] > a.threshold() && s[1] <= a.threshold(),
+            "{s} vs {}",
+            a.threshold()
+        );
+    }
+
+    #[test]
+    fn dbscan_noise_scores_above_one() {
+        let p = ClusterProfile::builder()
+            .algorithm(Algorithm::Dbscan {
+                eps: 0.3,
+                min_points: 4,
+            })
+            .calibration(Calibration::Fixed(1.0))
+            .build()
+            .unwrap();
+        let m = p.fit(blobs().view()).unwrap();
+        let s = m.score(array![[5.0, 5.0], [7.5, 7.5]].view()).unwrap();
+        assert!(s[0] <= 1.0 && s[1] > 1.0, "{s}");
+        let none = ClusterProfile::builder()
+            .algorithm(Algorithm::Dbscan {
+                eps: 1e-9,
+                min_points: 50,
+            })
+            .build()
+            .unwrap();
+        assert!(matches!(none.fit(blobs().view()), Err(Error::Fit { .. })));
+    }
+
+    #[test]
+    fn adaptation_follows_drift() {
+        let x = Array2::from_shape_fn((200, 1), |(i, _)| (i % 10) as f64 * 0.1);
+        let p = ClusterProfile::builder()
+            .algorithm(Algorithm::KMeans { k: 1 })
+            .calibration(Calibration::Quantile(1.0));
+        let mut fixed = p.clone().build().unwrap().fit(x.view()).unwrap();
+        let mut adaptive = p.adapt(Some(0.05)).build().unwrap().fit(x.view()).unwrap();
+        // The process drifts slowly upward by 1.5 (about five standard deviations).
+        let (mut last_fixed, mut last_adaptive) = (0.0, 0.0);
+        for i in 0..3000 {
+            let v = 0.45 + 1.5 * i as f64 / 3000.0 + ((i % 3) as f64 - 1.0) * 0.01;
+            last_fixed = fixed.update(array![v].view()).unwrap();
+            last_adaptive = adaptive.update(array![v].view()).unwrap();
+        }
+        assert!(last_fixed > fixed.threshold(), "{last_fixed}");
+        assert!(last_adaptive <= adaptive.threshold(), "{last_adaptive}");
+        // A full refit on the new regime works too.
+        let recent = Array2::from_shape_fn((200, 1), |(i, _)| 1.9 + (i % 10) as f64 * 0.01);
+        fixed.refit(recent.view()).unwrap();
+        assert!(fixed.score(array![[1.95]].view()).unwrap()[0] <= fixed.threshold());
+    }
+
+    #[test]
+    fn per_series_profiles_and_bad_parameters() {
+        let p = ClusterProfile::builder()
+            .algorithm(Algorithm::KMeans { k: 1 })
+            .build()
+            .unwrap();
+        let (a, b) = (blobs(), blobs() * 3.0);
+        let bank = p
+            .fit_each([("pump".to_string(), a.view()), ("fan".to_string(), b.view())])
+            .unwrap();
+        assert_eq!(bank.len(), 2);
+        assert!(matches!(
+            ClusterProfile::builder()
+                .algorithm(Algorithm::KMeans { k: 0 })
+                .build(),
+            Err(Error::InvalidParameter { name: "k", .. })
+        ));
+        assert!(matches!(
+            ClusterProfile::builder().adapt(Some(2.0)).build(),
+            Err(Error::InvalidParameter { name: "adapt", .. })
+        ));
+        let m = p.fit(blobs().view()).unwrap();
+        assert!(matches!(
+            m.score(array![[f64::NAN, 0.0]].view()),
+            Err(Error::NonFinite { .. })
+        ));
+    }
+}
