@@ -32,7 +32,9 @@ pub enum Algorithm {
 
 /// Parameters of a [`ClusterProfile`] detector.
 ///
-/// Columns are standardised with the training mean and standard deviation. With `adapt` set, streaming
+/// Columns are standardised with the training mean and standard deviation; with `whiten` they are also
+/// decorrelated (multiplied by the inverse Cholesky factor of their correlation matrix, with a small ridge), so
+/// that with one cluster the score is the Mahalanobis distance (the square root of Hotelling's T²). With `adapt` set, streaming
 /// updates move the nearest k-means centroid towards each row judged normal (online k-means with that
 /// learning rate), so the profile follows slow drift; [`FittedClusterProfile::refit`] relearns it from
 /// recent normal rows.
@@ -53,6 +55,8 @@ pub struct ClusterProfile {
     seed: u64,
     calibration: Calibration,
     adapt: Option<f64>,
+    #[serde(default)]
+    whiten: bool,
 }
 
 /// Builds [`ClusterProfile`] parameters.
@@ -67,6 +71,7 @@ impl ClusterProfile {
             seed: 0,
             calibration: Calibration::Quantile(0.99),
             adapt: None,
+            whiten: false,
         })
     }
 
@@ -103,6 +108,11 @@ impl ClusterProfileBuilder {
         self.0.adapt = rate;
         self
     }
+    /// Decorrelate the columns as well as standardise them (Mahalanobis distances).
+    pub fn whiten(mut self, on: bool) -> Self {
+        self.0.whiten = on;
+        self
+    }
     /// Validates the parameters.
     pub fn build(self) -> Result<ClusterProfile> {
         let p = self.0;
@@ -132,6 +142,8 @@ pub struct FittedClusterProfile {
     params: ClusterProfile,
     mean: Array1<f64>,
     scale: Array1<f64>,
+    /// Inverse Cholesky factor of the training correlation matrix, when whitening.
+    whitener: Option<Array2<f64>>,
     /// k-means centroids, or DBSCAN's clustered training rows (standardised).
     profile: Array2<f64>,
     /// Distance unit: 1 for k-means, `eps` for DBSCAN.
@@ -155,12 +167,21 @@ impl Detector for ClusterProfile {
             got: 0,
         })?;
         let scale = x.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { s } else { 1.0 });
-        let z = (&x - &mean) / &scale;
+        let mut z = (&x - &mean) / &scale;
+        let whitener = if p.whiten {
+            Some(inverse_cholesky(&z)?)
+        } else {
+            None
+        };
+        if let Some(w) = &whitener {
+            z = z.dot(&w.t());
+        }
         let (profile, unit) = learn(&p, z)?;
         let mut model = FittedClusterProfile {
             params: p,
             mean,
             scale,
+            whitener,
             profile,
             unit,
             threshold: 0.0,
@@ -169,6 +190,42 @@ impl Detector for ClusterProfile {
         model.threshold = model.params.calibration.threshold(&train.to_vec())?;
         Ok(model)
     }
+}
+
+/// `L⁻¹` where `L Lᵀ` is the correlation matrix of standardised rows plus a ridge of 1e-3.
+fn inverse_cholesky(z: &Array2<f64>) -> Result<Array2<f64>> {
+    let d = z.ncols();
+    let mut c = z.t().dot(z) / z.nrows() as f64;
+    for i in 0..d {
+        c[[i, i]] += 1e-3;
+    }
+    let mut l = Array2::<f64>::zeros((d, d));
+    for i in 0..d {
+        for j in 0..=i {
+            let s = c[[i, j]] - (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum::<f64>();
+            if i == j {
+                if s.is_nan() || s <= 0.0 {
+                    return Err(Error::Fit {
+                        what: "cluster profile",
+                        reason: "correlation matrix is not positive definite".into(),
+                    });
+                }
+                l[[i, i]] = s.sqrt();
+            } else {
+                l[[i, j]] = s / l[[j, j]];
+            }
+        }
+    }
+    // Forward substitution, column by column of the identity.
+    let mut inv = Array2::<f64>::zeros((d, d));
+    for col in 0..d {
+        for i in col..d {
+            let rhs = if i == col { 1.0 } else { 0.0 };
+            let s = rhs - (col..i).map(|k| l[[i, k]] * inv[[k, col]]).sum::<f64>();
+            inv[[i, col]] = s / l[[i, i]];
+        }
+    }
+    Ok(inv)
 }
 
 fn learn(p: &ClusterProfile, z: Array2<f64>) -> Result<(Array2<f64>, f64)> {
@@ -219,11 +276,19 @@ impl FittedClusterProfile {
     }
 
     fn standardise(&self, row: ArrayView1<f64>) -> Vec<f64> {
-        row.iter()
+        let z: Vec<f64> = row
+            .iter()
             .zip(&self.mean)
             .zip(&self.scale)
             .map(|((v, m), s)| (v - m) / s)
-            .collect()
+            .collect();
+        match &self.whitener {
+            None => z,
+            Some(w) => w
+                .outer_iter()
+                .map(|r| r.iter().zip(&z).map(|(a, b)| a * b).sum())
+                .collect(),
+        }
     }
 
     /// Relearns the profile from recent normal rows, keeping the parameters, and recalibrates the threshold.
@@ -352,6 +417,28 @@ mod tests {
         let recent = Array2::from_shape_fn((200, 1), |(i, _)| 1.9 + (i % 10) as f64 * 0.01);
         fixed.refit(recent.view()).unwrap();
         assert!(fixed.score(array![[1.95]].view()).unwrap()[0] <= fixed.threshold());
+    }
+
+    #[test]
+    fn whitening_gives_mahalanobis_distances() {
+        use rand::Rng;
+        // Two strongly correlated columns: a point off the diagonal is far in Mahalanobis terms only.
+        let mut rng = Xoshiro256Plus::seed_from_u64(2);
+        let x = Array2::from_shape_fn((2000, 1), |_| rng.gen_range(-1.0..1.0));
+        let noise = Array2::from_shape_fn((2000, 1), |_| rng.gen_range(-0.05..0.05));
+        let data = ndarray::concatenate![Axis(1), x, &x + &noise];
+        let p = ClusterProfile::builder().algorithm(Algorithm::KMeans { k: 1 });
+        let plain = p.clone().build().unwrap().fit(data.view()).unwrap();
+        let white = p.whiten(true).build().unwrap().fit(data.view()).unwrap();
+        let q = array![[0.5, 0.5], [0.5, -0.5]];
+        let (sp, sw) = (plain.score(q.view()).unwrap(), white.score(q.view()).unwrap());
+        assert!((sp[0] - sp[1]).abs() < 0.2, "{sp}");
+        assert!(sw[1] > 10.0 * sw[0], "{sw}");
+        // Whitened training rows have about identity covariance (less the ridge's shrinkage on the thin
+        // direction): mean squared distance a little under the dimension.
+        let train = white.score(data.view()).unwrap();
+        let mean_sq = train.mapv(|d| d * d).mean().unwrap();
+        assert!((1.2..=2.05).contains(&mean_sq), "{mean_sq}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod iforest;
 mod input;
 pub mod metrics;
 mod model;
+mod recipe;
 mod rules;
 pub mod skab;
 mod voter;
@@ -27,6 +28,7 @@ pub use iforest::{
     FittedIsolationForest, IsolationForest, IsolationForestBuilder, MaxSamples, average_path_length,
 };
 pub use model::Model;
+pub use recipe::EnsembleRecipe;
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
 pub use voter::{Degraded, MemberRecord, Verdict, Vote, VoteRule, Voter, VoterBuilder};
 pub use windowed::{FittedWindowed, Windowed};

@@ -29,7 +29,7 @@ pub enum Model {
     /// Physical rules.
     Rules(FittedRules),
     /// A clustering profile.
-    ClusterProfile(FittedClusterProfile),
+    ClusterProfile(Box<FittedClusterProfile>),
     /// A model on causal feature windows.
     Windowed(Box<FittedWindowed<Model>>),
 }
@@ -55,7 +55,7 @@ impl Model {
         match self {
             Model::IsolationForest(m) => m,
             Model::Rules(m) => m,
-            Model::ClusterProfile(m) => m,
+            Model::ClusterProfile(m) => m.as_ref(),
             Model::Windowed(m) => m.as_ref(),
         }
     }
@@ -64,7 +64,7 @@ impl Model {
         match self {
             Model::IsolationForest(m) => m,
             Model::Rules(m) => m,
-            Model::ClusterProfile(m) => m,
+            Model::ClusterProfile(m) => m.as_mut(),
             Model::Windowed(m) => m.as_mut(),
         }
     }
@@ -82,7 +82,7 @@ impl From<FittedRules> for Model {
 }
 impl From<FittedClusterProfile> for Model {
     fn from(m: FittedClusterProfile) -> Self {
-        Model::ClusterProfile(m)
+        Model::ClusterProfile(Box::new(m))
     }
 }
 impl<F: Into<Model>> From<FittedWindowed<F>> for Model {
