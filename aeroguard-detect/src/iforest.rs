@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
 
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
-const LEAF: u32 = u32::MAX;
 
 /// `c(n)`: the average path length of an unsuccessful search in a binary search tree of `n` points.
 pub fn average_path_length(n: usize) -> f64 {
@@ -162,11 +161,13 @@ struct Grower<'a> {
 impl Grower<'_> {
     fn grow(&mut self, idx: &mut [usize], depth: usize) -> u32 {
         let me = self.nodes.len() as u32;
+        // A leaf points to itself both ways, so a walk of exactly `depth limit` steps ends on it (no branch on
+        // leaf-ness in the scoring loop).
         self.nodes.push(Node {
             value: 0.0,
-            feature: LEAF,
-            left: 0,
-            right: 0,
+            feature: 0,
+            left: me,
+            right: me,
         });
         let leaf = |g: &mut Self| {
             g.nodes[me as usize].value = depth as f64 + average_path_length(idx.len());
@@ -264,31 +265,77 @@ impl Detector for IsolationForest {
     }
 }
 
+/// One step down `tree` from node `i` for `row`.
+#[inline(always)]
+fn step(tree: &[Node], i: u32, row: &[f64]) -> u32 {
+    let n = &tree[i as usize];
+    if row[n.feature as usize] <= n.value {
+        n.left
+    } else {
+        n.right
+    }
+}
+
+/// The path length of `row` in `tree`: its leaf's depth plus `c(leaf size)`.
+#[inline]
+fn path(tree: &[Node], depth: usize, row: &[f64]) -> f64 {
+    let mut i = 0;
+    for _ in 0..depth {
+        i = step(tree, i, row);
+    }
+    tree[i as usize].value
+}
+
 impl FittedIsolationForest {
     fn score_row(&self, row: &[f64]) -> f64 {
-        let mut total = 0.0;
-        for tree in &self.trees {
-            let mut node = &tree[0];
-            while node.feature != LEAF {
-                let next = if row[node.feature as usize] <= node.value {
-                    node.left
-                } else {
-                    node.right
-                };
-                node = &tree[next as usize];
-            }
-            total += node.value;
-        }
-        let mean = total / self.trees.len() as f64;
-        2f64.powf(-mean / average_path_length(self.max_samples).max(f64::MIN_POSITIVE))
+        let depth = self.depth();
+        let total: f64 = self.trees.iter().map(|t| path(t, depth, row)).sum();
+        2f64.powf(-total / self.norm())
     }
 
+    /// Scores rows in blocks, tree by tree, so each tree stays in cache while a block of rows walks it.
     fn score_rows(&self, x: ArrayView2<f64>, out: &mut [f64]) {
-        let mut row = vec![0.0; x.ncols()];
-        for (o, r) in out.iter_mut().zip(x.outer_iter()) {
-            row.iter_mut().zip(r.iter()).for_each(|(a, b)| *a = *b);
-            *o = self.score_row(&row);
+        const BLOCK: usize = 128;
+        let d = x.ncols();
+        let norm = self.norm();
+        let mut rows = vec![0.0; BLOCK * d];
+        for (start, chunk) in (0..).step_by(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            for (k, r) in x.outer_iter().skip(start).take(chunk.len()).enumerate() {
+                rows[k * d..(k + 1) * d]
+                    .iter_mut()
+                    .zip(r.iter())
+                    .for_each(|(a, b)| *a = *b);
+            }
+            chunk.iter_mut().for_each(|o| *o = 0.0);
+            let depth = self.depth();
+            for tree in &self.trees {
+                // Eight rows walk the tree in lockstep: independent loads the CPU overlaps.
+                for (g, group) in chunk.chunks_mut(8).enumerate() {
+                    let base = g * 8;
+                    let mut at = [0u32; 8];
+                    for _ in 0..depth {
+                        for (k, i) in at.iter_mut().enumerate().take(group.len()) {
+                            let r = (base + k) * d;
+                            *i = step(tree, *i, &rows[r..r + d]);
+                        }
+                    }
+                    for (o, i) in group.iter_mut().zip(at) {
+                        *o += tree[i as usize].value;
+                    }
+                }
+            }
+            chunk.iter_mut().for_each(|o| *o = 2f64.powf(-*o / norm));
         }
+    }
+
+    /// The height limit of every tree: `ceil(log2(max_samples))`.
+    fn depth(&self) -> usize {
+        (self.max_samples.max(2) as f64).log2().ceil() as usize
+    }
+
+    /// `c(max_samples)` times the number of trees: the score is `2^(-total path / norm)`.
+    fn norm(&self) -> f64 {
+        average_path_length(self.max_samples).max(f64::MIN_POSITIVE) * self.trees.len() as f64
     }
 
     /// The number of trees.
