@@ -1,7 +1,6 @@
-//! # aeroguard-detect
+#![doc = include_str!("../README.md")]
 //!
-//! Anomaly detectors for sensor data and an M-of-N voter that records who voted what. Rows are samples,
-//! columns are sensors or features.
+//! Rows are samples, columns are sensors or features.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod calibrate;
