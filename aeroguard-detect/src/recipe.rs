@@ -13,8 +13,9 @@ use crate::{
 ///
 /// Members, in order:
 /// - `rules`: persistence bands learned on each sensor's rolling mean (a physical-rule member),
-/// - `kmeans`: distance from a k-means profile of the rolling means (a clustering member),
-/// - `isolation_forest`: an isolation forest on rolling means and standard deviations (a statistical member).
+/// - `kmeans`: distance from a k-means profile of the rolling means, whitened by default (a clustering member),
+/// - `isolation_forest`: an isolation forest on the rolling means (and standard deviations with `forest_std`),
+///   a statistical member.
 ///
 /// The neural members join through [`Voter::builder`] when they are fitted.
 ///
@@ -33,7 +34,7 @@ use crate::{
 pub struct EnsembleRecipe {
     /// Rows in the rolling windows.
     pub window: usize,
-    /// Robust z multiplier for the thresholds of the scored members (k-means, isolation forest).
+    /// Robust z multiplier for the k-means member's threshold.
     pub z: f64,
     /// Robust z multiplier for the isolation forest's threshold.
     pub forest_z: f64,

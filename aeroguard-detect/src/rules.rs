@@ -321,9 +321,9 @@ impl FittedDetector for FittedRules {
     }
 }
 
-/// Keeps [`Calibration`] in reach for rules whose threshold should come from data rather than 0.
 impl FittedRules {
-    /// Sets the threshold from the scores of normal rows.
+    /// Sets the threshold from the scores of normal rows, for rule sets whose threshold should come from data
+    /// rather than 0 (for example, tolerate the violations seen in a known-good week).
     pub fn calibrate(&mut self, x: ArrayView2<f64>, how: Calibration) -> Result<()> {
         let s = self.score(x)?;
         self.threshold = how.threshold(&s.to_vec())?;
