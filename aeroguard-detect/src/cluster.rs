@@ -298,6 +298,24 @@ impl FittedClusterProfile {
         Ok(())
     }
 
+    /// Checks a loaded model's shapes.
+    pub(crate) fn check(&self) -> Result<()> {
+        let d = self.mean.len();
+        let square = self.whitener.as_ref().is_none_or(|w| w.dim() == (d, d));
+        if d == 0
+            || self.scale.len() != d
+            || self.profile.ncols() != d
+            || self.profile.nrows() == 0
+            || !square
+        {
+            return Err(Error::Model {
+                operation: "load",
+                reason: "cluster profile: inconsistent shapes".into(),
+            });
+        }
+        ClusterProfileBuilder(self.params.clone()).build().map(|_| ())
+    }
+
     /// The profile: k-means centroids or DBSCAN's clustered rows, in standardised units.
     pub fn profile(&self) -> &Array2<f64> {
         &self.profile

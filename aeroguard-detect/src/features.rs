@@ -192,6 +192,21 @@ impl FeatureState {
         Ok(Array1::from(out))
     }
 
+    /// Checks a loaded state against the width it should take.
+    pub(crate) fn check(&self, width: usize) -> Result<()> {
+        let spec = FeatureWindowBuilder(self.spec.clone()).build()?;
+        let fresh = spec.state(width);
+        let rows_ok =
+            self.rows.iter().chain(&self.first).all(|r| r.len() == width) && self.rows.len() <= fresh.depth;
+        if self.width != width || self.depth != fresh.depth || !rows_ok {
+            return Err(Error::Model {
+                operation: "load",
+                reason: "feature window state does not fit its width".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Forgets the rows seen.
     pub fn reset(&mut self) {
         self.rows.clear();

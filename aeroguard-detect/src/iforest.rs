@@ -328,6 +328,30 @@ impl FittedIsolationForest {
         }
     }
 
+    /// Checks a loaded model: trees present, every child index inside its tree, every feature a column.
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad = |reason: &str| {
+            Err(Error::Model {
+                operation: "load",
+                reason: format!("isolation forest: {reason}"),
+            })
+        };
+        if self.trees.is_empty() || self.n_features == 0 || self.max_samples == 0 {
+            return bad("no trees, features or samples");
+        }
+        for tree in &self.trees {
+            let n = tree.len() as u32;
+            if n == 0
+                || tree
+                    .iter()
+                    .any(|t| t.left >= n || t.right >= n || t.feature as usize >= self.n_features)
+            {
+                return bad("a node points outside its tree or its features");
+            }
+        }
+        IsolationForestBuilder(self.params.clone()).build().map(|_| ())
+    }
+
     /// The height limit of every tree: `ceil(log2(max_samples))`.
     fn depth(&self) -> usize {
         (self.max_samples.max(2) as f64).log2().ceil() as usize

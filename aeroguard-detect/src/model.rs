@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Error, FittedClusterProfile, FittedDetector, FittedIsolationForest, FittedRules, FittedWindowed, Result,
+    Voter,
 };
 
 /// Any fitted detector of this crate. Saves to and loads from JSON with its parameters, threshold and
@@ -18,6 +19,10 @@ use crate::{
 /// let loaded = Model::load(&model.save()?)?;
 /// assert_eq!(loaded.score(x.view())?, model.score(x.view())?);
 /// assert!(matches!(Model::load("{\"model\": \"nope\"}"), Err(aeroguard_detect::Error::Model { .. })));
+/// // A damaged tree (a child index outside the tree) is refused on load, not a panic when scoring.
+/// let damaged = model.save()?.replacen("\"left\":1,", "\"left\":99999,", 1);
+/// assert_ne!(damaged, model.save()?);
+/// assert!(matches!(Model::load(&damaged), Err(aeroguard_detect::Error::Model { .. })));
 /// # Ok::<(), aeroguard_detect::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,12 +48,28 @@ impl Model {
         })
     }
 
-    /// A model from [`save`](Model::save)'s JSON.
+    /// A model from [`save`](Model::save)'s JSON. The model is checked as well as parsed, so a damaged or
+    /// hand-edited file is an error here rather than a panic when scoring.
     pub fn load(json: &str) -> Result<Model> {
-        serde_json::from_str(json).map_err(|e| Error::Model {
+        let m: Model = serde_json::from_str(json).map_err(|e| Error::Model {
             operation: "load",
             reason: e.to_string(),
-        })
+        })?;
+        m.check()?;
+        Ok(m)
+    }
+
+    /// Checks the model's internal consistency (what [`load`](Model::load) does after parsing).
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Model::IsolationForest(m) => m.check(),
+            Model::Rules(m) => m.check(),
+            Model::ClusterProfile(m) => m.check(),
+            Model::Windowed(w) => {
+                w.inner().check()?;
+                w.check(w.inner().n_features())
+            }
+        }
     }
 
     fn inner(&self) -> &dyn FittedDetector {
@@ -67,6 +88,39 @@ impl Model {
             Model::ClusterProfile(m) => m.as_mut(),
             Model::Windowed(m) => m.as_mut(),
         }
+    }
+}
+
+impl Voter<Model> {
+    /// The ensemble as JSON: members, weights, vote rule (not the streaming window of recent votes).
+    pub fn save(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::Model {
+            operation: "save",
+            reason: e.to_string(),
+        })
+    }
+
+    /// An ensemble from [`save`](Voter::save)'s JSON, every member checked as [`Model::load`] does and the
+    /// vote rule validated as [`Voter::builder`] does.
+    ///
+    /// ```
+    /// use aeroguard_detect::{EnsembleRecipe, Model, Voter};
+    /// use ndarray::Array2;
+    /// let x = Array2::from_shape_fn((400, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f64);
+    /// let voter = EnsembleRecipe::default().fit(x.view())?;
+    /// let loaded = Voter::<Model>::load(&voter.save()?)?;
+    /// assert_eq!(loaded.decide(x.view())?, voter.decide(x.view())?);
+    /// let no_members = voter.save()?.replacen("\"members\":[", "\"members\":[],\"x\":[", 1);
+    /// assert!(Voter::<Model>::load(&no_members).is_err());
+    /// # Ok::<(), aeroguard_detect::Error>(())
+    /// ```
+    pub fn load(json: &str) -> Result<Voter<Model>> {
+        let v: Voter<Model> = serde_json::from_str(json).map_err(|e| Error::Model {
+            operation: "load",
+            reason: e.to_string(),
+        })?;
+        v.members().iter().try_for_each(Model::check)?;
+        Ok(v)
     }
 }
 

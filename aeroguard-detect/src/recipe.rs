@@ -128,12 +128,17 @@ impl EnsembleRecipe {
         ])
     }
 
-    /// The fitted ensemble.
-    pub fn fit(&self, x: ArrayView2<f64>) -> Result<Voter<Model>> {
-        Voter::builder(self.members(x)?)
+    /// The ensemble's vote over members already fitted by [`members`](EnsembleRecipe::members).
+    pub fn voter(&self, members: Vec<Model>) -> Result<Voter<Model>> {
+        Voter::builder(members)
             .weights(self.weights.to_vec())
             .m(self.m)
             .k_of_window(self.k_of, self.of_window)
             .build()
+    }
+
+    /// The fitted ensemble.
+    pub fn fit(&self, x: ArrayView2<f64>) -> Result<Voter<Model>> {
+        self.voter(self.members(x)?)
     }
 }

@@ -270,18 +270,17 @@ impl FittedRules {
                 } => {
                     let sign = if side == Side::Above { 1.0 } else { -1.0 };
                     let beyond = sign * (v - level) > 0.0;
+                    // The run counts consecutive rows beyond the level while not alarmed.
+                    s.alarmed = if s.alarmed {
+                        sign * (v - clear) > 0.0
+                    } else {
+                        s.run + 1 >= rows && beyond
+                    };
+                    s.run = if beyond && !s.alarmed { s.run + 1 } else { 0 };
                     if s.alarmed {
-                        s.alarmed = sign * (v - clear) > 0.0;
-                    } else {
-                        s.run = if beyond { s.run + 1 } else { 0 };
-                        s.alarmed = s.run >= rows;
-                    }
-                    if !s.alarmed {
-                        s.run = if beyond { s.run } else { 0 };
-                        0.0
-                    } else {
-                        s.run = 0;
                         1.0 + sign * (v - clear) / (level - clear).abs().max(1.0)
+                    } else {
+                        0.0
                     }
                 }
             };
@@ -322,6 +321,19 @@ impl FittedDetector for FittedRules {
 }
 
 impl FittedRules {
+    /// Checks a loaded model: valid rules on existing columns, one state per rule.
+    pub(crate) fn check(&self) -> Result<()> {
+        let set = RuleSet::new(self.rules.clone())?;
+        set.fit(ndarray::Array2::zeros((0, self.width)).view())?;
+        if self.state.len() != self.rules.len() {
+            return Err(Error::Model {
+                operation: "load",
+                reason: "rules: one state per rule".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Sets the threshold from the scores of normal rows, for rule sets whose threshold should come from data
     /// rather than 0 (for example, tolerate the violations seen in a known-good week).
     pub fn calibrate(&mut self, x: ArrayView2<f64>, how: Calibration) -> Result<()> {

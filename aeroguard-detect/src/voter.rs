@@ -134,6 +134,8 @@ impl VoteRule {
 /// # Ok::<(), aeroguard_detect::Error>(())
 /// ```
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(try_from = "SavedVoter<D>")]
+#[serde(bound(deserialize = "D: FittedDetector + Deserialize<'de>"))]
 pub struct Voter<D = Box<dyn FittedDetector>> {
     members: Vec<D>,
     weights: Vec<f64>,
@@ -141,6 +143,30 @@ pub struct Voter<D = Box<dyn FittedDetector>> {
     window: Option<(usize, usize)>,
     #[serde(skip)]
     recent: VecDeque<bool>,
+}
+
+/// A voter as saved: rebuilt through [`VoterBuilder::build`] on load, so a damaged file cannot make an
+/// ensemble the builder would refuse (no members, weights that do not match, `m` out of reach).
+#[derive(Deserialize)]
+struct SavedVoter<D> {
+    members: Vec<D>,
+    weights: Vec<f64>,
+    rule: VoteRule,
+    window: Option<(usize, usize)>,
+}
+
+impl<D: FittedDetector> TryFrom<SavedVoter<D>> for Voter<D> {
+    type Error = Error;
+    fn try_from(v: SavedVoter<D>) -> Result<Self> {
+        let b = Voter::builder(v.members)
+            .weights(v.weights)
+            .m(v.rule.m)
+            .degraded(v.rule.degraded);
+        match v.window {
+            Some((k, w)) => b.k_of_window(k, w).build(),
+            None => b.build(),
+        }
+    }
 }
 
 /// Builds a [`Voter`].

@@ -56,6 +56,18 @@ impl<F> FittedWindowed<F> {
         &self.inner
     }
 
+    /// Checks a loaded model: the state fits the input width, the inner model the feature width.
+    pub(crate) fn check(&self, inner_width: usize) -> Result<()> {
+        self.state.check(self.n_features)?;
+        if inner_width != self.n_features * self.features.per_column() {
+            return Err(crate::Error::Model {
+                operation: "load",
+                reason: format!("`{}`: inner model width", self.name),
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn map_inner<G>(self, f: impl FnOnce(F) -> G) -> FittedWindowed<G> {
         let FittedWindowed {
             name,

@@ -93,7 +93,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             let alarms: Vec<bool> = single.decide(f.x.view())?.iter().map(|v| v.alarm).collect();
             alone[i].add(f, &test_part(&alarms))?;
         }
-        let mut voter = Voter::builder(members.clone())
+        let mut voter = Voter::builder(members)
             .m(1.0)
             .k_of_window(recipe.k_of, recipe.of_window)
             .build()?;
@@ -102,10 +102,9 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             let alarms: Vec<bool> = voter.decide(f.x.view())?.iter().map(|v| v.alarm).collect();
             eval.add(f, &test_part(&alarms))?;
         }
-        let mut ensemble = recipe.fit(train)?;
+        let ensemble = recipe.voter(voter.members().to_vec())?;
         let alarms: Vec<bool> = ensemble.decide(f.x.view())?.iter().map(|v| v.alarm).collect();
         recommended.add(f, &test_part(&alarms))?;
-        ensemble.reset();
     }
     let mut rows: Vec<Summary> = alone
         .iter()
