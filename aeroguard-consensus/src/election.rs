@@ -1,7 +1,11 @@
 //! Leader election with fencing tokens.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use aeroguard_core::NodeId;
 use async_trait::async_trait;
@@ -42,8 +46,14 @@ pub enum LossReason {
     },
     /// The session expired.
     SessionExpired,
-    /// The leader's own election entry disappeared (deleted by an operator, or its lease ran out).
+    /// The leader's own election entry disappeared (deleted by an operator, or taken over).
     Deposed,
+    /// The lease was not renewed in time (lease-based backends): past its local deadline, which comes before
+    /// the servers can let the lease expire, the leader stops trusting itself.
+    LeaseExpired {
+        /// The lease length.
+        lease: Duration,
+    },
     /// The leader resigned.
     Resigned,
     /// The coordinator was closed.
@@ -56,6 +66,7 @@ impl fmt::Display for LossReason {
             LossReason::Suspended { grace } => write!(f, "connection suspended longer than {grace:?}"),
             LossReason::SessionExpired => f.write_str("session expired"),
             LossReason::Deposed => f.write_str("election entry removed"),
+            LossReason::LeaseExpired { lease } => write!(f, "lease of {lease:?} not renewed in time"),
             LossReason::Resigned => f.write_str("resigned"),
             LossReason::Closed => f.write_str("coordinator closed"),
         }
@@ -103,7 +114,53 @@ pub struct Leadership {
     status_tx: watch::Sender<Option<LossReason>>,
     session: watch::Receiver<crate::SessionStatus>,
     epoch: u64,
+    lease: Option<Arc<LeaseClock>>,
     tenure: Option<Box<dyn Tenure>>,
+}
+
+/// A lease's local deadline, moved forward by each renewal and read without waiting: a leader that wakes from a
+/// long pause knows at once, before any task has run, that its lease may have passed to someone else.
+#[derive(Debug)]
+pub(crate) struct LeaseClock {
+    base: Instant,
+    lease: Duration,
+    deadline_nanos: AtomicU64,
+}
+
+impl LeaseClock {
+    /// A clock whose deadline is `deadline`.
+    pub fn new(lease: Duration, deadline: Instant) -> Arc<Self> {
+        let base = Instant::now();
+        let clock = LeaseClock {
+            base,
+            lease,
+            deadline_nanos: AtomicU64::new(0),
+        };
+        clock.extend_to(deadline);
+        Arc::new(clock)
+    }
+
+    /// Moves the deadline to `deadline` (never backwards).
+    pub fn extend_to(&self, deadline: Instant) {
+        let nanos =
+            u64::try_from(deadline.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
+        self.deadline_nanos.fetch_max(nanos, Ordering::SeqCst);
+    }
+
+    /// The deadline.
+    pub fn deadline(&self) -> Instant {
+        self.base + Duration::from_nanos(self.deadline_nanos.load(Ordering::SeqCst))
+    }
+
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        Instant::now() >= self.deadline()
+    }
+
+    /// The lease length.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
 }
 
 impl Leadership {
@@ -114,7 +171,7 @@ impl Leadership {
         token: FencingToken,
         session: watch::Receiver<crate::SessionStatus>,
         grace: Duration,
-        gone: impl std::future::Future<Output = ()> + Send + 'static,
+        gone: impl std::future::Future<Output = LossReason> + Send + 'static,
         tenure: Box<dyn Tenure>,
     ) -> Self {
         let epoch = session.borrow().epoch;
@@ -128,8 +185,15 @@ impl Leadership {
             status_tx,
             session,
             epoch,
+            lease: None,
             tenure: Some(tenure),
         }
+    }
+
+    /// Adds a lease deadline that [`loss`](Self::loss) checks synchronously.
+    pub(crate) fn with_lease(mut self, lease: Arc<LeaseClock>) -> Self {
+        self.lease = Some(lease);
+        self
     }
 
     /// The fencing token of this term.
@@ -157,6 +221,11 @@ impl Leadership {
     pub fn loss(&self) -> Option<LossReason> {
         if let Some(reason) = *self.status.borrow() {
             return Some(reason);
+        }
+        if let Some(lease) = &self.lease
+            && lease.expired()
+        {
+            return Some(LossReason::LeaseExpired { lease: lease.lease() });
         }
         let session = *self.session.borrow();
         match session.state {
@@ -218,13 +287,14 @@ impl Drop for Leadership {
 }
 
 /// Watches a term and marks it lost: when the session expires or closes, when it stays suspended longer than
-/// `grace`, or when `gone` resolves (the backend saw the leader's own entry disappear).
+/// `grace`, or when `gone` resolves with its reason (the backend saw the leader's own entry disappear, or its
+/// lease run out).
 fn spawn_watchdog(
     status_tx: watch::Sender<Option<LossReason>>,
     mut session: watch::Receiver<crate::SessionStatus>,
     epoch: u64,
     grace: Duration,
-    gone: impl std::future::Future<Output = ()> + Send + 'static,
+    gone: impl std::future::Future<Output = LossReason> + Send + 'static,
 ) {
     use crate::SessionState;
     tokio::spawn(async move {
@@ -260,8 +330,8 @@ fn spawn_watchdog(
                         return;
                     }
                 }
-                _ = &mut gone => {
-                    status_tx.send_if_modified(|s| s.is_none().then(|| *s = Some(LossReason::Deposed)).is_some());
+                reason = &mut gone => {
+                    status_tx.send_if_modified(|s| s.is_none().then(|| *s = Some(reason)).is_some());
                     return;
                 }
                 _ = status_tx.closed() => return,

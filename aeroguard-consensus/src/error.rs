@@ -106,6 +106,17 @@ pub enum Error {
         /// Why it was lost.
         reason: crate::election::LossReason,
     },
+    /// A write reached the master but not as many replicas as the durability setting asks for (it may be lost
+    /// in a failover).
+    #[error("{operation} reached {acked} of {wanted} replicas")]
+    NotReplicated {
+        /// What was being done.
+        operation: &'static str,
+        /// Replicas asked for.
+        wanted: u32,
+        /// Replicas that acknowledged in time.
+        acked: u32,
+    },
     /// The backend answered with something this crate does not map to a kind above.
     #[error("{backend} error during {operation}: {message}")]
     Backend {

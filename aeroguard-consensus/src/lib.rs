@@ -2,7 +2,8 @@
 //!
 //! Coordination recipes for redundant sensor nodes, as small object-safe traits, with backends:
 //! [`memory`] (always compiled; one process, with seeded fault injection), `zookeeper` (feature
-//! `zookeeper`).
+//! `zookeeper`), `redis` (feature `redis`: leases, streams and server-side scripts, directly or through Sentinel).
+//! The [`history`] module adds a fenced time-series store (memory, and Redis with the `redis` feature).
 //!
 //! - [`Election`]: campaign until elected; the [`Leadership`] carries a [`FencingToken`] that strictly
 //!   increases over all terms, learns when it can no longer be trusted ([`Leadership::lost`]), and resigns on
@@ -37,8 +38,11 @@ pub mod conformance;
 mod coordinator;
 mod election;
 mod error;
+pub mod history;
 pub mod memory;
 mod queue;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod registry;
 pub mod round;
 mod session;

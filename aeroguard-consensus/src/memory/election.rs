@@ -6,7 +6,7 @@ use tokio::sync::watch;
 
 use super::{Handle, SessionId};
 use crate::election::Tenure;
-use crate::{Election, Error, FencingToken, Leadership, Result, SessionState, SessionStatus};
+use crate::{Election, Error, FencingToken, Leadership, LossReason, Result, SessionState, SessionStatus};
 
 #[derive(Debug)]
 pub(crate) struct MemoryElection {
@@ -148,9 +148,10 @@ impl Election for MemoryElection {
         let gone = async move {
             while position(&h, &name, seq).is_some() {
                 if notify.changed().await.is_err() {
-                    return;
+                    return LossReason::Closed;
                 }
             }
+            LossReason::Deposed
         };
         let tenure = MemoryTenure {
             h: self.h.clone(),

@@ -6,7 +6,7 @@ use zookeeper_client as zk;
 
 use super::{Handle, zk_err};
 use crate::election::Tenure;
-use crate::{Election, Error, FencingToken, Leadership, Result};
+use crate::{Election, Error, FencingToken, Leadership, LossReason, Result};
 
 #[derive(Debug)]
 pub(crate) struct ZkElection {
@@ -91,14 +91,14 @@ impl Tenure for ZkTenure {
 }
 
 /// Resolves when the znode at `path` is gone (checked again after every event, connection or not).
-async fn gone(client: zk::Client, path: String) {
+async fn gone(client: zk::Client, path: String) -> LossReason {
     loop {
         match client.check_and_watch_stat(&path).await {
-            Ok((None, _)) => return,
+            Ok((None, _)) => return LossReason::Deposed,
             Ok((Some(_), watcher)) => {
                 let event = watcher.changed().await;
                 if event.event_type == zk::EventType::NodeDeleted {
-                    return;
+                    return LossReason::Deposed;
                 }
                 if matches!(
                     event.session_state,

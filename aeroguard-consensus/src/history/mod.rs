@@ -1,0 +1,224 @@
+//! A fenced time-series history: fused values and verdicts per series, written only by the current leader.
+//!
+//! Every write carries the writer's [`FencingToken`]; the store remembers the highest token it has seen per
+//! series and refuses a lower one atomically with [`Error::Fenced`], so a deposed leader that wakes from a pause
+//! cannot add to the history after its successor has written. Range queries by time, retention by age and
+//! optional downsampling of old data (min / max / mean per bucket) complete it.
+//!
+//! Implementations: [`MemoryHistory`] (one process) and `RedisHistory` (feature `redis`: a sorted set per
+//! series, the check and the write in one server-side script).
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point};
+//! use aeroguard_consensus::{Error, FencingToken};
+//! use aeroguard_core::Timestamp;
+//!
+//! let store = MemoryHistory::new();
+//! let p = |ms, v| Point::new(Timestamp::from_millis(ms), v);
+//! store.append("pump-1", FencingToken(7), &[p(1_000, 2.5), p(2_000, 2.6)]).await?;
+//! // A deposed leader with an older token is refused, and writes nothing.
+//! let err = store.append("pump-1", FencingToken(6), &[p(3_000, 99.0)]).await.unwrap_err();
+//! assert!(matches!(err, Error::Fenced { token: 6, highest: 7, .. }));
+//! let all = store.range("pump-1", Timestamp::from_millis(0), Timestamp::from_millis(10_000)).await?;
+//! assert_eq!(all.len(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use aeroguard_core::Timestamp;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, FencingToken, Result};
+
+mod memory;
+
+pub use memory::MemoryHistory;
+
+/// One entry of a series: a fused value at a time, with the ensemble's verdict if it was scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// When the value was measured.
+    pub at: Timestamp,
+    /// The fused value (finite).
+    pub value: f64,
+    /// The ensemble's verdict: `Some(true)` if it raised an alarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<bool>,
+    /// Anything else worth keeping with it (the round, the vote record...), as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl Point {
+    /// A point with no verdict or detail.
+    pub fn new(at: Timestamp, value: f64) -> Self {
+        Point {
+            at,
+            value,
+            alarm: None,
+            detail: None,
+        }
+    }
+
+    /// Adds the ensemble's verdict.
+    pub fn with_alarm(mut self, alarm: bool) -> Self {
+        self.alarm = Some(alarm);
+        self
+    }
+
+    /// Adds detail.
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// Old points folded into one: the span `[start, start + width)` and its min, max, mean and count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// The start of the span.
+    pub start: Timestamp,
+    /// The span's width in milliseconds.
+    pub width_ms: u64,
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+    /// The mean value.
+    pub mean: f64,
+    /// How many points were folded.
+    pub count: u64,
+}
+
+/// How long data is kept, and when raw points are folded into buckets.
+///
+/// ```
+/// use std::time::Duration;
+/// use aeroguard_consensus::history::Retention;
+/// let r = Retention::keep(Duration::from_secs(3 * 86_400)).downsample_after(Duration::from_secs(3_600), Duration::from_secs(60));
+/// assert!(r.validate().is_ok());
+/// assert!(Retention::keep(Duration::ZERO).validate().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Everything older than this is dropped.
+    pub keep: Duration,
+    /// Raw points older than this are folded into buckets (`None`: never).
+    pub raw: Option<Duration>,
+    /// The bucket width.
+    pub bucket: Duration,
+}
+
+impl Retention {
+    /// Keep everything for `keep`, never downsample.
+    pub fn keep(keep: Duration) -> Self {
+        Retention {
+            keep,
+            raw: None,
+            bucket: Duration::from_secs(60),
+        }
+    }
+
+    /// Fold raw points older than `raw` into buckets of `bucket`.
+    pub fn downsample_after(mut self, raw: Duration, bucket: Duration) -> Self {
+        self.raw = Some(raw);
+        self.bucket = bucket;
+        self
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        if self.keep.is_zero() {
+            return Err(Error::parameter("keep", self.keep, "must be positive"));
+        }
+        if self.raw.is_some() && self.bucket < Duration::from_millis(1) {
+            return Err(Error::parameter("bucket", self.bucket, "must be at least 1 ms"));
+        }
+        if let Some(raw) = self.raw
+            && raw >= self.keep
+        {
+            return Err(Error::parameter(
+                "raw",
+                raw,
+                "must be shorter than the retention (or nothing would be downsampled)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The cut-offs at `now`: drop before, fold before (aligned down to a bucket boundary), bucket width.
+    pub(crate) fn cutoffs(&self, now: Timestamp) -> (i64, Option<i64>, i64) {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let drop_before = now.as_millis().saturating_sub(ms(self.keep));
+        let width = ms(self.bucket).max(1);
+        let fold_before = self
+            .raw
+            .map(|raw| now.as_millis().saturating_sub(ms(raw)).div_euclid(width) * width);
+        (drop_before, fold_before, width)
+    }
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Compacted {
+    /// Raw points dropped for age.
+    pub dropped: u64,
+    /// Raw points folded into buckets.
+    pub folded: u64,
+}
+
+/// A fenced history of series.
+#[async_trait]
+pub trait HistoryStore: fmt::Debug + Send + Sync + 'static {
+    /// Appends `points` to `series` if `token` is at least the highest token seen for it (then remembered);
+    /// [`Error::Fenced`] otherwise, with nothing written. Values must be finite.
+    async fn append(&self, series: &str, token: FencingToken, points: &[Point]) -> Result<()>;
+
+    /// The raw points with `from <= at <= to`, oldest first.
+    async fn range(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Point>>;
+
+    /// The downsampled buckets starting in `[from, to]`, oldest first.
+    async fn buckets(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Bucket>>;
+
+    /// The highest token seen for `series`, if any write was made.
+    async fn fence(&self, series: &str) -> Result<Option<FencingToken>>;
+
+    /// Applies `retention` at `now`: drops what is too old, folds old raw points into buckets. Fenced like
+    /// [`append`](Self::append).
+    async fn compact(
+        &self,
+        series: &str,
+        token: FencingToken,
+        now: Timestamp,
+        retention: &Retention,
+    ) -> Result<Compacted>;
+}
+
+/// Checks a series name and the points of an append.
+pub(crate) fn check_append(series: &str, points: &[Point]) -> Result<()> {
+    crate::error::check_name("series", series)?;
+    if let Some((i, p)) = points.iter().enumerate().find(|(_, p)| !p.value.is_finite()) {
+        return Err(Error::InvalidParameter {
+            name: "points",
+            value: format!("points[{i}].value = {}", p.value),
+            reason: "values must be finite",
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_range(series: &str, from: Timestamp, to: Timestamp) -> Result<()> {
+    crate::error::check_name("series", series)?;
+    if from > to {
+        return Err(Error::InvalidParameter {
+            name: "from",
+            value: format!("{from} > to {to}"),
+            reason: "the range must not end before it starts",
+        });
+    }
+    Ok(())
+}

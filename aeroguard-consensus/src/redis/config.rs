@@ -1,0 +1,187 @@
+//! Configuration on Redis: a hash holding the version and the bytes, written by a compare-and-set script that
+//! also appends the new version to a changes stream. Watchers block on the stream (`XREAD BLOCK`) and re-read
+//! the value on every wake-up and at least every two seconds, so a notification lost in a failover is healed by
+//! the next read.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::{Handle, scripts};
+use crate::{ConfigStore, Error, Expect, RawConfigWatch, Result, Versioned};
+
+#[derive(Debug)]
+pub(crate) struct RedisConfig {
+    h: Handle,
+}
+
+impl RedisConfig {
+    pub fn new(h: Handle) -> Self {
+        RedisConfig { h }
+    }
+}
+
+fn keys(h: &Handle, key: &str) -> (String, String) {
+    let value = h.key(&format!("cfg:{key}"));
+    let changes = format!("{value}:changes");
+    (value, changes)
+}
+
+async fn read(h: &Handle, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
+    let (value, _) = keys(h, key);
+    let (version, data): (Option<u64>, Option<Vec<u8>>) = h
+        .run("config get", |mut c| async move {
+            redis::cmd("HMGET")
+                .arg(&value)
+                .arg("v")
+                .arg("d")
+                .query_async(&mut c)
+                .await
+        })
+        .await?;
+    Ok(match (version, data) {
+        (Some(version), Some(value)) => Some(Versioned { version, value }),
+        _ => None,
+    })
+}
+
+/// The id of the newest change, or `0-0`.
+async fn newest_change(h: &Handle, key: &str) -> Result<String> {
+    let (_, changes) = keys(h, key);
+    let newest: Vec<(String, Vec<(String, String)>)> = h
+        .run("config watch", |mut c| async move {
+            redis::cmd("XREVRANGE")
+                .arg(&changes)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut c)
+                .await
+        })
+        .await?;
+    Ok(newest
+        .into_iter()
+        .next()
+        .map_or_else(|| "0-0".into(), |(id, _)| id))
+}
+
+#[async_trait]
+impl ConfigStore for RedisConfig {
+    async fn get_raw(&self, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
+        crate::error::check_name("config key", key)?;
+        read(&self.h, key).await
+    }
+
+    async fn set_raw(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64> {
+        crate::error::check_name("config key", key)?;
+        let (hash, changes) = keys(&self.h, key);
+        let (mode, expected) = match expect {
+            Expect::Any => ("any", 0),
+            Expect::Absent => ("absent", 0),
+            Expect::Version(v) => ("version", v),
+        };
+        let h = self.h.clone();
+        let (ok, version): (i64, u64) = self
+            .h
+            .run("config set", |mut c| async move {
+                let out = scripts::CONFIG_SET
+                    .key(&hash)
+                    .key(&changes)
+                    .arg(mode)
+                    .arg(expected)
+                    .arg(value)
+                    .invoke_async(&mut c)
+                    .await;
+                if out.is_ok()
+                    && let Err(e) = h.replicate(&mut c, "config set").await
+                {
+                    return Ok(Err(e));
+                }
+                out.map(Ok)
+            })
+            .await??;
+        if ok == 1 {
+            return Ok(version);
+        }
+        Err(Error::Conflict {
+            key: key.to_string(),
+            expected: expect.to_string(),
+            actual: if version == 0 {
+                "no value".into()
+            } else {
+                format!("version {version}")
+            },
+        })
+    }
+
+    async fn watch_raw(&self, key: &str) -> Result<RawConfigWatch> {
+        crate::error::check_name("config key", key)?;
+        let mut last = newest_change(&self.h, key).await?;
+        let current = read(&self.h, key).await?;
+        let (tx, rx) = mpsc::channel(16);
+        let mut seen = 0;
+        if let Some(v) = current {
+            seen = v.version;
+            let _ = tx.try_send(v);
+        }
+        let (h, key) = (self.h.clone(), key.to_string());
+        tokio::spawn(async move {
+            let (_, changes) = keys(&h, &key);
+            let block = Duration::from_secs(2);
+            loop {
+                if h.is_closed() {
+                    return;
+                }
+                let wait = async {
+                    let mut conn = h.pool.dedicated("config watch").await?;
+                    let mut cmd = redis::cmd("XREAD");
+                    cmd.arg("BLOCK")
+                        .arg(u64::try_from(block.as_millis()).unwrap_or(2000))
+                        .arg("STREAMS")
+                        .arg(&changes)
+                        .arg(&last);
+                    let cmd = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
+                    match tokio::time::timeout(h.pool.blocking_limit(block), cmd).await {
+                        Ok(Ok(reply)) => {
+                            h.pool.give_back(conn);
+                            Ok(reply)
+                        }
+                        Ok(Err(e)) => Err(h.pool.fail(e, "config watch")),
+                        Err(_) => Err(Error::ConnectionLoss {
+                            backend: super::BACKEND,
+                            operation: "config watch",
+                        }),
+                    }
+                };
+                let woke = tokio::select! {
+                    r = wait => r,
+                    _ = tx.closed() => return,
+                };
+                match woke {
+                    Ok(Some(reply)) => {
+                        if let Some(id) = reply.keys.iter().flat_map(|k| k.ids.iter()).next_back() {
+                            last = id.id.clone();
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(Error::Closed) => return,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+                // Re-read on every wake-up: the value itself is the truth, the stream only a doorbell.
+                match read(&h, &key).await {
+                    Ok(Some(v)) if v.version > seen => {
+                        seen = v.version;
+                        if tx.send(v).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(Error::Closed) => return,
+                    _ => {}
+                }
+            }
+        });
+        Ok(RawConfigWatch { rx })
+    }
+}

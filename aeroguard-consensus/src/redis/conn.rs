@@ -1,0 +1,187 @@
+//! Connections to the current Redis master: one shared multiplexed connection for ordinary commands, and a
+//! pool of dedicated connections for blocking commands (`BLPOP`, `XREAD ... BLOCK`), which would otherwise
+//! hold up everything queued behind them. Through Sentinel, the master is resolved again after any error that
+//! says the connection or the master is gone, so the recipes follow a failover.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::sentinel::{SentinelClient, SentinelServerType};
+use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, ServerErrorKind};
+
+use super::BACKEND;
+use crate::{Error, Result};
+
+/// Where the master is.
+pub(crate) enum Target {
+    Direct(Client),
+    Sentinel(tokio::sync::Mutex<SentinelClient>),
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Direct(c) => write!(f, "Direct({:?})", c.get_connection_info().addr()),
+            Target::Sentinel(_) => f.write_str("Sentinel"),
+        }
+    }
+}
+
+/// How many idle dedicated connections are kept for reuse.
+const IDLE_KEPT: usize = 8;
+
+#[derive(Debug)]
+pub(crate) struct Pool {
+    target: Target,
+    op_timeout: Duration,
+    shared: Mutex<Option<MultiplexedConnection>>,
+    connecting: tokio::sync::Mutex<()>,
+    idle: Mutex<Vec<MultiplexedConnection>>,
+}
+
+impl Pool {
+    pub fn new(target: &super::RedisTarget, op_timeout: Duration) -> Result<Self> {
+        let bad = |e: RedisError| Error::InvalidParameter {
+            name: "target",
+            value: format!("{target:?}"),
+            reason: leak_reason(e),
+        };
+        let target = match target {
+            super::RedisTarget::Direct { url } => Target::Direct(Client::open(url.as_str()).map_err(bad)?),
+            super::RedisTarget::Sentinel { sentinels, master } => {
+                let client = SentinelClient::build(
+                    sentinels.clone(),
+                    master.clone(),
+                    None,
+                    SentinelServerType::Master,
+                )
+                .map_err(bad)?;
+                Target::Sentinel(tokio::sync::Mutex::new(client))
+            }
+        };
+        Ok(Pool {
+            target,
+            op_timeout,
+            shared: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    async fn client(&self) -> std::result::Result<Client, RedisError> {
+        match &self.target {
+            Target::Direct(c) => Ok(c.clone()),
+            Target::Sentinel(s) => s.lock().await.async_get_client().await,
+        }
+    }
+
+    async fn open(
+        &self,
+        response_timeout: Option<Duration>,
+        operation: &'static str,
+    ) -> Result<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.op_timeout))
+            .set_response_timeout(response_timeout);
+        let attempt = async {
+            let client = self.client().await?;
+            client.get_multiplexed_async_connection_with_config(&config).await
+        };
+        match tokio::time::timeout(self.op_timeout * 3, attempt).await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(self.fail(e, operation)),
+            Err(_) => Err(Error::ConnectionLoss {
+                backend: BACKEND,
+                operation,
+            }),
+        }
+    }
+
+    /// The shared connection (opened, or re-resolved through Sentinel, if needed).
+    pub async fn conn(&self, operation: &'static str) -> Result<MultiplexedConnection> {
+        if let Some(c) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Ok(c.clone());
+        }
+        let _one = self.connecting.lock().await;
+        if let Some(c) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Ok(c.clone());
+        }
+        let c = self.open(Some(self.op_timeout), operation).await?;
+        *self.shared.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        Ok(c)
+    }
+
+    /// A dedicated connection for one blocking command; give it back with [`give_back`](Self::give_back)
+    /// when the command succeeded. It has no response timeout: wrap each call in [`Pool::blocking_limit`].
+    pub async fn dedicated(&self, operation: &'static str) -> Result<MultiplexedConnection> {
+        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match reused {
+            Some(c) => Ok(c),
+            None => self.open(None, operation).await,
+        }
+    }
+
+    /// Returns a healthy dedicated connection to the pool.
+    pub fn give_back(&self, conn: MultiplexedConnection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_KEPT {
+            idle.push(conn);
+        }
+    }
+
+    /// How long to wait for a blocking command that blocks for `block` on the server.
+    pub fn blocking_limit(&self, block: Duration) -> Duration {
+        block + self.op_timeout
+    }
+
+    /// The per-command time limit.
+    pub fn op_timeout(&self) -> Duration {
+        self.op_timeout
+    }
+
+    /// Maps a client error to the crate's, forgetting the connections when the error says the master is gone
+    /// or has changed role (the next call resolves the master again).
+    pub fn fail(&self, e: RedisError, operation: &'static str) -> Error {
+        let lost = e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_timeout()
+            || matches!(
+                e.kind(),
+                ErrorKind::Server(
+                    ServerErrorKind::ReadOnly
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                )
+            );
+        if lost {
+            self.forget();
+            Error::ConnectionLoss {
+                backend: BACKEND,
+                operation,
+            }
+        } else {
+            Error::Backend {
+                backend: BACKEND,
+                operation,
+                message: e.to_string(),
+            }
+        }
+    }
+
+    /// Drops every connection: the next call connects (and resolves the master) again.
+    pub fn forget(&self) {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+fn leak_reason(e: RedisError) -> &'static str {
+    // Reasons are static strings in the error type; the client's message is specific but rare (bad URL).
+    match e.kind() {
+        ErrorKind::InvalidClientConfig => "not a valid Redis URL (redis://host:port/db)",
+        _ => "rejected by the Redis client",
+    }
+}

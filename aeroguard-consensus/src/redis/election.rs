@@ -1,0 +1,356 @@
+//! Election on Redis: a lease (`SET NX PX`) granted to the first live candidate in join order, renewed by a
+//! compare-and-extend script; the fencing token is a counter incremented on every grant. Candidates wait on a
+//! list of their own with `BLPOP` (their predecessor pushes to it when it leaves), with a timeout at the moment
+//! the predecessor's lease or liveness would run out: no polling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::{Handle, scripts};
+use crate::election::{LeaseClock, Tenure};
+use crate::{Election, Error, FencingToken, Leadership, LossReason, Result};
+
+#[derive(Debug, Clone)]
+struct Keys {
+    queue: String,
+    alive: String,
+    lease: String,
+    token: String,
+    seq: String,
+    wake: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct RedisElection {
+    h: Handle,
+    name: String,
+    keys: Keys,
+}
+
+impl RedisElection {
+    pub fn new(h: Handle, name: &str) -> Self {
+        let base = h.key(&format!("el:{name}"));
+        let keys = Keys {
+            queue: format!("{base}:queue"),
+            alive: format!("{base}:alive"),
+            lease: format!("{base}:lease"),
+            token: format!("{base}:token"),
+            seq: format!("{base}:seq"),
+            wake: format!("{base}:wake:"),
+        };
+        RedisElection {
+            h,
+            name: name.to_string(),
+            keys,
+        }
+    }
+
+    async fn join(&self) -> Result<String> {
+        let (k, node, ttl) = (
+            self.keys.clone(),
+            self.h.node.to_string(),
+            self.h.options.ttl_ms(),
+        );
+        self.h
+            .run("join election", |mut c| async move {
+                scripts::ELECTION_JOIN
+                    .key(&k.queue)
+                    .key(&k.alive)
+                    .key(&k.lease)
+                    .key(&k.token)
+                    .key(&k.seq)
+                    .arg(&node)
+                    .arg(ttl)
+                    .invoke_async::<String>(&mut c)
+                    .await
+            })
+            .await
+    }
+
+    /// One attempt: `Ok(Some(token))` when elected, `Ok(None)` after waiting for a change.
+    async fn attempt(&self, member: &mut String) -> Result<Option<(u64, Instant)>> {
+        let (k, m, ttl) = (self.keys.clone(), member.clone(), self.h.options.ttl_ms());
+        let sent = Instant::now();
+        let (token, wait): (i64, i64) = self
+            .h
+            .run("campaign", |mut c| async move {
+                scripts::ELECTION_ACQUIRE
+                    .key(&k.queue)
+                    .key(&k.alive)
+                    .key(&k.lease)
+                    .key(&k.token)
+                    .arg(&m)
+                    .arg(ttl)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        if token > 0 {
+            return Ok(Some((u64::try_from(token).unwrap_or(0), sent)));
+        }
+        if token < 0 {
+            // Silent longer than the session timeout while waiting: queue again, at the back.
+            *member = self.join().await?;
+            return Ok(None);
+        }
+        // Wake when the predecessor leaves, or when its lease or liveness would run out; come back at least
+        // every third of the timeout to stay alive in the queue.
+        let cap = self.h.options.session_timeout / 3;
+        let wait = Duration::from_millis(u64::try_from(wait.max(1)).unwrap_or(1)).min(cap);
+        let wake = format!("{}{member}", self.keys.wake);
+        let mut conn = self.h.pool.dedicated("campaign wait").await?;
+        let mut cmd = redis::cmd("BLPOP");
+        cmd.arg(&wake).arg(wait.as_secs_f64().max(0.001));
+        let blpop = cmd.query_async::<Option<(String, String)>>(&mut conn);
+        match tokio::time::timeout(self.h.pool.blocking_limit(wait), blpop).await {
+            Ok(Ok(_)) => {
+                self.h.pool.give_back(conn);
+                Ok(None)
+            }
+            Ok(Err(e)) => Err(self.h.pool.fail(e, "campaign wait")),
+            Err(_) => Err(Error::ConnectionLoss {
+                backend: super::BACKEND,
+                operation: "campaign wait",
+            }),
+        }
+    }
+
+    async fn granted(&self, member: &str, token: u64, sent: Instant) -> Result<Leadership> {
+        if self.h.options.durability != super::Durability::Master {
+            let mut conn = self.h.pool.conn("election grant").await?;
+            if let Err(e) = self.h.replicate(&mut conn, "election grant").await {
+                let _ = leave(&self.h, &self.keys, member).await;
+                return Err(e);
+            }
+        }
+        let t = self.h.options.session_timeout;
+        let clock = LeaseClock::new(t, sent + t.mul_f64(0.9));
+        self.h
+            .track_lease(&self.keys.lease, &self.keys.queue, &self.keys.alive, member, true);
+        let renewals = renew(
+            self.h.clone(),
+            self.keys.clone(),
+            member.to_string(),
+            clock.clone(),
+            sent,
+        );
+        Ok(Leadership::start(
+            &self.name,
+            self.h.node.clone(),
+            FencingToken(token),
+            self.h.session(),
+            self.h.options.grace,
+            renewals,
+            Box::new(RedisTenure {
+                h: self.h.clone(),
+                keys: self.keys.clone(),
+                member: member.to_string(),
+            }),
+        )
+        .with_lease(clock))
+    }
+}
+
+async fn leave(h: &Handle, k: &Keys, member: &str) -> Result<()> {
+    h.track_lease(&k.lease, &k.queue, &k.alive, member, false);
+    let (k, m) = (k.clone(), member.to_string());
+    h.run("leave election", |mut c| async move {
+        scripts::ELECTION_LEAVE
+            .key(&k.queue)
+            .key(&k.alive)
+            .key(&k.lease)
+            .arg(&m)
+            .arg(&k.wake)
+            .invoke_async::<i64>(&mut c)
+            .await
+    })
+    .await
+    .map(|_| ())
+}
+
+fn leave_in_background(h: Handle, k: Keys, member: String) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            let _ = leave(&h, &k, &member).await;
+        });
+    }
+}
+
+/// Renews the lease every `T/3` until it is lost: resolves with `Deposed` when the lease is found to be
+/// someone else's, `LeaseExpired` when the local deadline passes without a successful renewal.
+async fn renew(h: Handle, k: Keys, member: String, clock: Arc<LeaseClock>, mut last: Instant) -> LossReason {
+    let t = h.options.session_timeout;
+    let (period, ttl) = (t / 3, h.options.ttl_ms());
+    let mut next = last + period;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = tokio::time::sleep_until(clock.deadline()) => {}
+        }
+        if clock.expired() {
+            return LossReason::LeaseExpired { lease: t };
+        }
+        let sent = Instant::now();
+        let (k2, m) = (k.clone(), member.clone());
+        let attempt = h.run("renew lease", |mut c| async move {
+            scripts::ELECTION_RENEW
+                .key(&k2.queue)
+                .key(&k2.alive)
+                .key(&k2.lease)
+                .arg(&m)
+                .arg(ttl)
+                .invoke_async::<i64>(&mut c)
+                .await
+        });
+        let outcome = tokio::select! {
+            r = attempt => Some(r),
+            _ = tokio::time::sleep_until(clock.deadline()) => None,
+        };
+        match outcome {
+            Some(Ok(1)) => {
+                clock.extend_to(sent + t.mul_f64(0.9));
+                last = sent;
+                next = last + period;
+            }
+            Some(Ok(_)) => return LossReason::Deposed,
+            // Try again soon, until the deadline.
+            Some(Err(_)) => next = Instant::now() + (period / 4).max(Duration::from_millis(20)),
+            None => return LossReason::LeaseExpired { lease: t },
+        }
+    }
+}
+
+/// Withdraws the candidacy if the campaign future is dropped before election.
+struct Candidacy {
+    h: Handle,
+    keys: Keys,
+    member: String,
+    armed: bool,
+}
+
+impl Drop for Candidacy {
+    fn drop(&mut self) {
+        if self.armed {
+            leave_in_background(
+                self.h.clone(),
+                self.keys.clone(),
+                std::mem::take(&mut self.member),
+            );
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RedisTenure {
+    h: Handle,
+    keys: Keys,
+    member: String,
+}
+
+#[async_trait]
+impl Tenure for RedisTenure {
+    async fn resign(&self) -> Result<()> {
+        match leave(&self.h, &self.keys, &self.member).await {
+            Err(Error::Closed) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn resign_in_background(&self) {
+        leave_in_background(self.h.clone(), self.keys.clone(), self.member.clone());
+    }
+}
+
+fn node_of(member: &str) -> Result<NodeId> {
+    let node = member.rsplit_once('~').map_or(member, |(n, _)| n);
+    NodeId::new(node).map_err(|e| Error::Backend {
+        backend: super::BACKEND,
+        operation: "contenders",
+        message: e.to_string(),
+    })
+}
+
+#[async_trait]
+impl Election for RedisElection {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn campaign(&self) -> Result<Leadership> {
+        const OP: &str = "campaign";
+        let (_, epoch) = self.h.session_now(OP)?;
+        let member = self.join().await?;
+        let mut guard = Candidacy {
+            h: self.h.clone(),
+            keys: self.keys.clone(),
+            member,
+            armed: true,
+        };
+        let ended = self.h.session_ended(epoch);
+        tokio::pin!(ended);
+        let (token, sent) = loop {
+            let step = tokio::select! {
+                r = self.attempt(&mut guard.member) => r,
+                e = &mut ended => return Err(e),
+            };
+            match step {
+                Ok(Some(won)) => break won,
+                Ok(None) => {}
+                // Ride out a lost connection (a failover, say) while the session holds.
+                Err(e) if e.is_retryable() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        e = &mut ended => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        guard.armed = false;
+        let member = std::mem::take(&mut guard.member);
+        self.granted(&member, token, sent).await
+    }
+
+    async fn leader(&self) -> Result<Option<NodeId>> {
+        let all = self.listing().await?;
+        match all.first() {
+            Some(holder) if !holder.is_empty() => node_of(holder).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn contenders(&self) -> Result<Vec<NodeId>> {
+        let all = self.listing().await?;
+        let Some((holder, queue)) = all.split_first() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(queue.len());
+        if !holder.is_empty() {
+            out.push(node_of(holder)?);
+        }
+        for m in queue.iter().filter(|m| *m != holder) {
+            out.push(node_of(m)?);
+        }
+        Ok(out)
+    }
+}
+
+impl RedisElection {
+    async fn listing(&self) -> Result<Vec<String>> {
+        let k = self.keys.clone();
+        self.h
+            .run("contenders", |mut c| async move {
+                scripts::ELECTION_CONTENDERS
+                    .key(&k.queue)
+                    .key(&k.alive)
+                    .key(&k.lease)
+                    .invoke_async::<Vec<String>>(&mut c)
+                    .await
+            })
+            .await
+    }
+}

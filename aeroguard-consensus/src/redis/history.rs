@@ -1,0 +1,180 @@
+//! The fenced history on Redis: per series a sorted set of points (score = time in ms, member = the point as
+//! JSON), a fence key with the highest token seen, and a sorted set of downsampled buckets. The token check and
+//! the write happen in one script, so a stale leader's append can never slip in between.
+
+use aeroguard_core::Timestamp;
+use async_trait::async_trait;
+
+use super::{Handle, scripts};
+use crate::history::{Bucket, Compacted, HistoryStore, Point, Retention, check_append, check_range};
+use crate::{Error, FencingToken, Result};
+
+/// A [`HistoryStore`] in Redis, sharing a [`RedisCoordinator`](super::RedisCoordinator)'s connections (and
+/// following the master through Sentinel like it).
+///
+/// With [`Durability::Replicas`](super::Durability::Replicas), appends wait for the replicas and fail with
+/// `NotReplicated` when they do not answer in time (the points are on the master all the same).
+#[derive(Debug, Clone)]
+pub struct RedisHistory {
+    h: Handle,
+}
+
+struct Keys {
+    points: String,
+    fence: String,
+    buckets: String,
+}
+
+impl RedisHistory {
+    pub(crate) fn new(h: Handle) -> Self {
+        RedisHistory { h }
+    }
+
+    fn keys(&self, series: &str) -> Keys {
+        let base = self.h.key(&format!("hist:{series}"));
+        Keys {
+            points: format!("{base}:points"),
+            fence: format!("{base}:fence"),
+            buckets: format!("{base}:buckets"),
+        }
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(raw: Vec<String>, what: &'static str) -> Result<Vec<T>> {
+        raw.into_iter()
+            .map(|m| {
+                serde_json::from_str(&m).map_err(|e| Error::Invalid {
+                    what,
+                    key: m.chars().take(80).collect(),
+                    version: 0,
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    async fn zrange(&self, key: String, from: Timestamp, to: Timestamp) -> Result<Vec<String>> {
+        self.h
+            .run("history range", |mut c| async move {
+                redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(from.as_millis())
+                    .arg(to.as_millis())
+                    .arg("BYSCORE")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await
+    }
+}
+
+fn fenced(series: &str, token: FencingToken, highest: i64) -> Error {
+    Error::Fenced {
+        key: series.to_string(),
+        token: token.0,
+        highest: u64::try_from(highest).unwrap_or(0),
+    }
+}
+
+#[async_trait]
+impl HistoryStore for RedisHistory {
+    async fn append(&self, series: &str, token: FencingToken, points: &[Point]) -> Result<()> {
+        check_append(series, points)?;
+        if points.is_empty() {
+            return Ok(());
+        }
+        let k = self.keys(series);
+        let mut members = Vec::with_capacity(points.len());
+        for p in points {
+            let json = serde_json::to_string(p).map_err(|e| Error::InvalidParameter {
+                name: "points",
+                value: format!("{p:?}"),
+                reason: if e.is_data() {
+                    "not representable as JSON"
+                } else {
+                    "could not be encoded"
+                },
+            })?;
+            members.push((p.at.as_millis(), json));
+        }
+        let h = self.h.clone();
+        let (ok, highest): (i64, i64) = self
+            .h
+            .run("history append", |mut c| async move {
+                let mut inv = scripts::HISTORY_APPEND.key(&k.points);
+                inv.key(&k.fence).arg(token.0);
+                for (score, member) in &members {
+                    inv.arg(score).arg(member);
+                }
+                let out = inv.invoke_async(&mut c).await;
+                if out.is_ok()
+                    && let Err(e) = h.replicate(&mut c, "history append").await
+                {
+                    return Ok(Err(e));
+                }
+                out.map(Ok)
+            })
+            .await??;
+        if ok == 1 {
+            Ok(())
+        } else {
+            Err(fenced(series, token, highest))
+        }
+    }
+
+    async fn range(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Point>> {
+        check_range(series, from, to)?;
+        let raw = self.zrange(self.keys(series).points, from, to).await?;
+        Self::decode(raw, "history point")
+    }
+
+    async fn buckets(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Bucket>> {
+        check_range(series, from, to)?;
+        let raw = self.zrange(self.keys(series).buckets, from, to).await?;
+        Self::decode(raw, "history bucket")
+    }
+
+    async fn fence(&self, series: &str) -> Result<Option<FencingToken>> {
+        crate::error::check_name("series", series)?;
+        let key = self.keys(series).fence;
+        let v: Option<u64> = self
+            .h
+            .run("history fence", |mut c| async move {
+                redis::cmd("GET").arg(&key).query_async(&mut c).await
+            })
+            .await?;
+        Ok(v.map(FencingToken))
+    }
+
+    async fn compact(
+        &self,
+        series: &str,
+        token: FencingToken,
+        now: Timestamp,
+        retention: &Retention,
+    ) -> Result<Compacted> {
+        crate::error::check_name("series", series)?;
+        retention.validate()?;
+        let (drop_before, fold_before, width) = retention.cutoffs(now);
+        let k = self.keys(series);
+        let (ok, highest, dropped, folded): (i64, i64, u64, u64) = self
+            .h
+            .run("history compact", |mut c| async move {
+                scripts::HISTORY_COMPACT
+                    .key(&k.points)
+                    .key(&k.fence)
+                    .key(&k.buckets)
+                    .arg(token.0)
+                    .arg(drop_before)
+                    .arg(fold_before.unwrap_or(-1))
+                    .arg(width)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        if ok == 1 {
+            Ok(Compacted { dropped, folded })
+        } else {
+            Err(fenced(series, token, highest))
+        }
+    }
+}

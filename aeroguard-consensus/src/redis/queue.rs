@@ -1,0 +1,295 @@
+//! The queue on a Redis stream with one consumer group: `XADD` to put, `XREADGROUP` to take, `XACK` + `XDEL`
+//! to remove, and `XAUTOCLAIM` of entries idle longer than the session timeout to take over what a crashed
+//! consumer held. A live consumer's heartbeat keeps its entries' idle time at zero; a dropped delivery is
+//! released by marking it idle for ages, so the next taker (this consumer or another) reclaims it first.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::{Handle, scripts};
+use crate::queue::Acker;
+use crate::{Delivery, Error, Queue, Result};
+
+/// The consumer group every coordinator reads in.
+pub(crate) const GROUP: &str = "aeroguard";
+
+/// Idle time that marks an entry as released (about 31 years, in ms).
+const RELEASED_IDLE: u64 = 1_000_000_000_000;
+
+#[derive(Debug)]
+pub(crate) struct RedisQueue {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    h: Handle,
+    name: String,
+    stream: String,
+    group_ready: tokio::sync::OnceCell<()>,
+    /// Deliveries dropped without an ack, waiting to be released at the server; flushed before every take
+    /// (under the lock, so a take never overtakes a release in flight).
+    releases: tokio::sync::Mutex<Vec<String>>,
+    pending: std::sync::Mutex<Vec<String>>,
+    me: std::sync::Weak<Inner>,
+}
+
+impl RedisQueue {
+    pub fn new(h: Handle, name: &str) -> Self {
+        let stream = h.key(&format!("q:{name}"));
+        RedisQueue {
+            inner: Arc::new_cyclic(|me| Inner {
+                h,
+                name: name.to_string(),
+                stream,
+                group_ready: tokio::sync::OnceCell::new(),
+                releases: tokio::sync::Mutex::new(Vec::new()),
+                pending: std::sync::Mutex::new(Vec::new()),
+                me: me.clone(),
+            }),
+        }
+    }
+}
+
+impl Inner {
+    async fn ensure_group(&self) -> Result<()> {
+        self.group_ready
+            .get_or_try_init(|| async {
+                let stream = self.stream.clone();
+                let created = self
+                    .h
+                    .run("create consumer group", |mut c| async move {
+                        redis::cmd("XGROUP")
+                            .arg("CREATE")
+                            .arg(&stream)
+                            .arg(GROUP)
+                            .arg("0")
+                            .arg("MKSTREAM")
+                            .query_async::<()>(&mut c)
+                            .await
+                    })
+                    .await;
+                match created {
+                    Ok(()) => Ok(()),
+                    Err(Error::Backend { message, .. }) if message.contains("BUSYGROUP") => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends the pending releases (idle time set huge, so `XAUTOCLAIM` picks them first).
+    async fn flush_releases(&self) -> Result<()> {
+        let mut guard = self.releases.lock().await;
+        guard.extend(std::mem::take(
+            &mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()),
+        ));
+        if guard.is_empty() {
+            return Ok(());
+        }
+        let (consumer, _) = self.h.owner("release delivery")?;
+        let ids = guard.clone();
+        let stream = self.stream.clone();
+        self.h
+            .run("release delivery", |mut c| async move {
+                let mut inv = scripts::QUEUE_TOUCH.key(&stream);
+                inv.arg(GROUP).arg(&consumer).arg(RELEASED_IDLE);
+                for id in &ids {
+                    inv.arg(id);
+                }
+                inv.invoke_async::<i64>(&mut c).await
+            })
+            .await?;
+        guard.clear();
+        Ok(())
+    }
+
+    /// One non-blocking attempt: reclaimed entries first, then new ones.
+    async fn try_take(&self, max: usize, consumer: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.flush_releases().await?;
+        let (stream, consumer) = (self.stream.clone(), consumer.to_string());
+        let idle = self.h.options.ttl_ms();
+        let flat: Vec<Vec<u8>> = self
+            .h
+            .run("queue take", |mut c| async move {
+                scripts::QUEUE_TAKE
+                    .key(&stream)
+                    .arg(GROUP)
+                    .arg(&consumer)
+                    .arg(idle)
+                    .arg(max)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        let mut out = Vec::with_capacity(flat.len() / 2);
+        let mut it = flat.into_iter();
+        while let (Some(id), Some(payload)) = (it.next(), it.next()) {
+            out.push((String::from_utf8_lossy(&id).into_owned(), payload));
+        }
+        Ok(out)
+    }
+
+    /// Blocks for new entries up to `block`.
+    async fn wait_take(&self, max: usize, consumer: &str, block: Duration) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut conn = self.h.pool.dedicated("queue take").await?;
+        let options = redis::streams::StreamReadOptions::default()
+            .group(GROUP, consumer)
+            .count(max)
+            .block(usize::try_from(block.as_millis()).unwrap_or(1).max(1));
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg(&options).arg("STREAMS").arg(&self.stream).arg(">");
+        let cmd = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
+        match tokio::time::timeout(self.h.pool.blocking_limit(block), cmd).await {
+            Ok(Ok(reply)) => {
+                self.h.pool.give_back(conn);
+                let mut out = Vec::new();
+                for key in reply.map(|r| r.keys).unwrap_or_default() {
+                    for entry in key.ids {
+                        let payload = entry.get::<Vec<u8>>("d").unwrap_or_default();
+                        out.push((entry.id, payload));
+                    }
+                }
+                Ok(out)
+            }
+            Ok(Err(e)) => Err(self.h.pool.fail(e, "queue take")),
+            Err(_) => Err(Error::ConnectionLoss {
+                backend: super::BACKEND,
+                operation: "queue take",
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Acker for Inner {
+    async fn ack(&self, id: &str) -> Result<()> {
+        self.ack_many(&[id.to_string()]).await
+    }
+
+    async fn ack_many(&self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.h.unhold(&self.stream, ids);
+        let (stream, ids) = (self.stream.clone(), ids.to_vec());
+        self.h
+            .run("queue ack", |mut c| async move {
+                let mut inv = scripts::QUEUE_ACK.key(&stream);
+                inv.arg(GROUP);
+                for id in &ids {
+                    inv.arg(id);
+                }
+                inv.invoke_async::<i64>(&mut c).await
+            })
+            .await
+            .map(|_| ())
+    }
+
+    fn release(&self, id: &str) {
+        self.h.unhold(&self.stream, &[id.to_string()]);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(id.to_string());
+        // Flush soon even if no take follows on this handle.
+        if let (Some(me), Ok(rt)) = (self.me.upgrade(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move {
+                let _ = me.flush_releases().await;
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for RedisQueue {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    async fn put(&self, item: Vec<u8>) -> Result<()> {
+        self.put_batch(vec![item]).await
+    }
+
+    async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.inner.ensure_group().await?;
+        let stream = self.inner.stream.clone();
+        for chunk in items.chunks(1024) {
+            let stream = stream.clone();
+            self.inner
+                .h
+                .run("queue put", |mut c| async move {
+                    let mut pipe = redis::pipe();
+                    for item in chunk {
+                        pipe.cmd("XADD").arg(&stream).arg("*").arg("d").arg(item).ignore();
+                    }
+                    pipe.query_async::<()>(&mut c).await
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery> {
+        let mut batch = self.take_batch(1, timeout).await?;
+        batch.pop().ok_or(Error::Timeout {
+            operation: "queue take",
+            after: timeout.unwrap_or_default(),
+        })
+    }
+
+    async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {
+        const OP: &str = "queue take";
+        if max == 0 {
+            return Err(Error::parameter("max", max, "must be at least 1"));
+        }
+        self.inner.ensure_group().await?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        // Come back to reclaim at least this often (entries of crashed consumers, released deliveries).
+        let reclaim_every = self.inner.h.options.session_timeout / 4;
+        loop {
+            let (consumer, _) = self.inner.h.owner(OP)?;
+            let mut got = self.inner.try_take(max, &consumer).await?;
+            if got.is_empty() {
+                let left = deadline.map_or(reclaim_every, |d| d.saturating_duration_since(Instant::now()));
+                if left.is_zero() {
+                    return Err(Error::Timeout {
+                        operation: OP,
+                        after: timeout.unwrap_or_default(),
+                    });
+                }
+                got = self
+                    .inner
+                    .wait_take(max, &consumer, left.min(reclaim_every))
+                    .await?;
+            }
+            if !got.is_empty() {
+                self.inner
+                    .h
+                    .hold(&self.inner.stream, got.iter().map(|(id, _)| id.clone()));
+                let acker: Arc<dyn Acker> = self.inner.clone();
+                return Ok(got
+                    .into_iter()
+                    .map(|(id, payload)| Delivery::new(id, payload, acker.clone()))
+                    .collect());
+            }
+        }
+    }
+
+    async fn len(&self) -> Result<usize> {
+        let stream = self.inner.stream.clone();
+        self.inner
+            .h
+            .run("queue length", |mut c| async move {
+                redis::cmd("XLEN").arg(&stream).query_async::<usize>(&mut c).await
+            })
+            .await
+    }
+}

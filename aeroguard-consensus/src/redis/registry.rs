@@ -1,0 +1,329 @@
+//! Service discovery on Redis: each registration is a member of a sorted set scored by its deadline,
+//! extended by a task of its own every third of the session timeout; joins and leaves are appended to a
+//! stream that watchers block on (`XREAD BLOCK`), and a watcher also wakes when the earliest deadline passes, so
+//! a crashed member's departure is seen without polling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::{Handle, scripts};
+use crate::registry::Deregister;
+use crate::{Error, Instance, Membership, MembershipWatch, Registration, Registry, Result, SessionState};
+
+#[derive(Debug, Clone)]
+struct Keys {
+    live: String,
+    data: String,
+    owner: String,
+    events: String,
+}
+
+fn keys(h: &Handle, service: &str) -> Keys {
+    let base = h.key(&format!("svc:{service}"));
+    Keys {
+        live: format!("{base}:live"),
+        data: format!("{base}:data"),
+        owner: format!("{base}:owner"),
+        events: format!("{base}:events"),
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct RedisRegistry {
+    h: Handle,
+}
+
+impl RedisRegistry {
+    pub fn new(h: Handle) -> Self {
+        RedisRegistry { h }
+    }
+}
+
+/// Puts the registration: 2 created, 1 extended, 0 held by another owner.
+async fn put(h: &Handle, service: &str, owner: &str, payload: &str, previous: &str) -> Result<i64> {
+    let (k, node, owner, payload, previous, ttl) = (
+        keys(h, service),
+        h.node.to_string(),
+        owner.to_string(),
+        payload.to_string(),
+        previous.to_string(),
+        h.options.ttl_ms(),
+    );
+    h.run("register", |mut c| async move {
+        scripts::REGISTRY_PUT
+            .key(&k.live)
+            .key(&k.data)
+            .key(&k.owner)
+            .key(&k.events)
+            .arg(&node)
+            .arg(&owner)
+            .arg(&payload)
+            .arg(ttl)
+            .arg(&previous)
+            .invoke_async(&mut c)
+            .await
+    })
+    .await
+}
+
+pub(crate) async fn delete(h: &Handle, service: &str, owner: &str) -> Result<()> {
+    let (k, node, owner) = (keys(h, service), h.node.to_string(), owner.to_string());
+    h.run("deregister", |mut c| async move {
+        scripts::REGISTRY_DELETE
+            .key(&k.live)
+            .key(&k.data)
+            .key(&k.owner)
+            .key(&k.events)
+            .arg(&node)
+            .arg(&owner)
+            .invoke_async::<i64>(&mut c)
+            .await
+    })
+    .await
+    .map(|_| ())
+}
+
+/// The live instances (sorted by node), the last event id and how long until the earliest deadline.
+async fn list(h: &Handle, service: &str) -> Result<(Vec<Instance>, String, Option<Duration>)> {
+    let k = keys(h, service);
+    let raw: Vec<redis::Value> = h
+        .run("list instances", |mut c| async move {
+            scripts::REGISTRY_LIST
+                .key(&k.live)
+                .key(&k.data)
+                .key(&k.owner)
+                .key(&k.events)
+                .invoke_async(&mut c)
+                .await
+        })
+        .await?;
+    let bad = |message: String| Error::Backend {
+        backend: super::BACKEND,
+        operation: "list instances",
+        message,
+    };
+    let text = |v: &redis::Value| -> Result<String> {
+        redis::from_redis_value_ref::<String>(v).map_err(|e| bad(e.to_string()))
+    };
+    let mut it = raw.iter();
+    let last = it.next().map(text).transpose()?.unwrap_or_else(|| "0-0".into());
+    let wait = it
+        .next()
+        .map(|v| redis::from_redis_value_ref::<i64>(v).map_err(|e| bad(e.to_string())))
+        .transpose()?
+        .unwrap_or(-1);
+    let mut instances = Vec::new();
+    while let (Some(node), Some(payload)) = (it.next(), it.next()) {
+        let node = NodeId::new(text(node)?).map_err(|e| bad(e.to_string()))?;
+        let payload = serde_json::from_str(&text(payload)?).unwrap_or(serde_json::Value::Null);
+        instances.push(Instance { node, payload });
+    }
+    instances.sort_by(|a, b| a.node.cmp(&b.node));
+    let wait = (wait >= 0).then(|| Duration::from_millis(u64::try_from(wait).unwrap_or(0) + 1));
+    Ok((instances, last, wait))
+}
+
+/// Keeps one registration alive; re-creates it in a new session after an expiry.
+async fn keep_alive(
+    h: Handle,
+    service: String,
+    payload: String,
+    mut owner: String,
+    active: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::Ordering;
+    let period = h.options.session_timeout / 3;
+    let mut session = h.session();
+    let mut epoch = session.borrow().epoch;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            r = session.changed() => if r.is_err() { return },
+        }
+        if !active.load(Ordering::SeqCst) || h.is_closed() {
+            return;
+        }
+        let status = *session.borrow_and_update();
+        if status.state != SessionState::Connected {
+            continue;
+        }
+        let previous = owner.clone();
+        if status.epoch != epoch {
+            match h.owner("register") {
+                Ok((o, e)) => {
+                    owner = o;
+                    epoch = e;
+                }
+                Err(_) => continue,
+            }
+            h.track_registration(&service, &previous, false);
+            h.track_registration(&service, &owner, true);
+        }
+        if let Ok(0) = put(&h, &service, &owner, &payload, &previous).await {
+            return; // another owner took the node's registration
+        }
+        if !active.load(Ordering::SeqCst) {
+            // Deregistered while the put was in flight: undo it.
+            let _ = delete(&h, &service, &owner).await;
+            return;
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RedisRegistration {
+    h: Handle,
+    service: String,
+    owner: String,
+    active: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Deregister for RedisRegistration {
+    fn deregister(&self) {
+        self.active.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.h.track_registration(&self.service, &self.owner, false);
+        let (h, service, owner) = (self.h.clone(), self.service.clone(), self.owner.clone());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                // The owner may have changed with a new session: remove whichever this node holds.
+                let _ = delete(&h, &service, &owner).await;
+                if let Ok((current, _)) = h.owner("deregister")
+                    && current != owner
+                {
+                    let _ = delete(&h, &service, &current).await;
+                }
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for RedisRegistry {
+    async fn register(&self, service: &str, payload: serde_json::Value) -> Result<Registration> {
+        crate::error::check_name("service", service)?;
+        let (owner, _) = self.h.owner("register")?;
+        let text = payload.to_string();
+        match put(&self.h, service, &owner, &text, &owner).await? {
+            2 => {}
+            _ => {
+                return Err(Error::Conflict {
+                    key: format!("{service}/{}", self.h.node),
+                    expected: "no registration".into(),
+                    actual: "already registered".into(),
+                });
+            }
+        }
+        self.h.track_registration(service, &owner, true);
+        let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        tokio::spawn(keep_alive(
+            self.h.clone(),
+            service.to_string(),
+            text,
+            owner.clone(),
+            active.clone(),
+        ));
+        Ok(Registration {
+            service: service.to_string(),
+            node: self.h.node.clone(),
+            inner: Box::new(RedisRegistration {
+                h: self.h.clone(),
+                service: service.to_string(),
+                owner,
+                active,
+            }),
+        })
+    }
+
+    async fn instances(&self, service: &str) -> Result<Vec<Instance>> {
+        crate::error::check_name("service", service)?;
+        Ok(list(&self.h, service).await?.0)
+    }
+
+    async fn watch(&self, service: &str) -> Result<MembershipWatch> {
+        crate::error::check_name("service", service)?;
+        let (instances, last, wait) = list(&self.h, service).await?;
+        let (tx, rx) = mpsc::channel(16);
+        let first = Membership::diff(service, &[], instances.clone());
+        let _ = tx.try_send(first);
+        tokio::spawn(follow(
+            self.h.clone(),
+            service.to_string(),
+            instances,
+            last,
+            wait,
+            tx,
+        ));
+        Ok(MembershipWatch { rx })
+    }
+}
+
+/// Follows the events stream and the deadlines; sends one event per change of membership.
+async fn follow(
+    h: Handle,
+    service: String,
+    mut previous: Vec<Instance>,
+    mut last: String,
+    mut wait: Option<Duration>,
+    tx: mpsc::Sender<Membership>,
+) {
+    let events = keys(&h, &service).events;
+    // Fallback re-listing, in case an event is lost in a failover.
+    let cap = Duration::from_secs(2);
+    loop {
+        if h.is_closed() {
+            return;
+        }
+        let block = wait.unwrap_or(cap).min(cap);
+        let read = async {
+            let mut conn = h.pool.dedicated("watch members").await?;
+            let ms = u64::try_from(block.as_millis()).unwrap_or(1).max(1);
+            let mut cmd = redis::cmd("XREAD");
+            cmd.arg("BLOCK").arg(ms).arg("STREAMS").arg(&events).arg(&last);
+            let cmd = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
+            match tokio::time::timeout(h.pool.blocking_limit(block), cmd).await {
+                Ok(Ok(reply)) => {
+                    h.pool.give_back(conn);
+                    Ok(reply)
+                }
+                Ok(Err(e)) => Err(h.pool.fail(e, "watch members")),
+                Err(_) => Err(Error::ConnectionLoss {
+                    backend: super::BACKEND,
+                    operation: "watch members",
+                }),
+            }
+        };
+        let outcome = tokio::select! {
+            r = read => r,
+            _ = tx.closed() => return,
+        };
+        match outcome {
+            Ok(Some(reply)) => {
+                if let Some(id) = reply.keys.iter().flat_map(|k| k.ids.iter()).next_back() {
+                    last = id.id.clone();
+                }
+            }
+            Ok(None) => {}
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        match list(&h, &service).await {
+            Ok((instances, _, next_wait)) => {
+                wait = next_wait;
+                if instances != previous {
+                    let event = Membership::diff(&service, &previous, instances.clone());
+                    previous = instances;
+                    if tx.send(event).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(Error::Closed) => return,
+            Err(_) => wait = Some(Duration::from_millis(100)),
+        }
+    }
+}

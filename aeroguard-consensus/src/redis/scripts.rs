@@ -1,0 +1,338 @@
+//! The server-side scripts: every read-check-write a recipe needs happens in one script, atomically.
+//!
+//! Deadlines use the server's clock (`TIME`), so clients' clocks never need to agree.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// `now()` in milliseconds of the server's clock.
+const NOW: &str = r"
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+";
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{NOW}\n{body}"))
+}
+
+/// KEYS: session. ARGV: ttl. 1 if the session lives (and is extended), 0 if it is gone.
+pub static SESSION_BEAT: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then return 1 end
+return 0",
+    )
+});
+
+/// Candidates whose liveness deadline passed leave the queue (election KEYS 1 queue, 2 alive).
+const ELECTION_PRUNE: &str = r"
+local function prune(t)
+  local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. t)
+  for _, m in ipairs(dead) do
+    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZREM', KEYS[2], m)
+  end
+end
+";
+
+fn election_script(body: &str) -> Script {
+    Script::new(&format!("{NOW}\n{ELECTION_PRUNE}\n{body}"))
+}
+
+/// KEYS: queue, alive, lease, token, seq. ARGV: node, ttl. Joins the queue; returns the member name.
+pub static ELECTION_JOIN: LazyLock<Script> = LazyLock::new(|| {
+    election_script(
+        r"
+local t = now()
+local seq = redis.call('INCR', KEYS[5])
+local member = ARGV[1] .. '~' .. string.format('%012d', seq)
+redis.call('ZADD', KEYS[1], seq, member)
+redis.call('ZADD', KEYS[2], t + tonumber(ARGV[2]), member)
+return member",
+    )
+});
+
+/// KEYS: queue, alive, lease, token. ARGV: member, ttl.
+/// `{token, 0}` when elected; `{0, wait_ms}` when another leads or a predecessor waits ahead (the wait is
+/// until that one's lease or liveness runs out); `{-1, 0}` when the member is no longer queued.
+pub static ELECTION_ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    election_script(
+        r"
+local t = now()
+prune(t)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {-1, 0} end
+redis.call('ZADD', KEYS[2], t + tonumber(ARGV[2]), ARGV[1])
+local holder = redis.call('GET', KEYS[3])
+if holder == ARGV[1] then
+  -- Already granted (the reply to an earlier attempt was lost): same term, same token.
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  return {tonumber(redis.call('GET', KEYS[4]) or '0'), 0}
+end
+if holder then return {0, redis.call('PTTL', KEYS[3])} end
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if rank > 0 then
+  local pred = redis.call('ZRANGE', KEYS[1], rank - 1, rank - 1)[1]
+  return {0, tonumber(redis.call('ZSCORE', KEYS[2], pred)) - t}
+end
+local token = redis.call('INCR', KEYS[4])
+redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+return {token, 0}",
+    )
+});
+
+/// KEYS: queue, alive, lease. ARGV: member, ttl. Compare-and-extend: 1 if the lease is still the member's
+/// (and now extended), 0 if not.
+pub static ELECTION_RENEW: LazyLock<Script> = LazyLock::new(|| {
+    election_script(
+        r"
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', now() + tonumber(ARGV[2]), ARGV[1])
+return 1",
+    )
+});
+
+/// KEYS: queue, alive, lease. ARGV: member, wake-list prefix. Leaves the election (resigning the lease if
+/// held) and wakes the successor.
+pub static ELECTION_LEAVE: LazyLock<Script> = LazyLock::new(|| {
+    election_script(
+        r"
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if rank then
+  local nxt = redis.call('ZRANGE', KEYS[1], rank + 1, rank + 1)[1]
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  if nxt then
+    local w = ARGV[2] .. nxt
+    redis.call('LPUSH', w, '1')
+    redis.call('PEXPIRE', w, 60000)
+  end
+end
+redis.call('DEL', ARGV[2] .. ARGV[1])
+return 1",
+    )
+});
+
+/// KEYS: queue, alive, lease. The lease holder (or '') then the live candidates in order.
+pub static ELECTION_CONTENDERS: LazyLock<Script> = LazyLock::new(|| {
+    election_script(
+        r"
+prune(now())
+local out = {redis.call('GET', KEYS[3]) or ''}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do table.insert(out, m) end
+return out",
+    )
+});
+
+/// Registrations past their deadline leave, with a `leave` event (registry KEYS 1 live, 2 data, 3 owner,
+/// 4 events).
+const REGISTRY_PRUNE: &str = r"
+local function event(op, node)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', 1000, '*', 'op', op, 'node', node)
+end
+local function prune(t)
+  local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. t)
+  for _, n in ipairs(dead) do
+    redis.call('ZREM', KEYS[1], n)
+    redis.call('HDEL', KEYS[2], n)
+    redis.call('HDEL', KEYS[3], n)
+    event('leave', n)
+  end
+end
+";
+
+fn registry_script(body: &str) -> Script {
+    Script::new(&format!("{NOW}\n{REGISTRY_PRUNE}\n{body}"))
+}
+
+/// KEYS: live, data, owner, events. ARGV: node, owner, payload, ttl, previous owner (may take over).
+/// 2 if (re)created, 1 if extended, 0 if another owner holds the node's registration.
+pub static REGISTRY_PUT: LazyLock<Script> = LazyLock::new(|| {
+    registry_script(
+        r"
+local t = now()
+prune(t)
+local live = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local cur = redis.call('HGET', KEYS[3], ARGV[1])
+if live and cur ~= ARGV[2] and cur ~= ARGV[5] then return 0 end
+redis.call('ZADD', KEYS[1], t + tonumber(ARGV[4]), ARGV[1])
+if live and cur == ARGV[2] then return 1 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+if not live then event('join', ARGV[1]) end
+return 2",
+    )
+});
+
+/// KEYS: live, data, owner, events. ARGV: node, owner. Removes the registration if the owner still holds it.
+pub static REGISTRY_DELETE: LazyLock<Script> = LazyLock::new(|| {
+    registry_script(
+        r"
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+event('leave', ARGV[1])
+return 1",
+    )
+});
+
+/// KEYS: live, data, owner, events. `{last event id, ms until the next deadline or -1, node, payload, ...}`.
+pub static REGISTRY_LIST: LazyLock<Script> = LazyLock::new(|| {
+    registry_script(
+        r"
+local t = now()
+prune(t)
+local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)[1]
+local out = {last and last[1] or '0-0', -1}
+local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #members, 2 do
+  local wait = tonumber(members[i + 1]) - t
+  if out[2] < 0 or wait < out[2] then out[2] = wait end
+  table.insert(out, members[i])
+  table.insert(out, redis.call('HGET', KEYS[2], members[i]) or 'null')
+end
+return out",
+    )
+});
+
+/// KEYS: value hash, changes stream. ARGV: mode (any | absent | version), expected version, data.
+/// `{1, new version}` or `{0, current version}` on a conflict.
+pub static CONFIG_SET: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if ARGV[1] == 'absent' and cur > 0 then return {0, cur} end
+if ARGV[1] == 'version' and cur ~= tonumber(ARGV[2]) then return {0, cur} end
+local v = cur + 1
+redis.call('HSET', KEYS[1], 'v', v, 'd', ARGV[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100, '*', 'v', v)
+return {1, v}",
+    )
+});
+
+/// KEYS: stream. ARGV: group, consumer, min idle ms, count. Reclaims entries idle longer than the limit
+/// (crashed or released), else reads new ones: `{id, payload, id, payload, ...}`.
+pub static QUEUE_TAKE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local out = {}
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
+for _, e in ipairs(claimed[2]) do
+  if e[2] then
+    table.insert(out, e[1])
+    table.insert(out, e[2][2])
+  end
+end
+if #out > 0 then return out end
+local fresh = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
+if fresh then
+  for _, e in ipairs(fresh[1][2]) do
+    table.insert(out, e[1])
+    table.insert(out, e[2][2])
+  end
+end
+return out",
+    )
+});
+
+/// KEYS: stream. ARGV: group, consumer, idle ms, ids... Sets the idle time of the consumer's own entries
+/// (0 to keep a claim alive, huge to release it to the next taker).
+pub static QUEUE_TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local n = 0
+for i = 4, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)[1]
+  if p and p[2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+    n = n + 1
+  end
+end
+return n",
+    )
+});
+
+/// KEYS: stream. ARGV: group, ids... Acknowledges and deletes.
+pub static QUEUE_ACK: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local ids = {}
+for i = 2, #ARGV do table.insert(ids, ARGV[i]) end
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+return redis.call('XDEL', KEYS[1], unpack(ids))",
+    )
+});
+
+/// KEYS: points, fence. ARGV: token, then score/member pairs. `{1, highest}` if written, `{0, highest}` if
+/// refused because a higher token was seen.
+pub static HISTORY_APPEND: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local hi = tonumber(redis.call('GET', KEYS[2]) or '0')
+local tok = tonumber(ARGV[1])
+if tok < hi then return {0, hi} end
+if tok > hi then redis.call('SET', KEYS[2], ARGV[1]) end
+for i = 2, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return {1, math.max(hi, tok)}",
+    )
+});
+
+/// KEYS: points, fence, buckets. ARGV: token, drop before (ms), downsample before (ms, bucket-aligned, or
+/// -1), bucket width (ms). Drops what is older than the retention, folds raw points older than the downsampling
+/// age into min/max/mean buckets. `{status, highest, dropped, folded}` (status 0 = fenced).
+pub static HISTORY_COMPACT: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local hi = tonumber(redis.call('GET', KEYS[2]) or '0')
+local tok = tonumber(ARGV[1])
+if tok < hi then return {0, hi, 0, 0} end
+if tok > hi then redis.call('SET', KEYS[2], ARGV[1]) end
+local dropped = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[2])
+local folded = 0
+local before = tonumber(ARGV[3])
+if before >= 0 then
+  local width = tonumber(ARGV[4])
+  local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. before, 'WITHSCORES')
+  local acc = {}
+  local order = {}
+  for i = 1, #old, 2 do
+    local p = cjson.decode(old[i])
+    local start = math.floor(tonumber(old[i + 1]) / width) * width
+    local b = acc[start]
+    if not b then
+      b = {min = p.value, max = p.value, sum = 0, count = 0}
+      acc[start] = b
+      table.insert(order, start)
+    end
+    b.min = math.min(b.min, p.value)
+    b.max = math.max(b.max, p.value)
+    b.sum = b.sum + p.value
+    b.count = b.count + 1
+    folded = folded + 1
+  end
+  for _, start in ipairs(order) do
+    local b = acc[start]
+    local existing = redis.call('ZRANGEBYSCORE', KEYS[3], start, start)
+    for _, e in ipairs(existing) do
+      local q = cjson.decode(e)
+      b.min = math.min(b.min, q.min)
+      b.max = math.max(b.max, q.max)
+      b.sum = b.sum + q.mean * q.count
+      b.count = b.count + q.count
+      redis.call('ZREM', KEYS[3], e)
+    end
+    local member = cjson.encode({start = start, width_ms = width, min = b.min, max = b.max,
+      mean = b.sum / b.count, count = b.count})
+    redis.call('ZADD', KEYS[3], start, member)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. before)
+end
+return {1, math.max(hi, tok), dropped, folded}",
+    )
+});

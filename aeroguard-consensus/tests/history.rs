@@ -1,0 +1,90 @@
+//! The memory history store: fencing, ranges, retention and downsampling (the Redis store passes the same
+//! checks in `tests/redis.rs`).
+
+use std::time::Duration;
+
+use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Retention};
+use aeroguard_consensus::{Error, FencingToken};
+use aeroguard_core::Timestamp;
+
+fn p(ms: i64, v: f64) -> Point {
+    Point::new(Timestamp::from_millis(ms), v)
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+#[tokio::test]
+async fn fencing_ranges_and_compaction() {
+    let store = MemoryHistory::new();
+    let t = FencingToken;
+    store
+        .append("s", t(5), &[p(1_000, 1.0), p(2_000, 2.0).with_alarm(true)])
+        .await
+        .unwrap();
+    store
+        .append("s", t(5), &[p(3_000, 3.0), p(3_000, 3.5)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.append("s", t(4), &[p(4_000, 99.0)]).await,
+        Err(Error::Fenced {
+            token: 4,
+            highest: 5,
+            ..
+        })
+    ));
+    store.append("s", t(6), &[p(5_000, 5.0)]).await.unwrap();
+    assert_eq!(store.fence("s").await.unwrap(), Some(t(6)));
+    assert_eq!(store.fence("other").await.unwrap(), None, "fences are per series");
+    store.append("other", t(1), &[p(1, 0.0)]).await.unwrap();
+    let all = store.range("s", ts(0), ts(10_000)).await.unwrap();
+    assert_eq!(
+        all.iter().map(|p| p.value).collect::<Vec<_>>(),
+        [1.0, 2.0, 3.0, 3.5, 5.0]
+    );
+    assert_eq!(store.range("s", ts(2_000), ts(3_000)).await.unwrap().len(), 3);
+
+    assert!(matches!(
+        store.append("s", t(9), &[p(6_000, f64::INFINITY)]).await,
+        Err(Error::InvalidParameter { name: "points", .. })
+    ));
+    assert!(matches!(
+        store.range("s", ts(5), ts(1)).await,
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        store.append("", t(9), &[]).await,
+        Err(Error::InvalidName { .. })
+    ));
+
+    let retention = Retention::keep(Duration::from_secs(4))
+        .downsample_after(Duration::from_millis(1_500), Duration::from_secs(2));
+    let done = store.compact("s", t(6), ts(6_000), &retention).await.unwrap();
+    assert_eq!((done.dropped, done.folded), (1, 3));
+    assert_eq!(store.range("s", ts(0), ts(10_000)).await.unwrap().len(), 1);
+    let b = store.buckets("s", ts(0), ts(10_000)).await.unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        (b[0].start, b[0].count, b[0].min, b[0].max),
+        (ts(2_000), 3, 2.0, 3.5)
+    );
+    assert!((b[0].mean - 8.5 / 3.0).abs() < 1e-12);
+    assert!(matches!(
+        store.compact("s", t(2), ts(6_000), &retention).await,
+        Err(Error::Fenced { .. })
+    ));
+    assert!(matches!(
+        store
+            .compact(
+                "s",
+                t(6),
+                ts(6_000),
+                &Retention::keep(Duration::from_secs(1))
+                    .downsample_after(Duration::from_secs(2), Duration::from_secs(1))
+            )
+            .await,
+        Err(Error::InvalidParameter { name: "raw", .. })
+    ));
+}

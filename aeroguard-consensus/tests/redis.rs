@@ -1,0 +1,434 @@
+//! The conformance suite, the history store, durability and fencing on the Redis master found through the
+//! three Sentinels started by `scripts/services start` (`AEROGUARD_SENTINELS`, comma-separated, overrides them).
+#![cfg(feature = "redis")]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aeroguard_consensus::conformance::{self, Harness};
+use aeroguard_consensus::history::{HistoryStore, Point, Retention};
+use aeroguard_consensus::redis::{Durability, RedisCoordinator, RedisOptions};
+use aeroguard_consensus::{Coordinator, Error, LossReason};
+use aeroguard_core::Timestamp;
+use async_trait::async_trait;
+
+fn sentinels() -> Vec<String> {
+    std::env::var("AEROGUARD_SENTINELS")
+        .unwrap_or_else(|_| "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381".into())
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+fn options() -> RedisOptions {
+    let s = sentinels();
+    let refs: Vec<&str> = s.iter().map(String::as_str).collect();
+    RedisOptions::sentinel(&refs, "aeroguard").with_session_timeout(Duration::from_secs(2))
+}
+
+fn run_id() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}-{nanos}", std::process::id())
+}
+
+async fn connect(node: &str, options: RedisOptions) -> Arc<RedisCoordinator> {
+    RedisCoordinator::connect(node.parse().unwrap(), options)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "Redis via Sentinels {:?} unreachable ({e}): run `scripts/services start`",
+                sentinels()
+            )
+        })
+}
+
+struct Redis {
+    options: RedisOptions,
+    live: Mutex<Vec<Arc<RedisCoordinator>>>,
+    run: String,
+    counter: AtomicU64,
+}
+
+impl Redis {
+    fn new() -> Self {
+        Redis {
+            options: options(),
+            live: Mutex::new(Vec::new()),
+            run: run_id(),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn find(&self, coordinator: &Arc<dyn Coordinator>) -> Arc<RedisCoordinator> {
+        let target = Arc::as_ptr(coordinator) as *const () as usize;
+        let live = self.live.lock().unwrap();
+        live.iter()
+            .find(|z| Arc::as_ptr(z) as *const () as usize == target)
+            .expect("coordinator from this harness")
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Harness for Redis {
+    async fn connect(&self, node: &str) -> Arc<dyn Coordinator> {
+        let c = connect(node, self.options.clone()).await;
+        self.live.lock().unwrap().push(c.clone());
+        c
+    }
+
+    async fn crash(&self, coordinator: Arc<dyn Coordinator>) {
+        self.find(&coordinator).abandon();
+    }
+
+    async fn expire(&self, coordinator: &Arc<dyn Coordinator>) {
+        self.find(coordinator).force_expire().await.unwrap();
+    }
+
+    fn session_timeout(&self) -> Duration {
+        self.options.session_timeout
+    }
+
+    fn unique(&self, base: &str) -> String {
+        format!(
+            "{base}-{}-{}",
+            self.run,
+            self.counter.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+}
+
+#[tokio::test]
+async fn election_succession() {
+    conformance::check_election_succession(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn election_cancel_and_drop() {
+    conformance::check_election_cancel_and_drop(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn election_crash_failover() {
+    conformance::check_election_crash_failover(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn registry() {
+    conformance::check_registry(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn config() {
+    conformance::check_config(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn queue() {
+    conformance::check_queue(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn queue_crashed_consumer() {
+    conformance::check_queue_crashed_consumer(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn session_expiry_recovery() {
+    conformance::check_session_expiry_recovery(&Redis::new()).await;
+}
+
+#[tokio::test]
+async fn round_on_redis() {
+    use aeroguard_consensus::round::{Quorum, RoundFollower, RoundLeader, RoundOptions};
+    let h = Redis::new();
+    let (name, service) = (h.unique("round"), h.unique("round-svc"));
+    let options = RoundOptions::new(&name, &service, Duration::from_millis(1_500), Quorum::All);
+    let lead = Harness::connect(&h, "lead").await;
+    let mut regs = Vec::new();
+    for i in 0..2 {
+        let c = Harness::connect(&h, &format!("f{i}")).await;
+        regs.push(
+            c.registry()
+                .register(&service, serde_json::json!({}))
+                .await
+                .unwrap(),
+        );
+        let mut f = RoundFollower::<f64>::new(c, &options).await.unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok(r) = f.next_round().await else { return };
+                let _ = f.submit(&r, &(i as f64 + r.round as f64)).await;
+            }
+        });
+    }
+    let leadership = lead.election(&name).unwrap().campaign().await.unwrap();
+    let leader = RoundLeader::<f64>::new(lead.clone(), options).unwrap();
+    for expected in 1..=3u64 {
+        let r = leader.run(&leadership).await.unwrap();
+        assert_eq!(r.round, expected, "rounds are numbered once each");
+        assert_eq!(r.token, leadership.token());
+        assert!(r.reached_quorum, "both followers answer on Redis: {r:?}");
+        assert_eq!(r.answered[1].1, 1.0 + expected as f64);
+    }
+    drop(regs);
+}
+
+/// A history store shared by the tests below, on its own coordinator.
+async fn history(name: &str) -> (Arc<RedisCoordinator>, aeroguard_consensus::redis::RedisHistory) {
+    let c = connect(name, options()).await;
+    let h = c.history();
+    (c, h)
+}
+
+fn p(ms: i64, v: f64) -> Point {
+    Point::new(Timestamp::from_millis(ms), v)
+}
+
+#[tokio::test]
+async fn history_append_range_fence_and_compaction() {
+    let (c, store) = history("historian").await;
+    let series = format!("pump-{}", run_id());
+    assert_eq!(store.fence(&series).await.unwrap(), None);
+    let t = aeroguard_consensus::FencingToken;
+    store
+        .append(&series, t(5), &[p(1_000, 1.0), p(2_000, 2.0).with_alarm(true)])
+        .await
+        .unwrap();
+    store.append(&series, t(5), &[p(3_000, 3.0)]).await.unwrap();
+    match store.append(&series, t(4), &[p(4_000, 99.0)]).await {
+        Err(Error::Fenced {
+            token: 4, highest: 5, ..
+        }) => {}
+        other => panic!("a lower token must be fenced, got {other:?}"),
+    }
+    store.append(&series, t(6), &[p(5_000, 5.0)]).await.unwrap();
+    assert_eq!(store.fence(&series).await.unwrap(), Some(t(6)));
+    let all = store
+        .range(&series, Timestamp::from_millis(0), Timestamp::from_millis(10_000))
+        .await
+        .unwrap();
+    let values: Vec<f64> = all.iter().map(|p| p.value).collect();
+    assert_eq!(values, [1.0, 2.0, 3.0, 5.0], "the fenced write left nothing");
+    assert_eq!(all[1].alarm, Some(true));
+    let mid = store
+        .range(
+            &series,
+            Timestamp::from_millis(2_000),
+            Timestamp::from_millis(3_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mid.len(), 2, "range bounds are inclusive");
+
+    // Bad input is a typed error, never a write.
+    assert!(matches!(
+        store.append(&series, t(9), &[p(6_000, f64::NAN)]).await,
+        Err(Error::InvalidParameter { name: "points", .. })
+    ));
+    assert!(matches!(
+        store
+            .range(&series, Timestamp::from_millis(5), Timestamp::from_millis(1))
+            .await,
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        store.append("bad name!", t(9), &[]).await,
+        Err(Error::InvalidName { .. })
+    ));
+    assert_eq!(
+        store.fence(&series).await.unwrap(),
+        Some(t(6)),
+        "refused writes move no fence"
+    );
+
+    // Retention 4 s at now = 6 s drops the point at 1 s; downsampling after 2 s in 2 s buckets folds 2 s and 3 s.
+    let retention = Retention::keep(Duration::from_secs(4))
+        .downsample_after(Duration::from_millis(1_500), Duration::from_secs(2));
+    let done = store
+        .compact(&series, t(6), Timestamp::from_millis(6_000), &retention)
+        .await
+        .unwrap();
+    assert_eq!((done.dropped, done.folded), (1, 2));
+    let raw = store
+        .range(&series, Timestamp::from_millis(0), Timestamp::from_millis(10_000))
+        .await
+        .unwrap();
+    assert_eq!(raw.iter().map(|p| p.value).collect::<Vec<_>>(), [5.0]);
+    let buckets = store
+        .buckets(&series, Timestamp::from_millis(0), Timestamp::from_millis(10_000))
+        .await
+        .unwrap();
+    assert_eq!(buckets.len(), 1);
+    let b = &buckets[0];
+    assert_eq!((b.start.as_millis(), b.count, b.min, b.max), (2_000, 2, 2.0, 3.0));
+    assert!((b.mean - 2.5).abs() < 1e-9);
+    assert!(matches!(
+        store
+            .compact(&series, t(1), Timestamp::from_millis(6_000), &retention)
+            .await,
+        Err(Error::Fenced { .. })
+    ));
+    c.close().await;
+}
+
+#[tokio::test]
+async fn durability_waits_for_replicas() {
+    let series = format!("durable-{}", run_id());
+    let one = options().with_durability(Durability::Replicas {
+        count: 1,
+        timeout: Duration::from_secs(1),
+    });
+    let c = connect("durable", one).await;
+    c.history()
+        .append(&series, aeroguard_consensus::FencingToken(1), &[p(1, 1.0)])
+        .await
+        .unwrap();
+    let lead = c
+        .election(&format!("durable-{}", run_id()))
+        .unwrap()
+        .campaign()
+        .await
+        .unwrap();
+    assert!(lead.is_trusted());
+    drop(lead);
+    c.close().await;
+
+    // Three replicas do not exist: the write is on the master, but reported as not replicated.
+    let three = options().with_durability(Durability::Replicas {
+        count: 3,
+        timeout: Duration::from_millis(200),
+    });
+    let c = connect("impatient", three).await;
+    match c
+        .history()
+        .append(&series, aeroguard_consensus::FencingToken(1), &[p(2, 2.0)])
+        .await
+    {
+        Err(Error::NotReplicated { wanted: 3, acked, .. }) => assert!(acked <= 1),
+        other => panic!("expected NotReplicated, got {other:?}"),
+    }
+    c.close().await;
+}
+
+#[tokio::test]
+async fn bad_options_and_unreachable_servers_are_typed_errors() {
+    let bad = options().with_prefix("has space");
+    assert!(matches!(
+        RedisCoordinator::connect("n".parse().unwrap(), bad).await,
+        Err(Error::InvalidName { .. })
+    ));
+    let mut short = options();
+    short.operation_timeout = Duration::from_secs(5);
+    assert!(matches!(
+        RedisCoordinator::connect("n".parse().unwrap(), short).await,
+        Err(Error::InvalidParameter {
+            name: "operation_timeout",
+            ..
+        })
+    ));
+    let nobody = RedisOptions::direct("redis://127.0.0.1:1").with_session_timeout(Duration::from_secs(2));
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisCoordinator::connect("n".parse().unwrap(), nobody),
+    )
+    .await
+    .expect("connect must give up")
+    .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    let nonsense = RedisOptions::direct("not a url");
+    assert!(matches!(
+        RedisCoordinator::connect("n".parse().unwrap(), nonsense).await,
+        Err(Error::InvalidParameter { name: "target", .. })
+    ));
+}
+
+/// The fencing test: a leader is paused (its whole runtime stops, as in a stop-the-world pause) past its
+/// lease; a successor is elected and writes; the old leader wakes and writes with the token it held. The store
+/// refuses it, the old leader's own `ensure()` already says the lease is gone, and nothing it wrote after
+/// losing the lease is in the history.
+#[test]
+fn paused_leader_is_fenced_out() {
+    let election = format!("fence-{}", run_id());
+    let series = format!("fenced-{}", run_id());
+    let (to_old, from_test) = std::sync::mpsc::channel::<&'static str>();
+    let (to_test, from_old) = std::sync::mpsc::channel::<String>();
+    let (e2, s2) = (election.clone(), series.clone());
+    let old = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let c = connect("old-leader", options()).await;
+            let lead = c.election(&e2).unwrap().campaign().await.unwrap();
+            let store = c.history();
+            let token = lead.ensure().unwrap();
+            store.append(&s2, token, &[p(1_000, 1.0)]).await.unwrap();
+            to_test.send(format!("leading {}", token.0)).unwrap();
+            // The pause: nothing on this runtime runs (no renewal, no heartbeat) for 3 s, past the 2 s lease.
+            assert_eq!(from_test.recv().unwrap(), "pause");
+            std::thread::sleep(Duration::from_secs(3));
+            // Awake: the lease deadline has passed, and ensure() knows without waiting for any task.
+            let lost = lead.ensure();
+            // A write prepared before the pause goes out with the old token, and is refused by the store.
+            let stale = store.append(&s2, token, &[p(3_000, 666.0)]).await;
+            to_test.send(format!("{lost:?} | {stale:?}")).unwrap();
+            assert!(matches!(
+                lead.lost().await,
+                LossReason::LeaseExpired { .. } | LossReason::Deposed
+            ));
+            std::mem::forget(lead);
+            c.abandon();
+        });
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let first = from_old.recv().unwrap();
+        let old_token: u64 = first.trim_start_matches("leading ").parse().unwrap();
+        let c = connect("new-leader", options()).await;
+        let e = c.election(&election).unwrap();
+        let waiting = tokio::spawn(async move { e.campaign().await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        to_old.send("pause").unwrap();
+        let lead = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("successor elected while the old leader sleeps")
+            .unwrap()
+            .unwrap();
+        assert!(lead.token().0 > old_token);
+        let store = c.history();
+        store
+            .append(&series, lead.ensure().unwrap(), &[p(2_000, 2.0)])
+            .await
+            .unwrap();
+        let report = tokio::task::spawn_blocking(move || from_old.recv().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            report.starts_with("Err(LeadershipLost"),
+            "old leader must distrust itself: {report}"
+        );
+        assert!(report.contains("LeaseExpired"), "{report}");
+        assert!(
+            report.contains("Err(Fenced"),
+            "the store must refuse the stale write: {report}"
+        );
+        let all = store
+            .range(&series, Timestamp::from_millis(0), Timestamp::from_millis(10_000))
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|p| p.value).collect::<Vec<_>>(),
+            [1.0, 2.0],
+            "nothing the old leader wrote after losing the lease is visible"
+        );
+        drop(lead);
+        c.close().await;
+    });
+    old.join().unwrap();
+}
