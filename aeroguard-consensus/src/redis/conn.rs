@@ -147,6 +147,11 @@ impl Pool {
             || e.is_connection_dropped()
             || e.is_connection_refusal()
             || e.is_timeout()
+            // Sentinel knows no master while it fails over.
+            || matches!(
+                e.kind(),
+                ErrorKind::MasterNameNotFoundBySentinel | ErrorKind::NoValidReplicasFoundBySentinel
+            )
             || matches!(
                 e.kind(),
                 ErrorKind::Server(

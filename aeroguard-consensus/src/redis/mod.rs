@@ -403,8 +403,10 @@ async fn heartbeat(cell: std::sync::Weak<Cell>) {
     let ttl = c.options.ttl_ms();
     drop(c);
     let mut last_ok = Instant::now();
+    let mut wait = period;
     loop {
-        tokio::time::sleep(period).await;
+        tokio::time::sleep(wait).await;
+        wait = period;
         let Some(c) = cell.upgrade() else { return };
         if c.is_closed() {
             return;
@@ -440,6 +442,9 @@ async fn heartbeat(cell: std::sync::Weak<Cell>) {
                     s.state = SessionState::Suspended;
                     changed
                 });
+                // Try again soon: a failover ends within seconds, and the session key must be extended
+                // before it runs out.
+                wait = (period / 8).max(Duration::from_millis(50));
                 false
             }
         };

@@ -1,0 +1,319 @@
+//! Sentinel failover on the Redis started by `scripts/services start`: the master is killed (SIGKILL) while
+//! two nodes campaign and the leader appends to the fenced history, a producer puts into the queue and a
+//! consumer takes and acks. Sentinel promotes the replica; the recipes find it and carry on. The test measures
+//! how long writes stalled, then restarts the killed server (it rejoins as a replica).
+#![cfg(feature = "live-services")]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aeroguard_consensus::history::{HistoryStore, Point};
+use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
+use aeroguard_consensus::{Coordinator, Error};
+use aeroguard_core::Timestamp;
+use tokio::time::{Instant, sleep};
+
+const SENTINELS: [&str; 3] = ["127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"];
+
+fn services(args: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
+    let status = Command::new("bash")
+        .arg(script)
+        .args(args)
+        .status()
+        .expect("run scripts/services");
+    assert!(status.success(), "scripts/services {args:?} failed");
+}
+
+/// The master's port as Sentinel reports it (an inline command over a plain socket).
+fn master_port() -> u16 {
+    let mut s = TcpStream::connect(SENTINELS[0]).expect("sentinel1 reachable");
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    s.write_all(b"SENTINEL get-master-addr-by-name aeroguard\r\n")
+        .unwrap();
+    let mut lines = BufReader::new(s).lines().map_while(Result::ok);
+    let reply: Vec<String> = lines.by_ref().take(5).collect();
+    reply[4].trim().parse().expect("a port in Sentinel's reply")
+}
+
+fn ms_since(origin: Instant, t: Instant) -> i128 {
+    if t >= origin {
+        (t - origin).as_millis() as i128
+    } else {
+        -((origin - t).as_millis() as i128)
+    }
+}
+
+fn unique(base: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{base}-{}-{nanos}", std::process::id())
+}
+
+#[derive(Default)]
+struct Log {
+    /// Successful history appends: when, by whom, with which token.
+    appends: Vec<(Instant, String, u64)>,
+    /// Successful puts: when, which item.
+    puts: Vec<(Instant, u32)>,
+    consumed: BTreeSet<u32>,
+    elected: Vec<(Instant, String, u64)>,
+    ended: Vec<(Instant, String, u64, String)>,
+}
+
+fn options() -> RedisOptions {
+    RedisOptions::sentinel(&SENTINELS, "aeroguard").with_session_timeout(Duration::from_secs(5))
+}
+
+async fn leader_loop(
+    node: &'static str,
+    election: String,
+    series: String,
+    log: Arc<Mutex<Log>>,
+    stop: Arc<AtomicBool>,
+) {
+    let c = RedisCoordinator::connect(node.parse().unwrap(), options())
+        .await
+        .unwrap();
+    let store = c.history();
+    let e = c.election(&election).unwrap();
+    while !stop.load(Ordering::SeqCst) {
+        let lead = match tokio::time::timeout(Duration::from_millis(500), e.campaign()).await {
+            Ok(Ok(l)) => l,
+            _ => continue,
+        };
+        log.lock()
+            .unwrap()
+            .elected
+            .push((Instant::now(), node.into(), lead.token().0));
+        let mut seq = 0;
+        while !stop.load(Ordering::SeqCst) {
+            let Ok(token) = lead.ensure() else { break };
+            seq += 1;
+            let point = Point::new(Timestamp::now(), f64::from(seq));
+            match store.append(&series, token, &[point]).await {
+                Ok(()) => log
+                    .lock()
+                    .unwrap()
+                    .appends
+                    .push((Instant::now(), node.into(), token.0)),
+                Err(Error::Fenced { .. }) => break,
+                Err(_) => {}
+            }
+            sleep(Duration::from_millis(20)).await;
+        }
+        let why = lead
+            .loss()
+            .map_or_else(|| "stopped".to_string(), |r| r.to_string());
+        log.lock()
+            .unwrap()
+            .ended
+            .push((Instant::now(), node.into(), lead.token().0, why));
+    }
+    c.close().await;
+}
+
+#[test]
+fn sentinel_failover_keeps_elections_queue_and_history_running() {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(failover());
+}
+
+async fn failover() {
+    let (election, series, queue) = (unique("fo"), unique("fo-series"), unique("fo-queue"));
+    let log = Arc::new(Mutex::new(Log::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for node in ["node-a", "node-b"] {
+        tasks.push(tokio::spawn(leader_loop(
+            node,
+            election.clone(),
+            series.clone(),
+            log.clone(),
+            stop.clone(),
+        )));
+    }
+    let producer = RedisCoordinator::connect("producer".parse().unwrap(), options())
+        .await
+        .unwrap();
+    let q = producer.queue(&queue).unwrap();
+    let (plog, pstop) = (log.clone(), stop.clone());
+    let putting = tokio::spawn(async move {
+        let mut i = 0u32;
+        while !pstop.load(Ordering::SeqCst) {
+            match q.put(i.to_be_bytes().to_vec()).await {
+                Ok(()) => {
+                    plog.lock().unwrap().puts.push((Instant::now(), i));
+                    i += 1;
+                }
+                Err(_) => {}
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let consumer = RedisCoordinator::connect("consumer".parse().unwrap(), options())
+        .await
+        .unwrap();
+    let cq = consumer.queue(&queue).unwrap();
+    let clog = log.clone();
+    let done = Arc::new(AtomicBool::new(false));
+    let cdone = done.clone();
+    let consuming = tokio::spawn(async move {
+        while !cdone.load(Ordering::SeqCst) {
+            if let Ok(batch) = cq.take_batch(64, Some(Duration::from_millis(300))).await {
+                let items: Vec<u32> = batch
+                    .iter()
+                    .map(|d| u32::from_be_bytes(d.payload().try_into().unwrap()))
+                    .collect();
+                if aeroguard_consensus::Delivery::ack_all(batch).await.is_ok() {
+                    clog.lock().unwrap().consumed.extend(items);
+                }
+            }
+        }
+    });
+
+    sleep(Duration::from_millis(2_000)).await;
+    let port = master_port();
+    let victim = if port == 6379 { "redis1" } else { "redis2" };
+    let before = log.lock().unwrap().appends.len();
+    assert!(
+        before > 20,
+        "the leader writes before the kill ({before} appends)"
+    );
+    let killed = Instant::now();
+    services(&["kill", victim]);
+    // Run until writes have come back and kept going for two seconds (at most 20 s).
+    let deadline = killed + Duration::from_secs(20);
+    loop {
+        sleep(Duration::from_millis(100)).await;
+        let resumed = log
+            .lock()
+            .unwrap()
+            .appends
+            .iter()
+            .find(|a| a.0 > killed)
+            .map(|a| a.0);
+        if resumed.is_some_and(|r| r.elapsed() > Duration::from_secs(2)) || Instant::now() > deadline {
+            break;
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    putting.await.unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Let the consumer drain.
+    let drain_until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (missing, last_put) = {
+            let l = log.lock().unwrap();
+            let after: Vec<u32> = l.puts.iter().filter(|p| p.0 > killed).map(|p| p.1).collect();
+            (
+                after.iter().filter(|i| !l.consumed.contains(i)).count(),
+                after.last().copied(),
+            )
+        };
+        if missing == 0 || Instant::now() > drain_until {
+            assert_eq!(
+                missing, 0,
+                "every item put after the failover is delivered (last put {last_put:?})"
+            );
+            break;
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+    done.store(true, Ordering::SeqCst);
+    consuming.await.unwrap();
+
+    let new_port = master_port();
+    services(&["restart", victim]);
+    services(&["wait"]);
+    producer.close().await;
+    consumer.close().await;
+
+    let l = log.lock().unwrap();
+    // The stall: the longest gap between consecutive successful writes from just before the kill on.
+    let gap = |times: Vec<Instant>| {
+        times
+            .windows(2)
+            .filter(|w| w[1] > killed - Duration::from_millis(500))
+            .map(|w| (w[1] - w[0], w[0], w[1]))
+            .max()
+            .expect("writes around the kill")
+    };
+    let (stall, stall_from, stall_to) = gap(l.appends.iter().map(|a| a.0).collect());
+    let (put_stall, _, put_to) = gap(l.puts.iter().map(|p| p.0).collect());
+    let by = |t: Instant| {
+        l.appends
+            .iter()
+            .find(|a| a.0 == t)
+            .map(|a| (a.1.clone(), a.2))
+            .unwrap()
+    };
+    let (last_before, first_after) = (by(stall_from), by(stall_to));
+    assert!(stall_to > killed, "history writes resume after the failover");
+    assert!(put_to > killed, "queue puts resume after the failover");
+    let lost: Vec<u32> = l
+        .puts
+        .iter()
+        .filter(|p| p.0 <= killed)
+        .map(|p| p.1)
+        .filter(|i| !l.consumed.contains(i))
+        .collect();
+    let tokens: Vec<u64> = l.appends.iter().map(|a| a.2).collect();
+    println!(
+        "sentinel failover: killed {victim} (port {port}), new master port {new_port}; history writes stalled {} ms \
+         (last before by {} token {}, first after by {} token {}); queue puts stalled {} ms; \
+         {} terms elected; {} acknowledged items put before the kill were lost; {} items consumed",
+        stall.as_millis(),
+        last_before.0,
+        last_before.1,
+        first_after.0,
+        first_after.1,
+        put_stall.as_millis(),
+        l.elected.len(),
+        lost.len(),
+        l.consumed.len()
+    );
+    let terms: Vec<String> = l
+        .elected
+        .iter()
+        .map(|e| format!("{} #{} at {:+} ms", e.1, e.2, ms_since(killed, e.0)))
+        .collect();
+    println!("terms: {terms:?}");
+    let ends: Vec<String> = l
+        .ended
+        .iter()
+        .map(|e| format!("{} #{} at {:+} ms: {}", e.1, e.2, ms_since(killed, e.0), e.3))
+        .collect();
+    println!("ends: {ends:?}");
+    assert_ne!(new_port, port, "Sentinel promoted the replica");
+    assert!(
+        stall < Duration::from_secs(15),
+        "history writes stalled {stall:?}"
+    );
+    assert!(
+        tokens.windows(2).all(|w| w[1] >= w[0]),
+        "the history only ever accepted tokens in order: {tokens:?}"
+    );
+    // Asynchronous replication may lose the last acknowledged writes before the kill, never older ones.
+    let horizon = killed - Duration::from_secs(1);
+    let old_lost: Vec<u32> = l
+        .puts
+        .iter()
+        .filter(|p| p.0 <= horizon && lost.contains(&p.1))
+        .map(|p| p.1)
+        .collect();
+    assert!(
+        old_lost.is_empty(),
+        "items acknowledged more than 1 s before the kill were lost: {old_lost:?}"
+    );
+}
