@@ -1,24 +1,26 @@
-//! Coordination benchmark against the ZooKeeper ensemble started by `scripts/services start`: prints a table.
+//! Coordination benchmark against the services started by `scripts/services start`: prints a table.
 //!
 //! ```text
 //! cargo build --release -p aeroguard-examples --bin aeroguard-node
-//! cargo run --release -p aeroguard-examples --example coordination_bench -- [--trials 50] [--items 10000]
+//! cargo run --release -p aeroguard-examples --example coordination_bench -- [--backend zookeeper|redis] [--trials 50] [--items 10000]
 //! ```
 //! - (a) a leader resigns cleanly, until the next candidate is elected (p50, p99);
 //! - (b) a leader process is killed (SIGKILL), until the next candidate is elected, at session timeouts of
-//!   2 s and 10 s (trials run ten at a time, each on its own election);
-//! - (c) queue put + take + ack throughput for small items, one at a time and pipelined (batches).
+//!   2 s and 10 s (trials run ten at a time, each on its own election); on Redis that is lease expiry;
+//! - (c) queue put + take + ack throughput for small items, one at a time and pipelined (batches);
+//! - (d) Redis only: fenced history appends (pipelined batches) and range queries, in points per second.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
-use aeroguard_consensus::{Coordinator, Delivery};
+use aeroguard_consensus::history::{HistoryStore, Point};
+use aeroguard_consensus::redis::RedisCoordinator;
+use aeroguard_consensus::{Coordinator, Delivery, FencingToken};
+use aeroguard_core::Timestamp;
 use aeroguard_examples::arg_value;
-
-const HOSTS: &str = "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183";
+use aeroguard_examples::backend::Backend;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -35,16 +37,18 @@ fn row(what: &str, mut samples: Vec<Duration>, peer: &str) {
     );
 }
 
-async fn connect(node: &str, session: Duration) -> Arc<ZkCoordinator> {
-    let options = ZkOptions::new(HOSTS).with_session_timeout(session);
-    ZkCoordinator::connect(node.parse().unwrap(), options)
-        .await
-        .unwrap_or_else(|e| panic!("ZooKeeper unreachable ({e}): run `scripts/services start`"))
+async fn connect(backend: Backend, node: &str, session: Duration) -> Arc<dyn Coordinator> {
+    backend.connect(node, session).await.unwrap_or_else(|e| {
+        panic!(
+            "{} unreachable ({e}): run `scripts/services start`",
+            backend.name()
+        )
+    })
 }
 
-async fn resign_failover(trials: usize, run: &str) -> Vec<Duration> {
-    let a = connect("bench-a", Duration::from_secs(4)).await;
-    let b = connect("bench-b", Duration::from_secs(4)).await;
+async fn resign_failover(backend: Backend, trials: usize, run: &str) -> Vec<Duration> {
+    let a = connect(backend, "bench-a", Duration::from_secs(4)).await;
+    let b = connect(backend, "bench-b", Duration::from_secs(4)).await;
     let mut out = Vec::new();
     for t in 0..trials {
         let name = format!("resign-{run}-{t}");
@@ -83,7 +87,7 @@ fn node_binary() -> std::path::PathBuf {
     bin
 }
 
-async fn kill_failover(trials: usize, session: Duration, run: &str) -> Vec<Duration> {
+async fn kill_failover(backend: Backend, trials: usize, session: Duration, run: &str) -> Vec<Duration> {
     let bin = node_binary();
     let mut out = Vec::new();
     let parallel = 10;
@@ -95,6 +99,8 @@ async fn kill_failover(trials: usize, session: Duration, run: &str) -> Vec<Durat
             tasks.push(tokio::spawn(async move {
                 let mut child = Command::new(&bin)
                     .args([
+                        "--backend",
+                        backend.name(),
                         "--node",
                         "victim",
                         "--session-ms",
@@ -111,7 +117,7 @@ async fn kill_failover(trials: usize, session: Duration, run: &str) -> Vec<Durat
                     first.is_some_and(|l| l.is_ok_and(|l| l.starts_with("elected"))),
                     "victim not elected"
                 );
-                let follower = connect(&format!("heir-{t}"), session).await;
+                let follower = connect(backend, &format!("heir-{t}"), session).await;
                 let e = follower.election(&name).unwrap();
                 let waiting = tokio::spawn(async move { e.campaign().await.map(|l| (l, Instant::now())) });
                 while follower
@@ -144,8 +150,8 @@ async fn kill_failover(trials: usize, session: Duration, run: &str) -> Vec<Durat
     out
 }
 
-async fn queue_throughput(items: u32, run: &str) -> (f64, f64) {
-    let c = connect("bench-q", Duration::from_secs(4)).await;
+async fn queue_throughput(backend: Backend, items: u32, run: &str) -> (f64, f64) {
+    let c = connect(backend, "bench-q", Duration::from_secs(4)).await;
     // One at a time: each put, take and ack waits for its answer.
     let one = (items / 5).max(100);
     let q = c.queue(&format!("single-{run}")).unwrap();
@@ -179,13 +185,82 @@ async fn queue_throughput(items: u32, run: &str) -> (f64, f64) {
     (single, pipelined)
 }
 
+/// History appends in batches of 500 points, eight batches in flight; then range queries of 1,000 points,
+/// eight in flight. Returns (points appended per s, points read per s, range queries per s).
+async fn history_throughput(points: usize, run: &str) -> (f64, f64, f64) {
+    let c = RedisCoordinator::connect(
+        "bench-h".parse().unwrap(),
+        Backend::redis_options(Duration::from_secs(4)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("redis unreachable ({e}): run `scripts/services start`"));
+    let store = Arc::new(c.history());
+    let series = format!("bench-{run}");
+    let base = Timestamp::now().as_millis();
+    let batches: Vec<Vec<Point>> = (0..points)
+        .map(|i| {
+            Point::new(Timestamp::from_millis(base + i as i64), (i % 1000) as f64).with_alarm(i % 97 == 0)
+        })
+        .collect::<Vec<_>>()
+        .chunks(500)
+        .map(<[Point]>::to_vec)
+        .collect();
+    let start = Instant::now();
+    let mut in_flight: tokio::task::JoinSet<aeroguard_consensus::Result<()>> = tokio::task::JoinSet::new();
+    for batch in batches {
+        if in_flight.len() >= 8 {
+            in_flight.join_next().await.unwrap().unwrap().unwrap();
+        }
+        let (store, series) = (store.clone(), series.clone());
+        in_flight.spawn(async move { store.append(&series, FencingToken(1), &batch).await });
+    }
+    while let Some(r) = in_flight.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let appended = points as f64 / start.elapsed().as_secs_f64();
+    let queries = (points / 1000).max(1);
+    let start = Instant::now();
+    let mut read = 0;
+    for q in 0..queries {
+        if in_flight.len() >= 8 {
+            in_flight.join_next().await.unwrap().unwrap().unwrap();
+        }
+        let (store, series) = (store.clone(), series.clone());
+        let from = Timestamp::from_millis(base + (q * 1000) as i64);
+        let to = Timestamp::from_millis(base + (q * 1000 + 999) as i64);
+        in_flight.spawn(async move {
+            let got = store.range(&series, from, to).await?;
+            assert_eq!(got.len(), 1000);
+            Ok(())
+        });
+        read += 1000;
+    }
+    while let Some(r) = in_flight.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    c.close().await;
+    (appended, read as f64 / secs, queries as f64 / secs)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let trials: usize = arg_value(&args, "--trials").unwrap_or(50);
     let items: u32 = arg_value(&args, "--items").unwrap_or(10_000);
+    let backend: Backend = arg_value(&args, "--backend").unwrap_or(Backend::ZooKeeper);
     let run = format!("{}", std::process::id());
-    println!("ZooKeeper ensemble {HOSTS} (tickTime 200 ms), {trials} trials each\n");
+    match backend {
+        Backend::ZooKeeper => println!(
+            "ZooKeeper ensemble {} (tickTime 200 ms), {trials} trials each\n",
+            aeroguard_examples::backend::ZK_HOSTS
+        ),
+        Backend::Redis => println!(
+            "Redis master through Sentinels {:?} (one replica), {trials} trials each\n",
+            aeroguard_examples::backend::SENTINELS
+        ),
+    }
+    let peer = |zk: &'static str| if backend == Backend::ZooKeeper { zk } else { "-" };
     println!(
         "| {:<44} | {:>5} | {:>10} | {:>10} | {:<22} |",
         "failover", "n", "p50 ms", "p99 ms", "Kazoo here (issue #3)"
@@ -193,20 +268,20 @@ async fn main() {
     println!("|{:-<46}|{:->7}|{:->12}|{:->12}|{:-<24}|", "", "", "", "", "");
     row(
         "(a) leader resigns -> next elected",
-        resign_failover(trials, &run).await,
-        "13-16 ms",
+        resign_failover(backend, trials, &run).await,
+        peer("13-16 ms"),
     );
     row(
         "(b) leader killed -> next elected, 2 s session",
-        kill_failover(trials, Duration::from_secs(2), &run).await,
-        "2.7 s",
+        kill_failover(backend, trials, Duration::from_secs(2), &run).await,
+        peer("2.7 s"),
     );
     row(
         "(b) leader killed -> next elected, 10 s session",
-        kill_failover(trials, Duration::from_secs(10), &run).await,
+        kill_failover(backend, trials, Duration::from_secs(10), &run).await,
         "-",
     );
-    let (single, pipelined) = queue_throughput(items, &run).await;
+    let (single, pipelined) = queue_throughput(backend, items, &run).await;
     println!(
         "\n| {:<44} | {:>12} | {:<22} |",
         "queue put + take + ack", "items/s", "Kazoo here (issue #3)"
@@ -217,6 +292,25 @@ async fn main() {
         "| {:<44} | {:>12.0} | {:<22} |",
         format!("pipelined ({items} items, batches of 256)"),
         pipelined,
-        "about 300"
+        peer("about 300")
     );
+    if backend == Backend::Redis {
+        let points = items as usize * 10;
+        let (appended, read, queries) = history_throughput(points, &run).await;
+        println!("\n| {:<44} | {:>12} |", "fenced history", "per second");
+        println!("|{:-<46}|{:->14}|", "", "");
+        println!(
+            "| {:<44} | {:>12.0} |",
+            format!("append, {points} points, batches of 500"),
+            appended
+        );
+        println!(
+            "| {:<44} | {:>12.0} |",
+            "range query of 1,000 points: points", read
+        );
+        println!(
+            "| {:<44} | {:>12.0} |",
+            "range query of 1,000 points: queries", queries
+        );
+    }
 }

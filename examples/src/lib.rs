@@ -51,3 +51,77 @@ pub fn arg_value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T>
         }
     }
 }
+
+/// The coordination backends the example programs can run on, chosen with `--backend`.
+pub mod backend {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
+    use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
+    use aeroguard_consensus::{Coordinator, Result};
+
+    /// The ensemble started by `scripts/services start`.
+    pub const ZK_HOSTS: &str = "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183";
+    /// The Sentinels started by `scripts/services start`.
+    pub const SENTINELS: [&str; 3] = ["127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"];
+    /// The master name the Sentinels monitor.
+    pub const MASTER: &str = "aeroguard";
+
+    /// A backend with real servers.
+    ///
+    /// ```
+    /// use aeroguard_examples::backend::Backend;
+    /// assert_eq!("redis".parse::<Backend>(), Ok(Backend::Redis));
+    /// assert!("etcd".parse::<Backend>().is_err());
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Backend {
+        /// The 3-node ZooKeeper ensemble.
+        ZooKeeper,
+        /// Redis through its Sentinels.
+        Redis,
+    }
+
+    impl std::str::FromStr for Backend {
+        type Err = String;
+        fn from_str(s: &str) -> std::result::Result<Self, String> {
+            match s {
+                "zookeeper" | "zk" => Ok(Backend::ZooKeeper),
+                "redis" => Ok(Backend::Redis),
+                other => Err(format!("unknown backend {other:?}: zookeeper or redis")),
+            }
+        }
+    }
+
+    impl Backend {
+        /// The backend's name.
+        pub fn name(self) -> &'static str {
+            match self {
+                Backend::ZooKeeper => "zookeeper",
+                Backend::Redis => "redis",
+            }
+        }
+
+        /// Redis options for the test services' Sentinels.
+        pub fn redis_options(session: Duration) -> RedisOptions {
+            RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(session)
+        }
+
+        /// Connects `node` with session timeout `session` to the test services.
+        pub async fn connect(self, node: &str, session: Duration) -> Result<Arc<dyn Coordinator>> {
+            let id =
+                aeroguard_core::NodeId::new(node).map_err(|_| aeroguard_consensus::Error::InvalidName {
+                    what: "node",
+                    name: node.to_string(),
+                    reason: "not a valid node id",
+                })?;
+            Ok(match self {
+                Backend::ZooKeeper => {
+                    ZkCoordinator::connect(id, ZkOptions::new(ZK_HOSTS).with_session_timeout(session)).await?
+                }
+                Backend::Redis => RedisCoordinator::connect(id, Self::redis_options(session)).await?,
+            })
+        }
+    }
+}

@@ -2,21 +2,23 @@
 //! SIGKILL and watch the others take over.
 //!
 //! ```text
-//! aeroguard-node --node ID [--zk HOSTS] [--session-ms N] lead ELECTION
+//! aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] lead ELECTION
 //!     campaigns forever; prints `elected <node> <token> <unix-ms>` and `lost <node> <reason>`
-//! aeroguard-node --node ID [--zk HOSTS] [--session-ms N] consume QUEUE [--batch N]
+//! aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] consume QUEUE [--batch N]
 //!     takes and acks items forever; prints `got <u32>` for each item before acking it
 //! ```
+//! The backends are the test services of `scripts/services start` (ZooKeeper on 2181-2183, Redis through the
+//! Sentinels on 26379-26381).
 //! Output is line-buffered; errors go to stderr and the process exits with status 2.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
 use aeroguard_consensus::{Coordinator, Delivery, Error};
 use aeroguard_core::Timestamp;
 use aeroguard_examples::arg_value;
+use aeroguard_examples::backend::Backend;
 
 fn say(line: String) {
     let mut out = std::io::stdout().lock();
@@ -33,12 +35,10 @@ fn fail(message: String) -> ! {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let node: String = arg_value(&args, "--node").unwrap_or_else(|| fail("--node ID is required".into()));
-    let hosts: String =
-        arg_value(&args, "--zk").unwrap_or_else(|| "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183".into());
+    let backend: Backend = arg_value(&args, "--backend").unwrap_or(Backend::ZooKeeper);
     let session_ms: u64 = arg_value(&args, "--session-ms").unwrap_or(2000);
-    let options = ZkOptions::new(hosts).with_session_timeout(Duration::from_millis(session_ms));
-    let node_id = node.parse().unwrap_or_else(|e| fail(format!("{e}")));
-    let coord: Arc<dyn Coordinator> = ZkCoordinator::connect(node_id, options)
+    let coord = backend
+        .connect(&node, Duration::from_millis(session_ms))
         .await
         .unwrap_or_else(|e| fail(format!("connect: {e}")));
     let role = args.iter().position(|a| a == "lead" || a == "consume");
@@ -48,7 +48,7 @@ async fn main() {
             consume(coord, queue, arg_value(&args, "--batch").unwrap_or(64)).await
         }
         _ => fail(
-            "usage: aeroguard-node --node ID [--zk HOSTS] [--session-ms N] lead ELECTION | consume QUEUE"
+            "usage: aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] lead ELECTION | consume QUEUE"
                 .into(),
         ),
     }
