@@ -149,12 +149,9 @@ async fn failover() {
     let putting = tokio::spawn(async move {
         let mut i = 0u32;
         while !pstop.load(Ordering::SeqCst) {
-            match q.put(i.to_be_bytes().to_vec()).await {
-                Ok(()) => {
-                    plog.lock().unwrap().puts.push((Instant::now(), i));
-                    i += 1;
-                }
-                Err(_) => {}
+            if q.put(i.to_be_bytes().to_vec()).await.is_ok() {
+                plog.lock().unwrap().puts.push((Instant::now(), i));
+                i += 1;
             }
             sleep(Duration::from_millis(10)).await;
         }
