@@ -12,6 +12,8 @@ mod iforest;
 mod input;
 pub mod metrics;
 mod model;
+pub mod neural;
+mod nn;
 mod recipe;
 mod rules;
 pub mod skab;

@@ -1,0 +1,337 @@
+//! The 1-D convolutional autoencoder (the shape of SKAB's Conv-AE): a causal window of rows, convolved over
+//! time, pooled to half length through a narrow bottleneck, upsampled and convolved back; the score of a row is
+//! the mean squared reconstruction error of the window that ends at it.
+
+use ndarray::{Array1, Array3, ArrayView1, ArrayView2, ArrayView3};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use super::{RowWindow, Training, TrainingReport, damaged, window_row};
+use crate::nn::resample::{pool2, pool2_backward, upsample2, upsample2_backward};
+use crate::nn::train::{Net, fit};
+use crate::nn::{Act, Conv1d, Param, Scaler};
+use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
+
+/// Parameters of a convolutional autoencoder; build with [`ConvAutoencoder::builder`].
+///
+/// ```
+/// use aeroguard_detect::{Detector, FittedDetector, neural::{ConvAutoencoder, Training}};
+/// use ndarray::Array2;
+/// let x = Array2::from_shape_fn((240, 2), |(i, j)| (i as f64 / 5.0 + j as f64).sin());
+/// let quick = Training { epochs: 15, ..Training::default() };
+/// let model = ConvAutoencoder::builder().window(8).channels(8).training(quick).build()?.fit(x.view())?;
+/// let scores = model.score(x.view())?;
+/// assert_eq!(scores.len(), 240);
+/// # Ok::<(), aeroguard_detect::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvAutoencoder {
+    window: usize,
+    channels: usize,
+    bottleneck: usize,
+    kernel: usize,
+    training: Training,
+    calibration: Calibration,
+    seed: u64,
+}
+
+/// Builds a [`ConvAutoencoder`], checking every parameter.
+#[derive(Debug, Clone)]
+pub struct ConvAutoencoderBuilder(ConvAutoencoder);
+
+impl ConvAutoencoder {
+    /// Defaults: windows of 16 rows, 16 channels, a bottleneck of 4 channels at half length, kernels of 5,
+    /// [`Training::default`], threshold at robust z 5, seed 0.
+    pub fn builder() -> ConvAutoencoderBuilder {
+        ConvAutoencoderBuilder(ConvAutoencoder {
+            window: 16,
+            channels: 16,
+            bottleneck: 4,
+            kernel: 5,
+            training: Training::default(),
+            calibration: Calibration::RobustZ(5.0),
+            seed: 0,
+        })
+    }
+}
+
+impl ConvAutoencoderBuilder {
+    /// Rows in each causal window (even, at least 4).
+    pub fn window(mut self, rows: usize) -> Self {
+        self.0.window = rows;
+        self
+    }
+    /// Channels of the outer convolutions.
+    pub fn channels(mut self, channels: usize) -> Self {
+        self.0.channels = channels;
+        self
+    }
+    /// Channels of the bottleneck.
+    pub fn bottleneck(mut self, channels: usize) -> Self {
+        self.0.bottleneck = channels;
+        self
+    }
+    /// Kernel width (odd).
+    pub fn kernel(mut self, width: usize) -> Self {
+        self.0.kernel = width;
+        self
+    }
+    /// How to train.
+    pub fn training(mut self, training: Training) -> Self {
+        self.0.training = training;
+        self
+    }
+    /// How to set the threshold from the training scores.
+    pub fn calibration(mut self, calibration: Calibration) -> Self {
+        self.0.calibration = calibration;
+        self
+    }
+    /// Seed of the initial weights and the shuffling.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+    /// The parameters, or the first one out of its domain.
+    pub fn build(self) -> Result<ConvAutoencoder> {
+        let p = self.0;
+        if p.window < 4 || p.window % 2 != 0 {
+            return Err(Error::parameter("window", p.window, "an even number of rows, at least 4"));
+        }
+        if p.channels == 0 {
+            return Err(Error::parameter("channels", p.channels, "at least 1"));
+        }
+        if p.bottleneck == 0 || p.bottleneck > p.channels {
+            return Err(Error::parameter("bottleneck", p.bottleneck, "between 1 and `channels`"));
+        }
+        if p.kernel % 2 == 0 || p.kernel > p.window {
+            return Err(Error::parameter("kernel", p.kernel, "odd and at most the window"));
+        }
+        p.training.validate()?;
+        p.calibration.validate()?;
+        Ok(p)
+    }
+}
+
+/// conv → pool → conv (bottleneck) → upsample → conv → conv (linear, back to the input width).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Layers {
+    encode: Conv1d,
+    squeeze: Conv1d,
+    expand: Conv1d,
+    decode: Conv1d,
+}
+
+struct Acts {
+    a1: Array3<f64>,
+    p1: Array3<f64>,
+    a2: Array3<f64>,
+    u2: Array3<f64>,
+    a3: Array3<f64>,
+    out: Array3<f64>,
+}
+
+impl Layers {
+    fn forward(&self, x: ArrayView3<f64>) -> Acts {
+        let a1 = self.encode.forward(x);
+        let p1 = pool2(a1.view());
+        let a2 = self.squeeze.forward(p1.view());
+        let u2 = upsample2(a2.view());
+        let a3 = self.expand.forward(u2.view());
+        let out = self.decode.forward(a3.view());
+        Acts { a1, p1, a2, u2, a3, out }
+    }
+
+    fn backward(&mut self, x: ArrayView3<f64>, a: &Acts, g: Array3<f64>) {
+        let g = self.decode.backward(a.a3.view(), &a.out, g);
+        let g = self.expand.backward(a.u2.view(), &a.a3, g);
+        let g = upsample2_backward(g.view());
+        let g = self.squeeze.backward(a.p1.view(), &a.a2, g);
+        let g = pool2_backward(g.view());
+        self.encode.backward(x, &a.a1, g);
+    }
+}
+
+/// Windows ending at `ends`, `ends × window × width`.
+fn gather(x: ArrayView2<f64>, ends: &[usize], window: usize) -> Array3<f64> {
+    let d = x.ncols();
+    let mut out = Array3::zeros((ends.len(), window, d));
+    for (i, &end) in ends.iter().enumerate() {
+        for t in 0..window {
+            let row = window_row(x, end, window, t);
+            for c in 0..d {
+                out[[i, t, c]] = row[c];
+            }
+        }
+    }
+    out
+}
+
+/// `mean((out - x)²)` over every element, and its gradient with respect to `out`.
+fn mse3(out: &Array3<f64>, x: &Array3<f64>) -> (f64, Array3<f64>) {
+    let diff = out - x;
+    let n = diff.len().max(1) as f64;
+    (diff.iter().map(|d| d * d).sum::<f64>() / n, diff * (2.0 / n))
+}
+
+/// Mean squared error of each window.
+fn window_mse(out: &Array3<f64>, x: &Array3<f64>) -> Array1<f64> {
+    let (b, t, c) = x.dim();
+    let n = (t * c).max(1) as f64;
+    Array1::from_shape_fn(b, |i| {
+        let mut s = 0.0;
+        for j in 0..t {
+            for k in 0..c {
+                let d = out[[i, j, k]] - x[[i, j, k]];
+                s += d * d;
+            }
+        }
+        s / n
+    })
+}
+
+struct Data {
+    x: ndarray::Array2<f64>,
+    window: usize,
+}
+
+impl Net for Layers {
+    type Data = Data;
+
+    fn train_batch(&mut self, data: &Data, samples: &[usize]) -> f64 {
+        let x = gather(data.x.view(), samples, data.window);
+        let acts = self.forward(x.view());
+        let (loss, g) = mse3(&acts.out, &x);
+        self.backward(x.view(), &acts, g);
+        loss
+    }
+
+    fn eval(&self, data: &Data, samples: &[usize]) -> f64 {
+        let x = gather(data.x.view(), samples, data.window);
+        mse3(&self.forward(x.view()).out, &x).0
+    }
+
+    fn params(&mut self) -> Vec<&mut Param> {
+        let Layers { encode, squeeze, expand, decode } = self;
+        let mut out = Vec::with_capacity(8);
+        for l in [encode, squeeze, expand, decode] {
+            out.extend(l.params());
+        }
+        out
+    }
+}
+
+impl Detector for ConvAutoencoder {
+    type Fitted = FittedConvAutoencoder;
+
+    fn fit(&self, x: ArrayView2<f64>) -> Result<FittedConvAutoencoder> {
+        input::training("conv autoencoder", x, (2 * self.window).max(20))?;
+        let scaler = Scaler::fit(x);
+        let d = x.ncols();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
+        let (c, b, k) = (self.channels, self.bottleneck, self.kernel);
+        let mut net = Layers {
+            encode: Conv1d::new(d, c, k, Act::Relu, &mut rng),
+            squeeze: Conv1d::new(c, b, k, Act::Relu, &mut rng),
+            expand: Conv1d::new(b, c, k, Act::Relu, &mut rng),
+            decode: Conv1d::new(c, d, k, Act::Identity, &mut rng),
+        };
+        let data = Data {
+            x: scaler.transform(x),
+            window: self.window,
+        };
+        // Full windows only: padded ones would teach the model the padding.
+        let (train, validation) = self.training.split((self.window - 1..x.nrows()).collect());
+        let report = fit(&mut net, &data, train, &validation, &self.training, &mut rng, "conv autoencoder")?;
+        let mut model = FittedConvAutoencoder {
+            window: self.window,
+            scaler,
+            net,
+            threshold: 0.0,
+            report: report.into(),
+            stream: RowWindow::default(),
+        };
+        let scores = model.score(x)?;
+        model.threshold = self.calibration.threshold(&scores.to_vec())?;
+        Ok(model)
+    }
+}
+
+/// A trained convolutional autoencoder with its scaler and threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedConvAutoencoder {
+    window: usize,
+    scaler: Scaler,
+    net: Layers,
+    threshold: f64,
+    report: TrainingReport,
+    stream: RowWindow,
+}
+
+impl FittedConvAutoencoder {
+    /// How training went.
+    pub fn report(&self) -> TrainingReport {
+        self.report
+    }
+
+    /// Checks the layer shapes, the scaler and the streaming window (after loading).
+    pub fn check(&self) -> Result<()> {
+        let n = &self.net;
+        let d = self.scaler.width();
+        let layers = [&n.encode, &n.squeeze, &n.expand, &n.decode];
+        let chained = n.encode.inputs() == d
+            && n.encode.outputs() == n.squeeze.inputs()
+            && n.squeeze.outputs() == n.expand.inputs()
+            && n.expand.outputs() == n.decode.inputs()
+            && n.decode.outputs() == d
+            && layers.iter().all(|l| {
+                l.k % 2 == 1 && l.w.w.nrows() % l.k == 0 && l.b.w.shape() == [1, l.outputs()] && l.w.is_finite()
+            });
+        if self.window < 4 || self.window % 2 != 0 || !chained || !self.scaler.is_valid() || !self.threshold.is_finite() {
+            return Err(damaged("conv autoencoder layers, scaler or threshold are inconsistent"));
+        }
+        self.stream.check(self.window, d)
+    }
+}
+
+impl FittedDetector for FittedConvAutoencoder {
+    fn name(&self) -> &str {
+        "conv_autoencoder"
+    }
+    fn n_features(&self) -> usize {
+        self.scaler.width()
+    }
+    fn threshold(&self) -> f64 {
+        self.threshold
+    }
+    fn set_threshold(&mut self, threshold: f64) {
+        self.threshold = threshold;
+    }
+    fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        input::check("rows to score", x, self.n_features())?;
+        let scaled = self.scaler.transform(x);
+        let mut scores = Array1::zeros(x.nrows());
+        // In chunks, so memory stays bounded for long inputs.
+        for start in (0..x.nrows()).step_by(256) {
+            let ends: Vec<usize> = (start..(start + 256).min(x.nrows())).collect();
+            let w = gather(scaled.view(), &ends, self.window);
+            let s = window_mse(&self.net.forward(w.view()).out, &w);
+            scores.slice_axis_mut(ndarray::Axis(0), ndarray::Slice::from(start..start + ends.len())).assign(&s);
+        }
+        Ok(scores)
+    }
+    fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
+        input::check_row("row to score", row, self.n_features())?;
+        let d = self.n_features();
+        self.stream.push(self.scaler.transform_row(row), self.window);
+        let w = self
+            .stream
+            .matrix(d)
+            .into_shape_with_order((1, self.window, d))
+            .map_err(|e| damaged(&e.to_string()))?;
+        Ok(window_mse(&self.net.forward(w.view()).out, &w)[0])
+    }
+    fn reset(&mut self) {
+        self.stream.clear();
+    }
+}
