@@ -3,6 +3,7 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::neural::{FittedAutoencoder, FittedConvAutoencoder, FittedLstm};
 use crate::{
     Error, FittedClusterProfile, FittedDetector, FittedIsolationForest, FittedRules, FittedWindowed, Result,
     Voter,
@@ -37,6 +38,12 @@ pub enum Model {
     ClusterProfile(Box<FittedClusterProfile>),
     /// A model on causal feature windows.
     Windowed(Box<FittedWindowed<Model>>),
+    /// A dense autoencoder.
+    Autoencoder(Box<FittedAutoencoder>),
+    /// A convolutional autoencoder.
+    ConvAutoencoder(Box<FittedConvAutoencoder>),
+    /// An LSTM predictor.
+    Lstm(Box<FittedLstm>),
 }
 
 impl Model {
@@ -69,6 +76,9 @@ impl Model {
                 w.inner().check()?;
                 w.check(w.inner().n_features())
             }
+            Model::Autoencoder(m) => m.check(),
+            Model::ConvAutoencoder(m) => m.check(),
+            Model::Lstm(m) => m.check(),
         }
     }
 
@@ -78,6 +88,9 @@ impl Model {
             Model::Rules(m) => m,
             Model::ClusterProfile(m) => m.as_ref(),
             Model::Windowed(m) => m.as_ref(),
+            Model::Autoencoder(m) => m.as_ref(),
+            Model::ConvAutoencoder(m) => m.as_ref(),
+            Model::Lstm(m) => m.as_ref(),
         }
     }
 
@@ -87,6 +100,9 @@ impl Model {
             Model::Rules(m) => m,
             Model::ClusterProfile(m) => m.as_mut(),
             Model::Windowed(m) => m.as_mut(),
+            Model::Autoencoder(m) => m.as_mut(),
+            Model::ConvAutoencoder(m) => m.as_mut(),
+            Model::Lstm(m) => m.as_mut(),
         }
     }
 }
@@ -137,6 +153,21 @@ impl From<FittedRules> for Model {
 impl From<FittedClusterProfile> for Model {
     fn from(m: FittedClusterProfile) -> Self {
         Model::ClusterProfile(Box::new(m))
+    }
+}
+impl From<FittedAutoencoder> for Model {
+    fn from(m: FittedAutoencoder) -> Self {
+        Model::Autoencoder(Box::new(m))
+    }
+}
+impl From<FittedConvAutoencoder> for Model {
+    fn from(m: FittedConvAutoencoder) -> Self {
+        Model::ConvAutoencoder(Box::new(m))
+    }
+}
+impl From<FittedLstm> for Model {
+    fn from(m: FittedLstm) -> Self {
+        Model::Lstm(Box::new(m))
     }
 }
 impl<F: Into<Model>> From<FittedWindowed<F>> for Model {

@@ -94,7 +94,11 @@ impl AutoencoderBuilder {
             return Err(Error::parameter("hidden", p.hidden, "at least 1 unit"));
         }
         if p.bottleneck == 0 || p.bottleneck > p.hidden {
-            return Err(Error::parameter("bottleneck", p.bottleneck, "between 1 and `hidden` units"));
+            return Err(Error::parameter(
+                "bottleneck",
+                p.bottleneck,
+                "between 1 and `hidden` units",
+            ));
         }
         p.training.validate()?;
         p.calibration.validate()?;
@@ -189,7 +193,15 @@ impl Detector for Autoencoder {
             window: self.window,
         };
         let (train, validation) = self.training.split((0..x.nrows()).collect());
-        let report = fit(&mut net, &data, train, &validation, &self.training, &mut rng, "autoencoder")?;
+        let report = fit(
+            &mut net,
+            &data,
+            train,
+            &validation,
+            &self.training,
+            &mut rng,
+            "autoencoder",
+        )?;
         let mut model = FittedAutoencoder {
             window: self.window,
             scaler,
@@ -199,7 +211,9 @@ impl Detector for Autoencoder {
             stream: RowWindow::default(),
         };
         let scores = model.score(x)?;
-        model.threshold = self.calibration.threshold(scores.as_slice().unwrap_or(&scores.to_vec()))?;
+        model.threshold = self
+            .calibration
+            .threshold(scores.as_slice().unwrap_or(&scores.to_vec()))?;
         Ok(model)
     }
 }
@@ -229,9 +243,13 @@ impl FittedAutoencoder {
             && layers[0].inputs() == d
             && layers.windows(2).all(|w| w[0].outputs() == w[1].inputs())
             && layers[3].outputs() == d
-            && layers.iter().all(|l| l.b.w.shape() == [1, l.outputs()] && l.w.is_finite() && l.b.is_finite());
+            && layers
+                .iter()
+                .all(|l| l.b.w.shape() == [1, l.outputs()] && l.w.is_finite() && l.b.is_finite());
         if self.window == 0 || !chained || !self.scaler.is_valid() || !self.threshold.is_finite() {
-            return Err(damaged("autoencoder layers, scaler or threshold are inconsistent"));
+            return Err(damaged(
+                "autoencoder layers, scaler or threshold are inconsistent",
+            ));
         }
         self.stream.check(self.window, self.scaler.width())
     }

@@ -96,13 +96,21 @@ impl ConvAutoencoderBuilder {
     pub fn build(self) -> Result<ConvAutoencoder> {
         let p = self.0;
         if p.window < 4 || p.window % 2 != 0 {
-            return Err(Error::parameter("window", p.window, "an even number of rows, at least 4"));
+            return Err(Error::parameter(
+                "window",
+                p.window,
+                "an even number of rows, at least 4",
+            ));
         }
         if p.channels == 0 {
             return Err(Error::parameter("channels", p.channels, "at least 1"));
         }
         if p.bottleneck == 0 || p.bottleneck > p.channels {
-            return Err(Error::parameter("bottleneck", p.bottleneck, "between 1 and `channels`"));
+            return Err(Error::parameter(
+                "bottleneck",
+                p.bottleneck,
+                "between 1 and `channels`",
+            ));
         }
         if p.kernel % 2 == 0 || p.kernel > p.window {
             return Err(Error::parameter("kernel", p.kernel, "odd and at most the window"));
@@ -139,7 +147,14 @@ impl Layers {
         let u2 = upsample2(a2.view());
         let a3 = self.expand.forward(u2.view());
         let out = self.decode.forward(a3.view());
-        Acts { a1, p1, a2, u2, a3, out }
+        Acts {
+            a1,
+            p1,
+            a2,
+            u2,
+            a3,
+            out,
+        }
     }
 
     fn backward(&mut self, x: ArrayView3<f64>, a: &Acts, g: Array3<f64>) {
@@ -212,7 +227,12 @@ impl Net for Layers {
     }
 
     fn params(&mut self) -> Vec<&mut Param> {
-        let Layers { encode, squeeze, expand, decode } = self;
+        let Layers {
+            encode,
+            squeeze,
+            expand,
+            decode,
+        } = self;
         let mut out = Vec::with_capacity(8);
         for l in [encode, squeeze, expand, decode] {
             out.extend(l.params());
@@ -242,7 +262,15 @@ impl Detector for ConvAutoencoder {
         };
         // Full windows only: padded ones would teach the model the padding.
         let (train, validation) = self.training.split((self.window - 1..x.nrows()).collect());
-        let report = fit(&mut net, &data, train, &validation, &self.training, &mut rng, "conv autoencoder")?;
+        let report = fit(
+            &mut net,
+            &data,
+            train,
+            &validation,
+            &self.training,
+            &mut rng,
+            "conv autoencoder",
+        )?;
         let mut model = FittedConvAutoencoder {
             window: self.window,
             scaler,
@@ -285,10 +313,20 @@ impl FittedConvAutoencoder {
             && n.expand.outputs() == n.decode.inputs()
             && n.decode.outputs() == d
             && layers.iter().all(|l| {
-                l.k % 2 == 1 && l.w.w.nrows() % l.k == 0 && l.b.w.shape() == [1, l.outputs()] && l.w.is_finite()
+                l.k % 2 == 1
+                    && l.w.w.nrows() % l.k == 0
+                    && l.b.w.shape() == [1, l.outputs()]
+                    && l.w.is_finite()
             });
-        if self.window < 4 || self.window % 2 != 0 || !chained || !self.scaler.is_valid() || !self.threshold.is_finite() {
-            return Err(damaged("conv autoencoder layers, scaler or threshold are inconsistent"));
+        if self.window < 4
+            || self.window % 2 != 0
+            || !chained
+            || !self.scaler.is_valid()
+            || !self.threshold.is_finite()
+        {
+            return Err(damaged(
+                "conv autoencoder layers, scaler or threshold are inconsistent",
+            ));
         }
         self.stream.check(self.window, d)
     }
@@ -316,7 +354,9 @@ impl FittedDetector for FittedConvAutoencoder {
             let ends: Vec<usize> = (start..(start + 256).min(x.nrows())).collect();
             let w = gather(scaled.view(), &ends, self.window);
             let s = window_mse(&self.net.forward(w.view()).out, &w);
-            scores.slice_axis_mut(ndarray::Axis(0), ndarray::Slice::from(start..start + ends.len())).assign(&s);
+            scores
+                .slice_axis_mut(ndarray::Axis(0), ndarray::Slice::from(start..start + ends.len()))
+                .assign(&s);
         }
         Ok(scores)
     }

@@ -98,7 +98,11 @@ impl LstmBuilder {
             return Err(Error::parameter("sequence", p.sequence, "at least 2 rows"));
         }
         if p.warmup >= p.sequence {
-            return Err(Error::parameter("warmup", p.warmup, "fewer rows than the sequence"));
+            return Err(Error::parameter(
+                "warmup",
+                p.warmup,
+                "fewer rows than the sequence",
+            ));
         }
         p.training.validate()?;
         p.calibration.validate()?;
@@ -138,12 +142,18 @@ impl Layers {
 
     /// Inputs of step `k` of the sequences starting at `starts`.
     fn step_inputs(data: &Data, starts: &[usize], k: usize) -> Array2<f64> {
-        data.x.select(Axis(0), &starts.iter().map(|s| s + k).collect::<Vec<_>>())
+        data.x
+            .select(Axis(0), &starts.iter().map(|s| s + k).collect::<Vec<_>>())
     }
 
     /// Forward over the sequences; returns the loss, and the caches when `keep` is set.
     #[allow(clippy::type_complexity)]
-    fn run(&self, data: &Data, starts: &[usize], keep: bool) -> (f64, Vec<(StepCache, Array2<f64>, Array2<f64>)>) {
+    fn run(
+        &self,
+        data: &Data,
+        starts: &[usize],
+        keep: bool,
+    ) -> (f64, Vec<(StepCache, Array2<f64>, Array2<f64>)>) {
         let mut state = self.fresh(starts.len());
         let mut caches = Vec::new();
         let (mut loss, mut counted) = (0.0, 0);
@@ -216,7 +226,15 @@ impl Detector for Lstm {
             warmup: self.warmup,
         };
         let (train, validation) = self.training.split((0..=x.nrows() - self.sequence).collect());
-        let report = fit(&mut net, &data, train, &validation, &self.training, &mut rng, "lstm")?;
+        let report = fit(
+            &mut net,
+            &data,
+            train,
+            &validation,
+            &self.training,
+            &mut rng,
+            "lstm",
+        )?;
         let state = net.fresh(1);
         let mut model = FittedLstm {
             scaler,
@@ -257,13 +275,21 @@ impl FittedLstm {
             && self.net.head.inputs() == h
             && self.net.head.outputs() == d
             && self.net.head.b.w.shape() == [1, d]
-            && [&l.w, &l.u, &l.b, &self.net.head.w, &self.net.head.b].iter().all(|p| p.is_finite())
+            && [&l.w, &l.u, &l.b, &self.net.head.w, &self.net.head.b]
+                .iter()
+                .all(|p| p.is_finite())
             && self.state.h.shape() == [1, h]
             && self.state.c.shape() == [1, h]
             && self.state.prediction.shape() == [1, d]
             && self.scaler.is_valid()
             && self.threshold.is_finite();
-        if ok { Ok(()) } else { Err(damaged("lstm layers, scaler, state or threshold are inconsistent")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(damaged(
+                "lstm layers, scaler, state or threshold are inconsistent",
+            ))
+        }
     }
 
     fn advance(&self, state: &mut State, row: ArrayView1<f64>) -> f64 {
@@ -293,7 +319,10 @@ impl FittedDetector for FittedLstm {
     fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         input::check("rows to score", x, self.n_features())?;
         let mut state = self.net.fresh(1);
-        Ok(x.rows().into_iter().map(|r| self.advance(&mut state, r)).collect())
+        Ok(x.rows()
+            .into_iter()
+            .map(|r| self.advance(&mut state, r))
+            .collect())
     }
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         input::check_row("row to score", row, self.n_features())?;

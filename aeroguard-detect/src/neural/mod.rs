@@ -99,7 +99,8 @@ pub(crate) struct RowWindow {
 impl RowWindow {
     pub fn push(&mut self, row: Array1<f64>, window: usize) {
         if self.rows.is_empty() {
-            self.rows.extend(std::iter::repeat_n(row.clone(), window.saturating_sub(1)));
+            self.rows
+                .extend(std::iter::repeat_n(row.clone(), window.saturating_sub(1)));
         }
         self.rows.push_back(row);
         while self.rows.len() > window {
@@ -121,7 +122,12 @@ impl RowWindow {
     }
 
     pub fn check(&self, window: usize, width: usize) -> Result<()> {
-        if self.rows.len() > window || self.rows.iter().any(|r| r.len() != width || !r.iter().all(|v| v.is_finite())) {
+        if self.rows.len() > window
+            || self
+                .rows
+                .iter()
+                .any(|r| r.len() != width || !r.iter().all(|v| v.is_finite()))
+        {
             return Err(Error::Model {
                 operation: "load",
                 reason: "streaming window does not match the model".into(),
@@ -132,7 +138,12 @@ impl RowWindow {
 }
 
 /// Row `t` of the causal window ending at `end` (`t < window`), clamping before the first row.
-pub(crate) fn window_row<'a>(x: ArrayView2<'a, f64>, end: usize, window: usize, t: usize) -> ArrayView1<'a, f64> {
+pub(crate) fn window_row<'a>(
+    x: ArrayView2<'a, f64>,
+    end: usize,
+    window: usize,
+    t: usize,
+) -> ArrayView1<'a, f64> {
     x.index_axis_move(ndarray::Axis(0), (end + t + 1).saturating_sub(window))
 }
 

@@ -41,13 +41,17 @@ impl Adam {
         for p in params.iter_mut() {
             p.ready();
             let Param { w, g, m, v } = &mut **p;
-            ndarray::Zip::from(w).and(&mut *g).and(m).and(v).for_each(|w, g, m, v| {
-                let g1 = *g * scale;
-                *m = b1 * *m + (1.0 - b1) * g1;
-                *v = b2 * *v + (1.0 - b2) * g1 * g1;
-                *w -= self.lr * (*m / c1) / ((*v / c2).sqrt() + self.eps);
-                *g = 0.0;
-            });
+            ndarray::Zip::from(w)
+                .and(&mut *g)
+                .and(m)
+                .and(v)
+                .for_each(|w, g, m, v| {
+                    let g1 = *g * scale;
+                    *m = b1 * *m + (1.0 - b1) * g1;
+                    *v = b2 * *v + (1.0 - b2) * g1 * g1;
+                    *w -= self.lr * (*m / c1) / ((*v / c2).sqrt() + self.eps);
+                    *g = 0.0;
+                });
         }
     }
 }

@@ -44,7 +44,9 @@ impl Conv1d {
             for t in 0..time {
                 let mut row = cols.row_mut(n * time + t);
                 for j in 0..self.k {
-                    let Some(src) = (t + j).checked_sub(pad).filter(|&s| s < time) else { continue };
+                    let Some(src) = (t + j).checked_sub(pad).filter(|&s| s < time) else {
+                        continue;
+                    };
                     for c in 0..cin {
                         row[j * cin + c] = x[[n, src, c]];
                     }
@@ -67,7 +69,8 @@ impl Conv1d {
         let (batch, time, cin) = x.dim();
         let out = self.outputs();
         let flat = |a: Array3<f64>| {
-            a.into_shape_with_order((batch * time, out)).unwrap_or_else(|_| Array2::zeros((batch * time, out)))
+            a.into_shape_with_order((batch * time, out))
+                .unwrap_or_else(|_| Array2::zeros((batch * time, out)))
         };
         let y2 = flat(y.clone());
         let mut g = flat(gy);
@@ -84,7 +87,9 @@ impl Conv1d {
             for t in 0..time {
                 let row = gcols.row(n * time + t);
                 for j in 0..self.k {
-                    let Some(src) = (t + j).checked_sub(pad).filter(|&s| s < time) else { continue };
+                    let Some(src) = (t + j).checked_sub(pad).filter(|&s| s < time) else {
+                        continue;
+                    };
                     for c in 0..cin {
                         gx[[n, src, c]] += row[j * cin + c];
                     }

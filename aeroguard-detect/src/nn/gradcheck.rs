@@ -66,8 +66,20 @@ fn dense_gradients_for_each_activation() {
         let y = trained.forward(x.view());
         let gx = trained.backward(x.view(), &y, mse(y.view(), t.view()).1);
         let model = (layer, x);
-        check(&format!("dense {act:?} W"), &model, &trained.w.g, |m| &mut m.0.w.w, loss);
-        check(&format!("dense {act:?} b"), &model, &trained.b.g, |m| &mut m.0.b.w, loss);
+        check(
+            &format!("dense {act:?} W"),
+            &model,
+            &trained.w.g,
+            |m| &mut m.0.w.w,
+            loss,
+        );
+        check(
+            &format!("dense {act:?} b"),
+            &model,
+            &trained.b.g,
+            |m| &mut m.0.b.w,
+            loss,
+        );
         check(&format!("dense {act:?} x"), &model, &gx, |m| &mut m.1, loss);
     }
 }
@@ -78,10 +90,14 @@ fn conv1d_gradients() {
     let layer = Conv1d::new(3, 2, 5, Act::Tanh, &mut r);
     let (x, t) = (random3(&mut r, (2, 8, 3)), random3(&mut r, (2, 8, 2)));
     let flat = |a: Array3<f64>| a.into_shape_with_order((16, 2)).unwrap();
-    let loss = |m: &(Conv1d, Array3<f64>)| mse(flat(m.0.forward(m.1.view())).view(), flat(t.clone()).view()).0;
+    let loss =
+        |m: &(Conv1d, Array3<f64>)| mse(flat(m.0.forward(m.1.view())).view(), flat(t.clone()).view()).0;
     let mut trained = layer.clone();
     let y = trained.forward(x.view());
-    let g = mse(flat(y.clone()).view(), flat(t.clone()).view()).1.into_shape_with_order((2, 8, 2)).unwrap();
+    let g = mse(flat(y.clone()).view(), flat(t.clone()).view())
+        .1
+        .into_shape_with_order((2, 8, 2))
+        .unwrap();
     let gx = trained.backward(x.view(), &y, g);
     let model = (layer, x);
     check("conv W", &model, &trained.w.g, |m| &mut m.0.w.w, loss);
@@ -124,11 +140,19 @@ fn lstm_gradients_through_time() {
         out
     };
     let loss = |m: &(Lstm, Vec<Array2<f64>>)| {
-        run(&m.0, &m.1).iter().zip(&ts).map(|((h, _), t)| mse(h.view(), t.view()).0).sum::<f64>()
+        run(&m.0, &m.1)
+            .iter()
+            .zip(&ts)
+            .map(|((h, _), t)| mse(h.view(), t.view()).0)
+            .sum::<f64>()
     };
     let mut trained = layer.clone();
     let out = run(&trained, &xs);
-    let dhs: Vec<Array2<f64>> = out.iter().zip(&ts).map(|((h, _), t)| mse(h.view(), t.view()).1).collect();
+    let dhs: Vec<Array2<f64>> = out
+        .iter()
+        .zip(&ts)
+        .map(|((h, _), t)| mse(h.view(), t.view()).1)
+        .collect();
     let caches: Vec<_> = out.into_iter().map(|(_, c)| c).collect();
     let dxs = trained.backward(&caches, &dhs);
     let model = (layer, xs);

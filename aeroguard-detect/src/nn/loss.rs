@@ -13,5 +13,7 @@ pub(crate) fn mse(y: ArrayView2<f64>, t: ArrayView2<f64>) -> (f64, Array2<f64>) 
 /// The mean squared error of each row.
 pub(crate) fn row_mse(y: ArrayView2<f64>, t: ArrayView2<f64>) -> Array1<f64> {
     let diff = &y - &t;
-    diff.mapv(|d| d * d).mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(y.nrows()))
+    diff.mapv(|d| d * d)
+        .mean_axis(Axis(1))
+        .unwrap_or_else(|| Array1::zeros(y.nrows()))
 }

@@ -36,7 +36,8 @@ impl Lstm {
     pub fn new(inputs: usize, hidden: usize, rng: &mut Xoshiro256PlusPlus) -> Self {
         let mut b = Param::bias(4 * hidden, 0.0);
         // Forget gate open at the start (Jozefowicz et al.), so gradients flow through time.
-        b.w.slice_axis_mut(Axis(1), Slice::from(hidden..2 * hidden)).fill(1.0);
+        b.w.slice_axis_mut(Axis(1), Slice::from(hidden..2 * hidden))
+            .fill(1.0);
         Lstm {
             w: Param::glorot(inputs, 4 * hidden, inputs, hidden, rng),
             u: Param::glorot(hidden, 4 * hidden, hidden, hidden, rng),
@@ -53,10 +54,18 @@ impl Lstm {
     }
 
     /// One step for a batch: the new `(h, c)` and the cache for the backward pass.
-    pub fn step(&self, x: ArrayView2<f64>, h: ArrayView2<f64>, c: ArrayView2<f64>) -> (Array2<f64>, Array2<f64>, StepCache) {
+    pub fn step(
+        &self,
+        x: ArrayView2<f64>,
+        h: ArrayView2<f64>,
+        c: ArrayView2<f64>,
+    ) -> (Array2<f64>, Array2<f64>, StepCache) {
         let hn = self.hidden();
         let z = x.dot(&self.w.w) + h.dot(&self.u.w) + &self.b.w;
-        let part = |k: usize| z.slice_axis(Axis(1), Slice::from(k * hn..(k + 1) * hn)).to_owned();
+        let part = |k: usize| {
+            z.slice_axis(Axis(1), Slice::from(k * hn..(k + 1) * hn))
+                .to_owned()
+        };
         let i = part(0).mapv(sigmoid);
         let f = part(1).mapv(sigmoid);
         let g = part(2).mapv(f64::tanh);
@@ -83,7 +92,9 @@ impl Lstm {
         self.w.ready();
         self.u.ready();
         self.b.ready();
-        let Some(first) = caches.first() else { return Vec::new() };
+        let Some(first) = caches.first() else {
+            return Vec::new();
+        };
         let mut dh_next = Array2::zeros(first.h_prev.raw_dim());
         let mut dc_next = Array2::zeros(first.c_prev.raw_dim());
         let mut dxs = vec![Array2::zeros((0, 0)); caches.len()];

@@ -32,9 +32,17 @@ impl Param {
     }
 
     /// Glorot-uniform initialisation of a `fan_in × fan_out` matrix.
-    pub fn glorot(rows: usize, cols: usize, fan_in: usize, fan_out: usize, rng: &mut Xoshiro256PlusPlus) -> Self {
+    pub fn glorot(
+        rows: usize,
+        cols: usize,
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Self {
         let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
-        Param::new(Array2::from_shape_fn((rows, cols), |_| rng.gen_range(-limit..limit)))
+        Param::new(Array2::from_shape_fn((rows, cols), |_| {
+            rng.gen_range(-limit..limit)
+        }))
     }
 
     /// A `1 × n` bias filled with `value`.

@@ -5,7 +5,9 @@ use ndarray::{Array3, ArrayView3};
 /// `batch × time × c` to `batch × time/2 × c`, each output the mean of two inputs (time must be even).
 pub(crate) fn pool2(x: ArrayView3<f64>) -> Array3<f64> {
     let (b, t, c) = x.dim();
-    Array3::from_shape_fn((b, t / 2, c), |(n, i, k)| 0.5 * (x[[n, 2 * i, k]] + x[[n, 2 * i + 1, k]]))
+    Array3::from_shape_fn((b, t / 2, c), |(n, i, k)| {
+        0.5 * (x[[n, 2 * i, k]] + x[[n, 2 * i + 1, k]])
+    })
 }
 
 pub(crate) fn pool2_backward(gy: ArrayView3<f64>) -> Array3<f64> {
@@ -21,5 +23,7 @@ pub(crate) fn upsample2(x: ArrayView3<f64>) -> Array3<f64> {
 
 pub(crate) fn upsample2_backward(gy: ArrayView3<f64>) -> Array3<f64> {
     let (b, t, c) = gy.dim();
-    Array3::from_shape_fn((b, t / 2, c), |(n, i, k)| gy[[n, 2 * i, k]] + gy[[n, 2 * i + 1, k]])
+    Array3::from_shape_fn((b, t / 2, c), |(n, i, k)| {
+        gy[[n, 2 * i, k]] + gy[[n, 2 * i + 1, k]]
+    })
 }

@@ -58,7 +58,11 @@ pub(crate) fn fit<N: Net>(
         if epoch == 0 {
             first_loss = loss;
         }
-        let val = if validation.is_empty() { loss } else { net.eval(data, validation) };
+        let val = if validation.is_empty() {
+            loss
+        } else {
+            net.eval(data, validation)
+        };
         epochs = epoch + 1;
         if t.verbose {
             eprintln!("{name}: epoch {epochs:>3}  train {loss:.6}  validation {val:.6}");
