@@ -95,7 +95,7 @@ impl ConvAutoencoderBuilder {
     /// The parameters, or the first one out of its domain.
     pub fn build(self) -> Result<ConvAutoencoder> {
         let p = self.0;
-        if p.window < 4 || p.window % 2 != 0 {
+        if p.window < 4 || !p.window.is_multiple_of(2) {
             return Err(Error::parameter(
                 "window",
                 p.window,
@@ -112,7 +112,7 @@ impl ConvAutoencoderBuilder {
                 "between 1 and `channels`",
             ));
         }
-        if p.kernel % 2 == 0 || p.kernel > p.window {
+        if p.kernel.is_multiple_of(2) || p.kernel > p.window {
             return Err(Error::parameter("kernel", p.kernel, "odd and at most the window"));
         }
         p.training.validate()?;
@@ -319,7 +319,7 @@ impl FittedConvAutoencoder {
                     && l.w.is_finite()
             });
         if self.window < 4
-            || self.window % 2 != 0
+            || !self.window.is_multiple_of(2)
             || !chained
             || !self.scaler.is_valid()
             || !self.threshold.is_finite()

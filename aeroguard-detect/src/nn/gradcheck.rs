@@ -159,7 +159,7 @@ fn lstm_gradients_through_time() {
     check("lstm W", &model, &trained.w.g, |m| &mut m.0.w.w, loss);
     check("lstm U", &model, &trained.u.g, |m| &mut m.0.u.w, loss);
     check("lstm b", &model, &trained.b.g, |m| &mut m.0.b.w, loss);
-    for t in 0..steps {
-        check(&format!("lstm x[{t}]"), &model, &dxs[t], |m| &mut m.1[t], loss);
+    for (t, dx) in dxs.iter().enumerate() {
+        check(&format!("lstm x[{t}]"), &model, dx, |m| &mut m.1[t], loss);
     }
 }
