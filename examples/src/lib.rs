@@ -125,3 +125,5 @@ pub mod backend {
         }
     }
 }
+
+pub mod cluster;

@@ -28,7 +28,13 @@ impl MemoryElection {
 }
 
 fn withdraw(h: &Handle, name: &str, seq: u64) {
+    let Ok(sid) = h.sid() else { return };
     let mut st = h.cluster.lock();
+    // A request from a cut-off or crashed session never reaches the cluster: its entry stays until the
+    // session expires, as on ZooKeeper.
+    if st.live(sid, "resign").is_err() {
+        return;
+    }
     if let Some(c) = st.elections.get_mut(name) {
         let before = c.len();
         c.retain(|c| c.0 != seq);

@@ -7,6 +7,8 @@
 //! aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] consume QUEUE [--batch N]
 //!     takes and acks items forever; prints `got <u32>` for each item before acking it
 //! ```
+//! aeroguard-node --sensor-node --backend zookeeper|redis --index I --session-ms N --plan JSON
+//!     a node of the sensor cluster (`aeroguard_examples::cluster`), printing its event lines
 //! The backends are the test services of `scripts/services start` (ZooKeeper on 2181-2183, Redis through the
 //! Sentinels on 26379-26381).
 //! Output is line-buffered; errors go to stderr and the process exits with status 2.
@@ -34,6 +36,13 @@ fn fail(message: String) -> ! {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--sensor-node") {
+        // A sensor node of `aeroguard_examples::cluster` (the cluster tests start these).
+        if let Err(e) = aeroguard_examples::cluster::node_process(&args).await {
+            fail(e);
+        }
+        return;
+    }
     let node: String = arg_value(&args, "--node").unwrap_or_else(|| fail("--node ID is required".into()));
     let backend: Backend = arg_value(&args, "--backend").unwrap_or(Backend::ZooKeeper);
     let session_ms: u64 = arg_value(&args, "--session-ms").unwrap_or(2000);

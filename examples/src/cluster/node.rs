@@ -1,0 +1,284 @@
+//! One sensor node: it answers every round with its measurement, applies sampling-period changes from the
+//! config watch, and campaigns; while it leads, it opens rounds, fuses the answers (Brooks-Iyengar), scores
+//! the fused row with the ensemble and appends it, fenced by its token, to the history.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aeroguard_consensus::history::{HistoryStore, Point};
+use aeroguard_consensus::round::{Announcement, Quorum, RoundFollower, RoundLeader, RoundOptions};
+use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error, Leadership};
+use aeroguard_core::fusion::{BrooksIyengar, Fusion};
+use aeroguard_core::{Reading, SensorId, Timestamp};
+use aeroguard_detect::{EnsembleRecipe, Model, Voter};
+use serde::{Deserialize, Serialize};
+
+use super::sim::{self, CHANNELS, Fault, HALF_WIDTH};
+
+/// Everything a node needs to know about the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// A prefix unique to the run (names of the election, service, config key, round and series).
+    pub run: String,
+    /// How many nodes.
+    pub nodes: usize,
+    /// Rounds to report.
+    pub rounds: u64,
+    /// The initial sampling period (ms between rounds).
+    pub period_ms: u64,
+    /// How long a leader collects a round.
+    pub deadline_ms: u64,
+    /// Seed of the measurement noise.
+    pub seed: u64,
+    /// The fault schedule.
+    pub faults: Vec<Fault>,
+}
+
+/// The sampling setting pushed through the config watch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Milliseconds between rounds.
+    pub period_ms: u64,
+}
+
+impl Plan {
+    /// The election's name.
+    pub fn election(&self) -> String {
+        format!("{}-leader", self.run)
+    }
+    /// The registry service of the nodes.
+    pub fn service(&self) -> String {
+        format!("{}-sensors", self.run)
+    }
+    /// The config key of the sampling period.
+    pub fn sampling_key(&self) -> String {
+        format!("{}-sampling", self.run)
+    }
+    /// The fused series in the history.
+    pub fn series(&self) -> String {
+        format!("{}-fused", self.run)
+    }
+    /// The series of rounds a crashed leader opened and never reported.
+    pub fn aborted_series(&self) -> String {
+        format!("{}-aborted", self.run)
+    }
+    /// The round recipe's options.
+    pub fn round_options(&self) -> RoundOptions {
+        // All but one: a dead node does not stall a round, and the fusion sees enough readings to outvote a
+        // faulty one.
+        let quorum = Quorum::AtLeast(self.nodes.saturating_sub(1).max(1));
+        RoundOptions::new(&self.run, &self.service(), Duration::from_millis(self.deadline_ms), quorum)
+    }
+    /// Node `i`'s id (`n1`, `n2`, ...).
+    pub fn node_name(i: usize) -> String {
+        format!("n{}", i + 1)
+    }
+}
+
+/// What a round's leader appends: the fused row, the vote, who answered and who was excluded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    /// The round number.
+    pub round: u64,
+    /// The leader that reported it.
+    pub leader: String,
+    /// Its fencing token.
+    pub token: u64,
+    /// Fused pressure, temperature, flow.
+    pub fused: [f64; 3],
+    /// Nodes excluded by the fusion, per channel.
+    pub excluded: [Vec<String>; 3],
+    /// Nodes that answered.
+    pub answered: Vec<String>,
+    /// Whether all but one of the live members answered in time.
+    pub reached_quorum: bool,
+    /// The ensemble's alarm.
+    pub alarm: bool,
+    /// Members that voted yes.
+    pub voted_yes: Vec<String>,
+}
+
+/// Where a node's event lines go (stdout for a node process, a channel for in-process nodes).
+pub type Emit = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Runs node `index` until its coordinator closes or the task is dropped.
+pub async fn run_node(
+    coord: Arc<dyn Coordinator>,
+    history: Arc<dyn HistoryStore>,
+    plan: Plan,
+    index: usize,
+    emit: Emit,
+) -> Result<(), Error> {
+    let me = coord.node().to_string();
+    let _registration = coord.registry().register(&plan.service(), serde_json::json!({ "index": index })).await?;
+    let period = Arc::new(AtomicU64::new(plan.period_ms));
+    // Sampling period: applied as soon as the watch delivers it, no restart.
+    let sampling = Config::<Sampling>::new(coord.config(), &plan.sampling_key())?
+        .with_validator(|s| if s.period_ms >= 10 { Ok(()) } else { Err("period_ms below 10".into()) });
+    let mut watch = sampling.watch().await?;
+    let (p2, e2, me2) = (period.clone(), emit.clone(), me.clone());
+    let watching = tokio::spawn(async move {
+        while let Some(event) = watch.next().await {
+            match event {
+                ConfigEvent::Applied(v) => {
+                    p2.store(v.value.period_ms, Ordering::SeqCst);
+                    e2(format!("applied {me2} {} {}", v.value.period_ms, v.version));
+                }
+                ConfigEvent::Rejected { version, error } => e2(format!("rejected {me2} {version} {error}")),
+            }
+        }
+    });
+    // Follower: answer every round with this node's measurement.
+    let mut follower = RoundFollower::<[f64; 3]>::new(coord.clone(), &plan.round_options()).await?;
+    let (plan2, e3) = (plan.clone(), emit.clone());
+    let following = tokio::spawn(async move {
+        loop {
+            let round = match follower.next_round().await {
+                Ok(r) => r,
+                Err(_) => return,
+            };
+            let value = sim::measure(index, round.round, plan2.seed, &plan2.faults);
+            if let Err(e) = follower.submit(&round, &value).await {
+                e3(format!("warn {} submit round {}: {e}", index + 1, round.round));
+            }
+        }
+    });
+    let mut voter = EnsembleRecipe::default()
+        .fit(sim::normal_history(400, plan.seed).view())
+        .map_err(|e| Error::Backend { backend: "detect", operation: "fit ensemble", message: e.to_string() })?;
+    let election = coord.election(&plan.election())?;
+    let result = loop {
+        let lead = match election.campaign().await {
+            Ok(l) => l,
+            Err(Error::Closed) => break Ok(()),
+            Err(e) if e.is_retryable() => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(Error::SessionExpired { .. }) => continue,
+            Err(e) => break Err(e),
+        };
+        emit(format!("elected {me} {}", lead.token().0));
+        match lead_rounds(&coord, &*history, &plan, &lead, &mut voter, &period, &emit).await {
+            Ok(()) => {
+                // Every round reported: stay leader, idle, until the run is stopped.
+                let reason = lead.lost().await;
+                emit(format!("lost {me} {reason}"));
+            }
+            Err(e) => emit(format!("lost {me} {e}")),
+        }
+    };
+    watching.abort();
+    following.abort();
+    result
+}
+
+/// Leads rounds until `plan.rounds` are reported or the leadership is lost.
+async fn lead_rounds(
+    coord: &Arc<dyn Coordinator>,
+    history: &dyn HistoryStore,
+    plan: &Plan,
+    lead: &Leadership,
+    voter: &mut Voter<Model>,
+    period: &AtomicU64,
+    emit: &Emit,
+) -> Result<(), Error> {
+    let me = coord.node().to_string();
+    let series = plan.series();
+    let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
+    let reported = |points: &[Point]| {
+        points.iter().filter_map(|p| p.detail.as_ref()?.get("round")?.as_u64()).max().unwrap_or(0)
+    };
+    // Account for a round the previous leader opened and never reported (it died in between).
+    let announced = Config::<Announcement>::new(coord.config(), &format!("round-{}", plan.run))?
+        .get()
+        .await?
+        .map_or(0, |a| a.value.round);
+    let mut last = reported(&history.range(&series, all.0, all.1).await?);
+    for r in last + 1..=announced {
+        let token = lead.ensure()?;
+        let point = Point::new(Timestamp::now(), r as f64)
+            .with_detail(serde_json::json!({ "round": r, "accounted_by": me, "token": token.0 }));
+        history.append(&plan.aborted_series(), token, &[point]).await?;
+        emit(format!("aborted {r} {me}"));
+    }
+    let leader = RoundLeader::<[f64; 3]>::new(coord.clone(), plan.round_options())?;
+    let fusion = BrooksIyengar::new(1);
+    while last < plan.rounds {
+        let started = tokio::time::Instant::now();
+        let result = leader.run(lead).await?;
+        let now = Timestamp::now();
+        let mut fused = [f64::NAN; 3];
+        let mut excluded: [Vec<String>; 3] = Default::default();
+        for c in 0..3 {
+            let readings: Vec<Reading> = result
+                .answered
+                .iter()
+                .filter_map(|(node, v)| {
+                    Some(Reading::new(SensorId::new(node.as_str()).ok()?, v[c], now).with_half_width(HALF_WIDTH[c]))
+                })
+                .collect();
+            if let Ok(e) = fusion.fuse(&readings, now) {
+                fused[c] = e.value;
+                excluded[c] = e.excluded.iter().map(|x| x.sensor.to_string()).collect();
+            }
+        }
+        let record = if fused.iter().all(|v| v.is_finite()) {
+            let verdict = voter.update(ndarray::ArrayView1::from(&fused[..]));
+            RoundRecord {
+                round: result.round,
+                leader: me.clone(),
+                token: result.token.0,
+                fused,
+                excluded,
+                answered: result.answered.iter().map(|(n, _)| n.to_string()).collect(),
+                reached_quorum: result.reached_quorum,
+                alarm: verdict.alarm,
+                voted_yes: verdict
+                    .members
+                    .iter()
+                    .filter(|m| m.vote == aeroguard_detect::Vote::Yes)
+                    .map(|m| m.name.clone())
+                    .collect(),
+            }
+        } else {
+            RoundRecord {
+                round: result.round,
+                leader: me.clone(),
+                token: result.token.0,
+                fused: [0.0; 3],
+                excluded,
+                answered: result.answered.iter().map(|(n, _)| n.to_string()).collect(),
+                reached_quorum: false,
+                alarm: false,
+                voted_yes: Vec::new(),
+            }
+        };
+        let detail = serde_json::to_value(&record)
+            .map_err(|e| Error::Backend { backend: "json", operation: "encode round", message: e.to_string() })?;
+        let point = Point::new(now, record.fused[0]).with_alarm(record.alarm).with_detail(detail);
+        history.append(&series, result.token, &[point]).await?;
+        last = result.round;
+        let ex: Vec<String> = (0..3)
+            .filter(|&c| !record.excluded[c].is_empty())
+            .map(|c| format!("{}:{}", CHANNELS[c], record.excluded[c].join("+")))
+            .collect();
+        emit(format!(
+            "round {:>3} leader {me} #{} | p {:.3} bar  t {:.2} C  f {:.3} m3/h | {}/{} answered{} | excluded [{}] | {}",
+            record.round,
+            record.token,
+            record.fused[0],
+            record.fused[1],
+            record.fused[2],
+            record.answered.len(),
+            plan.nodes,
+            if record.reached_quorum { "" } else { " (no quorum)" },
+            ex.join(" "),
+            if record.alarm { format!("ALARM ({})", record.voted_yes.join(", ")) } else { "ok".into() }
+        ));
+        let wait = Duration::from_millis(period.load(Ordering::SeqCst)).saturating_sub(started.elapsed());
+        tokio::time::sleep(wait).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The simulated process every sensor node measures, and the fault schedule.
+
+use serde::{Deserialize, Serialize};
+
+use crate::SplitMix64;
+
+/// The three channels each node measures.
+pub const CHANNELS: [&str; 3] = ["pressure", "temperature", "flow"];
+
+/// Half-widths of the readings' uncertainty intervals, per channel (bar, °C, m³/h).
+pub const HALF_WIDTH: [f64; 3] = [0.08, 0.4, 0.15];
+
+/// The true process at round `r`: a pump's pressure, temperature and flow, slowly oscillating.
+pub fn truth(r: u64) -> [f64; 3] {
+    let t = r as f64;
+    [
+        4.0 + 0.2 * (t * std::f64::consts::TAU / 50.0).sin(),
+        60.0 + 1.5 * (t * std::f64::consts::TAU / 80.0 + 1.0).sin(),
+        12.0 + 0.5 * (t * std::f64::consts::TAU / 40.0).cos(),
+    ]
+}
+
+/// What goes wrong with a sensor node.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FaultKind {
+    /// Repeats the value it had when the fault began.
+    Stuck,
+    /// Adds a growing offset to pressure (bar per round).
+    Drift {
+        /// Offset per round.
+        per_round: f64,
+    },
+    /// Adds a large offset to temperature.
+    Spike {
+        /// The offset.
+        size: f64,
+    },
+}
+
+/// A fault of one node over rounds `from..=to`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    /// The node's index (0-based: node `n{index + 1}`).
+    pub node: usize,
+    /// What happens.
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// First faulty round.
+    pub from: u64,
+    /// Last faulty round.
+    pub to: u64,
+}
+
+impl Fault {
+    /// A short label, as in the summary.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            FaultKind::Stuck => "stuck",
+            FaultKind::Drift { .. } => "drift",
+            FaultKind::Spike { .. } => "spike",
+        }
+    }
+}
+
+/// The default schedule for `nodes` nodes, one fault at a time (Brooks-Iyengar with f = 1 tolerates one):
+/// n2 stuck in rounds 6-16, n3 drifting in rounds 18-26, n4 spiking in rounds 28-30 (each only if the node
+/// exists).
+pub fn default_faults(nodes: usize) -> Vec<Fault> {
+    [
+        Fault { node: 1, kind: FaultKind::Stuck, from: 6, to: 16 },
+        Fault { node: 2, kind: FaultKind::Drift { per_round: 0.05 }, from: 18, to: 26 },
+        Fault { node: 3, kind: FaultKind::Spike { size: 6.0 }, from: 28, to: 30 },
+    ]
+    .into_iter()
+    .filter(|f| f.node < nodes)
+    .collect()
+}
+
+/// What node `node` measures in round `r`: the truth, its own noise, and its faults.
+pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault]) -> [f64; 3] {
+    let noisy = |r: u64| {
+        let mut g = SplitMix64::new(seed ^ (node as u64).wrapping_mul(0x9E37_79B9) ^ r.wrapping_mul(0x85EB_CA6B));
+        let sigma = 0.01 + 0.005 * node as f64;
+        let t = truth(r);
+        [t[0] + sigma * g.normal(), t[1] + 6.0 * sigma * g.normal(), t[2] + 2.0 * sigma * g.normal()]
+    };
+    let mut v = noisy(r);
+    for f in faults.iter().filter(|f| f.node == node && (f.from..=f.to).contains(&r)) {
+        match f.kind {
+            FaultKind::Stuck => v = noisy(f.from),
+            FaultKind::Drift { per_round } => v[0] += per_round * (r - f.from + 1) as f64,
+            FaultKind::Spike { size } => v[1] += size,
+        }
+    }
+    v
+}
+
+/// Normal operation as the fused value sees it (the mean of several nodes' noise), to train the ensemble on.
+pub fn normal_history(rows: u64, seed: u64) -> ndarray::Array2<f64> {
+    let mut g = SplitMix64::new(seed ^ 0xA5A5);
+    ndarray::Array2::from_shape_fn((rows as usize, 3), |(r, c)| {
+        let t = truth(r as u64 + 1_000);
+        t[c] + [0.006, 0.06, 0.012][c] * g.normal()
+    })
+}

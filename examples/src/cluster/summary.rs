@@ -1,0 +1,233 @@
+//! The run's summary, read back from the history: what was reported, by whom, what was excluded, and the checks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use aeroguard_consensus::history::HistoryStore;
+use aeroguard_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{Events, Plan, RoundRecord};
+
+/// A failover: who was killed, who took over, and how long it took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailoverRecord {
+    /// The killed leader.
+    pub killed: String,
+    /// The next leader.
+    pub next: Option<String>,
+    /// From the kill to the next election, ms.
+    pub took_ms: Option<u64>,
+}
+
+/// How the fusion treated a faulty node during its fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// The node.
+    pub node: String,
+    /// The fault.
+    pub fault: String,
+    /// Reported rounds inside the fault's span.
+    pub rounds: u64,
+    /// Of those, rounds where the node was excluded on at least one channel.
+    pub excluded: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Rounds asked for.
+    pub rounds_planned: u64,
+    /// Distinct rounds reported in the history.
+    pub rounds_reported: u64,
+    /// Rounds reported more than once.
+    pub duplicates: Vec<u64>,
+    /// Rounds opened by a leader that died before reporting them, accounted by its successor.
+    pub aborted: Vec<u64>,
+    /// Rounds neither reported nor accounted for.
+    pub lost: Vec<u64>,
+    /// Leaders, in order, with their tokens.
+    pub terms: Vec<(String, u64)>,
+    /// Failovers after a kill.
+    pub failovers: Vec<FailoverRecord>,
+    /// Rounds whose answers did not reach a majority in time.
+    pub missing_quorum: Vec<u64>,
+    /// Per faulty node: how often it was excluded during its fault.
+    pub faults: Vec<FaultRecord>,
+    /// Rounds in which a healthy node was excluded.
+    pub healthy_excluded: u64,
+    /// Rounds with an ensemble alarm.
+    pub alarms: u64,
+    /// Whether the history's tokens never went down.
+    pub tokens_in_order: bool,
+    /// The sampling period pushed, and which live nodes applied it.
+    pub config: Option<(u64, Vec<String>, usize)>,
+    /// Whether the run ended by timeout.
+    pub timed_out: bool,
+}
+
+impl Summary {
+    pub(crate) async fn build(plan: &Plan, history: &dyn HistoryStore, ev: Events) -> Result<Summary, String> {
+        let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
+        let points = history.range(&plan.series(), all.0, all.1).await.map_err(|e| e.to_string())?;
+        let records: Vec<RoundRecord> = points
+            .iter()
+            .filter_map(|p| serde_json::from_value(p.detail.clone()?).ok())
+            .collect();
+        let aborted: Vec<u64> = history
+            .range(&plan.aborted_series(), all.0, all.1)
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|p| p.detail.as_ref()?.get("round")?.as_u64())
+            .collect();
+        let mut count: BTreeMap<u64, u64> = BTreeMap::new();
+        for r in &records {
+            *count.entry(r.round).or_default() += 1;
+        }
+        let max = count.keys().chain(&aborted).copied().max().unwrap_or(0);
+        let lost = (1..=max).filter(|r| !count.contains_key(r) && !aborted.contains(r)).collect();
+        let mut terms: Vec<(String, u64)> = Vec::new();
+        for r in &records {
+            if terms.last().is_none_or(|t| t.1 != r.token) {
+                terms.push((r.leader.clone(), r.token));
+            }
+        }
+        let failovers = ev
+            .killed
+            .iter()
+            .map(|(at, who)| {
+                let next = ev.elected.iter().find(|e| e.0 > *at && e.1 != *who);
+                FailoverRecord {
+                    killed: who.clone(),
+                    next: next.map(|e| e.1.clone()),
+                    took_ms: next.map(|e| (e.0 - *at).as_millis() as u64),
+                }
+            })
+            .collect();
+        let faulty: Vec<String> = plan.faults.iter().map(|f| Plan::node_name(f.node)).collect();
+        let excluded_in = |r: &RoundRecord, node: &str| r.excluded.iter().any(|c| c.iter().any(|n| n == node));
+        let faults = plan
+            .faults
+            .iter()
+            .map(|f| {
+                let node = Plan::node_name(f.node);
+                let during: Vec<&RoundRecord> = records
+                    .iter()
+                    .filter(|r| (f.from..=f.to).contains(&r.round) && r.answered.contains(&node))
+                    .collect();
+                FaultRecord {
+                    fault: f.label().into(),
+                    rounds: during.len() as u64,
+                    excluded: during.iter().filter(|r| excluded_in(r, &node)).count() as u64,
+                    node,
+                }
+            })
+            .collect();
+        let healthy_excluded = records
+            .iter()
+            .filter(|r| {
+                (0..plan.nodes).map(Plan::node_name).any(|n| {
+                    let faulty_now = plan
+                        .faults
+                        .iter()
+                        .any(|f| Plan::node_name(f.node) == n && (f.from..=f.to + 3).contains(&r.round));
+                    !faulty_now && !faulty.is_empty() && excluded_in(r, &n)
+                })
+            })
+            .count() as u64;
+        let live = plan.nodes - ev.dead.len();
+        Ok(Summary {
+            rounds_planned: plan.rounds,
+            rounds_reported: count.len() as u64,
+            duplicates: count.iter().filter(|(_, n)| **n > 1).map(|(r, _)| *r).collect(),
+            aborted,
+            lost,
+            tokens_in_order: records.windows(2).all(|w| w[1].token >= w[0].token),
+            terms,
+            failovers,
+            missing_quorum: records.iter().filter(|r| !r.reached_quorum).map(|r| r.round).collect(),
+            faults,
+            healthy_excluded,
+            alarms: records.iter().filter(|r| r.alarm).count() as u64,
+            config: ev.new_period.map(|p| (p, ev.applied.iter().cloned().collect(), live)),
+            timed_out: ev.timed_out,
+        })
+    }
+
+    /// The checks a run must pass, as problems found (empty: all good).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.timed_out {
+            out.push("the run timed out".into());
+        }
+        if self.rounds_reported < self.rounds_planned.saturating_sub(self.aborted.len() as u64) {
+            out.push(format!("only {} of {} rounds reported", self.rounds_reported, self.rounds_planned));
+        }
+        if !self.duplicates.is_empty() {
+            out.push(format!("rounds reported twice: {:?}", self.duplicates));
+        }
+        if !self.lost.is_empty() {
+            out.push(format!("rounds lost: {:?}", self.lost));
+        }
+        if !self.tokens_in_order {
+            out.push("the history accepted a lower token after a higher one".into());
+        }
+        for f in &self.failovers {
+            if f.next.is_none() {
+                out.push(format!("nobody took over from {}", f.killed));
+            }
+        }
+        for f in &self.faults {
+            if f.rounds > 0 && f.excluded == 0 {
+                out.push(format!("{} ({}) was never excluded during its fault", f.node, f.fault));
+            }
+        }
+        if let Some((period, applied, live)) = &self.config
+            && applied.len() < *live
+        {
+            out.push(format!("only {applied:?} of {live} live nodes applied period {period} ms"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "summary")?;
+        writeln!(f, "  rounds reported      {} of {}", self.rounds_reported, self.rounds_planned)?;
+        writeln!(f, "  reported twice       {:?}", self.duplicates)?;
+        writeln!(f, "  lost                 {:?}", self.lost)?;
+        writeln!(f, "  aborted by a crash   {:?} (opened by a dead leader, accounted by its successor)", self.aborted)?;
+        let terms: Vec<String> = self.terms.iter().map(|(n, t)| format!("{n} #{t}")).collect();
+        writeln!(f, "  leaders              {}", terms.join(" -> "))?;
+        for fo in &self.failovers {
+            writeln!(
+                f,
+                "  failover             {} killed -> {} elected after {} ms",
+                fo.killed,
+                fo.next.as_deref().unwrap_or("nobody"),
+                fo.took_ms.map_or("-".into(), |t| t.to_string())
+            )?;
+        }
+        writeln!(f, "  rounds without quorum {:?}", self.missing_quorum)?;
+        for fr in &self.faults {
+            writeln!(
+                f,
+                "  fault                {} {}: excluded in {} of {} rounds during the fault",
+                fr.node, fr.fault, fr.excluded, fr.rounds
+            )?;
+        }
+        writeln!(f, "  healthy excluded     {} rounds", self.healthy_excluded)?;
+        writeln!(f, "  alarms raised        {}", self.alarms)?;
+        if let Some((p, applied, live)) = &self.config {
+            writeln!(f, "  sampling period      {p} ms applied by {} of {live} live nodes ({})", applied.len(), applied.join(", "))?;
+        }
+        let problems = self.problems();
+        if problems.is_empty() {
+            write!(f, "  checks               ok: no round reported twice, none lost")
+        } else {
+            write!(f, "  checks               FAILED: {}", problems.join("; "))
+        }
+    }
+}
