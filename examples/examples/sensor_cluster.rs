@@ -58,7 +58,12 @@ async fn main() -> ExitCode {
         options.plan.nodes,
         options.plan.rounds,
         options.plan.period_ms,
-        options.plan.faults.iter().map(|f| format!("n{} {} {}-{}", f.node + 1, f.label(), f.from, f.to)).collect::<Vec<_>>(),
+        options
+            .plan
+            .faults
+            .iter()
+            .map(|f| format!("n{} {} {}-{}", f.node + 1, f.label(), f.from, f.to))
+            .collect::<Vec<_>>(),
         options.kill_leader_at
     );
     match cluster::run_cluster(options, |line| {
@@ -74,7 +79,11 @@ async fn main() -> ExitCode {
             } else {
                 println!("{summary}");
             }
-            if summary.problems().is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if summary.problems().is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -95,13 +95,18 @@ impl ClusterOptions {
 
 /// A unique run name.
 pub fn unique_run(base: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     format!("{base}-{}-{}", std::process::id(), nanos % 1_000_000_000)
 }
 
 /// The nodes, however they run.
 enum Nodes {
-    Tasks { cluster: MemoryCluster, tasks: Vec<Option<tokio::task::JoinHandle<()>>> },
+    Tasks {
+        cluster: MemoryCluster,
+        tasks: Vec<Option<tokio::task::JoinHandle<()>>>,
+    },
     Processes(Vec<Option<std::process::Child>>),
 }
 
@@ -145,17 +150,24 @@ pub async fn node_process(args: &[String]) -> Result<(), String> {
     let backend: Backend = arg_value(args, "--backend").ok_or("--backend zookeeper|redis is required")?;
     let index: usize = arg_value(args, "--index").ok_or("--index is required")?;
     let session = Duration::from_millis(arg_value(args, "--session-ms").unwrap_or(2000));
-    let plan: Plan = serde_json::from_str(&arg_value::<String>(args, "--plan").ok_or("--plan JSON is required")?)
-        .map_err(|e| format!("--plan: {e}"))?;
-    let coord = backend.connect(&Plan::node_name(index), session).await.map_err(|e| e.to_string())?;
-    let history: Arc<dyn HistoryStore> = Arc::new(redis_history(&format!("{}-h", Plan::node_name(index))).await?);
+    let plan: Plan =
+        serde_json::from_str(&arg_value::<String>(args, "--plan").ok_or("--plan JSON is required")?)
+            .map_err(|e| format!("--plan: {e}"))?;
+    let coord = backend
+        .connect(&Plan::node_name(index), session)
+        .await
+        .map_err(|e| e.to_string())?;
+    let history: Arc<dyn HistoryStore> =
+        Arc::new(redis_history(&format!("{}-h", Plan::node_name(index))).await?);
     let emit: Emit = Arc::new(|line| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     });
-    run_node(coord, history, plan, index, emit).await.map_err(|e| e.to_string())
+    run_node(coord, history, plan, index, emit)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn redis_history(node: &str) -> Result<aeroguard_consensus::redis::RedisHistory, String> {
@@ -175,60 +187,82 @@ async fn redis_history(node: &str) -> Result<aeroguard_consensus::redis::RedisHi
 pub async fn run_cluster(options: ClusterOptions, print: impl Fn(&str)) -> Result<Summary, String> {
     let plan = options.plan.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, String)>();
-    let (observer, history, mut nodes): (Arc<dyn Coordinator>, Arc<dyn HistoryStore>, Nodes) = match options.backend {
-        Where::Memory => {
-            let cluster = MemoryCluster::new();
-            let history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
-            let memory = MemoryOptions { session_timeout: options.session, grace: options.session * 3 / 10 };
-            let mut tasks = Vec::new();
-            for i in 0..plan.nodes {
-                let id = Plan::node_name(i).parse().map_err(|e| format!("{e}"))?;
-                let coord: Arc<dyn Coordinator> = cluster.connect_with(id, memory).map_err(|e| e.to_string())?;
-                let tx = tx.clone();
-                let emit: Emit = Arc::new(move |line| {
-                    let _ = tx.send((Instant::now(), line));
-                });
-                let (h, p, e2) = (history.clone(), plan.clone(), emit.clone());
-                tasks.push(Some(tokio::spawn(async move {
-                    if let Err(err) = run_node(coord, h, p, i, e2.clone()).await {
-                        e2(format!("error {} {err}", i + 1));
-                    }
-                })));
-            }
-            let observer = cluster.connect("observer".parse().map_err(|e| format!("{e}"))?).map_err(|e| e.to_string())?;
-            (observer, history, Nodes::Tasks { cluster, tasks })
-        }
-        Where::ZooKeeper | Where::Redis => {
-            let backend = if options.backend == Where::ZooKeeper { Backend::ZooKeeper } else { Backend::Redis };
-            let (program, prefix) = options.node_command.clone().ok_or("process backends need a node program")?;
-            let plan_json = serde_json::to_string(&plan).map_err(|e| e.to_string())?;
-            let mut children = Vec::new();
-            for i in 0..plan.nodes {
-                let mut child = std::process::Command::new(&program)
-                    .args(&prefix)
-                    .args(["--backend", backend.name(), "--index", &i.to_string()])
-                    .args(["--session-ms", &options.session.as_millis().to_string(), "--plan", &plan_json])
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::inherit())
-                    .spawn()
-                    .map_err(|e| format!("start node {}: {e}", program.display()))?;
-                let stdout = child.stdout.take().ok_or("no stdout")?;
-                let tx = tx.clone();
-                std::thread::spawn(move || {
-                    use std::io::BufRead;
-                    for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                        if tx.send((Instant::now(), line)).is_err() {
-                            return;
+    let (observer, history, mut nodes): (Arc<dyn Coordinator>, Arc<dyn HistoryStore>, Nodes) =
+        match options.backend {
+            Where::Memory => {
+                let cluster = MemoryCluster::new();
+                let history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
+                let memory = MemoryOptions {
+                    session_timeout: options.session,
+                    grace: options.session * 3 / 10,
+                };
+                let mut tasks = Vec::new();
+                for i in 0..plan.nodes {
+                    let id = Plan::node_name(i).parse().map_err(|e| format!("{e}"))?;
+                    let coord: Arc<dyn Coordinator> =
+                        cluster.connect_with(id, memory).map_err(|e| e.to_string())?;
+                    let tx = tx.clone();
+                    let emit: Emit = Arc::new(move |line| {
+                        let _ = tx.send((Instant::now(), line));
+                    });
+                    let (h, p, e2) = (history.clone(), plan.clone(), emit.clone());
+                    tasks.push(Some(tokio::spawn(async move {
+                        if let Err(err) = run_node(coord, h, p, i, e2.clone()).await {
+                            e2(format!("error {} {err}", i + 1));
                         }
-                    }
-                });
-                children.push(Some(child));
+                    })));
+                }
+                let observer = cluster
+                    .connect("observer".parse().map_err(|e| format!("{e}"))?)
+                    .map_err(|e| e.to_string())?;
+                (observer, history, Nodes::Tasks { cluster, tasks })
             }
-            let observer = backend.connect("observer", options.session).await.map_err(|e| e.to_string())?;
-            let history: Arc<dyn HistoryStore> = Arc::new(redis_history("observer-h").await?);
-            (observer, history, Nodes::Processes(children))
-        }
-    };
+            Where::ZooKeeper | Where::Redis => {
+                let backend = if options.backend == Where::ZooKeeper {
+                    Backend::ZooKeeper
+                } else {
+                    Backend::Redis
+                };
+                let (program, prefix) = options
+                    .node_command
+                    .clone()
+                    .ok_or("process backends need a node program")?;
+                let plan_json = serde_json::to_string(&plan).map_err(|e| e.to_string())?;
+                let mut children = Vec::new();
+                for i in 0..plan.nodes {
+                    let mut child = std::process::Command::new(&program)
+                        .args(&prefix)
+                        .args(["--backend", backend.name(), "--index", &i.to_string()])
+                        .args([
+                            "--session-ms",
+                            &options.session.as_millis().to_string(),
+                            "--plan",
+                            &plan_json,
+                        ])
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::inherit())
+                        .spawn()
+                        .map_err(|e| format!("start node {}: {e}", program.display()))?;
+                    let stdout = child.stdout.take().ok_or("no stdout")?;
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        use std::io::BufRead;
+                        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                            if tx.send((Instant::now(), line)).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    children.push(Some(child));
+                }
+                let observer = backend
+                    .connect("observer", options.session)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let history: Arc<dyn HistoryStore> = Arc::new(redis_history("observer-h").await?);
+                (observer, history, Nodes::Processes(children))
+            }
+        };
     drop(tx);
     let outcome = watch(&options, &*observer, &mut nodes, &mut rx, &print).await;
     nodes.stop(options.session);
@@ -267,7 +301,8 @@ async fn watch(
     let mut last_round = 0;
     let mut leader: Option<String> = None;
     let deadline = Instant::now() + options.timeout;
-    let sampling = Config::<Sampling>::new(observer.config(), &plan.sampling_key()).map_err(|e| e.to_string())?;
+    let sampling =
+        Config::<Sampling>::new(observer.config(), &plan.sampling_key()).map_err(|e| e.to_string())?;
     let mut round_seen_at: BTreeMap<u64, Instant> = BTreeMap::new();
     loop {
         let line = tokio::select! {
@@ -280,7 +315,8 @@ async fn watch(
         match words.as_slice() {
             ["elected", node, token, ..] => {
                 leader = Some(node.to_string());
-                ev.elected.push((at, node.to_string(), token.parse().unwrap_or(0)));
+                ev.elected
+                    .push((at, node.to_string(), token.parse().unwrap_or(0)));
             }
             ["applied", node, period, ..] if Some(period.parse().unwrap_or(0)) == ev.new_period => {
                 ev.applied.insert(node.to_string());
@@ -296,7 +332,11 @@ async fn watch(
             && ev.killed.is_empty()
             && last_round >= k
         {
-            let index = l.trim_start_matches('n').parse::<usize>().map_err(|e| e.to_string())? - 1;
+            let index = l
+                .trim_start_matches('n')
+                .parse::<usize>()
+                .map_err(|e| e.to_string())?
+                - 1;
             print(&format!("*** killing the leader {l} after round {last_round}"));
             nodes.kill(index, options.session);
             ev.killed.push((Instant::now(), l.clone()));
@@ -306,9 +346,14 @@ async fn watch(
             && ev.new_period.is_none()
             && last_round >= at_round
         {
-            print(&format!("*** pushing sampling period {period} ms after round {last_round}"));
+            print(&format!(
+                "*** pushing sampling period {period} ms after round {last_round}"
+            ));
             ev.new_period = Some(period);
-            sampling.set(&Sampling { period_ms: period }, Expect::Any).await.map_err(|e| e.to_string())?;
+            sampling
+                .set(&Sampling { period_ms: period }, Expect::Any)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         if last_round >= plan.rounds {
             // Let the live nodes report the config change if they have not yet.

@@ -68,7 +68,12 @@ impl Plan {
         // All but one: a dead node does not stall a round, and the fusion sees enough readings to outvote a
         // faulty one.
         let quorum = Quorum::AtLeast(self.nodes.saturating_sub(1).max(1));
-        RoundOptions::new(&self.run, &self.service(), Duration::from_millis(self.deadline_ms), quorum)
+        RoundOptions::new(
+            &self.run,
+            &self.service(),
+            Duration::from_millis(self.deadline_ms),
+            quorum,
+        )
     }
     /// Node `i`'s id (`n1`, `n2`, ...).
     pub fn node_name(i: usize) -> String {
@@ -111,11 +116,19 @@ pub async fn run_node(
     emit: Emit,
 ) -> Result<(), Error> {
     let me = coord.node().to_string();
-    let _registration = coord.registry().register(&plan.service(), serde_json::json!({ "index": index })).await?;
+    let _registration = coord
+        .registry()
+        .register(&plan.service(), serde_json::json!({ "index": index }))
+        .await?;
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     // Sampling period: applied as soon as the watch delivers it, no restart.
-    let sampling = Config::<Sampling>::new(coord.config(), &plan.sampling_key())?
-        .with_validator(|s| if s.period_ms >= 10 { Ok(()) } else { Err("period_ms below 10".into()) });
+    let sampling = Config::<Sampling>::new(coord.config(), &plan.sampling_key())?.with_validator(|s| {
+        if s.period_ms >= 10 {
+            Ok(())
+        } else {
+            Err("period_ms below 10".into())
+        }
+    });
     let mut watch = sampling.watch().await?;
     let (p2, e2, me2) = (period.clone(), emit.clone(), me.clone());
     let watching = tokio::spawn(async move {
@@ -146,7 +159,11 @@ pub async fn run_node(
     });
     let mut voter = EnsembleRecipe::default()
         .fit(sim::normal_history(400, plan.seed).view())
-        .map_err(|e| Error::Backend { backend: "detect", operation: "fit ensemble", message: e.to_string() })?;
+        .map_err(|e| Error::Backend {
+            backend: "detect",
+            operation: "fit ensemble",
+            message: e.to_string(),
+        })?;
     let election = coord.election(&plan.election())?;
     let result = loop {
         let lead = match election.campaign().await {
@@ -188,7 +205,11 @@ async fn lead_rounds(
     let series = plan.series();
     let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
     let reported = |points: &[Point]| {
-        points.iter().filter_map(|p| p.detail.as_ref()?.get("round")?.as_u64()).max().unwrap_or(0)
+        points
+            .iter()
+            .filter_map(|p| p.detail.as_ref()?.get("round")?.as_u64())
+            .max()
+            .unwrap_or(0)
     };
     // Account for a round the previous leader opened and never reported (it died in between).
     let announced = Config::<Announcement>::new(coord.config(), &format!("round-{}", plan.run))?
@@ -216,7 +237,10 @@ async fn lead_rounds(
                 .answered
                 .iter()
                 .filter_map(|(node, v)| {
-                    Some(Reading::new(SensorId::new(node.as_str()).ok()?, v[c], now).with_half_width(HALF_WIDTH[c]))
+                    Some(
+                        Reading::new(SensorId::new(node.as_str()).ok()?, v[c], now)
+                            .with_half_width(HALF_WIDTH[c]),
+                    )
                 })
                 .collect();
             if let Ok(e) = fusion.fuse(&readings, now) {
@@ -255,9 +279,14 @@ async fn lead_rounds(
                 voted_yes: Vec::new(),
             }
         };
-        let detail = serde_json::to_value(&record)
-            .map_err(|e| Error::Backend { backend: "json", operation: "encode round", message: e.to_string() })?;
-        let point = Point::new(now, record.fused[0]).with_alarm(record.alarm).with_detail(detail);
+        let detail = serde_json::to_value(&record).map_err(|e| Error::Backend {
+            backend: "json",
+            operation: "encode round",
+            message: e.to_string(),
+        })?;
+        let point = Point::new(now, record.fused[0])
+            .with_alarm(record.alarm)
+            .with_detail(detail);
         history.append(&series, result.token, &[point]).await?;
         last = result.round;
         let ex: Vec<String> = (0..3)
@@ -275,7 +304,11 @@ async fn lead_rounds(
             plan.nodes,
             if record.reached_quorum { "" } else { " (no quorum)" },
             ex.join(" "),
-            if record.alarm { format!("ALARM ({})", record.voted_yes.join(", ")) } else { "ok".into() }
+            if record.alarm {
+                format!("ALARM ({})", record.voted_yes.join(", "))
+            } else {
+                "ok".into()
+            }
         ));
         let wait = Duration::from_millis(period.load(Ordering::SeqCst)).saturating_sub(started.elapsed());
         tokio::time::sleep(wait).await;

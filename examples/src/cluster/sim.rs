@@ -68,9 +68,24 @@ impl Fault {
 /// exists).
 pub fn default_faults(nodes: usize) -> Vec<Fault> {
     [
-        Fault { node: 1, kind: FaultKind::Stuck, from: 6, to: 16 },
-        Fault { node: 2, kind: FaultKind::Drift { per_round: 0.05 }, from: 18, to: 26 },
-        Fault { node: 3, kind: FaultKind::Spike { size: 6.0 }, from: 28, to: 30 },
+        Fault {
+            node: 1,
+            kind: FaultKind::Stuck,
+            from: 6,
+            to: 16,
+        },
+        Fault {
+            node: 2,
+            kind: FaultKind::Drift { per_round: 0.05 },
+            from: 18,
+            to: 26,
+        },
+        Fault {
+            node: 3,
+            kind: FaultKind::Spike { size: 6.0 },
+            from: 28,
+            to: 30,
+        },
     ]
     .into_iter()
     .filter(|f| f.node < nodes)
@@ -80,13 +95,21 @@ pub fn default_faults(nodes: usize) -> Vec<Fault> {
 /// What node `node` measures in round `r`: the truth, its own noise, and its faults.
 pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault]) -> [f64; 3] {
     let noisy = |r: u64| {
-        let mut g = SplitMix64::new(seed ^ (node as u64).wrapping_mul(0x9E37_79B9) ^ r.wrapping_mul(0x85EB_CA6B));
+        let mut g =
+            SplitMix64::new(seed ^ (node as u64).wrapping_mul(0x9E37_79B9) ^ r.wrapping_mul(0x85EB_CA6B));
         let sigma = 0.01 + 0.005 * node as f64;
         let t = truth(r);
-        [t[0] + sigma * g.normal(), t[1] + 6.0 * sigma * g.normal(), t[2] + 2.0 * sigma * g.normal()]
+        [
+            t[0] + sigma * g.normal(),
+            t[1] + 6.0 * sigma * g.normal(),
+            t[2] + 2.0 * sigma * g.normal(),
+        ]
     };
     let mut v = noisy(r);
-    for f in faults.iter().filter(|f| f.node == node && (f.from..=f.to).contains(&r)) {
+    for f in faults
+        .iter()
+        .filter(|f| f.node == node && (f.from..=f.to).contains(&r))
+    {
         match f.kind {
             FaultKind::Stuck => v = noisy(f.from),
             FaultKind::Drift { per_round } => v[0] += per_round * (r - f.from + 1) as f64,

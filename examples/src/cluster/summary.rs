@@ -67,9 +67,16 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub(crate) async fn build(plan: &Plan, history: &dyn HistoryStore, ev: Events) -> Result<Summary, String> {
+    pub(crate) async fn build(
+        plan: &Plan,
+        history: &dyn HistoryStore,
+        ev: Events,
+    ) -> Result<Summary, String> {
         let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
-        let points = history.range(&plan.series(), all.0, all.1).await.map_err(|e| e.to_string())?;
+        let points = history
+            .range(&plan.series(), all.0, all.1)
+            .await
+            .map_err(|e| e.to_string())?;
         let records: Vec<RoundRecord> = points
             .iter()
             .filter_map(|p| serde_json::from_value(p.detail.clone()?).ok())
@@ -86,7 +93,9 @@ impl Summary {
             *count.entry(r.round).or_default() += 1;
         }
         let max = count.keys().chain(&aborted).copied().max().unwrap_or(0);
-        let lost = (1..=max).filter(|r| !count.contains_key(r) && !aborted.contains(r)).collect();
+        let lost = (1..=max)
+            .filter(|r| !count.contains_key(r) && !aborted.contains(r))
+            .collect();
         let mut terms: Vec<(String, u64)> = Vec::new();
         for r in &records {
             if terms.last().is_none_or(|t| t.1 != r.token) {
@@ -106,7 +115,8 @@ impl Summary {
             })
             .collect();
         let faulty: Vec<String> = plan.faults.iter().map(|f| Plan::node_name(f.node)).collect();
-        let excluded_in = |r: &RoundRecord, node: &str| r.excluded.iter().any(|c| c.iter().any(|n| n == node));
+        let excluded_in =
+            |r: &RoundRecord, node: &str| r.excluded.iter().any(|c| c.iter().any(|n| n == node));
         let faults = plan
             .faults
             .iter()
@@ -146,11 +156,17 @@ impl Summary {
             tokens_in_order: records.windows(2).all(|w| w[1].token >= w[0].token),
             terms,
             failovers,
-            missing_quorum: records.iter().filter(|r| !r.reached_quorum).map(|r| r.round).collect(),
+            missing_quorum: records
+                .iter()
+                .filter(|r| !r.reached_quorum)
+                .map(|r| r.round)
+                .collect(),
             faults,
             healthy_excluded,
             alarms: records.iter().filter(|r| r.alarm).count() as u64,
-            config: ev.new_period.map(|p| (p, ev.applied.iter().cloned().collect(), live)),
+            config: ev
+                .new_period
+                .map(|p| (p, ev.applied.iter().cloned().collect(), live)),
             timed_out: ev.timed_out,
         })
     }
@@ -162,7 +178,10 @@ impl Summary {
             out.push("the run timed out".into());
         }
         if self.rounds_reported < self.rounds_planned.saturating_sub(self.aborted.len() as u64) {
-            out.push(format!("only {} of {} rounds reported", self.rounds_reported, self.rounds_planned));
+            out.push(format!(
+                "only {} of {} rounds reported",
+                self.rounds_reported, self.rounds_planned
+            ));
         }
         if !self.duplicates.is_empty() {
             out.push(format!("rounds reported twice: {:?}", self.duplicates));
@@ -180,13 +199,18 @@ impl Summary {
         }
         for f in &self.faults {
             if f.rounds > 0 && f.excluded == 0 {
-                out.push(format!("{} ({}) was never excluded during its fault", f.node, f.fault));
+                out.push(format!(
+                    "{} ({}) was never excluded during its fault",
+                    f.node, f.fault
+                ));
             }
         }
         if let Some((period, applied, live)) = &self.config
             && applied.len() < *live
         {
-            out.push(format!("only {applied:?} of {live} live nodes applied period {period} ms"));
+            out.push(format!(
+                "only {applied:?} of {live} live nodes applied period {period} ms"
+            ));
         }
         out
     }
@@ -195,10 +219,18 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "summary")?;
-        writeln!(f, "  rounds reported      {} of {}", self.rounds_reported, self.rounds_planned)?;
+        writeln!(
+            f,
+            "  rounds reported      {} of {}",
+            self.rounds_reported, self.rounds_planned
+        )?;
         writeln!(f, "  reported twice       {:?}", self.duplicates)?;
         writeln!(f, "  lost                 {:?}", self.lost)?;
-        writeln!(f, "  aborted by a crash   {:?} (opened by a dead leader, accounted by its successor)", self.aborted)?;
+        writeln!(
+            f,
+            "  aborted by a crash   {:?} (opened by a dead leader, accounted by its successor)",
+            self.aborted
+        )?;
         let terms: Vec<String> = self.terms.iter().map(|(n, t)| format!("{n} #{t}")).collect();
         writeln!(f, "  leaders              {}", terms.join(" -> "))?;
         for fo in &self.failovers {
@@ -221,7 +253,12 @@ impl fmt::Display for Summary {
         writeln!(f, "  healthy excluded     {} rounds", self.healthy_excluded)?;
         writeln!(f, "  alarms raised        {}", self.alarms)?;
         if let Some((p, applied, live)) = &self.config {
-            writeln!(f, "  sampling period      {p} ms applied by {} of {live} live nodes ({})", applied.len(), applied.join(", "))?;
+            writeln!(
+                f,
+                "  sampling period      {p} ms applied by {} of {live} live nodes ({})",
+                applied.len(),
+                applied.join(", ")
+            )?;
         }
         let problems = self.problems();
         if problems.is_empty() {
