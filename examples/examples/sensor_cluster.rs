@@ -9,7 +9,9 @@
 //! cargo run -p aeroguard-examples --example sensor_cluster -- --backend zookeeper  # nodes as processes
 //! cargo run -p aeroguard-examples --example sensor_cluster -- --backend redis
 //!     [--nodes 5] [--rounds 40] [--period-ms 150] [--kill-at 12] [--no-kill] [--seed 7] [--json]
+//!     [--post 127.0.0.1:8080]
 //! ```
+//! With `--post`, the leader also posts every fused row to the `sentinel` analysis service.
 //! ZooKeeper and Redis are the services of `scripts/services start`; on ZooKeeper the history lives in Redis.
 
 use std::process::ExitCode;
@@ -37,6 +39,7 @@ async fn main() -> ExitCode {
     options.plan.period_ms = arg_value(&args, "--period-ms").unwrap_or(options.plan.period_ms);
     options.plan.seed = arg_value(&args, "--seed").unwrap_or(options.plan.seed);
     options.plan.faults = cluster::sim::default_faults(options.plan.nodes);
+    options.plan.post = arg_value(&args, "--post");
     options.kill_leader_at = if args.iter().any(|a| a == "--no-kill") {
         None
     } else {

@@ -127,3 +127,6 @@ pub mod backend {
 }
 
 pub mod cluster;
+pub mod http;
+pub mod sentinel;
+pub mod svg;

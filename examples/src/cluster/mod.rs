@@ -83,6 +83,7 @@ impl ClusterOptions {
                 deadline_ms: 400,
                 seed: 7,
                 faults: sim::default_faults(5),
+                post: None,
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

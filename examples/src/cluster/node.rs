@@ -33,6 +33,9 @@ pub struct Plan {
     pub seed: u64,
     /// The fault schedule.
     pub faults: Vec<Fault>,
+    /// The sentinel service (`host:port`) the leader posts each fused row to, if any.
+    #[serde(default)]
+    pub post: Option<String>,
 }
 
 /// The sampling setting pushed through the config watch.
@@ -289,6 +292,22 @@ async fn lead_rounds(
             .with_detail(detail);
         history.append(&series, result.token, &[point]).await?;
         last = result.round;
+        if let Some(addr) = &plan.post {
+            let body = serde_json::json!({
+                "series": series,
+                "token": result.token.0,
+                "readings": [{ "at": now.as_millis(), "values": record.fused }],
+            });
+            let (addr, emit) = (addr.clone(), emit.clone());
+            tokio::spawn(async move {
+                let bytes = body.to_string();
+                match crate::http::request(&addr, "POST", "/ingest", Some(bytes.as_bytes())).await {
+                    Ok(r) if r.status == 200 => {}
+                    Ok(r) => emit(format!("warn sentinel answered {}: {}", r.status, r.body)),
+                    Err(e) => emit(format!("warn sentinel unreachable: {e}")),
+                }
+            });
+        }
         let ex: Vec<String> = (0..3)
             .filter(|&c| !record.excluded[c].is_empty())
             .map(|c| format!("{}:{}", CHANNELS[c], record.excluded[c].join("+")))
