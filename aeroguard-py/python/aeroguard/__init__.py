@@ -1,0 +1,71 @@
+"""AeroGuard: fault-tolerant monitoring of redundant sensors.
+
+Fusion of redundant readings, anomaly detectors with scikit-learn's conventions and an M-of-N ensemble with a
+vote record, and coordination (leader election with fencing tokens, registry, config, queue) on memory,
+ZooKeeper or Redis. Everything runs in Rust; this package is a thin layer.
+
+>>> import aeroguard
+>>> est = aeroguard.fuse([10.0, 10.2, 9.9, 55.0], strategy="brooks_iyengar", f=1, half_width=0.5)
+>>> [sensor for sensor, reason in est.excluded]
+['s3']
+"""
+
+from aeroguard._aeroguard import (
+    AeroGuardError,
+    Client,
+    ConflictError,
+    ConnectionLossError,
+    CoordinationError,
+    Delivery,
+    Election,
+    Ensemble,
+    Estimate,
+    FencedError,
+    FusionError,
+    Leadership,
+    LeadershipLostError,
+    MemberRecord,
+    ModelError,
+    NotFittedError,
+    NotFoundError,
+    Queue,
+    Registration,
+    SessionExpiredError,
+    Verdict,
+    Watch,
+    __version__,
+)
+from aeroguard.detect import LSTM, Autoencoder, ConvAutoencoder, IsolationForest
+from aeroguard.fusion import STRATEGIES, fuse
+
+__all__ = [
+    "STRATEGIES",
+    "LSTM",
+    "AeroGuardError",
+    "Autoencoder",
+    "Client",
+    "ConflictError",
+    "ConnectionLossError",
+    "ConvAutoencoder",
+    "CoordinationError",
+    "Delivery",
+    "Election",
+    "Ensemble",
+    "Estimate",
+    "FencedError",
+    "FusionError",
+    "IsolationForest",
+    "Leadership",
+    "LeadershipLostError",
+    "MemberRecord",
+    "ModelError",
+    "NotFittedError",
+    "NotFoundError",
+    "Queue",
+    "Registration",
+    "SessionExpiredError",
+    "Verdict",
+    "Watch",
+    "__version__",
+    "fuse",
+]

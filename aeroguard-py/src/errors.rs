@@ -1,0 +1,125 @@
+//! One exception hierarchy under `aeroguard.AeroGuardError`; bad parameters and shapes are `ValueError`,
+//! timeouts `TimeoutError`.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyTimeoutError, PyValueError};
+use pyo3::prelude::*;
+
+create_exception!(
+    aeroguard,
+    AeroGuardError,
+    PyException,
+    "Base of every AeroGuard error."
+);
+create_exception!(
+    aeroguard,
+    FusionError,
+    AeroGuardError,
+    "The readings cannot support a trustworthy value."
+);
+create_exception!(
+    aeroguard,
+    NotFittedError,
+    AeroGuardError,
+    "The detector has not been fitted."
+);
+create_exception!(
+    aeroguard,
+    ModelError,
+    AeroGuardError,
+    "A model failed to fit, save or load."
+);
+create_exception!(
+    aeroguard,
+    CoordinationError,
+    AeroGuardError,
+    "A coordination call failed."
+);
+create_exception!(
+    aeroguard,
+    ConnectionLossError,
+    CoordinationError,
+    "The connection to the backend is lost."
+);
+create_exception!(
+    aeroguard,
+    SessionExpiredError,
+    CoordinationError,
+    "The session expired."
+);
+create_exception!(
+    aeroguard,
+    ConflictError,
+    CoordinationError,
+    "A compare-and-set found another version."
+);
+create_exception!(
+    aeroguard,
+    NotFoundError,
+    CoordinationError,
+    "Something the call needs does not exist."
+);
+create_exception!(
+    aeroguard,
+    FencedError,
+    CoordinationError,
+    "A write carried a stale fencing token."
+);
+create_exception!(
+    aeroguard,
+    LeadershipLostError,
+    CoordinationError,
+    "The leadership is no longer trusted."
+);
+
+/// Registers the exceptions on the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("AeroGuardError", py.get_type::<AeroGuardError>())?;
+    m.add("FusionError", py.get_type::<FusionError>())?;
+    m.add("NotFittedError", py.get_type::<NotFittedError>())?;
+    m.add("ModelError", py.get_type::<ModelError>())?;
+    m.add("CoordinationError", py.get_type::<CoordinationError>())?;
+    m.add("ConnectionLossError", py.get_type::<ConnectionLossError>())?;
+    m.add("SessionExpiredError", py.get_type::<SessionExpiredError>())?;
+    m.add("ConflictError", py.get_type::<ConflictError>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
+    m.add("FencedError", py.get_type::<FencedError>())?;
+    m.add("LeadershipLostError", py.get_type::<LeadershipLostError>())?;
+    Ok(())
+}
+
+/// Detection errors: bad input is a `ValueError`, a model problem a `ModelError`.
+pub fn detect(e: aeroguard_detect::Error) -> PyErr {
+    use aeroguard_detect::Error as E;
+    match e {
+        E::Model { .. } | E::Fit { .. } => ModelError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// Fusion errors: bad parameters are a `ValueError`, readings that cannot agree a `FusionError`.
+pub fn core(e: aeroguard_core::Error) -> PyErr {
+    use aeroguard_core::Error as E;
+    match e {
+        E::InvalidId { .. } | E::InvalidParameter { .. } => PyValueError::new_err(e.to_string()),
+        _ => FusionError::new_err(e.to_string()),
+    }
+}
+
+/// Coordination errors, by kind.
+pub fn consensus(e: aeroguard_consensus::Error) -> PyErr {
+    use aeroguard_consensus::Error as E;
+    let text = e.to_string();
+    match e {
+        E::Timeout { .. } => PyTimeoutError::new_err(text),
+        E::ConnectionLoss { .. } => ConnectionLossError::new_err(text),
+        E::SessionExpired { .. } => SessionExpiredError::new_err(text),
+        E::Conflict { .. } => ConflictError::new_err(text),
+        E::NotFound { .. } => NotFoundError::new_err(text),
+        E::Fenced { .. } => FencedError::new_err(text),
+        E::LeadershipLost { .. } => LeadershipLostError::new_err(text),
+        E::InvalidName { .. } | E::InvalidParameter { .. } | E::Invalid { .. } => PyValueError::new_err(text),
+        _ => CoordinationError::new_err(text),
+    }
+}

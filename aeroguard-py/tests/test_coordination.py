@@ -1,0 +1,148 @@
+"""Coordination on the memory backend and on the real ZooKeeper ensemble and Redis (through Sentinel) started by
+`scripts/services start` (the test command starts them)."""
+
+import threading
+import time
+
+import pytest
+
+import aeroguard
+from conftest import SENTINELS, ZK_HOSTS
+
+
+def connect(backend, node):
+    if backend == "memory":
+        return aeroguard.Client("memory", node=node, session_timeout=2.0)
+    if backend == "zookeeper":
+        return aeroguard.Client("zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0)
+    return aeroguard.Client("redis", node=node, sentinels=SENTINELS, master="aeroguard", session_timeout=2.0)
+
+
+BACKENDS = ["memory", "zookeeper", "redis"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_election_with_fencing_tokens(backend, unique):
+    name = unique("pump")
+    with connect(backend, "a") as a, connect(backend, "b") as b:
+        assert a.backend == backend and a.node == "a"
+        lead = a.election(name).campaign(timeout=5)
+        assert lead.is_trusted() and lead.ensure() == lead.token
+        assert b.election(name).leader() == "a"
+        with pytest.raises(TimeoutError):
+            b.election(name).campaign(timeout=0.3)
+        first = lead.token
+        lead.resign()
+        with pytest.raises(aeroguard.LeadershipLostError):
+            lead.ensure()
+        second = b.election(name).campaign(timeout=5)
+        assert second.token > first
+        second.resign()
+        # Kazoo's run: campaign, call, resign.
+        assert a.election(name).run(lambda x, y: x + y, 2, 3) == 5
+        assert a.election(name).contenders() == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_queue_at_least_once(backend, unique):
+    name = unique("q")
+    with connect(backend, "producer") as p, connect(backend, "consumer") as c:
+        q, cq = p.queue(name), c.queue(name)
+        for i in range(3):
+            q.put(f"item-{i}".encode())
+        assert len(q) == 3
+        d = cq.get(timeout=5)
+        assert d.payload == b"item-0"
+        del d  # not acked: it comes back
+        d = cq.get(timeout=5)
+        assert d.payload == b"item-0"
+        d.ack()
+        with pytest.raises(ValueError):
+            d.ack()
+        for i in (1, 2):
+            d = cq.get(timeout=5)
+            assert d.payload == f"item-{i}".encode()
+            d.ack()
+        with pytest.raises(TimeoutError):
+            cq.get(timeout=0.2)
+        assert len(q) == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_config_and_registry_watches(backend, unique):
+    key, service = unique("cfg"), unique("svc")
+    with connect(backend, "writer") as w, connect(backend, "reader") as r:
+        assert r.get_config(key) is None
+        v1 = w.set_config(key, b'{"period_ms": 500}', version=0)
+        with pytest.raises(aeroguard.ConflictError):
+            w.set_config(key, b"x", version=0)
+        seen = []
+        done = threading.Event()
+
+        def on_change(version, value):
+            seen.append((version, value))
+            if value == b'{"period_ms": 100}':
+                done.set()
+
+        watch = r.watch_config(key, on_change)
+        v2 = w.set_config(key, b'{"period_ms": 100}', version=v1)
+        assert done.wait(5), seen
+        assert seen[-1] == (v2, b'{"period_ms": 100}')
+        watch.stop()
+        assert r.get_config(key) == (v2, b'{"period_ms": 100}')
+
+        members = []
+        joined = threading.Event()
+
+        def on_members(nodes):
+            members.append(nodes)
+            if nodes == ["writer"]:
+                joined.set()
+
+        mw = r.watch_members(service, on_members)
+        reg = w.register(service, '{"port": 1}')
+        assert joined.wait(5), members
+        assert r.instances(service) == [("writer", '{"port":1}')]
+        with pytest.raises(aeroguard.ConflictError):
+            w.register(service)
+        reg.close()
+        deadline = time.time() + 5
+        while r.instances(service) and time.time() < deadline:
+            time.sleep(0.05)
+        assert r.instances(service) == []
+        mw.stop()
+
+
+def test_errors_and_hierarchy():
+    with pytest.raises(ValueError, match="backend"):
+        aeroguard.Client("etcd", node="n")
+    with pytest.raises(ValueError):
+        aeroguard.Client("memory", node="bad node!")
+    with pytest.raises(ValueError):
+        aeroguard.Client("memory", node="n", session_timeout=-1)
+    with pytest.raises(aeroguard.ConnectionLossError):
+        aeroguard.Client("redis", node="n", url="redis://127.0.0.1:1")
+    with aeroguard.Client("memory", node="n") as c:
+        with pytest.raises(ValueError):
+            c.election("bad name!")
+        with pytest.raises(ValueError):
+            c.register("svc", "{not json")
+    for e in (aeroguard.ConnectionLossError, aeroguard.SessionExpiredError, aeroguard.ConflictError,
+              aeroguard.NotFoundError, aeroguard.FencedError, aeroguard.LeadershipLostError):
+        assert issubclass(e, aeroguard.CoordinationError)
+    assert issubclass(aeroguard.CoordinationError, aeroguard.AeroGuardError)
+    assert issubclass(aeroguard.NotFittedError, aeroguard.AeroGuardError)
+
+
+def test_blocking_calls_release_the_gil():
+    # A campaign blocks in Rust; another Python thread keeps running meanwhile.
+    with aeroguard.Client("memory", node="holder") as a, aeroguard.Client("memory", node="waiter") as b:
+        lead = a.election("gil").campaign()
+        ticks = []
+        t = threading.Thread(target=lambda: [ticks.append(time.sleep(0.01)) for _ in range(20)])
+        t.start()
+        with pytest.raises(TimeoutError):
+            b.election("gil").campaign(timeout=0.5)
+        t.join()
+        assert len(ticks) == 20
+        lead.resign()

@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+import aeroguard
+
+
+def normal(rows=500, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows) / 8.0
+    return np.column_stack([np.sin(t), 2 * np.sin(t) + 0.5, np.cos(t)]) + 0.05 * rng.normal(size=(rows, 3))
+
+
+def quick(cls):
+    if cls is aeroguard.IsolationForest:
+        return cls(random_state=0)
+    return cls(epochs=15, random_state=0)
+
+
+DETECTORS = [aeroguard.IsolationForest, aeroguard.Autoencoder, aeroguard.ConvAutoencoder, aeroguard.LSTM]
+
+
+@pytest.mark.parametrize("cls", DETECTORS)
+def test_sklearn_conventions(cls):
+    X = normal()
+    det = quick(cls)
+    assert "random_state" in det.get_params()
+    assert det.fit(X) is det
+    s, d, p = det.score_samples(X), det.decision_function(X), det.predict(X)
+    assert s.shape == d.shape == p.shape == (500,)
+    assert set(np.unique(p)) <= {-1, 1}
+    assert np.array_equal(p == -1, det.is_anomaly(X)), "predict -1 exactly where is_anomaly"
+    assert np.array_equal(d < 0, p == -1)
+    np.testing.assert_allclose(d, s - det.offset_)
+    with pytest.raises(TypeError):
+        cls(0)  # keyword-only
+
+
+@pytest.mark.parametrize("cls", DETECTORS)
+def test_streaming_save_load(cls):
+    X = normal()
+    det = quick(cls).fit(X)
+    batch = det.anomaly_score(X[:50])
+    det.reset()
+    stream = np.array([det.update(r) for r in X[:50]])
+    np.testing.assert_allclose(stream, batch, rtol=1e-9, atol=1e-12)
+    again = type(det).load(det.save())
+    np.testing.assert_array_equal(again.anomaly_score(X), det.anomaly_score(X))
+    assert again.get_params() == det.get_params()
+
+
+def test_a_fault_scores_above_threshold():
+    X = normal(600)
+    det = aeroguard.IsolationForest(random_state=0, contamination=0.01).fit(X)
+    broken = X[:20] + 9.0
+    assert det.predict(broken).tolist() == [-1] * 20
+
+
+def test_bad_input():
+    X = normal()
+    det = aeroguard.IsolationForest(random_state=0)
+    with pytest.raises(aeroguard.NotFittedError):
+        det.predict(X)
+    det.fit(X)
+    with pytest.raises(ValueError, match="features"):
+        det.predict(np.zeros((3, 5)))
+    bad = X[:10].copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        det.predict(bad)
+    with pytest.raises(ValueError, match="values"):
+        det.update([1.0, 2.0])
+    with pytest.raises(ValueError):
+        aeroguard.IsolationForest(n_estimators=0).fit(X)
+    with pytest.raises(ValueError):
+        aeroguard.LSTM(epochs=1).fit(X[:10])
+    with pytest.raises(ValueError, match="two-dimensional"):
+        det.predict(np.zeros((2, 2, 2)))
+    with pytest.raises(aeroguard.ModelError):
+        aeroguard.IsolationForest.load("{not json")
+    with pytest.raises(aeroguard.ModelError):
+        aeroguard.IsolationForest.load('{"params": {}, "model": "{}"}')
+
+
+def test_ensemble_vote_record():
+    X = normal(400)
+    ens = aeroguard.Ensemble.fit(X)
+    assert ens.members == ["rules", "kmeans", "isolation_forest"]
+    verdicts = ens.decide(X)
+    assert len(verdicts) == 400
+    assert sum(v.alarm for v in verdicts) < 40
+    broken = X[:30] + 50.0
+    out = [ens.update(r) for r in broken]
+    assert out[-1].alarm
+    rec = out[-1].members
+    assert [m.name for m in rec] == ens.members
+    assert {m.vote for m in rec} <= {"yes", "no", "abstained", "failed"}
+    assert sum(m.vote == "yes" for m in rec) >= 2
+    again = aeroguard.Ensemble.load(ens.save())
+    assert [v.alarm for v in again.decide(X[:50])] == [v.alarm for v in verdicts[:50]]
+    with pytest.raises(ValueError, match="columns"):
+        ens.update(np.zeros(5))
+    with pytest.raises(ValueError, match="NaN"):
+        ens.decide(np.full((3, 3), np.nan))
