@@ -29,7 +29,7 @@ def _as2d(X: Any, n_features: Optional[int] = None) -> np.ndarray:
 
 class _Detector:
     _kind = ""
-    _params: tuple = ()
+    _params: "tuple[str, ...]" = ()
 
     def __init__(self) -> None:
         self.model_: Optional[_aeroguard.FittedModel] = None
