@@ -389,11 +389,14 @@ impl FittedDetector for FittedIsolationForest {
         input::check("rows to score", x, self.n_features)?;
         let n = x.nrows();
         let mut out = vec![0.0; n];
+        // Small batches stay on this thread, and ask nothing of the OS: `available_parallelism` reads cgroup
+        // files, which costs more than scoring a few rows.
         let threads = match self.params.threads {
+            _ if n < 1024 => 1,
             0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
             t => t,
         };
-        if threads <= 1 || n < 1024 {
+        if threads <= 1 {
             self.score_rows(x, &mut out);
         } else {
             let chunk = n.div_ceil(threads);

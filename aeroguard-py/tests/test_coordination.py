@@ -146,3 +146,17 @@ def test_blocking_calls_release_the_gil():
         t.join()
         assert len(ticks) == 20
         lead.resign()
+
+
+def test_ctrl_c_interrupts_a_blocking_call():
+    import _thread
+
+    with aeroguard.Client("memory", node="holder2") as a, aeroguard.Client("memory", node="waiter2") as b:
+        lead = a.election("ctrl-c").campaign()
+        timer = threading.Timer(0.3, _thread.interrupt_main)
+        timer.start()
+        started = time.time()
+        with pytest.raises(KeyboardInterrupt):
+            b.election("ctrl-c").campaign()  # would wait forever
+        assert time.time() - started < 3
+        lead.resign()
