@@ -237,6 +237,33 @@ impl Client {
         Ok(Watch { task: Some(task) })
     }
 
+    /// The leader's side of round `name` among the registered members of `service`: collects answers for up to
+    /// `deadline` seconds until `quorum` ("majority", "all" or a count) answered.
+    #[pyo3(signature = (name, service, *, deadline = 1.0, quorum = "majority"))]
+    fn round_leader(&self, name: &str, service: &str, deadline: f64, quorum: &str) -> PyResult<RoundLeader> {
+        let options = round_options(name, service, deadline, quorum)?;
+        let inner = aeroguard_consensus::round::RoundLeader::new(self.inner.clone(), options)
+            .map_err(errors::consensus)?;
+        Ok(RoundLeader {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// A follower's side of round `name`.
+    #[pyo3(signature = (name, service))]
+    fn round_follower(&self, py: Python<'_>, name: &str, service: &str) -> PyResult<RoundFollower> {
+        let options = round_options(name, service, 1.0, "majority")?;
+        let c = self.inner.clone();
+        let f = block(py, async move {
+            aeroguard_consensus::round::RoundFollower::new(c, &options).await
+        })?
+        .map_err(errors::consensus)?;
+        Ok(RoundFollower {
+            inner: Arc::new(tokio::sync::Mutex::new(f)),
+            last: Mutex::new(None),
+        })
+    }
+
     /// Closes the session: its registrations, leadership and claims go at once.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let c = self.inner.clone();
@@ -457,5 +484,114 @@ impl Drop for Delivery {
             let _guard = runtime().enter();
             drop(d);
         }
+    }
+}
+
+/// The leader's side of rounds (values are JSON text).
+#[pyclass(module = "aeroguard")]
+pub struct RoundLeader {
+    inner: Arc<aeroguard_consensus::round::RoundLeader<serde_json::Value>>,
+}
+
+/// A follower's side of rounds.
+#[pyclass(module = "aeroguard")]
+pub struct RoundFollower {
+    inner: Arc<tokio::sync::Mutex<aeroguard_consensus::round::RoundFollower<serde_json::Value>>>,
+    last: Mutex<Option<aeroguard_consensus::round::Announcement>>,
+}
+
+fn round_options(
+    name: &str,
+    service: &str,
+    deadline: f64,
+    quorum: &str,
+) -> PyResult<aeroguard_consensus::round::RoundOptions> {
+    use aeroguard_consensus::round::{Quorum, RoundOptions};
+    if !(deadline.is_finite() && deadline > 0.0) {
+        return Err(PyValueError::new_err(format!(
+            "deadline {deadline} must be a positive number of seconds"
+        )));
+    }
+    let q =
+        match quorum {
+            "majority" => Quorum::Majority,
+            "all" => Quorum::All,
+            n => Quorum::AtLeast(n.parse().map_err(|_| {
+                PyValueError::new_err(format!("quorum {n:?}: \"majority\", \"all\" or a count"))
+            })?),
+        };
+    Ok(RoundOptions::new(
+        name,
+        service,
+        Duration::from_secs_f64(deadline),
+        q,
+    ))
+}
+
+#[pymethods]
+impl RoundLeader {
+    /// Opens the next round under `leadership` and collects it: `(round, token, answers {node: json},
+    /// missing [node], reached_quorum)`. `LeadershipLostError` or `FencedError` if a newer leader took over.
+    fn run(
+        &self,
+        py: Python<'_>,
+        leadership: &Leadership,
+    ) -> PyResult<(u64, u64, Vec<(String, String)>, Vec<String>, bool)> {
+        let inner = self.inner.clone();
+        let guard = leadership.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let lead = guard
+            .as_ref()
+            .ok_or_else(|| errors::LeadershipLostError::new_err("resigned"))?;
+        let r = block(py, inner.run(lead))?.map_err(errors::consensus)?;
+        Ok((
+            r.round,
+            r.token.0,
+            r.answered
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            r.missing.into_iter().map(|n| n.to_string()).collect(),
+            r.reached_quorum,
+        ))
+    }
+}
+
+#[pymethods]
+impl RoundFollower {
+    /// Waits for the next round: `(round, token, leader)`.
+    #[pyo3(signature = (timeout = None))]
+    fn next_round(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<(u64, u64, String)> {
+        let inner = self.inner.clone();
+        let limit = timeout.map(Duration::from_secs_f64);
+        let a = block(py, async move {
+            let mut f = inner.lock().await;
+            match limit {
+                Some(t) => tokio::time::timeout(t, f.next_round()).await.map_err(|_| {
+                    aeroguard_consensus::Error::Timeout {
+                        operation: "next round",
+                        after: t,
+                    }
+                })?,
+                None => f.next_round().await,
+            }
+        })?
+        .map_err(errors::consensus)?;
+        let out = (a.round, a.token.0, a.leader.to_string());
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
+        Ok(out)
+    }
+
+    /// Hands in this node's answer (JSON text) for the round `next_round` returned last.
+    fn submit(&self, py: Python<'_>, value: &str) -> PyResult<()> {
+        let value: serde_json::Value =
+            serde_json::from_str(value).map_err(|e| PyValueError::new_err(format!("value: {e}")))?;
+        let a = self
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PyValueError::new_err("no round yet: call next_round() first"))?;
+        let inner = self.inner.clone();
+        block(py, async move { inner.lock().await.submit(&a, &value).await })?.map_err(errors::consensus)
     }
 }

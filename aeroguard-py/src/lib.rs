@@ -27,5 +27,7 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<coord::Delivery>()?;
     m.add_class::<coord::Registration>()?;
     m.add_class::<coord::Watch>()?;
+    m.add_class::<coord::RoundLeader>()?;
+    m.add_class::<coord::RoundFollower>()?;
     Ok(())
 }

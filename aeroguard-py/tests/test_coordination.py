@@ -160,3 +160,45 @@ def test_ctrl_c_interrupts_a_blocking_call():
             b.election("ctrl-c").campaign()  # would wait forever
         assert time.time() - started < 3
         lead.resign()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_round_recipe(backend, unique):
+    import json
+
+    name, service = unique("round"), unique("round-svc")
+    with connect(backend, "lead") as lead_client, connect(backend, "f1") as f1, connect(backend, "f2") as f2:
+        regs = [f.register(service) for f in (f1, f2)]
+        followers = [(i, f.round_follower(name, service)) for i, f in enumerate((f1, f2))]
+        stop = threading.Event()
+
+        def answer(i, follower):
+            while not stop.is_set():
+                try:
+                    r, _token, _leader = follower.next_round(timeout=0.5)
+                    follower.submit(json.dumps({"reading": 10 + i + r}))
+                except TimeoutError:
+                    continue
+                except aeroguard.AeroGuardError:
+                    return
+
+        threads = [threading.Thread(target=answer, args=f, daemon=True) for f in followers]
+        for t in threads:
+            t.start()
+        lead = lead_client.election(name).campaign(timeout=5)
+        leader = lead_client.round_leader(name, service, deadline=2.0, quorum="all")
+        for expected in (1, 2):
+            rnd, token, answers, missing, reached = leader.run(lead)
+            assert (rnd, token, reached, missing) == (expected, lead.token, True, [])
+            got = {node: json.loads(value) for node, value in answers}
+            assert got == {"f1": {"reading": 10 + expected}, "f2": {"reading": 11 + expected}}
+        lead.resign()
+        with pytest.raises(aeroguard.LeadershipLostError):
+            leader.run(lead)
+        stop.set()
+        for t in threads:
+            t.join()
+        for r in regs:
+            r.close()
+        with pytest.raises(ValueError, match="quorum"):
+            lead_client.round_leader(name, service, quorum="most")
