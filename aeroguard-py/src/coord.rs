@@ -487,6 +487,9 @@ impl Drop for Delivery {
     }
 }
 
+/// What `RoundLeader.run` returns: round, token, answers (node, JSON), missing nodes, quorum reached.
+type RoundOutcome = (u64, u64, Vec<(String, String)>, Vec<String>, bool);
+
 /// The leader's side of rounds (values are JSON text).
 #[pyclass(module = "aeroguard")]
 pub struct RoundLeader {
@@ -532,11 +535,7 @@ fn round_options(
 impl RoundLeader {
     /// Opens the next round under `leadership` and collects it: `(round, token, answers {node: json},
     /// missing [node], reached_quorum)`. `LeadershipLostError` or `FencedError` if a newer leader took over.
-    fn run(
-        &self,
-        py: Python<'_>,
-        leadership: &Leadership,
-    ) -> PyResult<(u64, u64, Vec<(String, String)>, Vec<String>, bool)> {
+    fn run(&self, py: Python<'_>, leadership: &Leadership) -> PyResult<RoundOutcome> {
         let inner = self.inner.clone();
         let guard = leadership.inner.lock().unwrap_or_else(|p| p.into_inner());
         let lead = guard
