@@ -134,37 +134,12 @@ impl ConfigStore for RedisConfig {
                 if h.is_closed() {
                     return;
                 }
-                let wait = async {
-                    let mut conn = h.pool.dedicated("config watch").await?;
-                    let mut cmd = redis::cmd("XREAD");
-                    cmd.arg("BLOCK")
-                        .arg(u64::try_from(block.as_millis()).unwrap_or(2000))
-                        .arg("STREAMS")
-                        .arg(&changes)
-                        .arg(&last);
-                    let cmd = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
-                    match tokio::time::timeout(h.pool.blocking_limit(block), cmd).await {
-                        Ok(Ok(reply)) => {
-                            h.pool.give_back(conn);
-                            Ok(reply)
-                        }
-                        Ok(Err(e)) => Err(h.pool.fail(e, "config watch")),
-                        Err(_) => Err(Error::ConnectionLoss {
-                            backend: super::BACKEND,
-                            operation: "config watch",
-                        }),
-                    }
-                };
                 let woke = tokio::select! {
-                    r = wait => r,
+                    r = h.pool.xread_newest(&changes, &last, block, "config watch") => r,
                     _ = tx.closed() => return,
                 };
                 match woke {
-                    Ok(Some(reply)) => {
-                        if let Some(id) = reply.keys.iter().flat_map(|k| k.ids.iter()).next_back() {
-                            last = id.id.clone();
-                        }
-                    }
+                    Ok(Some(id)) => last = id,
                     Ok(None) => {}
                     Err(Error::Closed) => return,
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,

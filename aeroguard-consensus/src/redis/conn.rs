@@ -130,6 +130,33 @@ impl Pool {
         }
     }
 
+    /// `XREAD BLOCK` on `stream` after id `last`, on a dedicated connection: the newest id read, or `None` when
+    /// `block` passed without an entry (a doorbell: callers re-read the state they watch either way).
+    pub async fn xread_newest(
+        &self,
+        stream: &str,
+        last: &str,
+        block: Duration,
+        operation: &'static str,
+    ) -> Result<Option<String>> {
+        let mut conn = self.dedicated(operation).await?;
+        let ms = u64::try_from(block.as_millis()).unwrap_or(1).max(1);
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("BLOCK").arg(ms).arg("STREAMS").arg(stream).arg(last);
+        let read = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
+        match tokio::time::timeout(self.blocking_limit(block), read).await {
+            Ok(Ok(reply)) => {
+                self.give_back(conn);
+                Ok(reply.and_then(|r| r.keys.into_iter().flat_map(|k| k.ids).next_back().map(|id| id.id)))
+            }
+            Ok(Err(e)) => Err(self.fail(e, operation)),
+            Err(_) => Err(Error::ConnectionLoss {
+                backend: BACKEND,
+                operation,
+            }),
+        }
+    }
+
     /// How long to wait for a blocking command that blocks for `block` on the server.
     pub fn blocking_limit(&self, block: Duration) -> Duration {
         block + self.op_timeout

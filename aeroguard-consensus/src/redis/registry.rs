@@ -278,38 +278,14 @@ async fn follow(
             return;
         }
         let block = wait.unwrap_or(cap).min(cap);
-        let read = async {
-            let mut conn = h.pool.dedicated("watch members").await?;
-            let ms = u64::try_from(block.as_millis()).unwrap_or(1).max(1);
-            let mut cmd = redis::cmd("XREAD");
-            cmd.arg("BLOCK").arg(ms).arg("STREAMS").arg(&events).arg(&last);
-            let cmd = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
-            match tokio::time::timeout(h.pool.blocking_limit(block), cmd).await {
-                Ok(Ok(reply)) => {
-                    h.pool.give_back(conn);
-                    Ok(reply)
-                }
-                Ok(Err(e)) => Err(h.pool.fail(e, "watch members")),
-                Err(_) => Err(Error::ConnectionLoss {
-                    backend: super::BACKEND,
-                    operation: "watch members",
-                }),
-            }
-        };
         let outcome = tokio::select! {
-            r = read => r,
+            r = h.pool.xread_newest(&events, &last, block, "watch members") => r,
             _ = tx.closed() => return,
         };
         match outcome {
-            Ok(Some(reply)) => {
-                if let Some(id) = reply.keys.iter().flat_map(|k| k.ids.iter()).next_back() {
-                    last = id.id.clone();
-                }
-            }
+            Ok(Some(id)) => last = id,
             Ok(None) => {}
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
         match list(&h, &service).await {
             Ok((instances, _, next_wait)) => {
