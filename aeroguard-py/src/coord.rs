@@ -27,6 +27,16 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Seconds from Python as a duration: a negative, NaN or enormous value is a `ValueError`, not a panic.
+fn seconds(what: &str, v: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| PyValueError::new_err(format!("{what} = {v}: not a usable number of seconds")))
+}
+
+fn maybe_seconds(what: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
+    v.map(|v| seconds(what, v)).transpose()
+}
+
 /// The memory cluster every `Client("memory")` of this process shares.
 fn memory() -> &'static MemoryCluster {
     static CLUSTER: OnceLock<MemoryCluster> = OnceLock::new();
@@ -73,12 +83,10 @@ impl Client {
         master: &str,
         session_timeout: f64,
     ) -> PyResult<Self> {
-        if !(session_timeout.is_finite() && session_timeout > 0.0) {
-            return Err(PyValueError::new_err(format!(
-                "session_timeout {session_timeout} must be a positive number of seconds"
-            )));
+        let session = seconds("session_timeout", session_timeout)?;
+        if session.is_zero() {
+            return Err(PyValueError::new_err("session_timeout must be above zero"));
         }
-        let session = Duration::from_secs_f64(session_timeout);
         let id = node
             .parse()
             .map_err(|e: aeroguard_core::Error| PyValueError::new_err(e.to_string()))?;
@@ -327,7 +335,7 @@ impl Election {
     #[pyo3(signature = (timeout = None))]
     fn campaign(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Leadership> {
         let e = self.client.election(&self.name).map_err(errors::consensus)?;
-        let limit = timeout.map(Duration::from_secs_f64);
+        let limit = maybe_seconds("timeout", timeout)?;
         let won = block(py, async move {
             match limit {
                 Some(t) => tokio::time::timeout(t, e.campaign()).await.map_err(|_| {
@@ -438,7 +446,7 @@ impl Queue {
     #[pyo3(signature = (timeout = None))]
     fn get(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Delivery> {
         let q = self.inner.clone();
-        let t = timeout.map(Duration::from_secs_f64);
+        let t = maybe_seconds("timeout", timeout)?;
         let d = block(py, async move { q.take(t).await })?.map_err(errors::consensus)?;
         Ok(Delivery {
             inner: Mutex::new(Some(d)),
@@ -510,10 +518,9 @@ fn round_options(
     quorum: &str,
 ) -> PyResult<aeroguard_consensus::round::RoundOptions> {
     use aeroguard_consensus::round::{Quorum, RoundOptions};
-    if !(deadline.is_finite() && deadline > 0.0) {
-        return Err(PyValueError::new_err(format!(
-            "deadline {deadline} must be a positive number of seconds"
-        )));
+    let deadline = seconds("deadline", deadline)?;
+    if deadline.is_zero() {
+        return Err(PyValueError::new_err("deadline must be above zero"));
     }
     let q =
         match quorum {
@@ -523,12 +530,7 @@ fn round_options(
                 PyValueError::new_err(format!("quorum {n:?}: \"majority\", \"all\" or a count"))
             })?),
         };
-    Ok(RoundOptions::new(
-        name,
-        service,
-        Duration::from_secs_f64(deadline),
-        q,
-    ))
+    Ok(RoundOptions::new(name, service, deadline, q))
 }
 
 #[pymethods]
@@ -561,7 +563,7 @@ impl RoundFollower {
     #[pyo3(signature = (timeout = None))]
     fn next_round(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<(u64, u64, String)> {
         let inner = self.inner.clone();
-        let limit = timeout.map(Duration::from_secs_f64);
+        let limit = maybe_seconds("timeout", timeout)?;
         let a = block(py, async move {
             let mut f = inner.lock().await;
             match limit {

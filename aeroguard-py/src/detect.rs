@@ -40,6 +40,15 @@ fn calibration(p: &Value, default: Calibration) -> PyResult<Calibration> {
     Ok(get::<f64>(p, "threshold_z")?.map_or(default, Calibration::RobustZ))
 }
 
+/// Fits `d` on `x` without the GIL.
+fn fit<D>(py: Python<'_>, d: D, x: &ndarray::Array2<f64>) -> PyResult<Model>
+where
+    D: Detector + Sync,
+    D::Fitted: Into<Model> + Send,
+{
+    Ok(py.detach(|| d.fit(x.view())).map_err(errors::detect)?.into())
+}
+
 /// Fits detector `kind` with the JSON parameters on `x` (rows are samples).
 #[pyfunction]
 pub fn fit_model(
@@ -74,7 +83,7 @@ pub fn fit_model(
                 b = b.threads(if n < 1 { 0 } else { n as usize });
             }
             let d = b.build().map_err(errors::detect)?;
-            py.detach(|| d.fit(x.view())).map_err(errors::detect)?.into()
+            fit(py, d, &x)?
         }
         "autoencoder" => {
             let d = Autoencoder::builder()
@@ -86,7 +95,7 @@ pub fn fit_model(
                 .seed(seed)
                 .build()
                 .map_err(errors::detect)?;
-            py.detach(|| d.fit(x.view())).map_err(errors::detect)?.into()
+            fit(py, d, &x)?
         }
         "conv_autoencoder" => {
             let d = ConvAutoencoder::builder()
@@ -98,7 +107,7 @@ pub fn fit_model(
                 .seed(seed)
                 .build()
                 .map_err(errors::detect)?;
-            py.detach(|| d.fit(x.view())).map_err(errors::detect)?.into()
+            fit(py, d, &x)?
         }
         "lstm" => {
             let d = Lstm::builder()
@@ -109,7 +118,7 @@ pub fn fit_model(
                 .seed(seed)
                 .build()
                 .map_err(errors::detect)?;
-            py.detach(|| d.fit(x.view())).map_err(errors::detect)?.into()
+            fit(py, d, &x)?
         }
         other => return Err(PyValueError::new_err(format!("unknown detector {other:?}"))),
     };

@@ -118,8 +118,9 @@ def test_errors_and_hierarchy():
         aeroguard.Client("etcd", node="n")
     with pytest.raises(ValueError):
         aeroguard.Client("memory", node="bad node!")
-    with pytest.raises(ValueError):
-        aeroguard.Client("memory", node="n", session_timeout=-1)
+    for bad in (-1, float("nan"), 1e300, 0):
+        with pytest.raises(ValueError, match="session_timeout"):
+            aeroguard.Client("memory", node="n", session_timeout=bad)
     with pytest.raises(aeroguard.ConnectionLossError):
         aeroguard.Client("redis", node="n", url="redis://127.0.0.1:1")
     with aeroguard.Client("memory", node="n") as c:
@@ -127,6 +128,13 @@ def test_errors_and_hierarchy():
             c.election("bad name!")
         with pytest.raises(ValueError):
             c.register("svc", "{not json")
+        for bad in (-1.0, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="timeout"):
+                c.queue("q").get(timeout=bad)
+            with pytest.raises(ValueError, match="timeout"):
+                c.election("e").campaign(timeout=bad)
+            with pytest.raises(ValueError, match="deadline"):
+                c.round_leader("r", "s", deadline=bad)
     for e in (aeroguard.ConnectionLossError, aeroguard.SessionExpiredError, aeroguard.ConflictError,
               aeroguard.NotFoundError, aeroguard.FencedError, aeroguard.LeadershipLostError):
         assert issubclass(e, aeroguard.CoordinationError)

@@ -30,11 +30,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         };
         match RedisCoordinator::connect(node, options).await {
-            Ok(c) => {
-                let h = c.history();
-                std::mem::forget(c);
-                (Arc::new(h), "redis")
-            }
+            Ok(c) => (Arc::new(c.history()), "redis"),
             Err(e) => {
                 eprintln!("error: Redis through Sentinel: {e} (run `scripts/services start`)");
                 return ExitCode::FAILURE;

@@ -10,13 +10,14 @@ use crate::history::{Bucket, Compacted, HistoryStore, Point, Retention, check_ap
 use crate::{Error, FencingToken, Result};
 
 /// A [`HistoryStore`] in Redis, sharing a [`RedisCoordinator`](super::RedisCoordinator)'s connections (and
-/// following the master through Sentinel like it).
+/// following the master through Sentinel like it). It keeps that coordinator alive while it lives.
 ///
 /// With [`Durability::Replicas`](super::Durability::Replicas), appends wait for the replicas and fail with
 /// `NotReplicated` when they do not answer in time (the points are on the master all the same).
 #[derive(Debug, Clone)]
 pub struct RedisHistory {
     h: Handle,
+    _owner: std::sync::Arc<super::RedisCoordinator>,
 }
 
 struct Keys {
@@ -26,8 +27,11 @@ struct Keys {
 }
 
 impl RedisHistory {
-    pub(crate) fn new(h: Handle) -> Self {
-        RedisHistory { h }
+    pub(crate) fn new(owner: std::sync::Arc<super::RedisCoordinator>) -> Self {
+        RedisHistory {
+            h: owner.cell.clone(),
+            _owner: owner,
+        }
     }
 
     fn keys(&self, series: &str) -> Keys {

@@ -571,8 +571,8 @@ impl RedisCoordinator {
     }
 
     /// A history store on this coordinator's connection (see [`RedisHistory`]).
-    pub fn history(&self) -> RedisHistory {
-        RedisHistory::new(self.cell.clone())
+    pub fn history(self: &Arc<Self>) -> RedisHistory {
+        RedisHistory::new(self.clone())
     }
 
     async fn release_everything(&self) {

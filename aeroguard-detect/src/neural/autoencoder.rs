@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::{RowWindow, Training, TrainingReport, damaged, window_row};
+use super::{RowWindow, Training, TrainingReport, calibrate, damaged, window_row};
 use crate::nn::loss::{mse, row_mse};
 use crate::nn::train::{Net, fit};
 use crate::nn::{Act, Dense, Param, Scaler};
@@ -202,7 +202,7 @@ impl Detector for Autoencoder {
             &mut rng,
             "autoencoder",
         )?;
-        let mut model = FittedAutoencoder {
+        let model = FittedAutoencoder {
             window: self.window,
             scaler,
             net,
@@ -210,11 +210,7 @@ impl Detector for Autoencoder {
             report: report.into(),
             stream: RowWindow::default(),
         };
-        let scores = model.score(x)?;
-        model.threshold = self
-            .calibration
-            .threshold(scores.as_slice().unwrap_or(&scores.to_vec()))?;
-        Ok(model)
+        calibrate(model, &self.calibration, x)
     }
 }
 

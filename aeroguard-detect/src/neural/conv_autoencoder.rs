@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::{RowWindow, Training, TrainingReport, damaged, window_row};
+use super::{RowWindow, Training, TrainingReport, calibrate, damaged, window_row};
 use crate::nn::resample::{pool2, pool2_backward, upsample2, upsample2_backward};
 use crate::nn::train::{Net, fit};
 use crate::nn::{Act, Conv1d, Param, Scaler};
@@ -271,7 +271,7 @@ impl Detector for ConvAutoencoder {
             &mut rng,
             "conv autoencoder",
         )?;
-        let mut model = FittedConvAutoencoder {
+        let model = FittedConvAutoencoder {
             window: self.window,
             scaler,
             net,
@@ -279,9 +279,7 @@ impl Detector for ConvAutoencoder {
             report: report.into(),
             stream: RowWindow::default(),
         };
-        let scores = model.score(x)?;
-        model.threshold = self.calibration.threshold(&scores.to_vec())?;
-        Ok(model)
+        calibrate(model, &self.calibration, x)
     }
 }
 

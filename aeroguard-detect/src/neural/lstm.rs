@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::{Training, TrainingReport, damaged};
+use super::{Training, TrainingReport, calibrate, damaged};
 use crate::nn::loss::mse;
 use crate::nn::lstm::StepCache;
 use crate::nn::train::{Net, fit};
@@ -236,16 +236,14 @@ impl Detector for Lstm {
             "lstm",
         )?;
         let state = net.fresh(1);
-        let mut model = FittedLstm {
+        let model = FittedLstm {
             scaler,
             net,
             threshold: 0.0,
             report: report.into(),
             state,
         };
-        let scores = model.score(x)?;
-        model.threshold = self.calibration.threshold(&scores.to_vec())?;
-        Ok(model)
+        calibrate(model, &self.calibration, x)
     }
 }
 

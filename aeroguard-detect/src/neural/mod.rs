@@ -168,6 +168,17 @@ impl From<crate::nn::train::Report> for TrainingReport {
     }
 }
 
+/// Sets a freshly trained model's threshold from its scores on the training rows.
+pub(crate) fn calibrate<M: crate::FittedDetector>(
+    mut model: M,
+    calibration: &crate::Calibration,
+    x: ArrayView2<f64>,
+) -> Result<M> {
+    let scores = model.score(x)?;
+    model.set_threshold(calibration.threshold(&scores.to_vec())?);
+    Ok(model)
+}
+
 pub(crate) fn damaged(reason: &str) -> Error {
     Error::Model {
         operation: "load",

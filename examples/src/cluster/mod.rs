@@ -11,7 +11,6 @@ use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
 use aeroguard_consensus::memory::{MemoryCluster, MemoryOptions};
 use aeroguard_consensus::redis::RedisCoordinator;
 use aeroguard_consensus::{Config, Coordinator, Expect};
-use aeroguard_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -178,10 +177,7 @@ async fn redis_history(node: &str) -> Result<aeroguard_consensus::redis::RedisHi
     )
     .await
     .map_err(|e| format!("history store (Redis through Sentinel): {e}"))?;
-    let h = c.history();
-    // The history shares the coordinator's connections; keep the coordinator alive with the process.
-    std::mem::forget(c);
-    Ok(h)
+    Ok(c.history())
 }
 
 /// Runs the cluster and returns its summary; `print` receives every event line as it happens.
@@ -369,6 +365,5 @@ async fn watch(
             break;
         }
     }
-    let _ = Timestamp::now();
     Ok(ev)
 }

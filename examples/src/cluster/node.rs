@@ -251,36 +251,24 @@ async fn lead_rounds(
                 excluded[c] = e.excluded.iter().map(|x| x.sensor.to_string()).collect();
             }
         }
-        let record = if fused.iter().all(|v| v.is_finite()) {
-            let verdict = voter.update(ndarray::ArrayView1::from(&fused[..]));
-            RoundRecord {
-                round: result.round,
-                leader: me.clone(),
-                token: result.token.0,
-                fused,
-                excluded,
-                answered: result.answered.iter().map(|(n, _)| n.to_string()).collect(),
-                reached_quorum: result.reached_quorum,
-                alarm: verdict.alarm,
-                voted_yes: verdict
-                    .members
-                    .iter()
-                    .filter(|m| m.vote == aeroguard_detect::Vote::Yes)
-                    .map(|m| m.name.clone())
-                    .collect(),
-            }
-        } else {
-            RoundRecord {
-                round: result.round,
-                leader: me.clone(),
-                token: result.token.0,
-                fused: [0.0; 3],
-                excluded,
-                answered: result.answered.iter().map(|(n, _)| n.to_string()).collect(),
-                reached_quorum: false,
-                alarm: false,
-                voted_yes: Vec::new(),
-            }
+        // A channel the fusion could not settle leaves the round without a value or a vote.
+        let fusable = fused.iter().all(|v| v.is_finite());
+        let verdict = fusable.then(|| voter.update(ndarray::ArrayView1::from(&fused[..])));
+        let record = RoundRecord {
+            round: result.round,
+            leader: me.clone(),
+            token: result.token.0,
+            fused: if fusable { fused } else { [0.0; 3] },
+            excluded,
+            answered: result.answered.iter().map(|(n, _)| n.to_string()).collect(),
+            reached_quorum: fusable && result.reached_quorum,
+            alarm: verdict.as_ref().is_some_and(|v| v.alarm),
+            voted_yes: verdict
+                .iter()
+                .flat_map(|v| &v.members)
+                .filter(|m| m.vote == aeroguard_detect::Vote::Yes)
+                .map(|m| m.name.clone())
+                .collect(),
         };
         let detail = serde_json::to_value(&record).map_err(|e| Error::Backend {
             backend: "json",

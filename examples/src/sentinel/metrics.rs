@@ -18,7 +18,7 @@ pub struct Metrics {
     /// Alarms raised, by series.
     pub alarms: BTreeMap<String, u64>,
     /// Votes, by (series, member, vote).
-    pub votes: BTreeMap<(String, String, &'static str), u64>,
+    pub votes: BTreeMap<(String, String, String), u64>,
     latency_counts: [u64; BUCKETS.len()],
     latency_sum: f64,
     latency_n: u64,

@@ -324,14 +324,8 @@ async fn ingest(
         *m.alarms.entry(req.series.clone()).or_default() += alarms as u64;
         for v in &out {
             for mv in &v.members {
-                let vote = match mv.vote.as_str() {
-                    "yes" => "yes",
-                    "no" => "no",
-                    "abstained" => "abstained",
-                    _ => "failed",
-                };
                 *m.votes
-                    .entry((req.series.clone(), mv.name.clone(), vote))
+                    .entry((req.series.clone(), mv.name.clone(), mv.vote.clone()))
                     .or_default() += 1;
             }
         }
