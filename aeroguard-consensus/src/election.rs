@@ -310,12 +310,17 @@ fn spawn_watchdog(
                 SessionState::Closed => Some(LossReason::Closed),
                 SessionState::Connected => None,
                 SessionState::Suspended => {
-                    // Give the connection `grace` to come back within the same session.
+                    // Give the connection `grace` to come back within the same session. `gone` keeps running
+                    // meanwhile: it may be the very work (lease renewals) that brings the connection back, and
+                    // a renewal frozen half-way would hold up every other call sharing its connection.
                     let back = session.wait_for(|s| s.state != SessionState::Suspended || s.epoch != epoch);
-                    match tokio::time::timeout(grace, back).await {
-                        Ok(Ok(_)) => continue,
-                        Ok(Err(_)) => Some(LossReason::Closed),
-                        Err(_) => Some(LossReason::Suspended { grace }),
+                    tokio::select! {
+                        waited = tokio::time::timeout(grace, back) => match waited {
+                            Ok(Ok(_)) => continue,
+                            Ok(Err(_)) => Some(LossReason::Closed),
+                            Err(_) => Some(LossReason::Suspended { grace }),
+                        },
+                        reason = &mut gone => Some(reason),
                     }
                 }
             };
@@ -338,4 +343,51 @@ fn spawn_watchdog(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SessionState, SessionStatus};
+
+    #[derive(Debug)]
+    struct NoTenure;
+
+    #[async_trait]
+    impl Tenure for NoTenure {
+        async fn resign(&self) -> Result<()> {
+            Ok(())
+        }
+        fn resign_in_background(&self) {}
+    }
+
+    /// The backend's loss future keeps running while the session is suspended (Redis renews its lease there,
+    /// and a renewal frozen half-way held up every other call on its connection until the grace ran out).
+    #[tokio::test(start_paused = true)]
+    async fn the_loss_future_runs_while_the_session_is_suspended() {
+        let (_session_tx, session) = watch::channel(SessionStatus {
+            state: SessionState::Suspended,
+            epoch: 1,
+        });
+        let gone = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            LossReason::Deposed
+        };
+        let node: NodeId = "n1".parse().expect("a valid node id");
+        let lead = Leadership::start(
+            "e",
+            node,
+            FencingToken(1),
+            session,
+            Duration::from_secs(5),
+            gone,
+            Box::new(NoTenure),
+        );
+        let started = tokio::time::Instant::now();
+        assert_eq!(lead.lost().await, LossReason::Deposed);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "reported before the grace ran out"
+        );
+    }
 }

@@ -60,6 +60,10 @@ struct Log {
     appends: Vec<(Instant, String, u64)>,
     /// Successful puts: when, which item.
     puts: Vec<(Instant, u32)>,
+    /// Failed puts: when the call started, how long it took, and the error.
+    put_errors: Vec<(Instant, Duration, String)>,
+    /// Failed appends: when the call started, how long it took, by whom, and the error.
+    append_errors: Vec<(Instant, Duration, String, String)>,
     consumed: BTreeSet<u32>,
     elected: Vec<(Instant, String, u64)>,
     ended: Vec<(Instant, String, u64, String)>,
@@ -84,7 +88,11 @@ async fn leader_loop(
     while !stop.load(Ordering::SeqCst) {
         let lead = match tokio::time::timeout(Duration::from_millis(500), e.campaign()).await {
             Ok(Ok(l)) => l,
-            _ => continue,
+            Ok(Err(_)) => {
+                sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            Err(_) => continue,
         };
         log.lock()
             .unwrap()
@@ -95,6 +103,7 @@ async fn leader_loop(
             let Ok(token) = lead.ensure() else { break };
             seq += 1;
             let point = Point::new(Timestamp::now(), f64::from(seq));
+            let started = Instant::now();
             match store.append(&series, token, &[point]).await {
                 Ok(()) => log
                     .lock()
@@ -102,7 +111,12 @@ async fn leader_loop(
                     .appends
                     .push((Instant::now(), node.into(), token.0)),
                 Err(Error::Fenced { .. }) => break,
-                Err(_) => {}
+                Err(e) => log.lock().unwrap().append_errors.push((
+                    started,
+                    started.elapsed(),
+                    node.into(),
+                    e.to_string(),
+                )),
             }
             sleep(Duration::from_millis(20)).await;
         }
@@ -149,9 +163,17 @@ async fn failover() {
     let putting = tokio::spawn(async move {
         let mut i = 0u32;
         while !pstop.load(Ordering::SeqCst) {
-            if q.put(i.to_be_bytes().to_vec()).await.is_ok() {
-                plog.lock().unwrap().puts.push((Instant::now(), i));
-                i += 1;
+            let started = Instant::now();
+            match q.put(i.to_be_bytes().to_vec()).await {
+                Ok(()) => {
+                    plog.lock().unwrap().puts.push((Instant::now(), i));
+                    i += 1;
+                }
+                Err(e) => plog
+                    .lock()
+                    .unwrap()
+                    .put_errors
+                    .push((started, started.elapsed(), e.to_string())),
             }
             sleep(Duration::from_millis(10)).await;
         }
@@ -165,14 +187,16 @@ async fn failover() {
     let cdone = done.clone();
     let consuming = tokio::spawn(async move {
         while !cdone.load(Ordering::SeqCst) {
-            if let Ok(batch) = cq.take_batch(64, Some(Duration::from_millis(300))).await {
-                let items: Vec<u32> = batch
-                    .iter()
-                    .map(|d| u32::from_be_bytes(d.payload().try_into().unwrap()))
-                    .collect();
-                if aeroguard_consensus::Delivery::ack_all(batch).await.is_ok() {
-                    clog.lock().unwrap().consumed.extend(items);
-                }
+            let Ok(batch) = cq.take_batch(64, Some(Duration::from_millis(300))).await else {
+                sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let items: Vec<u32> = batch
+                .iter()
+                .map(|d| u32::from_be_bytes(d.payload().try_into().unwrap()))
+                .collect();
+            if aeroguard_consensus::Delivery::ack_all(batch).await.is_ok() {
+                clog.lock().unwrap().consumed.extend(items);
             }
         }
     });
@@ -185,8 +209,10 @@ async fn failover() {
         before > 20,
         "the leader writes before the kill ({before} appends)"
     );
-    let killed = Instant::now();
     services(&["kill", victim]);
+    // Taken once the server is dead: a write that lands between the start of the kill and the process's
+    // exit must not count as "writes resumed after the failover".
+    let killed = Instant::now();
     // Run until writes have come back and kept going for two seconds (at most 20 s).
     let deadline = killed + Duration::from_secs(20);
     loop {
@@ -237,6 +263,51 @@ async fn failover() {
     consumer.close().await;
 
     let l = log.lock().unwrap();
+    // A timeline of what each party saw, printed before any verdict so a failure explains itself.
+    let at = |t: Instant| ms_since(killed, t);
+    let terms: Vec<String> = l
+        .elected
+        .iter()
+        .map(|e| format!("{} #{} at {:+} ms", e.1, e.2, at(e.0)))
+        .collect();
+    let ends: Vec<String> = l
+        .ended
+        .iter()
+        .map(|e| format!("{} #{} at {:+} ms: {}", e.1, e.2, at(e.0), e.3))
+        .collect();
+    // Runs of identical failures, folded: "first..last (count, longest call): error".
+    let fold = |errors: Vec<(Instant, Duration, String)>| {
+        let mut runs: Vec<(Instant, Instant, usize, Duration, String)> = Vec::new();
+        for (t, took, e) in errors {
+            match runs.last_mut() {
+                Some(r) if r.4 == e => {
+                    r.1 = t;
+                    r.2 += 1;
+                    r.3 = r.3.max(took);
+                }
+                _ => runs.push((t, t, 1, took, e)),
+            }
+        }
+        runs.iter()
+            .map(|r| {
+                format!(
+                    "{:+}..{:+} ms ({}x, longest {} ms): {}",
+                    at(r.0),
+                    at(r.1),
+                    r.2,
+                    r.3.as_millis(),
+                    r.4
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let put_errors = fold(l.put_errors.clone());
+    let append_errors = fold(
+        l.append_errors
+            .iter()
+            .map(|e| (e.0, e.1, format!("{}: {}", e.2, e.3)))
+            .collect(),
+    );
     // The stall: the longest gap between consecutive successful writes from just before the kill on.
     let gap = |times: Vec<Instant>| {
         times
@@ -244,20 +315,9 @@ async fn failover() {
             .filter(|w| w[1] > killed - Duration::from_millis(500))
             .map(|w| (w[1] - w[0], w[0], w[1]))
             .max()
-            .expect("writes around the kill")
     };
-    let (stall, stall_from, stall_to) = gap(l.appends.iter().map(|a| a.0).collect());
-    let (put_stall, _, put_to) = gap(l.puts.iter().map(|p| p.0).collect());
-    let by = |t: Instant| {
-        l.appends
-            .iter()
-            .find(|a| a.0 == t)
-            .map(|a| (a.1.clone(), a.2))
-            .unwrap()
-    };
-    let (last_before, first_after) = (by(stall_from), by(stall_to));
-    assert!(stall_to > killed, "history writes resume after the failover");
-    assert!(put_to > killed, "queue puts resume after the failover");
+    let stall = gap(l.appends.iter().map(|a| a.0).collect());
+    let put_stall = gap(l.puts.iter().map(|p| p.0).collect());
     let lost: Vec<u32> = l
         .puts
         .iter()
@@ -265,38 +325,42 @@ async fn failover() {
         .map(|p| p.1)
         .filter(|i| !l.consumed.contains(i))
         .collect();
-    let tokens: Vec<u64> = l.appends.iter().map(|a| a.2).collect();
+    let by = |t: Instant| {
+        l.appends
+            .iter()
+            .find(|a| a.0 == t)
+            .map(|a| format!("{} token {}", a.1, a.2))
+    };
     println!(
-        "sentinel failover: killed {victim} (port {port}), new master port {new_port}; history writes stalled {} ms \
-         (last before by {} token {}, first after by {} token {}); queue puts stalled {} ms; \
-         {} terms elected; {} acknowledged items put before the kill were lost; {} items consumed",
-        stall.as_millis(),
-        last_before.0,
-        last_before.1,
-        first_after.0,
-        first_after.1,
-        put_stall.as_millis(),
+        "sentinel failover: killed {victim} (port {port}), new master port {new_port}; history writes stalled {:?} ms \
+         (last before by {:?}, first after by {:?}); queue puts stalled {:?} ms; {} terms elected; \
+         {} acknowledged items put before the kill were lost; {} items consumed",
+        stall.map(|s| s.0.as_millis()),
+        stall.and_then(|s| by(s.1)),
+        stall.and_then(|s| by(s.2)),
+        put_stall.map(|s| s.0.as_millis()),
         l.elected.len(),
         lost.len(),
         l.consumed.len()
     );
-    let terms: Vec<String> = l
-        .elected
-        .iter()
-        .map(|e| format!("{} #{} at {:+} ms", e.1, e.2, ms_since(killed, e.0)))
-        .collect();
     println!("terms: {terms:?}");
-    let ends: Vec<String> = l
-        .ended
-        .iter()
-        .map(|e| format!("{} #{} at {:+} ms: {}", e.1, e.2, ms_since(killed, e.0), e.3))
-        .collect();
     println!("ends: {ends:?}");
+    println!("failed puts: {put_errors:?}");
+    println!("failed appends: {append_errors:?}");
+    let last_put = l.puts.last().map(|p| at(p.0));
+    let last_append = l.appends.last().map(|a| at(a.0));
+    println!("last put at {last_put:?} ms, last append at {last_append:?} ms");
+
     assert_ne!(new_port, port, "Sentinel promoted the replica");
+    let (stall, _, stall_to) = stall.expect("history writes around the kill");
+    assert!(stall_to > killed, "history writes resume after the failover");
+    let (_, _, put_to) = put_stall.expect("queue puts around the kill");
+    assert!(put_to > killed, "queue puts resume after the failover");
     assert!(
         stall < Duration::from_secs(15),
         "history writes stalled {stall:?}"
     );
+    let tokens: Vec<u64> = l.appends.iter().map(|a| a.2).collect();
     assert!(
         tokens.windows(2).all(|w| w[1] >= w[0]),
         "the history only ever accepted tokens in order: {tokens:?}"
