@@ -3,12 +3,13 @@
 //! hold up everything queued behind them. Through Sentinel, the master is resolved again after any error that
 //! says the connection or the master is gone, so the recipes follow a failover.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, ServerErrorKind};
+use tokio::sync::watch;
 
 use super::BACKEND;
 use crate::{Error, Result};
@@ -31,12 +32,55 @@ impl std::fmt::Debug for Target {
 /// How many idle dedicated connections are kept for reuse.
 const IDLE_KEPT: usize = 8;
 
+/// How an attempt to open a connection ended, shared by every caller that waited for it.
+type Opened = std::result::Result<MultiplexedConnection, OpenError>;
+
+#[derive(Debug, Clone)]
+enum OpenError {
+    Redis(Arc<RedisError>),
+    TimedOut,
+}
+
+/// What opening a connection needs; shared with the tasks that open them.
 #[derive(Debug)]
-pub(crate) struct Pool {
+struct Opener {
     target: Target,
     op_timeout: Duration,
-    shared: Mutex<Option<MultiplexedConnection>>,
-    connecting: tokio::sync::Mutex<()>,
+}
+
+impl Opener {
+    async fn client(&self) -> std::result::Result<Client, RedisError> {
+        match &self.target {
+            Target::Direct(c) => Ok(c.clone()),
+            Target::Sentinel(s) => s.lock().await.async_get_client().await,
+        }
+    }
+
+    async fn open(&self, response_timeout: Option<Duration>) -> Opened {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.op_timeout))
+            .set_response_timeout(response_timeout);
+        let attempt = async {
+            let client = self.client().await?;
+            client.get_multiplexed_async_connection_with_config(&config).await
+        };
+        match tokio::time::timeout(self.op_timeout * 3, attempt).await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(OpenError::Redis(Arc::new(e))),
+            Err(_) => Err(OpenError::TimedOut),
+        }
+    }
+}
+
+/// Connections to the master. Every connection is opened (the Sentinel lookup included) in a task of its own,
+/// and callers only wait for its outcome: a caller that is dropped or left unpolled half-way never holds up
+/// another. (Opening under a lock the caller held once let a frozen lease renewal stall a whole coordinator.)
+#[derive(Debug)]
+pub(crate) struct Pool {
+    opener: Arc<Opener>,
+    shared: Arc<Mutex<Option<MultiplexedConnection>>>,
+    /// The shared connection's reopening in flight, if any: callers that find no connection wait for it.
+    reopening: Mutex<Option<watch::Receiver<Option<Opened>>>>,
     idle: Mutex<Vec<MultiplexedConnection>>,
 }
 
@@ -61,37 +105,50 @@ impl Pool {
             }
         };
         Ok(Pool {
-            target,
-            op_timeout,
-            shared: Mutex::new(None),
-            connecting: tokio::sync::Mutex::new(()),
+            opener: Arc::new(Opener { target, op_timeout }),
+            shared: Arc::new(Mutex::new(None)),
+            reopening: Mutex::new(None),
             idle: Mutex::new(Vec::new()),
         })
     }
 
-    async fn client(&self) -> std::result::Result<Client, RedisError> {
-        match &self.target {
-            Target::Direct(c) => Ok(c.clone()),
-            Target::Sentinel(s) => s.lock().await.async_get_client().await,
-        }
-    }
-
-    async fn open(
+    /// Starts opening a connection in its own task; `install` puts it in the shared slot when it opens.
+    fn spawn_open(
         &self,
         response_timeout: Option<Duration>,
+        install: bool,
+    ) -> watch::Receiver<Option<Opened>> {
+        let (tx, rx) = watch::channel(None);
+        let (opener, shared) = (self.opener.clone(), self.shared.clone());
+        // Outside a tokio runtime nothing is spawned, the sender is dropped and the caller gets a connection loss
+        // (the Redis client itself needs tokio).
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return rx;
+        };
+        rt.spawn(async move {
+            let opened = opener.open(response_timeout).await;
+            if install && let Ok(c) = &opened {
+                *shared.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+            }
+            let _ = tx.send(Some(opened));
+        });
+        rx
+    }
+
+    /// Waits for an opening started by [`spawn_open`](Self::spawn_open).
+    async fn opened(
+        &self,
+        mut rx: watch::Receiver<Option<Opened>>,
         operation: &'static str,
     ) -> Result<MultiplexedConnection> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.op_timeout))
-            .set_response_timeout(response_timeout);
-        let attempt = async {
-            let client = self.client().await?;
-            client.get_multiplexed_async_connection_with_config(&config).await
+        let outcome = match rx.wait_for(Option::is_some).await {
+            Ok(done) => done.clone(),
+            Err(_) => None,
         };
-        match tokio::time::timeout(self.op_timeout * 3, attempt).await {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(self.fail(e, operation)),
-            Err(_) => Err(Error::ConnectionLoss {
+        match outcome {
+            Some(Ok(c)) => Ok(c),
+            Some(Err(OpenError::Redis(e))) => Err(self.fail_by(&e, operation)),
+            Some(Err(OpenError::TimedOut)) | None => Err(Error::ConnectionLoss {
                 backend: BACKEND,
                 operation,
             }),
@@ -103,13 +160,20 @@ impl Pool {
         if let Some(c) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Ok(c.clone());
         }
-        let _one = self.connecting.lock().await;
-        if let Some(c) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(c.clone());
-        }
-        let c = self.open(Some(self.op_timeout), operation).await?;
-        *self.shared.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
-        Ok(c)
+        let rx = {
+            let mut reopening = self.reopening.lock().unwrap_or_else(|p| p.into_inner());
+            match reopening.as_ref() {
+                // Join the opening in flight; a finished one (failed, or its connection since forgotten) is
+                // stale.
+                Some(rx) if rx.borrow().is_none() => rx.clone(),
+                _ => {
+                    let rx = self.spawn_open(Some(self.opener.op_timeout), true);
+                    *reopening = Some(rx.clone());
+                    rx
+                }
+            }
+        };
+        self.opened(rx, operation).await
     }
 
     /// A dedicated connection for one blocking command; give it back with [`give_back`](Self::give_back)
@@ -118,7 +182,7 @@ impl Pool {
         let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match reused {
             Some(c) => Ok(c),
-            None => self.open(None, operation).await,
+            None => self.opened(self.spawn_open(None, false), operation).await,
         }
     }
 
@@ -159,17 +223,21 @@ impl Pool {
 
     /// How long to wait for a blocking command that blocks for `block` on the server.
     pub fn blocking_limit(&self, block: Duration) -> Duration {
-        block + self.op_timeout
+        block + self.opener.op_timeout
     }
 
     /// The per-command time limit.
     pub fn op_timeout(&self) -> Duration {
-        self.op_timeout
+        self.opener.op_timeout
     }
 
     /// Maps a client error to the crate's, forgetting the connections when the error says the master is gone
     /// or has changed role (the next call resolves the master again).
     pub fn fail(&self, e: RedisError, operation: &'static str) -> Error {
+        self.fail_by(&e, operation)
+    }
+
+    fn fail_by(&self, e: &RedisError, operation: &'static str) -> Error {
         let lost = e.is_io_error()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
@@ -215,5 +283,39 @@ fn leak_reason(e: RedisError) -> &'static str {
     match e.kind() {
         ErrorKind::InvalidClientConfig => "not a valid Redis URL (redis://host:port/db)",
         _ => "rejected by the Redis client",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::task::Poll;
+
+    use super::*;
+
+    /// A caller that starts a reconnect and is then left unpolled does not hold up the next caller: the
+    /// reconnect runs in its own task and both get its outcome. The server here accepts connections and
+    /// never answers (a listener that is never accepted from), so opening ends by its time limit.
+    #[tokio::test]
+    async fn an_unpolled_caller_does_not_hold_up_the_next() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let url = format!("redis://{}", silent.local_addr().expect("its address"));
+        let pool = Pool::new(
+            &crate::redis::RedisTarget::Direct { url },
+            Duration::from_millis(200),
+        )
+        .expect("a valid target");
+        let mut first = Box::pin(pool.conn("first"));
+        std::future::poll_fn(|cx| {
+            assert!(first.as_mut().poll(cx).is_pending(), "nothing answers yet");
+            Poll::Ready(())
+        })
+        .await;
+        let second = tokio::time::timeout(Duration::from_secs(10), pool.conn("second")).await;
+        match second {
+            Ok(Err(Error::ConnectionLoss { operation, .. })) => assert_eq!(operation, "second"),
+            other => panic!("the second caller should fail on its own, got {other:?}"),
+        }
+        drop(first);
     }
 }
