@@ -158,16 +158,23 @@ def test_blocking_calls_release_the_gil():
 
 def test_ctrl_c_interrupts_a_blocking_call():
     import _thread
+    import signal
 
-    with aeroguard.Client("memory", node="holder2") as a, aeroguard.Client("memory", node="waiter2") as b:
-        lead = a.election("ctrl-c").campaign()
-        timer = threading.Timer(0.3, _thread.interrupt_main)
-        timer.start()
-        started = time.time()
-        with pytest.raises(KeyboardInterrupt):
-            b.election("ctrl-c").campaign()  # would wait forever
-        assert time.time() - started < 3
-        lead.resign()
+    # A process started in the background by a non-interactive shell inherits SIGINT ignored, and then
+    # `interrupt_main` does nothing: install Python's own handler for the test, as an interactive run has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with aeroguard.Client("memory", node="holder2") as a, aeroguard.Client("memory", node="waiter2") as b:
+            lead = a.election("ctrl-c").campaign()
+            timer = threading.Timer(0.3, _thread.interrupt_main)
+            timer.start()
+            started = time.time()
+            with pytest.raises(KeyboardInterrupt):
+                b.election("ctrl-c").campaign(timeout=10)  # would wait the whole 10 s
+            assert time.time() - started < 3
+            lead.resign()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
