@@ -176,7 +176,8 @@ impl Leadership {
     ) -> Self {
         let epoch = session.borrow().epoch;
         let (status_tx, status) = watch::channel(None);
-        spawn_watchdog(status_tx.clone(), session.clone(), epoch, grace, gone);
+        let span = tracing::info_span!("leadership", election, node = %node, token = token.0);
+        spawn_watchdog(status_tx.clone(), session.clone(), epoch, grace, gone, span);
         Leadership {
             election: election.to_string(),
             node,
@@ -295,9 +296,15 @@ fn spawn_watchdog(
     epoch: u64,
     grace: Duration,
     gone: impl std::future::Future<Output = LossReason> + Send + 'static,
+    span: tracing::Span,
 ) {
     use crate::SessionState;
-    tokio::spawn(async move {
+    let mark = |status_tx: &watch::Sender<Option<LossReason>>, reason: LossReason| {
+        if status_tx.send_if_modified(|s| s.is_none().then(|| *s = Some(reason)).is_some()) {
+            tracing::info!(%reason, "leadership lost");
+        }
+    };
+    let watchdog = async move {
         tokio::pin!(gone);
         loop {
             if status_tx.borrow().is_some() {
@@ -325,24 +332,25 @@ fn spawn_watchdog(
                 }
             };
             if let Some(reason) = verdict {
-                status_tx.send_if_modified(|s| s.is_none().then(|| *s = Some(reason)).is_some());
+                mark(&status_tx, reason);
                 return;
             }
             tokio::select! {
                 changed = session.changed() => {
                     if changed.is_err() {
-                        status_tx.send_if_modified(|s| s.is_none().then(|| *s = Some(LossReason::Closed)).is_some());
+                        mark(&status_tx, LossReason::Closed);
                         return;
                     }
                 }
                 reason = &mut gone => {
-                    status_tx.send_if_modified(|s| s.is_none().then(|| *s = Some(reason)).is_some());
+                    mark(&status_tx, reason);
                     return;
                 }
                 _ = status_tx.closed() => return,
             }
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::instrument(watchdog, span));
 }
 
 #[cfg(test)]

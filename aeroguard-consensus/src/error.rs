@@ -170,3 +170,14 @@ pub(crate) fn check_name(what: &'static str, name: &str) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// Logs the failure of a best-effort operation: cleanup that the session timeout also covers (a lease, a
+/// registration or a session key left behind expires on the server), so the caller goes on.
+pub(crate) fn best_effort<T, E: std::fmt::Display>(
+    operation: &'static str,
+    result: std::result::Result<T, E>,
+) {
+    if let Err(error) = result {
+        tracing::debug!(operation, %error, "best-effort operation failed; the session timeout cleans up");
+    }
+}

@@ -34,6 +34,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod config;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod coordinator;
 mod election;
@@ -55,4 +56,4 @@ pub use election::{Election, FencingToken, Leadership, LossReason};
 pub use error::{Error, Result};
 pub use queue::{Delivery, Queue};
 pub use registry::{Instance, Membership, MembershipWatch, Registration, Registry};
-pub use session::{SessionState, SessionStatus};
+pub use session::{SessionOptions, SessionState, SessionStatus};

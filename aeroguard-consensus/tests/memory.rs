@@ -6,21 +6,19 @@ use std::time::Duration;
 
 use aeroguard_consensus::Coordinator;
 use aeroguard_consensus::conformance::{self, Harness};
-use aeroguard_consensus::memory::{MemoryCluster, MemoryOptions};
+use aeroguard_consensus::SessionOptions;
+use aeroguard_consensus::memory::MemoryCluster;
 use async_trait::async_trait;
 
 struct Memory {
     cluster: MemoryCluster,
-    options: MemoryOptions,
+    options: SessionOptions,
     counter: AtomicU64,
 }
 
 impl Memory {
     fn new() -> Self {
-        let options = MemoryOptions {
-            session_timeout: Duration::from_secs(1),
-            grace: Duration::from_millis(300),
-        };
+        let options = SessionOptions::new(Duration::from_secs(1)).with_grace(Duration::from_millis(300));
         Memory {
             cluster: MemoryCluster::new(),
             options,
@@ -39,7 +37,7 @@ impl Harness for Memory {
 
     async fn crash(&self, coordinator: Arc<dyn Coordinator>) {
         self.cluster
-            .crash(coordinator.node(), self.options.session_timeout);
+            .crash(coordinator.node(), self.options.timeout);
     }
 
     async fn expire(&self, coordinator: &Arc<dyn Coordinator>) {
@@ -47,7 +45,7 @@ impl Harness for Memory {
     }
 
     fn session_timeout(&self) -> Duration {
-        self.options.session_timeout
+        self.options.timeout
     }
 
     fn unique(&self, base: &str) -> String {
@@ -55,45 +53,7 @@ impl Harness for Memory {
     }
 }
 
-#[tokio::test]
-async fn election_succession() {
-    conformance::check_election_succession(&Memory::new()).await;
-}
-
-#[tokio::test]
-async fn election_cancel_and_drop() {
-    conformance::check_election_cancel_and_drop(&Memory::new()).await;
-}
-
-#[tokio::test]
-async fn election_crash_failover() {
-    conformance::check_election_crash_failover(&Memory::new()).await;
-}
-
-#[tokio::test]
-async fn registry() {
-    conformance::check_registry(&Memory::new()).await;
-}
-
-#[tokio::test]
-async fn config() {
-    conformance::check_config(&Memory::new()).await;
-}
-
-#[tokio::test]
-async fn queue() {
-    conformance::check_queue(&Memory::new()).await;
-}
-
-#[tokio::test]
-async fn queue_crashed_consumer() {
-    conformance::check_queue_crashed_consumer(&Memory::new()).await;
-}
-
-#[tokio::test]
-async fn session_expiry_recovery() {
-    conformance::check_session_expiry_recovery(&Memory::new()).await;
-}
+aeroguard_consensus::conformance_tests!(Memory::new());
 
 #[tokio::test]
 async fn config_watch_survives_notification_delays() {
@@ -117,10 +77,12 @@ async fn bad_names_and_options_are_typed_errors() {
         );
         assert!(c.queue(bad).is_err());
     }
-    let opts = MemoryOptions {
-        session_timeout: Duration::from_secs(1),
-        grace: Duration::from_secs(2),
-    };
-    let err = cluster.connect_with("m".parse().unwrap(), opts).unwrap_err();
-    assert!(err.to_string().contains("grace"), "{err}");
+    // A grace above T/2 would let the old leader trust itself after a successor could be elected.
+    for grace in [Duration::from_secs(2), Duration::from_millis(501)] {
+        let opts = SessionOptions::new(Duration::from_secs(1)).with_grace(grace);
+        let err = cluster.connect_with("m".parse().unwrap(), opts).unwrap_err();
+        assert!(err.to_string().contains("grace"), "{err}");
+    }
+    let at_half = SessionOptions::new(Duration::from_secs(1)).with_grace(Duration::from_millis(500));
+    assert!(cluster.connect_with("m".parse().unwrap(), at_half).is_ok());
 }

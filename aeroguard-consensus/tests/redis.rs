@@ -1,12 +1,14 @@
 //! The conformance suite, the history store, durability and fencing on the Redis master found through the
 //! three Sentinels started by `scripts/services start` (`AEROGUARD_SENTINELS`, comma-separated, overrides them).
-#![cfg(feature = "redis")]
+#![cfg(all(feature = "redis", feature = "live-services"))]
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aeroguard_consensus::conformance::{self, Harness};
+use aeroguard_consensus::conformance::Harness;
 use aeroguard_consensus::history::{HistoryStore, Point, Retention};
 use aeroguard_consensus::redis::{Durability, RedisCoordinator, RedisOptions};
 use aeroguard_consensus::{Coordinator, Error, LossReason};
@@ -62,7 +64,7 @@ impl Redis {
 
     fn find(&self, coordinator: &Arc<dyn Coordinator>) -> Arc<RedisCoordinator> {
         let target = Arc::as_ptr(coordinator) as *const () as usize;
-        let live = self.live.lock().unwrap();
+        let live = self.live.lock();
         live.iter()
             .find(|z| Arc::as_ptr(z) as *const () as usize == target)
             .expect("coordinator from this harness")
@@ -74,7 +76,7 @@ impl Redis {
 impl Harness for Redis {
     async fn connect(&self, node: &str) -> Arc<dyn Coordinator> {
         let c = connect(node, self.options.clone()).await;
-        self.live.lock().unwrap().push(c.clone());
+        self.live.lock().push(c.clone());
         c
     }
 
@@ -87,7 +89,7 @@ impl Harness for Redis {
     }
 
     fn session_timeout(&self) -> Duration {
-        self.options.session_timeout
+        self.options.session.timeout
     }
 
     fn unique(&self, base: &str) -> String {
@@ -99,45 +101,7 @@ impl Harness for Redis {
     }
 }
 
-#[tokio::test]
-async fn election_succession() {
-    conformance::check_election_succession(&Redis::new()).await;
-}
-
-#[tokio::test]
-async fn election_cancel_and_drop() {
-    conformance::check_election_cancel_and_drop(&Redis::new()).await;
-}
-
-#[tokio::test]
-async fn election_crash_failover() {
-    conformance::check_election_crash_failover(&Redis::new()).await;
-}
-
-#[tokio::test]
-async fn registry() {
-    conformance::check_registry(&Redis::new()).await;
-}
-
-#[tokio::test]
-async fn config() {
-    conformance::check_config(&Redis::new()).await;
-}
-
-#[tokio::test]
-async fn queue() {
-    conformance::check_queue(&Redis::new()).await;
-}
-
-#[tokio::test]
-async fn queue_crashed_consumer() {
-    conformance::check_queue_crashed_consumer(&Redis::new()).await;
-}
-
-#[tokio::test]
-async fn session_expiry_recovery() {
-    conformance::check_session_expiry_recovery(&Redis::new()).await;
-}
+aeroguard_consensus::conformance_tests!(Redis::new());
 
 #[tokio::test]
 async fn round_on_redis() {

@@ -11,30 +11,32 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+
+use rand::{Rng as _, RngCore as _, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Duration;
 
-use aeroguard_consensus::memory::{MemoryCluster, MemoryOptions};
-use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error, Expect, FencingToken, Leadership};
+use aeroguard_consensus::memory::MemoryCluster;
+use aeroguard_consensus::{
+    Config, ConfigEvent, Coordinator, Error, Expect, FencingToken, Leadership, SessionOptions,
+};
 use aeroguard_core::NodeId;
 
 const NODES: usize = 4;
 const ITEMS: u32 = 60;
-const OPTIONS: MemoryOptions = MemoryOptions {
-    session_timeout: Duration::from_secs(1),
-    grace: Duration::from_millis(400),
-};
+const OPTIONS: SessionOptions = SessionOptions::new(Duration::from_secs(1)).with_grace(Duration::from_millis(400));
 
-struct Rng(u64);
+/// The schedule's generator (a seeded xoshiro256++).
+struct Rng(Xoshiro256PlusPlus);
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn new(seed: u64) -> Self {
+        Rng(Xoshiro256PlusPlus::seed_from_u64(seed))
     }
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.gen_range(0..n)
+    }
+    fn next(&mut self) -> u64 {
+        self.0.next_u64()
     }
 }
 
@@ -136,7 +138,7 @@ async fn run_node(cluster: MemoryCluster, i: usize, world: Arc<Mutex<World>>) {
 }
 
 async fn scenario(seed: u64) -> Result<(), String> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let cluster = MemoryCluster::with_seed(seed);
     cluster.set_notification_delay(Duration::from_millis(rng.below(40)));
     let world = Arc::new(Mutex::new(World {
@@ -210,12 +212,12 @@ async fn scenario(seed: u64) -> Result<(), String> {
             1 => cluster.suspend(
                 &node,
                 Duration::from_millis(rng.below(900)),
-                OPTIONS.session_timeout,
+                OPTIONS.timeout,
             ),
             2 => cluster.suspend(
                 &node,
                 Duration::from_millis(1000 + rng.below(1500)),
-                OPTIONS.session_timeout,
+                OPTIONS.timeout,
             ),
             3 => {
                 // Crash and, later, restart the node.
@@ -227,7 +229,7 @@ async fn scenario(seed: u64) -> Result<(), String> {
                     if let Some(term) = world.lock().unwrap().terms.remove(&i) {
                         std::mem::forget(term); // a dead process resigns nothing
                     }
-                    cluster.crash(&node, OPTIONS.session_timeout);
+                    cluster.crash(&node, OPTIONS.timeout);
                 }
             }
             4 => {

@@ -1,13 +1,15 @@
 //! The conformance suite on the 3-node ZooKeeper ensemble started by `scripts/services start`
 //! (`AEROGUARD_ZK` overrides the hosts).
-#![cfg(feature = "zookeeper")]
+#![cfg(all(feature = "zookeeper", feature = "live-services"))]
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aeroguard_consensus::Coordinator;
-use aeroguard_consensus::conformance::{self, Harness};
+use aeroguard_consensus::conformance::Harness;
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
 use async_trait::async_trait;
 
@@ -45,14 +47,14 @@ impl Harness for Zk {
                     hosts()
                 )
             });
-        self.live.lock().unwrap().push(c.clone());
+        self.live.lock().push(c.clone());
         c
     }
 
     async fn crash(&self, coordinator: Arc<dyn Coordinator>) {
         let target = Arc::as_ptr(&coordinator) as *const () as usize;
         let zk = {
-            let live = self.live.lock().unwrap();
+            let live = self.live.lock();
             live.iter()
                 .find(|z| Arc::as_ptr(z) as *const () as usize == target)
                 .expect("coordinator from this harness")
@@ -64,7 +66,7 @@ impl Harness for Zk {
     async fn expire(&self, coordinator: &Arc<dyn Coordinator>) {
         let target = Arc::as_ptr(coordinator) as *const () as usize;
         let zk = {
-            let live = self.live.lock().unwrap();
+            let live = self.live.lock();
             live.iter()
                 .find(|z| Arc::as_ptr(z) as *const () as usize == target)
                 .expect("coordinator from this harness")
@@ -74,7 +76,7 @@ impl Harness for Zk {
     }
 
     fn session_timeout(&self) -> Duration {
-        self.options.session_timeout
+        self.options.session.timeout
     }
 
     fn unique(&self, base: &str) -> String {
@@ -86,45 +88,7 @@ impl Harness for Zk {
     }
 }
 
-#[tokio::test]
-async fn election_succession() {
-    conformance::check_election_succession(&Zk::new()).await;
-}
-
-#[tokio::test]
-async fn election_cancel_and_drop() {
-    conformance::check_election_cancel_and_drop(&Zk::new()).await;
-}
-
-#[tokio::test]
-async fn election_crash_failover() {
-    conformance::check_election_crash_failover(&Zk::new()).await;
-}
-
-#[tokio::test]
-async fn registry() {
-    conformance::check_registry(&Zk::new()).await;
-}
-
-#[tokio::test]
-async fn config() {
-    conformance::check_config(&Zk::new()).await;
-}
-
-#[tokio::test]
-async fn queue() {
-    conformance::check_queue(&Zk::new()).await;
-}
-
-#[tokio::test]
-async fn queue_crashed_consumer() {
-    conformance::check_queue_crashed_consumer(&Zk::new()).await;
-}
-
-#[tokio::test]
-async fn session_expiry_recovery() {
-    conformance::check_session_expiry_recovery(&Zk::new()).await;
-}
+aeroguard_consensus::conformance_tests!(Zk::new());
 
 #[tokio::test]
 async fn unreachable_ensemble_is_a_typed_error() {

@@ -2,7 +2,9 @@
 //! runtime owned by the bindings with the GIL released, Ctrl-C interrupting them, watches calling back.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use aeroguard_consensus::memory::MemoryCluster;
@@ -298,7 +300,7 @@ pub struct Registration {
 impl Registration {
     /// Deregisters now.
     fn close(&self) {
-        let r = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let r = self.inner.lock().take();
         if let Some(r) = r {
             let _guard = runtime().enter();
             drop(r);
@@ -393,7 +395,7 @@ impl Leadership {
     /// The fencing token: pass it with every write made as leader.
     #[getter]
     fn token(&self) -> PyResult<u64> {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let g = self.inner.lock();
         g.as_ref()
             .map(|l| l.token().0)
             .ok_or_else(|| errors::LeadershipLostError::new_err("resigned"))
@@ -401,16 +403,12 @@ impl Leadership {
 
     /// Whether the leadership can still be trusted.
     fn is_trusted(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(|l| l.is_trusted())
+        self.inner.lock().as_ref().is_some_and(|l| l.is_trusted())
     }
 
     /// The token, or `LeadershipLostError` if the leadership is no longer trusted.
     fn ensure(&self) -> PyResult<u64> {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let g = self.inner.lock();
         match g.as_ref() {
             Some(l) => l.ensure().map(|t| t.0).map_err(errors::consensus),
             None => Err(errors::LeadershipLostError::new_err("resigned")),
@@ -419,7 +417,7 @@ impl Leadership {
 
     /// Steps down now.
     fn resign(&self, py: Python<'_>) -> PyResult<()> {
-        let l = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let l = self.inner.lock().take();
         match l {
             Some(l) => block(py, async move { l.resign().await })?.map_err(errors::consensus),
             None => Ok(()),
@@ -470,14 +468,14 @@ impl Delivery {
     /// The item's bytes.
     #[getter]
     fn payload<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let g = self.inner.lock();
         let d = g.as_ref().ok_or_else(|| PyValueError::new_err("already acked"))?;
         Ok(PyBytes::new(py, d.payload()))
     }
 
     /// Removes the item.
     fn ack(&self, py: Python<'_>) -> PyResult<()> {
-        let d = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let d = self.inner.lock().take();
         match d {
             Some(d) => block(py, async move { d.ack().await })?.map_err(errors::consensus),
             None => Err(PyValueError::new_err("already acked")),
@@ -487,7 +485,7 @@ impl Delivery {
 
 impl Drop for Delivery {
     fn drop(&mut self) {
-        let d = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let d = self.inner.lock().take();
         if let Some(d) = d {
             let _guard = runtime().enter();
             drop(d);
@@ -539,7 +537,7 @@ impl RoundLeader {
     /// missing [node], reached_quorum)`. `LeadershipLostError` or `FencedError` if a newer leader took over.
     fn run(&self, py: Python<'_>, leadership: &Leadership) -> PyResult<RoundOutcome> {
         let inner = self.inner.clone();
-        let guard = leadership.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = leadership.inner.lock();
         let lead = guard
             .as_ref()
             .ok_or_else(|| errors::LeadershipLostError::new_err("resigned"))?;
@@ -578,7 +576,7 @@ impl RoundFollower {
         })?
         .map_err(errors::consensus)?;
         let out = (a.round, a.token.0, a.leader.to_string());
-        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
+        *self.last.lock() = Some(a);
         Ok(out)
     }
 
@@ -589,7 +587,6 @@ impl RoundFollower {
         let a = self
             .last
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| PyValueError::new_err("no round yet: call next_round() first"))?;
         let inner = self.inner.clone();

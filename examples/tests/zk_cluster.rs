@@ -3,10 +3,10 @@
 //! and a 10,000-item queue whose consumer is killed mid-stream.
 #![cfg(feature = "live-services")]
 
+use parking_lot::Mutex;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -96,7 +96,7 @@ fn server_of(session_id: i64) -> Option<usize> {
 
 #[test]
 fn killed_leader_process_is_replaced_within_the_session_timeout() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = SERIAL.lock();
     let election = unique("kill-leader");
     let (tx, rx) = channel();
     let session_ms = 2000u64;
@@ -193,7 +193,7 @@ async fn leader_survives(kill: impl FnOnce(i64) -> usize) {
 
 /// Runs `f` on its own runtime while holding the serial lock.
 fn serial<F: std::future::Future<Output = ()>>(f: F) {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = SERIAL.lock();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,7 +1,7 @@
 //! The history in one process's memory: the embedded default, with the same fencing as Redis.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
 use aeroguard_core::Timestamp;
 use async_trait::async_trait;
@@ -44,7 +44,7 @@ impl MemoryHistory {
     }
 
     fn with<T>(&self, series: &str, f: impl FnOnce(&mut Series) -> T) -> T {
-        let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all = self.series.lock();
         f(all.entry(series.to_string()).or_default())
     }
 }

@@ -93,12 +93,12 @@ impl Registry for MemoryRegistry {
                 let now = *session.borrow_and_update();
                 if now.state == crate::SessionState::Expired {
                     // Build the new session now rather than on the next call.
-                    let _ = h.sid();
+                    crate::error::best_effort("rebuild session", h.sid());
                     continue;
                 }
                 if now.epoch != epoch && now.is_connected() {
                     epoch = now.epoch;
-                    let _ = insert(&h, &svc, &payload);
+                    crate::error::best_effort("re-register", insert(&h, &svc, &payload));
                 }
             }
         });

@@ -3,7 +3,9 @@
 //! hold up everything queued behind them. Through Sentinel, the master is resolved again after any error that
 //! says the connection or the master is gone, so the recipes follow a failover.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
@@ -128,7 +130,7 @@ impl Pool {
         rt.spawn(async move {
             let opened = opener.open(response_timeout).await;
             if install && let Ok(c) = &opened {
-                *shared.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+                *shared.lock() = Some(c.clone());
             }
             let _ = tx.send(Some(opened));
         });
@@ -157,11 +159,11 @@ impl Pool {
 
     /// The shared connection (opened, or re-resolved through Sentinel, if needed).
     pub async fn conn(&self, operation: &'static str) -> Result<MultiplexedConnection> {
-        if let Some(c) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(c) = self.shared.lock().as_ref() {
             return Ok(c.clone());
         }
         let rx = {
-            let mut reopening = self.reopening.lock().unwrap_or_else(|p| p.into_inner());
+            let mut reopening = self.reopening.lock();
             match reopening.as_ref() {
                 // Join the opening in flight; a finished one (failed, or its connection since forgotten) is
                 // stale.
@@ -179,7 +181,7 @@ impl Pool {
     /// A dedicated connection for one blocking command; give it back with [`give_back`](Self::give_back)
     /// when the command succeeded. It has no response timeout: wrap each call in [`Pool::blocking_limit`].
     pub async fn dedicated(&self, operation: &'static str) -> Result<MultiplexedConnection> {
-        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let reused = self.idle.lock().pop();
         match reused {
             Some(c) => Ok(c),
             None => self.opened(self.spawn_open(None, false), operation).await,
@@ -188,7 +190,7 @@ impl Pool {
 
     /// Returns a healthy dedicated connection to the pool.
     pub fn give_back(&self, conn: MultiplexedConnection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = self.idle.lock();
         if idle.len() < IDLE_KEPT {
             idle.push(conn);
         }
@@ -273,8 +275,8 @@ impl Pool {
 
     /// Drops every connection: the next call connects (and resolves the master) again.
     pub fn forget(&self) {
-        self.shared.lock().unwrap_or_else(|p| p.into_inner()).take();
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.shared.lock().take();
+        self.idle.lock().clear();
     }
 }
 

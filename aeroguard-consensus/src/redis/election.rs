@@ -99,7 +99,7 @@ impl RedisElection {
         }
         // Wake when the predecessor leaves, or when its lease or liveness would run out; come back at least
         // every third of the timeout to stay alive in the queue.
-        let cap = self.h.options.session_timeout / 3;
+        let cap = self.h.options.session.timeout / 3;
         let wait = Duration::from_millis(u64::try_from(wait.max(1)).unwrap_or(1)).min(cap);
         let wake = format!("{}{member}", self.keys.wake);
         let mut conn = self.h.pool.dedicated("campaign wait").await?;
@@ -123,11 +123,14 @@ impl RedisElection {
         if self.h.options.durability != super::Durability::Master {
             let mut conn = self.h.pool.conn("election grant").await?;
             if let Err(e) = self.h.replicate(&mut conn, "election grant").await {
-                let _ = leave(&self.h, &self.keys, member).await;
+                crate::error::best_effort(
+                    "leave unreplicated grant",
+                    leave(&self.h, &self.keys, member).await,
+                );
                 return Err(e);
             }
         }
-        let t = self.h.options.session_timeout;
+        let t = self.h.options.session.timeout;
         let clock = LeaseClock::new(t, sent + t.mul_f64(0.9));
         self.h
             .track_lease(&self.keys.lease, &self.keys.queue, &self.keys.alive, member, true);
@@ -143,7 +146,7 @@ impl RedisElection {
             self.h.node.clone(),
             FencingToken(token),
             self.h.session(),
-            self.h.options.grace,
+            self.h.options.session.grace,
             renewals,
             Box::new(RedisTenure {
                 h: self.h.clone(),
@@ -175,7 +178,7 @@ async fn leave(h: &Handle, k: &Keys, member: &str) -> Result<()> {
 fn leave_in_background(h: Handle, k: Keys, member: String) {
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
-            let _ = leave(&h, &k, &member).await;
+            crate::error::best_effort("leave election", leave(&h, &k, &member).await);
         });
     }
 }
@@ -183,7 +186,7 @@ fn leave_in_background(h: Handle, k: Keys, member: String) {
 /// Renews the lease every `T/3` until it is lost: resolves with `Deposed` when the lease is found to be
 /// someone else's, `LeaseExpired` when the local deadline passes without a successful renewal.
 async fn renew(h: Handle, k: Keys, member: String, clock: Arc<LeaseClock>, mut last: Instant) -> LossReason {
-    let t = h.options.session_timeout;
+    let t = h.options.session.timeout;
     let (period, ttl) = (t / 3, h.options.ttl_ms());
     let mut next = last + period;
     loop {

@@ -33,7 +33,7 @@ struct Inner {
     /// Deliveries dropped without an ack, waiting to be released at the server; flushed before every take
     /// (under the lock, so a take never overtakes a release in flight).
     releases: tokio::sync::Mutex<Vec<String>>,
-    pending: std::sync::Mutex<Vec<String>>,
+    pending: parking_lot::Mutex<Vec<String>>,
     me: std::sync::Weak<Inner>,
 }
 
@@ -47,7 +47,7 @@ impl RedisQueue {
                 stream,
                 group_ready: tokio::sync::OnceCell::new(),
                 releases: tokio::sync::Mutex::new(Vec::new()),
-                pending: std::sync::Mutex::new(Vec::new()),
+                pending: parking_lot::Mutex::new(Vec::new()),
                 me: me.clone(),
             }),
         }
@@ -85,9 +85,7 @@ impl Inner {
     /// Sends the pending releases (idle time set huge, so `XAUTOCLAIM` picks them first).
     async fn flush_releases(&self) -> Result<()> {
         let mut guard = self.releases.lock().await;
-        guard.extend(std::mem::take(
-            &mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()),
-        ));
+        guard.extend(std::mem::take(&mut *self.pending.lock()));
         if guard.is_empty() {
             return Ok(());
         }
@@ -192,14 +190,11 @@ impl Acker for Inner {
 
     fn release(&self, id: &str) {
         self.h.unhold(&self.stream, &[id.to_string()]);
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(id.to_string());
+        self.pending.lock().push(id.to_string());
         // Flush soon even if no take follows on this handle.
         if let (Some(me), Ok(rt)) = (self.me.upgrade(), tokio::runtime::Handle::try_current()) {
             rt.spawn(async move {
-                let _ = me.flush_releases().await;
+                crate::error::best_effort("release deliveries", me.flush_releases().await);
             });
         }
     }
@@ -253,7 +248,7 @@ impl Queue for RedisQueue {
         self.inner.ensure_group().await?;
         let deadline = timeout.map(|t| Instant::now() + t);
         // Come back to reclaim at least this often (entries of crashed consumers, released deliveries).
-        let reclaim_every = self.inner.h.options.session_timeout / 4;
+        let reclaim_every = self.inner.h.options.session.timeout / 4;
         loop {
             let (consumer, _) = self.inner.h.owner(OP)?;
             let mut got = self.inner.try_take(max, &consumer).await?;

@@ -136,7 +136,7 @@ async fn keep_alive(
     active: Arc<std::sync::atomic::AtomicBool>,
 ) {
     use std::sync::atomic::Ordering;
-    let period = h.options.session_timeout / 3;
+    let period = h.options.session.timeout / 3;
     let mut session = h.session();
     let mut epoch = session.borrow().epoch;
     loop {
@@ -168,7 +168,7 @@ async fn keep_alive(
         }
         if !active.load(Ordering::SeqCst) {
             // Deregistered while the put was in flight: undo it.
-            let _ = delete(&h, &service, &owner).await;
+            crate::error::best_effort("undo registration", delete(&h, &service, &owner).await);
             return;
         }
     }
@@ -190,11 +190,11 @@ impl Deregister for RedisRegistration {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
                 // The owner may have changed with a new session: remove whichever this node holds.
-                let _ = delete(&h, &service, &owner).await;
+                crate::error::best_effort("deregister", delete(&h, &service, &owner).await);
                 if let Ok((current, _)) = h.owner("deregister")
                     && current != owner
                 {
-                    let _ = delete(&h, &service, &current).await;
+                    crate::error::best_effort("deregister", delete(&h, &service, &current).await);
                 }
             });
         }
@@ -219,12 +219,10 @@ impl Registry for RedisRegistry {
         }
         self.h.track_registration(service, &owner, true);
         let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        tokio::spawn(keep_alive(
-            self.h.clone(),
-            service.to_string(),
-            text,
-            owner.clone(),
-            active.clone(),
+        let span = tracing::debug_span!("registration", node = %self.h.node, service);
+        tokio::spawn(tracing::Instrument::instrument(
+            keep_alive(self.h.clone(), service.to_string(), text, owner.clone(), active.clone()),
+            span,
         ));
         Ok(Registration {
             service: service.to_string(),

@@ -65,7 +65,7 @@ pub(crate) fn delete_in_background(client: zk::Client, path: String) {
     let request = client.delete(&path, None);
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
-            let _ = request.await;
+            crate::error::best_effort("delete in background", request.await);
         });
     }
 }
@@ -169,7 +169,7 @@ impl Election for ZkElection {
             self.h.node.clone(),
             FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
             self.h.session(),
-            self.h.options.grace,
+            self.h.options.session.grace,
             gone(client.clone(), path.clone()),
             Box::new(ZkTenure { client, path }),
         ))

@@ -17,8 +17,10 @@
 //! [`close`](crate::Coordinator::close) (or on drop): the session is resumed on a second connection that is
 //! then dropped, which sends the close.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use aeroguard_core::NodeId;
@@ -27,7 +29,8 @@ use tokio::sync::watch;
 use zookeeper_client as zk;
 
 use crate::{
-    ConfigStore, Coordinator, Election, Error, Queue, Registry, Result, SessionState, SessionStatus,
+    ConfigStore, Coordinator, Election, Error, Queue, Registry, Result, SessionOptions, SessionState,
+    SessionStatus,
 };
 
 mod config;
@@ -44,16 +47,15 @@ pub struct ZkOptions {
     pub hosts: String,
     /// The root znode under which everything lives.
     pub root: String,
-    /// The session timeout asked of the servers (they clamp it to their min/max).
-    pub session_timeout: Duration,
-    /// How long a leader tolerates a suspended connection before it stops trusting its leadership.
+    /// The session timeout asked of the servers (they clamp it to their min/max), and the grace: how long a
+    /// leader tolerates a suspended connection before it stops trusting its leadership.
     ///
     /// The servers expire a silent session no earlier than the session timeout `T` after they last heard from
     /// it; the client notices silence after `2T/5` (`zookeeper-client` declares a connection dead after eight
     /// ticks of `T/20`). So a leader cut off from the ensemble stops trusting itself after at most
     /// `2T/5 + grace` plus one round trip, and that must come before `T`. The default grace is `T/2`, which
     /// leaves `T/10` for the round trip and long enough to ride out a reconnection to another server.
-    pub grace: Duration,
+    pub session: SessionOptions,
     /// How long to wait for a connection when (re)building a session.
     pub connection_timeout: Duration,
 }
@@ -61,20 +63,17 @@ pub struct ZkOptions {
 impl ZkOptions {
     /// Options for `hosts` with a 4 s session timeout.
     pub fn new(hosts: impl Into<String>) -> Self {
-        let session_timeout = Duration::from_secs(4);
         ZkOptions {
             hosts: hosts.into(),
             root: "/aeroguard".into(),
-            session_timeout,
-            grace: session_timeout / 2,
+            session: SessionOptions::new(Duration::from_secs(4)),
             connection_timeout: Duration::from_secs(5),
         }
     }
 
     /// Sets the session timeout and the grace to half of it.
     pub fn with_session_timeout(mut self, timeout: Duration) -> Self {
-        self.session_timeout = timeout;
-        self.grace = timeout / 2;
+        self.session = SessionOptions::new(timeout);
         self
     }
 
@@ -99,14 +98,7 @@ impl ZkOptions {
                 "must be an absolute znode path like /aeroguard",
             ));
         }
-        if self.grace >= self.session_timeout {
-            return Err(Error::parameter(
-                "grace",
-                self.grace,
-                "must be shorter than the session timeout",
-            ));
-        }
-        Ok(())
+        self.session.validate()
     }
 }
 
@@ -150,7 +142,7 @@ impl Cell {
             return Err(Error::Closed);
         }
         let epoch = self.status.borrow().epoch;
-        match &*self.client.read().unwrap_or_else(|p| p.into_inner()) {
+        match &*self.client.read() {
             Some(c) => Ok((c.clone(), epoch)),
             None => Err(Error::SessionExpired { operation }),
         }
@@ -190,7 +182,7 @@ impl Cell {
 
 async fn connect_client(options: &ZkOptions) -> Result<zk::Client> {
     zk::Client::connector()
-        .with_session_timeout(options.session_timeout)
+        .with_session_timeout(options.session.timeout)
         .with_connection_timeout(options.connection_timeout)
         .with_server_version(3, 8, 0)
         .with_detached()
@@ -225,24 +217,23 @@ impl ZkCoordinator {
             closed: AtomicBool::new(false),
         });
         cell.ensure_dir(&client, &cell.options.root.clone()).await?;
-        let supervisor = tokio::spawn(supervise(Arc::downgrade(&cell), client));
+        let span = tracing::info_span!("session", backend = BACKEND, node = %cell.node);
+        let supervisor = tokio::spawn(tracing::Instrument::instrument(
+            supervise(Arc::downgrade(&cell), client),
+            span,
+        ));
         Ok(Arc::new(ZkCoordinator { cell, supervisor }))
     }
 
     /// The session id of the current session (for diagnostics, and to match `cons` output).
     pub fn session_id(&self) -> Option<i64> {
-        self.cell
-            .client
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|c| c.session_id().0)
+        self.cell.client.read().as_ref().map(|c| c.session_id().0)
     }
 
     /// Ends the current session at the servers while the coordinator lives on, as if the servers had expired
     /// it (for failure tests): its ephemeral nodes go, it sees `Expired`, then builds a new session.
     pub async fn force_expire(&self) {
-        let client = self.cell.client.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let client = self.cell.client.read().clone();
         if let Some(client) = client {
             close_session(self.cell.options.clone(), client).await;
         }
@@ -255,7 +246,7 @@ impl ZkCoordinator {
     pub async fn abandon(&self) {
         self.cell.closed.store(true, Ordering::SeqCst);
         self.supervisor.abort();
-        let client = self.cell.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        let client = self.cell.client.write().take();
         self.cell.status.send_modify(|s| s.state = SessionState::Closed);
         if let Some(client) = client {
             close_session(self.cell.options.clone(), client).await;
@@ -293,7 +284,7 @@ async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Client) {
         if c.closed.load(Ordering::SeqCst) {
             return;
         }
-        c.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        c.client.write().take();
         let options = c.options.clone();
         drop(c);
         // Build a new session, backing off while the ensemble is unreachable.
@@ -311,7 +302,7 @@ async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Client) {
             }
         };
         let Some(c) = cell.upgrade() else { return };
-        *c.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+        *c.client.write() = Some(client.clone());
         c.status.send_modify(|s| {
             s.state = SessionState::Connected;
             s.epoch += 1;
@@ -324,7 +315,7 @@ async fn close_session(options: ZkOptions, client: zk::Client) {
     let session = client.into_session();
     let closer = zk::Client::connector()
         .with_session(session)
-        .with_session_timeout(options.session_timeout)
+        .with_session_timeout(options.session.timeout)
         .with_connection_timeout(options.connection_timeout)
         .with_server_version(3, 8, 0)
         .connect(&options.hosts)
@@ -371,7 +362,7 @@ impl Coordinator for ZkCoordinator {
             return;
         }
         self.supervisor.abort();
-        let client = self.cell.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        let client = self.cell.client.write().take();
         self.cell.status.send_modify(|s| s.state = SessionState::Closed);
         if let Some(client) = client {
             close_session(self.cell.options.clone(), client).await;
@@ -385,7 +376,7 @@ impl Drop for ZkCoordinator {
         if self.cell.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        let client = self.cell.client.write().unwrap_or_else(|p| p.into_inner()).take();
+        let client = self.cell.client.write().take();
         self.cell.status.send_modify(|s| s.state = SessionState::Closed);
         if let (Some(client), Ok(rt)) = (client, tokio::runtime::Handle::try_current()) {
             rt.spawn(close_session(self.cell.options.clone(), client));

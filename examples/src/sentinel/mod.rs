@@ -102,7 +102,7 @@ pub struct Sentinel {
     history_name: &'static str,
     train_rows: usize,
     series: Mutex<BTreeMap<String, Series>>,
-    metrics: std::sync::Mutex<Metrics>,
+    metrics: parking_lot::Mutex<Metrics>,
 }
 
 impl std::fmt::Debug for Sentinel {
@@ -123,18 +123,12 @@ impl Sentinel {
             history_name,
             train_rows: train_rows.max(50),
             series: Mutex::new(BTreeMap::new()),
-            metrics: std::sync::Mutex::new(Metrics::default()),
+            metrics: parking_lot::Mutex::new(Metrics::default()),
         })
     }
 
     fn reject(&self, status: StatusCode, reason: &'static str, message: String) -> ApiError {
-        *self
-            .metrics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .rejected
-            .entry(reason)
-            .or_default() += 1;
+        *self.metrics.lock().rejected.entry(reason).or_default() += 1;
         ApiError(status, message)
     }
 }
@@ -319,7 +313,7 @@ async fn ingest(
         })?;
     let alarms = out.iter().filter(|v| v.alarm).count();
     {
-        let mut m = s.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = s.metrics.lock();
         *m.ingested.entry(req.series.clone()).or_default() += req.readings.len() as u64;
         *m.alarms.entry(req.series.clone()).or_default() += alarms as u64;
         for v in &out {
@@ -420,6 +414,6 @@ async fn health(State(s): State<Arc<Sentinel>>) -> axum::Json<serde_json::Value>
 }
 
 async fn metrics_text(State(s): State<Arc<Sentinel>>) -> impl IntoResponse {
-    let text = s.metrics.lock().unwrap_or_else(|p| p.into_inner()).render();
+    let text = s.metrics.lock().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -1,0 +1,121 @@
+//! Queue checks: FIFO, at-least-once, a crashed consumer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Harness, PROMPT};
+use crate::{Delivery, Error};
+
+/// FIFO for one consumer; a dropped delivery comes back; take times out with a typed error; two consumers
+/// never hold the same item and together see everything exactly once after acks.
+pub async fn check_queue(h: &dyn Harness) {
+    let name = h.unique("q");
+    let producer = h.connect("producer").await;
+    let q = producer.queue(&name).unwrap();
+    match q.take(Some(Duration::from_millis(200))).await {
+        Err(Error::Timeout { .. }) => {}
+        other => panic!("take on an empty queue must time out, got {other:?}"),
+    }
+    for i in 0..5u32 {
+        q.put(i.to_be_bytes().to_vec()).await.unwrap();
+    }
+    assert_eq!(q.len().await.unwrap(), 5);
+    let d = q.take(Some(PROMPT)).await.unwrap();
+    assert_eq!(d.payload(), 0u32.to_be_bytes());
+    drop(d); // not acked: must come back, first
+    let d = q.take(Some(PROMPT)).await.unwrap();
+    assert_eq!(
+        d.payload(),
+        0u32.to_be_bytes(),
+        "an unacked item is delivered again"
+    );
+    d.ack().await.unwrap();
+    for i in 1..5u32 {
+        let d = q.take(Some(PROMPT)).await.unwrap();
+        assert_eq!(d.payload(), i.to_be_bytes(), "FIFO");
+        d.ack().await.unwrap();
+    }
+    assert_eq!(q.len().await.unwrap(), 0);
+
+    // Two consumers, batches, no item held twice.
+    let total = 200u32;
+    q.put_batch((0..total).map(|i| i.to_be_bytes().to_vec()).collect())
+        .await
+        .unwrap();
+    let mut handles = Vec::new();
+    for c in 0..2 {
+        let coord = h.connect(&format!("consumer{c}")).await;
+        let q = coord.queue(&name).unwrap();
+        handles.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            loop {
+                match q.take_batch(16, Some(Duration::from_millis(500))).await {
+                    Ok(batch) => {
+                        seen.extend(
+                            batch
+                                .iter()
+                                .map(|d| u32::from_be_bytes(d.payload().try_into().unwrap())),
+                        );
+                        Delivery::ack_all(batch).await.unwrap();
+                    }
+                    Err(Error::Timeout { .. }) => break,
+                    Err(e) => panic!("consumer failed: {e}"),
+                }
+            }
+            coord.close().await;
+            seen
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let distinct: HashSet<u32> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        total as usize,
+        "every item delivered once when all are acked"
+    );
+    assert_eq!(distinct.len(), total as usize, "no item delivered twice");
+    producer.close().await;
+}
+
+/// Items claimed by a consumer whose process dies are delivered again after its session times out.
+pub async fn check_queue_crashed_consumer(h: &dyn Harness) {
+    let name = h.unique("qcrash");
+    let producer = h.connect("producer").await;
+    let q = producer.queue(&name).unwrap();
+    q.put_batch((0..10u32).map(|i| i.to_be_bytes().to_vec()).collect())
+        .await
+        .unwrap();
+    let doomed = h.connect("doomed").await;
+    let claimed = doomed
+        .queue(&name)
+        .unwrap()
+        .take_batch(4, Some(PROMPT))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 4);
+    std::mem::forget(claimed); // the process dies holding them
+    h.crash(doomed).await;
+    let survivor = h.connect("survivor").await;
+    let sq = survivor.queue(&name).unwrap();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + h.session_timeout() + Duration::from_secs(5);
+    while got.len() < 10 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let d = sq
+            .take(Some(left))
+            .await
+            .unwrap_or_else(|e| panic!("only {} of 10 items came back: {e}", got.len()));
+        got.push(u32::from_be_bytes(d.payload().try_into().unwrap()));
+        d.ack().await.unwrap();
+    }
+    got.sort();
+    assert_eq!(got, (0..10).collect::<Vec<_>>());
+    survivor.close().await;
+    producer.close().await;
+}

@@ -1,0 +1,168 @@
+//! One node's coordinator on Redis: connects, hands out the recipes, tears down on close.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use super::session::{Cell, Handle, heartbeat, open_session};
+use super::{BACKEND, RedisHistory, RedisOptions, config, conn, election, queue, registry, scripts};
+use crate::{ConfigStore, Coordinator, Election, Queue, Registry, Result, SessionState, SessionStatus};
+
+/// One node's session with Redis.
+#[derive(Debug)]
+pub struct RedisCoordinator {
+    pub(super) cell: Handle,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl RedisCoordinator {
+    /// Connects `node` and opens its session.
+    ///
+    /// Fails with `ConnectionLoss` when the server (or, through Sentinel, the master) does not answer, and with
+    /// `InvalidParameter` for options that cannot work.
+    pub async fn connect(node: NodeId, options: RedisOptions) -> Result<Arc<RedisCoordinator>> {
+        options.validate()?;
+        let pool = conn::Pool::new(&options.target, options.operation_timeout)?;
+        let (status, _) = watch::channel(SessionStatus {
+            state: SessionState::Connected,
+            epoch: 1,
+        });
+        let cell = Arc::new(Cell {
+            options,
+            node,
+            pool,
+            status,
+            session_id: Mutex::new(String::new()),
+            closed: AtomicBool::new(false),
+            held: Mutex::new(HashMap::new()),
+            leases: Mutex::new(HashMap::new()),
+            registrations: Mutex::new(HashSet::new()),
+        });
+        let sid = open_session(&cell).await?;
+        *cell.session_id.lock() = sid;
+        let span = tracing::info_span!("session", backend = BACKEND, node = %cell.node);
+        let heartbeat = tokio::spawn(tracing::Instrument::instrument(heartbeat(Arc::downgrade(&cell)), span));
+        Ok(Arc::new(RedisCoordinator { cell, heartbeat }))
+    }
+
+    /// Deletes the session key at the server while the coordinator lives on, as if it had been silent past
+    /// the session timeout (for failure tests): it sees `Expired` at its next heartbeat, then opens a new session.
+    pub async fn force_expire(&self) -> Result<()> {
+        let sid = self.cell.session_id.lock().clone();
+        let key = self.cell.key(&format!("session:{}:{sid}", self.cell.node));
+        self.cell
+            .run("expire session", |mut c| async move {
+                redis::cmd("DEL").arg(&key).query_async::<i64>(&mut c).await
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Stops this coordinator as if its process had died, for failure tests: no more heartbeats or renewals,
+    /// `Closed` to its own recipes, and nothing cleaned up at the server, so its leases, registrations and
+    /// claims run out after the session timeout, as a crashed process's would.
+    pub fn abandon(&self) {
+        self.cell.closed.store(true, Ordering::SeqCst);
+        self.heartbeat.abort();
+        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+    }
+
+    /// A history store on this coordinator's connection (see [`RedisHistory`]).
+    pub fn history(self: &Arc<Self>) -> RedisHistory {
+        RedisHistory::new(self.clone())
+    }
+
+    async fn release_everything(&self) {
+        let leases: Vec<(String, (String, String, String))> = self.cell.leases.lock().drain().collect();
+        for (lease, (queue, alive, member)) in leases {
+            let wake = format!("{}:wake:", lease.trim_end_matches(":lease"));
+            let left = self
+                .cell
+                .run("close", |mut c| async move {
+                    scripts::ELECTION_LEAVE
+                        .key(&queue)
+                        .key(&alive)
+                        .key(&lease)
+                        .arg(&member)
+                        .arg(&wake)
+                        .invoke_async::<i64>(&mut c)
+                        .await
+                })
+                .await;
+            crate::error::best_effort("close: leave election", left);
+        }
+        let regs: Vec<(String, String)> = self.cell.registrations.lock().drain().collect();
+        for (service, owner) in regs {
+            crate::error::best_effort(
+                "close: deregister",
+                registry::delete(&self.cell, &service, &owner).await,
+            );
+        }
+        let sid = self.cell.session_id.lock().clone();
+        let key = self.cell.key(&format!("session:{}:{sid}", self.cell.node));
+        let deleted = self
+            .cell
+            .run("close", |mut c| async move {
+                redis::cmd("DEL").arg(&key).query_async::<i64>(&mut c).await
+            })
+            .await;
+        crate::error::best_effort("close: delete session key", deleted);
+    }
+}
+
+#[async_trait]
+impl Coordinator for RedisCoordinator {
+    fn node(&self) -> &NodeId {
+        &self.cell.node
+    }
+
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn session(&self) -> watch::Receiver<SessionStatus> {
+        self.cell.session()
+    }
+
+    fn election(&self, name: &str) -> Result<Arc<dyn Election>> {
+        crate::error::check_name("election", name)?;
+        Ok(Arc::new(election::RedisElection::new(self.cell.clone(), name)))
+    }
+
+    fn registry(&self) -> Arc<dyn Registry> {
+        Arc::new(registry::RedisRegistry::new(self.cell.clone()))
+    }
+
+    fn config(&self) -> Arc<dyn ConfigStore> {
+        Arc::new(config::RedisConfig::new(self.cell.clone()))
+    }
+
+    fn queue(&self, name: &str) -> Result<Arc<dyn Queue>> {
+        crate::error::check_name("queue", name)?;
+        Ok(Arc::new(queue::RedisQueue::new(self.cell.clone(), name)))
+    }
+
+    async fn close(&self) {
+        if self.cell.is_closed() {
+            return;
+        }
+        self.heartbeat.abort();
+        self.release_everything().await;
+        self.cell.closed.store(true, Ordering::SeqCst);
+        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+    }
+}
+
+impl Drop for RedisCoordinator {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+        if !self.cell.closed.swap(true, Ordering::SeqCst) {
+            self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! How to reach Redis, and the parameters of a coordinator's session with it.
+
+use std::time::Duration;
+
+use crate::{Error, Result, SessionOptions};
+
+/// Where the Redis master is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// One server, by URL (`redis://127.0.0.1:6379/0`).
+    Direct {
+        /// The URL.
+        url: String,
+    },
+    /// The master named `master`, as reported by these Sentinels (`redis://127.0.0.1:26379`, ...).
+    Sentinel {
+        /// Sentinel URLs.
+        sentinels: Vec<String>,
+        /// The master's name in the Sentinels' configuration.
+        master: String,
+    },
+}
+
+/// How far a write must have gone before it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The master has it (the default: Redis' own behaviour).
+    Master,
+    /// At least `count` replicas have it within `timeout` (`WAIT count timeout`), else
+    /// [`Error::NotReplicated`]. Applies to election grants, config writes and history writes.
+    Replicas {
+        /// Replicas that must acknowledge.
+        count: u32,
+        /// How long to wait for them.
+        timeout: Duration,
+    },
+}
+
+/// Connection parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisOptions {
+    /// Where the master is.
+    pub target: RedisTarget,
+    /// The prefix of every key.
+    pub prefix: String,
+    /// The session timeout `T` (the TTL of sessions, leases, registrations and queue claims) and the grace: how
+    /// long a leader tolerates a suspended connection before it stops trusting its leadership (the lease
+    /// deadline at `9T/10` applies in any case).
+    pub session: SessionOptions,
+    /// The time limit of one command (and of connecting).
+    pub operation_timeout: Duration,
+    /// How far writes must go.
+    pub durability: Durability,
+}
+
+impl RedisOptions {
+    fn with_target(target: RedisTarget) -> Self {
+        RedisOptions {
+            target,
+            prefix: "aeroguard".into(),
+            session: SessionOptions::new(Duration::from_secs(4)),
+            operation_timeout: Duration::from_secs(1),
+            durability: Durability::Master,
+        }
+    }
+
+    /// One server by URL, with a 4 s session timeout.
+    ///
+    /// ```
+    /// use aeroguard_consensus::redis::RedisOptions;
+    /// let o = RedisOptions::direct("redis://127.0.0.1:6379").with_session_timeout(std::time::Duration::from_secs(2));
+    /// assert_eq!(o.session.grace, std::time::Duration::from_secs(1));
+    /// ```
+    pub fn direct(url: impl Into<String>) -> Self {
+        Self::with_target(RedisTarget::Direct { url: url.into() })
+    }
+
+    /// The master `master` through these Sentinels (`host:port` or `redis://host:port`).
+    pub fn sentinel(sentinels: &[&str], master: impl Into<String>) -> Self {
+        let sentinels = sentinels
+            .iter()
+            .map(|s| {
+                if s.contains("://") {
+                    s.to_string()
+                } else {
+                    format!("redis://{s}")
+                }
+            })
+            .collect();
+        Self::with_target(RedisTarget::Sentinel {
+            sentinels,
+            master: master.into(),
+        })
+    }
+
+    /// Sets the session timeout and the grace to half of it.
+    pub fn with_session_timeout(mut self, timeout: Duration) -> Self {
+        self.session = SessionOptions::new(timeout);
+        self
+    }
+
+    /// Sets the key prefix.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets how far writes must go.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        crate::error::check_name("key prefix", &self.prefix)?;
+        if self.session.timeout < Duration::from_millis(300) {
+            return Err(Error::parameter(
+                "session_timeout",
+                self.session.timeout,
+                "must be at least 300 ms",
+            ));
+        }
+        self.session.validate()?;
+        if self.operation_timeout.is_zero() || self.operation_timeout >= self.session.timeout {
+            return Err(Error::parameter(
+                "operation_timeout",
+                self.operation_timeout,
+                "must be positive and shorter than the session timeout",
+            ));
+        }
+        if let RedisTarget::Sentinel { sentinels, master } = &self.target {
+            if sentinels.is_empty() {
+                return Err(Error::parameter(
+                    "sentinels",
+                    sentinels,
+                    "must name at least one Sentinel",
+                ));
+            }
+            crate::error::check_name("master", master)?;
+        }
+        Ok(())
+    }
+
+    /// The session timeout in milliseconds, as scripts take it.
+    pub(crate) fn ttl_ms(&self) -> u64 {
+        u64::try_from(self.session.timeout.as_millis()).unwrap_or(u64::MAX)
+    }
+}

@@ -1,0 +1,309 @@
+//! The session a coordinator and its recipes share: emulated by a key with a TTL, kept alive by a heartbeat
+//! that also keeps the queue claims this session holds.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aeroguard_core::NodeId;
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::{BACKEND, Durability, RedisOptions, conn, queue, scripts};
+use crate::{Error, Result, SessionState, SessionStatus};
+
+/// The session a coordinator and its recipes share.
+#[derive(Debug)]
+pub(crate) struct Cell {
+    pub options: RedisOptions,
+    pub node: NodeId,
+    pub pool: conn::Pool,
+    pub status: watch::Sender<SessionStatus>,
+    pub session_id: Mutex<String>,
+    pub closed: AtomicBool,
+    /// Queue entries this coordinator holds, by stream key: kept claimed by the heartbeat.
+    pub held: Mutex<HashMap<String, HashSet<String>>>,
+    /// Leases held, by lease key → (queue key, alive key, member): released on close.
+    pub leases: Mutex<HashMap<String, (String, String, String)>>,
+    /// Registrations held: (service, owner), removed on close.
+    pub registrations: Mutex<HashSet<(String, String)>>,
+}
+
+pub(crate) type Handle = Arc<Cell>;
+
+impl Cell {
+    /// A key under the prefix.
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}:{rest}", self.options.prefix)
+    }
+
+    /// The current session's id and epoch, or why there is none.
+    pub fn session_now(&self, operation: &'static str) -> Result<(String, u64)> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        let status = *self.status.borrow();
+        match status.state {
+            SessionState::Expired => Err(Error::SessionExpired { operation }),
+            SessionState::Closed => Err(Error::Closed),
+            _ => Ok((self.session_id.lock().clone(), status.epoch)),
+        }
+    }
+
+    /// This coordinator's owner string in the current session: `node|session`.
+    pub fn owner(&self, operation: &'static str) -> Result<(String, u64)> {
+        let (sid, epoch) = self.session_now(operation)?;
+        Ok((format!("{}|{sid}", self.node), epoch))
+    }
+
+    pub fn session(&self) -> watch::Receiver<SessionStatus> {
+        self.status.subscribe()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when the session `epoch` has ended (expired or closed), with the error to report.
+    pub async fn session_ended(&self, epoch: u64) -> Error {
+        let mut rx = self.status.subscribe();
+        let _ = rx
+            .wait_for(|s| s.epoch != epoch || matches!(s.state, SessionState::Expired | SessionState::Closed))
+            .await;
+        if self.is_closed() {
+            Error::Closed
+        } else {
+            Error::SessionExpired { operation: "wait" }
+        }
+    }
+
+    /// Waits for `WAIT` acknowledgements if the options ask for them.
+    pub async fn replicate(
+        &self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        operation: &'static str,
+    ) -> Result<()> {
+        let Durability::Replicas { count, timeout } = self.options.durability else {
+            return Ok(());
+        };
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let mut cmd = redis::cmd("WAIT");
+        cmd.arg(count).arg(ms);
+        let wait = cmd.query_async::<i64>(conn);
+        let acked = match tokio::time::timeout(timeout + self.pool.op_timeout(), wait).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Err(self.pool.fail(e, operation)),
+            Err(_) => 0,
+        };
+        if acked < i64::from(count) {
+            return Err(Error::NotReplicated {
+                operation,
+                wanted: count,
+                acked: u32::try_from(acked.max(0)).unwrap_or(0),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs one command-like future on the shared connection with the crate's error mapping.
+    pub async fn run<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let conn = self.pool.conn(operation).await?;
+        match tokio::time::timeout(self.pool.op_timeout() * 2, f(conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.pool.fail(e, operation)),
+            Err(_) => {
+                self.pool.forget();
+                Err(Error::ConnectionLoss {
+                    backend: BACKEND,
+                    operation,
+                })
+            }
+        }
+    }
+
+    pub fn hold(&self, stream: &str, ids: impl IntoIterator<Item = String>) {
+        let mut held = self.held.lock();
+        held.entry(stream.to_string()).or_default().extend(ids);
+    }
+
+    pub fn unhold(&self, stream: &str, ids: &[String]) {
+        let mut held = self.held.lock();
+        if let Some(set) = held.get_mut(stream) {
+            for id in ids {
+                set.remove(id);
+            }
+        }
+    }
+
+    pub fn track_lease(&self, lease: &str, queue: &str, alive: &str, member: &str, on: bool) {
+        let mut leases = self.leases.lock();
+        if on {
+            leases.insert(lease.into(), (queue.into(), alive.into(), member.into()));
+        } else {
+            leases.remove(lease);
+        }
+    }
+
+    pub fn track_registration(&self, service: &str, owner: &str, on: bool) {
+        let mut regs = self.registrations.lock();
+        if on {
+            regs.insert((service.into(), owner.into()));
+        } else {
+            regs.remove(&(service.to_string(), owner.to_string()));
+        }
+    }
+}
+
+pub(super) fn new_session_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// Opens a session key; the session id on success.
+pub(super) async fn open_session(cell: &Cell) -> Result<String> {
+    let sid = new_session_id();
+    let key = cell.key(&format!("session:{}:{sid}", cell.node));
+    let ttl = cell.options.ttl_ms();
+    cell.run("open session", |mut c| async move {
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("PX")
+            .arg(ttl)
+            .query_async::<()>(&mut c)
+            .await
+    })
+    .await?;
+    Ok(sid)
+}
+
+/// Extends the session every `T/3` and keeps held queue entries claimed; maps failures to `Suspended`, a
+/// silence longer than `T` or a missing session key to `Expired`, then opens a new session.
+pub(super) async fn heartbeat(cell: std::sync::Weak<Cell>) {
+    let Some(c) = cell.upgrade() else { return };
+    let period = c.options.session.timeout / 3;
+    let ttl = c.options.ttl_ms();
+    drop(c);
+    let mut last_ok = Instant::now();
+    let mut wait = period;
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = period;
+        let Some(c) = cell.upgrade() else { return };
+        if c.is_closed() {
+            return;
+        }
+        let sent = Instant::now();
+        let sid = c.session_id.lock().clone();
+        let key = c.key(&format!("session:{}:{sid}", c.node));
+        let beat = c
+            .run("session heartbeat", |mut conn| async move {
+                scripts::SESSION_BEAT
+                    .key(&key)
+                    .arg(ttl)
+                    .invoke_async::<i64>(&mut conn)
+                    .await
+            })
+            .await;
+        let expired = match beat {
+            Ok(1) => {
+                last_ok = sent;
+                c.status.send_if_modified(|s| {
+                    let changed = s.state != SessionState::Connected;
+                    s.state = SessionState::Connected;
+                    changed
+                });
+                touch_held(&c, &sid).await;
+                false
+            }
+            Ok(_) => true,
+            Err(_) if sent.duration_since(last_ok) >= c.options.session.timeout => true,
+            Err(_) => {
+                c.status.send_if_modified(|s| {
+                    let changed = s.state != SessionState::Suspended;
+                    s.state = SessionState::Suspended;
+                    changed
+                });
+                // Try again soon: a failover ends within seconds, and the session key must be extended
+                // before it runs out.
+                wait = (period / 8).max(Duration::from_millis(50));
+                false
+            }
+        };
+        if !expired {
+            continue;
+        }
+        c.status.send_modify(|s| s.state = SessionState::Expired);
+        drop(c);
+        // A new session, backing off while the server is unreachable.
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let Some(c) = cell.upgrade() else { return };
+            if c.is_closed() {
+                return;
+            }
+            match open_session(&c).await {
+                Ok(sid) => {
+                    *c.session_id.lock() = sid;
+                    c.held.lock().clear();
+                    c.status.send_modify(|s| {
+                        s.state = SessionState::Connected;
+                        s.epoch += 1;
+                    });
+                    last_ok = Instant::now();
+                    break;
+                }
+                Err(_) => {
+                    drop(c);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+}
+
+/// Resets the idle time of the entries this session holds, so `XAUTOCLAIM` leaves them alone.
+async fn touch_held(c: &Cell, sid: &str) {
+    let held: Vec<(String, Vec<String>)> = c
+        .held
+        .lock()
+        .iter()
+        .filter(|(_, ids)| !ids.is_empty())
+        .map(|(k, ids)| (k.clone(), ids.iter().cloned().collect()))
+        .collect();
+    let consumer = format!("{}|{sid}", c.node);
+    for (stream, ids) in held {
+        let (consumer, key) = (consumer.clone(), stream.clone());
+        let kept = c
+            .run("keep queue claims", |mut conn| async move {
+                let mut inv = scripts::QUEUE_TOUCH.key(&key);
+                inv.arg(queue::GROUP).arg(&consumer).arg(0);
+                for id in &ids {
+                    inv.arg(id);
+                }
+                inv.invoke_async::<i64>(&mut conn).await
+            })
+            .await;
+        if let Err(error) = kept {
+            // The entries may be reclaimed by another consumer once idle for T: at-least-once still holds.
+            tracing::warn!(%stream, %error, "could not keep queue claims");
+        }
+    }
+}
