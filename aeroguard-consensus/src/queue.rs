@@ -86,15 +86,25 @@ pub trait Queue: fmt::Debug + Send + Sync + 'static {
     /// The queue's name.
     fn name(&self) -> &str;
 
-    /// Appends one item.
-    async fn put(&self, item: Vec<u8>) -> Result<()>;
+    /// Appends one item (provided: a batch of one).
+    async fn put(&self, item: Vec<u8>) -> Result<()> {
+        self.put_batch(vec![item]).await
+    }
 
     /// Appends several items, in order, pipelined where the backend can.
     async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()>;
 
     /// Takes the oldest unclaimed item, waiting up to `timeout` (forever with `None`) for one to appear;
     /// [`Error::Timeout`](crate::Error::Timeout) when none does.
-    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery>;
+    ///
+    /// Provided: a batch of at most one.
+    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery> {
+        let mut batch = self.take_batch(1, timeout).await?;
+        batch.pop().ok_or(crate::Error::Timeout {
+            operation: "queue take",
+            after: timeout.unwrap_or_default(),
+        })
+    }
 
     /// Takes up to `max` of the oldest unclaimed items (at least one), waiting like [`take`](Self::take).
     async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>>;

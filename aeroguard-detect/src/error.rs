@@ -78,16 +78,6 @@ pub enum Error {
         /// The backend's message.
         reason: String,
     },
-    /// A data file could not be read or parsed.
-    #[error("{path}: line {line}: {reason}")]
-    Data {
-        /// The file.
-        path: String,
-        /// 1-based line number (0 when the file could not be opened).
-        line: usize,
-        /// What was wrong.
-        reason: String,
-    },
     /// The voter was given no members, or a vote rule it cannot satisfy.
     #[error("invalid ensemble: {reason}")]
     Ensemble {

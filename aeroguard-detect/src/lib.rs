@@ -10,13 +10,11 @@ mod error;
 mod features;
 mod iforest;
 mod input;
-pub mod metrics;
 mod model;
 pub mod neural;
 mod nn;
 mod recipe;
 mod rules;
-pub mod skab;
 mod voter;
 mod windowed;
 

@@ -109,10 +109,6 @@ impl Queue for MemoryQueue {
         &self.name
     }
 
-    async fn put(&self, item: Vec<u8>) -> Result<()> {
-        self.put_batch(vec![item]).await
-    }
-
     async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
         let sid = self.h.sid()?;
         let mut st = self.h.cluster.lock();
@@ -127,14 +123,6 @@ impl Queue for MemoryQueue {
         }
         self.h.cluster.changed(&mut st);
         Ok(())
-    }
-
-    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery> {
-        let mut batch = self.take_batch(1, timeout).await?;
-        batch.pop().ok_or(Error::Timeout {
-            operation: "queue take",
-            after: timeout.unwrap_or_default(),
-        })
     }
 
     async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {

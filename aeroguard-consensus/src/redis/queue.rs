@@ -206,10 +206,6 @@ impl Queue for RedisQueue {
         &self.inner.name
     }
 
-    async fn put(&self, item: Vec<u8>) -> Result<()> {
-        self.put_batch(vec![item]).await
-    }
-
     async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
         if items.is_empty() {
             return Ok(());
@@ -230,14 +226,6 @@ impl Queue for RedisQueue {
                 .await?;
         }
         Ok(())
-    }
-
-    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery> {
-        let mut batch = self.take_batch(1, timeout).await?;
-        batch.pop().ok_or(Error::Timeout {
-            operation: "queue take",
-            after: timeout.unwrap_or_default(),
-        })
     }
 
     async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {

@@ -173,10 +173,6 @@ impl Queue for ZkQueue {
         &self.name
     }
 
-    async fn put(&self, item: Vec<u8>) -> Result<()> {
-        self.put_batch(vec![item]).await
-    }
-
     async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
         const OP: &str = "queue put";
         let (client, _) = self.h.client(OP)?;
@@ -208,14 +204,6 @@ impl Queue for ZkQueue {
             p.await.map_err(|e| zk_err(e.into(), OP))?;
         }
         Ok(())
-    }
-
-    async fn take(&self, timeout: Option<Duration>) -> Result<Delivery> {
-        let mut batch = self.take_batch(1, timeout).await?;
-        batch.pop().ok_or(Error::Timeout {
-            operation: "queue take",
-            after: timeout.unwrap_or_default(),
-        })
     }
 
     async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {

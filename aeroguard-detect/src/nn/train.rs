@@ -65,7 +65,7 @@ pub(crate) fn fit<N: Net>(
         };
         epochs = epoch + 1;
         if t.verbose {
-            eprintln!("{name}: epoch {epochs:>3}  train {loss:.6}  validation {val:.6}");
+            tracing::info!(detector = name, epoch = epochs, train = loss, validation = val, "training");
         }
         if val < best.0 {
             best = (val, net.clone());

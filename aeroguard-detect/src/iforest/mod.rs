@@ -9,11 +9,16 @@
 //! `offset_` is, and `score > threshold` is scikit-learn's `predict == -1`.
 
 use ndarray::{Array1, ArrayView1, ArrayView2};
-use rand::{Rng, RngCore, SeedableRng, seq::index};
+use rand::{RngCore, SeedableRng, seq::index};
+use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
+
+mod tree;
+
+use tree::{Grower, Node, path, step};
 
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
@@ -104,7 +109,8 @@ impl IsolationForestBuilder {
     pub fn contamination(self, c: f64) -> Self {
         self.calibration(Calibration::Contamination(c))
     }
-    /// Threads for batch scoring (0: one per core).
+    /// How many parts a large batch is split into on rayon's thread pool (0: four per pool thread; 1: score on
+    /// the calling thread). Batches under 1,024 rows always stay on the calling thread.
     pub fn threads(mut self, n: usize) -> Self {
         self.0.threads = n;
         self
@@ -131,15 +137,6 @@ impl IsolationForestBuilder {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-struct Node {
-    /// Split value; for a leaf, the path length it contributes (depth + c(size)).
-    value: f64,
-    feature: u32,
-    left: u32,
-    right: u32,
-}
-
 /// A fitted isolation forest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedIsolationForest {
@@ -148,77 +145,6 @@ pub struct FittedIsolationForest {
     max_samples: usize,
     trees: Vec<Vec<Node>>,
     threshold: f64,
-}
-
-struct Grower<'a> {
-    x: ArrayView2<'a, f64>,
-    max_depth: usize,
-    rng: Xoshiro256PlusPlus,
-    nodes: Vec<Node>,
-    features: Vec<usize>,
-}
-
-impl Grower<'_> {
-    fn grow(&mut self, idx: &mut [usize], depth: usize) -> u32 {
-        let me = self.nodes.len() as u32;
-        // A leaf points to itself both ways, so a walk of exactly `depth limit` steps ends on it (no branch on
-        // leaf-ness in the scoring loop).
-        self.nodes.push(Node {
-            value: 0.0,
-            feature: 0,
-            left: me,
-            right: me,
-        });
-        let leaf = |g: &mut Self| {
-            g.nodes[me as usize].value = depth as f64 + average_path_length(idx.len());
-            me
-        };
-        if idx.len() <= 1 || depth >= self.max_depth {
-            return leaf(self);
-        }
-        // Draw features at random until one is not constant here (scikit-learn's random splitter).
-        let mut remaining = self.features.len();
-        let split = loop {
-            if remaining == 0 {
-                break None;
-            }
-            let pick = self.rng.gen_range(0..remaining);
-            self.features.swap(pick, remaining - 1);
-            remaining -= 1;
-            let f = self.features[remaining];
-            let (lo, hi) = idx
-                .iter()
-                .map(|&i| self.x[[i, f]])
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                    (a.min(v), b.max(v))
-                });
-            if hi > lo {
-                let mut t = lo + (hi - lo) * self.rng.r#gen::<f64>();
-                if t >= hi {
-                    t = lo;
-                }
-                break Some((f, t));
-            }
-        };
-        let Some((f, t)) = split else { return leaf(self) };
-        let mut mid = 0;
-        for k in 0..idx.len() {
-            if self.x[[idx[k], f]] <= t {
-                idx.swap(k, mid);
-                mid += 1;
-            }
-        }
-        let (l, r) = idx.split_at_mut(mid);
-        let left = self.grow(l, depth + 1);
-        let right = self.grow(r, depth + 1);
-        self.nodes[me as usize] = Node {
-            value: t,
-            feature: f as u32,
-            left,
-            right,
-        };
-        me
-    }
 }
 
 impl Detector for IsolationForest {
@@ -263,27 +189,6 @@ impl Detector for IsolationForest {
             .threshold(train.as_slice().unwrap_or(&train.to_vec()))?;
         Ok(model)
     }
-}
-
-/// One step down `tree` from node `i` for `row`.
-#[inline(always)]
-fn step(tree: &[Node], i: u32, row: &[f64]) -> u32 {
-    let n = &tree[i as usize];
-    if row[n.feature as usize] <= n.value {
-        n.left
-    } else {
-        n.right
-    }
-}
-
-/// The path length of `row` in `tree`: its leaf's depth plus `c(leaf size)`.
-#[inline]
-fn path(tree: &[Node], depth: usize, row: &[f64]) -> f64 {
-    let mut i = 0;
-    for _ in 0..depth {
-        i = step(tree, i, row);
-    }
-    tree[i as usize].value
 }
 
 impl FittedIsolationForest {
@@ -389,25 +294,23 @@ impl FittedDetector for FittedIsolationForest {
         input::check("rows to score", x, self.n_features)?;
         let n = x.nrows();
         let mut out = vec![0.0; n];
-        // Small batches stay on this thread, and ask nothing of the OS: `available_parallelism` reads cgroup
-        // files, which costs more than scoring a few rows.
-        let threads = match self.params.threads {
+        // Small batches stay on this thread: handing work to the pool costs more than scoring a few rows.
+        let parts = match self.params.threads {
             _ if n < 1024 => 1,
-            0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
+            0 => rayon::current_num_threads() * 4,
             t => t,
         };
-        if threads <= 1 {
+        if parts <= 1 {
             self.score_rows(x, &mut out);
         } else {
-            let chunk = n.div_ceil(threads);
-            std::thread::scope(|s| {
-                for (k, part) in out.chunks_mut(chunk).enumerate() {
-                    let rows = x.slice_axis(
-                        ndarray::Axis(0),
-                        ndarray::Slice::from(k * chunk..k * chunk + part.len()),
-                    );
-                    s.spawn(move || self.score_rows(rows, part));
-                }
+            // Blocks of whole rows on rayon's pool; each row's score is computed exactly as on one thread.
+            let chunk = n.div_ceil(parts).max(256);
+            out.par_chunks_mut(chunk).enumerate().for_each(|(k, part)| {
+                let rows = x.slice_axis(
+                    ndarray::Axis(0),
+                    ndarray::Slice::from(k * chunk..k * chunk + part.len()),
+                );
+                self.score_rows(rows, part);
             });
         }
         Ok(Array1::from(out))
@@ -425,116 +328,5 @@ impl FittedDetector for FittedIsolationForest {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::{Array2, array};
+mod tests;
 
-    fn data() -> Array2<f64> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-        Array2::from_shape_fn((500, 3), |_| rng.r#gen::<f64>())
-    }
-
-    #[test]
-    fn c_of_n_matches_scikit_learn() {
-        // sklearn.ensemble._iforest._average_path_length([256]) == 10.244770920116851
-        assert!((average_path_length(256) - 10.244_770_920_116_851).abs() < 1e-9);
-        assert_eq!(average_path_length(2), 1.0);
-    }
-
-    #[test]
-    fn outliers_score_higher_and_seed_is_deterministic() {
-        let x = data();
-        let p = IsolationForest::builder().seed(3).build().unwrap();
-        let a = p.fit(x.view()).unwrap();
-        let b = p.fit(x.view()).unwrap();
-        assert_eq!(a, b);
-        let s = a.score(array![[0.5, 0.5, 0.5], [5.0, -3.0, 9.0]].view()).unwrap();
-        assert!(s[1] > 0.6 && s[0] < 0.5, "{s}");
-        let c = IsolationForest::builder()
-            .seed(4)
-            .build()
-            .unwrap()
-            .fit(x.view())
-            .unwrap();
-        assert_ne!(a, c);
-    }
-
-    #[test]
-    fn contamination_flags_that_fraction_of_training_rows() {
-        let x = data();
-        let m = IsolationForest::builder()
-            .contamination(0.05)
-            .build()
-            .unwrap()
-            .fit(x.view())
-            .unwrap();
-        let flagged = m.is_anomaly(x.view()).unwrap().iter().filter(|a| **a).count();
-        assert!((20..=30).contains(&flagged), "{flagged}");
-    }
-
-    #[test]
-    fn parallel_and_streaming_agree_with_serial() {
-        let x = data();
-        let serial = IsolationForest::builder()
-            .threads(1)
-            .build()
-            .unwrap()
-            .fit(x.view())
-            .unwrap();
-        let mut parallel = serial.clone();
-        parallel.params.threads = 2;
-        let big = Array2::from_shape_fn((3000, 3), |(i, j)| ((i * 31 + j * 7) % 101) as f64 / 50.0);
-        assert_eq!(
-            serial.score(big.view()).unwrap(),
-            parallel.score(big.view()).unwrap()
-        );
-        let batch = serial.score(big.view()).unwrap();
-        for (i, r) in big.outer_iter().enumerate().take(50) {
-            assert_eq!(parallel.update(r).unwrap(), batch[i]);
-        }
-    }
-
-    #[test]
-    fn bad_input_is_typed() {
-        assert!(matches!(
-            IsolationForest::builder().n_estimators(0).build(),
-            Err(Error::InvalidParameter {
-                name: "n_estimators",
-                ..
-            })
-        ));
-        assert!(matches!(
-            IsolationForest::builder()
-                .max_samples(MaxSamples::Fraction(2.0))
-                .build(),
-            Err(Error::InvalidParameter {
-                name: "max_samples",
-                ..
-            })
-        ));
-        let p = IsolationForest::builder().build().unwrap();
-        assert!(matches!(
-            p.fit(Array2::zeros((1, 3)).view()),
-            Err(Error::NotEnoughRows { .. })
-        ));
-        let mut bad = data();
-        bad[[7, 1]] = f64::NAN;
-        assert!(matches!(
-            p.fit(bad.view()),
-            Err(Error::NonFinite {
-                row: 7,
-                column: 1,
-                ..
-            })
-        ));
-        let m = p.fit(data().view()).unwrap();
-        assert!(matches!(
-            m.score(Array2::zeros((2, 4)).view()),
-            Err(Error::Shape {
-                expected: 3,
-                got: 4,
-                ..
-            })
-        ));
-    }
-}

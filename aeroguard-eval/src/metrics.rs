@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Row-by-row counts, pooled over any number of files.
 ///
 /// ```
-/// use aeroguard_detect::metrics::Counts;
+/// use aeroguard_eval::metrics::Counts;
 /// let mut c = Counts::default();
 /// c.add(&[true, true, false, false], &[true, false, true, false]);
 /// assert_eq!((c.tp, c.fp, c.fn_, c.tn), (1, 1, 1, 1));

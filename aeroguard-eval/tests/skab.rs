@@ -1,7 +1,9 @@
 //! The SKAB metrics on the shared benchmark files: the reference detectors of `shared/notes/skab-protocol.md`.
 
-use aeroguard_detect::skab::{self, Evaluation, SkabFile, TRAIN_ROWS};
-use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest, metrics::rolling_median};
+use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest};
+use aeroguard_eval::metrics::rolling_median;
+use aeroguard_eval::skab::{self, SkabFile, TRAIN_ROWS};
+use aeroguard_eval::{Evaluation, Summary};
 
 fn files() -> Vec<SkabFile> {
     let dir = skab::default_dir().expect("SKAB data: set AEROGUARD_SKAB_DIR or run beside shared/data/skab");
@@ -10,7 +12,7 @@ fn files() -> Vec<SkabFile> {
     files
 }
 
-fn evaluate(name: &str, files: &[SkabFile], predict: impl Fn(&SkabFile) -> Vec<bool>) -> skab::Summary {
+fn evaluate(name: &str, files: &[SkabFile], predict: impl Fn(&SkabFile) -> Vec<bool>) -> Summary {
     let mut e = Evaluation::new(name);
     for f in files {
         e.add(f, &predict(f)).unwrap();

@@ -1,0 +1,34 @@
+//! # aeroguard-eval
+//!
+//! Scoring AeroGuard's detectors on labelled benchmark data, kept out of the library crates: the data sets are
+//! not part of the project (they stay in `../shared/data` under their own licence) and a user of
+//! `aeroguard-detect` needs none of this.
+//!
+//! - [`skab`]: the SKAB loader (CSV through the `csv` crate, times through `jiff`) and its protocol split.
+//! - [`Evaluation`]: a detector's predictions pooled over files into the protocol's [`Summary`].
+//! - [`metrics`]: F1 / FAR / MAR and NAB-like changepoint scores.
+//!
+//! ```
+//! use aeroguard_eval::{Evaluation, skab::SkabFile};
+//! let mut text = String::from("datetime;a;anomaly;changepoint\n");
+//! for i in 0..410 {
+//!     let bad = i >= 405;
+//!     text += &format!("2020-03-09 10:{:02}:{:02};1.0;{};{}\n", i / 60, i % 60, bad as u8, (i == 405) as u8);
+//! }
+//! let f = SkabFile::parse("x.csv", &text)?;
+//! let mut e = Evaluation::new("perfect");
+//! e.add(&f, &f.anomaly[400..])?;
+//! let s = e.summary();
+//! assert_eq!((s.f1, s.far, s.mar, s.tp, s.tn), (1.0, 0.0, 0.0, 5, 5));
+//! assert_eq!(s.nab_standard, 100.0);
+//! # Ok::<(), aeroguard_eval::Error>(())
+//! ```
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod error;
+mod evaluation;
+pub mod metrics;
+pub mod skab;
+
+pub use error::{Error, Result};
+pub use evaluation::{Evaluation, Summary};

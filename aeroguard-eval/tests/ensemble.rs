@@ -1,0 +1,33 @@
+//! The full ensemble (five members, two of them neural) on the 26 shared SKAB files. Training is numeric work
+//! that runs 25-50 times slower unoptimised, so this runs in the release profile
+//! (`cargo test --release -p aeroguard-eval --test ensemble`, as `scripts/test` does).
+#![cfg(not(debug_assertions))]
+
+use aeroguard_eval::Evaluation;
+use aeroguard_eval::skab::{self, TRAIN_ROWS};
+
+/// The full ensemble (3 classic + 2 neural members, 3 of 5) on the 26 shared SKAB files: the neural members add
+/// recall at the same false-alarm budget (the classic 2-of-3 reaches F1 0.65 at FAR 9.1 %).
+#[test]
+fn full_ensemble_on_skab() {
+    use aeroguard_detect::EnsembleRecipe;
+    let dir = skab::default_dir().expect("SKAB data: set AEROGUARD_SKAB_DIR or run beside shared/data/skab");
+    let files = skab::load_dir(&dir).unwrap();
+    assert_eq!(files.len(), 26);
+    let recipe = EnsembleRecipe::full();
+    let mut e = Evaluation::new("full");
+    for f in &files {
+        let voter = recipe.fit(f.train(TRAIN_ROWS)).unwrap();
+        assert_eq!(voter.members().len(), 5);
+        let alarms: Vec<bool> = voter
+            .decide(f.x.view())
+            .unwrap()
+            .iter()
+            .map(|v| v.alarm)
+            .collect();
+        e.add(f, &alarms[TRAIN_ROWS..]).unwrap();
+    }
+    let s = e.summary();
+    assert!(s.far <= 10.0, "false-alarm rate {} %", s.far);
+    assert!(s.f1 >= 0.66, "F1 {} (classic 2-of-3: 0.65)", s.f1);
+}
