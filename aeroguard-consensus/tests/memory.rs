@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aeroguard_consensus::Coordinator;
-use aeroguard_consensus::conformance::{self, Harness};
 use aeroguard_consensus::SessionOptions;
+use aeroguard_consensus::conformance::{self, Harness};
 use aeroguard_consensus::memory::MemoryCluster;
 use async_trait::async_trait;
 
@@ -36,8 +36,7 @@ impl Harness for Memory {
     }
 
     async fn crash(&self, coordinator: Arc<dyn Coordinator>) {
-        self.cluster
-            .crash(coordinator.node(), self.options.timeout);
+        self.cluster.crash(coordinator.node(), self.options.timeout);
     }
 
     async fn expire(&self, coordinator: &Arc<dyn Coordinator>) {

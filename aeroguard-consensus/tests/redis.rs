@@ -2,8 +2,8 @@
 //! three Sentinels started by `scripts/services start` (`AEROGUARD_SENTINELS`, comma-separated, overrides them).
 #![cfg(all(feature = "redis", feature = "live-services"))]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

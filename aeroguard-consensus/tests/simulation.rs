@@ -24,7 +24,8 @@ use aeroguard_core::NodeId;
 
 const NODES: usize = 4;
 const ITEMS: u32 = 60;
-const OPTIONS: SessionOptions = SessionOptions::new(Duration::from_secs(1)).with_grace(Duration::from_millis(400));
+const OPTIONS: SessionOptions =
+    SessionOptions::new(Duration::from_secs(1)).with_grace(Duration::from_millis(400));
 
 /// The schedule's generator (a seeded xoshiro256++).
 struct Rng(Xoshiro256PlusPlus);
@@ -209,11 +210,7 @@ async fn scenario(seed: u64) -> Result<(), String> {
         let node = node_id(i);
         match rng.below(6) {
             0 => cluster.expire(&node),
-            1 => cluster.suspend(
-                &node,
-                Duration::from_millis(rng.below(900)),
-                OPTIONS.timeout,
-            ),
+            1 => cluster.suspend(&node, Duration::from_millis(rng.below(900)), OPTIONS.timeout),
             2 => cluster.suspend(
                 &node,
                 Duration::from_millis(1000 + rng.below(1500)),

@@ -2,8 +2,8 @@
 //! (`AEROGUARD_ZK` overrides the hosts).
 #![cfg(all(feature = "zookeeper", feature = "live-services"))]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

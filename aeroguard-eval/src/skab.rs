@@ -86,14 +86,22 @@ impl SkabFile {
             .map(str::to_string)
             .collect();
         let width = names.len();
-        if width < 4 || names[0] != "datetime" || names[width - 2] != "anomaly" || names[width - 1] != "changepoint" {
+        if width < 4
+            || names[0] != "datetime"
+            || names[width - 2] != "anomaly"
+            || names[width - 1] != "changepoint"
+        {
             return Err(err(
                 1,
-                format!("header must be `datetime;<sensors>;anomaly;changepoint`, got `{}`", names.join(";")),
+                format!(
+                    "header must be `datetime;<sensors>;anomaly;changepoint`, got `{}`",
+                    names.join(";")
+                ),
             ));
         }
         let sensors = width - 3;
-        let (mut times, mut values, mut anomaly, mut changepoint) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut times, mut values, mut anomaly, mut changepoint) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for record in reader.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map_or(0, |p| p.line());
@@ -108,21 +116,26 @@ impl SkabFile {
                 return Err(err(n, format!("more than {MAX_ROWS} rows")));
             }
             let field = |k: usize| record.get(k).unwrap_or_default().trim();
-            times.push(parse_datetime(field(0)).ok_or_else(|| err(n, format!("bad datetime `{}`", field(0))))?);
-            for k in 1..=sensors {
+            times.push(
+                parse_datetime(field(0)).ok_or_else(|| err(n, format!("bad datetime `{}`", field(0))))?,
+            );
+            for (k, name) in names.iter().enumerate().take(sensors + 1).skip(1) {
                 let f = field(k);
                 let v: f64 = f
                     .parse()
-                    .map_err(|_| err(n, format!("column `{}`: bad number `{f}`", names[k])))?;
+                    .map_err(|_| err(n, format!("column `{name}`: bad number `{f}`")))?;
                 if !v.is_finite() {
-                    return Err(err(n, format!("column `{}`: non-finite value `{f}`", names[k])));
+                    return Err(err(n, format!("column `{name}`: non-finite value `{f}`")));
                 }
                 values.push(v);
             }
             let label = |k: usize| match field(k) {
                 "0" | "0.0" => Ok(false),
                 "1" | "1.0" => Ok(true),
-                other => Err(err(n, format!("column `{}`: label must be 0 or 1, got `{other}`", names[k]))),
+                other => Err(err(
+                    n,
+                    format!("column `{}`: label must be 0 or 1, got `{other}`", names[k]),
+                )),
             };
             anomaly.push(label(width - 2)?);
             changepoint.push(label(width - 1)?);
@@ -143,7 +156,8 @@ impl SkabFile {
 
     /// The first `rows` rows (training under the protocol: [`TRAIN_ROWS`]).
     pub fn train(&self, rows: usize) -> ArrayView2<'_, f64> {
-        self.x.slice_axis(Axis(0), Slice::from(..rows.min(self.x.nrows())))
+        self.x
+            .slice_axis(Axis(0), Slice::from(..rows.min(self.x.nrows())))
     }
 
     /// The name `folder/file.csv`.
@@ -184,7 +198,10 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<SkabFile>> {
             .filter(|p| p.extension().is_some_and(|e| e == "csv"))
             .collect();
         paths.sort_by_key(|p| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (stem.parse::<u64>().unwrap_or(u64::MAX), stem)
         });
         for p in paths {
@@ -208,7 +225,9 @@ pub fn default_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(d));
     }
     let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors().map(|a| a.join("shared/data/skab")).find(|p| p.is_dir())
+    cwd.ancestors()
+        .map(|a| a.join("shared/data/skab"))
+        .find(|p| p.is_dir())
 }
 
 /// Parses `YYYY-MM-DD HH:MM:SS` (a civil time, read as UTC) to seconds since the Unix epoch.
@@ -249,7 +268,11 @@ mod tests {
             ("2020-03-09 10:14:33;1.0;0.0\n", 2, "fields"),
             ("2020-03-09 10:14:33;abc;0.0;0.0\n", 2, "bad number"),
             ("2020-03-09 10:14:33;NaN;0.0;0.0\n", 2, "non-finite"),
-            ("2020-03-09 10:14:33;1;0.0;0.0\n2020-03-09 10:14:34;1;0.5;0.0\n", 3, "label"),
+            (
+                "2020-03-09 10:14:33;1;0.0;0.0\n2020-03-09 10:14:34;1;0.5;0.0\n",
+                3,
+                "label",
+            ),
             ("bad;1;0.0;0.0\n", 2, "datetime"),
             ("2020-02-31 10:14:33;1;0.0;0.0\n", 2, "datetime"),
         ] {

@@ -4,10 +4,18 @@
 
 use pyo3::prelude::*;
 
-mod coord;
-mod detect;
+mod client;
+mod election;
+mod ensemble;
 mod errors;
 mod fusion;
+mod history;
+mod model;
+mod params;
+mod queue;
+mod round;
+mod runtime;
+mod watch;
 
 #[pymodule]
 fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -15,19 +23,25 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(fusion::fuse, m)?)?;
     m.add_class::<fusion::Estimate>()?;
-    m.add_function(wrap_pyfunction!(detect::fit_model, m)?)?;
-    m.add_class::<detect::FittedModel>()?;
-    m.add_class::<detect::Ensemble>()?;
-    m.add_class::<detect::Verdict>()?;
-    m.add_class::<detect::MemberRecord>()?;
-    m.add_class::<coord::Client>()?;
-    m.add_class::<coord::Election>()?;
-    m.add_class::<coord::Leadership>()?;
-    m.add_class::<coord::Queue>()?;
-    m.add_class::<coord::Delivery>()?;
-    m.add_class::<coord::Registration>()?;
-    m.add_class::<coord::Watch>()?;
-    m.add_class::<coord::RoundLeader>()?;
-    m.add_class::<coord::RoundFollower>()?;
+    m.add_class::<params::IsolationForestParams>()?;
+    m.add_class::<params::AutoencoderParams>()?;
+    m.add_class::<params::ConvAutoencoderParams>()?;
+    m.add_class::<params::LstmParams>()?;
+    m.add_class::<params::ClusterProfileParams>()?;
+    m.add_class::<params::RuleSetParams>()?;
+    m.add_class::<model::FittedModel>()?;
+    m.add_class::<ensemble::Ensemble>()?;
+    m.add_class::<ensemble::Verdict>()?;
+    m.add_class::<ensemble::MemberRecord>()?;
+    m.add_class::<history::History>()?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<election::Election>()?;
+    m.add_class::<election::Leadership>()?;
+    m.add_class::<queue::Queue>()?;
+    m.add_class::<queue::Delivery>()?;
+    m.add_class::<watch::Registration>()?;
+    m.add_class::<watch::Watch>()?;
+    m.add_class::<round::RoundLeader>()?;
+    m.add_class::<round::RoundFollower>()?;
     Ok(())
 }

@@ -217,3 +217,30 @@ def test_round_recipe(backend, unique):
             r.close()
         with pytest.raises(ValueError, match="quorum"):
             lead_client.round_leader(name, service, quorum="most")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_client_calls_inside_callbacks(backend, unique):
+    """Kazoo code calls the client from its watch callbacks: that works, and a slow callback does not hold up
+    the session (its heartbeat runs on the runtime, the callbacks on threads of their own)."""
+    key, election = unique("cfg"), unique("el")
+    with connect(backend, "cb-writer") as w, connect(backend, "cb-reader") as r:
+        lead = r.election(election).campaign(timeout=5)
+        got, errors, done = [], [], threading.Event()
+
+        def on_change(version, value):
+            try:
+                got.append(r.get_config(key))  # a blocking client call inside the callback
+                time.sleep(2.5)  # longer than the session timeout
+            except Exception as e:  # noqa: BLE001 - reported by the assertion below
+                errors.append(e)
+            finally:
+                done.set()
+
+        watches = [r.watch_config(key, on_change), r.watch_members(unique("svc"), lambda nodes: time.sleep(2.5))]
+        v = w.set_config(key, b"x", version=0)
+        assert done.wait(10) and not errors, errors
+        assert got[0] == (v, b"x")
+        assert lead.is_trusted() and lead.ensure() == lead.token, "the session outlived the slow callbacks"
+        for watch in watches:
+            watch.stop()

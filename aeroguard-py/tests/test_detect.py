@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import aeroguard
+import aeroguard._sklearn
 
 
 def normal(rows=500, seed=0):
@@ -55,7 +56,13 @@ def test_a_fault_scores_above_threshold():
     assert det.predict(broken).tolist() == [-1] * 20
 
 
-def test_bad_input():
+@pytest.mark.parametrize("sklearn_checks", [True, False])
+def test_bad_input(sklearn_checks, monkeypatch):
+    """Bad input is a ValueError naming what was wrong, with scikit-learn's checks and with the package's own
+    (what a user without scikit-learn gets)."""
+    if not sklearn_checks:
+        monkeypatch.setattr(aeroguard._sklearn, "_SKLEARN", False)
+        monkeypatch.setattr(aeroguard._sklearn, "_validate_data", None)
     X = normal()
     det = aeroguard.IsolationForest(random_state=0)
     with pytest.raises(aeroguard.NotFittedError):
@@ -65,7 +72,7 @@ def test_bad_input():
         det.predict(np.zeros((3, 5)))
     bad = X[:10].copy()
     bad[3, 1] = np.nan
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="NaN"):
         det.predict(bad)
     with pytest.raises(ValueError, match="values"):
         det.update([1.0, 2.0])
@@ -73,8 +80,10 @@ def test_bad_input():
         aeroguard.IsolationForest(n_estimators=0).fit(X)
     with pytest.raises(ValueError):
         aeroguard.LSTM(epochs=1).fit(X[:10])
-    with pytest.raises(ValueError, match="two-dimensional"):
+    with pytest.raises(ValueError, match="2D array|dim"):
         det.predict(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="2D array"):
+        det.predict(np.zeros(3))
     with pytest.raises(aeroguard.ModelError):
         aeroguard.IsolationForest.load("{not json")
     with pytest.raises(aeroguard.ModelError):

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo build --release -p aeroguard-examples --bin aeroguard-node
 //! cargo run --release -p aeroguard-examples --example coordination_bench -- [--backend zookeeper|redis] [--trials 50] [--items 10000]
+//! cargo run --release -p aeroguard-examples --example coordination_bench -- --help
 //! ```
 //! - (a) a leader resigns cleanly, until the next candidate is elected (p50, p99);
 //! - (b) a leader process is killed (SIGKILL), until the next candidate is elected, at session timeouts of
@@ -19,8 +20,24 @@ use aeroguard_consensus::history::{HistoryStore, Point};
 use aeroguard_consensus::redis::RedisCoordinator;
 use aeroguard_consensus::{Coordinator, Delivery, FencingToken};
 use aeroguard_core::Timestamp;
-use aeroguard_examples::arg_value;
 use aeroguard_examples::backend::Backend;
+use clap::Parser;
+
+/// Coordination benchmark against the services of `scripts/services start`: failover after a resignation and
+/// after a kill, queue throughput, and (Redis) fenced history throughput, as a table.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// The backend.
+    #[arg(long, value_enum, default_value = "zookeeper")]
+    backend: Backend,
+    /// Failover trials of each kind.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    trials: u64,
+    /// Queue items (the history appends ten times as many points).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    items: u32,
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -245,10 +262,13 @@ async fn history_throughput(points: usize, run: &str) -> (f64, f64, f64) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let trials: usize = arg_value(&args, "--trials").unwrap_or(50);
-    let items: u32 = arg_value(&args, "--items").unwrap_or(10_000);
-    let backend: Backend = arg_value(&args, "--backend").unwrap_or(Backend::ZooKeeper);
+    aeroguard_examples::init_tracing();
+    let Cli {
+        backend,
+        trials,
+        items,
+    } = Cli::parse();
+    let trials = trials as usize;
     let run = format!("{}", std::process::id());
     match backend {
         Backend::ZooKeeper => println!(

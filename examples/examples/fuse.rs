@@ -6,7 +6,7 @@
 //! The fault-tolerant strategies are asked to tolerate f = 3.
 //!
 //! ```text
-//! cargo run -p aeroguard-examples --example fuse -- [--steps N] [--seed N]
+//! cargo run -p aeroguard-examples --example fuse -- [--steps N] [--seed N]   # --help for more
 //! ```
 //! It prints, for the last step, each strategy's estimate, interval, used and excluded readings with the
 //! reason, then each strategy's mean absolute error over the whole run.
@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use aeroguard_core::fusion::{Estimate, FusionConfig, Screen, StrategyKind};
 use aeroguard_core::{Reading, SensorId, Timestamp};
-use aeroguard_examples::{SplitMix64, arg_value};
+use clap::Parser;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 const SENSORS: usize = 8;
 const HALF_WIDTH: f64 = 0.5;
@@ -24,12 +27,13 @@ fn truth(t: f64) -> f64 {
     72.0 + 3.0 * (t / 30.0).sin()
 }
 
-fn measure(rng: &mut SplitMix64, step: u64, stuck_at: f64) -> Vec<Reading> {
+fn measure(rng: &mut Xoshiro256PlusPlus, step: u64, stuck_at: f64) -> Vec<Reading> {
     let t = step as f64;
     let now = Timestamp::from_millis(step as i64 * 1000);
     (1..=SENSORS)
         .map(|i| {
-            let noise = 0.15 * rng.normal();
+            let z: f64 = rng.sample(StandardNormal);
+            let noise = 0.15 * z;
             let value = match i {
                 6 => stuck_at,
                 7 => truth(t) + noise + 0.05 * t,
@@ -90,11 +94,22 @@ fn describe(e: &Estimate) -> (String, String, String) {
     )
 }
 
+/// Eight redundant temperature transmitters, three of them faulty (stuck, drifting, spiking), fused with
+/// every strategy: each one's estimate, interval and exclusions for the last step, and its error over the run.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Samples to simulate (one per second).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    steps: u64,
+    /// Seed of the measurement noise.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let steps: u64 = arg_value(&args, "--steps").unwrap_or(120);
-    let seed: u64 = arg_value(&args, "--seed").unwrap_or(7);
-    let mut rng = SplitMix64::new(seed);
+    let Cli { steps, seed } = Cli::parse();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let screen = Screen::default().with_max_age(Duration::from_secs(5));
     let fusers: Vec<_> = strategies()
         .into_iter()

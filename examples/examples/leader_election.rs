@@ -6,13 +6,24 @@
 //! cargo run -p aeroguard-examples --example leader_election -- --zk 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183
 //! ```
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aeroguard_consensus::memory::{MemoryCluster, MemoryOptions};
+use aeroguard_consensus::memory::MemoryCluster;
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
-use aeroguard_consensus::{Coordinator, FencingToken};
-use aeroguard_examples::arg_value;
+use aeroguard_consensus::{Coordinator, FencingToken, SessionOptions};
+use clap::Parser;
+use parking_lot::Mutex;
+
+/// Leader election with fencing tokens: three nodes campaign, the leader writes to a fenced store, the leader
+/// crashes, another takes over with a higher token, and the old leader's late write is refused.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Run on this ZooKeeper ensemble (`host:port,host:port,...`) instead of the embedded memory backend.
+    #[arg(long, value_name = "HOSTS")]
+    zk: Option<String>,
+}
 
 /// A store that refuses writes carrying a token lower than the highest it has seen: what makes a deposed
 /// leader harmless. (The history store in aeroguard-consensus does this atomically on the server.)
@@ -41,10 +52,8 @@ impl Backend {
     async fn connect(&self, node: &str) -> (Arc<dyn Coordinator>, Option<Arc<ZkCoordinator>>) {
         match self {
             Backend::Memory(cluster) => {
-                let options = MemoryOptions {
-                    session_timeout: Duration::from_secs(2),
-                    grace: Duration::from_millis(600),
-                };
+                let options =
+                    SessionOptions::new(Duration::from_secs(2)).with_grace(Duration::from_millis(600));
                 (
                     cluster.connect_with(node.parse().unwrap(), options).unwrap(),
                     None,
@@ -76,8 +85,7 @@ impl Backend {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let backend = match arg_value::<String>(&args, "--zk") {
+    let backend = match Cli::parse().zk {
         Some(hosts) => Backend::Zk(hosts),
         None => Backend::Memory(MemoryCluster::new()),
     };
@@ -110,14 +118,14 @@ async fn main() {
                 t0.elapsed().as_secs_f64(),
                 coord.node()
             );
-            let _ = tx.send((coord.node().clone(), token)).await;
+            // Only the first election is awaited; later ones have no listener.
+            tx.send((coord.node().clone(), token)).await.ok();
             let mut n = 0;
             while term.is_trusted() {
                 n += 1;
-                let _ = store
-                    .lock()
-                    .unwrap()
-                    .write(token, format!("{} sample {n}", coord.node()));
+                if let Err(refused) = store.lock().write(token, format!("{} sample {n}", coord.node())) {
+                    println!("{:>6.2}s  {} {refused}", t0.elapsed().as_secs_f64(), coord.node());
+                }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             let why = term.loss().map(|r| r.to_string()).unwrap_or_default();
@@ -149,13 +157,12 @@ async fn main() {
     // The old leader wakes up from a long pause and tries to write with its old token.
     match store
         .lock()
-        .unwrap()
         .write(first_token, format!("{first} late write after a pause"))
     {
         Ok(()) => println!("         BUG: the stale write was accepted"),
         Err(e) => println!("{:>6.2}s  {first}'s late write {e}", t0.elapsed().as_secs_f64()),
     }
-    let log = store.lock().unwrap().log.clone();
+    let log = store.lock().log.clone();
     println!("\nstore log ({} entries, tokens never go back):", log.len());
     for line in log
         .iter()

@@ -7,9 +7,7 @@
 //! ```text
 //! cargo run -p aeroguard-examples --example sensor_cluster                      # embedded memory backend
 //! cargo run -p aeroguard-examples --example sensor_cluster -- --backend zookeeper  # nodes as processes
-//! cargo run -p aeroguard-examples --example sensor_cluster -- --backend redis
-//!     [--nodes 5] [--rounds 40] [--period-ms 150] [--kill-at 12] [--no-kill] [--seed 7] [--json]
-//!     [--post 127.0.0.1:8080]
+//! cargo run -p aeroguard-examples --example sensor_cluster -- --help
 //! ```
 //! With `--post`, the leader also posts every fused row to the `sentinel` analysis service.
 //! ZooKeeper and Redis are the services of `scripts/services start`; on ZooKeeper the history lives in Redis.
@@ -17,14 +15,62 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aeroguard_examples::arg_value;
-use aeroguard_examples::cluster::{self, ClusterOptions, Where};
+use aeroguard_examples::cluster::{self, ClusterOptions, NodeArgs, Where};
+use clap::{Parser, Subcommand};
+
+/// Five redundant sensor nodes elect a leader, hand in measurements each round; the leader fuses them, scores
+/// them with the M-of-N ensemble and appends them, fenced, to the history. Faults, a leader crash and a config
+/// push happen on schedule; exits non-zero if a check of the summary fails.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None, args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// Where the nodes run: tasks on the embedded backend, or processes on the test services.
+    #[arg(long, value_enum, default_value = "memory")]
+    backend: Where,
+    /// How many nodes.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=64))]
+    nodes: u64,
+    /// Rounds to report.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    rounds: u64,
+    /// Milliseconds between rounds.
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    period_ms: u64,
+    /// Kill the leader once this round is reported.
+    #[arg(long, default_value_t = 12)]
+    kill_at: u64,
+    /// Do not kill the leader.
+    #[arg(long)]
+    no_kill: bool,
+    /// Seed of the measurement noise.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// The nodes' session timeout, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    session_ms: u64,
+    /// Post every fused row to the sentinel service at this `host:port`.
+    #[arg(long, value_name = "HOST:PORT")]
+    post: Option<String>,
+    /// Print the summary as JSON (and no progress lines).
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one node of a process cluster (the orchestrator starts these).
+    #[command(hide = true)]
+    SensorNode(NodeArgs),
+}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--sensor-node") {
-        return match cluster::node_process(&args).await {
+    aeroguard_examples::init_tracing();
+    let cli = Cli::parse();
+    if let Some(Command::SensorNode(args)) = &cli.command {
+        return match cluster::node_process(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("sensor node: {e}");
@@ -32,32 +78,28 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let backend: Where = arg_value(&args, "--backend").unwrap_or(Where::Memory);
-    let mut options = ClusterOptions::new(backend, &cluster::unique_run("cluster"));
-    options.plan.nodes = arg_value(&args, "--nodes").unwrap_or(options.plan.nodes);
-    options.plan.rounds = arg_value(&args, "--rounds").unwrap_or(options.plan.rounds);
-    options.plan.period_ms = arg_value(&args, "--period-ms").unwrap_or(options.plan.period_ms);
-    options.plan.seed = arg_value(&args, "--seed").unwrap_or(options.plan.seed);
+    let mut options = ClusterOptions::new(cli.backend, &cluster::unique_run("cluster"));
+    options.plan.nodes = cli.nodes as usize;
+    options.plan.rounds = cli.rounds;
+    options.plan.period_ms = cli.period_ms;
+    options.plan.seed = cli.seed;
     options.plan.faults = cluster::sim::default_faults(options.plan.nodes);
-    options.plan.post = arg_value(&args, "--post");
-    options.kill_leader_at = if args.iter().any(|a| a == "--no-kill") {
-        None
-    } else {
-        arg_value(&args, "--kill-at").or(options.kill_leader_at)
-    };
-    options.session = Duration::from_millis(arg_value(&args, "--session-ms").unwrap_or(2000));
-    if backend != Where::Memory {
+    options.plan.post = cli.post.clone();
+    options.kill_leader_at = (!cli.no_kill).then_some(cli.kill_at);
+    options.session = Duration::from_millis(cli.session_ms);
+    if cli.backend != Where::Memory {
         match std::env::current_exe() {
-            Ok(me) => options.node_command = Some((me, vec!["--sensor-node".into()])),
+            Ok(me) => options.node_command = Some((me, vec!["sensor-node".into()])),
             Err(e) => {
                 eprintln!("error: cannot find this program to start nodes: {e}");
                 return ExitCode::FAILURE;
             }
         }
     }
-    let json = args.iter().any(|a| a == "--json");
+    let json = cli.json;
     println!(
-        "sensor cluster on {backend:?}: {} nodes, {} rounds every {} ms, faults {:?}, leader killed after round {:?}",
+        "sensor cluster on {:?}: {} nodes, {} rounds every {} ms, faults {:?}, leader killed after round {:?}",
+        cli.backend,
         options.plan.nodes,
         options.plan.rounds,
         options.plan.period_ms,
@@ -69,16 +111,30 @@ async fn main() -> ExitCode {
             .collect::<Vec<_>>(),
         options.kill_leader_at
     );
-    match cluster::run_cluster(options, |line| {
+    let bar = aeroguard_examples::progress(cli.rounds, "rounds");
+    if json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let outcome = cluster::run_cluster(options, |line| {
+        if let Some(round) = line
+            .strip_prefix("round")
+            .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        {
+            bar.set_position(round);
+        }
         if !json && !line.starts_with("applied") {
-            println!("{line}");
+            aeroguard_examples::say(&bar, line);
         }
     })
-    .await
-    {
+    .await;
+    bar.finish_and_clear();
+    match outcome {
         Ok(summary) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+                match serde_json::to_string_pretty(&summary) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => eprintln!("error: summary as JSON: {e}"),
+                }
             } else {
                 println!("{summary}");
             }

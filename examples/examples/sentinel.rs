@@ -15,16 +15,36 @@ use std::time::Duration;
 
 use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
 use aeroguard_consensus::redis::RedisCoordinator;
-use aeroguard_examples::arg_value;
 use aeroguard_examples::backend::Backend;
 use aeroguard_examples::sentinel::{Sentinel, router};
+use clap::Parser;
+
+/// The analysis service: fused readings in on `POST /ingest`, the M-of-N ensemble's verdicts out on
+/// `GET /verdicts`, the history on `GET /history`, Prometheus metrics on `GET /metrics`.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    listen: String,
+    /// Keep the history in Redis (through the Sentinels of `scripts/services start`), not in memory.
+    #[arg(long)]
+    redis: bool,
+    /// Readings per series that train its ensemble before verdicts begin.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(50..=1_000_000))]
+    train_rows: u64,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let listen: String = arg_value(&args, "--listen").unwrap_or_else(|| "127.0.0.1:8080".into());
-    let train_rows: usize = arg_value(&args, "--train-rows").unwrap_or(200);
-    let (history, name): (Arc<dyn HistoryStore>, &'static str) = if args.iter().any(|a| a == "--redis") {
+    aeroguard_examples::init_tracing();
+    let Cli {
+        listen,
+        redis,
+        train_rows,
+    } = Cli::parse();
+    let train_rows = train_rows as usize;
+    let (history, name): (Arc<dyn HistoryStore>, &'static str) = if redis {
         let options = Backend::redis_options(Duration::from_secs(4));
         let Ok(node) = "sentinel-service".parse() else {
             return ExitCode::FAILURE;

@@ -3,9 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p aeroguard-examples --example skab -- [--data DIR] [--json] [--classic]
-//!     [--window ROWS] [--z K] [--forest-z K] [--m VOTES] [--k-of K --of-window W] [--clusters K]
-//!     [--rule-rows N] [--rule-margin F] [--weights W,W,...] [--ae-z K] [--conv-z K] [--lstm-z K]
-//!     [--epochs N] [--verbose] [--timing]
+//! cargo run --release -p aeroguard-examples --example skab -- --help     # every tuning flag
 //! ```
 //!
 //! DIR holds any of SKAB's `valve1/`, `valve2/`, `other/` folders (default: `../shared/data/skab`). The table
@@ -14,19 +12,94 @@
 //! (`EnsembleRecipe::full`; `--classic` for the 3-member default). Then, for the recommended ensemble, how often
 //! each member cast the deciding vote, and how correlated the members' errors are.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aeroguard_detect::skab::{self, Evaluation, SkabFile, Summary, TRAIN_ROWS};
 use aeroguard_detect::{
     Detector, EnsembleRecipe, FittedDetector, IsolationForest, Model, Verdict, Vote, Voter,
-    metrics::rolling_median,
 };
-use aeroguard_examples::arg_value;
+use aeroguard_eval::metrics::rolling_median;
+use aeroguard_eval::skab::{self, SkabFile, TRAIN_ROWS};
+use aeroguard_eval::{Evaluation, Summary};
+use aeroguard_examples::{Error, Result};
+use clap::Parser;
 use ndarray::{Axis, Slice};
 
+/// Scores AeroGuard's detectors on the SKAB benchmark (`shared/notes/skab-protocol.md`): each detector alone,
+/// every M of the ensembles, and the recommended ensemble, then deciding votes and error correlations.
+/// Unset tuning flags keep the recipe's defaults.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: `$AEROGUARD_SKAB_DIR` or
+    /// `../shared/data/skab`).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// The classic 3-member ensemble as the recommended one (default: the full 5-member recipe).
+    #[arg(long)]
+    classic: bool,
+    /// Rows of the causal feature window.
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    window: Option<u64>,
+    /// Robust z threshold of the k-means member.
+    #[arg(long, value_name = "K")]
+    z: Option<f64>,
+    /// Robust z threshold of the isolation forest member.
+    #[arg(long, value_name = "K")]
+    forest_z: Option<f64>,
+    /// Whether the forest sees window standard deviations too.
+    #[arg(long, value_name = "BOOL")]
+    forest_std: Option<bool>,
+    /// Whether k-means whitens its features.
+    #[arg(long, value_name = "BOOL")]
+    whiten: Option<bool>,
+    /// Member weights, comma separated.
+    #[arg(long, value_name = "W,W,...", value_delimiter = ',')]
+    weights: Option<Vec<f64>>,
+    /// Votes needed for an alarm.
+    #[arg(long, value_name = "VOTES")]
+    m: Option<f64>,
+    /// k-means clusters.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    clusters: Option<u64>,
+    /// Alarms needed within the last `--of-window` rows.
+    #[arg(long, value_name = "K")]
+    k_of: Option<usize>,
+    /// Rows of the temporal vote window.
+    #[arg(long, value_name = "W")]
+    of_window: Option<usize>,
+    /// Rows a rule's condition must persist.
+    #[arg(long, value_name = "N")]
+    rule_rows: Option<usize>,
+    /// Margin of the learned rule bands, as a fraction of their width.
+    #[arg(long, value_name = "F")]
+    rule_margin: Option<f64>,
+    /// Add the dense autoencoder with this robust z threshold.
+    #[arg(long, value_name = "K")]
+    ae_z: Option<f64>,
+    /// Robust z threshold of the convolutional autoencoder.
+    #[arg(long, value_name = "K")]
+    conv_z: Option<f64>,
+    /// Robust z threshold of the LSTM.
+    #[arg(long, value_name = "K")]
+    lstm_z: Option<f64>,
+    /// Training epochs of the neural members.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    epochs: Option<u64>,
+    /// Log each training epoch.
+    #[arg(long)]
+    verbose: bool,
+    /// Print each file's fitting times to stderr.
+    #[arg(long)]
+    timing: bool,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    aeroguard_examples::init_tracing();
+    match run(&Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -35,31 +108,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn recipe(args: &[String]) -> EnsembleRecipe {
-    let mut r = if args.iter().any(|a| a == "--classic") {
+fn recipe(cli: &Cli) -> EnsembleRecipe {
+    let mut r = if cli.classic {
         EnsembleRecipe::default()
     } else {
         EnsembleRecipe::full()
     };
-    r.window = arg_value(args, "--window").unwrap_or(r.window);
-    r.z = arg_value(args, "--z").unwrap_or(r.z);
-    r.forest_z = arg_value(args, "--forest-z").unwrap_or(r.forest_z);
-    r.forest_std = arg_value(args, "--forest-std").unwrap_or(r.forest_std);
-    r.whiten = arg_value(args, "--whiten").unwrap_or(r.whiten);
-    if let Some(w) = arg_value::<String>(args, "--weights") {
-        r.weights = w.split(',').filter_map(|v| v.parse().ok()).collect();
-    }
-    r.m = arg_value(args, "--m").unwrap_or(r.m);
-    r.k = arg_value(args, "--clusters").unwrap_or(r.k);
-    r.k_of = arg_value(args, "--k-of").unwrap_or(r.k_of);
-    r.of_window = arg_value(args, "--of-window").unwrap_or(r.of_window);
-    r.rules.rows = arg_value(args, "--rule-rows").unwrap_or(r.rules.rows);
-    r.rules.margin = arg_value(args, "--rule-margin").unwrap_or(r.rules.margin);
-    r.autoencoder_z = arg_value(args, "--ae-z").or(r.autoencoder_z);
-    r.conv_z = arg_value(args, "--conv-z").or(r.conv_z);
-    r.lstm_z = arg_value(args, "--lstm-z").or(r.lstm_z);
-    r.training.epochs = arg_value(args, "--epochs").unwrap_or(r.training.epochs);
-    r.training.verbose = args.iter().any(|a| a == "--verbose");
+    r.window = cli.window.map_or(r.window, |w| w as usize);
+    r.z = cli.z.unwrap_or(r.z);
+    r.forest_z = cli.forest_z.unwrap_or(r.forest_z);
+    r.forest_std = cli.forest_std.unwrap_or(r.forest_std);
+    r.whiten = cli.whiten.unwrap_or(r.whiten);
+    r.weights = cli.weights.clone().unwrap_or(r.weights);
+    r.m = cli.m.unwrap_or(r.m);
+    r.k = cli.clusters.map_or(r.k, |k| k as usize);
+    r.k_of = cli.k_of.unwrap_or(r.k_of);
+    r.of_window = cli.of_window.unwrap_or(r.of_window);
+    r.rules.rows = cli.rule_rows.unwrap_or(r.rules.rows);
+    r.rules.margin = cli.rule_margin.unwrap_or(r.rules.margin);
+    r.autoencoder_z = cli.ae_z.or(r.autoencoder_z);
+    r.conv_z = cli.conv_z.or(r.conv_z);
+    r.lstm_z = cli.lstm_z.or(r.lstm_z);
+    r.training.epochs = cli.epochs.map_or(r.training.epochs, |e| e as usize);
+    r.training.verbose = cli.verbose;
     r
 }
 
@@ -82,12 +153,7 @@ impl Sweep {
         Sweep { members, evals }
     }
 
-    fn add(
-        &mut self,
-        f: &SkabFile,
-        all: &[Model],
-        recipe: &EnsembleRecipe,
-    ) -> Result<(), Box<dyn std::error::Error>> {
+    fn add(&mut self, f: &SkabFile, all: &[Model], recipe: &EnsembleRecipe) -> Result<()> {
         let chosen: Vec<Model> = self.members.iter().map(|&i| all[i].clone()).collect();
         let mut voter = Voter::builder(chosen)
             .m(1.0)
@@ -187,13 +253,15 @@ fn phi(a: &[bool], b: &[bool]) -> f64 {
     if d > 0.0 { (n11 * n00 - n10 * n01) / d } else { 0.0 }
 }
 
-fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = match arg_value::<String>(args, "--data") {
-        Some(d) => d.into(),
-        None => skab::default_dir().ok_or("no SKAB data found: pass --data DIR")?,
+fn run(cli: &Cli) -> Result<()> {
+    let dir = match &cli.data {
+        Some(d) => d.clone(),
+        None => {
+            skab::default_dir().ok_or_else(|| Error::Run("no SKAB data found: pass --data DIR".into()))?
+        }
     };
     let files = skab::load_dir(&dir)?;
-    let recipe = recipe(args);
+    let recipe = recipe(cli);
     // Every member is fitted for the table: the three classic ones and all three neural ones.
     let every = EnsembleRecipe {
         autoencoder_z: recipe.autoencoder_z.or(Some(150.0)),
@@ -226,7 +294,9 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let mut reference = Evaluation::new("isolation_forest (benchmark recipe)");
     let mut analysis = Analysis::default();
     let started = std::time::Instant::now();
+    let bar = aeroguard_examples::progress(files.len() as u64, "fitting and scoring");
     for f in &files {
+        bar.set_message(f.name());
         let train = f.train(TRAIN_ROWS);
         // The benchmark's isolation forest: raw features, contamination 0.0005, rolling median of 3.
         let forest = IsolationForest::builder()
@@ -240,7 +310,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         let mut members = every.classic_members(train)?;
         let t1 = std::time::Instant::now();
         members.extend(every.neural_members(train)?);
-        if args.iter().any(|a| a == "--timing") {
+        if cli.timing {
             eprintln!(
                 "{}: classic members {:.2} s, neural members {:.2} s",
                 f.path.display(),
@@ -265,7 +335,9 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         let alarms: Vec<bool> = verdicts.iter().map(|v| v.alarm).collect();
         recommended.add(f, &test_part(&alarms))?;
         analysis.add(&test_part(&verdicts), &test_part(&f.anomaly));
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let elapsed = started.elapsed();
     let mut rows: Vec<Summary> = alone
         .iter()
@@ -276,7 +348,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         rows.extend(s.evals.iter().map(Evaluation::summary));
     }
     rows.push(recommended.summary());
-    if args.iter().any(|a| a == "--json") {
+    if cli.json {
         println!(
             "{}",
             serde_json::json!({ "files": files.len(), "detectors": rows })

@@ -1,26 +1,57 @@
-//! Writes one SVG per SKAB file showing where and why the recommended ensemble alarmed: the sensors
-//! (each scaled to its own range), every member's score against its threshold (log10 of score / threshold, so
-//! the dashed line at 0 is the threshold), the ensemble's alarms, and the true anomaly segments shaded.
+//! Writes one SVG per SKAB file showing where and why the recommended ensemble alarmed: each sensor on its own
+//! axis with its unit, every member's score against its threshold (log10 of score / threshold, so the dashed
+//! line at 0 is the threshold), the ensemble's alarms, and the true anomaly segments shaded, over time.
 //!
 //! ```text
 //! cargo run --release -p aeroguard-examples --example skab_plot -- [--data DIR] [--out DIR] [--files N] [--classic]
 //! ```
 //! The default output folder is `skab-plots/` under the system's temporary folder.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aeroguard_detect::skab::{self, TRAIN_ROWS};
 use aeroguard_detect::{EnsembleRecipe, FittedDetector};
-use aeroguard_examples::arg_value;
-use aeroguard_examples::svg::{Figure, Line, Panel};
+use aeroguard_eval::skab::{self, TRAIN_ROWS};
+use aeroguard_examples::plot::{Figure, Panel, Series};
+use aeroguard_examples::{Error, Result};
+use clap::Parser;
 
-const COLOURS: [&str; 8] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf",
-];
+/// One SVG per SKAB file: sensors, each ensemble member's score against its threshold, the alarms, and the
+/// true anomalies, over time.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: `$AEROGUARD_SKAB_DIR` or
+    /// `../shared/data/skab`).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Where the SVGs go (default: `skab-plots/` in the temporary folder).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Plot only the first N files.
+    #[arg(long, value_name = "N")]
+    files: Option<usize>,
+    /// The classic 3-member ensemble (default: the full 5-member recipe).
+    #[arg(long)]
+    classic: bool,
+}
+
+/// The unit of a SKAB sensor, from its column name.
+fn unit(column: &str) -> &'static str {
+    match column {
+        c if c.starts_with("Accelerometer") => "g",
+        "Current" => "A",
+        "Pressure" => "bar",
+        "Temperature" | "Thermocouple" => "°C",
+        "Voltage" => "V",
+        c if c.starts_with("Volume Flow Rate") => "L/min",
+        _ => "",
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    aeroguard_examples::init_tracing();
+    match run(Cli::parse()) {
         Ok(n) => {
             println!("wrote {n} plots");
             ExitCode::SUCCESS
@@ -32,105 +63,97 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<usize, Box<dyn std::error::Error>> {
-    let dir = match arg_value::<String>(args, "--data") {
-        Some(d) => d.into(),
-        None => skab::default_dir().ok_or("no SKAB data found: pass --data DIR")?,
+fn run(cli: Cli) -> Result<usize> {
+    let dir = match cli.data {
+        Some(d) => d,
+        None => {
+            skab::default_dir().ok_or_else(|| Error::Run("no SKAB data found: pass --data DIR".into()))?
+        }
     };
-    let out: std::path::PathBuf = arg_value::<String>(args, "--out")
-        .map_or_else(|| std::env::temp_dir().join("skab-plots"), Into::into);
-    std::fs::create_dir_all(&out)?;
+    let out = cli.out.unwrap_or_else(|| std::env::temp_dir().join("skab-plots"));
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(format!("create {}", out.display()), e))?;
     let files = skab::load_dir(&dir)?;
-    let limit: usize = arg_value(args, "--files").unwrap_or(files.len());
-    let recipe = if args.iter().any(|a| a == "--classic") {
+    let limit = cli.files.unwrap_or(files.len());
+    let recipe = if cli.classic {
         EnsembleRecipe::default()
     } else {
         EnsembleRecipe::full()
     };
     let mut written = 0;
+    let bar = aeroguard_examples::progress(limit.min(files.len()) as u64, "plotting");
     for f in files.iter().take(limit) {
+        bar.set_message(f.name());
         let voter = recipe.fit(f.train(TRAIN_ROWS))?;
         let verdicts = voter.decide(f.x.view())?;
         let rows = f.x.nrows();
-        let mut sensors = Panel {
-            title: "sensors (scaled)".into(),
-            height: 160.0,
-            range: (0.0, 1.0),
-            shade: f.anomaly.clone(),
-            ..Panel::default()
-        };
+        let start = f.times[0];
+        let times: Vec<f64> = f.times.iter().map(|t| t - start).collect();
+        let mut panels = Vec::new();
         for (j, col) in f.x.columns().into_iter().enumerate() {
-            let (lo, hi) = col
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
-            sensors.lines.push(Line {
-                label: f
-                    .columns
-                    .get(j)
-                    .cloned()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(16)
-                    .collect(),
-                colour: COLOURS[j % COLOURS.len()].into(),
-                values: col.iter().map(|v| (v - lo) / (hi - lo).max(1e-12)).collect(),
+            let name = f.columns.get(j).cloned().unwrap_or_default();
+            panels.push(Panel {
+                title: name.clone(),
+                y_label: unit(&name).into(),
+                height: 130,
+                series: vec![Series {
+                    label: String::new(),
+                    values: col.to_vec(),
+                }],
+                shade: f.anomaly.clone(),
+                ..Panel::default()
             });
         }
-        let mut panels = vec![sensors];
-        for (k, member) in voter.members().iter().enumerate() {
+        for member in voter.members() {
             let scores = member.score(f.x.view())?;
             let t = member.threshold();
+            let ratio = scores
+                .iter()
+                .map(|s| {
+                    if *s > 0.0 && t > 0.0 {
+                        (s / t).log10()
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect();
             panels.push(Panel {
-                title: format!("{} score / threshold (log10)", member.name()),
-                height: 70.0,
-                range: (-2.0, 2.0),
+                title: format!("{}: score against its threshold", member.name()),
+                y_label: "log10(score / threshold)".into(),
+                height: 120,
+                range: Some((-2.0, 2.0)),
                 rules: vec![0.0],
                 shade: f.anomaly.clone(),
-                lines: vec![Line {
-                    label: String::new(),
-                    colour: COLOURS[k % COLOURS.len()].into(),
-                    values: scores
-                        .iter()
-                        .map(|s| {
-                            if *s > 0.0 && t > 0.0 {
-                                (s / t).log10()
-                            } else {
-                                f64::NAN
-                            }
-                        })
-                        .collect(),
+                series: vec![Series {
+                    label: member.name().to_string(),
+                    values: ratio,
                 }],
                 ..Panel::default()
             });
         }
         panels.push(Panel {
-            title: "ensemble alarms".into(),
-            height: 26.0,
-            range: (0.0, 1.0),
+            title: "ensemble alarms (orange) and true anomalies (red shading)".into(),
+            y_label: "alarm".into(),
+            height: 90,
+            range: Some((0.0, 1.0)),
             shade: f.anomaly.clone(),
             strip: verdicts.iter().map(|v| v.alarm).collect(),
             ..Panel::default()
         });
-        let name = f
-            .path
-            .strip_prefix(&dir)
-            .unwrap_or(&f.path)
-            .to_string_lossy()
-            .replace(['/', '\\'], "_")
-            .replace(".csv", ".svg");
+        let name = f.name().replace(['/', '\\'], "_").replace(".csv", ".svg");
         let figure = Figure {
-            title: format!(
-                "{} ({} rows; red shading: true anomalies)",
-                f.path.display(),
-                rows
-            ),
-            rows,
-            marker: Some(TRAIN_ROWS.min(rows)),
+            title: format!("{} ({rows} rows; dashed grey line: end of training)", f.name()),
+            x_label: "time since start (s)".into(),
+            marker: times.get(TRAIN_ROWS.min(rows.saturating_sub(1))).copied(),
+            times,
             panels,
         };
-        std::fs::write(out.join(&name), figure.render())?;
+        let path = out.join(&name);
+        std::fs::write(&path, figure.render()?)
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
         written += 1;
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     println!("plots in {}", out.display());
     Ok(written)
 }

@@ -1,8 +1,12 @@
-//! A very small HTTP/1.1 client for the examples and tests (one request per connection, `Connection: close`),
-//! so posting JSON to the sentinel service needs no HTTP client crate.
+//! A small HTTP/1.1 client for the examples and tests, on hyper-util's client: posting fused rows to the
+//! sentinel service and reading its answers.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::{Error, Result};
 
 /// A response: status code and body.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,53 +17,52 @@ pub struct Response {
     pub body: String,
 }
 
-/// Sends `method path` to `addr` (`host:port`) with an optional JSON body.
+/// Sends `method path` to `addr` (`host:port`) with an optional JSON body and extra headers.
 ///
 /// ```no_run
-/// # async fn demo() -> std::io::Result<()> {
-/// let r = aeroguard_examples::http::request("127.0.0.1:8080", "GET", "/health", None).await?;
+/// # async fn demo() -> aeroguard_examples::Result<()> {
+/// let r = aeroguard_examples::http::request("127.0.0.1:8080", "GET", "/health", None, &[]).await?;
 /// assert_eq!(r.status, 200);
 /// # Ok(()) }
 /// ```
-pub async fn request(addr: &str, method: &str, path: &str, body: Option<&[u8]>) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let body = body.unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    // A server may answer (413, say) and close before reading all of a large body: read the answer anyway.
-    let _ = stream.write_all(body).await;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    parse(&raw).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed HTTP response"))
-}
-
-fn parse(raw: &[u8]) -> Option<Response> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let mut body = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        body = dechunk(&body)?;
+pub async fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    headers: &[(&str, &str)],
+) -> Result<Response> {
+    let what = format!("{method} http://{addr}{path}");
+    let fail = |reason: String| Error::Http {
+        what: what.clone(),
+        reason,
+    };
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
     }
-    Some(Response {
+    let request = builder
+        .body(Full::new(Bytes::copy_from_slice(body.unwrap_or_default())))
+        .map_err(|e| fail(e.to_string()))?;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let response = client.request(request).await.map_err(|e| fail(e.to_string()))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .to_bytes();
+    Ok(Response {
         status,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     })
 }
 
-fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&raw[..line_end]).ok()?.trim(), 16).ok()?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(raw.get(..size)?);
-        raw = raw.get(size + 2..)?;
-    }
+/// Posts `body` as JSON to `path` on `addr`.
+pub async fn post_json(addr: &str, path: &str, body: &serde_json::Value) -> Result<Response> {
+    request(addr, "POST", path, Some(body.to_string().as_bytes()), &[]).await
 }

@@ -1,54 +1,39 @@
 //! Runnable AeroGuard programs; see the `examples/` folder of this package. This library holds the small
 //! helpers they share.
 
-/// A tiny seeded generator (SplitMix64) for simulations: deterministic for a seed, no dependencies.
-///
-/// ```
-/// let mut a = aeroguard_examples::SplitMix64::new(1);
-/// let mut b = aeroguard_examples::SplitMix64::new(1);
-/// assert_eq!(a.next_u64(), b.next_u64());
-/// assert!((0.0..1.0).contains(&a.uniform()));
-/// ```
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(f64::MIN_POSITIVE);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+/// Logging for the programs: `tracing` events to stderr, filtered by `RUST_LOG` (default: warnings, and
+/// this package's info). The libraries only emit events; a program decides whether and where they print.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,aeroguard_examples=info"));
+    // A second call (tests starting several programs in one process) keeps the first subscriber.
+    let _ignored = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
-/// The value after `--name` in `args`, parsed; `None` if absent. Exits with a message if it does not parse.
-pub fn arg_value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    let pos = args.iter().position(|a| a == name)?;
-    match args.get(pos + 1).map(|v| v.parse::<T>()) {
-        Some(Ok(v)) => Some(v),
-        _ => {
-            eprintln!("error: {name} needs a value of the right type");
-            std::process::exit(2);
-        }
+/// A progress bar on stderr for a long run of `len` steps; hidden (and free) when stderr is not a terminal,
+/// so logs and CI output stay clean.
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// Prints a line above `bar` when it is drawn, or plainly when it is hidden.
+pub fn say(bar: &indicatif::ProgressBar, line: &str) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
     }
 }
 
@@ -68,30 +53,22 @@ pub mod backend {
     /// The master name the Sentinels monitor.
     pub const MASTER: &str = "aeroguard";
 
-    /// A backend with real servers.
+    /// A backend with real servers (a `--backend` value).
     ///
     /// ```
     /// use aeroguard_examples::backend::Backend;
-    /// assert_eq!("redis".parse::<Backend>(), Ok(Backend::Redis));
-    /// assert!("etcd".parse::<Backend>().is_err());
+    /// use clap::ValueEnum;
+    /// assert_eq!(Backend::from_str("redis", false), Ok(Backend::Redis));
+    /// assert_eq!(Backend::from_str("zk", false), Ok(Backend::ZooKeeper));
+    /// assert!(Backend::from_str("etcd", false).is_err());
     /// ```
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
     pub enum Backend {
         /// The 3-node ZooKeeper ensemble.
+        #[value(name = "zookeeper", alias = "zk")]
         ZooKeeper,
         /// Redis through its Sentinels.
         Redis,
-    }
-
-    impl std::str::FromStr for Backend {
-        type Err = String;
-        fn from_str(s: &str) -> std::result::Result<Self, String> {
-            match s {
-                "zookeeper" | "zk" => Ok(Backend::ZooKeeper),
-                "redis" => Ok(Backend::Redis),
-                other => Err(format!("unknown backend {other:?}: zookeeper or redis")),
-            }
-        }
     }
 
     impl Backend {
@@ -127,6 +104,9 @@ pub mod backend {
 }
 
 pub mod cluster;
+mod error;
 pub mod http;
+pub mod plot;
 pub mod sentinel;
-pub mod svg;
+
+pub use error::{Error, Result};

@@ -1,5 +1,5 @@
 //! The sensor cluster end to end on the real services of `scripts/services start`, each node its own process
-//! (`aeroguard-node --sensor-node`): on the ZooKeeper ensemble (history in Redis) and on Redis through
+//! (`aeroguard-node sensor`): on the ZooKeeper ensemble (history in Redis) and on Redis through
 //! Sentinel. The leader process is killed with SIGKILL after round 12.
 #![cfg(feature = "live-services")]
 
@@ -10,10 +10,7 @@ use aeroguard_examples::cluster::{self, ClusterOptions, Summary, Where};
 async fn run(backend: Where) -> Summary {
     let mut options = ClusterOptions::new(backend, &cluster::unique_run("e2e-live"));
     options.plan.rounds = 34;
-    options.node_command = Some((
-        env!("CARGO_BIN_EXE_aeroguard-node").into(),
-        vec!["--sensor-node".into()],
-    ));
+    options.node_command = Some((env!("CARGO_BIN_EXE_aeroguard-node").into(), vec!["sensor".into()]));
     let summary = cluster::run_cluster(options, |line| println!("{line}"))
         .await
         .unwrap();

@@ -18,7 +18,7 @@ async fn start() -> String {
 }
 
 async fn post(addr: &str, body: &str) -> Response {
-    request(addr, "POST", "/ingest", Some(body.as_bytes()))
+    request(addr, "POST", "/ingest", Some(body.as_bytes()), &[])
         .await
         .unwrap()
 }
@@ -36,7 +36,7 @@ fn readings(from: u64, to: u64, shift: f64) -> serde_json::Value {
 #[tokio::test]
 async fn ingest_score_and_query() {
     let addr = start().await;
-    let health = request(&addr, "GET", "/health", None).await.unwrap();
+    let health = request(&addr, "GET", "/health", None, &[]).await.unwrap();
     assert_eq!(health.status, 200);
     assert!(health.body.contains("\"status\":\"ok\""), "{}", health.body);
     // Training rows, then normal rows, then a pressure fault.
@@ -77,7 +77,7 @@ async fn ingest_score_and_query() {
         "normal rows stay quiet: {normal}"
     );
 
-    let v = request(&addr, "GET", "/verdicts?series=pump-1&limit=5", None)
+    let v = request(&addr, "GET", "/verdicts?series=pump-1&limit=5", None, &[])
         .await
         .unwrap();
     assert_eq!(v.status, 200);
@@ -98,6 +98,7 @@ async fn ingest_score_and_query() {
         "GET",
         &format!("/history?series=pump-1&from={from}&to={}", from + 4_000),
         None,
+        &[],
     )
     .await
     .unwrap();
@@ -106,7 +107,7 @@ async fn ingest_score_and_query() {
     assert_eq!(points.len(), 5, "history range is inclusive");
     assert_eq!(points[0]["alarm"], true);
 
-    let m = request(&addr, "GET", "/metrics", None).await.unwrap();
+    let m = request(&addr, "GET", "/metrics", None, &[]).await.unwrap();
     assert_eq!(m.status, 200);
     assert!(
         m.body.contains("aeroguard_ingested_total{series=\"pump-1\"} 170"),
@@ -176,25 +177,28 @@ async fn bad_requests_are_refused_with_a_reason() {
     let r = post(&addr, &huge).await;
     assert_eq!(r.status, 413, "{}", r.body);
     assert_eq!(
-        request(&addr, "GET", "/verdicts?series=nope", None)
+        request(&addr, "GET", "/verdicts?series=nope", None, &[])
             .await
             .unwrap()
             .status,
         404
     );
     assert_eq!(
-        request(&addr, "GET", "/verdicts", None).await.unwrap().status,
-        400
-    );
-    assert_eq!(
-        request(&addr, "GET", "/history?series=s&from=abc", None)
+        request(&addr, "GET", "/verdicts", None, &[])
             .await
             .unwrap()
             .status,
         400
     );
     assert_eq!(
-        request(&addr, "GET", "/history?series=s&from=10&to=1", None)
+        request(&addr, "GET", "/history?series=s&from=abc", None, &[])
+            .await
+            .unwrap()
+            .status,
+        400
+    );
+    assert_eq!(
+        request(&addr, "GET", "/history?series=s&from=10&to=1", None, &[])
             .await
             .unwrap()
             .status,
@@ -207,7 +211,7 @@ async fn bad_requests_are_refused_with_a_reason() {
             .status,
         200
     );
-    let m = request(&addr, "GET", "/metrics", None).await.unwrap().body;
+    let m = request(&addr, "GET", "/metrics", None, &[]).await.unwrap().body;
     assert!(m.contains("aeroguard_rejected_total{reason=\"fenced\"} 1"), "{m}");
     assert!(
         m.contains("aeroguard_rejected_total{reason=\"too_large\"} 1"),

@@ -54,7 +54,9 @@ mod queue;
 mod registry;
 mod session;
 
-pub use election::{check_election_cancel_and_drop, check_election_crash_failover, check_election_succession};
+pub use election::{
+    check_election_cancel_and_drop, check_election_crash_failover, check_election_succession,
+};
 pub use queue::{check_queue, check_queue_crashed_consumer};
 pub use registry::{check_config, check_registry};
 pub use session::check_session_expiry_recovery;

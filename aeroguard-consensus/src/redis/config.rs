@@ -124,7 +124,8 @@ impl ConfigStore for RedisConfig {
         let mut seen = 0;
         if let Some(v) = current {
             seen = v.version;
-            let _ = tx.try_send(v);
+            // A fresh channel: the current value always fits.
+            tx.try_send(v).ok();
         }
         let (h, key) = (self.h.clone(), key.to_string());
         tokio::spawn(async move {

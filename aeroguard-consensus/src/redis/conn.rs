@@ -132,7 +132,8 @@ impl Pool {
             if install && let Ok(c) = &opened {
                 *shared.lock() = Some(c.clone());
             }
-            let _ = tx.send(Some(opened));
+            // Every waiter may have given up: then nobody needs the connection.
+            tx.send(Some(opened)).ok();
         });
         rx
     }

@@ -46,7 +46,10 @@ impl RedisCoordinator {
         let sid = open_session(&cell).await?;
         *cell.session_id.lock() = sid;
         let span = tracing::info_span!("session", backend = BACKEND, node = %cell.node);
-        let heartbeat = tokio::spawn(tracing::Instrument::instrument(heartbeat(Arc::downgrade(&cell)), span));
+        let heartbeat = tokio::spawn(tracing::Instrument::instrument(
+            heartbeat(Arc::downgrade(&cell)),
+            span,
+        ));
         Ok(Arc::new(RedisCoordinator { cell, heartbeat }))
     }
 

@@ -221,7 +221,13 @@ impl Registry for RedisRegistry {
         let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let span = tracing::debug_span!("registration", node = %self.h.node, service);
         tokio::spawn(tracing::Instrument::instrument(
-            keep_alive(self.h.clone(), service.to_string(), text, owner.clone(), active.clone()),
+            keep_alive(
+                self.h.clone(),
+                service.to_string(),
+                text,
+                owner.clone(),
+                active.clone(),
+            ),
             span,
         ));
         Ok(Registration {
@@ -246,7 +252,8 @@ impl Registry for RedisRegistry {
         let (instances, last, wait) = list(&self.h, service).await?;
         let (tx, rx) = mpsc::channel(16);
         let first = Membership::diff(service, &[], instances.clone());
-        let _ = tx.try_send(first);
+        // A fresh channel with room for 16: the first membership always fits.
+        tx.try_send(first).ok();
         tokio::spawn(follow(
             self.h.clone(),
             service.to_string(),

@@ -69,9 +69,10 @@ impl Cell {
     /// Resolves when the session `epoch` has ended (expired or closed), with the error to report.
     pub async fn session_ended(&self, epoch: u64) -> Error {
         let mut rx = self.status.subscribe();
-        let _ = rx
-            .wait_for(|s| s.epoch != epoch || matches!(s.state, SessionState::Expired | SessionState::Closed))
-            .await;
+        // An error here means the status sender is gone, which ends the session as surely.
+        rx.wait_for(|s| s.epoch != epoch || matches!(s.state, SessionState::Expired | SessionState::Closed))
+            .await
+            .ok();
         if self.is_closed() {
             Error::Closed
         } else {

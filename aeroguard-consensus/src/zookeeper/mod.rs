@@ -169,9 +169,10 @@ impl Cell {
     /// `Connected`/`Suspended`; used by watch loops to notice expiry.
     pub async fn session_ended(&self, epoch: u64) -> Error {
         let mut rx = self.status.subscribe();
-        let _ = rx
-            .wait_for(|s| s.epoch != epoch || matches!(s.state, SessionState::Expired | SessionState::Closed))
-            .await;
+        // An error here means the status sender is gone, which ends the session as surely.
+        rx.wait_for(|s| s.epoch != epoch || matches!(s.state, SessionState::Expired | SessionState::Closed))
+            .await
+            .ok();
         if self.closed.load(Ordering::SeqCst) {
             Error::Closed
         } else {

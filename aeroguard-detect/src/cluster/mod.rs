@@ -64,6 +64,31 @@ pub struct ClusterProfile {
 pub struct ClusterProfileBuilder(ClusterProfile);
 
 impl ClusterProfile {
+    /// The clustering algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// How the threshold is set.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// The online adaptation rate, if any.
+    pub fn adapt(&self) -> Option<f64> {
+        self.adapt
+    }
+
+    /// Whether columns are decorrelated.
+    pub fn whiten(&self) -> bool {
+        self.whiten
+    }
+
     /// k-means with k = 3, seed 0, threshold at the 0.99 quantile of training distances, no adaptation.
     pub fn builder() -> ClusterProfileBuilder {
         ClusterProfileBuilder(ClusterProfile {

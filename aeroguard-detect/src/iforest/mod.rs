@@ -10,8 +10,8 @@
 
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use rand::{RngCore, SeedableRng, seq::index};
-use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
@@ -71,6 +71,31 @@ pub struct IsolationForest {
 pub struct IsolationForestBuilder(IsolationForest);
 
 impl IsolationForest {
+    /// The number of trees.
+    pub fn n_estimators(&self) -> usize {
+        self.n_estimators
+    }
+
+    /// Rows each tree is grown on.
+    pub fn max_samples(&self) -> MaxSamples {
+        self.max_samples
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// How the threshold is set.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// How batches are split for scoring (see [`IsolationForestBuilder::threads`]).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// scikit-learn's defaults: 100 trees, `max_samples = "auto"`, threshold 0.5 (`contamination = "auto"`),
     /// seed 0, scoring on every core.
     pub fn builder() -> IsolationForestBuilder {
@@ -329,4 +354,3 @@ impl FittedDetector for FittedIsolationForest {
 
 #[cfg(test)]
 mod tests;
-

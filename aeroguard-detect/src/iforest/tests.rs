@@ -1,7 +1,7 @@
 //! Unit tests of the module.
 use super::*;
-use rand::Rng;
 use ndarray::{Array2, array};
+use rand::Rng;
 
 fn data() -> Array2<f64> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);

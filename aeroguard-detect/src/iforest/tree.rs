@@ -107,4 +107,3 @@ pub(super) fn path(tree: &[Node], depth: usize, row: &[f64]) -> f64 {
     }
     tree[i as usize].value
 }
-

@@ -39,6 +39,36 @@ pub struct Autoencoder {
 pub struct AutoencoderBuilder(Autoencoder);
 
 impl Autoencoder {
+    /// Rows per window.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Hidden units.
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// Units of the bottleneck.
+    pub fn bottleneck(&self) -> usize {
+        self.bottleneck
+    }
+
+    /// How it trains.
+    pub fn training(&self) -> Training {
+        self.training
+    }
+
+    /// How the threshold is set.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Defaults: windows of 4 rows, 32 hidden units, a bottleneck of 4, [`Training::default`], threshold at
     /// robust z 5 of the training scores, seed 0.
     pub fn builder() -> AutoencoderBuilder {

@@ -41,6 +41,41 @@ pub struct ConvAutoencoder {
 pub struct ConvAutoencoderBuilder(ConvAutoencoder);
 
 impl ConvAutoencoder {
+    /// Rows per window.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Channels of the first convolution.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Units of the bottleneck.
+    pub fn bottleneck(&self) -> usize {
+        self.bottleneck
+    }
+
+    /// The kernel width.
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+
+    /// How it trains.
+    pub fn training(&self) -> Training {
+        self.training
+    }
+
+    /// How the threshold is set.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Defaults: windows of 16 rows, 16 channels, a bottleneck of 4 channels at half length, kernels of 5,
     /// [`Training::default`], threshold at robust z 5, seed 0.
     pub fn builder() -> ConvAutoencoderBuilder {

@@ -43,6 +43,36 @@ pub struct Lstm {
 pub struct LstmBuilder(Lstm);
 
 impl Lstm {
+    /// Hidden units.
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// Rows per training sequence.
+    pub fn sequence(&self) -> usize {
+        self.sequence
+    }
+
+    /// Rows of each sequence that only warm the state up.
+    pub fn warmup(&self) -> usize {
+        self.warmup
+    }
+
+    /// How it trains.
+    pub fn training(&self) -> Training {
+        self.training
+    }
+
+    /// How the threshold is set.
+    pub fn calibration(&self) -> Calibration {
+        self.calibration
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Defaults: 32 hidden units, training sequences of 32 rows of which the first 8 only warm the state up,
     /// [`Training::default`], threshold at robust z 5, seed 0.
     pub fn builder() -> LstmBuilder {

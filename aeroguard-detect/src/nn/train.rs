@@ -65,7 +65,13 @@ pub(crate) fn fit<N: Net>(
         };
         epochs = epoch + 1;
         if t.verbose {
-            tracing::info!(detector = name, epoch = epochs, train = loss, validation = val, "training");
+            tracing::info!(
+                detector = name,
+                epoch = epochs,
+                train = loss,
+                validation = val,
+                "training"
+            );
         }
         if val < best.0 {
             best = (val, net.clone());

@@ -22,11 +22,11 @@ from aeroguard._aeroguard import (
     Estimate,
     FencedError,
     FusionError,
+    History,
     Leadership,
     LeadershipLostError,
     MemberRecord,
     ModelError,
-    NotFittedError,
     NotFoundError,
     Queue,
     Registration,
@@ -37,7 +37,15 @@ from aeroguard._aeroguard import (
     Watch,
     __version__,
 )
-from aeroguard.detect import LSTM, Autoencoder, ConvAutoencoder, IsolationForest
+from aeroguard.detect import (
+    LSTM,
+    Autoencoder,
+    ClusterProfile,
+    ConvAutoencoder,
+    IsolationForest,
+    NotFittedError,
+    RuleSet,
+)
 from aeroguard.fusion import STRATEGIES, fuse
 
 __all__ = [
@@ -46,6 +54,7 @@ __all__ = [
     "AeroGuardError",
     "Autoencoder",
     "Client",
+    "ClusterProfile",
     "ConflictError",
     "ConnectionLossError",
     "ConvAutoencoder",
@@ -56,6 +65,7 @@ __all__ = [
     "Estimate",
     "FencedError",
     "FusionError",
+    "History",
     "IsolationForest",
     "Leadership",
     "LeadershipLostError",
@@ -67,6 +77,7 @@ __all__ = [
     "Registration",
     "RoundFollower",
     "RoundLeader",
+    "RuleSet",
     "SessionExpiredError",
     "Verdict",
     "Watch",

@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module (checked against it by mypy's stubtest)."""
 
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -21,11 +21,17 @@ __all__ = [
     "LeadershipLostError",
     "fuse",
     "Estimate",
-    "fit_model",
+    "IsolationForestParams",
+    "AutoencoderParams",
+    "ConvAutoencoderParams",
+    "LstmParams",
+    "ClusterProfileParams",
+    "RuleSetParams",
     "FittedModel",
     "Ensemble",
     "Verdict",
     "MemberRecord",
+    "History",
     "Client",
     "Election",
     "Leadership",
@@ -74,7 +80,115 @@ def fuse(
     half_width: Optional[npt.NDArray[np.float64]] = None,
     sensors: Optional[List[str]] = None,
 ) -> Estimate: ...
-def fit_model(kind: str, params: str, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class IsolationForestParams:
+    def __new__(
+        cls,
+        *,
+        n_estimators: Optional[int] = None,
+        max_samples: Union[str, int, float, None] = None,
+        contamination: Union[str, float, None] = None,
+        random_state: Optional[int] = None,
+        n_jobs: Optional[int] = None,
+    ) -> IsolationForestParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class AutoencoderParams:
+    def __new__(
+        cls,
+        *,
+        window: Optional[int] = None,
+        hidden: Optional[int] = None,
+        bottleneck: Optional[int] = None,
+        epochs: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        patience: Optional[int] = None,
+        validation_fraction: Optional[float] = None,
+        contamination: Optional[float] = None,
+        threshold_z: Optional[float] = None,
+        random_state: Optional[int] = None,
+    ) -> AutoencoderParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class ConvAutoencoderParams:
+    def __new__(
+        cls,
+        *,
+        window: Optional[int] = None,
+        channels: Optional[int] = None,
+        bottleneck: Optional[int] = None,
+        epochs: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        patience: Optional[int] = None,
+        validation_fraction: Optional[float] = None,
+        contamination: Optional[float] = None,
+        threshold_z: Optional[float] = None,
+        random_state: Optional[int] = None,
+    ) -> ConvAutoencoderParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class LstmParams:
+    def __new__(
+        cls,
+        *,
+        hidden: Optional[int] = None,
+        sequence: Optional[int] = None,
+        epochs: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        patience: Optional[int] = None,
+        validation_fraction: Optional[float] = None,
+        contamination: Optional[float] = None,
+        threshold_z: Optional[float] = None,
+        random_state: Optional[int] = None,
+    ) -> LstmParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class ClusterProfileParams:
+    def __new__(
+        cls,
+        *,
+        algorithm: Optional[str] = None,
+        n_clusters: Optional[int] = None,
+        eps: Optional[float] = None,
+        min_samples: Optional[int] = None,
+        whiten: Optional[bool] = None,
+        adapt: Optional[float] = None,
+        contamination: Optional[float] = None,
+        random_state: Optional[int] = None,
+    ) -> ClusterProfileParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class RuleSetParams:
+    def __new__(
+        cls,
+        *,
+        rules: Optional[str] = None,
+        quantiles: Optional[Tuple[float, float]] = None,
+        margin: Optional[float] = None,
+        rows: Optional[int] = None,
+    ) -> RuleSetParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
 
 @final
 class FittedModel:
@@ -90,6 +204,7 @@ class FittedModel:
     def save(self) -> str: ...
     @staticmethod
     def load(json: str) -> FittedModel: ...
+    def __reduce__(self) -> Tuple[Callable[[str], FittedModel], Tuple[str]]: ...
 
 @final
 class MemberRecord:
@@ -127,6 +242,15 @@ class Ensemble:
     def fit(
         x: npt.NDArray[np.float64], *, neural: bool = False, m: Optional[float] = None, random_state: int = 0
     ) -> Ensemble: ...
+    @staticmethod
+    def of(
+        members: Sequence[Any],
+        *,
+        m: Optional[float] = None,
+        weights: Optional[List[float]] = None,
+        k_of: Optional[int] = None,
+        window: Optional[int] = None,
+    ) -> Ensemble: ...
     @property
     def members(self) -> List[str]: ...
     def decide(self, x: npt.NDArray[np.float64]) -> List[Verdict]: ...
@@ -134,6 +258,15 @@ class Ensemble:
     def save(self) -> str: ...
     @staticmethod
     def load(json: str) -> Ensemble: ...
+    def __reduce__(self) -> Tuple[Callable[[str], Ensemble], Tuple[str]]: ...
+
+@final
+class History:
+    @staticmethod
+    def memory() -> History: ...
+    def append(self, series: str, token: int, points: Sequence[Any]) -> None: ...
+    def range(self, series: str, from_ms: int = 0, to_ms: int = ...) -> List[Tuple[int, float, Optional[bool]]]: ...
+    def fence(self, series: str) -> Optional[int]: ...
 
 @final
 class Leadership:
@@ -206,6 +339,7 @@ class Client:
     def watch_config(self, key: str, callback: Callable[[int, bytes], Any]) -> Watch: ...
     def round_leader(self, name: str, service: str, *, deadline: float = 1.0, quorum: str = "majority") -> RoundLeader: ...
     def round_follower(self, name: str, service: str) -> RoundFollower: ...
+    def history(self) -> History: ...
     def close(self) -> None: ...
     def __enter__(self) -> Client: ...
     def __exit__(self, _t: Any, _v: Any, _tb: Any) -> bool: ...

@@ -3,60 +3,46 @@
 Parameters are keyword-only and stored as attributes; ``fit(X)`` returns ``self``; ``score_samples`` is higher
 for more normal rows and ``decision_function`` is negative for outliers, as in scikit-learn's
 ``IsolationForest``; ``predict`` gives +1 (inlier) or -1 (outlier); ``is_anomaly`` gives booleans. ``update``
-scores one row of a stream, carrying the streaming state. Models save to and load from JSON.
+scores one row of a stream, carrying the streaming state. Fitted detectors pickle, and save to / load from JSON.
+
+With scikit-learn installed, the detectors are scikit-learn estimators (``OutlierMixin``, ``BaseEstimator``):
+they validate input as scikit-learn does, clone, and go in a ``Pipeline``. Without it they keep the same API.
+
+Every default comes from the Rust builders (``_aeroguard.*Params.defaults()``): the signatures below read them.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
 from aeroguard import _aeroguard
+from aeroguard._sklearn import (
+    BaseEstimator,
+    NotFittedError,
+    OutlierMixin,
+    _restore_ensemble,
+    _restore_model,
+    _rows,
+)
 
-
-def _as2d(X: Any, n_features: Optional[int] = None) -> np.ndarray:
-    x = np.asarray(X, dtype=np.float64)
-    if x.ndim == 1:
-        x = x.reshape(1, -1)
-    if x.ndim != 2:
-        raise ValueError(f"X must be two-dimensional (rows x features), got shape {x.shape}")
-    if n_features is not None and x.shape[1] != n_features:
-        raise ValueError(f"X has {x.shape[1]} features, the model was fitted on {n_features}")
-    return x
-
-
-class _Detector:
-    _kind = ""
-    _params: "tuple[str, ...]" = ()
-
-    def __init__(self) -> None:
-        self.model_: Optional[_aeroguard.FittedModel] = None
-
-    def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        return {k: getattr(self, k) for k in self._params}
-
-    def set_params(self, **params: Any) -> "_Detector":
-        for k, v in params.items():
-            if k not in self._params:
-                raise ValueError(f"unknown parameter {k!r} for {type(self).__name__}")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._params)
-        return f"{type(self).__name__}({args})"
+class _Detector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
+    _spec: Any = None
 
     def _fitted(self) -> _aeroguard.FittedModel:
-        if self.model_ is None:
-            raise _aeroguard.NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
-        return self.model_
+        model = getattr(self, "model_", None)
+        if model is None:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
+        return model  # type: ignore[no-any-return]
 
     def fit(self, X: Any, y: Any = None) -> "_Detector":
         """Learns normal operation from the rows of ``X``; returns ``self``."""
-        x = _as2d(X)
-        self.model_ = _aeroguard.fit_model(self._kind, json.dumps(self.get_params()), x)
+        x = _rows(self, X, reset=True)
+        if x.shape[0] < 2:
+            raise ValueError(f"n_samples = {x.shape[0]}: fitting needs at least 2 rows")
+        self.model_ = self._spec(**self.get_params()).fit(x)
         self.n_features_in_ = x.shape[1]
         self.offset_ = -self.model_.threshold
         return self
@@ -64,7 +50,7 @@ class _Detector:
     def anomaly_score(self, X: Any) -> np.ndarray:
         """AeroGuard's own score: higher is more anomalous; above ``threshold_`` is an anomaly."""
         m = self._fitted()
-        return m.score(_as2d(X, m.n_features))
+        return np.asarray(m.score(_rows(self, X, reset=False)))
 
     @property
     def threshold_(self) -> float:
@@ -76,14 +62,11 @@ class _Detector:
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Negative for outliers, as scikit-learn's ``score_samples(X) - offset_``."""
-        return self.score_samples(X) - self.offset_
+        return np.asarray(self.score_samples(X) - self.offset_)
 
     def predict(self, X: Any) -> np.ndarray:
         """+1 for inliers, -1 for outliers."""
         return np.where(self.decision_function(X) < 0, -1, 1)
-
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        return self.fit(X).predict(X)
 
     def is_anomaly(self, X: Any) -> np.ndarray:
         """True where the row's score is above the threshold."""
@@ -120,91 +103,225 @@ class _Detector:
         return det
 
 
+_IF = _aeroguard.IsolationForestParams.defaults()
+_AE = _aeroguard.AutoencoderParams.defaults()
+_CAE = _aeroguard.ConvAutoencoderParams.defaults()
+_LSTM = _aeroguard.LstmParams.defaults()
+_CP = _aeroguard.ClusterProfileParams.defaults()
+_RS = _aeroguard.RuleSetParams.defaults()
+
+
 class IsolationForest(_Detector):
     """Isolation forest with scikit-learn's semantics (``contamination="auto"`` puts the threshold at 0.5)."""
 
-    _kind = "isolation_forest"
-    _params = ("n_estimators", "max_samples", "contamination", "random_state", "n_jobs")
+    _spec = _aeroguard.IsolationForestParams
 
     def __init__(
         self,
         *,
-        n_estimators: int = 100,
-        max_samples: Union[str, int, float] = "auto",
-        contamination: Union[str, float] = "auto",
-        random_state: Optional[int] = None,
-        n_jobs: Optional[int] = None,
+        n_estimators: int = _IF["n_estimators"],
+        max_samples: Union[str, int, float] = _IF["max_samples"],
+        contamination: Union[str, float] = _IF["contamination"],
+        random_state: Optional[int] = _IF["random_state"],
+        n_jobs: Optional[int] = _IF["n_jobs"],
     ) -> None:
-        super().__init__()
         self.n_estimators = n_estimators
         self.max_samples = max_samples
         self.contamination = contamination
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        p = super().get_params(deep)
-        if p["contamination"] == "auto":
-            p["contamination"] = None
-        return p
+
+class ClusterProfile(_Detector):
+    """Normal operating points as clusters (k-means, or DBSCAN); score = distance to the nearest, in
+    standardised units (``whiten=True``: Mahalanobis). ``adapt`` follows slow drift while streaming."""
+
+    _spec = _aeroguard.ClusterProfileParams
+
+    def __init__(
+        self,
+        *,
+        algorithm: str = _CP["algorithm"],
+        n_clusters: int = _CP["n_clusters"],
+        eps: float = _CP["eps"],
+        min_samples: int = _CP["min_samples"],
+        whiten: bool = _CP["whiten"],
+        adapt: Optional[float] = _CP["adapt"],
+        contamination: Optional[float] = _CP["contamination"],
+        random_state: Optional[int] = _CP["random_state"],
+    ) -> None:
+        self.algorithm = algorithm
+        self.n_clusters = n_clusters
+        self.eps = eps
+        self.min_samples = min_samples
+        self.whiten = whiten
+        self.adapt = adapt
+        self.contamination = contamination
+        self.random_state = random_state
 
 
-class _Neural(_Detector):
-    _training = ("epochs", "batch_size", "learning_rate", "patience", "validation_fraction", "threshold_z", "random_state")
+class RuleSet(_Detector):
+    """Physical rules. ``rules`` is a list of dicts, e.g. ``{"rule": "range", "sensor": 0, "min": 0.0,
+    "max": 6.0}``, ``{"rule": "rate_of_change", "sensor": 1, "max_step": 0.5}`` or ``{"rule": "persistence",
+    "sensor": 2, "side": "above", "level": 90.0, "clear": 88.0, "rows": 120}``; without rules, ``fit`` learns
+    persistence rules on each sensor's normal band (between ``quantiles``, widened by ``margin``)."""
 
-    def _set_training(self, epochs: int, batch_size: int, learning_rate: float, patience: int,
-                      validation_fraction: float, threshold_z: float, random_state: Optional[int]) -> None:
+    _spec = _aeroguard.RuleSetParams
+
+    def __init__(
+        self,
+        *,
+        rules: Optional[Sequence[Dict[str, Any]]] = _RS["rules"],
+        quantiles: Tuple[float, float] = _RS["quantiles"],
+        margin: float = _RS["margin"],
+        rows: int = _RS["rows"],
+    ) -> None:
+        self.rules = rules
+        self.quantiles = quantiles
+        self.margin = margin
+        self.rows = rows
+
+    def fit(self, X: Any, y: Any = None) -> "RuleSet":
+        x = _rows(self, X, reset=True)
+        if x.shape[0] < 2:
+            raise ValueError(f"n_samples = {x.shape[0]}: fitting needs at least 2 rows")
+        params = self.get_params()
+        params["rules"] = None if self.rules is None else json.dumps(list(self.rules))
+        self.model_ = self._spec(**params).fit(x)
+        self.n_features_in_ = x.shape[1]
+        self.offset_ = -self.model_.threshold
+        return self
+
+
+class Autoencoder(_Detector):
+    """Dense autoencoder over causal windows of ``window`` rows; score = reconstruction error."""
+
+    _spec = _aeroguard.AutoencoderParams
+
+    def __init__(
+        self,
+        *,
+        window: int = _AE["window"],
+        hidden: int = _AE["hidden"],
+        bottleneck: int = _AE["bottleneck"],
+        epochs: int = _AE["epochs"],
+        batch_size: int = _AE["batch_size"],
+        learning_rate: float = _AE["learning_rate"],
+        patience: int = _AE["patience"],
+        validation_fraction: float = _AE["validation_fraction"],
+        contamination: Optional[float] = _AE["contamination"],
+        threshold_z: Optional[float] = _AE["threshold_z"],
+        random_state: Optional[int] = _AE["random_state"],
+    ) -> None:
+        self.window = window
+        self.hidden = hidden
+        self.bottleneck = bottleneck
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.contamination = contamination
         self.threshold_z = threshold_z
         self.random_state = random_state
 
-
-class Autoencoder(_Neural):
-    """Dense autoencoder over causal windows of ``window`` rows; score = reconstruction error."""
-
-    _kind = "autoencoder"
-    _params = ("window", "hidden", "bottleneck") + _Neural._training
-
-    def __init__(self, *, window: int = 4, hidden: int = 32, bottleneck: int = 4, epochs: int = 60,
-                 batch_size: int = 32, learning_rate: float = 3e-3, patience: int = 8,
-                 validation_fraction: float = 0.2, threshold_z: float = 5.0, random_state: Optional[int] = None) -> None:
-        super().__init__()
-        self.window = window
-        self.hidden = hidden
-        self.bottleneck = bottleneck
-        self._set_training(epochs, batch_size, learning_rate, patience, validation_fraction, threshold_z, random_state)
+    def fit(self, X: Any, y: Any = None) -> "Autoencoder":
+        return _fit_calibrated(self, X)
 
 
-class ConvAutoencoder(_Neural):
+class ConvAutoencoder(_Detector):
     """1-D convolutional autoencoder over causal windows; score = the window's reconstruction error."""
 
-    _kind = "conv_autoencoder"
-    _params = ("window", "channels", "bottleneck") + _Neural._training
+    _spec = _aeroguard.ConvAutoencoderParams
 
-    def __init__(self, *, window: int = 16, channels: int = 16, bottleneck: int = 4, epochs: int = 60,
-                 batch_size: int = 32, learning_rate: float = 3e-3, patience: int = 8,
-                 validation_fraction: float = 0.2, threshold_z: float = 5.0, random_state: Optional[int] = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        *,
+        window: int = _CAE["window"],
+        channels: int = _CAE["channels"],
+        bottleneck: int = _CAE["bottleneck"],
+        epochs: int = _CAE["epochs"],
+        batch_size: int = _CAE["batch_size"],
+        learning_rate: float = _CAE["learning_rate"],
+        patience: int = _CAE["patience"],
+        validation_fraction: float = _CAE["validation_fraction"],
+        contamination: Optional[float] = _CAE["contamination"],
+        threshold_z: Optional[float] = _CAE["threshold_z"],
+        random_state: Optional[int] = _CAE["random_state"],
+    ) -> None:
         self.window = window
         self.channels = channels
         self.bottleneck = bottleneck
-        self._set_training(epochs, batch_size, learning_rate, patience, validation_fraction, threshold_z, random_state)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.contamination = contamination
+        self.threshold_z = threshold_z
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> "ConvAutoencoder":
+        return _fit_calibrated(self, X)
 
 
-class LSTM(_Neural):
+class LSTM(_Detector):
     """LSTM predictor: score = error predicting the next row; streaming carries the hidden state."""
 
-    _kind = "lstm"
-    _params = ("hidden", "sequence") + _Neural._training
+    _spec = _aeroguard.LstmParams
 
-    def __init__(self, *, hidden: int = 32, sequence: int = 32, epochs: int = 60, batch_size: int = 32,
-                 learning_rate: float = 3e-3, patience: int = 8, validation_fraction: float = 0.2,
-                 threshold_z: float = 5.0, random_state: Optional[int] = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        *,
+        hidden: int = _LSTM["hidden"],
+        sequence: int = _LSTM["sequence"],
+        epochs: int = _LSTM["epochs"],
+        batch_size: int = _LSTM["batch_size"],
+        learning_rate: float = _LSTM["learning_rate"],
+        patience: int = _LSTM["patience"],
+        validation_fraction: float = _LSTM["validation_fraction"],
+        contamination: Optional[float] = _LSTM["contamination"],
+        threshold_z: Optional[float] = _LSTM["threshold_z"],
+        random_state: Optional[int] = _LSTM["random_state"],
+    ) -> None:
         self.hidden = hidden
         self.sequence = sequence
-        self._set_training(epochs, batch_size, learning_rate, patience, validation_fraction, threshold_z, random_state)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.contamination = contamination
+        self.threshold_z = threshold_z
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> "LSTM":
+        return _fit_calibrated(self, X)
+
+
+_D = TypeVar("_D", bound=_Detector)
+
+
+def _fit_calibrated(est: _D, X: Any) -> _D:
+    """Fits a neural detector: a ``contamination`` replaces the robust-z threshold (one or the other)."""
+    x = _rows(est, X, reset=True)
+    if x.shape[0] < 2:
+        raise ValueError(f"n_samples = {x.shape[0]}: fitting needs at least 2 rows")
+    params = est.get_params()
+    if params.get("contamination") is not None:
+        params["threshold_z"] = None
+    est.model_ = est._spec(**params).fit(x)
+    est.n_features_in_ = x.shape[1]
+    est.offset_ = -est.model_.threshold
+    return est
+
+
+__all__ = [
+    "LSTM",
+    "Autoencoder",
+    "ClusterProfile",
+    "ConvAutoencoder",
+    "IsolationForest",
+    "NotFittedError",
+    "RuleSet",
+]

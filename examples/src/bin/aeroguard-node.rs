@@ -6,65 +6,105 @@
 //!     campaigns forever; prints `elected <node> <token> <unix-ms>` and `lost <node> <reason>`
 //! aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] consume QUEUE [--batch N]
 //!     takes and acks items forever; prints `got <u32>` for each item before acking it
+//! aeroguard-node sensor --backend zookeeper|redis --index I --session-ms N --plan JSON
+//!     a node of the sensor cluster (`aeroguard_examples::cluster`), printing its events as JSON lines
 //! ```
-//! aeroguard-node --sensor-node --backend zookeeper|redis --index I --session-ms N --plan JSON
-//!     a node of the sensor cluster (`aeroguard_examples::cluster`), printing its event lines
 //! The backends are the test services of `scripts/services start` (ZooKeeper on 2181-2183, Redis through the
-//! Sentinels on 26379-26381).
-//! Output is line-buffered; errors go to stderr and the process exits with status 2.
+//! Sentinels on 26379-26381). Output is line-buffered; errors go to stderr and the process exits with status 2.
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aeroguard_consensus::{Coordinator, Delivery, Error};
 use aeroguard_core::Timestamp;
-use aeroguard_examples::arg_value;
 use aeroguard_examples::backend::Backend;
+use aeroguard_examples::cluster::{NodeArgs, node_process};
+use clap::{Parser, Subcommand};
+
+/// A coordination node as its own process (failure tests and the failover benchmark kill it).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// This node's id (required by `lead` and `consume`).
+    #[arg(long)]
+    node: Option<String>,
+    /// The backend: the test services of `scripts/services start`.
+    #[arg(long, value_enum, default_value = "zookeeper")]
+    backend: Backend,
+    /// The session timeout, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    session_ms: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Campaign forever; print `elected <node> <token> <unix-ms>` and `lost <node> <reason>`.
+    Lead {
+        /// The election.
+        election: String,
+    },
+    /// Take and ack items forever; print `got <u32>` for each item before acking it.
+    Consume {
+        /// The queue.
+        queue: String,
+        /// Items taken per batch.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch: u64,
+    },
+    /// A node of the sensor cluster, printing its events as JSON lines.
+    Sensor(NodeArgs),
+}
 
 fn say(line: String) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
-fn fail(message: String) -> ! {
-    eprintln!("aeroguard-node: {message}");
-    std::process::exit(2)
+    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+        // Whoever read this process's output is gone; nothing to tell.
+        std::process::exit(0);
+    }
 }
 
 #[tokio::main]
-async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--sensor-node") {
-        // A sensor node of `aeroguard_examples::cluster` (the cluster tests start these).
-        if let Err(e) = aeroguard_examples::cluster::node_process(&args).await {
-            fail(e);
+async fn main() -> ExitCode {
+    aeroguard_examples::init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sensor(args) => node_process(&args).await.map_err(|e| e.to_string()),
+        Command::Lead { election } => match connect(&cli.node, cli.backend, cli.session_ms).await {
+            Ok(coord) => lead(coord, &election).await,
+            Err(e) => Err(e),
+        },
+        Command::Consume { queue, batch } => match connect(&cli.node, cli.backend, cli.session_ms).await {
+            Ok(coord) => consume(coord, &queue, batch as usize).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("aeroguard-node: {message}");
+            ExitCode::from(2)
         }
-        return;
-    }
-    let node: String = arg_value(&args, "--node").unwrap_or_else(|| fail("--node ID is required".into()));
-    let backend: Backend = arg_value(&args, "--backend").unwrap_or(Backend::ZooKeeper);
-    let session_ms: u64 = arg_value(&args, "--session-ms").unwrap_or(2000);
-    let coord = backend
-        .connect(&node, Duration::from_millis(session_ms))
-        .await
-        .unwrap_or_else(|e| fail(format!("connect: {e}")));
-    let role = args.iter().position(|a| a == "lead" || a == "consume");
-    match role.map(|i| (args[i].as_str(), args.get(i + 1))) {
-        Some(("lead", Some(election))) => lead(coord, election).await,
-        Some(("consume", Some(queue))) => {
-            consume(coord, queue, arg_value(&args, "--batch").unwrap_or(64)).await
-        }
-        _ => fail(
-            "usage: aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] lead ELECTION | consume QUEUE"
-                .into(),
-        ),
     }
 }
 
-async fn lead(coord: Arc<dyn Coordinator>, election: &str) {
-    let election = coord.election(election).unwrap_or_else(|e| fail(format!("{e}")));
+async fn connect(
+    node: &Option<String>,
+    backend: Backend,
+    session_ms: u64,
+) -> Result<Arc<dyn Coordinator>, String> {
+    let node = node.as_deref().ok_or("--node ID is required")?;
+    backend
+        .connect(node, Duration::from_millis(session_ms))
+        .await
+        .map_err(|e| format!("connect: {e}"))
+}
+
+async fn lead(coord: Arc<dyn Coordinator>, election: &str) -> Result<(), String> {
+    let election = coord.election(election).map_err(|e| e.to_string())?;
     loop {
         match election.campaign().await {
             Ok(term) => {
@@ -77,17 +117,17 @@ async fn lead(coord: Arc<dyn Coordinator>, election: &str) {
                 let reason = term.lost().await;
                 say(format!("lost {} {reason}", coord.node()));
             }
-            Err(Error::Closed) => return,
+            Err(Error::Closed) => return Ok(()),
             Err(e) => {
-                eprintln!("campaign: {e}");
+                tracing::warn!(error = %e, "campaign failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
 }
 
-async fn consume(coord: Arc<dyn Coordinator>, queue: &str, batch: usize) {
-    let queue = coord.queue(queue).unwrap_or_else(|e| fail(format!("{e}")));
+async fn consume(coord: Arc<dyn Coordinator>, queue: &str, batch: usize) -> Result<(), String> {
+    let queue = coord.queue(queue).map_err(|e| e.to_string())?;
     loop {
         match queue.take_batch(batch, None).await {
             Ok(items) => {
@@ -96,12 +136,12 @@ async fn consume(coord: Arc<dyn Coordinator>, queue: &str, batch: usize) {
                     say(format!("got {n}"));
                 }
                 if let Err(e) = Delivery::ack_all(items).await {
-                    eprintln!("ack: {e}");
+                    tracing::warn!(error = %e, "ack failed; the items come back");
                 }
             }
-            Err(Error::Closed) => return,
+            Err(Error::Closed) => return Ok(()),
             Err(e) => {
-                eprintln!("take: {e}");
+                tracing::warn!(error = %e, "take failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }

@@ -14,7 +14,8 @@ use aeroguard_core::{Reading, SensorId, Timestamp};
 use aeroguard_detect::{EnsembleRecipe, Model, Voter};
 use serde::{Deserialize, Serialize};
 
-use super::sim::{self, CHANNELS, Fault, HALF_WIDTH};
+use super::events::{NodeEvent, RoundLine};
+use super::sim::{self, Fault, HALF_WIDTH};
 
 /// Everything a node needs to know about the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,8 +108,8 @@ pub struct RoundRecord {
     pub voted_yes: Vec<String>,
 }
 
-/// Where a node's event lines go (stdout for a node process, a channel for in-process nodes).
-pub type Emit = Arc<dyn Fn(String) + Send + Sync>;
+/// Where a node's events go (JSON lines on stdout for a node process, a channel for in-process nodes).
+pub type Emit = Arc<dyn Fn(NodeEvent) + Send + Sync>;
 
 /// Runs node `index` until its coordinator closes or the task is dropped.
 pub async fn run_node(
@@ -139,15 +140,23 @@ pub async fn run_node(
             match event {
                 ConfigEvent::Applied(v) => {
                     p2.store(v.value.period_ms, Ordering::SeqCst);
-                    e2(format!("applied {me2} {} {}", v.value.period_ms, v.version));
+                    e2(NodeEvent::Applied {
+                        node: me2.clone(),
+                        period_ms: v.value.period_ms,
+                        version: v.version,
+                    });
                 }
-                ConfigEvent::Rejected { version, error } => e2(format!("rejected {me2} {version} {error}")),
+                ConfigEvent::Rejected { version, error } => e2(NodeEvent::Rejected {
+                    node: me2.clone(),
+                    version,
+                    error: error.to_string(),
+                }),
             }
         }
     });
     // Follower: answer every round with this node's measurement.
     let mut follower = RoundFollower::<[f64; 3]>::new(coord.clone(), &plan.round_options()).await?;
-    let (plan2, e3) = (plan.clone(), emit.clone());
+    let (plan2, e3, me3) = (plan.clone(), emit.clone(), me.clone());
     let following = tokio::spawn(async move {
         loop {
             let round = match follower.next_round().await {
@@ -156,7 +165,10 @@ pub async fn run_node(
             };
             let value = sim::measure(index, round.round, plan2.seed, &plan2.faults);
             if let Err(e) = follower.submit(&round, &value).await {
-                e3(format!("warn {} submit round {}: {e}", index + 1, round.round));
+                e3(NodeEvent::Warn {
+                    node: me3.clone(),
+                    message: format!("submit round {}: {e}", round.round),
+                });
             }
         }
     });
@@ -179,14 +191,23 @@ pub async fn run_node(
             Err(Error::SessionExpired { .. }) => continue,
             Err(e) => break Err(e),
         };
-        emit(format!("elected {me} {}", lead.token().0));
+        emit(NodeEvent::Elected {
+            node: me.clone(),
+            token: lead.token().0,
+        });
         match lead_rounds(&coord, &*history, &plan, &lead, &mut voter, &period, &emit).await {
             Ok(()) => {
                 // Every round reported: stay leader, idle, until the run is stopped.
                 let reason = lead.lost().await;
-                emit(format!("lost {me} {reason}"));
+                emit(NodeEvent::Lost {
+                    node: me.clone(),
+                    reason: reason.to_string(),
+                });
             }
-            Err(e) => emit(format!("lost {me} {e}")),
+            Err(e) => emit(NodeEvent::Lost {
+                node: me.clone(),
+                reason: e.to_string(),
+            }),
         }
     };
     watching.abort();
@@ -225,7 +246,10 @@ async fn lead_rounds(
         let point = Point::new(Timestamp::now(), r as f64)
             .with_detail(serde_json::json!({ "round": r, "accounted_by": me, "token": token.0 }));
         history.append(&plan.aborted_series(), token, &[point]).await?;
-        emit(format!("aborted {r} {me}"));
+        emit(NodeEvent::Aborted {
+            round: r,
+            node: me.clone(),
+        });
     }
     let leader = RoundLeader::<[f64; 3]>::new(coord.clone(), plan.round_options())?;
     let fusion = BrooksIyengar::new(1);
@@ -286,37 +310,28 @@ async fn lead_rounds(
                 "token": result.token.0,
                 "readings": [{ "at": now.as_millis(), "values": record.fused }],
             });
-            let (addr, emit) = (addr.clone(), emit.clone());
+            let (addr, emit, me) = (addr.clone(), emit.clone(), me.clone());
             tokio::spawn(async move {
-                let bytes = body.to_string();
-                match crate::http::request(&addr, "POST", "/ingest", Some(bytes.as_bytes())).await {
+                let warn = |message| emit(NodeEvent::Warn { node: me, message });
+                match crate::http::post_json(&addr, "/ingest", &body).await {
                     Ok(r) if r.status == 200 => {}
-                    Ok(r) => emit(format!("warn sentinel answered {}: {}", r.status, r.body)),
-                    Err(e) => emit(format!("warn sentinel unreachable: {e}")),
+                    Ok(r) => warn(format!("sentinel answered {}: {}", r.status, r.body)),
+                    Err(e) => warn(format!("sentinel unreachable: {e}")),
                 }
             });
         }
-        let ex: Vec<String> = (0..3)
-            .filter(|&c| !record.excluded[c].is_empty())
-            .map(|c| format!("{}:{}", CHANNELS[c], record.excluded[c].join("+")))
-            .collect();
-        emit(format!(
-            "round {:>3} leader {me} #{} | p {:.3} bar  t {:.2} C  f {:.3} m3/h | {}/{} answered{} | excluded [{}] | {}",
-            record.round,
-            record.token,
-            record.fused[0],
-            record.fused[1],
-            record.fused[2],
-            record.answered.len(),
-            plan.nodes,
-            if record.reached_quorum { "" } else { " (no quorum)" },
-            ex.join(" "),
-            if record.alarm {
-                format!("ALARM ({})", record.voted_yes.join(", "))
-            } else {
-                "ok".into()
-            }
-        ));
+        emit(NodeEvent::Round(RoundLine {
+            round: record.round,
+            leader: me.clone(),
+            token: record.token,
+            fused: record.fused,
+            answered: record.answered.len(),
+            nodes: plan.nodes,
+            reached_quorum: record.reached_quorum,
+            excluded: record.excluded.clone(),
+            alarm: record.alarm,
+            voted_yes: record.voted_yes.clone(),
+        }));
         let wait = Duration::from_millis(period.load(Ordering::SeqCst)).saturating_sub(started.elapsed());
         tokio::time::sleep(wait).await;
     }

@@ -1,8 +1,9 @@
 //! The simulated process every sensor node measures, and the fault schedule.
 
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
-
-use crate::SplitMix64;
 
 /// The three channels each node measures.
 pub const CHANNELS: [&str; 3] = ["pressure", "temperature", "flow"];
@@ -95,14 +96,17 @@ pub fn default_faults(nodes: usize) -> Vec<Fault> {
 /// What node `node` measures in round `r`: the truth, its own noise, and its faults.
 pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault]) -> [f64; 3] {
     let noisy = |r: u64| {
-        let mut g =
-            SplitMix64::new(seed ^ (node as u64).wrapping_mul(0x9E37_79B9) ^ r.wrapping_mul(0x85EB_CA6B));
+        // One stream per (node, round): a stuck sensor can replay the round its fault began.
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(
+            seed ^ (node as u64).wrapping_mul(0x9E37_79B9) ^ r.wrapping_mul(0x85EB_CA6B),
+        );
+        let mut normal = || -> f64 { g.sample(StandardNormal) };
         let sigma = 0.01 + 0.005 * node as f64;
         let t = truth(r);
         [
-            t[0] + sigma * g.normal(),
-            t[1] + 6.0 * sigma * g.normal(),
-            t[2] + 2.0 * sigma * g.normal(),
+            t[0] + sigma * normal(),
+            t[1] + 6.0 * sigma * normal(),
+            t[2] + 2.0 * sigma * normal(),
         ]
     };
     let mut v = noisy(r);
@@ -121,9 +125,10 @@ pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault]) -> [f64; 3] {
 
 /// Normal operation as the fused value sees it (the mean of several nodes' noise), to train the ensemble on.
 pub fn normal_history(rows: u64, seed: u64) -> ndarray::Array2<f64> {
-    let mut g = SplitMix64::new(seed ^ 0xA5A5);
+    let mut g = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0xA5A5);
     ndarray::Array2::from_shape_fn((rows as usize, 3), |(r, c)| {
         let t = truth(r as u64 + 1_000);
-        t[c] + [0.006, 0.06, 0.012][c] * g.normal()
+        let z: f64 = g.sample(StandardNormal);
+        t[c] + [0.006, 0.06, 0.012][c] * z
     })
 }

@@ -67,24 +67,16 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub(crate) async fn build(
-        plan: &Plan,
-        history: &dyn HistoryStore,
-        ev: Events,
-    ) -> Result<Summary, String> {
+    pub(crate) async fn build(plan: &Plan, history: &dyn HistoryStore, ev: Events) -> crate::Result<Summary> {
         let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
-        let points = history
-            .range(&plan.series(), all.0, all.1)
-            .await
-            .map_err(|e| e.to_string())?;
+        let points = history.range(&plan.series(), all.0, all.1).await?;
         let records: Vec<RoundRecord> = points
             .iter()
             .filter_map(|p| serde_json::from_value(p.detail.clone()?).ok())
             .collect();
         let aborted: Vec<u64> = history
             .range(&plan.aborted_series(), all.0, all.1)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .iter()
             .filter_map(|p| p.detail.as_ref()?.get("round")?.as_u64())
             .collect();

@@ -1,97 +1,161 @@
-//! Counters and a latency histogram, written in Prometheus' text exposition format.
+//! What `/metrics` reports, on prometheus-client (OpenMetrics text): ingested readings, refused requests,
+//! alarms and votes per member, and the ingest latency.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 /// Upper bounds of the ingest latency histogram, in seconds.
 const BUCKETS: [f64; 10] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0,
 ];
 
+/// Labels naming a series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SeriesLabel {
+    /// The series.
+    pub series: String,
+}
+
+/// Labels naming why a request was refused.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// The reason (`malformed`, `invalid`, `fenced`, ...).
+    pub reason: String,
+}
+
+/// Labels of one member's votes on a series.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VoteLabels {
+    /// The series.
+    pub series: String,
+    /// The ensemble member.
+    pub member: String,
+    /// `yes`, `no`, `abstained` or `failed`.
+    pub vote: String,
+}
+
 /// Everything `/metrics` reports.
-#[derive(Debug, Default)]
+///
+/// ```
+/// use aeroguard_examples::sentinel::Metrics;
+/// let m = Metrics::new();
+/// m.ingested("pump-1", 3);
+/// m.rejected("fenced");
+/// let text = m.render();
+/// assert!(text.contains("aeroguard_ingested_total{series=\"pump-1\"} 3"), "{text}");
+/// assert!(text.contains("aeroguard_rejected_total{reason=\"fenced\"} 1"), "{text}");
+/// ```
+#[derive(Debug)]
 pub struct Metrics {
-    /// Readings accepted, by series.
-    pub ingested: BTreeMap<String, u64>,
-    /// Requests refused, by reason.
-    pub rejected: BTreeMap<&'static str, u64>,
-    /// Alarms raised, by series.
-    pub alarms: BTreeMap<String, u64>,
-    /// Votes, by (series, member, vote).
-    pub votes: BTreeMap<(String, String, String), u64>,
-    latency_counts: [u64; BUCKETS.len()],
-    latency_sum: f64,
-    latency_n: u64,
+    registry: Registry,
+    ingested: Family<SeriesLabel, Counter>,
+    rejected: Family<ReasonLabel, Counter>,
+    alarms: Family<SeriesLabel, Counter>,
+    votes: Family<VoteLabels, Counter>,
+    latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
-    /// Records one ingest request's handling time.
-    pub fn observe_latency(&mut self, seconds: f64) {
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                self.latency_counts[i] += 1;
-            }
+    /// Every metric registered, at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let ingested = Family::<SeriesLabel, Counter>::default();
+        let rejected = Family::<ReasonLabel, Counter>::default();
+        let alarms = Family::<SeriesLabel, Counter>::default();
+        let votes = Family::<VoteLabels, Counter>::default();
+        let latency = Histogram::new(BUCKETS);
+        registry.register(
+            "aeroguard_ingested",
+            "Fused readings accepted by /ingest",
+            ingested.clone(),
+        );
+        registry.register(
+            "aeroguard_rejected",
+            "Requests refused, by reason",
+            rejected.clone(),
+        );
+        registry.register(
+            "aeroguard_alarms",
+            "Rows the ensemble raised an alarm on",
+            alarms.clone(),
+        );
+        registry.register(
+            "aeroguard_votes",
+            "Votes cast by each ensemble member",
+            votes.clone(),
+        );
+        registry.register(
+            "aeroguard_ingest_seconds",
+            "Time to validate, score and store one /ingest request",
+            latency.clone(),
+        );
+        Metrics {
+            registry,
+            ingested,
+            rejected,
+            alarms,
+            votes,
+            latency,
         }
-        self.latency_sum += seconds;
-        self.latency_n += 1;
     }
 
-    /// The text format.
+    /// Counts `n` readings accepted for `series`.
+    pub fn ingested(&self, series: &str, n: u64) {
+        self.ingested
+            .get_or_create(&SeriesLabel {
+                series: series.into(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts one refused request.
+    pub fn rejected(&self, reason: &str) {
+        self.rejected
+            .get_or_create(&ReasonLabel {
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    /// Counts `n` alarms on `series`.
+    pub fn alarms(&self, series: &str, n: u64) {
+        self.alarms
+            .get_or_create(&SeriesLabel {
+                series: series.into(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts one vote of `member` on `series`.
+    pub fn vote(&self, series: &str, member: &str, vote: &str) {
+        let labels = VoteLabels {
+            series: series.into(),
+            member: member.into(),
+            vote: vote.into(),
+        };
+        self.votes.get_or_create(&labels).inc();
+    }
+
+    /// Records one ingest request's handling time.
+    pub fn observe_latency(&self, seconds: f64) {
+        self.latency.observe(seconds);
+    }
+
+    /// The OpenMetrics text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-        let _ = writeln!(
-            out,
-            "# HELP aeroguard_ingested_total Fused readings accepted by /ingest."
-        );
-        let _ = writeln!(out, "# TYPE aeroguard_ingested_total counter");
-        for (s, n) in &self.ingested {
-            let _ = writeln!(out, "aeroguard_ingested_total{{series=\"{}\"}} {n}", esc(s));
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::warn!(error = %e, "metrics could not be encoded");
         }
-        let _ = writeln!(
-            out,
-            "# HELP aeroguard_rejected_total Requests refused, by reason."
-        );
-        let _ = writeln!(out, "# TYPE aeroguard_rejected_total counter");
-        for (r, n) in &self.rejected {
-            let _ = writeln!(out, "aeroguard_rejected_total{{reason=\"{r}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP aeroguard_alarms_total Rows the ensemble raised an alarm on."
-        );
-        let _ = writeln!(out, "# TYPE aeroguard_alarms_total counter");
-        for (s, n) in &self.alarms {
-            let _ = writeln!(out, "aeroguard_alarms_total{{series=\"{}\"}} {n}", esc(s));
-        }
-        let _ = writeln!(
-            out,
-            "# HELP aeroguard_votes_total Votes cast by each ensemble member."
-        );
-        let _ = writeln!(out, "# TYPE aeroguard_votes_total counter");
-        for ((s, m, v), n) in &self.votes {
-            let _ = writeln!(
-                out,
-                "aeroguard_votes_total{{series=\"{}\",member=\"{}\",vote=\"{v}\"}} {n}",
-                esc(s),
-                esc(m)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP aeroguard_ingest_seconds Time to validate, score and store one /ingest request."
-        );
-        let _ = writeln!(out, "# TYPE aeroguard_ingest_seconds histogram");
-        for (b, n) in BUCKETS.iter().zip(&self.latency_counts) {
-            let _ = writeln!(out, "aeroguard_ingest_seconds_bucket{{le=\"{b}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "aeroguard_ingest_seconds_bucket{{le=\"+Inf\"}} {}",
-            self.latency_n
-        );
-        let _ = writeln!(out, "aeroguard_ingest_seconds_sum {}", self.latency_sum);
-        let _ = writeln!(out, "aeroguard_ingest_seconds_count {}", self.latency_n);
         out
     }
 }

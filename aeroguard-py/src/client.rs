@@ -1,0 +1,264 @@
+//! Coordination with Kazoo's conventions: a client (a context manager) per node, blocking calls run on the
+//! bindings' runtime with the GIL released, Ctrl-C interrupting them, watches calling back on threads of their
+//! own.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors;
+use crate::runtime::{block, runtime, seconds};
+use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
+use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
+use aeroguard_consensus::{Coordinator, Expect};
+
+use crate::election::Election;
+use crate::queue::Queue;
+use crate::round::{RoundFollower, RoundLeader, round_options};
+use crate::runtime::{Callbacks, memory};
+use crate::watch::{Registration, Watch};
+
+/// One node's connection to a coordination backend. Use it as a context manager.
+#[pyclass(module = "aeroguard")]
+pub struct Client {
+    inner: Arc<dyn Coordinator>,
+    /// The concrete coordinator of a Redis client, for its history store.
+    redis: Option<Arc<RedisCoordinator>>,
+}
+
+#[pymethods]
+impl Client {
+    /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`) or `"redis"`
+    /// (`url`, or `sentinels` and `master`).
+    #[new]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        backend: &str,
+        node: &str,
+        hosts: Option<String>,
+        url: Option<String>,
+        sentinels: Option<Vec<String>>,
+        master: &str,
+        session_timeout: f64,
+    ) -> PyResult<Self> {
+        let session = seconds("session_timeout", session_timeout)?;
+        if session.is_zero() {
+            return Err(PyValueError::new_err("session_timeout must be above zero"));
+        }
+        let id = node
+            .parse()
+            .map_err(|e: aeroguard_core::Error| PyValueError::new_err(e.to_string()))?;
+        let mut redis = None;
+        let inner: Arc<dyn Coordinator> = match backend {
+            "memory" => {
+                let options = aeroguard_consensus::SessionOptions::new(session).with_grace(session * 3 / 10);
+                let cluster = memory();
+                let _inside = runtime().enter();
+                cluster.connect_with(id, options).map_err(errors::consensus)?
+            }
+            "zookeeper" => {
+                let hosts = hosts.unwrap_or_else(|| "127.0.0.1:2181".into());
+                let options = ZkOptions::new(hosts).with_session_timeout(session);
+                block(py, ZkCoordinator::connect(id, options))?.map_err(errors::consensus)?
+            }
+            "redis" => {
+                let options = match (url, sentinels) {
+                    (Some(u), None) => RedisOptions::direct(u),
+                    (None, Some(s)) => {
+                        let refs: Vec<&str> = s.iter().map(String::as_str).collect();
+                        RedisOptions::sentinel(&refs, master)
+                    }
+                    (None, None) => RedisOptions::direct("redis://127.0.0.1:6379"),
+                    (Some(_), Some(_)) => {
+                        return Err(PyValueError::new_err("give url or sentinels, not both"));
+                    }
+                }
+                .with_session_timeout(session);
+                let c = block(py, RedisCoordinator::connect(id, options))?.map_err(errors::consensus)?;
+                redis = Some(c.clone());
+                c
+            }
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown backend {other:?}: memory, zookeeper or redis"
+                )));
+            }
+        };
+        Ok(Client { inner, redis })
+    }
+
+    /// The node this client speaks for.
+    #[getter]
+    fn node(&self) -> String {
+        self.inner.node().to_string()
+    }
+
+    /// `"memory"`, `"zookeeper"` or `"redis"`.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    /// The election called `name`.
+    fn election(&self, name: &str) -> PyResult<Election> {
+        self.inner.election(name).map_err(errors::consensus)?;
+        Ok(Election {
+            client: self.inner.clone(),
+            name: name.to_string(),
+        })
+    }
+
+    /// The queue called `name`.
+    fn queue(&self, name: &str) -> PyResult<Queue> {
+        Ok(Queue {
+            inner: self.inner.queue(name).map_err(errors::consensus)?,
+        })
+    }
+
+    /// Registers this node in `service` with a JSON-serialisable payload; dropping the registration (or closing
+    /// the client) removes it.
+    #[pyo3(signature = (service, payload = None))]
+    fn register(&self, py: Python<'_>, service: &str, payload: Option<&str>) -> PyResult<Registration> {
+        let payload: serde_json::Value = match payload {
+            Some(p) => serde_json::from_str(p).map_err(|e| PyValueError::new_err(format!("payload: {e}")))?,
+            None => serde_json::Value::Null,
+        };
+        let registry = self.inner.registry();
+        let service = service.to_string();
+        let r = block(py, async move { registry.register(&service, payload).await })?
+            .map_err(errors::consensus)?;
+        Ok(Registration {
+            inner: Mutex::new(Some(r)),
+        })
+    }
+
+    /// The live nodes of `service`, with their payloads as JSON text.
+    fn instances(&self, py: Python<'_>, service: &str) -> PyResult<Vec<(String, String)>> {
+        let registry = self.inner.registry();
+        let service = service.to_string();
+        let all = block(py, async move { registry.instances(&service).await })?.map_err(errors::consensus)?;
+        Ok(all
+            .into_iter()
+            .map(|i| (i.node.to_string(), i.payload.to_string()))
+            .collect())
+    }
+
+    /// Calls `callback(nodes: list[str])` with the membership of `service` now and after every change, from a
+    /// background thread, until the returned watch is stopped.
+    fn watch_members(&self, py: Python<'_>, service: &str, callback: Py<PyAny>) -> PyResult<Watch> {
+        let registry = self.inner.registry();
+        let service = service.to_string();
+        let mut watch =
+            block(py, async move { registry.watch(&service).await })?.map_err(errors::consensus)?;
+        let calls = Callbacks::start("members", move |py, nodes: Vec<String>| {
+            callback.call1(py, (nodes,)).map(drop)
+        })?;
+        let task = runtime().spawn(async move {
+            while let Some(m) = watch.next().await {
+                if !calls.send(m.nodes().iter().map(|n| n.to_string()).collect()) {
+                    return;
+                }
+            }
+        });
+        Ok(Watch { task: Some(task) })
+    }
+
+    /// The current `(version, value)` of config `key` (bytes), or None.
+    fn get_config(&self, py: Python<'_>, key: &str) -> PyResult<Option<(u64, Py<PyBytes>)>> {
+        let store = self.inner.config();
+        let key = key.to_string();
+        let v = block(py, async move { store.get_raw(&key).await })?.map_err(errors::consensus)?;
+        Ok(v.map(|v| (v.version, PyBytes::new(py, &v.value).unbind())))
+    }
+
+    /// Writes config `key` if it is at `version` (`None`: any version, `0`: must not exist yet); returns the
+    /// new version. `ConflictError` otherwise.
+    #[pyo3(signature = (key, value, version = None))]
+    fn set_config(&self, py: Python<'_>, key: &str, value: Vec<u8>, version: Option<u64>) -> PyResult<u64> {
+        let expect = match version {
+            None => Expect::Any,
+            Some(0) => Expect::Absent,
+            Some(v) => Expect::Version(v),
+        };
+        let store = self.inner.config();
+        let key = key.to_string();
+        block(py, async move { store.set_raw(&key, value, expect).await })?.map_err(errors::consensus)
+    }
+
+    /// Calls `callback(version, value: bytes)` for the current value of `key` and every newer one, from a
+    /// background thread, until the returned watch is stopped.
+    fn watch_config(&self, py: Python<'_>, key: &str, callback: Py<PyAny>) -> PyResult<Watch> {
+        let store = self.inner.config();
+        let key = key.to_string();
+        let mut watch = block(py, async move { store.watch_raw(&key).await })?.map_err(errors::consensus)?;
+        let calls = Callbacks::start("config", move |py, (version, value): (u64, Vec<u8>)| {
+            callback.call1(py, (version, PyBytes::new(py, &value))).map(drop)
+        })?;
+        let task = runtime().spawn(async move {
+            while let Some(v) = watch.next().await {
+                if !calls.send((v.version, v.value)) {
+                    return;
+                }
+            }
+        });
+        Ok(Watch { task: Some(task) })
+    }
+
+    /// The leader's side of round `name` among the registered members of `service`: collects answers for up to
+    /// `deadline` seconds until `quorum` ("majority", "all" or a count) answered.
+    #[pyo3(signature = (name, service, *, deadline = 1.0, quorum = "majority"))]
+    fn round_leader(&self, name: &str, service: &str, deadline: f64, quorum: &str) -> PyResult<RoundLeader> {
+        let options = round_options(name, service, deadline, quorum)?;
+        let inner = aeroguard_consensus::round::RoundLeader::new(self.inner.clone(), options)
+            .map_err(errors::consensus)?;
+        Ok(RoundLeader {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// A follower's side of round `name`.
+    #[pyo3(signature = (name, service))]
+    fn round_follower(&self, py: Python<'_>, name: &str, service: &str) -> PyResult<RoundFollower> {
+        let options = round_options(name, service, 1.0, "majority")?;
+        let c = self.inner.clone();
+        let f = block(py, async move {
+            aeroguard_consensus::round::RoundFollower::new(c, &options).await
+        })?
+        .map_err(errors::consensus)?;
+        Ok(RoundFollower {
+            inner: Arc::new(tokio::sync::Mutex::new(f)),
+            last: Mutex::new(None),
+        })
+    }
+
+    /// The fenced history store of this Redis client (`History.memory()` for one in this process).
+    fn history(&self) -> PyResult<crate::history::History> {
+        match &self.redis {
+            Some(c) => Ok(crate::history::History::new(Arc::new(c.history()))),
+            None => Err(PyValueError::new_err(format!(
+                "a {} client has no history store: use a Redis client, or History.memory()",
+                self.inner.backend()
+            ))),
+        }
+    }
+
+    /// Closes the session: its registrations, leadership and claims go at once.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let c = self.inner.clone();
+        block(py, async move { c.close().await })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(&self, py: Python<'_>, _t: Py<PyAny>, _v: Py<PyAny>, _tb: Py<PyAny>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+}

@@ -1,0 +1,111 @@
+//! Elections with fencing tokens, and Kazoo's `run`.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+
+use crate::errors;
+use crate::runtime::{block, maybe_seconds};
+use aeroguard_consensus::{Coordinator, Leadership as RsLeadership};
+
+/// An election; see `Client.election`.
+#[pyclass(module = "aeroguard")]
+pub struct Election {
+    pub(crate) client: Arc<dyn Coordinator>,
+    pub(crate) name: String,
+}
+
+#[pymethods]
+impl Election {
+    /// Campaigns until elected (or `timeout` seconds pass: `TimeoutError`); Ctrl-C interrupts.
+    #[pyo3(signature = (timeout = None))]
+    fn campaign(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Leadership> {
+        let e = self.client.election(&self.name).map_err(errors::consensus)?;
+        let limit = maybe_seconds("timeout", timeout)?;
+        let won = block(py, async move {
+            match limit {
+                Some(t) => tokio::time::timeout(t, e.campaign()).await.map_err(|_| {
+                    aeroguard_consensus::Error::Timeout {
+                        operation: "campaign",
+                        after: t,
+                    }
+                })?,
+                None => e.campaign().await,
+            }
+        })?
+        .map_err(errors::consensus)?;
+        Ok(Leadership {
+            inner: Mutex::new(Some(won)),
+        })
+    }
+
+    /// Kazoo's `run`: campaigns, calls `func(*args)` as leader, resigns, returns what `func` returned.
+    #[pyo3(signature = (func, *args))]
+    fn run(
+        &self,
+        py: Python<'_>,
+        func: Py<PyAny>,
+        args: Bound<'_, pyo3::types::PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        let lead = self.campaign(py, None)?;
+        let out = func.call1(py, args);
+        lead.resign(py)?;
+        out
+    }
+
+    /// Every candidate, the leader first.
+    fn contenders(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let e = self.client.election(&self.name).map_err(errors::consensus)?;
+        let all = block(py, async move { e.contenders().await })?.map_err(errors::consensus)?;
+        Ok(all.into_iter().map(|n| n.to_string()).collect())
+    }
+
+    /// The current leader, if any.
+    fn leader(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        let e = self.client.election(&self.name).map_err(errors::consensus)?;
+        let l = block(py, async move { e.leader().await })?.map_err(errors::consensus)?;
+        Ok(l.map(|n| n.to_string()))
+    }
+}
+
+/// A term of leadership with its fencing token.
+#[pyclass(module = "aeroguard")]
+pub struct Leadership {
+    pub(crate) inner: Mutex<Option<RsLeadership>>,
+}
+
+#[pymethods]
+impl Leadership {
+    /// The fencing token: pass it with every write made as leader.
+    #[getter]
+    fn token(&self) -> PyResult<u64> {
+        let g = self.inner.lock();
+        g.as_ref()
+            .map(|l| l.token().0)
+            .ok_or_else(|| errors::LeadershipLostError::new_err("resigned"))
+    }
+
+    /// Whether the leadership can still be trusted.
+    fn is_trusted(&self) -> bool {
+        self.inner.lock().as_ref().is_some_and(|l| l.is_trusted())
+    }
+
+    /// The token, or `LeadershipLostError` if the leadership is no longer trusted.
+    fn ensure(&self) -> PyResult<u64> {
+        let g = self.inner.lock();
+        match g.as_ref() {
+            Some(l) => l.ensure().map(|t| t.0).map_err(errors::consensus),
+            None => Err(errors::LeadershipLostError::new_err("resigned")),
+        }
+    }
+
+    /// Steps down now.
+    fn resign(&self, py: Python<'_>) -> PyResult<()> {
+        let l = self.inner.lock().take();
+        match l {
+            Some(l) => block(py, async move { l.resign().await })?.map_err(errors::consensus),
+            None => Ok(()),
+        }
+    }
+}

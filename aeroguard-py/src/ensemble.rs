@@ -1,0 +1,237 @@
+//! The M-of-N ensemble from Python, with every member's vote record.
+
+use aeroguard_detect::{EnsembleRecipe, FittedDetector, Model, Vote, Voter};
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::errors;
+use crate::model::FittedModel;
+
+/// One member's vote on a row.
+#[pyclass(module = "aeroguard", frozen, get_all)]
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    /// The member's name.
+    pub name: String,
+    /// Its score (None if it abstained or failed).
+    pub score: Option<f64>,
+    /// Its threshold.
+    pub threshold: f64,
+    /// Its weight.
+    pub weight: f64,
+    /// `"yes"`, `"no"`, `"abstained"` or `"failed"`.
+    pub vote: String,
+    /// Why it abstained or failed.
+    pub reason: Option<String>,
+}
+
+#[pymethods]
+impl MemberRecord {
+    fn __repr__(&self) -> String {
+        format!(
+            "MemberRecord({} {} score={:?} threshold={})",
+            self.name, self.vote, self.score, self.threshold
+        )
+    }
+}
+
+/// The ensemble's decision on a row, with every member's record.
+#[pyclass(module = "aeroguard", frozen, get_all)]
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The alarm, after the temporal rule.
+    pub alarm: bool,
+    /// Whether this row's vote alone reached M.
+    pub passed: bool,
+    /// Weight of the yes votes.
+    pub yes: f64,
+    /// Weight needed.
+    pub required: f64,
+    /// Whether a member failed.
+    pub degraded: bool,
+    /// Every member's record.
+    pub members: Vec<MemberRecord>,
+}
+
+#[pymethods]
+impl Verdict {
+    fn __repr__(&self) -> String {
+        format!(
+            "Verdict(alarm={}, yes={}/{})",
+            self.alarm, self.yes, self.required
+        )
+    }
+}
+
+fn verdict(v: aeroguard_detect::Verdict) -> Verdict {
+    Verdict {
+        alarm: v.alarm,
+        passed: v.passed,
+        yes: v.yes,
+        required: v.required,
+        degraded: v.degraded,
+        members: v
+            .members
+            .into_iter()
+            .map(|m| {
+                let (vote, reason) = match m.vote {
+                    Vote::Yes => ("yes", None),
+                    Vote::No => ("no", None),
+                    Vote::Abstained(r) => ("abstained", Some(r)),
+                    Vote::Failed(r) => ("failed", Some(r)),
+                };
+                MemberRecord {
+                    name: m.name,
+                    score: m.score,
+                    threshold: m.threshold,
+                    weight: m.weight,
+                    vote: vote.into(),
+                    reason,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The M-of-N ensemble: the recommended recipe fitted on normal rows, or members of your choosing.
+#[pyclass(module = "aeroguard._aeroguard")]
+pub struct Ensemble {
+    voter: Voter<Model>,
+}
+
+impl Ensemble {
+    /// Bad input is a `ValueError` here, not a failed member voting yes (which is what the voter's fail-safe
+    /// mode would make of it).
+    fn check(&self, width: usize, finite: bool) -> PyResult<()> {
+        let n = self.voter.members().first().map_or(0, |m| m.n_features());
+        if width != n {
+            return Err(PyValueError::new_err(format!(
+                "rows have {width} columns, the ensemble was fitted on {n}"
+            )));
+        }
+        if !finite {
+            return Err(PyValueError::new_err("rows contain NaN or infinite values"));
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl Ensemble {
+    /// Fits the recommended ensemble on normal rows `x`: the three classic members, or with `neural=True` the
+    /// five of `EnsembleRecipe::full` (3 of 5). `m` overrides the votes needed.
+    #[staticmethod]
+    #[pyo3(signature = (x, *, neural = false, m = None, random_state = 0))]
+    fn fit(
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        neural: bool,
+        m: Option<f64>,
+        random_state: u64,
+    ) -> PyResult<Ensemble> {
+        let mut recipe = if neural {
+            EnsembleRecipe::full()
+        } else {
+            EnsembleRecipe::default()
+        };
+        recipe.seed = random_state;
+        if let Some(m) = m {
+            recipe.m = m;
+        }
+        let x = x.as_array().to_owned();
+        let voter = py.detach(|| recipe.fit(x.view())).map_err(errors::detect)?;
+        Ok(Ensemble { voter })
+    }
+
+    /// An ensemble of fitted members (`FittedModel`s, or fitted AeroGuard detectors): an alarm needs the
+    /// weighted yes votes to reach `m` (default: a majority), and with `k_of` and `window`, `k_of` alarms in
+    /// the last `window` rows.
+    #[staticmethod]
+    #[pyo3(signature = (members, *, m = None, weights = None, k_of = None, window = None))]
+    fn of(
+        members: Vec<Bound<'_, PyAny>>,
+        m: Option<f64>,
+        weights: Option<Vec<f64>>,
+        k_of: Option<usize>,
+        window: Option<usize>,
+    ) -> PyResult<Ensemble> {
+        let mut models = Vec::with_capacity(members.len());
+        for (i, member) in members.iter().enumerate() {
+            let fitted = match member.extract::<PyRef<'_, FittedModel>>() {
+                Ok(f) => f.model.clone(),
+                Err(_) => {
+                    let inner = member.getattr("model_").map_err(|_| {
+                        PyValueError::new_err(format!("members[{i}]: not a fitted AeroGuard detector"))
+                    })?;
+                    inner
+                        .extract::<PyRef<'_, FittedModel>>()
+                        .map_err(|_| {
+                            PyValueError::new_err(format!("members[{i}]: not fitted: call fit(X) first"))
+                        })?
+                        .model
+                        .clone()
+                }
+            };
+            models.push(fitted);
+        }
+        let n = models.len() as f64;
+        let mut b = Voter::builder(models).m(m.unwrap_or((n / 2.0).floor() + 1.0));
+        if let Some(w) = weights {
+            b = b.weights(w);
+        }
+        match (k_of, window) {
+            (Some(k), Some(w)) => b = b.k_of_window(k, w),
+            (None, None) => {}
+            _ => return Err(PyValueError::new_err("give k_of and window together")),
+        }
+        Ok(Ensemble {
+            voter: b.build().map_err(errors::detect)?,
+        })
+    }
+
+    /// The members' names.
+    #[getter]
+    fn members(&self) -> Vec<String> {
+        self.voter
+            .members()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect()
+    }
+
+    /// Decides every row of `x` (one sequence from a fresh state), without the GIL.
+    fn decide(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Verdict>> {
+        let view = x.as_array();
+        self.check(view.ncols(), view.iter().all(|v| v.is_finite()))?;
+        let voter = &self.voter;
+        let out = py.detach(|| voter.decide(view)).map_err(errors::detect)?;
+        Ok(out.into_iter().map(verdict).collect())
+    }
+
+    /// Decides the next row of a stream.
+    fn update(&mut self, row: PyReadonlyArray1<'_, f64>) -> PyResult<Verdict> {
+        let row = row.as_array();
+        self.check(row.len(), row.iter().all(|v| v.is_finite()))?;
+        Ok(verdict(self.voter.update(row)))
+    }
+
+    /// The ensemble as JSON.
+    fn save(&self) -> PyResult<String> {
+        self.voter.save().map_err(errors::detect)
+    }
+
+    /// An ensemble from `save()`'s JSON (checked).
+    #[staticmethod]
+    fn load(json: &str) -> PyResult<Ensemble> {
+        Ok(Ensemble {
+            voter: Voter::<Model>::load(json).map_err(errors::detect)?,
+        })
+    }
+
+    /// Pickling: the ensemble travels as its checked JSON.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let restore = py.import("aeroguard.detect")?.getattr("_restore_ensemble")?;
+        Ok((restore, (self.save()?,)))
+    }
+}

@@ -1,0 +1,159 @@
+//! The route handlers: each parses, asks the per-series logic or the store, and answers.
+
+use std::sync::Arc;
+
+use aeroguard_consensus::FencingToken;
+use aeroguard_consensus::history::Point;
+use aeroguard_core::Timestamp;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::Sentinel;
+use super::api::{ApiError, HistoryQuery, Ingest, VerdictOut, VerdictsQuery, validate};
+use super::series::SeriesError;
+
+/// `POST /ingest`.
+pub(super) async fn ingest(
+    State(s): State<Arc<Sentinel>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let started = std::time::Instant::now();
+    let body = body.map_err(|e| {
+        let status = e.status();
+        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "unreadable"
+        };
+        s.reject(status, reason, format!("body: {}", e.body_text()))
+    })?;
+    let req: Ingest = serde_json::from_slice(&body)
+        .map_err(|e| s.reject(StatusCode::BAD_REQUEST, "malformed", format!("body: {e}")))?;
+    validate(&req).map_err(|e| s.reject(StatusCode::BAD_REQUEST, "invalid", e))?;
+    let mut all = s.series.lock().await;
+    let series = all.entry(req.series.clone()).or_default();
+    series
+        .check_width(&req)
+        .map_err(|e| s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
+    // The fence first: a stale leader's readings touch neither the history nor the ensemble's state.
+    if let Some(highest) = s
+        .history
+        .fence(&req.series)
+        .await
+        .map_err(|e| s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", e.to_string()))?
+        && req.token < highest.0
+    {
+        return Err(s.reject(
+            StatusCode::CONFLICT,
+            "fenced",
+            format!(
+                "token {} is older than {} already seen for {}",
+                req.token, highest.0, req.series
+            ),
+        ));
+    }
+    let scored = series.ingest(&req.readings, s.train_rows).map_err(|e| match e {
+        SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
+        SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
+    })?;
+    s.history
+        .append(&req.series, FencingToken(req.token), &scored.points)
+        .await
+        .map_err(|e| match e {
+            aeroguard_consensus::Error::Fenced { .. } => {
+                s.reject(StatusCode::CONFLICT, "fenced", e.to_string())
+            }
+            other => s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string()),
+        })?;
+    series.keep(&scored.verdicts);
+    let alarms = scored.verdicts.iter().filter(|v| v.alarm).count();
+    s.metrics.ingested(&req.series, req.readings.len() as u64);
+    s.metrics.alarms(&req.series, alarms as u64);
+    for v in &scored.verdicts {
+        for mv in &v.members {
+            s.metrics.vote(&req.series, &mv.name, &mv.vote);
+        }
+    }
+    s.metrics.observe_latency(started.elapsed().as_secs_f64());
+    Ok(axum::Json(serde_json::json!({
+        "accepted": req.readings.len(),
+        "scored": scored.verdicts.len(),
+        "alarms": alarms,
+        "training": series.is_training(),
+    })))
+}
+
+/// `GET /verdicts`.
+pub(super) async fn verdicts(
+    State(s): State<Arc<Sentinel>>,
+    q: Result<Query<VerdictsQuery>, QueryRejection>,
+) -> Result<axum::Json<Vec<VerdictOut>>, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        s.reject(
+            StatusCode::BAD_REQUEST,
+            "query",
+            format!("query: {}", e.body_text()),
+        )
+    })?;
+    let all = s.series.lock().await;
+    let Some(series) = all.get(&q.series) else {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no series {:?}", q.series),
+        ));
+    };
+    Ok(axum::Json(series.latest(q.limit.unwrap_or(100))))
+}
+
+/// `GET /history`.
+pub(super) async fn history(
+    State(s): State<Arc<Sentinel>>,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<axum::Json<Vec<Point>>, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        s.reject(
+            StatusCode::BAD_REQUEST,
+            "query",
+            format!("query: {}", e.body_text()),
+        )
+    })?;
+    let from = Timestamp::from_millis(q.from.unwrap_or(0));
+    let to = Timestamp::from_millis(q.to.unwrap_or(i64::MAX / 2));
+    s.history
+        .range(&q.series, from, to)
+        .await
+        .map(axum::Json)
+        .map_err(|e| match e {
+            aeroguard_consensus::Error::InvalidName { .. }
+            | aeroguard_consensus::Error::InvalidParameter { .. } => {
+                s.reject(StatusCode::BAD_REQUEST, "query", e.to_string())
+            }
+            other => s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string()),
+        })
+}
+
+/// `GET /health`.
+pub(super) async fn health(State(s): State<Arc<Sentinel>>) -> axum::Json<serde_json::Value> {
+    let all = s.series.lock().await;
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "history": s.history_name,
+        "series": all.len(),
+        "training": all.values().filter(|v| v.is_training()).count(),
+    }))
+}
+
+/// `GET /metrics`.
+pub(super) async fn metrics_text(State(s): State<Arc<Sentinel>>) -> impl IntoResponse {
+    let text = s.metrics.render();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+}
