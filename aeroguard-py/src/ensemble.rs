@@ -29,9 +29,10 @@ pub struct MemberRecord {
 #[pymethods]
 impl MemberRecord {
     fn __repr__(&self) -> String {
+        let score = self.score.map_or_else(|| "None".to_string(), |s| s.to_string());
         format!(
-            "MemberRecord({} {} score={:?} threshold={})",
-            self.name, self.vote, self.score, self.threshold
+            "MemberRecord({} {} score={score} threshold={})",
+            self.name, self.vote, self.threshold
         )
     }
 }

@@ -26,7 +26,7 @@ use clap::Parser;
 /// Coordination benchmark against the services of `scripts/services start`: failover after a resignation and
 /// after a kill, queue throughput, and (Redis) fenced history throughput, as a table.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// The backend.
     #[arg(long, value_enum, default_value = "zookeeper")]

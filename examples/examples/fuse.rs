@@ -97,7 +97,7 @@ fn describe(e: &Estimate) -> (String, String, String) {
 /// Eight redundant temperature transmitters, three of them faulty (stuck, drifting, spiking), fused with
 /// every strategy: each one's estimate, interval and exclusions for the last step, and its error over the run.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// Samples to simulate (one per second).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]

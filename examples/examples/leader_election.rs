@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 /// Leader election with fencing tokens: three nodes campaign, the leader writes to a fenced store, the leader
 /// crashes, another takes over with a higher token, and the old leader's late write is refused.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// Run on this ZooKeeper ensemble (`host:port,host:port,...`) instead of the embedded memory backend.
     #[arg(long, value_name = "HOSTS")]

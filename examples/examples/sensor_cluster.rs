@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 /// them with the M-of-N ensemble and appends them, fenced, to the history. Faults, a leader crash and a config
 /// push happen on schedule; exits non-zero if a check of the summary fails.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
     /// Where the nodes run: tasks on the embedded backend, or processes on the test services.
     #[arg(long, value_enum, default_value = "memory")]

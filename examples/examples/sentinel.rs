@@ -22,7 +22,7 @@ use clap::Parser;
 /// The analysis service: fused readings in on `POST /ingest`, the M-of-N ensemble's verdicts out on
 /// `GET /verdicts`, the history on `GET /history`, Prometheus metrics on `GET /metrics`.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]

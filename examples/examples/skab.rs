@@ -29,7 +29,7 @@ use ndarray::{Axis, Slice};
 /// every M of the ensembles, and the recommended ensemble, then deciding votes and error correlations.
 /// Unset tuning flags keep the recipe's defaults.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: `$AEROGUARD_SKAB_DIR` or
     /// `../shared/data/skab`).

@@ -19,7 +19,7 @@ use clap::Parser;
 /// One SVG per SKAB file: sensors, each ensemble member's score against its threshold, the alarms, and the
 /// true anomalies, over time.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: `$AEROGUARD_SKAB_DIR` or
     /// `../shared/data/skab`).
@@ -108,12 +108,11 @@ fn run(cli: Cli) -> Result<usize> {
             let t = member.threshold();
             let ratio = scores
                 .iter()
-                .map(|s| {
-                    if *s > 0.0 && t > 0.0 {
-                        (s / t).log10()
-                    } else {
-                        f64::NAN
-                    }
+                .map(|s| match (*s > 0.0, t > 0.0) {
+                    (true, true) => (s / t).log10(),
+                    // A rule's score is 0 while it holds and its threshold is 0: show holding and broken.
+                    (false, _) => -2.0,
+                    (true, false) => 2.0,
                 })
                 .collect();
             panels.push(Panel {
@@ -133,7 +132,7 @@ fn run(cli: Cli) -> Result<usize> {
         panels.push(Panel {
             title: "ensemble alarms (orange) and true anomalies (red shading)".into(),
             y_label: "alarm".into(),
-            height: 90,
+            height: 110,
             range: Some((0.0, 1.0)),
             shade: f.anomaly.clone(),
             strip: verdicts.iter().map(|v| v.alarm).collect(),

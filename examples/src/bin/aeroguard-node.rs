@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
 
 /// A coordination node as its own process (failure tests and the failover benchmark kill it).
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// This node's id (required by `lead` and `consume`).
     #[arg(long)]
