@@ -137,8 +137,17 @@ def test_rules_and_profiles():
     assert learned.is_anomaly(spike).tolist() == [False, False, True, False], "two rows beyond the band"
     with pytest.raises(ValueError, match="sensor"):
         aeroguard.RuleSet(rules=[{"rule": "range", "sensor": 7, "min": 0.0, "max": 1.0}]).fit(X)
-    with pytest.raises(ValueError, match="rules"):
-        aeroguard.RuleSet(rules=[{"rule": "nonsense"}]).fit(X)
+    with pytest.raises(ValueError, match="rules\\[0\\]"):
+        aeroguard.RuleSet(rules=[{"rule": "nonsense", "sensor": 0}]).fit(X)
+    with pytest.raises(ValueError, match="rules\\[1\\].min: a number"):
+        aeroguard.RuleSet(rules=[{"rule": "range", "sensor": 0, "min": 0.0, "max": 1.0},
+                                 {"rule": "range", "sensor": 0, "min": "low", "max": 1.0}]).fit(X)
+    with pytest.raises(ValueError, match="missing \"level\""):
+        aeroguard.RuleSet(rules=[{"rule": "persistence", "sensor": 1, "side": "above"}]).fit(X)
+    hot = aeroguard.RuleSet(rules=[{"rule": "persistence", "sensor": 1, "side": "above", "level": 20.0,
+                                    "clear": 15.0, "rows": 2}]).fit(X)
+    assert hot.is_anomaly(np.array([[0.0, 25.0, -5.0]] * 3 + [[0.0, 17.0, -5.0], [0.0, 10.0, -5.0]])).tolist() == [
+        False, True, True, True, False], "alarms after two rows above 20, clears below 15"
     profile = aeroguard.ClusterProfile(n_clusters=1, whiten=True, contamination=0.01).fit(X)
     assert profile.predict(np.array([[0.0, 10.0, -5.0], [0.0, 10.0, 5.0]])).tolist() == [1, -1]
     dbscan = aeroguard.ClusterProfile(algorithm="dbscan", eps=0.8, min_samples=4).fit(X)

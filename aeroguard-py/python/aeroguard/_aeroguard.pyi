@@ -181,7 +181,7 @@ class RuleSetParams:
     def __new__(
         cls,
         *,
-        rules: Optional[str] = None,
+        rules: Optional[List[Dict[str, Any]]] = None,
         quantiles: Optional[Tuple[float, float]] = None,
         margin: Optional[float] = None,
         rows: Optional[int] = None,

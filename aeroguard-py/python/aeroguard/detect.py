@@ -186,7 +186,7 @@ class RuleSet(_Detector):
         if x.shape[0] < 2:
             raise ValueError(f"n_samples = {x.shape[0]}: fitting needs at least 2 rows")
         params = self.get_params()
-        params["rules"] = None if self.rules is None else json.dumps(list(self.rules))
+        params["rules"] = None if self.rules is None else [dict(r) for r in self.rules]
         self.model_ = self._spec(**params).fit(x)
         self.n_features_in_ = x.shape[1]
         self.offset_ = -self.model_.threshold

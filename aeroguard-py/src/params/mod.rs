@@ -4,7 +4,8 @@
 
 use aeroguard_detect::neural::Training;
 use aeroguard_detect::{
-    Algorithm, Calibration, ClusterProfile, Detector, IsolationForest, LearnRules, MaxSamples, Model, RuleSet,
+    Algorithm, Calibration, ClusterProfile, Detector, IsolationForest, LearnRules, MaxSamples, Model, Rule,
+    RuleSet, Side,
 };
 
 mod neural;
@@ -228,8 +229,50 @@ impl ClusterProfileParams {
     }
 }
 
-/// Physical rules: given as JSON (a list of `{"rule": "range", "sensor": 0, "min": .., "max": ..}`,
-/// `{"rule": "rate_of_change", ...}`, `{"rule": "persistence", ...}`), or learned from normal rows.
+/// One rule from its dict: `{"rule": "range", "sensor": 0, "min": .., "max": ..}`,
+/// `{"rule": "rate_of_change", "sensor": 0, "max_step": ..}` or
+/// `{"rule": "persistence", "sensor": 0, "side": "above", "level": .., "clear": .., "rows": ..}`.
+fn rule(i: usize, d: &Bound<'_, PyDict>) -> PyResult<Rule> {
+    let field = |name: &str| -> PyResult<Bound<'_, PyAny>> {
+        d.get_item(name)?
+            .ok_or_else(|| PyValueError::new_err(format!("rules[{i}]: missing {name:?}")))
+    };
+    let bad = |name: &str, what: &str| PyValueError::new_err(format!("rules[{i}].{name}: {what}"));
+    let num = |name: &str| -> PyResult<f64> { field(name)?.extract().map_err(|_| bad(name, "a number")) };
+    let count = |name: &str| -> PyResult<usize> { field(name)?.extract().map_err(|_| bad(name, "a count")) };
+    let kind: String = field("rule")?.extract().map_err(|_| bad("rule", "a string"))?;
+    let sensor = count("sensor")?;
+    Ok(match kind.as_str() {
+        "range" => Rule::Range {
+            sensor,
+            min: num("min")?,
+            max: num("max")?,
+        },
+        "rate_of_change" => Rule::RateOfChange {
+            sensor,
+            max_step: num("max_step")?,
+        },
+        "persistence" => Rule::Persistence {
+            sensor,
+            side: match field("side")?.extract::<String>().as_deref() {
+                Ok("above") => Side::Above,
+                Ok("below") => Side::Below,
+                _ => return Err(bad("side", "\"above\" or \"below\"")),
+            },
+            level: num("level")?,
+            clear: num("clear")?,
+            rows: count("rows")?,
+        },
+        other => {
+            return Err(bad(
+                "rule",
+                &format!("{other:?} is not \"range\", \"rate_of_change\" or \"persistence\""),
+            ));
+        }
+    })
+}
+
+/// Physical rules, given (as dicts: see [`rule`]) or learned from normal rows.
 #[pyclass(module = "aeroguard._aeroguard", frozen)]
 pub struct RuleSetParams {
     rules: Option<RuleSet>,
@@ -241,7 +284,7 @@ impl RuleSetParams {
     #[new]
     #[pyo3(signature = (*, rules = None, quantiles = None, margin = None, rows = None))]
     fn new(
-        rules: Option<&str>,
+        rules: Option<Vec<Bound<'_, PyDict>>>,
         quantiles: Option<(f64, f64)>,
         margin: Option<f64>,
         rows: Option<usize>,
@@ -249,9 +292,12 @@ impl RuleSetParams {
         let d = LearnRules::default();
         let rules = match rules {
             None => None,
-            Some(text) => {
-                let parsed =
-                    serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("rules: {e}")))?;
+            Some(list) => {
+                let parsed = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| rule(i, d))
+                    .collect::<PyResult<Vec<_>>>()?;
                 Some(RuleSet::new(parsed).map_err(errors::detect)?)
             }
         };
@@ -264,7 +310,6 @@ impl RuleSetParams {
             },
         })
     }
-
     /// The defaults of rule learning, by parameter.
     #[staticmethod]
     fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
