@@ -58,7 +58,7 @@ pub use election::{
     check_election_cancel_and_drop, check_election_crash_failover, check_election_succession,
 };
 pub use queue::{check_queue, check_queue_crashed_consumer};
-pub use registry::{check_config, check_registry};
+pub use registry::{check_config, check_config_watch_sees_a_fresh_key, check_registry};
 pub use session::check_session_expiry_recovery;
 
 /// What the suite needs from a backend.
@@ -103,6 +103,7 @@ pub async fn run_all(h: &dyn Harness) {
     check_election_crash_failover(h).await;
     check_registry(h).await;
     check_config(h).await;
+    check_config_watch_sees_a_fresh_key(h).await;
     check_queue(h).await;
     check_queue_crashed_consumer(h).await;
     check_session_expiry_recovery(h).await;
@@ -124,6 +125,7 @@ macro_rules! conformance_tests {
             election_crash_failover => check_election_crash_failover,
             registry => check_registry,
             config => check_config,
+            config_watch_sees_a_fresh_key => check_config_watch_sees_a_fresh_key,
             queue => check_queue,
             queue_crashed_consumer => check_queue_crashed_consumer,
             session_expiry_recovery => check_session_expiry_recovery,

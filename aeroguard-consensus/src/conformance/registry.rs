@@ -163,3 +163,29 @@ pub async fn check_config(h: &dyn Harness) {
     writer.close().await;
     reader.close().await;
 }
+
+/// A key created just after a watch on it starts is delivered: the watch's first read and its watch for the
+/// key's creation may straddle the write, and the write must not fall between them (ZooKeeper once lost it).
+pub async fn check_config_watch_sees_a_fresh_key(h: &dyn Harness) {
+    let writer = h.connect("writer").await;
+    let reader = h.connect("reader").await;
+    for i in 0..50u8 {
+        let key = h.unique("fresh");
+        let mut watch = reader.config().watch_raw(&key).await.unwrap();
+        if i % 2 == 1 {
+            tokio::task::yield_now().await; // vary which side of the watch's first read the write lands on
+        }
+        let v = writer
+            .config()
+            .set_raw(&key, vec![i], Expect::Absent)
+            .await
+            .unwrap();
+        let got = timeout(PROMPT, watch.next())
+            .await
+            .unwrap_or_else(|_| panic!("the watch on {key} never saw the key created right after it started"))
+            .expect("the watch ended");
+        assert_eq!((got.version, got.value), (v, vec![i]));
+    }
+    writer.close().await;
+    reader.close().await;
+}

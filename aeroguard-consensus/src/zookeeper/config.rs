@@ -124,7 +124,9 @@ impl ConfigStore for ZkConfig {
                         w
                     }
                     Err(zk::Error::NoNode) => match client.check_and_watch_stat(&path).await {
-                        Ok((_, w)) => w,
+                        Ok((None, w)) => w,
+                        // Created between the read and the watch: no event will tell of it, so read it now.
+                        Ok((Some(_), _)) => continue,
                         Err(_) => {
                             tokio::time::sleep(Duration::from_millis(100)).await;
                             continue;

@@ -86,18 +86,21 @@ pub(super) async fn ingest(
     })))
 }
 
+/// A query string that does not parse: a 400 with the reason, counted.
+fn bad_query(s: &Sentinel, e: &QueryRejection) -> ApiError {
+    s.reject(
+        StatusCode::BAD_REQUEST,
+        "query",
+        format!("query: {}", e.body_text()),
+    )
+}
+
 /// `GET /verdicts`.
 pub(super) async fn verdicts(
     State(s): State<Arc<Sentinel>>,
     q: Result<Query<VerdictsQuery>, QueryRejection>,
 ) -> Result<axum::Json<Vec<VerdictOut>>, ApiError> {
-    let Query(q) = q.map_err(|e| {
-        s.reject(
-            StatusCode::BAD_REQUEST,
-            "query",
-            format!("query: {}", e.body_text()),
-        )
-    })?;
+    let Query(q) = q.map_err(|e| bad_query(&s, &e))?;
     let all = s.series.lock().await;
     let Some(series) = all.get(&q.series) else {
         return Err(ApiError(
@@ -113,13 +116,7 @@ pub(super) async fn history(
     State(s): State<Arc<Sentinel>>,
     q: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<axum::Json<Vec<Point>>, ApiError> {
-    let Query(q) = q.map_err(|e| {
-        s.reject(
-            StatusCode::BAD_REQUEST,
-            "query",
-            format!("query: {}", e.body_text()),
-        )
-    })?;
+    let Query(q) = q.map_err(|e| bad_query(&s, &e))?;
     let from = Timestamp::from_millis(q.from.unwrap_or(0));
     let to = Timestamp::from_millis(q.to.unwrap_or(i64::MAX / 2));
     s.history
