@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aeroguard_consensus::Coordinator;
 use aeroguard_consensus::conformance::Harness;
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
+use aeroguard_consensus::{Coordinator, Error, LossReason};
 use async_trait::async_trait;
 
 fn hosts() -> String {
@@ -113,4 +113,40 @@ async fn unreachable_ensemble_is_a_typed_error() {
             .to_string()
             .contains("root")
     );
+}
+
+/// A leader whose whole runtime stops (a stop-the-world pause) for longer than its session timeout distrusts
+/// itself the moment it wakes, before the client has run at all: its local deadline, kept from the negotiated
+/// timeout, has passed.
+#[test]
+fn paused_leader_distrusts_itself_on_waking() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let options = ZkOptions::new(hosts()).with_session_timeout(Duration::from_secs(2));
+        let c = ZkCoordinator::connect("sleeper".parse().unwrap(), options)
+            .await
+            .unwrap();
+        let name = format!("pause-{}", std::process::id());
+        let lead = c.election(&name).unwrap().campaign().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            lead.ensure().is_ok(),
+            "a live leader keeps its term past the first deadline: {:?}",
+            lead.loss()
+        );
+        // The pause: nothing on this runtime runs for 2.5 s, past the 2 s session.
+        std::thread::sleep(Duration::from_millis(2500));
+        match lead.ensure() {
+            Err(Error::LeadershipLost {
+                reason: LossReason::LeaseExpired { .. },
+                ..
+            }) => {}
+            other => panic!("a leader waking from a pause past its session must distrust itself: {other:?}"),
+        }
+        std::mem::forget(lead);
+        c.abandon().await;
+    });
 }

@@ -164,15 +164,17 @@ impl Election for ZkElection {
             }
         }
         guard.armed = false;
+        let grace = self.h.grace(&client);
         Ok(Leadership::start(
             &self.name,
             self.h.node.clone(),
             FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
             self.h.session(),
-            self.h.options.session.grace,
+            grace,
             gone(client.clone(), path.clone()),
             Box::new(ZkTenure { client, path }),
-        ))
+        )
+        .with_lease(self.h.lease()))
     }
 
     async fn leader(&self) -> Result<Option<NodeId>> {

@@ -28,6 +28,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use zookeeper_client as zk;
 
+use crate::election::LeaseClock;
 use crate::{
     ConfigStore, Coordinator, Election, Error, Queue, Registry, Result, SessionOptions, SessionState,
     SessionStatus,
@@ -35,6 +36,7 @@ use crate::{
 
 mod config;
 mod election;
+mod lease;
 mod queue;
 mod registry;
 
@@ -131,6 +133,8 @@ pub(crate) struct Cell {
     status: watch::Sender<SessionStatus>,
     client: RwLock<Option<zk::Client>>,
     closed: AtomicBool,
+    /// The current session's local deadline (see `lease`).
+    lease: RwLock<Arc<LeaseClock>>,
 }
 
 pub(crate) type Handle = Arc<Cell>;
@@ -150,6 +154,34 @@ impl Cell {
 
     pub fn session(&self) -> watch::Receiver<SessionStatus> {
         self.status.subscribe()
+    }
+
+    /// Whether the coordinator was closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// The current session's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.status.borrow().epoch
+    }
+
+    /// The current session's local deadline.
+    pub fn lease(&self) -> Arc<LeaseClock> {
+        self.lease.read().clone()
+    }
+
+    /// The leader's grace on `client`'s session: the configured one, but never above half the timeout the
+    /// servers granted (they may grant less than was asked).
+    pub fn grace(&self, client: &zk::Client) -> Duration {
+        self.options.session.grace.min(client.session_timeout() / 2)
+    }
+
+    /// Starts keeping the local deadline of a new session (epoch `epoch`) opened by a request sent at `since`.
+    fn start_lease(self: &Arc<Self>, client: &zk::Client, epoch: u64, since: tokio::time::Instant) {
+        let clock = lease::clock(client.session_timeout(), since);
+        *self.lease.write() = clock.clone();
+        tokio::spawn(lease::keep(Arc::downgrade(self), client.clone(), clock, epoch));
     }
 
     pub fn path(&self, rest: &str) -> String {
@@ -205,6 +237,7 @@ impl ZkCoordinator {
     /// Fails with `ConnectionLoss` when no server answers within the connection timeout.
     pub async fn connect(node: NodeId, options: ZkOptions) -> Result<Arc<ZkCoordinator>> {
         options.validate()?;
+        let since = tokio::time::Instant::now();
         let client = connect_client(&options).await?;
         let (status, _) = watch::channel(SessionStatus {
             state: SessionState::Connected,
@@ -216,7 +249,9 @@ impl ZkCoordinator {
             status,
             client: RwLock::new(Some(client.clone())),
             closed: AtomicBool::new(false),
+            lease: RwLock::new(lease::clock(client.session_timeout(), since)),
         });
+        cell.start_lease(&client, 1, since);
         cell.ensure_dir(&client, &cell.options.root.clone()).await?;
         let span = tracing::info_span!("session", backend = BACKEND, node = %cell.node);
         let supervisor = tokio::spawn(tracing::Instrument::instrument(
@@ -290,9 +325,11 @@ async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Client) {
         drop(c);
         // Build a new session, backing off while the ensemble is unreachable.
         let mut backoff = Duration::from_millis(100);
-        client = loop {
+        let since;
+        (client, since) = loop {
+            let sent = tokio::time::Instant::now();
             match connect_client(&options).await {
-                Ok(new) => break new,
+                Ok(new) => break (new, sent),
                 Err(_) => {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -304,9 +341,11 @@ async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Client) {
         };
         let Some(c) = cell.upgrade() else { return };
         *c.client.write() = Some(client.clone());
+        let epoch = c.epoch() + 1;
+        c.start_lease(&client, epoch, since);
         c.status.send_modify(|s| {
             s.state = SessionState::Connected;
-            s.epoch += 1;
+            s.epoch = epoch;
         });
     }
 }
