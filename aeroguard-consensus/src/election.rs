@@ -249,6 +249,12 @@ impl Leadership {
         }
     }
 
+    /// The writer of this term for a fenced store (its token and this node), or [`Error::LeadershipLost`]
+    /// if the leadership is no longer trusted: call before each write made on the leader's behalf.
+    pub fn writer(&self) -> Result<crate::history::Writer> {
+        Ok(crate::history::Writer::new(self.ensure()?, self.node.as_str()))
+    }
+
     /// Resolves when the leadership can no longer be trusted, with the reason.
     pub async fn lost(&self) -> LossReason {
         if let Some(reason) = self.loss() {

@@ -98,6 +98,19 @@ pub enum Error {
         /// The highest token the store has seen.
         highest: u64,
     },
+    /// A write carried the fencing token the store has seen, from another owner: two writers claimed the same
+    /// grant, and the first one keeps it.
+    #[error("fenced: token {token} of {key} belongs to {holder}, not to {writer}")]
+    FenceHeld {
+        /// What was written.
+        key: String,
+        /// The token both claimed.
+        token: u64,
+        /// Who wrote with it first.
+        holder: String,
+        /// Who was refused.
+        writer: String,
+    },
     /// The leadership this operation relied on is no longer trusted.
     #[error("leadership of {election} lost: {reason}")]
     LeadershipLost {

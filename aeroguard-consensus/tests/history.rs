@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Retention};
+use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Retention, Writer};
 use aeroguard_consensus::{Error, FencingToken};
 use aeroguard_core::Timestamp;
 
@@ -18,27 +18,27 @@ fn ts(ms: i64) -> Timestamp {
 #[tokio::test]
 async fn fencing_ranges_and_compaction() {
     let store = MemoryHistory::new();
-    let t = FencingToken;
+    let t = |n| Writer::new(FencingToken(n), "writer");
     store
-        .append("s", t(5), &[p(1_000, 1.0), p(2_000, 2.0).with_alarm(true)])
+        .append("s", &t(5), &[p(1_000, 1.0), p(2_000, 2.0).with_alarm(true)])
         .await
         .unwrap();
     store
-        .append("s", t(5), &[p(3_000, 3.0), p(3_000, 3.5)])
+        .append("s", &t(5), &[p(3_000, 3.0), p(3_000, 3.5)])
         .await
         .unwrap();
     assert!(matches!(
-        store.append("s", t(4), &[p(4_000, 99.0)]).await,
+        store.append("s", &t(4), &[p(4_000, 99.0)]).await,
         Err(Error::Fenced {
             token: 4,
             highest: 5,
             ..
         })
     ));
-    store.append("s", t(6), &[p(5_000, 5.0)]).await.unwrap();
-    assert_eq!(store.fence("s").await.unwrap(), Some(t(6)));
+    store.append("s", &t(6), &[p(5_000, 5.0)]).await.unwrap();
+    assert_eq!(store.fence("s").await.unwrap(), Some(FencingToken(6)));
     assert_eq!(store.fence("other").await.unwrap(), None, "fences are per series");
-    store.append("other", t(1), &[p(1, 0.0)]).await.unwrap();
+    store.append("other", &t(1), &[p(1, 0.0)]).await.unwrap();
     let all = store.range("s", ts(0), ts(10_000)).await.unwrap();
     assert_eq!(
         all.iter().map(|p| p.value).collect::<Vec<_>>(),
@@ -47,7 +47,7 @@ async fn fencing_ranges_and_compaction() {
     assert_eq!(store.range("s", ts(2_000), ts(3_000)).await.unwrap().len(), 3);
 
     assert!(matches!(
-        store.append("s", t(9), &[p(6_000, f64::INFINITY)]).await,
+        store.append("s", &t(9), &[p(6_000, f64::INFINITY)]).await,
         Err(Error::InvalidParameter { name: "points", .. })
     ));
     assert!(matches!(
@@ -55,13 +55,13 @@ async fn fencing_ranges_and_compaction() {
         Err(Error::InvalidParameter { .. })
     ));
     assert!(matches!(
-        store.append("", t(9), &[]).await,
+        store.append("", &t(9), &[]).await,
         Err(Error::InvalidName { .. })
     ));
 
     let retention = Retention::keep(Duration::from_secs(4))
         .downsample_after(Duration::from_millis(1_500), Duration::from_secs(2));
-    let done = store.compact("s", t(6), ts(6_000), &retention).await.unwrap();
+    let done = store.compact("s", &t(6), ts(6_000), &retention).await.unwrap();
     assert_eq!((done.dropped, done.folded), (1, 3));
     assert_eq!(store.range("s", ts(0), ts(10_000)).await.unwrap().len(), 1);
     let b = store.buckets("s", ts(0), ts(10_000)).await.unwrap();
@@ -72,19 +72,63 @@ async fn fencing_ranges_and_compaction() {
     );
     assert!((b[0].mean - 8.5 / 3.0).abs() < 1e-12);
     assert!(matches!(
-        store.compact("s", t(2), ts(6_000), &retention).await,
+        store.compact("s", &t(2), ts(6_000), &retention).await,
         Err(Error::Fenced { .. })
     ));
     assert!(matches!(
         store
             .compact(
                 "s",
-                t(6),
+                &t(6),
                 ts(6_000),
                 &Retention::keep(Duration::from_secs(1))
                     .downsample_after(Duration::from_secs(2), Duration::from_secs(1))
             )
             .await,
         Err(Error::InvalidParameter { name: "raw", .. })
+    ));
+}
+
+/// Two writers claiming the same token (one grant, two owners): the first keeps it, the second is refused with
+/// `FenceHeld` and writes nothing; the owner may write again, and a higher token from anyone takes over.
+#[tokio::test]
+async fn an_equal_token_from_another_owner_is_refused() {
+    let store = MemoryHistory::new();
+    let (a, b) = (
+        Writer::new(FencingToken(7), "n1"),
+        Writer::new(FencingToken(7), "n2"),
+    );
+    store.append("s", &a, &[p(1_000, 1.0)]).await.unwrap();
+    match store.append("s", &b, &[p(2_000, 666.0)]).await {
+        Err(Error::FenceHeld {
+            token: 7,
+            holder,
+            writer,
+            ..
+        }) => assert_eq!((holder.as_str(), writer.as_str()), ("n1", "n2")),
+        other => panic!("an equal token from another owner must be refused: {other:?}"),
+    }
+    store.append("s", &a, &[p(3_000, 3.0)]).await.unwrap();
+    store
+        .append("s", &Writer::new(FencingToken(8), "n2"), &[p(4_000, 4.0)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.append("s", &a, &[p(5_000, 666.0)]).await,
+        Err(Error::Fenced { .. })
+    ));
+    let values: Vec<f64> = store
+        .range("s", ts(0), ts(10_000))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(values, [1.0, 3.0, 4.0]);
+    assert!(matches!(
+        store
+            .append("s", &Writer::new(FencingToken(9), "bad owner!"), &[p(6_000, 6.0)])
+            .await,
+        Err(Error::InvalidName { .. })
     ));
 }

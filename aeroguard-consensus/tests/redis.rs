@@ -9,9 +9,9 @@ use parking_lot::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aeroguard_consensus::conformance::Harness;
-use aeroguard_consensus::history::{HistoryStore, Point, Retention};
+use aeroguard_consensus::history::{HistoryStore, Point, Retention, Writer};
 use aeroguard_consensus::redis::{Durability, RedisCoordinator, RedisOptions};
-use aeroguard_consensus::{Coordinator, Error, LossReason};
+use aeroguard_consensus::{Coordinator, Error, FencingToken, LossReason};
 use aeroguard_core::Timestamp;
 use async_trait::async_trait;
 
@@ -155,20 +155,20 @@ async fn history_append_range_fence_and_compaction() {
     let (c, store) = history("historian").await;
     let series = format!("pump-{}", run_id());
     assert_eq!(store.fence(&series).await.unwrap(), None);
-    let t = aeroguard_consensus::FencingToken;
+    let t = |n| Writer::new(FencingToken(n), "writer");
     store
-        .append(&series, t(5), &[p(1_000, 1.0), p(2_000, 2.0).with_alarm(true)])
+        .append(&series, &t(5), &[p(1_000, 1.0), p(2_000, 2.0).with_alarm(true)])
         .await
         .unwrap();
-    store.append(&series, t(5), &[p(3_000, 3.0)]).await.unwrap();
-    match store.append(&series, t(4), &[p(4_000, 99.0)]).await {
+    store.append(&series, &t(5), &[p(3_000, 3.0)]).await.unwrap();
+    match store.append(&series, &t(4), &[p(4_000, 99.0)]).await {
         Err(Error::Fenced {
             token: 4, highest: 5, ..
         }) => {}
         other => panic!("a lower token must be fenced, got {other:?}"),
     }
-    store.append(&series, t(6), &[p(5_000, 5.0)]).await.unwrap();
-    assert_eq!(store.fence(&series).await.unwrap(), Some(t(6)));
+    store.append(&series, &t(6), &[p(5_000, 5.0)]).await.unwrap();
+    assert_eq!(store.fence(&series).await.unwrap(), Some(FencingToken(6)));
     let all = store
         .range(&series, Timestamp::from_millis(0), Timestamp::from_millis(10_000))
         .await
@@ -188,7 +188,7 @@ async fn history_append_range_fence_and_compaction() {
 
     // Bad input is a typed error, never a write.
     assert!(matches!(
-        store.append(&series, t(9), &[p(6_000, f64::NAN)]).await,
+        store.append(&series, &t(9), &[p(6_000, f64::NAN)]).await,
         Err(Error::InvalidParameter { name: "points", .. })
     ));
     assert!(matches!(
@@ -198,12 +198,12 @@ async fn history_append_range_fence_and_compaction() {
         Err(Error::InvalidParameter { .. })
     ));
     assert!(matches!(
-        store.append("bad name!", t(9), &[]).await,
+        store.append("bad name!", &t(9), &[]).await,
         Err(Error::InvalidName { .. })
     ));
     assert_eq!(
         store.fence(&series).await.unwrap(),
-        Some(t(6)),
+        Some(FencingToken(6)),
         "refused writes move no fence"
     );
 
@@ -211,7 +211,7 @@ async fn history_append_range_fence_and_compaction() {
     let retention = Retention::keep(Duration::from_secs(4))
         .downsample_after(Duration::from_millis(1_500), Duration::from_secs(2));
     let done = store
-        .compact(&series, t(6), Timestamp::from_millis(6_000), &retention)
+        .compact(&series, &t(6), Timestamp::from_millis(6_000), &retention)
         .await
         .unwrap();
     assert_eq!((done.dropped, done.folded), (1, 2));
@@ -230,7 +230,7 @@ async fn history_append_range_fence_and_compaction() {
     assert!((b.mean - 2.5).abs() < 1e-9);
     assert!(matches!(
         store
-            .compact(&series, t(1), Timestamp::from_millis(6_000), &retention)
+            .compact(&series, &t(1), Timestamp::from_millis(6_000), &retention)
             .await,
         Err(Error::Fenced { .. })
     ));
@@ -246,7 +246,7 @@ async fn durability_waits_for_replicas() {
     });
     let c = connect("durable", one).await;
     c.history()
-        .append(&series, aeroguard_consensus::FencingToken(1), &[p(1, 1.0)])
+        .append(&series, &Writer::new(FencingToken(1), "durable"), &[p(1, 1.0)])
         .await
         .unwrap();
     let lead = c
@@ -267,7 +267,7 @@ async fn durability_waits_for_replicas() {
     let c = connect("impatient", three).await;
     match c
         .history()
-        .append(&series, aeroguard_consensus::FencingToken(1), &[p(2, 2.0)])
+        .append(&series, &Writer::new(FencingToken(1), "durable"), &[p(2, 2.0)])
         .await
     {
         Err(Error::NotReplicated { wanted: 3, acked, .. }) => assert!(acked <= 1),
@@ -308,6 +308,42 @@ async fn bad_options_and_unreachable_servers_are_typed_errors() {
     ));
 }
 
+/// Two writers claiming the same token: the first keeps it, the second is refused with `FenceHeld`, nothing
+/// of it is stored, and a fence written by an older version (the token alone) still reads and admits.
+#[tokio::test]
+async fn an_equal_token_from_another_owner_is_refused() {
+    let (c, store) = history("twins").await;
+    let series = format!("twins-{}", run_id());
+    let (a, b) = (
+        Writer::new(FencingToken(7), "n1"),
+        Writer::new(FencingToken(7), "n2"),
+    );
+    store.append(&series, &a, &[p(1_000, 1.0)]).await.unwrap();
+    match store.append(&series, &b, &[p(2_000, 666.0)]).await {
+        Err(Error::FenceHeld {
+            token: 7,
+            holder,
+            writer,
+            ..
+        }) => {
+            assert_eq!((holder.as_str(), writer.as_str()), ("n1", "n2"))
+        }
+        other => panic!("an equal token from another owner must be refused: {other:?}"),
+    }
+    store.append(&series, &a, &[p(3_000, 3.0)]).await.unwrap();
+    assert_eq!(store.fence(&series).await.unwrap(), Some(FencingToken(7)));
+    store
+        .append(&series, &Writer::new(FencingToken(8), "n2"), &[p(4_000, 4.0)])
+        .await
+        .unwrap();
+    let all = store
+        .range(&series, Timestamp::from_millis(0), Timestamp::from_millis(10_000))
+        .await
+        .unwrap();
+    assert_eq!(all.iter().map(|p| p.value).collect::<Vec<_>>(), [1.0, 3.0, 4.0]);
+    c.close().await;
+}
+
 /// The fencing test: a leader is paused (its whole runtime stops, as in a stop-the-world pause) past its
 /// lease; a successor is elected and writes; the old leader wakes and writes with the token it held. The store
 /// refuses it, the old leader's own `ensure()` already says the lease is gone, and nothing it wrote after
@@ -328,8 +364,9 @@ fn paused_leader_is_fenced_out() {
             let c = connect("old-leader", options()).await;
             let lead = c.election(&e2).unwrap().campaign().await.unwrap();
             let store = c.history();
-            let token = lead.ensure().unwrap();
-            store.append(&s2, token, &[p(1_000, 1.0)]).await.unwrap();
+            let writer = lead.writer().unwrap();
+            let token = writer.token;
+            store.append(&s2, &writer, &[p(1_000, 1.0)]).await.unwrap();
             to_test.send(format!("leading {}", token.0)).unwrap();
             // The pause: nothing on this runtime runs (no renewal, no heartbeat) for 3 s, past the 2 s lease.
             assert_eq!(from_test.recv().unwrap(), "pause");
@@ -337,7 +374,7 @@ fn paused_leader_is_fenced_out() {
             // Awake: the lease deadline has passed, and ensure() knows without waiting for any task.
             let lost = lead.ensure();
             // A write prepared before the pause goes out with the old token, and is refused by the store.
-            let stale = store.append(&s2, token, &[p(3_000, 666.0)]).await;
+            let stale = store.append(&s2, &writer, &[p(3_000, 666.0)]).await;
             to_test.send(format!("{lost:?} | {stale:?}")).unwrap();
             assert!(matches!(
                 lead.lost().await,
@@ -367,7 +404,7 @@ fn paused_leader_is_fenced_out() {
         assert!(lead.token().0 > old_token);
         let store = c.history();
         store
-            .append(&series, lead.ensure().unwrap(), &[p(2_000, 2.0)])
+            .append(&series, &lead.writer().unwrap(), &[p(2_000, 2.0)])
             .await
             .unwrap();
         let report = tokio::task::spawn_blocking(move || from_old.recv().unwrap())

@@ -21,5 +21,5 @@ vote = aeroguard.Ensemble.of([rules, profile, forest], m=2)            # members
 print(vote.decide(np.array([[9.0, 0.0, 0.0]]))[0].members)              # who voted what
 vote = pickle.loads(pickle.dumps(vote))                                  # models pickle (joblib, multiprocessing)
 history = aeroguard.History.memory()                                     # or Client("redis", ...).history()
-history.append("pump-1", lead.token, [(1_700_000_000_000, 4.01)])        # fenced by the leader's token
+history.append("pump-1", lead.token, [(1_700_000_000_000, 4.01)], owner="pump-a")  # fenced: token + owner
 print(history.range("pump-1"))

@@ -117,7 +117,7 @@ pub fn consensus(e: aeroguard_consensus::Error) -> PyErr {
         E::SessionExpired { .. } => SessionExpiredError::new_err(text),
         E::Conflict { .. } => ConflictError::new_err(text),
         E::NotFound { .. } => NotFoundError::new_err(text),
-        E::Fenced { .. } => FencedError::new_err(text),
+        E::Fenced { .. } | E::FenceHeld { .. } => FencedError::new_err(text),
         E::LeadershipLost { .. } => LeadershipLostError::new_err(text),
         E::InvalidName { .. } | E::InvalidParameter { .. } | E::Invalid { .. } => PyValueError::new_err(text),
         _ => CoordinationError::new_err(text),

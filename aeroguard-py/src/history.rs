@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aeroguard_consensus::FencingToken;
-use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point};
+use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Writer};
 use aeroguard_core::Timestamp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -38,14 +38,17 @@ impl History {
         History::new(Arc::new(MemoryHistory::new()))
     }
 
-    /// Appends points `(at_ms, value)` or `(at_ms, value, alarm)` to `series`, fenced by `token`: a token lower
-    /// than one the series has seen raises `FencedError` and stores nothing.
+    /// Appends points `(at_ms, value)` or `(at_ms, value, alarm)` to `series`, fenced by `token` held by
+    /// `owner` (the leader's node id): a token lower than one the series has seen, or the same token from
+    /// another owner, raises `FencedError` and stores nothing.
+    #[pyo3(signature = (series, token, points, *, owner))]
     fn append(
         &self,
         py: Python<'_>,
         series: &str,
         token: u64,
         points: Vec<Bound<'_, PyAny>>,
+        owner: &str,
     ) -> PyResult<()> {
         if points.len() > MAX_POINTS {
             return Err(PyValueError::new_err(format!(
@@ -68,11 +71,8 @@ impl History {
             out.push(point);
         }
         let (h, series) = (self.inner.clone(), series.to_string());
-        block(
-            py,
-            async move { h.append(&series, FencingToken(token), &out).await },
-        )?
-        .map_err(errors::consensus)
+        let writer = Writer::new(FencingToken(token), owner);
+        block(py, async move { h.append(&series, &writer, &out).await })?.map_err(errors::consensus)
     }
 
     /// The points of `series` with `from_ms <= at <= to_ms`, oldest first.

@@ -164,16 +164,21 @@ def test_defaults_come_from_the_rust_builders():
 
 def test_history_store():
     h = aeroguard.History.memory()
-    h.append("pump-1", 3, [(1000, 4.0), (2000, 4.1, True)])
+    h.append("pump-1", 3, [(1000, 4.0), (2000, 4.1, True)], owner="n1")
     assert h.range("pump-1") == [(1000, 4.0, None), (2000, 4.1, True)]
     assert h.range("pump-1", 1500, 3000) == [(2000, 4.1, True)]
     assert h.fence("pump-1") == 3
     with pytest.raises(aeroguard.FencedError):
-        h.append("pump-1", 2, [(3000, 9.9)])
-    assert len(h.range("pump-1")) == 2, "a stale write changes nothing"
+        h.append("pump-1", 2, [(3000, 9.9)], owner="n1")
+    with pytest.raises(aeroguard.FencedError, match="belongs to n1"):
+        h.append("pump-1", 3, [(3000, 9.9)], owner="n2")
+    assert len(h.range("pump-1")) == 2, "a stale or foreign write changes nothing"
+    h.append("pump-1", 3, [(3000, 4.2)], owner="n1")
     with pytest.raises(ValueError, match="points\\[0\\]"):
-        h.append("pump-1", 3, ["nonsense"])
+        h.append("pump-1", 3, ["nonsense"], owner="n1")
     with pytest.raises(ValueError):
-        h.append("pump-1", 3, [(4000, float("nan"))])
+        h.append("pump-1", 3, [(4000, float("nan"))], owner="n1")
+    with pytest.raises(ValueError, match="owner"):
+        h.append("pump-1", 4, [(4000, 1.0)], owner="not a node id")
     with aeroguard.Client("memory", node="hist") as c, pytest.raises(ValueError, match="Redis"):
         c.history()

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aeroguard_consensus::history::{HistoryStore, Point};
+use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::redis::RedisCoordinator;
 use aeroguard_consensus::{Coordinator, Delivery, FencingToken};
 use aeroguard_core::Timestamp;
@@ -229,7 +229,11 @@ async fn history_throughput(points: usize, run: &str) -> (f64, f64, f64) {
             in_flight.join_next().await.unwrap().unwrap().unwrap();
         }
         let (store, series) = (store.clone(), series.clone());
-        in_flight.spawn(async move { store.append(&series, FencingToken(1), &batch).await });
+        in_flight.spawn(async move {
+            store
+                .append(&series, &Writer::new(FencingToken(1), "bench"), &batch)
+                .await
+        });
     }
     while let Some(r) = in_flight.join_next().await {
         r.unwrap().unwrap();

@@ -6,27 +6,40 @@ use std::collections::{BTreeMap, HashMap};
 use aeroguard_core::Timestamp;
 use async_trait::async_trait;
 
-use super::{Bucket, Compacted, HistoryStore, Point, Retention, check_append, check_range};
+use super::{Bucket, Compacted, HistoryStore, Point, Retention, Writer, check_append, check_range};
 use crate::{Error, FencingToken, Result};
 
 #[derive(Debug, Default)]
 struct Series {
     fence: u64,
+    /// Who wrote with the fence's token.
+    owner: String,
     /// Points by time; several per millisecond kept in arrival order.
     points: BTreeMap<i64, Vec<Point>>,
     buckets: BTreeMap<i64, Bucket>,
 }
 
 impl Series {
-    fn admit(&mut self, series: &str, token: FencingToken) -> Result<()> {
-        if token.0 < self.fence {
+    fn admit(&mut self, series: &str, writer: &Writer) -> Result<()> {
+        writer.check()?;
+        let token = writer.token.0;
+        if token < self.fence {
             return Err(Error::Fenced {
                 key: series.to_string(),
-                token: token.0,
+                token,
                 highest: self.fence,
             });
         }
-        self.fence = token.0;
+        if token == self.fence && !self.owner.is_empty() && self.owner != writer.owner {
+            return Err(Error::FenceHeld {
+                key: series.to_string(),
+                token,
+                holder: self.owner.clone(),
+                writer: writer.owner.clone(),
+            });
+        }
+        self.fence = token;
+        self.owner.clone_from(&writer.owner);
         Ok(())
     }
 }
@@ -51,10 +64,10 @@ impl MemoryHistory {
 
 #[async_trait]
 impl HistoryStore for MemoryHistory {
-    async fn append(&self, series: &str, token: FencingToken, points: &[Point]) -> Result<()> {
+    async fn append(&self, series: &str, writer: &Writer, points: &[Point]) -> Result<()> {
         check_append(series, points)?;
         self.with(series, |s| {
-            s.admit(series, token)?;
+            s.admit(series, writer)?;
             for p in points {
                 let same = s.points.entry(p.at.as_millis()).or_default();
                 if !same.contains(p) {
@@ -93,7 +106,7 @@ impl HistoryStore for MemoryHistory {
     async fn compact(
         &self,
         series: &str,
-        token: FencingToken,
+        writer: &Writer,
         now: Timestamp,
         retention: &Retention,
     ) -> Result<Compacted> {
@@ -101,7 +114,7 @@ impl HistoryStore for MemoryHistory {
         retention.validate()?;
         let (drop_before, fold_before, width) = retention.cutoffs(now);
         self.with(series, |s| {
-            s.admit(series, token)?;
+            s.admit(series, writer)?;
             let kept = s.points.split_off(&drop_before);
             let dropped = s.points.values().map(|v| v.len() as u64).sum();
             s.points = kept;

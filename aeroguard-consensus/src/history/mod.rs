@@ -1,8 +1,10 @@
 //! A fenced time-series history: fused values and verdicts per series, written only by the current leader.
 //!
-//! Every write carries the writer's [`FencingToken`]; the store remembers the highest token it has seen per
-//! series and refuses a lower one atomically with [`Error::Fenced`], so a deposed leader that wakes from a pause
-//! cannot add to the history after its successor has written. Range queries by time, retention by age and
+//! Every write carries its [`Writer`]: the leader's [`FencingToken`] and its identity. The store remembers the
+//! highest token it has seen per series and who wrote with it, and refuses atomically a lower token
+//! ([`Error::Fenced`]) and the same token from anyone else ([`Error::FenceHeld`]), so a deposed leader that wakes
+//! from a pause cannot add to the history after its successor has written, and two writers that claim one grant
+//! cannot both write. Range queries by time, retention by age and
 //! optional downsampling of old data (min / max / mean per bucket) complete it.
 //!
 //! Implementations: [`MemoryHistory`] (one process) and `RedisHistory` (feature `redis`: a sorted set per
@@ -10,16 +12,19 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point};
+//! use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Writer};
 //! use aeroguard_consensus::{Error, FencingToken};
 //! use aeroguard_core::Timestamp;
 //!
 //! let store = MemoryHistory::new();
 //! let p = |ms, v| Point::new(Timestamp::from_millis(ms), v);
-//! store.append("pump-1", FencingToken(7), &[p(1_000, 2.5), p(2_000, 2.6)]).await?;
+//! store.append("pump-1", &Writer::new(FencingToken(7), "n1"), &[p(1_000, 2.5), p(2_000, 2.6)]).await?;
 //! // A deposed leader with an older token is refused, and writes nothing.
-//! let err = store.append("pump-1", FencingToken(6), &[p(3_000, 99.0)]).await.unwrap_err();
+//! let err = store.append("pump-1", &Writer::new(FencingToken(6), "n2"), &[p(3_000, 99.0)]).await.unwrap_err();
 //! assert!(matches!(err, Error::Fenced { token: 6, highest: 7, .. }));
+//! // So is anyone else claiming token 7.
+//! let err = store.append("pump-1", &Writer::new(FencingToken(7), "n3"), &[p(3_000, 99.0)]).await.unwrap_err();
+//! assert!(matches!(err, Error::FenceHeld { token: 7, .. }));
 //! let all = store.range("pump-1", Timestamp::from_millis(0), Timestamp::from_millis(10_000)).await?;
 //! assert_eq!(all.len(), 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
@@ -171,12 +176,37 @@ pub struct Compacted {
     pub folded: u64,
 }
 
+/// Who writes to a fenced store: the leader's fencing token and its identity (a node id: letters, digits and
+/// `_.:-`). Take it from the term with [`Leadership::writer`](crate::Leadership::writer).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Writer {
+    /// The fencing token of the writer's term.
+    pub token: FencingToken,
+    /// Who holds it.
+    pub owner: String,
+}
+
+impl Writer {
+    /// A writer with `token`, held by `owner`.
+    pub fn new(token: FencingToken, owner: impl Into<String>) -> Self {
+        Writer {
+            token,
+            owner: owner.into(),
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        crate::error::check_name("owner", &self.owner)
+    }
+}
+
 /// A fenced history of series.
 #[async_trait]
 pub trait HistoryStore: fmt::Debug + Send + Sync + 'static {
-    /// Appends `points` to `series` if `token` is at least the highest token seen for it (then remembered);
-    /// [`Error::Fenced`] otherwise, with nothing written. Values must be finite.
-    async fn append(&self, series: &str, token: FencingToken, points: &[Point]) -> Result<()>;
+    /// Appends `points` to `series` if the writer's token is above the highest seen for it, or equal to it and
+    /// held by the same owner (then both are remembered); [`Error::Fenced`] or [`Error::FenceHeld`] otherwise,
+    /// with nothing written. Values must be finite.
+    async fn append(&self, series: &str, writer: &Writer, points: &[Point]) -> Result<()>;
 
     /// The raw points with `from <= at <= to`, oldest first.
     async fn range(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Point>>;
@@ -192,7 +222,7 @@ pub trait HistoryStore: fmt::Debug + Send + Sync + 'static {
     async fn compact(
         &self,
         series: &str,
-        token: FencingToken,
+        writer: &Writer,
         now: Timestamp,
         retention: &Retention,
     ) -> Result<Compacted>;

@@ -6,7 +6,7 @@ use aeroguard_core::Timestamp;
 use async_trait::async_trait;
 
 use super::{Handle, scripts};
-use crate::history::{Bucket, Compacted, HistoryStore, Point, Retention, check_append, check_range};
+use crate::history::{Bucket, Compacted, HistoryStore, Point, Retention, Writer, check_append, check_range};
 use crate::{Error, FencingToken, Result};
 
 /// A [`HistoryStore`] in Redis, sharing a [`RedisCoordinator`](super::RedisCoordinator)'s connections (and
@@ -71,18 +71,32 @@ impl RedisHistory {
     }
 }
 
-fn fenced(series: &str, token: FencingToken, highest: i64) -> Error {
-    Error::Fenced {
-        key: series.to_string(),
-        token: token.0,
-        highest: u64::try_from(highest).unwrap_or(0),
+/// What a fenced script answered: `{status, highest, holder, dropped, folded}`.
+type Answer = (i64, i64, String, u64, u64);
+
+/// The script's refusal as the error it means (status 0: a higher token was seen; 2: the token is another's).
+fn refused(series: &str, writer: &Writer, (status, highest, holder, _, _): Answer) -> Error {
+    if status == 2 {
+        Error::FenceHeld {
+            key: series.to_string(),
+            token: writer.token.0,
+            holder,
+            writer: writer.owner.clone(),
+        }
+    } else {
+        Error::Fenced {
+            key: series.to_string(),
+            token: writer.token.0,
+            highest: u64::try_from(highest).unwrap_or(0),
+        }
     }
 }
 
 #[async_trait]
 impl HistoryStore for RedisHistory {
-    async fn append(&self, series: &str, token: FencingToken, points: &[Point]) -> Result<()> {
+    async fn append(&self, series: &str, writer: &Writer, points: &[Point]) -> Result<()> {
         check_append(series, points)?;
+        writer.check()?;
         if points.is_empty() {
             return Ok(());
         }
@@ -101,11 +115,12 @@ impl HistoryStore for RedisHistory {
             members.push((p.at.as_millis(), json));
         }
         let h = self.h.clone();
-        let (ok, highest): (i64, i64) = self
+        let (token, owner) = (writer.token.0, writer.owner.clone());
+        let answer: Answer = self
             .h
             .run("history append", |mut c| async move {
                 let mut inv = scripts::HISTORY_APPEND.key(&k.points);
-                inv.key(&k.fence).arg(token.0);
+                inv.key(&k.fence).arg(token).arg(&owner);
                 for (score, member) in &members {
                     inv.arg(score).arg(member);
                 }
@@ -118,10 +133,10 @@ impl HistoryStore for RedisHistory {
                 out.map(Ok)
             })
             .await??;
-        if ok == 1 {
+        if answer.0 == 1 {
             Ok(())
         } else {
-            Err(fenced(series, token, highest))
+            Err(refused(series, writer, answer))
         }
     }
 
@@ -140,34 +155,39 @@ impl HistoryStore for RedisHistory {
     async fn fence(&self, series: &str) -> Result<Option<FencingToken>> {
         crate::error::check_name("series", series)?;
         let key = self.keys(series).fence;
-        let v: Option<u64> = self
+        let v: Option<String> = self
             .h
             .run("history fence", |mut c| async move {
                 redis::cmd("GET").arg(&key).query_async(&mut c).await
             })
             .await?;
-        Ok(v.map(FencingToken))
+        // `"<token> <owner>"`, or the token alone as older versions wrote it.
+        Ok(v.and_then(|v| v.split(' ').next()?.parse().ok())
+            .map(FencingToken))
     }
 
     async fn compact(
         &self,
         series: &str,
-        token: FencingToken,
+        writer: &Writer,
         now: Timestamp,
         retention: &Retention,
     ) -> Result<Compacted> {
         crate::error::check_name("series", series)?;
+        writer.check()?;
         retention.validate()?;
         let (drop_before, fold_before, width) = retention.cutoffs(now);
         let k = self.keys(series);
-        let (ok, highest, dropped, folded): (i64, i64, u64, u64) = self
+        let (token, owner) = (writer.token.0, writer.owner.clone());
+        let answer: Answer = self
             .h
             .run("history compact", |mut c| async move {
                 scripts::HISTORY_COMPACT
                     .key(&k.points)
                     .key(&k.fence)
                     .key(&k.buckets)
-                    .arg(token.0)
+                    .arg(token)
+                    .arg(&owner)
                     .arg(drop_before)
                     .arg(fold_before.unwrap_or(-1))
                     .arg(width)
@@ -175,10 +195,13 @@ impl HistoryStore for RedisHistory {
                     .await
             })
             .await?;
-        if ok == 1 {
-            Ok(Compacted { dropped, folded })
+        if answer.0 == 1 {
+            Ok(Compacted {
+                dropped: answer.3,
+                folded: answer.4,
+            })
         } else {
-            Err(fenced(series, token, highest))
+            Err(refused(series, writer, answer))
         }
     }
 }

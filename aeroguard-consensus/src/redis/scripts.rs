@@ -268,36 +268,48 @@ return redis.call('XDEL', KEYS[1], unpack(ids))",
     )
 });
 
-/// KEYS: points, fence. ARGV: token, then score/member pairs. `{1, highest}` if written, `{0, highest}` if
-/// refused because a higher token was seen.
+/// The fence check every fenced history script starts with. The fence key holds `"<token> <owner>"` (a
+/// value of the older format, the token alone, has no owner). ARGV[1] is the token, ARGV[2] the owner. Returns
+/// early with `{0, highest, holder, 0, 0}` for a lower token and `{2, highest, holder, 0, 0}` for the same token
+/// from another owner; otherwise records the writer as the fence's owner.
+const FENCE_CHECK: &str = r"
+local fence = redis.call('GET', KEYS[2]) or '0'
+local hi = tonumber(string.match(fence, '^%d+')) or 0
+local holder = string.match(fence, '^%d+ (.+)$') or ''
+local tok = tonumber(ARGV[1])
+if tok < hi then return {0, hi, holder, 0, 0} end
+if tok == hi and holder ~= '' and holder ~= ARGV[2] then return {2, hi, holder, 0, 0} end
+redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. ARGV[2])
+";
+
+/// KEYS: points, fence. ARGV: token, owner, then score/member pairs. `{1, token, owner, 0, 0}` if written,
+/// else the fence check's refusal.
 pub static HISTORY_APPEND: LazyLock<Script> = LazyLock::new(|| {
     script(
-        r"
-local hi = tonumber(redis.call('GET', KEYS[2]) or '0')
-local tok = tonumber(ARGV[1])
-if tok < hi then return {0, hi} end
-if tok > hi then redis.call('SET', KEYS[2], ARGV[1]) end
-for i = 2, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return {1, math.max(hi, tok)}",
+        &[
+            FENCE_CHECK,
+            r"
+for i = 3, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return {1, tok, ARGV[2], 0, 0}",
+        ]
+        .concat(),
     )
 });
 
-/// KEYS: points, fence, buckets. ARGV: token, drop before (ms), downsample before (ms, bucket-aligned, or
-/// -1), bucket width (ms). Drops what is older than the retention, folds raw points older than the downsampling
-/// age into min/max/mean buckets. `{status, highest, dropped, folded}` (status 0 = fenced).
+/// KEYS: points, fence, buckets. ARGV: token, owner, drop before (ms), downsample before (ms, bucket-aligned,
+/// or -1), bucket width (ms). Drops what is older than the retention, folds raw points older than the downsampling
+/// age into min/max/mean buckets. `{1, token, owner, dropped, folded}`, or the fence check's refusal.
 pub static HISTORY_COMPACT: LazyLock<Script> = LazyLock::new(|| {
     script(
-        r"
-local hi = tonumber(redis.call('GET', KEYS[2]) or '0')
-local tok = tonumber(ARGV[1])
-if tok < hi then return {0, hi, 0, 0} end
-if tok > hi then redis.call('SET', KEYS[2], ARGV[1]) end
-local dropped = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[2])
+        &[
+            FENCE_CHECK,
+            r"
+local dropped = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[3])
 local folded = 0
-local before = tonumber(ARGV[3])
+local before = tonumber(ARGV[4])
 if before >= 0 then
-  local width = tonumber(ARGV[4])
+  local width = tonumber(ARGV[5])
   local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. before, 'WITHSCORES')
   local acc = {}
   local order = {}
@@ -333,6 +345,8 @@ if before >= 0 then
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. before)
 end
-return {1, math.max(hi, tok), dropped, folded}",
+return {1, tok, ARGV[2], dropped, folded}",
+        ]
+        .concat(),
     )
 });

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aeroguard_consensus::history::{HistoryStore, Point};
+use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::round::{Announcement, Quorum, RoundFollower, RoundLeader, RoundOptions};
 use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error, Leadership};
 use aeroguard_core::fusion::{BrooksIyengar, Fusion};
@@ -242,10 +242,10 @@ async fn lead_rounds(
         .map_or(0, |a| a.value.round);
     let mut last = reported(&history.range(&series, all.0, all.1).await?);
     for r in last + 1..=announced {
-        let token = lead.ensure()?;
+        let writer = lead.writer()?;
         let point = Point::new(Timestamp::now(), r as f64)
-            .with_detail(serde_json::json!({ "round": r, "accounted_by": me, "token": token.0 }));
-        history.append(&plan.aborted_series(), token, &[point]).await?;
+            .with_detail(serde_json::json!({ "round": r, "accounted_by": me, "token": writer.token.0 }));
+        history.append(&plan.aborted_series(), &writer, &[point]).await?;
         emit(NodeEvent::Aborted {
             round: r,
             node: me.clone(),
@@ -302,7 +302,9 @@ async fn lead_rounds(
         let point = Point::new(now, record.fused[0])
             .with_alarm(record.alarm)
             .with_detail(detail);
-        history.append(&series, result.token, &[point]).await?;
+        history
+            .append(&series, &Writer::new(result.token, me.as_str()), &[point])
+            .await?;
         last = result.round;
         if let Some(addr) = &plan.post {
             let body = serde_json::json!({

@@ -66,6 +66,14 @@ pub struct Summary {
     pub timed_out: bool,
 }
 
+/// Whether every token in the history was written by one leader only.
+fn one_leader_per_token(records: &[RoundRecord]) -> bool {
+    let mut holder: BTreeMap<u64, &str> = BTreeMap::new();
+    records
+        .iter()
+        .all(|r| *holder.entry(r.token).or_insert(r.leader.as_str()) == r.leader.as_str())
+}
+
 impl Summary {
     pub(crate) async fn build(plan: &Plan, history: &dyn HistoryStore, ev: Events) -> crate::Result<Summary> {
         let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
@@ -145,7 +153,11 @@ impl Summary {
             duplicates: count.iter().filter(|(_, n)| **n > 1).map(|(r, _)| *r).collect(),
             aborted,
             lost,
-            tokens_in_order: records.windows(2).all(|w| w[1].token >= w[0].token),
+            // Tokens never go down, and an equal token is the same term: one leader per token.
+            tokens_in_order: records
+                .windows(2)
+                .all(|w| w[1].token > w[0].token || (w[1].token == w[0].token && w[1].leader == w[0].leader))
+                && one_leader_per_token(&records),
             terms,
             failovers,
             missing_quorum: records

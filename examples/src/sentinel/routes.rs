@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aeroguard_consensus::FencingToken;
-use aeroguard_consensus::history::Point;
+use aeroguard_consensus::history::{Point, Writer};
 use aeroguard_core::Timestamp;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -14,6 +14,10 @@ use axum::response::IntoResponse;
 use super::Sentinel;
 use super::api::{ApiError, HistoryQuery, Ingest, VerdictOut, VerdictsQuery, validate};
 use super::series::SeriesError;
+
+/// The owner recorded with a posting's token. Requests are not bound to a node identity yet, so every poster
+/// counts as this one owner and the fence refuses lower tokens only.
+const UNAUTHENTICATED: &str = "unauthenticated";
 
 /// `POST /ingest`.
 pub(super) async fn ingest(
@@ -60,10 +64,14 @@ pub(super) async fn ingest(
         SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
     })?;
     s.history
-        .append(&req.series, FencingToken(req.token), &scored.points)
+        .append(
+            &req.series,
+            &Writer::new(FencingToken(req.token), UNAUTHENTICATED),
+            &scored.points,
+        )
         .await
         .map_err(|e| match e {
-            aeroguard_consensus::Error::Fenced { .. } => {
+            aeroguard_consensus::Error::Fenced { .. } | aeroguard_consensus::Error::FenceHeld { .. } => {
                 s.reject(StatusCode::CONFLICT, "fenced", e.to_string())
             }
             other => s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string()),
