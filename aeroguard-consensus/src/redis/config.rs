@@ -23,7 +23,7 @@ impl RedisConfig {
 }
 
 fn keys(h: &Handle, key: &str) -> (String, String) {
-    let value = h.key(&format!("cfg:{key}"));
+    let value = h.named("cfg", key);
     let changes = format!("{value}:changes");
     (value, changes)
 }

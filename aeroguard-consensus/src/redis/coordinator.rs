@@ -57,7 +57,7 @@ impl RedisCoordinator {
     /// the session timeout (for failure tests): it sees `Expired` at its next heartbeat, then opens a new session.
     pub async fn force_expire(&self) -> Result<()> {
         let sid = self.cell.session_id.lock().clone();
-        let key = self.cell.key(&format!("session:{}:{sid}", self.cell.node));
+        let key = format!("{}:{sid}", self.cell.named("session", self.cell.node.as_str()));
         self.cell
             .run("expire session", |mut c| async move {
                 redis::cmd("DEL").arg(&key).query_async::<i64>(&mut c).await
@@ -107,7 +107,7 @@ impl RedisCoordinator {
             );
         }
         let sid = self.cell.session_id.lock().clone();
-        let key = self.cell.key(&format!("session:{}:{sid}", self.cell.node));
+        let key = format!("{}:{sid}", self.cell.named("session", self.cell.node.as_str()));
         let deleted = self
             .cell
             .run("close", |mut c| async move {

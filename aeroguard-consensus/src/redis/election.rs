@@ -33,7 +33,7 @@ pub(crate) struct RedisElection {
 
 impl RedisElection {
     pub fn new(h: Handle, name: &str) -> Self {
-        let base = h.key(&format!("el:{name}"));
+        let base = h.named("el", name);
         let keys = Keys {
             queue: format!("{base}:queue"),
             alive: format!("{base}:alive"),

@@ -35,7 +35,7 @@ impl RedisHistory {
     }
 
     fn keys(&self, series: &str) -> Keys {
-        let base = self.h.key(&format!("hist:{series}"));
+        let base = self.h.named("hist", series);
         Keys {
             points: format!("{base}:points"),
             fence: format!("{base}:fence"),

@@ -3,13 +3,16 @@
 //! Redis has no sessions and no ordered watches, so each recipe is built from its own primitives, and every
 //! read-check-write runs in one server-side script. Deadlines come from the server's clock (`TIME`).
 //!
+//! Every key is `<prefix>:<kind>:{<name>}<suffix>` (braces end the name, so distinct names never share a key;
+//! `{name}` is also each name's Redis Cluster hash tag).
+//!
 //! | recipe | keys under the prefix (default `aeroguard`) |
 //! |---|---|
-//! | session | `session:<node>:<id>`: a key with a TTL of the session timeout, extended every third of it; gone = expired |
-//! | election | `el:<name>:lease` (`SET NX PX`, renewed by a compare-and-extend script), `el:<name>:token` (incremented on every grant: the fencing token), `el:<name>:queue` / `:alive` (candidates in join order, with liveness deadlines), `el:<name>:wake:<candidate>` (a list the predecessor pushes to when it leaves; candidates wait on it with `BLPOP`) |
-//! | registry | `svc:<service>:live` (node → deadline), `:data`, `:owner`, and `:events`, a stream of joins and leaves |
-//! | config | `cfg:<key>` (version and bytes), `cfg:<key>:changes`, a stream of versions that watchers block on |
-//! | queue | `q:<name>`: a stream with the consumer group `aeroguard`; `XREADGROUP`, `XACK` + `XDEL`, `XAUTOCLAIM` of entries idle longer than the session timeout |
+//! | session | `session:{<node>}:<id>`: a key with a TTL of the session timeout, extended every third of it; gone = expired |
+//! | election | `el:{<name>}:lease` (`SET NX PX`, renewed by a compare-and-extend script), `el:{<name>}:token` (incremented on every grant: the fencing token), `el:{<name>}:queue` / `:alive` (candidates in join order, with liveness deadlines), `el:{<name>}:wake:<candidate>` (a list the predecessor pushes to when it leaves; candidates wait on it with `BLPOP`) |
+//! | registry | `svc:{<service>}:live` (node → deadline), `:data`, `:owner`, and `:events`, a stream of joins and leaves |
+//! | config | `cfg:{<key>}` (version and bytes), `cfg:{<key>}:changes`, a stream of versions that watchers block on |
+//! | queue | `q:{<name>}`: a stream with the consumer group `aeroguard`; `XREADGROUP`, `XACK` + `XDEL`, `XAUTOCLAIM` of entries idle longer than the session timeout |
 //!
 //! # What the backend promises, and what it cannot
 //!
@@ -39,6 +42,7 @@ mod conn;
 mod coordinator;
 mod election;
 mod history;
+mod keys;
 mod options;
 mod queue;
 mod registry;

@@ -39,7 +39,7 @@ struct Inner {
 
 impl RedisQueue {
     pub fn new(h: Handle, name: &str) -> Self {
-        let stream = h.key(&format!("q:{name}"));
+        let stream = h.named("q", name);
         RedisQueue {
             inner: Arc::new_cyclic(|me| Inner {
                 h,

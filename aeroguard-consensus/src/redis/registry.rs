@@ -23,7 +23,7 @@ struct Keys {
 }
 
 fn keys(h: &Handle, service: &str) -> Keys {
-    let base = h.key(&format!("svc:{service}"));
+    let base = h.named("svc", service);
     Keys {
         live: format!("{base}:live"),
         data: format!("{base}:data"),

@@ -34,9 +34,9 @@ pub(crate) struct Cell {
 pub(crate) type Handle = Arc<Cell>;
 
 impl Cell {
-    /// A key under the prefix.
-    pub fn key(&self, rest: &str) -> String {
-        format!("{}:{rest}", self.options.prefix)
+    /// The base key of `name` of `kind` (see `keys`).
+    pub fn named(&self, kind: &str, name: &str) -> String {
+        super::keys::named(&self.options.prefix, kind, name)
     }
 
     /// The current session's id and epoch, or why there is none.
@@ -179,7 +179,7 @@ pub(super) fn new_session_id() -> String {
 /// Opens a session key; the session id on success.
 pub(super) async fn open_session(cell: &Cell) -> Result<String> {
     let sid = new_session_id();
-    let key = cell.key(&format!("session:{}:{sid}", cell.node));
+    let key = format!("{}:{sid}", cell.named("session", cell.node.as_str()));
     let ttl = cell.options.ttl_ms();
     cell.run("open session", |mut c| async move {
         redis::cmd("SET")
@@ -212,7 +212,7 @@ pub(super) async fn heartbeat(cell: std::sync::Weak<Cell>) {
         }
         let sent = Instant::now();
         let sid = c.session_id.lock().clone();
-        let key = c.key(&format!("session:{}:{sid}", c.node));
+        let key = format!("{}:{sid}", c.named("session", c.node.as_str()));
         let beat = c
             .run("session heartbeat", |mut conn| async move {
                 scripts::SESSION_BEAT

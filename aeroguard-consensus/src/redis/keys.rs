@@ -1,0 +1,59 @@
+//! Key names. Every key is `<prefix>:<kind>:{<name>}` plus a fixed suffix (`:lease`, `:changes`, ...). Names
+//! may contain `:` but never braces, so the braces end the name unambiguously: distinct (kind, name, suffix)
+//! give distinct keys (a config named `a:changes` no longer lands on config `a`'s change stream), and each
+//! name's keys share the Redis Cluster hash slot of `{<name>}`.
+
+/// The base key of `name` of `kind` under `prefix`.
+pub(crate) fn named(prefix: &str, kind: &str, name: &str) -> String {
+    format!("{prefix}:{kind}:{{{name}}}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use proptest::prelude::*;
+
+    use super::named;
+
+    /// Every kind with every suffix the backend puts after it.
+    const KINDS: [(&str, &[&str]); 6] = [
+        ("cfg", &["", ":changes"]),
+        ("el", &[":queue", ":alive", ":lease", ":token", ":seq", ":wake:"]),
+        ("svc", &[":live", ":data", ":owner", ":events"]),
+        ("q", &[""]),
+        ("hist", &[":points", ":fence", ":buckets"]),
+        ("session", &[":"]),
+    ];
+
+    fn name() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_.:-]{1,12}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn distinct_names_give_distinct_keys(a in name(), other in name(), grow in 0..8usize, ka in 0..6usize,
+                                             kb in 0..6usize, sa in 0..6usize, sb in 0..6usize) {
+            // The second name is often the first with a suffix the backend uses, where collisions hide.
+            let grown = ["", ":changes", ":lease", ":wake", ":wake:x", ":live", ":points", ":fence"];
+            let b = if grow == 0 { other } else { format!("{a}{}", grown[grow]) };
+            let (kind_a, suffixes_a) = KINDS[ka];
+            let (kind_b, suffixes_b) = KINDS[kb];
+            let (sa, sb) = (suffixes_a[sa % suffixes_a.len()], suffixes_b[sb % suffixes_b.len()]);
+            let key_a = named("aeroguard", kind_a, &a) + sa;
+            let key_b = named("aeroguard", kind_b, &b) + sb;
+            if (kind_a, a.as_str(), sa) != (kind_b, b.as_str(), sb) {
+                prop_assert_ne!(key_a, key_b);
+            }
+        }
+    }
+
+    #[test]
+    fn the_old_collision_is_gone() {
+        // Config `a:changes` and the change stream of config `a` were one key.
+        assert_ne!(
+            named("p", "cfg", "a:changes"),
+            named("p", "cfg", "a") + ":changes"
+        );
+    }
+}
