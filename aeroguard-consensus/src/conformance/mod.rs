@@ -57,7 +57,7 @@ mod session;
 pub use election::{
     check_election_cancel_and_drop, check_election_crash_failover, check_election_succession,
 };
-pub use queue::{check_queue, check_queue_crashed_consumer};
+pub use queue::{check_queue, check_queue_ack_needs_the_claim, check_queue_crashed_consumer};
 pub use registry::{check_config, check_config_watch_sees_a_fresh_key, check_registry};
 pub use session::check_session_expiry_recovery;
 
@@ -106,6 +106,7 @@ pub async fn run_all(h: &dyn Harness) {
     check_config_watch_sees_a_fresh_key(h).await;
     check_queue(h).await;
     check_queue_crashed_consumer(h).await;
+    check_queue_ack_needs_the_claim(h).await;
     check_session_expiry_recovery(h).await;
 }
 
@@ -128,6 +129,7 @@ macro_rules! conformance_tests {
             config_watch_sees_a_fresh_key => check_config_watch_sees_a_fresh_key,
             queue => check_queue,
             queue_crashed_consumer => check_queue_crashed_consumer,
+            queue_ack_needs_the_claim => check_queue_ack_needs_the_claim,
             session_expiry_recovery => check_session_expiry_recovery,
         );
     };

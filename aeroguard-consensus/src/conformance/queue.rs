@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, timeout};
 
 use super::{Harness, PROMPT};
 use crate::{Delivery, Error};
@@ -118,4 +118,31 @@ pub async fn check_queue_crashed_consumer(h: &dyn Harness) {
     assert_eq!(got, (0..10).collect::<Vec<_>>());
     survivor.close().await;
     producer.close().await;
+}
+
+/// A delivery taken in a session that has since expired cannot be acked: the claim went with the session, the
+/// ack is a `Conflict`, and the item stays for whoever takes it next (acking it would delete an item that may
+/// already be redelivered to another consumer).
+pub async fn check_queue_ack_needs_the_claim(h: &dyn Harness) {
+    let name = h.unique("qclaim");
+    let c = h.connect("claimer").await;
+    let q = c.queue(&name).unwrap();
+    q.put(b"job".to_vec()).await.unwrap();
+    let d = q.take(Some(PROMPT)).await.unwrap();
+    let mut session = c.session();
+    let epoch = session.borrow_and_update().epoch;
+    h.expire(&c).await;
+    let deadline = Instant::now() + h.session_timeout() + PROMPT;
+    while session.borrow().epoch == epoch || !session.borrow().is_connected() {
+        assert!(Instant::now() < deadline, "the session never came back after the expiry");
+        // Any call rebuilds an expired session; then wait for the status to say so.
+        let _rebuilt = c.queue(&name).unwrap().len().await;
+        timeout(Duration::from_millis(50), session.changed()).await.ok();
+    }
+    match d.ack().await {
+        Err(Error::Conflict { .. }) => {}
+        other => panic!("an ack from an expired session's delivery must be a Conflict: {other:?}"),
+    }
+    assert_eq!(q.len().await.unwrap(), 1, "the item stays for the next taker");
+    c.close().await;
 }

@@ -69,7 +69,17 @@ impl Acker for MemoryAcker {
 
     async fn ack_many(&self, ids: &[String]) -> Result<()> {
         let mut st = self.h.cluster.lock();
-        st.live(self.sid, "queue ack")?;
+        match st.live(self.sid, "queue ack") {
+            // The delivery's session is gone, and its claims with it: as on ZooKeeper, that is a conflict.
+            Err(Error::SessionExpired { .. }) => {
+                return Err(Error::Conflict {
+                    key: format!("{}/{}", self.name, ids.first().map_or("", String::as_str)),
+                    expected: "a claim held by this session".into(),
+                    actual: "claim lost (session expired)".into(),
+                });
+            }
+            other => other?,
+        }
         let q = st.queues.entry(self.name.clone()).or_default();
         for id in ids {
             let seq = seq_of(id)?;

@@ -174,18 +174,33 @@ impl Acker for Inner {
             return Ok(());
         }
         self.h.unhold(&self.stream, ids);
-        let (stream, ids) = (self.stream.clone(), ids.to_vec());
-        self.h
+        let (consumer, _) = self.h.owner("queue ack")?;
+        let (stream, batch) = (self.stream.clone(), ids.to_vec());
+        let me = consumer.clone();
+        let answer: redis::Value = self
+            .h
             .run("queue ack", |mut c| async move {
                 let mut inv = scripts::QUEUE_ACK.key(&stream);
-                inv.arg(GROUP);
-                for id in &ids {
+                inv.arg(GROUP).arg(&me);
+                for id in &batch {
                     inv.arg(id);
                 }
-                inv.invoke_async::<i64>(&mut c).await
+                inv.invoke_async(&mut c).await
             })
-            .await
-            .map(|_| ())
+            .await?;
+        match redis::from_redis_value::<(i64, String, String)>(answer) {
+            // Another consumer holds it now (this one's claim lapsed and it was redelivered), or it is gone.
+            Ok((0, id, holder)) => Err(Error::Conflict {
+                key: format!("{}/{id}", self.name),
+                expected: format!("claimed by {consumer}"),
+                actual: if holder.is_empty() {
+                    "claimed by nobody (acked already)".into()
+                } else {
+                    format!("claimed by {holder}")
+                },
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn release(&self, id: &str) {

@@ -257,14 +257,21 @@ return n",
     )
 });
 
-/// KEYS: stream. ARGV: group, ids... Acknowledges and deletes.
+/// KEYS: stream. ARGV: group, consumer, ids... Acknowledges and deletes the entries if the consumer holds every
+/// one of them: `{1, deleted}`; otherwise nothing changes and the first entry held by another consumer (or by
+/// none: acked already, or reclaimed and acked) is named: `{0, id, holder}`.
 pub static QUEUE_ACK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local ids = {}
-for i = 2, #ARGV do table.insert(ids, ARGV[i]) end
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  local holder = (p[1] and p[1][2]) or ''
+  if holder ~= ARGV[2] then return {0, ARGV[i], holder} end
+  table.insert(ids, ARGV[i])
+end
 redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-return redis.call('XDEL', KEYS[1], unpack(ids))",
+return {1, redis.call('XDEL', KEYS[1], unpack(ids))}",
     )
 });
 

@@ -153,6 +153,20 @@ impl Acker for ZkAcker {
                         actual: "claim lost (session expired or item released)".into(),
                     });
                 }
+                // The session that held the claims is gone, and the claims with it.
+                Err(zk::MultiWriteError::OperationFailed {
+                    source: zk::Error::SessionExpired,
+                    ..
+                })
+                | Err(zk::MultiWriteError::RequestFailed {
+                    source: zk::Error::SessionExpired,
+                }) => {
+                    return Err(Error::Conflict {
+                        key: chunk.first().cloned().unwrap_or_default(),
+                        expected: "a claim held by this session".into(),
+                        actual: "claim lost (session expired)".into(),
+                    });
+                }
                 Err(zk::MultiWriteError::OperationFailed { source, .. })
                 | Err(zk::MultiWriteError::RequestFailed { source }) => {
                     return Err(zk_err(source, "queue ack"));
