@@ -134,7 +134,10 @@ pub async fn check_queue_ack_needs_the_claim(h: &dyn Harness) {
     h.expire(&c).await;
     let deadline = Instant::now() + h.session_timeout() + PROMPT;
     while session.borrow().epoch == epoch || !session.borrow().is_connected() {
-        assert!(Instant::now() < deadline, "the session never came back after the expiry");
+        assert!(
+            Instant::now() < deadline,
+            "the session never came back after the expiry"
+        );
         // Any call rebuilds an expired session; then wait for the status to say so.
         let _rebuilt = c.queue(&name).unwrap().len().await;
         timeout(Duration::from_millis(50), session.changed()).await.ok();

@@ -177,11 +177,26 @@ impl Acker for Inner {
         let (consumer, _) = self.h.owner("queue ack")?;
         let (stream, batch) = (self.stream.clone(), ids.to_vec());
         let me = consumer.clone();
+        // The batch's range, for the one XPENDING that lists what this consumer holds in it.
+        let order = |id: &String| -> (u64, u64) {
+            let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+            (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+        };
+        let low = batch
+            .iter()
+            .min_by_key(|id| order(id))
+            .cloned()
+            .unwrap_or_default();
+        let high = batch
+            .iter()
+            .max_by_key(|id| order(id))
+            .cloned()
+            .unwrap_or_default();
         let answer: redis::Value = self
             .h
             .run("queue ack", |mut c| async move {
                 let mut inv = scripts::QUEUE_ACK.key(&stream);
-                inv.arg(GROUP).arg(&me);
+                inv.arg(GROUP).arg(&me).arg(&low).arg(&high);
                 for id in &batch {
                     inv.arg(id);
                 }

@@ -257,17 +257,23 @@ return n",
     )
 });
 
-/// KEYS: stream. ARGV: group, consumer, ids... Acknowledges and deletes the entries if the consumer holds every
-/// one of them: `{1, deleted}`; otherwise nothing changes and the first entry held by another consumer (or by
-/// none: acked already, or reclaimed and acked) is named: `{0, id, holder}`.
+/// KEYS: stream. ARGV: group, consumer, lowest id, highest id, ids... Acknowledges and deletes the entries if
+/// the consumer holds every one of them: `{1, deleted}`; otherwise nothing changes and the first entry it does
+/// not hold (another consumer has it, or nobody: acked already) is named with its holder: `{0, id, holder}`.
+/// One `XPENDING` over the batch's range, filtered by consumer, finds what the consumer holds.
 pub static QUEUE_ACK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
+local held = {}
+-- Everything the consumer holds in the range (it may hold more than it acks now).
+local mine = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[4], 1000000, ARGV[2])
+for _, p in ipairs(mine) do held[p[1]] = true end
 local ids = {}
-for i = 3, #ARGV do
-  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  local holder = (p[1] and p[1][2]) or ''
-  if holder ~= ARGV[2] then return {0, ARGV[i], holder} end
+for i = 5, #ARGV do
+  if not held[ARGV[i]] then
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+    return {0, ARGV[i], (p[1] and p[1][2]) or ''}
+  end
   table.insert(ids, ARGV[i])
 end
 redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
