@@ -110,3 +110,40 @@ def test_ensemble_vote_record():
         ens.update(np.zeros(5))
     with pytest.raises(ValueError, match="NaN"):
         ens.decide(np.full((3, 3), np.nan))
+
+
+def test_without_scikit_learn():
+    """Where scikit-learn is not installed, the detectors keep the same API (its protocol stands in)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["sklearn"] = None  # every `import sklearn...` now fails as if it were not installed
+        import numpy as np
+        import aeroguard
+        X = np.random.default_rng(0).normal(size=(300, 2))
+        f = aeroguard.IsolationForest(contamination=0.01, random_state=0)
+        assert f.get_params()["contamination"] == 0.01 and "IsolationForest(" in repr(f)
+        assert f.set_params(n_estimators=20) is f and f.n_estimators == 20
+        assert f.fit_predict(X).tolist().count(-1) >= 1
+        assert f.predict(np.array([[9.0, 9.0]])).tolist() == [-1]
+        try:
+            aeroguard.ClusterProfile().predict(X)
+        except aeroguard.NotFittedError as e:
+            assert isinstance(e, ValueError) and isinstance(e, AttributeError)
+        else:
+            raise AssertionError("unfitted predict must raise")
+        try:
+            f.set_params(nope=1)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("unknown parameter must raise")
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
