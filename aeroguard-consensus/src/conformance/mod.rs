@@ -57,7 +57,10 @@ mod session;
 pub use election::{
     check_election_cancel_and_drop, check_election_crash_failover, check_election_succession,
 };
-pub use queue::{check_queue, check_queue_ack_needs_the_claim, check_queue_crashed_consumer};
+pub use queue::{
+    check_queue, check_queue_ack_needs_the_claim, check_queue_crashed_consumer,
+    check_queue_released_item_behind_live_claims,
+};
 pub use registry::{check_config, check_config_watch_sees_a_fresh_key, check_registry};
 pub use session::check_session_expiry_recovery;
 
@@ -107,6 +110,7 @@ pub async fn run_all(h: &dyn Harness) {
     check_queue(h).await;
     check_queue_crashed_consumer(h).await;
     check_queue_ack_needs_the_claim(h).await;
+    check_queue_released_item_behind_live_claims(h).await;
     check_session_expiry_recovery(h).await;
 }
 
@@ -130,6 +134,7 @@ macro_rules! conformance_tests {
             queue => check_queue,
             queue_crashed_consumer => check_queue_crashed_consumer,
             queue_ack_needs_the_claim => check_queue_ack_needs_the_claim,
+            queue_released_item_behind_live_claims => check_queue_released_item_behind_live_claims,
             session_expiry_recovery => check_session_expiry_recovery,
         );
     };

@@ -149,3 +149,36 @@ pub async fn check_queue_ack_needs_the_claim(h: &dyn Harness) {
     assert_eq!(q.len().await.unwrap(), 1, "the item stays for the next taker");
     c.close().await;
 }
+
+/// An item released behind many live claims (another consumer holds the 300 items before it) is delivered
+/// promptly to the next taker: reclaiming must not start its scan over at the front every time.
+pub async fn check_queue_released_item_behind_live_claims(h: &dyn Harness) {
+    let name = h.unique("qbehind");
+    let holder = h.connect("holder").await;
+    let hq = holder.queue(&name).unwrap();
+    hq.put_batch((0..300u32).map(|i| i.to_be_bytes().to_vec()).collect())
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    while held.len() < 300 {
+        held.extend(hq.take_batch(300 - held.len(), Some(PROMPT)).await.unwrap());
+    }
+    hq.put(b"released".to_vec()).await.unwrap();
+    let dropper = h.connect("dropper").await;
+    let dq = dropper.queue(&name).unwrap();
+    let d = dq.take(Some(PROMPT)).await.unwrap();
+    assert_eq!(d.payload(), b"released");
+    drop(d); // released: the next taker gets it
+    let taker = h.connect("taker").await;
+    let tq = taker.queue(&name).unwrap();
+    let got = tq
+        .take(Some(h.session_timeout() + PROMPT))
+        .await
+        .expect("the released item behind 300 live claims must be delivered");
+    assert_eq!(got.payload(), b"released");
+    got.ack().await.unwrap();
+    Delivery::ack_all(held).await.unwrap();
+    for c in [holder, dropper, taker] {
+        c.close().await;
+    }
+}

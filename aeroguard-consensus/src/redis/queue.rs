@@ -34,6 +34,8 @@ struct Inner {
     /// (under the lock, so a take never overtakes a release in flight).
     releases: tokio::sync::Mutex<Vec<String>>,
     pending: parking_lot::Mutex<Vec<String>>,
+    /// Where the next take goes on scanning the pending list for entries to reclaim.
+    cursor: parking_lot::Mutex<String>,
     me: std::sync::Weak<Inner>,
 }
 
@@ -48,6 +50,7 @@ impl RedisQueue {
                 group_ready: tokio::sync::OnceCell::new(),
                 releases: tokio::sync::Mutex::new(Vec::new()),
                 pending: parking_lot::Mutex::new(Vec::new()),
+                cursor: parking_lot::Mutex::new("0-0".into()),
                 me: me.clone(),
             }),
         }
@@ -111,6 +114,7 @@ impl Inner {
         self.flush_releases().await?;
         let (stream, consumer) = (self.stream.clone(), consumer.to_string());
         let idle = self.h.options.ttl_ms();
+        let cursor = self.cursor.lock().clone();
         let flat: Vec<Vec<u8>> = self
             .h
             .run("queue take", |mut c| async move {
@@ -120,12 +124,17 @@ impl Inner {
                     .arg(&consumer)
                     .arg(idle)
                     .arg(max)
+                    .arg(&cursor)
                     .invoke_async(&mut c)
                     .await
             })
             .await?;
-        let mut out = Vec::with_capacity(flat.len() / 2);
         let mut it = flat.into_iter();
+        // Where the next take goes on scanning the pending list.
+        if let Some(next) = it.next() {
+            *self.cursor.lock() = String::from_utf8_lossy(&next).into_owned();
+        }
+        let mut out = Vec::with_capacity(it.len() / 2);
         while let (Some(id), Some(payload)) = (it.next(), it.next()) {
             out.push((String::from_utf8_lossy(&id).into_owned(), payload));
         }

@@ -215,20 +215,29 @@ return {1, v}",
     )
 });
 
-/// KEYS: stream. ARGV: group, consumer, min idle ms, count. Reclaims entries idle longer than the limit
-/// (crashed or released), else reads new ones: `{id, payload, id, payload, ...}`.
+/// KEYS: stream. ARGV: group, consumer, min idle ms, count, cursor. Reclaims entries idle longer than the limit
+/// (crashed or released), scanning the pending list from `cursor` (each `XAUTOCLAIM` looks at most ten entries
+/// per wanted one, so a scan that restarted at `0-0` every time never got past many live claims), else reads new
+/// ones: `{next cursor, id, payload, id, payload, ...}`.
 pub static QUEUE_TAKE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-local out = {}
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
-for _, e in ipairs(claimed[2]) do
-  if e[2] then
-    table.insert(out, e[1])
-    table.insert(out, e[2][2])
+local out = {'0-0'}
+local cursor = ARGV[5]
+-- Scan on until something is reclaimed, the pending list is done, or about 10,000 entries were looked at.
+for _ = 1, math.max(1, math.floor(1000 / tonumber(ARGV[4]))) do
+  local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', ARGV[4])
+  cursor = claimed[1]
+  for _, e in ipairs(claimed[2]) do
+    if e[2] then
+      table.insert(out, e[1])
+      table.insert(out, e[2][2])
+    end
   end
+  if #out > 1 or cursor == '0-0' then break end
 end
-if #out > 0 then return out end
+out[1] = cursor
+if #out > 1 then return out end
 local fresh = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
 if fresh then
   for _, e in ipairs(fresh[1][2]) do
