@@ -21,6 +21,17 @@ pub enum Error {
         /// What was being done.
         operation: &'static str,
     },
+    /// The server refused the operation for now and did nothing (Redis `OOM` under `maxmemory`, `BUSY` while a
+    /// script runs long): retry later. The backend already retried with backoff for a while.
+    #[error("{backend} refused {operation} for now: {reason}")]
+    Overloaded {
+        /// `"redis"`.
+        backend: &'static str,
+        /// What was being done.
+        operation: &'static str,
+        /// The server's answer.
+        reason: String,
+    },
     /// The session expired: its ephemeral state (leadership, registrations, claims) is gone.
     #[error("session expired during {operation}")]
     SessionExpired {
@@ -143,9 +154,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether retrying the same call later can succeed (connection loss, timeout).
+    /// Whether retrying the same call later can succeed (connection loss, timeout, an overloaded server).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::ConnectionLoss { .. } | Error::Timeout { .. })
+        matches!(
+            self,
+            Error::ConnectionLoss { .. } | Error::Timeout { .. } | Error::Overloaded { .. }
+        )
     }
 
     pub(crate) fn parameter(name: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> Self {

@@ -265,6 +265,12 @@ impl Pool {
                 backend: BACKEND,
                 operation,
             }
+        } else if transient(e) {
+            Error::Overloaded {
+                backend: BACKEND,
+                operation,
+                reason: e.to_string(),
+            }
         } else {
             Error::Backend {
                 backend: BACKEND,
@@ -281,6 +287,12 @@ impl Pool {
     }
 }
 
+/// Whether the server refused a command without running it, for now: `OOM` (over `maxmemory`) or `BUSY` (a
+/// script runs long). Retrying later is safe.
+pub(crate) fn transient(e: &RedisError) -> bool {
+    matches!(e.code(), Some("OOM" | "BUSY"))
+}
+
 fn leak_reason(e: RedisError) -> &'static str {
     // Reasons are static strings in the error type; the client's message is specific but rare (bad URL).
     match e.kind() {
@@ -295,6 +307,40 @@ mod tests {
     use std::task::Poll;
 
     use super::*;
+
+    /// `OOM` and `BUSY` replies are refusals for now: a retryable `Overloaded`, not a failure that ends a node
+    /// (they used to be `Backend` errors, which no caller retries).
+    #[test]
+    fn oom_and_busy_are_refusals_for_now() {
+        let err = |reply: &[u8]| {
+            redis::parse_redis_value(reply)
+                .and_then(redis::Value::extract_error)
+                .expect_err("a server error")
+        };
+        let oom = err(b"-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+        assert!(transient(&oom));
+        assert!(transient(&err(b"-BUSY Redis is busy running a script.\r\n")));
+        assert!(!transient(&err(b"-ERR unknown command\r\n")));
+        let pool = Pool::new(
+            &crate::redis::RedisTarget::Direct {
+                url: "redis://127.0.0.1:1".into(),
+            },
+            Duration::from_millis(200),
+        )
+        .expect("a valid target");
+        let mapped = pool.fail(oom, "queue put");
+        assert!(
+            matches!(
+                mapped,
+                Error::Overloaded {
+                    operation: "queue put",
+                    ..
+                }
+            ),
+            "{mapped:?}"
+        );
+        assert!(mapped.is_retryable());
+    }
 
     /// A caller that starts a reconnect and is then left unpolled does not hold up the next caller: the
     /// reconnect runs in its own task and both get its outcome. The server here accepts connections and

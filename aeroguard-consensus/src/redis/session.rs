@@ -111,22 +111,35 @@ impl Cell {
     /// Runs one command-like future on the shared connection with the crate's error mapping.
     pub async fn run<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T>
     where
-        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut + Clone,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        let conn = self.pool.conn(operation).await?;
-        match tokio::time::timeout(self.pool.op_timeout() * 2, f(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.pool.fail(e, operation)),
-            Err(_) => {
-                self.pool.forget();
-                Err(Error::ConnectionLoss {
-                    backend: BACKEND,
-                    operation,
-                })
+        // A refusal for now (OOM, BUSY) ran nothing: retry with backoff for up to the operation timeout.
+        let give_up = tokio::time::Instant::now() + self.pool.op_timeout();
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            let conn = self.pool.conn(operation).await?;
+            let attempt = f.clone();
+            match tokio::time::timeout(self.pool.op_timeout() * 2, attempt(conn)).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e))
+                    if super::conn::transient(&e) && tokio::time::Instant::now() + backoff < give_up =>
+                {
+                    tracing::debug!(operation, error = %e, "refused for now; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                }
+                Ok(Err(e)) => return Err(self.pool.fail(e, operation)),
+                Err(_) => {
+                    self.pool.forget();
+                    return Err(Error::ConnectionLoss {
+                        backend: BACKEND,
+                        operation,
+                    });
+                }
             }
         }
     }
