@@ -433,3 +433,70 @@ fn paused_leader_is_fenced_out() {
     });
     old.join().unwrap();
 }
+
+/// How many consumers the queue's group has, read straight from the master.
+async fn group_consumers(queue: &str) -> usize {
+    let urls: Vec<String> = sentinels()
+        .iter()
+        .map(|s| {
+            if s.contains("://") {
+                s.clone()
+            } else {
+                format!("redis://{s}")
+            }
+        })
+        .collect();
+    let mut sentinel = redis::sentinel::SentinelClient::build(
+        urls,
+        "aeroguard".to_string(),
+        None,
+        redis::sentinel::SentinelServerType::Master,
+    )
+    .unwrap();
+    let client = sentinel.async_get_client().await.unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let all: Vec<redis::Value> = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(format!("aeroguard:q:{{{queue}}}"))
+        .arg("aeroguard")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    all.len()
+}
+
+/// Every session reads as a consumer of its own; those that hold nothing and sat idle for a session timeout
+/// leave the group (it used to grow by one consumer per session, forever).
+#[tokio::test]
+async fn idle_consumers_leave_the_group() {
+    let name = format!("reap-{}", run_id());
+    let producer = connect("reap-producer", options()).await;
+    let q = producer.queue(&name).unwrap();
+    q.put_batch((0..5u8).map(|i| vec![i]).collect()).await.unwrap();
+    for i in 0..5 {
+        let c = connect(&format!("reap-{i}"), options()).await;
+        let d = c
+            .queue(&name)
+            .unwrap()
+            .take(Some(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        d.ack().await.unwrap();
+        c.close().await;
+    }
+    assert_eq!(
+        group_consumers(&name).await,
+        5,
+        "five sessions read, five consumers"
+    );
+    tokio::time::sleep(Duration::from_millis(2300)).await; // past the 2 s session timeout
+    q.put(vec![9]).await.unwrap();
+    let d = q.take(Some(Duration::from_secs(5))).await.unwrap();
+    d.ack().await.unwrap();
+    assert_eq!(
+        group_consumers(&name).await,
+        1,
+        "only the consumer still reading is left"
+    );
+    producer.close().await;
+}

@@ -36,6 +36,8 @@ struct Inner {
     pending: parking_lot::Mutex<Vec<String>>,
     /// Where the next take goes on scanning the pending list for entries to reclaim.
     cursor: parking_lot::Mutex<String>,
+    /// When this handle last removed idle consumers from the group.
+    reaped: parking_lot::Mutex<Option<Instant>>,
     me: std::sync::Weak<Inner>,
 }
 
@@ -51,6 +53,7 @@ impl RedisQueue {
                 releases: tokio::sync::Mutex::new(Vec::new()),
                 pending: parking_lot::Mutex::new(Vec::new()),
                 cursor: parking_lot::Mutex::new("0-0".into()),
+                reaped: parking_lot::Mutex::new(None),
                 me: me.clone(),
             }),
         }
@@ -109,9 +112,37 @@ impl Inner {
         Ok(())
     }
 
+    /// Removes consumers that hold nothing and were idle for a session timeout, at most once per timeout per
+    /// handle (best effort: a failure leaves them for the next time).
+    async fn reap(&self, consumer: &str) {
+        let t = self.h.options.session.timeout;
+        {
+            let mut last = self.reaped.lock();
+            if last.is_some_and(|at| at.elapsed() < t) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let (stream, me, idle) = (self.stream.clone(), consumer.to_string(), self.h.options.ttl_ms());
+        let removed = self
+            .h
+            .run("remove idle consumers", |mut c| async move {
+                scripts::QUEUE_REAP
+                    .key(&stream)
+                    .arg(GROUP)
+                    .arg(idle)
+                    .arg(&me)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+            })
+            .await;
+        crate::error::best_effort("remove idle consumers", removed);
+    }
+
     /// One non-blocking attempt: reclaimed entries first, then new ones.
     async fn try_take(&self, max: usize, consumer: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.flush_releases().await?;
+        self.reap(consumer).await;
         let (stream, consumer) = (self.stream.clone(), consumer.to_string());
         let idle = self.h.options.ttl_ms();
         let cursor = self.cursor.lock().clone();

@@ -249,6 +249,26 @@ return out",
     )
 });
 
+/// KEYS: stream. ARGV: group, idle ms, consumer. Removes the group's consumers that hold nothing and have been
+/// idle longer than the limit, except `consumer` (each session reads as a consumer of its own, so without this
+/// the group grows by one consumer per session forever). Deleting a consumer with nothing pending loses
+/// nothing: one that reads again is created again. The number removed.
+pub static QUEUE_REAP: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local removed = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info['pending'] == 0 and info['idle'] > tonumber(ARGV[2]) and info['name'] ~= ARGV[3] then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    removed = removed + 1
+  end
+end
+return removed",
+    )
+});
+
 /// KEYS: stream. ARGV: group, consumer, idle ms, ids... Sets the idle time of the consumer's own entries
 /// (0 to keep a claim alive, huge to release it to the next taker).
 pub static QUEUE_TOUCH: LazyLock<Script> = LazyLock::new(|| {
