@@ -114,6 +114,8 @@ impl HistoryStore for RedisHistory {
             })?;
             members.push((p.at.as_millis(), json));
         }
+        // Shared, so a retry after a refusal for now does not copy the batch.
+        let members = std::sync::Arc::new(members);
         let h = self.h.clone();
         let (token, owner) = (writer.token.0, writer.owner.clone());
         let answer: Answer = self
@@ -121,7 +123,7 @@ impl HistoryStore for RedisHistory {
             .run("history append", |mut c| async move {
                 let mut inv = scripts::HISTORY_APPEND.key(&k.points);
                 inv.key(&k.fence).arg(token).arg(&owner);
-                for (score, member) in &members {
+                for (score, member) in members.iter() {
                     inv.arg(score).arg(member);
                 }
                 let out = inv.invoke_async(&mut c).await;

@@ -286,7 +286,7 @@ impl Queue for RedisQueue {
             let stream = stream.clone();
             self.inner
                 .h
-                .run("queue put", |mut c| async move {
+                .run_pipeline("queue put", |mut c| async move {
                     let mut pipe = redis::pipe();
                     for item in chunk {
                         pipe.cmd("XADD").arg(&stream).arg("*").arg("d").arg(item).ignore();

@@ -108,38 +108,59 @@ impl Cell {
         Ok(())
     }
 
-    /// Runs one command-like future on the shared connection with the crate's error mapping.
+    /// Runs one command or script (all or nothing) on the shared connection with the crate's error mapping. A
+    /// refusal for now (`OOM`, `BUSY`) means it did not run, so it is retried with backoff for up to the operation
+    /// timeout, then reported as the retryable `Overloaded`.
     pub async fn run<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T>
     where
         F: FnOnce(redis::aio::MultiplexedConnection) -> Fut + Clone,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        if self.is_closed() {
-            return Err(Error::Closed);
-        }
-        // A refusal for now (OOM, BUSY) ran nothing: retry with backoff for up to the operation timeout.
         let give_up = tokio::time::Instant::now() + self.pool.op_timeout();
         let mut backoff = Duration::from_millis(20);
         loop {
-            let conn = self.pool.conn(operation).await?;
-            let attempt = f.clone();
-            match tokio::time::timeout(self.pool.op_timeout() * 2, attempt(conn)).await {
-                Ok(Ok(v)) => return Ok(v),
-                Ok(Err(e))
-                    if super::conn::transient(&e) && tokio::time::Instant::now() + backoff < give_up =>
-                {
+            match self.once(operation, f.clone()).await? {
+                Ok(v) => return Ok(v),
+                Err(e) if super::conn::transient(&e) && tokio::time::Instant::now() + backoff < give_up => {
                     tracing::debug!(operation, error = %e, "refused for now; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_millis(500));
                 }
-                Ok(Err(e)) => return Err(self.pool.fail(e, operation)),
-                Err(_) => {
-                    self.pool.forget();
-                    return Err(Error::ConnectionLoss {
-                        backend: BACKEND,
-                        operation,
-                    });
-                }
+                Err(e) => return Err(self.pool.fail(e, operation)),
+            }
+        }
+    }
+
+    /// Runs a pipeline once: it is not all or nothing (a refusal half-way leaves the commands before it done),
+    /// so it is never retried here; a refusal for now reaches the caller as `Overloaded`.
+    pub async fn run_pipeline<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        self.once(operation, f)
+            .await?
+            .map_err(|e| self.pool.fail(e, operation))
+    }
+
+    /// One attempt: the server's answer, or the connection's failure (a timeout drops the connection).
+    async fn once<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<redis::RedisResult<T>>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let conn = self.pool.conn(operation).await?;
+        match tokio::time::timeout(self.pool.op_timeout() * 2, f(conn)).await {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                self.pool.forget();
+                Err(Error::ConnectionLoss {
+                    backend: BACKEND,
+                    operation,
+                })
             }
         }
     }
