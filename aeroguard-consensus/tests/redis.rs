@@ -270,9 +270,40 @@ async fn durability_waits_for_replicas() {
         .append(&series, &Writer::new(FencingToken(1), "durable"), &[p(2, 2.0)])
         .await
     {
-        Err(Error::NotReplicated { wanted: 3, acked, .. }) => assert!(acked <= 1),
+        Err(Error::NotReplicated { wanted: 3, acked, .. }) => assert!(acked <= 2),
         other => panic!("expected NotReplicated, got {other:?}"),
     }
+    c.close().await;
+
+    // WAIT blocks the connection it runs on, so it runs on one of its own: a read on the same coordinator
+    // meanwhile is not held up behind it (it was, on the shared connection), and its time limit (3 s here,
+    // past twice the 1 s operation timeout) ends in NotReplicated, not in a dropped shared connection.
+    let patient = options().with_durability(Durability::Replicas {
+        count: 3,
+        timeout: Duration::from_secs(3),
+    });
+    let c = connect("patient", patient).await;
+    let history = c.history();
+    let writer = Writer::new(FencingToken(1), "durable");
+    let write = async {
+        let r = history.append(&series, &writer, &[p(3, 3.0)]).await;
+        (r, tokio::time::Instant::now())
+    };
+    let read = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let r = history.fence(&series).await;
+        (r, tokio::time::Instant::now())
+    };
+    let ((written, write_done), (fence, read_done)) = tokio::join!(write, read);
+    assert!(
+        matches!(written, Err(Error::NotReplicated { wanted: 3, .. })),
+        "{written:?}"
+    );
+    assert_eq!(fence.unwrap(), Some(FencingToken(1)));
+    assert!(
+        read_done < write_done,
+        "the read waited for the other call's WAIT"
+    );
     c.close().await;
 }
 

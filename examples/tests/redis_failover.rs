@@ -41,6 +41,19 @@ fn master_port() -> u16 {
     reply[4].trim().parse().expect("a port in Sentinel's reply")
 }
 
+/// The services script's name of the Redis server on `port`.
+fn node_of(port: u16) -> &'static str {
+    match port {
+        6379 => "redis1",
+        6380 => "redis2",
+        6381 => "redis3",
+        other => panic!("no Redis server of the test services on port {other}"),
+    }
+}
+
+/// The failovers in this file run one at a time (each changes the one Redis every test here shares).
+static SERIAL: Mutex<()> = Mutex::new(());
+
 fn ms_since(origin: Instant, t: Instant) -> i128 {
     if t >= origin {
         (t - origin).as_millis() as i128
@@ -134,6 +147,7 @@ async fn leader_loop(
 
 #[test]
 fn sentinel_failover_keeps_elections_queue_and_history_running() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -204,7 +218,7 @@ async fn failover() {
 
     sleep(Duration::from_millis(2_000)).await;
     let port = master_port();
-    let victim = if port == 6379 { "redis1" } else { "redis2" };
+    let victim = node_of(port);
     let before = log.lock().unwrap().appends.len();
     assert!(
         before > 20,
@@ -379,5 +393,112 @@ async fn failover() {
     assert!(
         old_lost.is_empty(),
         "items acknowledged more than 1 s before the kill were lost: {old_lost:?}"
+    );
+}
+
+/// `SET key value` over a plain socket, waiting for `+OK`.
+fn set_raw(port: u16, key: &str, value: &[u8]) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the master is reachable");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n",
+        key.len(),
+        value.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(value).unwrap();
+    s.write_all(b"\r\n").unwrap();
+    let mut reply = String::new();
+    BufReader::new(s).read_line(&mut reply).unwrap();
+    assert_eq!(reply.trim(), "+OK", "SET {key} on {port}");
+}
+
+/// A failover that loses acknowledged writes: both replicas are paused (SIGSTOP) and the master is given 64 MB
+/// to replicate, so what follows stays in its output buffers; a grant is made; the master is killed and the
+/// replicas resumed. The promoted replica never saw the grant or its counter increment. The next grant must
+/// still carry a higher token (it repeated the lost one before tokens carried Sentinel's failover epoch).
+#[test]
+fn a_lossy_failover_never_repeats_a_token() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(lossy_failover());
+}
+
+async fn lossy_failover() {
+    let election = unique("lossy");
+    let options = || options().with_session_timeout(Duration::from_secs(2));
+    let a = RedisCoordinator::connect("lossy-a".parse().unwrap(), options())
+        .await
+        .unwrap();
+    // A first term, replicated everywhere: the counter exists on every server.
+    let e = a.election(&election).unwrap();
+    let first = e.campaign().await.unwrap();
+    let t0 = first.token();
+    first.resign().await.unwrap();
+    sleep(Duration::from_millis(500)).await;
+
+    let port = master_port();
+    let victim = node_of(port);
+    let replicas: Vec<&str> = [6379, 6380, 6381]
+        .into_iter()
+        .filter(|&p| p != port)
+        .map(node_of)
+        .collect();
+    for r in &replicas {
+        services(&["pause", r]);
+    }
+    set_raw(port, &unique("lossy-ballast"), &vec![b'x'; 64 << 20]);
+    let lost = tokio::time::timeout(Duration::from_secs(3), e.campaign())
+        .await
+        .expect("granted while the master still counts its replicas as recent")
+        .unwrap();
+    let t1 = lost.token();
+    services(&["kill", victim]);
+    let killed = Instant::now();
+    for r in &replicas {
+        services(&["resume", r]);
+    }
+    drop(lost);
+
+    // Sentinel names the dead master until it fails over: connect as an application would, retrying.
+    let b = loop {
+        match RedisCoordinator::connect("lossy-b".parse().unwrap(), options()).await {
+            Ok(b) => break b,
+            Err(e) if e.is_retryable() && killed.elapsed() < Duration::from_secs(30) => {
+                sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no session after the failover: {e}"),
+        }
+    };
+    let next = tokio::time::timeout(Duration::from_secs(30), b.election(&election).unwrap().campaign())
+        .await
+        .expect("a leader after the failover")
+        .unwrap();
+    let t2 = next.token();
+    let after = killed.elapsed();
+    let new_port = master_port();
+    drop(next);
+    b.close().await;
+    services(&["restart", victim]);
+    services(&["wait"]);
+    a.close().await;
+    eprintln!(
+        "lossy failover {port} -> {new_port}: tokens {} then {} (lost grant) then {} after {} ms",
+        t0.0,
+        t1.0,
+        t2.0,
+        after.as_millis()
+    );
+    assert_ne!(new_port, port, "Sentinel promoted a replica");
+    assert!(t1 > t0, "tokens increase ({} then {})", t0.0, t1.0);
+    assert!(
+        t2 > t1,
+        "the grant after a lossy failover reuses or lowers the lost grant's token ({} then {})",
+        t1.0,
+        t2.0
     );
 }

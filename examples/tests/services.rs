@@ -88,7 +88,8 @@ fn redis_primary_replica_and_sentinels_agree() {
     }
     let master_port: u16 = master[1].parse().unwrap();
     assert_eq!(resp(master_port, &["ROLE"])[0], "master");
-    let replica_port = if master_port == 6379 { 6380 } else { 6379 };
-    assert_eq!(resp(replica_port, &["ROLE"])[0], "slave");
+    for replica_port in [6379u16, 6380, 6381].into_iter().filter(|&p| p != master_port) {
+        assert_eq!(resp(replica_port, &["ROLE"])[0], "slave", "{replica_port}");
+    }
     assert_eq!(resp(master_port, &["PING"]), ["+PONG"]);
 }

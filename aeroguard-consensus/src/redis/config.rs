@@ -82,26 +82,19 @@ impl ConfigStore for RedisConfig {
             Expect::Absent => ("absent", 0),
             Expect::Version(v) => ("version", v),
         };
-        let h = self.h.clone();
         let (ok, version): (i64, u64) = self
             .h
-            .run("config set", |mut c| async move {
-                let out = scripts::CONFIG_SET
+            .run_replicated("config set", |mut c| async move {
+                scripts::CONFIG_SET
                     .key(&hash)
                     .key(&changes)
                     .arg(mode)
                     .arg(expected)
                     .arg(value)
                     .invoke_async(&mut c)
-                    .await;
-                if out.is_ok()
-                    && let Err(e) = h.replicate(&mut c, "config set").await
-                {
-                    return Ok(Err(e));
-                }
-                out.map(Ok)
+                    .await
             })
-            .await??;
+            .await?;
         if ok == 1 {
             return Ok(version);
         }

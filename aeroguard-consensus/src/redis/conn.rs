@@ -2,6 +2,12 @@
 //! pool of dedicated connections for blocking commands (`BLPOP`, `XREAD ... BLOCK`), which would otherwise
 //! hold up everything queued behind them. Through Sentinel, the master is resolved again after any error that
 //! says the connection or the master is gone, so the recipes follow a failover.
+//!
+//! Resolving asks every Sentinel for the master (`SENTINEL MASTER`) and takes the answer with the highest
+//! failover epoch (`config-epoch`), then checks that the server is a master (`ROLE`). Before a connection is
+//! handed out, the epoch is raised on the master (see [`super::scripts::EPOCH_RAISE`]): fencing tokens carry it,
+//! so a failover that loses writes never hands out a token again, and a new epoch holds back new grants for a
+//! quiet period (DESIGN.md, "Redis failover").
 
 use std::sync::Arc;
 
@@ -9,7 +15,6 @@ use parking_lot::Mutex;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, ServerErrorKind};
 use tokio::sync::watch;
 
@@ -19,15 +24,46 @@ use crate::{Error, Result};
 /// Where the master is.
 pub(crate) enum Target {
     Direct(Client),
-    Sentinel(tokio::sync::Mutex<SentinelClient>),
+    Sentinel {
+        sentinels: Vec<Client>,
+        master: String,
+        /// The keys of the epoch and of the end of the quiet period (`EPOCH_RAISE`).
+        epoch_keys: [String; 2],
+        /// The quiet period after a new epoch, in milliseconds.
+        quiet_ms: u64,
+    },
 }
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Direct(c) => write!(f, "Direct({:?})", c.get_connection_info().addr()),
-            Target::Sentinel(_) => f.write_str("Sentinel"),
+            Target::Sentinel { master, .. } => write!(f, "Sentinel({master})"),
         }
+    }
+}
+
+/// What one Sentinel says of the master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sighting {
+    ip: String,
+    port: u16,
+    epoch: u64,
+}
+
+impl Sighting {
+    /// From a `SENTINEL MASTER` reply (field, value, field, value, ...).
+    fn parse(fields: &std::collections::HashMap<String, String>) -> Option<Sighting> {
+        let flags = fields.get("flags")?;
+        // A master Sentinel holds down is about to be replaced: connecting to it would only fail.
+        if flags.split(',').any(|f| f == "s_down" || f == "o_down") {
+            return None;
+        }
+        Some(Sighting {
+            ip: fields.get("ip")?.clone(),
+            port: fields.get("port")?.parse().ok()?,
+            epoch: fields.get("config-epoch")?.parse().ok()?,
+        })
     }
 }
 
@@ -51,21 +87,103 @@ struct Opener {
 }
 
 impl Opener {
-    async fn client(&self) -> std::result::Result<Client, RedisError> {
-        match &self.target {
-            Target::Direct(c) => Ok(c.clone()),
-            Target::Sentinel(s) => s.lock().await.async_get_client().await,
+    fn config(&self, response_timeout: Option<Duration>) -> AsyncConnectionConfig {
+        AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.op_timeout))
+            .set_response_timeout(response_timeout)
+    }
+
+    /// The master as the Sentinel with the newest failover epoch sees it (a Sentinel cut off from the others may
+    /// still name the master of an earlier epoch).
+    async fn resolve(&self, sentinels: &[Client], master: &str) -> std::result::Result<Sighting, RedisError> {
+        let mut asking = tokio::task::JoinSet::new();
+        for client in sentinels {
+            let (client, master) = (client.clone(), master.to_string());
+            let config = self.config(Some(self.op_timeout));
+            asking.spawn(async move {
+                let mut c = client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await?;
+                let mut cmd = redis::cmd("SENTINEL");
+                cmd.arg("MASTER").arg(master);
+                cmd.query_async::<std::collections::HashMap<String, String>>(&mut c)
+                    .await
+            });
         }
+        let answers = asking.join_all().await;
+        let mut last_error = None;
+        let mut best: Option<Sighting> = None;
+        for answer in answers {
+            match answer {
+                Ok(fields) => {
+                    if let Some(s) = Sighting::parse(&fields)
+                        && best.as_ref().is_none_or(|b| s.epoch > b.epoch)
+                    {
+                        best = Some(s);
+                    }
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        best.ok_or_else(|| {
+            last_error.unwrap_or_else(|| {
+                RedisError::from((
+                    ErrorKind::MasterNameNotFoundBySentinel,
+                    "no Sentinel names a master that is up",
+                ))
+            })
+        })
+    }
+
+    async fn connect(
+        &self,
+        response_timeout: Option<Duration>,
+    ) -> std::result::Result<MultiplexedConnection, RedisError> {
+        let config = self.config(response_timeout);
+        let (sentinels, master, epoch_keys, quiet_ms) = match &self.target {
+            Target::Direct(c) => return c.get_multiplexed_async_connection_with_config(&config).await,
+            Target::Sentinel {
+                sentinels,
+                master,
+                epoch_keys,
+                quiet_ms,
+            } => (sentinels, master, epoch_keys, quiet_ms),
+        };
+        let seen = self.resolve(sentinels, master).await?;
+        let client = Client::open(format!("redis://{}:{}", seen.ip, seen.port))?;
+        let mut conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
+        if !matches!(role.first(), Some(redis::Value::BulkString(r)) if r.as_slice() == b"master") {
+            return Err(RedisError::from((
+                ErrorKind::Server(ServerErrorKind::ReadOnly),
+                "the server Sentinel named is not a master (yet)",
+            )));
+        }
+        let (raised, stored): (i64, u64) = super::scripts::EPOCH_RAISE
+            .key(&epoch_keys[0])
+            .key(&epoch_keys[1])
+            .arg(seen.epoch)
+            .arg(*quiet_ms)
+            .invoke_async(&mut conn)
+            .await?;
+        if raised == 0 {
+            tracing::debug!(
+                sentinel_epoch = seen.epoch,
+                master_epoch = stored,
+                "a Sentinel names a master of an older epoch"
+            );
+            return Err(RedisError::from((
+                ErrorKind::Server(ServerErrorKind::ReadOnly),
+                "the master has seen a newer failover epoch than the Sentinels answering",
+            )));
+        }
+        Ok(conn)
     }
 
     async fn open(&self, response_timeout: Option<Duration>) -> Opened {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.op_timeout))
-            .set_response_timeout(response_timeout);
-        let attempt = async {
-            let client = self.client().await?;
-            client.get_multiplexed_async_connection_with_config(&config).await
-        };
+        let attempt = self.connect(response_timeout);
         match tokio::time::timeout(self.op_timeout * 3, attempt).await {
             Ok(Ok(c)) => Ok(c),
             Ok(Err(e)) => Err(OpenError::Redis(Arc::new(e))),
@@ -87,7 +205,8 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub fn new(target: &super::RedisTarget, op_timeout: Duration) -> Result<Self> {
+    pub fn new(options: &super::RedisOptions) -> Result<Self> {
+        let target = &options.target;
         let bad = |e: RedisError| Error::InvalidParameter {
             name: "target",
             value: format!("{target:?}"),
@@ -95,17 +214,18 @@ impl Pool {
         };
         let target = match target {
             super::RedisTarget::Direct { url } => Target::Direct(Client::open(url.as_str()).map_err(bad)?),
-            super::RedisTarget::Sentinel { sentinels, master } => {
-                let client = SentinelClient::build(
-                    sentinels.clone(),
-                    master.clone(),
-                    None,
-                    SentinelServerType::Master,
-                )
-                .map_err(bad)?;
-                Target::Sentinel(tokio::sync::Mutex::new(client))
-            }
+            super::RedisTarget::Sentinel { sentinels, master } => Target::Sentinel {
+                sentinels: sentinels
+                    .iter()
+                    .map(|s| Client::open(s.as_str()))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(bad)?,
+                master: master.clone(),
+                epoch_keys: super::keys::epoch_keys(&options.prefix),
+                quiet_ms: u64::try_from(options.quiet_period().as_millis()).unwrap_or(u64::MAX),
+            },
         };
+        let op_timeout = options.operation_timeout;
         Ok(Pool {
             opener: Arc::new(Opener { target, op_timeout }),
             shared: Arc::new(Mutex::new(None)),
@@ -245,6 +365,9 @@ impl Pool {
             || e.is_connection_dropped()
             || e.is_connection_refusal()
             || e.is_timeout()
+            // A master that has heard from too few replicas lately (min-replicas-to-write): cut off, or about to
+            // be replaced.
+            || e.code() == Some("NOREPLICAS")
             // Sentinel knows no master while it fails over.
             || matches!(
                 e.kind(),
@@ -308,6 +431,40 @@ mod tests {
 
     use super::*;
 
+    fn direct(url: String) -> crate::redis::RedisOptions {
+        let mut o = crate::redis::RedisOptions::direct(url);
+        o.operation_timeout = Duration::from_millis(200);
+        o
+    }
+
+    /// The newest epoch wins, and a master Sentinel holds down is no answer.
+    #[test]
+    fn sightings_parse_from_sentinel_master() {
+        let reply = |flags: &str, epoch: &str| {
+            [
+                ("name", "m"),
+                ("ip", "127.0.0.1"),
+                ("port", "6380"),
+                ("flags", flags),
+                ("config-epoch", epoch),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<std::collections::HashMap<_, _>>()
+        };
+        assert_eq!(
+            Sighting::parse(&reply("master", "7")),
+            Some(Sighting {
+                ip: "127.0.0.1".into(),
+                port: 6380,
+                epoch: 7
+            })
+        );
+        assert_eq!(Sighting::parse(&reply("master,s_down", "7")), None);
+        assert_eq!(Sighting::parse(&reply("master,s_down,o_down", "7")), None);
+        assert_eq!(Sighting::parse(&reply("master", "x")), None);
+    }
+
     /// `OOM` and `BUSY` replies are refusals for now: a retryable `Overloaded`, not a failure that ends a node
     /// (they used to be `Backend` errors, which no caller retries).
     #[test]
@@ -321,13 +478,7 @@ mod tests {
         assert!(transient(&oom));
         assert!(transient(&err(b"-BUSY Redis is busy running a script.\r\n")));
         assert!(!transient(&err(b"-ERR unknown command\r\n")));
-        let pool = Pool::new(
-            &crate::redis::RedisTarget::Direct {
-                url: "redis://127.0.0.1:1".into(),
-            },
-            Duration::from_millis(200),
-        )
-        .expect("a valid target");
+        let pool = Pool::new(&direct("redis://127.0.0.1:1".into())).expect("a valid target");
         let mapped = pool.fail(oom, "queue put");
         assert!(
             matches!(
@@ -349,11 +500,7 @@ mod tests {
     async fn an_unpolled_caller_does_not_hold_up_the_next() {
         let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let url = format!("redis://{}", silent.local_addr().expect("its address"));
-        let pool = Pool::new(
-            &crate::redis::RedisTarget::Direct { url },
-            Duration::from_millis(200),
-        )
-        .expect("a valid target");
+        let pool = Pool::new(&direct(url)).expect("a valid target");
         let mut first = Box::pin(pool.conn("first"));
         std::future::poll_fn(|cx| {
             assert!(first.as_mut().poll(cx).is_pending(), "nothing answers yet");

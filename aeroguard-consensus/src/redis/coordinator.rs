@@ -27,7 +27,7 @@ impl RedisCoordinator {
     /// `InvalidParameter` for options that cannot work.
     pub async fn connect(node: NodeId, options: RedisOptions) -> Result<Arc<RedisCoordinator>> {
         options.validate()?;
-        let pool = conn::Pool::new(&options.target, options.operation_timeout)?;
+        let pool = conn::Pool::new(&options)?;
         let (status, _) = watch::channel(SessionStatus {
             state: SessionState::Connected,
             epoch: 1,

@@ -1,5 +1,7 @@
 //! Election on Redis: a lease (`SET NX PX`) granted to the first live candidate in join order, renewed by a
-//! compare-and-extend script; the fencing token is a counter incremented on every grant. Candidates wait on a
+//! compare-and-extend script; the fencing token is `epoch * 2^32 + counter`, the counter incremented on every
+//! grant and the epoch Sentinel's failover epoch (0 without Sentinel), so a failover that loses the counter's
+//! last increments never repeats a token. Candidates wait on a
 //! list of their own with `BLPOP` (their predecessor pushes to it when it leaves), with a timeout at the moment
 //! the predecessor's lease or liveness would run out: no polling.
 
@@ -20,8 +22,11 @@ struct Keys {
     alive: String,
     lease: String,
     token: String,
+    term: String,
     seq: String,
     wake: String,
+    /// The failover epoch and the end of the quiet period (shared by every election under the prefix).
+    epoch: [String; 2],
 }
 
 #[derive(Debug)]
@@ -39,8 +44,10 @@ impl RedisElection {
             alive: format!("{base}:alive"),
             lease: format!("{base}:lease"),
             token: format!("{base}:token"),
+            term: format!("{base}:term"),
             seq: format!("{base}:seq"),
             wake: format!("{base}:wake:"),
+            epoch: h.epoch_keys(),
         };
         RedisElection {
             h,
@@ -75,20 +82,36 @@ impl RedisElection {
     async fn attempt(&self, member: &mut String) -> Result<Option<(u64, Instant)>> {
         let (k, m, ttl) = (self.keys.clone(), member.clone(), self.h.options.ttl_ms());
         let sent = Instant::now();
-        let (token, wait): (i64, i64) = self
+        // With replicas asked for, a grant is not used before they have it (`WAIT` after the script).
+        let answer = self
             .h
-            .run("campaign", |mut c| async move {
+            .run_replicated("campaign", |mut c| async move {
                 scripts::ELECTION_ACQUIRE
                     .key(&k.queue)
                     .key(&k.alive)
                     .key(&k.lease)
                     .key(&k.token)
+                    .key(&k.term)
+                    .key(&k.epoch[0])
+                    .key(&k.epoch[1])
                     .arg(&m)
                     .arg(ttl)
                     .invoke_async(&mut c)
                     .await
             })
-            .await?;
+            .await;
+        let (token, wait): (i64, i64) = match answer {
+            Ok(a) => a,
+            Err(e @ Error::NotReplicated { .. }) => {
+                // Perhaps granted, not replicated: not used, and not kept.
+                crate::error::best_effort(
+                    "leave unreplicated grant",
+                    leave(&self.h, &self.keys, member).await,
+                );
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         if token > 0 {
             return Ok(Some((u64::try_from(token).unwrap_or(0), sent)));
         }
@@ -120,16 +143,6 @@ impl RedisElection {
     }
 
     async fn granted(&self, member: &str, token: u64, sent: Instant) -> Result<Leadership> {
-        if self.h.options.durability != super::Durability::Master {
-            let mut conn = self.h.pool.conn("election grant").await?;
-            if let Err(e) = self.h.replicate(&mut conn, "election grant").await {
-                crate::error::best_effort(
-                    "leave unreplicated grant",
-                    leave(&self.h, &self.keys, member).await,
-                );
-                return Err(e);
-            }
-        }
         let t = self.h.options.session.timeout;
         let clock = LeaseClock::new(t, sent + t.mul_f64(0.9));
         self.h

@@ -116,25 +116,18 @@ impl HistoryStore for RedisHistory {
         }
         // Shared, so a retry after a refusal for now does not copy the batch.
         let members = std::sync::Arc::new(members);
-        let h = self.h.clone();
         let (token, owner) = (writer.token.0, writer.owner.clone());
         let answer: Answer = self
             .h
-            .run("history append", |mut c| async move {
+            .run_replicated("history append", |mut c| async move {
                 let mut inv = scripts::HISTORY_APPEND.key(&k.points);
                 inv.key(&k.fence).arg(token).arg(&owner);
                 for (score, member) in members.iter() {
                     inv.arg(score).arg(member);
                 }
-                let out = inv.invoke_async(&mut c).await;
-                if out.is_ok()
-                    && let Err(e) = h.replicate(&mut c, "history append").await
-                {
-                    return Ok(Err(e));
-                }
-                out.map(Ok)
+                inv.invoke_async(&mut c).await
             })
-            .await??;
+            .await?;
         if answer.0 == 1 {
             Ok(())
         } else {

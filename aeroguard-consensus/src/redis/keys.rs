@@ -8,6 +8,13 @@ pub(crate) fn named(prefix: &str, kind: &str, name: &str) -> String {
     format!("{prefix}:{kind}:{{{name}}}")
 }
 
+/// The keys of the master's failover epoch and of the end of its quiet period (`scripts::EPOCH_RAISE`), shared by
+/// every election under `prefix`.
+pub(crate) fn epoch_keys(prefix: &str) -> [String; 2] {
+    let base = named(prefix, "failover", "master");
+    [format!("{base}:epoch"), format!("{base}:quiet")]
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -16,13 +23,17 @@ mod tests {
     use super::named;
 
     /// Every kind with every suffix the backend puts after it.
-    const KINDS: [(&str, &[&str]); 6] = [
+    const KINDS: [(&str, &[&str]); 7] = [
         ("cfg", &["", ":changes"]),
-        ("el", &[":queue", ":alive", ":lease", ":token", ":seq", ":wake:"]),
+        (
+            "el",
+            &[":queue", ":alive", ":lease", ":token", ":term", ":seq", ":wake:"],
+        ),
         ("svc", &[":live", ":data", ":owner", ":events"]),
         ("q", &[""]),
         ("hist", &[":points", ":fence", ":buckets"]),
         ("session", &[":"]),
+        ("failover", &[":epoch", ":quiet"]),
     ];
 
     fn name() -> impl Strategy<Value = String> {

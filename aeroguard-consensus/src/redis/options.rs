@@ -51,6 +51,12 @@ pub struct RedisOptions {
     pub operation_timeout: Duration,
     /// How far writes must go.
     pub durability: Durability,
+    /// The servers' `min-replicas-max-lag`: how long a master cut off from its replicas may still take writes
+    /// (lease renewals among them). After a Sentinel failover no lease is granted for the quiet period
+    /// `T + max_replica_lag + 1 s` (the `+ 1 s` is the replicas' acknowledgement period), so a leader cut off
+    /// with the old master has stopped trusting its lease before anyone else is granted one. Default 2 s, the
+    /// test services' setting; it must be at least the servers' (DESIGN.md, "Redis failover").
+    pub max_replica_lag: Duration,
 }
 
 impl RedisOptions {
@@ -61,6 +67,7 @@ impl RedisOptions {
             session: SessionOptions::new(Duration::from_secs(4)),
             operation_timeout: Duration::from_secs(1),
             durability: Durability::Master,
+            max_replica_lag: Duration::from_secs(2),
         }
     }
 
@@ -128,6 +135,13 @@ impl RedisOptions {
                 "must be positive and shorter than the session timeout",
             ));
         }
+        if self.max_replica_lag > Duration::from_secs(3600) {
+            return Err(Error::parameter(
+                "max_replica_lag",
+                self.max_replica_lag,
+                "must be at most an hour (it is the servers' min-replicas-max-lag)",
+            ));
+        }
         if let RedisTarget::Sentinel { sentinels, master } = &self.target {
             if sentinels.is_empty() {
                 return Err(Error::parameter(
@@ -139,6 +153,26 @@ impl RedisOptions {
             crate::error::check_name("master", master)?;
         }
         Ok(())
+    }
+
+    /// Sets the servers' `min-replicas-max-lag` (see [`RedisOptions::max_replica_lag`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aeroguard_consensus::redis::RedisOptions;
+    /// let o = RedisOptions::sentinel(&["127.0.0.1:26379"], "aeroguard")
+    ///     .with_session_timeout(Duration::from_secs(4))
+    ///     .with_max_replica_lag(Duration::from_secs(10));
+    /// assert_eq!(o.quiet_period(), Duration::from_secs(15));
+    /// ```
+    pub fn with_max_replica_lag(mut self, lag: Duration) -> Self {
+        self.max_replica_lag = lag;
+        self
+    }
+
+    /// How long no lease is granted after a Sentinel failover: `T + max_replica_lag + 1 s`.
+    pub fn quiet_period(&self) -> Duration {
+        self.session.timeout + self.max_replica_lag + Duration::from_secs(1)
     }
 
     /// The session timeout in milliseconds, as scripts take it.

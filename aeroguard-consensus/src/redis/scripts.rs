@@ -55,32 +55,72 @@ return member",
     )
 });
 
-/// KEYS: queue, alive, lease, token. ARGV: member, ttl.
-/// `{token, 0}` when elected; `{0, wait_ms}` when another leads or a predecessor waits ahead (the wait is
-/// until that one's lease or liveness runs out); `{-1, 0}` when the member is no longer queued.
+/// KEYS: epoch, quiet. ARGV: the failover epoch Sentinel reports for this master, the quiet period (ms).
+/// Raises the master's epoch to Sentinel's; a raise (a failover happened since the last) starts a quiet period
+/// in which no lease is granted: a leader cut off with the old master may still trust its lease for up to `T`
+/// after the old master stopped taking writes. `{1, epoch}`, or `{0, stored}` when the master has seen a newer
+/// epoch than the caller's Sentinels (the caller resolves again).
+pub static EPOCH_RAISE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local e = tonumber(ARGV[1])
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) > e then return {0, tonumber(cur)} end
+if cur and tonumber(cur) == e then return {1, e} end
+redis.call('SET', KEYS[1], ARGV[1])
+-- First sight of epoch 0 is a master never failed over; any other first sight may follow a failover that lost
+-- this key with the rest.
+if cur or e > 0 then
+  local q = now() + tonumber(ARGV[2])
+  if q > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], q) end
+end
+return {1, e}",
+    )
+});
+
+/// The largest epoch and counter a token can carry: `epoch * 2^32 + counter` stays below 2^53, where Lua's
+/// numbers (doubles) are still exact integers.
+const TOKEN_LIMITS: (u64, u64) = (1 << 21, 1 << 32);
+
+/// KEYS: queue, alive, lease, token counter, term, epoch, quiet. ARGV: member, ttl.
+/// `{token, 0}` when elected; `{0, wait_ms}` when another leads, a predecessor waits ahead (the wait is until
+/// that one's lease or liveness runs out) or the quiet period after a failover runs; `{-1, 0}` when the member
+/// is no longer queued. The token is `epoch * 2^32 + counter`: the counter is incremented on every grant, and
+/// the failover epoch raised since a failover that lost the counter's last increments keeps the tokens rising.
 pub static ELECTION_ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
-    election_script(
+    election_script(&format!(
         r"
 local t = now()
 prune(t)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {-1, 0} end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {{-1, 0}} end
 redis.call('ZADD', KEYS[2], t + tonumber(ARGV[2]), ARGV[1])
 local holder = redis.call('GET', KEYS[3])
 if holder == ARGV[1] then
   -- Already granted (the reply to an earlier attempt was lost): same term, same token.
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
-  return {tonumber(redis.call('GET', KEYS[4]) or '0'), 0}
+  return {{tonumber(redis.call('GET', KEYS[5]) or redis.call('GET', KEYS[4]) or '0'), 0}}
 end
-if holder then return {0, redis.call('PTTL', KEYS[3])} end
+if holder then return {{0, redis.call('PTTL', KEYS[3])}} end
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
 if rank > 0 then
   local pred = redis.call('ZRANGE', KEYS[1], rank - 1, rank - 1)[1]
-  return {0, tonumber(redis.call('ZSCORE', KEYS[2], pred)) - t}
+  return {{0, tonumber(redis.call('ZSCORE', KEYS[2], pred)) - t}}
 end
-local token = redis.call('INCR', KEYS[4])
+local quiet = tonumber(redis.call('GET', KEYS[7]) or '0')
+if t < quiet then return {{0, quiet - t}} end
+local epoch = tonumber(redis.call('GET', KEYS[6]) or '0')
+local n = tonumber(redis.call('GET', KEYS[4]) or '0') + 1
+if epoch >= {max_epoch} or n >= {max_count} then
+  return redis.error_reply('ERR fencing tokens exhausted for this election: epoch ' .. epoch .. ', counter ' .. n)
+end
+redis.call('SET', KEYS[4], n)
+local token = epoch * {max_count} + n
+redis.call('SET', KEYS[5], string.format('%d', token))
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
-return {token, 0}",
-    )
+return {{token, 0}}",
+        max_epoch = TOKEN_LIMITS.0,
+        max_count = TOKEN_LIMITS.1,
+    ))
 });
 
 /// KEYS: queue, alive, lease. ARGV: member, ttl. Compare-and-extend: 1 if the lease is still the member's

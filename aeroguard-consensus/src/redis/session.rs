@@ -39,6 +39,11 @@ impl Cell {
         super::keys::named(&self.options.prefix, kind, name)
     }
 
+    /// The keys of the master's failover epoch and of the end of its quiet period (see `scripts::EPOCH_RAISE`).
+    pub fn epoch_keys(&self) -> [String; 2] {
+        super::keys::epoch_keys(&self.options.prefix)
+    }
+
     /// The current session's id and epoch, or why there is none.
     pub fn session_now(&self, operation: &'static str) -> Result<(String, u64)> {
         if self.closed.load(Ordering::SeqCst) {
@@ -80,22 +85,44 @@ impl Cell {
         }
     }
 
-    /// Waits for `WAIT` acknowledgements if the options ask for them.
-    pub async fn replicate(
-        &self,
-        conn: &mut redis::aio::MultiplexedConnection,
-        operation: &'static str,
-    ) -> Result<()> {
+    /// Runs one write (a command or script, all or nothing) and, when the options ask for replicas, `WAIT`s for
+    /// them on the same connection, a dedicated one: `WAIT` counts only its own connection's writes, and it
+    /// blocks its connection while it waits, so on the shared one it held up every other call, and its time
+    /// limit dropped them all. Fewer acknowledgements than asked is [`Error::NotReplicated`]; the write itself
+    /// stays on the master.
+    pub async fn run_replicated<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut + Clone,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         let Durability::Replicas { count, timeout } = self.options.durability else {
-            return Ok(());
+            return self.run(operation, f).await;
+        };
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let conn = self.pool.dedicated(operation).await?;
+        let lost = || Error::ConnectionLoss {
+            backend: BACKEND,
+            operation,
+        };
+        let answer = match tokio::time::timeout(self.pool.op_timeout() * 2, f(conn.clone())).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return Err(self.pool.fail(e, operation)),
+            Err(_) => return Err(lost()),
         };
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let mut cmd = redis::cmd("WAIT");
         cmd.arg(count).arg(ms);
-        let wait = cmd.query_async::<i64>(conn);
+        let mut waiting = conn.clone();
+        let wait = cmd.query_async::<i64>(&mut waiting);
         let acked = match tokio::time::timeout(timeout + self.pool.op_timeout(), wait).await {
-            Ok(Ok(n)) => n,
+            Ok(Ok(n)) => {
+                self.pool.give_back(conn);
+                n
+            }
             Ok(Err(e)) => return Err(self.pool.fail(e, operation)),
+            // The server did not answer in time: this connection (and no other) is dropped.
             Err(_) => 0,
         };
         if acked < i64::from(count) {
@@ -105,7 +132,7 @@ impl Cell {
                 acked: u32::try_from(acked.max(0)).unwrap_or(0),
             });
         }
-        Ok(())
+        Ok(answer)
     }
 
     /// Runs one command or script (all or nothing) on the shared connection with the crate's error mapping. A
