@@ -7,6 +7,7 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
+use crate::queue::QueueOptions;
 use crate::{ConfigStore, Election, Queue, Registry, Result, SessionStatus};
 
 /// One node's connection to a coordination backend: it hands out the recipes and reports its session state.
@@ -33,8 +34,13 @@ pub trait Coordinator: fmt::Debug + Send + Sync + 'static {
     /// Configuration storage (use it through [`Config`](crate::Config)).
     fn config(&self) -> Arc<dyn ConfigStore>;
 
-    /// The queue called `name`.
-    fn queue(&self, name: &str) -> Result<Arc<dyn Queue>>;
+    /// The queue called `name`, with the default [`QueueOptions`] (16 deliveries, then the dead-letter queue).
+    fn queue(&self, name: &str) -> Result<Arc<dyn Queue>> {
+        self.queue_with(name, QueueOptions::default())
+    }
+
+    /// The queue called `name`, with these options.
+    fn queue_with(&self, name: &str, options: QueueOptions) -> Result<Arc<dyn Queue>>;
 
     /// Closes the session: its ephemeral state goes at once.
     async fn close(&self);

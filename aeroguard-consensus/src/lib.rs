@@ -41,7 +41,7 @@ mod election;
 mod error;
 pub mod history;
 pub mod memory;
-mod queue;
+pub mod queue;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod registry;
@@ -54,6 +54,6 @@ pub use config::{Config, ConfigEvent, ConfigStore, ConfigWatch, Expect, RawConfi
 pub use coordinator::Coordinator;
 pub use election::{Election, FencingToken, Leadership, LossReason};
 pub use error::{Error, Result};
-pub use queue::{Delivery, Queue};
+pub use queue::{Delivery, Queue, QueueOptions};
 pub use registry::{Instance, Membership, MembershipWatch, Registration, Registry};
 pub use session::{SessionOptions, SessionState, SessionStatus};

@@ -1,11 +1,75 @@
-//! A durable FIFO queue with at-least-once delivery.
+//! A durable FIFO queue with at-least-once delivery, and a dead-letter queue for items that keep coming back.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::Result;
+
+/// How a queue treats an item that keeps coming back.
+///
+/// Every delivery counts: one acked, one dropped without an ack, one whose consumer crashed. After
+/// `max_deliveries` deliveries an item that comes back once more is moved, with its payload, to the dead-letter
+/// queue [`dead_letter_name`]`(name)` instead of being delivered: a poison item that crashes every consumer it
+/// reaches stops there instead of crash-looping the whole cluster. The dead-letter queue is an ordinary queue
+/// (read it with `coordinator.queue(&dead_letter_name(name))`).
+///
+/// ```
+/// use aeroguard_consensus::queue::{QueueOptions, dead_letter_name};
+/// let o = QueueOptions::default();
+/// assert_eq!(o.max_deliveries.map(|n| n.get()), Some(16));
+/// assert_eq!(QueueOptions::unlimited().max_deliveries, None);
+/// assert_eq!(dead_letter_name("alarms"), "alarms.dead");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// Deliveries an item gets before it goes to the dead-letter queue; `None`: no limit.
+    pub max_deliveries: Option<NonZeroU32>,
+}
+
+impl Default for QueueOptions {
+    /// Sixteen deliveries.
+    fn default() -> Self {
+        QueueOptions {
+            max_deliveries: NonZeroU32::new(16),
+        }
+    }
+}
+
+impl QueueOptions {
+    /// At most `n` deliveries (at least one).
+    pub fn max_deliveries(n: u32) -> Self {
+        QueueOptions {
+            max_deliveries: NonZeroU32::new(n.max(1)),
+        }
+    }
+
+    /// No limit: an item comes back for as long as it is not acked.
+    pub fn unlimited() -> Self {
+        QueueOptions { max_deliveries: None }
+    }
+
+    /// The limit as the backends count it (0: none).
+    pub(crate) fn limit(&self) -> u32 {
+        self.max_deliveries.map_or(0, NonZeroU32::get)
+    }
+}
+
+/// The name of the dead-letter queue of queue `name`: `"<name>.dead"`.
+pub fn dead_letter_name(name: &str) -> String {
+    format!("{name}.dead")
+}
+
+/// Checks a queue's name and, when it dead-letters, its dead-letter queue's name.
+pub(crate) fn check_names(name: &str, options: &QueueOptions) -> Result<()> {
+    crate::error::check_name("queue", name)?;
+    if options.max_deliveries.is_some() {
+        crate::error::check_name("dead-letter queue", &dead_letter_name(name))?;
+    }
+    Ok(())
+}
 
 /// The backend's side of a delivery.
 #[async_trait]

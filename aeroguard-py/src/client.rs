@@ -113,10 +113,17 @@ impl Client {
         })
     }
 
-    /// The queue called `name`.
-    fn queue(&self, name: &str) -> PyResult<Queue> {
+    /// The queue called `name`. An item delivered `max_deliveries` times without an ack moves to the queue
+    /// `"<name>.dead"` on its next take (`None`: no limit).
+    #[pyo3(signature = (name, max_deliveries = 16))]
+    fn queue(&self, name: &str, max_deliveries: Option<u32>) -> PyResult<Queue> {
+        let options = match max_deliveries {
+            Some(0) => return Err(PyValueError::new_err("max_deliveries: must be at least 1 (None: no limit)")),
+            Some(n) => aeroguard_consensus::QueueOptions::max_deliveries(n),
+            None => aeroguard_consensus::QueueOptions::unlimited(),
+        };
         Ok(Queue {
-            inner: self.inner.queue(name).map_err(errors::consensus)?,
+            inner: self.inner.queue_with(name, options).map_err(errors::consensus)?,
         })
     }
 

@@ -69,6 +69,25 @@ def test_queue_at_least_once(backend, unique):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_poison_item_goes_to_the_dead_letter_queue(backend, unique):
+    name = unique("poison")
+    with connect(backend, "consumer") as c:
+        q = c.queue(name, max_deliveries=2)
+        q.put(b"poison")
+        for _ in range(2):
+            d = q.get(timeout=5)
+            assert d.payload == b"poison"
+            del d  # never acked
+        with pytest.raises(TimeoutError):
+            q.get(timeout=0.3)
+        dead = c.queue(name + ".dead").get(timeout=5)
+        assert dead.payload == b"poison"
+        dead.ack()
+        with pytest.raises(ValueError, match="max_deliveries"):
+            c.queue(name, max_deliveries=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_config_and_registry_watches(backend, unique):
     key, service = unique("cfg"), unique("svc")
     with connect(backend, "writer") as w, connect(backend, "reader") as r:

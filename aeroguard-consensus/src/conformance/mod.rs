@@ -58,7 +58,7 @@ pub use election::{
     check_election_cancel_and_drop, check_election_crash_failover, check_election_succession,
 };
 pub use queue::{
-    check_queue, check_queue_ack_needs_the_claim, check_queue_crashed_consumer,
+    check_queue, check_queue_ack_needs_the_claim, check_queue_crashed_consumer, check_queue_dead_letters,
     check_queue_released_item_behind_live_claims,
 };
 pub use registry::{check_config, check_config_watch_sees_a_fresh_key, check_registry};
@@ -111,6 +111,7 @@ pub async fn run_all(h: &dyn Harness) {
     check_queue_crashed_consumer(h).await;
     check_queue_ack_needs_the_claim(h).await;
     check_queue_released_item_behind_live_claims(h).await;
+    check_queue_dead_letters(h).await;
     check_session_expiry_recovery(h).await;
 }
 
@@ -135,6 +136,7 @@ macro_rules! conformance_tests {
             queue_crashed_consumer => check_queue_crashed_consumer,
             queue_ack_needs_the_claim => check_queue_ack_needs_the_claim,
             queue_released_item_behind_live_claims => check_queue_released_item_behind_live_claims,
+            queue_dead_letters => check_queue_dead_letters,
             session_expiry_recovery => check_session_expiry_recovery,
         );
     };

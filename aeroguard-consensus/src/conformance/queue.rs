@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::{Instant, timeout};
 
 use super::{Harness, PROMPT};
+use crate::queue::{QueueOptions, dead_letter_name};
 use crate::{Delivery, Error};
 
 /// FIFO for one consumer; a dropped delivery comes back; take times out with a typed error; two consumers
@@ -181,4 +182,42 @@ pub async fn check_queue_released_item_behind_live_claims(h: &dyn Harness) {
     for c in [holder, dropper, taker] {
         c.close().await;
     }
+}
+
+/// A poison item (one no consumer acks) is delivered `max_deliveries` times, then moved to the dead-letter
+/// queue with its payload on the next take, and the items behind it flow on (it came back forever before).
+pub async fn check_queue_dead_letters(h: &dyn Harness) {
+    let name = h.unique("qpoison");
+    let c = h.connect("poisoned").await;
+    let q = c.queue_with(&name, QueueOptions::max_deliveries(3)).unwrap();
+    q.put(b"poison".to_vec()).await.unwrap();
+    q.put(b"good".to_vec()).await.unwrap();
+    for n in 1..=3 {
+        let d = q.take(Some(PROMPT)).await.unwrap();
+        assert_eq!(d.payload(), b"poison", "delivery {n} of 3 is the oldest item");
+        drop(d); // released without an ack: it comes back
+    }
+    let d = q.take(Some(PROMPT)).await.unwrap();
+    assert_eq!(
+        d.payload(),
+        b"good",
+        "after 3 deliveries the poison item must leave the queue"
+    );
+    d.ack().await.unwrap();
+    assert_eq!(q.len().await.unwrap(), 0, "nothing is left in the queue");
+    let dead = c.queue(&dead_letter_name(&name)).unwrap();
+    let d = dead
+        .take(Some(PROMPT))
+        .await
+        .expect("the poison item waits in the dead-letter queue");
+    assert_eq!(d.payload(), b"poison");
+    d.ack().await.unwrap();
+    assert!(
+        matches!(
+            c.queue_with(&"x".repeat(125), QueueOptions::default()),
+            Err(Error::InvalidName { .. })
+        ),
+        "a name whose dead-letter queue's name is too long is refused"
+    );
+    c.close().await;
 }

@@ -123,9 +123,9 @@ impl Coordinator for MemoryCoordinator {
         Arc::new(config::MemoryConfig::new(self.cell.clone()))
     }
 
-    fn queue(&self, name: &str) -> Result<Arc<dyn Queue>> {
-        crate::error::check_name("queue", name)?;
-        Ok(Arc::new(queue::MemoryQueue::new(self.cell.clone(), name)))
+    fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {
+        crate::queue::check_names(name, &options)?;
+        Ok(Arc::new(queue::MemoryQueue::new(self.cell.clone(), name, options)))
     }
 
     async fn close(&self) {

@@ -8,40 +8,65 @@ use tokio::time::Instant;
 
 use super::election::wait_change;
 use super::{Handle, SessionId};
-use crate::queue::Acker;
+use crate::queue::{Acker, QueueOptions, dead_letter_name};
 use crate::{Delivery, Error, Queue, Result};
 
 #[derive(Debug)]
 pub(crate) struct MemoryQueue {
     h: Handle,
     name: String,
+    options: QueueOptions,
 }
 
 impl MemoryQueue {
-    pub fn new(h: Handle, name: &str) -> Self {
+    pub fn new(h: Handle, name: &str, options: QueueOptions) -> Self {
         MemoryQueue {
             h,
             name: name.to_string(),
+            options,
         }
     }
 
+    /// Claims up to `max` of the oldest free items; one that has had its deliveries goes to the dead-letter
+    /// queue instead.
     fn claim(&self, sid: SessionId, max: usize) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut st = self.h.cluster.lock();
         st.live(sid, "queue take")?;
+        let limit = self.options.limit();
+        let mut out = Vec::new();
+        let mut dead = Vec::new();
         let q = st.queues.entry(self.name.clone()).or_default();
         let free: Vec<u64> = q
             .items
             .keys()
             .filter(|seq| !q.claims.contains_key(seq))
-            .take(max)
             .copied()
             .collect();
-        let mut out = Vec::with_capacity(free.len());
         for seq in free {
+            if out.len() == max {
+                break;
+            }
+            let n = q.deliveries.entry(seq).or_insert(0);
+            *n += 1;
+            if limit > 0 && *n > limit {
+                q.deliveries.remove(&seq);
+                if let Some(item) = q.items.remove(&seq) {
+                    dead.push(item);
+                }
+                continue;
+            }
             q.claims.insert(seq, sid);
             if let Some(item) = q.items.get(&seq) {
                 out.push((seq, item.clone()));
             }
+        }
+        if !dead.is_empty() {
+            let name = dead_letter_name(&self.name);
+            for item in dead {
+                let seq = st.next_zxid();
+                st.queues.entry(name.clone()).or_default().items.insert(seq, item);
+            }
+            self.h.cluster.changed(&mut st);
         }
         Ok(out)
     }
@@ -96,6 +121,7 @@ impl Acker for MemoryAcker {
             let seq = seq_of(id)?;
             q.claims.remove(&seq);
             q.items.remove(&seq);
+            q.deliveries.remove(&seq);
         }
         self.h.cluster.changed(&mut st);
         Ok(())

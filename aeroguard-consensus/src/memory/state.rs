@@ -26,6 +26,8 @@ pub(crate) struct SessionEntry {
 pub(crate) struct MemQueue {
     pub items: BTreeMap<u64, Vec<u8>>,
     pub claims: HashMap<u64, SessionId>,
+    /// Deliveries so far, per item delivered at least once.
+    pub deliveries: HashMap<u64, u32>,
 }
 
 #[derive(Debug, Default)]

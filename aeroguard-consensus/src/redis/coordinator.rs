@@ -145,9 +145,9 @@ impl Coordinator for RedisCoordinator {
         Arc::new(config::RedisConfig::new(self.cell.clone()))
     }
 
-    fn queue(&self, name: &str) -> Result<Arc<dyn Queue>> {
-        crate::error::check_name("queue", name)?;
-        Ok(Arc::new(queue::RedisQueue::new(self.cell.clone(), name)))
+    fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {
+        crate::queue::check_names(name, &options)?;
+        Ok(Arc::new(queue::RedisQueue::new(self.cell.clone(), name, options)))
     }
 
     async fn close(&self) {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{Handle, scripts};
-use crate::queue::Acker;
+use crate::queue::{Acker, QueueOptions, dead_letter_name};
 use crate::{Delivery, Error, Queue, Result};
 
 /// The consumer group every coordinator reads in.
@@ -29,6 +29,9 @@ struct Inner {
     h: Handle,
     name: String,
     stream: String,
+    /// Where items delivered more than `options` allow go.
+    dead: String,
+    options: QueueOptions,
     group_ready: tokio::sync::OnceCell<()>,
     /// Deliveries dropped without an ack, waiting to be released at the server; flushed before every take
     /// (under the lock, so a take never overtakes a release in flight).
@@ -42,13 +45,16 @@ struct Inner {
 }
 
 impl RedisQueue {
-    pub fn new(h: Handle, name: &str) -> Self {
+    pub fn new(h: Handle, name: &str, options: QueueOptions) -> Self {
         let stream = h.named("q", name);
+        let dead = h.named("q", &dead_letter_name(name));
         RedisQueue {
             inner: Arc::new_cyclic(|me| Inner {
                 h,
                 name: name.to_string(),
                 stream,
+                dead,
+                options,
                 group_ready: tokio::sync::OnceCell::new(),
                 releases: tokio::sync::Mutex::new(Vec::new()),
                 pending: parking_lot::Mutex::new(Vec::new()),
@@ -143,19 +149,21 @@ impl Inner {
     async fn try_take(&self, max: usize, consumer: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.flush_releases().await?;
         self.reap(consumer).await;
-        let (stream, consumer) = (self.stream.clone(), consumer.to_string());
-        let idle = self.h.options.ttl_ms();
+        let (stream, dead, consumer) = (self.stream.clone(), self.dead.clone(), consumer.to_string());
+        let (idle, limit) = (self.h.options.ttl_ms(), self.options.limit());
         let cursor = self.cursor.lock().clone();
         let flat: Vec<Vec<u8>> = self
             .h
             .run("queue take", |mut c| async move {
                 scripts::QUEUE_TAKE
                     .key(&stream)
+                    .key(&dead)
                     .arg(GROUP)
                     .arg(&consumer)
                     .arg(idle)
                     .arg(max)
                     .arg(&cursor)
+                    .arg(limit)
                     .invoke_async(&mut c)
                     .await
             })

@@ -255,23 +255,37 @@ return {1, v}",
     )
 });
 
-/// KEYS: stream. ARGV: group, consumer, min idle ms, count, cursor. Reclaims entries idle longer than the limit
-/// (crashed or released), scanning the pending list from `cursor` (each `XAUTOCLAIM` looks at most ten entries
-/// per wanted one, so a scan that restarted at `0-0` every time never got past many live claims), else reads new
-/// ones: `{next cursor, id, payload, id, payload, ...}`.
+/// KEYS: stream, dead-letter stream. ARGV: group, consumer, min idle ms, count, cursor, max deliveries (0: no
+/// limit). Reclaims entries idle longer than the limit (crashed or released), scanning the pending list from
+/// `cursor` (each `XAUTOCLAIM` looks at most ten entries per wanted one, so a scan that restarted at `0-0` every
+/// time never got past many live claims), else reads new ones: `{next cursor, id, payload, id, payload, ...}`.
+/// A reclaimed entry delivered more than the limit (`XPENDING` counts deliveries) moves to the dead-letter
+/// stream instead, with its id and count.
 pub static QUEUE_TAKE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local out = {'0-0'}
 local cursor = ARGV[5]
+local limit = tonumber(ARGV[6])
 -- Scan on until something is reclaimed, the pending list is done, or about 10,000 entries were looked at.
 for _ = 1, math.max(1, math.floor(1000 / tonumber(ARGV[4]))) do
   local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', ARGV[4])
   cursor = claimed[1]
   for _, e in ipairs(claimed[2]) do
     if e[2] then
-      table.insert(out, e[1])
-      table.insert(out, e[2][2])
+      local n = 0
+      if limit > 0 then
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)[1]
+        if p then n = p[4] end
+      end
+      if limit > 0 and n > limit then
+        redis.call('XADD', KEYS[2], '*', 'd', e[2][2], 'from', e[1], 'deliveries', n)
+        redis.call('XACK', KEYS[1], ARGV[1], e[1])
+        redis.call('XDEL', KEYS[1], e[1])
+      else
+        table.insert(out, e[1])
+        table.insert(out, e[2][2])
+      end
     end
   end
   if #out > 1 or cursor == '0-0' then break end

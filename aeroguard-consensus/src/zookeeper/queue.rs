@@ -15,7 +15,7 @@ use zookeeper_client as zk;
 
 use super::election::delete_in_background;
 use super::{Handle, zk_err};
-use crate::queue::Acker;
+use crate::queue::{Acker, QueueOptions, dead_letter_name};
 use crate::{Delivery, Error, Queue, Result};
 
 /// Operations per `multi` (ZooKeeper caps a request at about 1 MB).
@@ -28,20 +28,94 @@ pub(crate) struct ZkQueue {
     name: String,
     items: String,
     claims: String,
+    /// The dead-letter queue's items.
+    dead: String,
+    options: QueueOptions,
     ready: AtomicBool,
 }
 
 impl ZkQueue {
-    pub fn new(h: Handle, name: &str) -> Self {
+    pub fn new(h: Handle, name: &str, options: QueueOptions) -> Self {
         let items = h.path(&format!("queues/{name}/items"));
         let claims = h.path(&format!("queues/{name}/claims"));
+        let dead = h.path(&format!("queues/{}/items", dead_letter_name(name)));
         ZkQueue {
             h,
             name: name.to_string(),
             items,
             claims,
+            dead,
+            options,
             ready: AtomicBool::new(false),
         }
+    }
+
+    /// Counts a delivery of each claimed item, in the item's data version (rewriting the same bytes: one write
+    /// per delivery, pipelined), and splits them into those to deliver and those past the limit.
+    async fn count(
+        &self,
+        client: &zk::Client,
+        claimed: Vec<(String, Vec<u8>)>,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>)> {
+        let limit = self.options.limit();
+        if limit == 0 {
+            return Ok((claimed, Vec::new()));
+        }
+        let paths: Vec<String> = claimed.iter().map(|(n, _)| format!("{}/{n}", self.items)).collect();
+        let bumps: Vec<_> = paths
+            .iter()
+            .zip(&claimed)
+            .map(|(path, (_, data))| client.set_data(path, data, None))
+            .collect();
+        let (mut deliver, mut dead, mut failure) = (Vec::new(), Vec::new(), None);
+        for ((name, data), bump) in claimed.into_iter().zip(bumps) {
+            match bump.await {
+                Ok(stat) if u32::try_from(stat.version).unwrap_or(u32::MAX) > limit => dead.push((name, data)),
+                Ok(_) => deliver.push((name, data)),
+                // Acked between our listing and our claim: drop the stray claim.
+                Err(zk::Error::NoNode) => {
+                    delete_in_background(client.clone(), format!("{}/{name}", self.claims));
+                }
+                Err(e) => {
+                    delete_in_background(client.clone(), format!("{}/{name}", self.claims));
+                    failure = Some(zk_err(e, "queue claim"));
+                }
+            }
+        }
+        if let Some(e) = failure {
+            for (name, _) in deliver.iter().chain(&dead) {
+                delete_in_background(client.clone(), format!("{}/{name}", self.claims));
+            }
+            return Err(e);
+        }
+        Ok((deliver, dead))
+    }
+
+    /// Moves claimed items to the dead-letter queue: create there, delete claim and item, in one `multi` each.
+    /// Best effort: an item that could not move stays (released) and moves on its next take.
+    async fn bury(&self, client: &zk::Client, dead: Vec<(String, Vec<u8>)>) -> Result<()> {
+        self.h.ensure_dir(client, &self.dead).await?;
+        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let prefix = format!("{}/i-", self.dead);
+        for (name, data) in dead {
+            let (claim, item) = (format!("{}/{name}", self.claims), format!("{}/{name}", self.items));
+            let mut writer = client.new_multi_writer();
+            let staged = writer
+                .add_create(&prefix, &data, &opts)
+                .and_then(|()| writer.add_delete(&claim, None))
+                .and_then(|()| writer.add_delete(&item, None));
+            let moved = match staged {
+                Ok(()) => writer.commit().await.map(|_| ()).map_err(|e| zk_err(e.into(), "queue dead-letter")),
+                Err(e) => Err(zk_err(e, "queue dead-letter")),
+            };
+            if let Err(e) = moved {
+                tracing::warn!(queue = %self.name, item = %name, error = %e, "could not move an item to the dead-letter queue");
+                delete_in_background(client.clone(), claim);
+            } else {
+                tracing::warn!(queue = %self.name, item = %name, "item moved to the dead-letter queue after too many deliveries");
+            }
+        }
+        Ok(())
     }
 
     async fn ensure(&self, client: &zk::Client) -> Result<()> {
@@ -248,14 +322,22 @@ impl Queue for ZkQueue {
                     items: self.items.clone(),
                     claims: self.claims.clone(),
                 });
-                let mut out = Vec::new();
+                let mut read = Vec::new();
                 for (name, data) in claimed {
                     match data {
-                        Some(data) => out.push(Delivery::new(name, data, acker.clone())),
+                        Some(data) => read.push((name, data)),
                         // Acked between our listing and our claim: drop the stray claim.
                         None => delete_in_background(client.clone(), format!("{}/{name}", self.claims)),
                     }
                 }
+                let (deliver, dead) = self.count(&client, read).await?;
+                if !dead.is_empty() {
+                    self.bury(&client, dead).await?;
+                }
+                let out: Vec<Delivery> = deliver
+                    .into_iter()
+                    .map(|(name, data)| Delivery::new(name, data, acker.clone()))
+                    .collect();
                 if !out.is_empty() {
                     return Ok(out);
                 }
