@@ -47,7 +47,9 @@ pub struct RawConfigWatch {
 }
 
 impl RawConfigWatch {
-    /// The next version (strictly newer than the last one returned; intermediate versions may be skipped).
+    /// The next version: newer than the last one returned (intermediate versions may be skipped), or, after a
+    /// Redis failover that lost writes, an older version number (or the same number with other bytes): the
+    /// store rolled back, and what it holds now is in force.
     pub async fn next(&mut self) -> Option<Versioned<Vec<u8>>> {
         self.rx.recv().await
     }
@@ -63,7 +65,8 @@ pub trait ConfigStore: fmt::Debug + Send + Sync + 'static {
     async fn set_raw(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64>;
 
     /// Watches `key`: the current value first (if any), then each newer version. A watcher always ends on the
-    /// latest version, though it may skip intermediate ones.
+    /// latest version, though it may skip intermediate ones. A store that rolled back (a lossy Redis failover)
+    /// is reported as it now is, so the writes after a rollback are seen although they reuse version numbers.
     async fn watch_raw(&self, key: &str) -> Result<RawConfigWatch>;
 }
 

@@ -113,6 +113,10 @@ pub struct Announcement {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Submission<T> {
     round: u64,
+    /// The announcing leader's token and opening time: after a failover that lost writes, a round number can
+    /// be opened again, and a late submission for the lost round must not count in the new one.
+    token: FencingToken,
+    opened_at: Timestamp,
     node: NodeId,
     value: T,
 }
@@ -170,7 +174,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
     /// Opens the next round under `leadership` and collects it.
     pub async fn run(&self, leadership: &Leadership) -> Result<RoundResult<T>> {
         let token = leadership.ensure()?;
-        let (round, _) = self.open(leadership, token).await?;
+        let (round, opened) = self.open(leadership, token).await?;
         let expected: Vec<NodeId> = self
             .coordinator
             .registry()
@@ -197,7 +201,10 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
             };
             for d in &batch {
                 match serde_json::from_slice::<Submission<T>>(d.payload()) {
-                    Ok(s) if s.round == round && !answered.iter().any(|(n, _)| *n == s.node) => {
+                    Ok(s)
+                        if (s.round, s.token, s.opened_at) == (round, opened.token, opened.opened_at)
+                            && !answered.iter().any(|(n, _)| *n == s.node) =>
+                    {
                         answered.push((s.node, s.value))
                     }
                     _ => discarded += 1,
@@ -266,7 +273,7 @@ pub struct RoundFollower<T> {
     coordinator: Arc<dyn Coordinator>,
     watch: ConfigWatch<Announcement>,
     queue: Arc<dyn Queue>,
-    last: u64,
+    last: Option<Announcement>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -281,17 +288,24 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> RoundFollower<T> {
             coordinator,
             watch,
             queue,
-            last: 0,
+            last: None,
             _t: PhantomData,
         })
     }
 
-    /// Waits for a round newer than the last one returned (rounds may be skipped if they pass quickly).
+    /// Waits for a round newer than the last one returned (rounds may be skipped if they pass quickly): one
+    /// opened under a higher token, or under the same token with a higher number. A round under the same token
+    /// that is not higher but differs is a round opened again after a failover lost the announcements after
+    /// it: it is new too (ignoring it left followers deaf for as many rounds as were lost).
     pub async fn next_round(&mut self) -> Result<Announcement> {
         loop {
             match self.watch.next().await {
-                Some(ConfigEvent::Applied(v)) if v.value.round > self.last => {
-                    self.last = v.value.round;
+                Some(ConfigEvent::Applied(v))
+                    if self.last.as_ref().is_none_or(|l| {
+                        v.value.token > l.token || (v.value.token == l.token && v.value != *l)
+                    }) =>
+                {
+                    self.last = Some(v.value.clone());
                     return Ok(v.value);
                 }
                 Some(_) => {}
@@ -304,6 +318,8 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> RoundFollower<T> {
     pub async fn submit(&self, round: &Announcement, value: &T) -> Result<()> {
         let submission = Submission {
             round: round.round,
+            token: round.token,
+            opened_at: round.opened_at,
             node: self.coordinator.node().clone(),
             value,
         };

@@ -136,7 +136,95 @@ async fn round_on_redis() {
         assert!(r.reached_quorum, "both followers answer on Redis: {r:?}");
         assert_eq!(r.answered[1].1, 1.0 + expected as f64);
     }
+
+    // What a failover that lost the announcements of rounds 2 and 3 leaves: the key back at version 1, round 1.
+    // The leader opens round 2 again; followers that had seen round 3 must take part (they ignored it before).
+    let round_one = aeroguard_consensus::round::Announcement {
+        round: 1,
+        token: leadership.token(),
+        leader: lead.node().clone(),
+        opened_at: Timestamp::from_millis(1),
+    };
+    roll_back(
+        &format!("round-{name}"),
+        1,
+        &serde_json::to_vec(&round_one).unwrap(),
+    )
+    .await;
+    let r = leader.run(&leadership).await.unwrap();
+    assert_eq!(r.round, 2, "the round after the rollback");
+    assert!(
+        r.reached_quorum,
+        "followers answer a round opened again after a rollback: {r:?}"
+    );
     drop(regs);
+}
+
+/// A connection to the current master, found through Sentinel.
+async fn master_conn() -> redis::aio::MultiplexedConnection {
+    let urls: Vec<String> = sentinels()
+        .iter()
+        .map(|s| {
+            if s.contains("://") {
+                s.clone()
+            } else {
+                format!("redis://{s}")
+            }
+        })
+        .collect();
+    let mut sentinel = redis::sentinel::SentinelClient::build(
+        urls,
+        "aeroguard".to_string(),
+        None,
+        redis::sentinel::SentinelServerType::Master,
+    )
+    .unwrap();
+    let client = sentinel.async_get_client().await.unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+/// Leaves config `key` as a failover that lost its later writes would: at `version`, holding `value`.
+async fn roll_back(key: &str, version: u64, value: &[u8]) {
+    redis::cmd("HSET")
+        .arg(format!("aeroguard:cfg:{{{key}}}"))
+        .arg("v")
+        .arg(version)
+        .arg("d")
+        .arg(value)
+        .query_async::<()>(&mut master_conn().await)
+        .await
+        .unwrap();
+}
+
+/// After a rollback the next writes reuse the lost version numbers with other bytes: a watcher sees them (it
+/// dropped every version at or below the highest it had seen, so the next two writes went unseen).
+#[tokio::test]
+async fn config_watch_heals_a_rollback() {
+    use aeroguard_consensus::Expect;
+    let key = format!("rollback-{}", run_id());
+    let c = connect("rollback", options()).await;
+    let store = c.config();
+    for v in 1..=3u8 {
+        store.set_raw(&key, vec![v], Expect::Any).await.unwrap();
+    }
+    let mut w = store.watch_raw(&key).await.unwrap();
+    assert_eq!(w.next().await.unwrap().version, 3);
+    roll_back(&key, 1, &[1]).await;
+    let v = store.set_raw(&key, b"after".to_vec(), Expect::Any).await.unwrap();
+    assert_eq!(v, 2, "the version of a lost write is used again");
+    let mut got = Vec::new();
+    while got
+        .last()
+        .is_none_or(|(_, value): &(u64, Vec<u8>)| value != b"after")
+    {
+        let next = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .expect("the watcher sees the write after the rollback")
+            .unwrap();
+        got.push((next.version, next.value));
+    }
+    assert_eq!(got.last(), Some(&(2, b"after".to_vec())), "{got:?}");
+    c.close().await;
 }
 
 /// A history store shared by the tests below, on its own coordinator.
@@ -467,25 +555,7 @@ fn paused_leader_is_fenced_out() {
 
 /// How many consumers the queue's group has, read straight from the master.
 async fn group_consumers(queue: &str) -> usize {
-    let urls: Vec<String> = sentinels()
-        .iter()
-        .map(|s| {
-            if s.contains("://") {
-                s.clone()
-            } else {
-                format!("redis://{s}")
-            }
-        })
-        .collect();
-    let mut sentinel = redis::sentinel::SentinelClient::build(
-        urls,
-        "aeroguard".to_string(),
-        None,
-        redis::sentinel::SentinelServerType::Master,
-    )
-    .unwrap();
-    let client = sentinel.async_get_client().await.unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = master_conn().await;
     let all: Vec<redis::Value> = redis::cmd("XINFO")
         .arg("CONSUMERS")
         .arg(format!("aeroguard:q:{{{queue}}}"))

@@ -118,7 +118,11 @@ impl Client {
     #[pyo3(signature = (name, max_deliveries = 16))]
     fn queue(&self, name: &str, max_deliveries: Option<u32>) -> PyResult<Queue> {
         let options = match max_deliveries {
-            Some(0) => return Err(PyValueError::new_err("max_deliveries: must be at least 1 (None: no limit)")),
+            Some(0) => {
+                return Err(PyValueError::new_err(
+                    "max_deliveries: must be at least 1 (None: no limit)",
+                ));
+            }
             Some(n) => aeroguard_consensus::QueueOptions::max_deliveries(n),
             None => aeroguard_consensus::QueueOptions::unlimited(),
         };

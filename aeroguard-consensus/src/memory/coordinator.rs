@@ -125,7 +125,11 @@ impl Coordinator for MemoryCoordinator {
 
     fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {
         crate::queue::check_names(name, &options)?;
-        Ok(Arc::new(queue::MemoryQueue::new(self.cell.clone(), name, options)))
+        Ok(Arc::new(queue::MemoryQueue::new(
+            self.cell.clone(),
+            name,
+            options,
+        )))
     }
 
     async fn close(&self) {

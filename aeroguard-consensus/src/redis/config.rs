@@ -114,9 +114,12 @@ impl ConfigStore for RedisConfig {
         let mut last = newest_change(&self.h, key).await?;
         let current = read(&self.h, key).await?;
         let (tx, rx) = mpsc::channel(16);
-        let mut seen = 0;
+        // The last value sent, as (version, bytes): a failover that lost writes rolls the key back to an older
+        // version, and the writes after it reuse the lost version numbers with other bytes. Anything that differs
+        // from what was sent is news (dropping versions at or below the highest seen ignored those writes).
+        let mut seen: Option<(u64, Vec<u8>)> = None;
         if let Some(v) = current {
-            seen = v.version;
+            seen = Some((v.version, v.value.clone()));
             // A fresh channel: the current value always fits.
             tx.try_send(v).ok();
         }
@@ -140,8 +143,15 @@ impl ConfigStore for RedisConfig {
                 }
                 // Re-read on every wake-up: the value itself is the truth, the stream only a doorbell.
                 match read(&h, &key).await {
-                    Ok(Some(v)) if v.version > seen => {
-                        seen = v.version;
+                    Ok(Some(v))
+                        if seen
+                            .as_ref()
+                            .is_none_or(|(n, d)| (*n, d.as_slice()) != (v.version, &v.value[..])) =>
+                    {
+                        if seen.as_ref().is_some_and(|(n, _)| v.version <= *n) {
+                            tracing::warn!(key = %key, version = v.version, "config rolled back (a failover lost writes); the stored value is in force");
+                        }
+                        seen = Some((v.version, v.value.clone()));
                         if tx.send(v).await.is_err() {
                             return;
                         }

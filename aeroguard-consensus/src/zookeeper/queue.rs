@@ -61,7 +61,10 @@ impl ZkQueue {
         if limit == 0 {
             return Ok((claimed, Vec::new()));
         }
-        let paths: Vec<String> = claimed.iter().map(|(n, _)| format!("{}/{n}", self.items)).collect();
+        let paths: Vec<String> = claimed
+            .iter()
+            .map(|(n, _)| format!("{}/{n}", self.items))
+            .collect();
         let bumps: Vec<_> = paths
             .iter()
             .zip(&claimed)
@@ -70,7 +73,9 @@ impl ZkQueue {
         let (mut deliver, mut dead, mut failure) = (Vec::new(), Vec::new(), None);
         for ((name, data), bump) in claimed.into_iter().zip(bumps) {
             match bump.await {
-                Ok(stat) if u32::try_from(stat.version).unwrap_or(u32::MAX) > limit => dead.push((name, data)),
+                Ok(stat) if u32::try_from(stat.version).unwrap_or(u32::MAX) > limit => {
+                    dead.push((name, data))
+                }
                 Ok(_) => deliver.push((name, data)),
                 // Acked between our listing and our claim: drop the stray claim.
                 Err(zk::Error::NoNode) => {
@@ -98,14 +103,21 @@ impl ZkQueue {
         let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
         let prefix = format!("{}/i-", self.dead);
         for (name, data) in dead {
-            let (claim, item) = (format!("{}/{name}", self.claims), format!("{}/{name}", self.items));
+            let (claim, item) = (
+                format!("{}/{name}", self.claims),
+                format!("{}/{name}", self.items),
+            );
             let mut writer = client.new_multi_writer();
             let staged = writer
                 .add_create(&prefix, &data, &opts)
                 .and_then(|()| writer.add_delete(&claim, None))
                 .and_then(|()| writer.add_delete(&item, None));
             let moved = match staged {
-                Ok(()) => writer.commit().await.map(|_| ()).map_err(|e| zk_err(e.into(), "queue dead-letter")),
+                Ok(()) => writer
+                    .commit()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| zk_err(e.into(), "queue dead-letter")),
                 Err(e) => Err(zk_err(e, "queue dead-letter")),
             };
             if let Err(e) = moved {
