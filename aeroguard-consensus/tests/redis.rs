@@ -601,3 +601,48 @@ async fn idle_consumers_leave_the_group() {
     );
     producer.close().await;
 }
+
+/// Compaction runs in bounded steps (one script folded a whole range, blocking Redis for as long as the range
+/// was big): 2,999 points to drop and 6,000 to fold take at least five steps, and the buckets come out whole
+/// although steps split them.
+#[tokio::test]
+async fn compaction_runs_in_bounded_steps() {
+    let series = format!("steps-{}", run_id());
+    let (c, store) = history("compactor").await;
+    let writer = Writer::new(FencingToken(1), "compactor");
+    for chunk in (1..=9_000i64).collect::<Vec<_>>().chunks(1_000) {
+        let points: Vec<Point> = chunk.iter().map(|&t| p(t, t as f64)).collect();
+        store.append(&series, &writer, &points).await.unwrap();
+    }
+    let now = Timestamp::from_millis(1_000_000);
+    let retention = Retention::keep(Duration::from_millis(997_000))
+        .downsample_after(Duration::from_millis(991_000), Duration::from_secs(1));
+    let done = store.compact(&series, &writer, now, &retention).await.unwrap();
+    assert_eq!((done.dropped, done.folded), (2_999, 6_000), "{done:?}");
+    assert!(
+        done.steps >= 5,
+        "at most 2,000 points a step: {} steps",
+        done.steps
+    );
+    let buckets = store
+        .buckets(&series, Timestamp::from_millis(0), now)
+        .await
+        .unwrap();
+    assert_eq!(buckets.len(), 6, "{buckets:?}");
+    for b in &buckets {
+        let start = b.start.as_millis() as f64;
+        assert_eq!(b.count, 1_000, "{b:?}");
+        assert_eq!((b.min, b.max), (start, start + 999.0), "{b:?}");
+        assert!((b.mean - (start + 499.5)).abs() < 1e-9, "{b:?}");
+    }
+    let raw = store
+        .range(&series, Timestamp::from_millis(0), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (raw.len(), raw[0].at.as_millis()),
+        (1, 9_000),
+        "only the newest point stays raw"
+    );
+    c.close().await;
+}

@@ -142,7 +142,11 @@ impl HistoryStore for MemoryHistory {
                     }
                 }
             }
-            Ok(Compacted { dropped, folded })
+            Ok(Compacted {
+                dropped,
+                folded,
+                steps: 1,
+            })
         })
     }
 }

@@ -174,6 +174,10 @@ pub struct Compacted {
     pub dropped: u64,
     /// Raw points folded into buckets.
     pub folded: u64,
+    /// The bounded steps it took (Redis: one script per step of at most 2,000 points, so the server serves
+    /// others between them; memory: 1).
+    #[serde(default)]
+    pub steps: u32,
 }
 
 /// Who writes to a fenced store: the leader's fencing token and its identity (a node id: letters, digits and

@@ -20,6 +20,7 @@ pub struct RedisHistory {
     _owner: std::sync::Arc<super::RedisCoordinator>,
 }
 
+#[derive(Clone)]
 struct Keys {
     points: String,
     fence: String,
@@ -72,10 +73,11 @@ impl RedisHistory {
 }
 
 /// What a fenced script answered: `{status, highest, holder, dropped, folded}`.
-type Answer = (i64, i64, String, u64, u64);
+/// `{status, token, owner, dropped, folded, more}` (appends report no counts).
+type Answer = (i64, i64, String, u64, u64, i64);
 
 /// The script's refusal as the error it means (status 0: a higher token was seen; 2: the token is another's).
-fn refused(series: &str, writer: &Writer, (status, highest, holder, _, _): Answer) -> Error {
+fn refused(series: &str, writer: &Writer, (status, highest, holder, ..): Answer) -> Error {
     if status == 2 {
         Error::FenceHeld {
             key: series.to_string(),
@@ -174,29 +176,37 @@ impl HistoryStore for RedisHistory {
         let (drop_before, fold_before, width) = retention.cutoffs(now);
         let k = self.keys(series);
         let (token, owner) = (writer.token.0, writer.owner.clone());
-        let answer: Answer = self
-            .h
-            .run("history compact", |mut c| async move {
-                scripts::HISTORY_COMPACT
-                    .key(&k.points)
-                    .key(&k.fence)
-                    .key(&k.buckets)
-                    .arg(token)
-                    .arg(&owner)
-                    .arg(drop_before)
-                    .arg(fold_before.unwrap_or(-1))
-                    .arg(width)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        if answer.0 == 1 {
-            Ok(Compacted {
-                dropped: answer.3,
-                folded: answer.4,
-            })
-        } else {
-            Err(refused(series, writer, answer))
+        let mut done = Compacted::default();
+        // Bounded steps, each fenced on its own: other clients' commands run between them.
+        loop {
+            let (k, owner) = (k.clone(), owner.clone());
+            let answer: Answer = self
+                .h
+                .run("history compact", |mut c| async move {
+                    scripts::HISTORY_COMPACT
+                        .key(&k.points)
+                        .key(&k.fence)
+                        .key(&k.buckets)
+                        .arg(token)
+                        .arg(&owner)
+                        .arg(drop_before)
+                        .arg(fold_before.unwrap_or(-1))
+                        .arg(width)
+                        .arg(scripts::COMPACT_STEP)
+                        .invoke_async(&mut c)
+                        .await
+                })
+                .await?;
+            let (status, _, _, dropped, folded, more) = answer.clone();
+            if status != 1 {
+                return Err(refused(series, writer, answer));
+            }
+            done.dropped += dropped;
+            done.folded += folded;
+            done.steps += 1;
+            if more == 0 {
+                return Ok(done);
+            }
         }
     }
 }

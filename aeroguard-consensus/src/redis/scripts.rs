@@ -373,12 +373,12 @@ local fence = redis.call('GET', KEYS[2]) or '0'
 local hi = tonumber(string.match(fence, '^%d+')) or 0
 local holder = string.match(fence, '^%d+ (.+)$') or ''
 local tok = tonumber(ARGV[1])
-if tok < hi then return {0, hi, holder, 0, 0} end
-if tok == hi and holder ~= '' and holder ~= ARGV[2] then return {2, hi, holder, 0, 0} end
+if tok < hi then return {0, hi, holder, 0, 0, 0} end
+if tok == hi and holder ~= '' and holder ~= ARGV[2] then return {2, hi, holder, 0, 0, 0} end
 redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. ARGV[2])
 ";
 
-/// KEYS: points, fence. ARGV: token, owner, then score/member pairs. `{1, token, owner, 0, 0}` if written,
+/// KEYS: points, fence. ARGV: token, owner, then score/member pairs. `{1, token, owner, 0, 0, 0}` if written,
 /// else the fence check's refusal.
 pub static HISTORY_APPEND: LazyLock<Script> = LazyLock::new(|| {
     script(
@@ -386,27 +386,41 @@ pub static HISTORY_APPEND: LazyLock<Script> = LazyLock::new(|| {
             FENCE_CHECK,
             r"
 for i = 3, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return {1, tok, ARGV[2], 0, 0}",
+return {1, tok, ARGV[2], 0, 0, 0}",
         ]
         .concat(),
     )
 });
 
+/// How many raw points one compaction step drops or folds at most: a step is one script, and Redis runs nothing
+/// else meanwhile (folding a whole range in one script blocked the server for as long as the range was big).
+pub const COMPACT_STEP: u32 = 2_000;
+
 /// KEYS: points, fence, buckets. ARGV: token, owner, drop before (ms), downsample before (ms, bucket-aligned,
-/// or -1), bucket width (ms). Drops what is older than the retention, folds raw points older than the downsampling
-/// age into min/max/mean buckets. `{1, token, owner, dropped, folded}`, or the fence check's refusal.
+/// or -1), bucket width (ms), step size. One bounded step: drops up to `step` raw points older than the retention
+/// (then buckets as old), else folds up to `step` raw points older than the downsampling age into min/max/mean
+/// buckets (merging into a bucket an earlier step started, so a bucket split across steps comes out whole).
+/// `{1, token, owner, dropped, folded, more}` with `more` 1 while work remains, or the fence check's refusal.
 pub static HISTORY_COMPACT: LazyLock<Script> = LazyLock::new(|| {
     script(
         &[
             FENCE_CHECK,
             r"
-local dropped = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[3])
+local step = tonumber(ARGV[6])
+local dropped = 0
 local folded = 0
+local old = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[3])
+if old > 0 then
+  -- Points sort by time: the oldest `n` are ranks 0 .. n-1.
+  dropped = math.min(old, step)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, dropped - 1)
+  return {1, tok, ARGV[2], dropped, 0, 1}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[3])
 local before = tonumber(ARGV[4])
 if before >= 0 then
   local width = tonumber(ARGV[5])
-  local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. before, 'WITHSCORES')
+  local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. before, 'WITHSCORES', 'LIMIT', 0, step)
   local acc = {}
   local order = {}
   for i = 1, #old, 2 do
@@ -439,9 +453,11 @@ if before >= 0 then
       mean = b.sum / b.count, count = b.count})
     redis.call('ZADD', KEYS[3], start, member)
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. before)
+  -- The folded points are the oldest `folded`: ranks 0 .. folded-1.
+  if folded > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, folded - 1) end
+  if folded == step then return {1, tok, ARGV[2], 0, folded, 1} end
 end
-return {1, tok, ARGV[2], dropped, folded}",
+return {1, tok, ARGV[2], dropped, folded, 0}",
         ]
         .concat(),
     )
