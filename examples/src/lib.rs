@@ -106,6 +106,7 @@ pub mod backend {
 pub mod cluster;
 mod error;
 pub mod http;
+pub mod jepsen;
 pub mod plot;
 pub mod sentinel;
 

@@ -27,7 +27,7 @@ pub enum Durability {
     /// The master has it (the default: Redis' own behaviour).
     Master,
     /// At least `count` replicas have it within `timeout` (`WAIT count timeout`), else
-    /// [`Error::NotReplicated`]. Applies to election grants, config writes and history writes.
+    /// [`Error::NotReplicated`]. Applies to election grants, config writes, history writes and queue puts.
     Replicas {
         /// Replicas that must acknowledge.
         count: u32,

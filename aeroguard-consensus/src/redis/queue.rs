@@ -294,7 +294,7 @@ impl Queue for RedisQueue {
             let stream = stream.clone();
             self.inner
                 .h
-                .run_pipeline("queue put", |mut c| async move {
+                .run_pipeline_replicated("queue put", |mut c| async move {
                     let mut pipe = redis::pipe();
                     for item in chunk {
                         pipe.cmd("XADD").arg(&stream).arg("*").arg("d").arg(item).ignore();

@@ -95,9 +95,36 @@ impl Cell {
         F: FnOnce(redis::aio::MultiplexedConnection) -> Fut + Clone,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let Durability::Replicas { count, timeout } = self.options.durability else {
-            return self.run(operation, f).await;
-        };
+        match self.options.durability {
+            Durability::Master => self.run(operation, f).await,
+            Durability::Replicas { count, timeout } => self.write_and_wait(operation, count, timeout, f).await,
+        }
+    }
+
+    /// [`run_pipeline`](Self::run_pipeline), then `WAIT` as [`run_replicated`](Self::run_replicated) does.
+    pub async fn run_pipeline_replicated<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match self.options.durability {
+            Durability::Master => self.run_pipeline(operation, f).await,
+            Durability::Replicas { count, timeout } => self.write_and_wait(operation, count, timeout, f).await,
+        }
+    }
+
+    /// One write on a dedicated connection, then `WAIT count timeout` on it.
+    async fn write_and_wait<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        count: u32,
+        timeout: Duration,
+        f: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         if self.is_closed() {
             return Err(Error::Closed);
         }

@@ -1,0 +1,469 @@
+//! The checker: reads a run's history and finds what a fenced system must never do.
+//!
+//! Every check reports only what is certain from the history: intervals are the ones the workers observed
+//! (an operation happened somewhere between its start and its end), and a clock bound `EPSILON` covers the
+//! time between a worker reading the clock and the event it logs. All processes of a run share the host's
+//! clock, so there is no drift between them; `EPSILON` is 1 ms.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use super::event::{Event, Op, Outcome};
+
+/// The clock bound, in microseconds.
+pub const EPSILON: i64 = 1_000;
+
+/// One broken guarantee, with the events that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Which guarantee.
+    pub rule: &'static str,
+    /// When (microseconds; for telling which fault it followed).
+    pub at: i64,
+    /// What the history shows.
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.rule, self.detail)
+    }
+}
+
+/// What a history holds, and what is wrong with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Operations (nemesis actions not counted).
+    pub operations: usize,
+    /// Grants seen (distinct tokens).
+    pub grants: usize,
+    /// Accepted history appends.
+    pub appends: usize,
+    /// Acknowledged queue puts.
+    pub puts: usize,
+    /// Acknowledged config writes.
+    pub config_writes: usize,
+    /// Faults injected.
+    pub faults: usize,
+    /// The broken guarantees (the target is none).
+    pub violations: Vec<Violation>,
+    /// Gaps between consecutive accepted appends as (end of the later one, gap), in microseconds: the write
+    /// stall.
+    pub stalls: Vec<(i64, i64)>,
+}
+
+impl Report {
+    /// The `q`-quantile of the write stalls that ended in `[from, to)`, in milliseconds (0 without any).
+    pub fn stall_ms(&self, q: f64, from: i64, to: i64) -> f64 {
+        let mut s: Vec<i64> = self.stalls.iter().filter(|g| g.0 >= from && g.0 < to).map(|g| g.1).collect();
+        if s.is_empty() {
+            return 0.0;
+        }
+        s.sort_unstable();
+        let i = ((s.len() - 1) as f64 * q).round() as usize;
+        s[i.min(s.len() - 1)] as f64 / 1_000.0
+    }
+}
+
+/// Checks a history (the events of every worker of one run, in any order).
+pub fn check(events: &[Event]) -> Report {
+    let mut r = Report {
+        operations: events.iter().filter(|e| !matches!(e.op, Op::Nemesis { .. })).count(),
+        faults: events.iter().filter(|e| matches!(e.op, Op::Nemesis { .. })).count(),
+        ..Report::default()
+    };
+    check_grants(events, &mut r);
+    check_trust(events, &mut r);
+    check_appends(events, &mut r);
+    check_queue(events, &mut r);
+    check_config(events, &mut r);
+    r
+}
+
+/// Whether two observed spans certainly overlap: each ends more than the clock bound (twice: both ends were
+/// read from the clock) after the other begins. A span may be a single instant.
+fn overlaps(a: (i64, i64), b: (i64, i64)) -> bool {
+    a.1 - b.0 >= 2 * EPSILON && b.1 - a.0 >= 2 * EPSILON
+}
+
+fn violation(r: &mut Report, rule: &'static str, at: i64, detail: String) {
+    r.violations.push(Violation { rule, at, detail });
+}
+
+/// Tokens are unique per grant (one holder each) and increase: a grant that completed before another began has
+/// the lower token.
+fn check_grants(events: &[Event], r: &mut Report) {
+    let mut holders: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
+    // The earliest completion and latest start of each token's grant.
+    let mut spans: BTreeMap<u64, (i64, i64)> = BTreeMap::new();
+    for e in events {
+        if let Op::Elected { token } = e.op {
+            holders.entry(token).or_default().insert(&e.node);
+            let s = spans.entry(token).or_insert((e.end, e.start));
+            s.0 = s.0.min(e.end);
+            s.1 = s.1.max(e.start);
+        }
+    }
+    r.grants = holders.len();
+    for (token, nodes) in &holders {
+        if nodes.len() > 1 {
+            let at = spans.get(token).map_or(0, |s| s.0);
+            violation(r, "token reused", at, format!("token {token} was granted to {nodes:?}"));
+        }
+    }
+    for (&a, &(a_done, _)) in &spans {
+        for (&b, &(_, b_began)) in &spans {
+            if a > b && a_done + EPSILON < b_began {
+                violation(
+                    r,
+                    "token order",
+                    b_began,
+                    format!("token {a} was granted at {a_done} us, before token {b} was asked for at {b_began} us"),
+                );
+            }
+        }
+    }
+}
+
+/// No two leaders are trusted at overlapping times: the span from a term's first to its last `Trusted` never
+/// overlaps another term's.
+fn check_trust(events: &[Event], r: &mut Report) {
+    let mut terms: BTreeMap<u64, (i64, i64, &str)> = BTreeMap::new();
+    for e in events {
+        if let Op::Trusted { token } = e.op {
+            let t = terms.entry(token).or_insert((e.start, e.start, &e.node));
+            t.0 = t.0.min(e.start);
+            t.1 = t.1.max(e.start);
+        }
+    }
+    let terms: Vec<_> = terms.into_iter().collect();
+    for (i, (a, (a0, a1, an))) in terms.iter().enumerate() {
+        for (b, (b0, b1, bn)) in &terms[i + 1..] {
+            if overlaps((*a0, *a1), (*b0, *b1)) {
+                let overlap = a1.min(b1) - a0.max(b0);
+                violation(
+                    r,
+                    "two leaders trusted",
+                    *a0.max(b0),
+                    format!(
+                        "token {a} ({an}) trusted {a0}..{a1} and token {b} ({bn}) trusted {b0}..{b1} us ({} ms together)",
+                        overlap.max(0) / 1_000
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Every accepted write carries the token of a grant its writer held and had found trusted before it wrote,
+/// and the store never accepted a write under a token older than one it had already accepted.
+fn check_appends(events: &[Event], r: &mut Report) {
+    let granted: BTreeSet<(u64, &str)> = events
+        .iter()
+        .filter_map(|e| match e.op {
+            Op::Elected { token } => Some((token, e.node.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut first_trusted: HashMap<(u64, &str), i64> = HashMap::new();
+    for e in events {
+        if let Op::Trusted { token } = e.op {
+            let t = first_trusted.entry((token, &e.node)).or_insert(e.start);
+            *t = (*t).min(e.start);
+        }
+    }
+    let mut accepted: Vec<(i64, i64, u64, &str, u64)> = events
+        .iter()
+        .filter_map(|e| match e.op {
+            Op::Append {
+                token,
+                seq,
+                outcome: Outcome::Ok,
+            } => Some((e.start, e.end, token, e.node.as_str(), seq)),
+            _ => None,
+        })
+        .collect();
+    accepted.sort_unstable();
+    r.appends = accepted.len();
+    for &(start, _, token, node, seq) in &accepted {
+        if !granted.contains(&(token, node)) {
+            violation(
+                r,
+                "write without a grant",
+                start,
+                format!("{node} wrote point {seq} under token {token}, never granted to it"),
+            );
+        } else if first_trusted.get(&(token, node)).is_none_or(|&t| t > start + EPSILON) {
+            violation(
+                r,
+                "write without trust",
+                start,
+                format!("{node} wrote point {seq} under token {token} before finding its term trusted"),
+            );
+        }
+    }
+    // Against the newest accepted write that ended before each one started.
+    let mut by_end: Vec<(i64, u64, &str, u64)> = accepted.iter().map(|a| (a.1, a.2, a.3, a.4)).collect();
+    by_end.sort_unstable();
+    let mut highest: Option<(u64, &str, u64)> = None;
+    let mut j = 0;
+    for &(start, _, token, node, seq) in &accepted {
+        while j < by_end.len() && by_end[j].0 + EPSILON < start {
+            if highest.is_none_or(|h| by_end[j].1 > h.0) {
+                highest = Some((by_end[j].1, by_end[j].2, by_end[j].3));
+            }
+            j += 1;
+        }
+        if let Some((h, hn, hs)) = highest
+            && token < h
+        {
+            violation(
+                r,
+                "stale write accepted",
+                start,
+                format!("{node}'s point {seq} under token {token} was accepted after {hn}'s point {hs} under token {h}"),
+            );
+        }
+    }
+    let mut ends: Vec<i64> = accepted.iter().map(|a| a.1).collect();
+    ends.sort_unstable();
+    r.stalls = ends.windows(2).map(|w| (w[1], w[1] - w[0])).collect();
+}
+
+/// No acknowledged put is lost (each is acked by some consumer, the final drain included, or its ack's fate is
+/// unknown); no item is held by two consumers at once (a hold runs from a take to its successful ack).
+fn check_queue(events: &[Event], r: &mut Report) {
+    let put: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| match &e.op {
+            Op::Put {
+                item,
+                outcome: Outcome::Ok,
+            } => Some(item.as_str()),
+            _ => None,
+        })
+        .collect();
+    r.puts = put.len();
+    let delivered: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| match &e.op {
+            Op::Ack { item, outcome } if *outcome != Outcome::Fail => Some(item.as_str()),
+            _ => None,
+        })
+        .collect();
+    let lost: Vec<&&str> = put.difference(&delivered).collect();
+    if !lost.is_empty() {
+        violation(
+            r,
+            "acknowledged item lost",
+            i64::MAX,
+            format!("{} acknowledged puts were never delivered: {:?}", lost.len(), lost.iter().take(10).collect::<Vec<_>>()),
+        );
+    }
+    // Holds: per node and item, each successful ack closes the latest take before it.
+    let mut order: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e.op, Op::Take { .. } | Op::Ack { .. }))
+        .collect();
+    order.sort_by_key(|e| (e.end, e.start));
+    let mut open: HashMap<(&str, &str), i64> = HashMap::new();
+    let mut holds: BTreeMap<&str, Vec<(i64, i64, &str)>> = BTreeMap::new();
+    for e in order {
+        match &e.op {
+            Op::Take { item } => {
+                open.insert((&e.node, item), e.end);
+            }
+            Op::Ack { item, outcome } => {
+                if let Some(from) = open.remove(&(e.node.as_str(), item.as_str()))
+                    && *outcome == Outcome::Ok
+                {
+                    holds.entry(item).or_default().push((from, e.end, &e.node));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (item, hs) in &holds {
+        for (i, a) in hs.iter().enumerate() {
+            for b in &hs[i + 1..] {
+                if a.2 != b.2 && overlaps((a.0, a.1), (b.0, b.1)) {
+                    violation(
+                        r,
+                        "item held twice",
+                        a.0.max(b.0),
+                        format!("{item} was held by {} ({}..{}) and {} ({}..{})", a.2, a.0, a.1, b.2, b.0, b.1),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Config converges to the last acknowledged write: every final read agrees, and holds that write or a later
+/// one whose fate was unknown.
+fn check_config(events: &[Event], r: &mut Report) {
+    let writes: Vec<(&str, Option<u64>, Outcome)> = events
+        .iter()
+        .filter_map(|e| match &e.op {
+            Op::ConfigSet {
+                value,
+                version,
+                outcome,
+                ..
+            } => Some((value.as_str(), *version, *outcome)),
+            _ => None,
+        })
+        .collect();
+    let last_ok = writes
+        .iter()
+        .filter(|w| w.2 == Outcome::Ok)
+        .filter_map(|w| w.1.map(|v| (v, w.0)))
+        .max();
+    r.config_writes = writes.iter().filter(|w| w.2 == Outcome::Ok).count();
+    let finals: Vec<(Option<&str>, u64)> = events
+        .iter()
+        .filter_map(|e| match &e.op {
+            Op::ConfigFinal { value, version } => Some((value.as_deref(), *version)),
+            _ => None,
+        })
+        .collect();
+    let Some(&first) = finals.first() else {
+        if last_ok.is_some() {
+            violation(r, "config not read", i64::MAX, "no final read of the config".into());
+        }
+        return;
+    };
+    if finals.iter().any(|f| *f != first) {
+        violation(r, "config diverged", i64::MAX, format!("final reads disagree: {finals:?}"));
+    }
+    let Some((v, value)) = last_ok else { return };
+    let mut distinct = finals.clone();
+    distinct.dedup();
+    for (got, version) in distinct {
+        let known = got.is_some_and(|g| writes.iter().any(|w| w.0 == g && w.2 != Outcome::Fail));
+        if version < v || (version == v && got != Some(value)) || (version > v && !known) {
+            violation(
+                r,
+                "config lost a write",
+                i64::MAX,
+                format!("the last acknowledged write was {value:?} at version {v}; a final read is {got:?} at version {version}"),
+            );
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn ev(node: &str, start: i64, end: i64, op: Op) -> Event {
+        Event {
+            node: node.into(),
+            start: start * 1_000,
+            end: end * 1_000,
+            op,
+        }
+    }
+
+    fn append(node: &str, start: i64, end: i64, token: u64, seq: u64) -> Event {
+        ev(node, start, end, Op::Append { token, seq, outcome: Outcome::Ok })
+    }
+
+    /// A clean history: two terms one after the other, writes under each, a queue item, a config write.
+    fn clean() -> Vec<Event> {
+        vec![
+            ev("n1", 0, 5, Op::Elected { token: 1 }),
+            ev("n1", 6, 6, Op::Trusted { token: 1 }),
+            append("n1", 7, 9, 1, 1),
+            ev("n1", 10, 10, Op::Trusted { token: 1 }),
+            ev("n2", 4, 30, Op::Elected { token: 2 }),
+            ev("n2", 31, 31, Op::Trusted { token: 2 }),
+            append("n2", 32, 33, 2, 2),
+            ev("n1", 1, 2, Op::Put { item: "a".into(), outcome: Outcome::Ok }),
+            ev("n2", 3, 4, Op::Take { item: "a".into() }),
+            ev("n2", 5, 6, Op::Ack { item: "a".into(), outcome: Outcome::Ok }),
+            ev("n1", 40, 41, Op::ConfigSet { value: "x".into(), expect: 0, version: Some(1), outcome: Outcome::Ok }),
+            ev("final", 50, 51, Op::ConfigFinal { value: Some("x".into()), version: 1 }),
+        ]
+    }
+
+    fn rules(events: &[Event]) -> Vec<&'static str> {
+        check(events).violations.iter().map(|v| v.rule).collect()
+    }
+
+    #[test]
+    fn a_clean_history_passes() {
+        let r = check(&clean());
+        assert_eq!(r.violations, vec![]);
+        assert_eq!((r.grants, r.appends, r.puts, r.config_writes), (2, 2, 1, 1));
+        assert_eq!(r.stall_ms(1.0, 0, i64::MAX), 24.0);
+        assert_eq!(r.stall_ms(1.0, 0, 10_000), 0.0, "no stall ended before 10 ms");
+    }
+
+    #[test]
+    fn overlapping_trust_is_found() {
+        let mut h = clean();
+        h.push(ev("n1", 35, 35, Op::Trusted { token: 1 }));
+        assert_eq!(rules(&h), ["two leaders trusted"]);
+    }
+
+    #[test]
+    fn a_reused_token_and_a_backwards_token_are_found() {
+        let mut h = clean();
+        h.push(ev("n3", 60, 61, Op::Elected { token: 2 }));
+        assert_eq!(rules(&h), ["token reused"]);
+        let mut h = clean();
+        h.push(ev("n3", 60, 61, Op::Elected { token: 0 }));
+        assert!(rules(&h).contains(&"token order"), "{:?}", rules(&h));
+    }
+
+    #[test]
+    fn writes_need_a_grant_trust_and_order() {
+        let mut h = clean();
+        h.push(append("n3", 40, 41, 2, 9));
+        assert_eq!(rules(&h), ["write without a grant"]);
+        let mut h = clean();
+        h.push(ev("n3", 20, 21, Op::Elected { token: 3 }));
+        h.push(append("n3", 22, 23, 3, 9));
+        h.push(ev("n3", 24, 24, Op::Trusted { token: 3 }));
+        assert!(rules(&h).contains(&"write without trust"), "{:?}", rules(&h));
+        let mut h = clean();
+        h.push(append("n1", 40, 41, 1, 3));
+        assert_eq!(rules(&h), ["stale write accepted"]);
+    }
+
+    #[test]
+    fn lost_items_and_double_holds_are_found() {
+        let mut h = clean();
+        h.push(ev("n1", 1, 2, Op::Put { item: "b".into(), outcome: Outcome::Ok }));
+        assert_eq!(rules(&h), ["acknowledged item lost"]);
+        // Unknown puts may be lost; unknown acks count as delivered.
+        let mut h = clean();
+        h.push(ev("n1", 1, 2, Op::Put { item: "c".into(), outcome: Outcome::Info }));
+        h.push(ev("n1", 1, 2, Op::Put { item: "d".into(), outcome: Outcome::Ok }));
+        h.push(ev("n1", 3, 4, Op::Take { item: "d".into() }));
+        h.push(ev("n1", 5, 9, Op::Ack { item: "d".into(), outcome: Outcome::Info }));
+        assert_eq!(rules(&h), Vec::<&str>::new());
+        let mut h = clean();
+        h.push(ev("n1", 2, 3, Op::Take { item: "a".into() }));
+        h.push(ev("n1", 5, 9, Op::Ack { item: "a".into(), outcome: Outcome::Ok }));
+        assert_eq!(rules(&h), ["item held twice"]);
+    }
+
+    #[test]
+    fn config_must_converge_to_the_last_acknowledged_write() {
+        let mut h = clean();
+        h.push(ev("n2", 60, 61, Op::ConfigFinal { value: None, version: 0 }));
+        assert_eq!(rules(&h), ["config diverged", "config lost a write"]);
+        let mut h: Vec<Event> = clean().into_iter().filter(|e| !matches!(e.op, Op::ConfigFinal { .. })).collect();
+        h.push(ev("final", 50, 51, Op::ConfigFinal { value: Some("y".into()), version: 1 }));
+        assert_eq!(rules(&h), ["config lost a write"]);
+        // A later write whose fate was unknown may be what stays.
+        let mut h: Vec<Event> = clean().into_iter().filter(|e| !matches!(e.op, Op::ConfigFinal { .. })).collect();
+        h.push(ev("n1", 42, 49, Op::ConfigSet { value: "z".into(), expect: 1, version: None, outcome: Outcome::Info }));
+        h.push(ev("final", 50, 51, Op::ConfigFinal { value: Some("z".into()), version: 2 }));
+        assert_eq!(rules(&h), Vec::<&str>::new());
+    }
+}
