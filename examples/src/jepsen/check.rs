@@ -364,6 +364,7 @@ mod tests {
             start: start * 1_000,
             end: end * 1_000,
             op,
+            error: None,
         }
     }
 

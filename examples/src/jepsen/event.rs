@@ -34,6 +34,9 @@ pub struct Event {
     pub end: i64,
     /// What it was.
     pub op: Op,
+    /// The error it ended with, if any (for reading a violation's story).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The operations of the workload.
@@ -103,6 +106,8 @@ pub enum Op {
         /// Its version.
         version: u64,
     },
+    /// A campaign that failed (the error says why).
+    CampaignFailed,
     /// A fault the nemesis injected or healed.
     Nemesis {
         /// What it did.

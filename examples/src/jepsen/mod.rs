@@ -295,6 +295,7 @@ pub fn run(o: &RunOptions) -> Result<Summary> {
             op: Op::Nemesis {
                 what: format!("{}: {what}", scenario.name()),
             },
+            error: None,
         });
         eprintln!("nemesis: {}: {what}", scenario.name());
         strikes.push(Strike {

@@ -35,9 +35,10 @@ impl Setup {
         let s: Vec<&str> = self.sentinels.iter().map(String::as_str).collect();
         RedisOptions::sentinel(&s, "aeroguard")
             .with_session_timeout(self.session)
-            // An acknowledged write has reached a replica, so a failover keeps it.
+            // An acknowledged write has reached every replica, so whichever Sentinel promotes has it (with
+            // `count: 1` of two, Sentinel promoted the other one and acknowledged puts were lost).
             .with_durability(Durability::Replicas {
-                count: 1,
+                count: 2,
                 timeout: Duration::from_millis(500),
             })
     }
@@ -96,11 +97,17 @@ impl Log {
 
     /// Logs `op`, which started at `start` and ends now.
     pub fn op(&self, start: i64, op: Op) {
+        self.failed(start, op, None);
+    }
+
+    /// Logs `op`, which started at `start` and ends now, with the error it ended with.
+    pub fn failed(&self, start: i64, op: Op, error: Option<&Error>) {
         self.event(Event {
             node: self.node.clone(),
             start,
             end: now_us(),
             op,
+            error: error.map(ToString::to_string),
         });
     }
 
@@ -152,13 +159,18 @@ async fn lead(c: Arc<dyn Coordinator>, history: RedisHistory, name: String, log:
     let mut seq = 0u64;
     while !stop.load(Ordering::SeqCst) {
         let start = now_us();
-        let lead = match tokio::time::timeout(Duration::from_secs(1), election.campaign()).await {
-            Ok(Ok(l)) => l,
-            Ok(Err(_)) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            Err(_) => continue,
+        // A campaign keeps its place in line until it wins or the run ends (one given up every second went to
+        // the back of the line each time, and nobody won for tens of seconds).
+        let lead = tokio::select! {
+            r = election.campaign() => match r {
+                Ok(l) => l,
+                Err(e) => {
+                    log.failed(start, Op::CampaignFailed, Some(&e));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = stopped(&stop) => break,
         };
         let token = lead.token().0;
         log.op(start, Op::Elected { token });
@@ -172,7 +184,7 @@ async fn lead(c: Arc<dyn Coordinator>, history: RedisHistory, name: String, log:
             let r = history
                 .append(&name, &writer, &[Point::new(Timestamp::now(), seq as f64)])
                 .await;
-            log.op(start, Op::Append { token, seq, outcome: result(&r) });
+            log.failed(start, Op::Append { token, seq, outcome: result(&r) }, r.as_ref().err());
             if matches!(r, Err(Error::Fenced { .. } | Error::FenceHeld { .. })) {
                 break;
             }
@@ -185,6 +197,13 @@ async fn lead(c: Arc<dyn Coordinator>, history: RedisHistory, name: String, log:
         let why = lead.loss().map_or_else(|| "stopped".to_string(), |r| r.to_string());
         log.op(now_us(), Op::Ended { token, why });
         drop(lead); // resigns in the background
+    }
+}
+
+/// Resolves once `stop` is set.
+async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -204,7 +223,7 @@ async fn push_config(
     let start = now_us();
     let want = if expect == 0 { Expect::Absent } else { Expect::Version(expect) };
     let r = config.set_raw(name, value.clone().into_bytes(), want).await;
-    log.op(
+    log.failed(
         start,
         Op::ConfigSet {
             value,
@@ -212,6 +231,7 @@ async fn push_config(
             version: r.as_ref().ok().copied(),
             outcome: result(&r),
         },
+        r.as_ref().err(),
     );
 }
 
@@ -223,7 +243,7 @@ async fn produce(c: Arc<dyn Coordinator>, name: String, node: String, log: Log, 
         let item = format!("{node}-{i}");
         let start = now_us();
         let r = q.put(item.clone().into_bytes()).await;
-        log.op(start, Op::Put { item, outcome: result(&r) });
+        log.failed(start, Op::Put { item, outcome: result(&r) }, r.as_ref().err());
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -250,7 +270,7 @@ async fn take_and_ack(q: &dyn aeroguard_consensus::Queue, log: &Log, wait: Durat
         log.op(start, Op::Take { item: item.clone() });
         let start = now_us();
         let r = d.ack().await;
-        log.op(start, Op::Ack { item, outcome: result(&r) });
+        log.failed(start, Op::Ack { item, outcome: result(&r) }, r.as_ref().err());
     }
     taken
 }
