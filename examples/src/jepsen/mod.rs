@@ -210,6 +210,10 @@ fn spawn_worker(o: &RunOptions, name: &str, node: &str, args: &[String]) -> Resu
     if o.zookeeper {
         cmd.arg("--zookeeper");
     }
+    // Faults make the clients warn all the time; the history says what happened.
+    if std::env::var_os("RUST_LOG").is_none() {
+        cmd.env("RUST_LOG", "error");
+    }
     cmd.spawn()
         .map_err(|e| Error::io(format!("start worker {node} (ip netns exec)"), e))
 }
@@ -231,8 +235,32 @@ fn wait_child(mut child: Child, limit: Duration, what: &str) -> Result<()> {
 }
 
 /// Runs the whole thing: namespaces and servers up, workers started, faults for `duration`, everything healed,
-/// the queue drained and the config read, the history checked.
+/// the queue drained and the config read, the history checked. The servers and namespaces go down afterwards,
+/// whatever happened (unless `keep`).
 pub fn run(o: &RunOptions) -> Result<Summary> {
+    let outcome = run_inner(o);
+    if !o.keep {
+        let n = Nemesis {
+            scripts: o.scripts.clone(),
+            services_dir: services_dir(),
+            dir: o.out.clone(),
+            workers: Vec::new(),
+            session: o.session,
+        };
+        let down = n.services(&["stop"]).and_then(|_| n.netns(&["down"]));
+        if let (Ok(_), Err(e)) = (&outcome, down) {
+            return Err(e);
+        }
+    }
+    outcome
+}
+
+/// The state folder of the servers a run starts.
+pub fn services_dir() -> PathBuf {
+    std::env::temp_dir().join("aeroguard-jepsen-services")
+}
+
+fn run_inner(o: &RunOptions) -> Result<Summary> {
     if o.workers == 0 || o.workers > 5 {
         return Err(Error::Run(format!("--workers {}: must be 1 to 5", o.workers)));
     }
@@ -249,7 +277,7 @@ pub fn run(o: &RunOptions) -> Result<Summary> {
     let backend = if o.zookeeper { "zookeeper" } else { "redis" };
     let mut nemesis = Nemesis {
         scripts: o.scripts.clone(),
-        services_dir: std::env::temp_dir().join("aeroguard-jepsen-services"),
+        services_dir: services_dir(),
         dir: o.out.clone(),
         workers: Vec::new(),
         session: o.session,
@@ -318,9 +346,5 @@ pub fn run(o: &RunOptions) -> Result<Summary> {
     let summary = summarise(backend, &events, &strikes);
     std::fs::write(o.out.join("report.txt"), summary.table())
         .map_err(|e| Error::io("write the report", e))?;
-    if !o.keep {
-        nemesis.services(&["stop"])?;
-        nemesis.netns(&["down"])?;
-    }
     Ok(summary)
 }
