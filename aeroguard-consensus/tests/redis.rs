@@ -646,3 +646,91 @@ async fn compaction_runs_in_bounded_steps() {
     );
     c.close().await;
 }
+
+/// A lease that ends early by the server's clock (a forward clock step expires its key and the holder's
+/// liveness at once; here the key is deleted and the liveness set to the epoch) is not granted again before its holder has stopped trusting it: the next candidate waits out a
+/// lease on its own clock after the last renewal it saw (it was granted at once before, while the holder, paused
+/// and unaware, still trusted its lease for up to 9T/10).
+#[test]
+fn a_lease_expired_early_is_waited_out() {
+    let election = format!("early-{}", run_id());
+    let (to_old, from_test) = std::sync::mpsc::channel::<&'static str>();
+    let (to_test, from_old) = std::sync::mpsc::channel::<Option<std::time::Instant>>();
+    let e2 = election.clone();
+    let old = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let c = connect("early-holder", options()).await;
+            let lead = c.election(&e2).unwrap().campaign().await.unwrap();
+            to_test.send(None).unwrap();
+            // Renewing meanwhile (the wait is off the runtime's thread).
+            let msg = tokio::task::spawn_blocking(move || from_test.recv().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(msg, "pause");
+            // Paused: no task of this runtime runs, so nothing tells the holder its key is gone; it trusts the
+            // lease until its own deadline.
+            while lead.is_trusted() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            to_test.send(Some(std::time::Instant::now())).unwrap();
+            std::mem::forget(lead);
+            c.abandon();
+        });
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        assert_eq!(from_old.recv().unwrap(), None, "the holder leads");
+        let c = connect("early-successor", options()).await;
+        let e = c.election(&election).unwrap();
+        let waiting = tokio::spawn(async move { e.campaign().await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        to_old.send("pause").unwrap();
+        // What a forward clock step on the server does: every deadline it keeps has passed, the lease's expiry
+        // and the holder's liveness in the queue alike.
+        let base = format!("aeroguard:el:{{{election}}}");
+        let removed: i64 = redis::Script::new(
+            r"
+local holder = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+redis.call('ZADD', KEYS[2], 0, holder)
+return redis.call('DEL', KEYS[3])",
+        )
+        .key(format!("{base}:queue"))
+        .key(format!("{base}:alive"))
+        .key(format!("{base}:lease"))
+        .invoke_async(&mut master_conn().await)
+        .await
+        .unwrap();
+        assert_eq!(removed, 1, "the lease key was there");
+        let deleted = std::time::Instant::now();
+        let lead = tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("a successor once the lease is waited out")
+            .unwrap()
+            .unwrap();
+        let granted = std::time::Instant::now();
+        let trust_ended = tokio::task::spawn_blocking(move || from_old.recv().unwrap())
+            .await
+            .unwrap()
+            .expect("the holder's trust ended");
+        eprintln!(
+            "key deleted; successor granted after {:?}, holder trusted for {:?} more",
+            granted - deleted,
+            trust_ended.saturating_duration_since(deleted)
+        );
+        assert!(
+            trust_ended <= granted,
+            "the successor was granted {:?} before the holder stopped trusting its lease",
+            trust_ended - granted
+        );
+        drop(lead);
+        c.close().await;
+    });
+    old.join().unwrap();
+}

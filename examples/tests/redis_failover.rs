@@ -86,6 +86,14 @@ fn options() -> RedisOptions {
     RedisOptions::sentinel(&SENTINELS, "aeroguard").with_session_timeout(Duration::from_secs(5))
 }
 
+/// Writes acknowledged only once both replicas have them.
+fn durable() -> RedisOptions {
+    options().with_durability(aeroguard_consensus::redis::Durability::Replicas {
+        count: 2,
+        timeout: Duration::from_millis(500),
+    })
+}
+
 async fn leader_loop(
     node: &'static str,
     election: String,
@@ -170,7 +178,9 @@ async fn failover() {
             stop.clone(),
         )));
     }
-    let producer = RedisCoordinator::connect("producer".parse().unwrap(), options())
+    // Puts wait for both replicas: whichever Sentinel promotes has every acknowledged item (the test tolerated
+    // the loss of the last second's puts before).
+    let producer = RedisCoordinator::connect("producer".parse().unwrap(), durable())
         .await
         .unwrap();
     let q = producer.queue(&queue).unwrap();
@@ -228,18 +238,28 @@ async fn failover() {
     // Taken once the server is dead: a write that lands between the start of the kill and the process's
     // exit must not count as "writes resumed after the failover".
     let killed = Instant::now();
-    // Run until writes have come back and kept going for two seconds (at most 20 s).
-    let deadline = killed + Duration::from_secs(20);
+    // Once Sentinel has promoted a replica, the killed server comes back (as a replica): puts, which wait for
+    // two replicas, resume when it has caught up.
+    let rejoined = tokio::task::spawn_blocking(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while master_port() == port && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        services(&["restart", victim]);
+    });
+    // Run until writes have come back and kept going for two seconds, and puts have come back (they wait for
+    // the killed server to rejoin), at most 40 s.
+    let deadline = killed + Duration::from_secs(40);
     loop {
         sleep(Duration::from_millis(100)).await;
-        let resumed = log
-            .lock()
-            .unwrap()
-            .appends
-            .iter()
-            .find(|a| a.0 > killed)
-            .map(|a| a.0);
-        if resumed.is_some_and(|r| r.elapsed() > Duration::from_secs(2)) || Instant::now() > deadline {
+        let (resumed, put_again) = {
+            let l = log.lock().unwrap();
+            (
+                l.appends.iter().find(|a| a.0 > killed).map(|a| a.0),
+                l.puts.iter().any(|p| p.0 > killed),
+            )
+        };
+        if (resumed.is_some_and(|r| r.elapsed() > Duration::from_secs(2)) && put_again) || Instant::now() > deadline {
             break;
         }
     }
@@ -272,7 +292,7 @@ async fn failover() {
     consuming.await.unwrap();
 
     let new_port = master_port();
-    services(&["restart", victim]);
+    rejoined.await.unwrap();
     services(&["wait"]);
     producer.close().await;
     consumer.close().await;
@@ -382,17 +402,9 @@ async fn failover() {
             .all(|w| w[1].2 > w[0].2 || (w[1].2 == w[0].2 && w[1].1 == w[0].1)),
         "the history only ever accepted tokens in order, an equal token only from its term's leader: {tokens:?}"
     );
-    // Asynchronous replication may lose the last acknowledged writes before the kill, never older ones.
-    let horizon = killed - Duration::from_secs(1);
-    let old_lost: Vec<u32> = l
-        .puts
-        .iter()
-        .filter(|p| p.0 <= horizon && lost.contains(&p.1))
-        .map(|p| p.1)
-        .collect();
     assert!(
-        old_lost.is_empty(),
-        "items acknowledged more than 1 s before the kill were lost: {old_lost:?}"
+        lost.is_empty(),
+        "acknowledged items (replicated to both replicas) were lost: {lost:?}"
     );
 }
 
@@ -434,6 +446,9 @@ async fn lossy_failover() {
     let a = RedisCoordinator::connect("lossy-a".parse().unwrap(), options())
         .await
         .unwrap();
+    let a_durable = RedisCoordinator::connect("lossy-p".parse().unwrap(), durable())
+        .await
+        .unwrap();
     // A first term, replicated everywhere: the counter exists on every server.
     let e = a.election(&election).unwrap();
     let first = e.campaign().await.unwrap();
@@ -457,6 +472,26 @@ async fn lossy_failover() {
         .expect("granted while the master still counts its replicas as recent")
         .unwrap();
     let t1 = lost.token();
+    // A put that waits for the replicas is not acknowledged: it would be lost with the master (it was, when puts
+    // never waited).
+    let queue = unique("lossy-queue");
+    let put = tokio::time::timeout(
+        Duration::from_secs(3),
+        a_durable.queue(&queue).unwrap().put(b"would be lost".to_vec()),
+    )
+    .await
+    .expect("a put answers within its replication timeout");
+    assert!(
+        matches!(
+            put,
+            Err(Error::NotReplicated {
+                wanted: 2,
+                acked: 0,
+                ..
+            })
+        ),
+        "an unreplicated put is not acknowledged: {put:?}"
+    );
     services(&["kill", victim]);
     let killed = Instant::now();
     for r in &replicas {
@@ -486,6 +521,7 @@ async fn lossy_failover() {
     services(&["restart", victim]);
     services(&["wait"]);
     a.close().await;
+    a_durable.close().await;
     eprintln!(
         "lossy failover {port} -> {new_port}: tokens {} then {} (lost grant) then {} after {} ms",
         t0.0,

@@ -87,10 +87,13 @@ impl RedisCoordinator {
             let left = self
                 .cell
                 .run("close", |mut c| async move {
+                    let (renewals, released) = super::election::lease_counts(&lease);
                     scripts::ELECTION_LEAVE
                         .key(&queue)
                         .key(&alive)
                         .key(&lease)
+                        .key(&renewals)
+                        .key(&released)
                         .arg(&member)
                         .arg(&wake)
                         .invoke_async::<i64>(&mut c)

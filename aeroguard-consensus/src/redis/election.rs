@@ -1,7 +1,9 @@
 //! Election on Redis: a lease (`SET NX PX`) granted to the first live candidate in join order, renewed by a
 //! compare-and-extend script; the fencing token is `epoch * 2^32 + counter`, the counter incremented on every
 //! grant and the epoch Sentinel's failover epoch (0 without Sentinel), so a failover that loses the counter's
-//! last increments never repeats a token. Candidates wait on a
+//! last increments never repeats a token. A lease that ran out without being released (its holder crashed, or
+//! the server's clock stepped forward and expired it early) is granted only to a candidate that has seen its
+//! renewal count stand still for a whole lease on its own clock (see `scripts::ELECTION_ACQUIRE`). Candidates wait on a
 //! list of their own with `BLPOP` (their predecessor pushes to it when it leaves), with a timeout at the moment
 //! the predecessor's lease or liveness would run out: no polling.
 
@@ -25,8 +27,24 @@ struct Keys {
     term: String,
     seq: String,
     wake: String,
+    /// The lease's renewal count (raised by every grant and renewal) and its value when the lease was last
+    /// released.
+    renewals: String,
+    released: String,
     /// The failover epoch and the end of the quiet period (shared by every election under the prefix).
     epoch: [String; 2],
+}
+
+/// The renewal-count and released-count keys of the lease at `lease`.
+pub(crate) fn lease_counts(lease: &str) -> (String, String) {
+    (format!("{lease}:renewals"), format!("{lease}:released"))
+}
+
+/// The last renewal count a candidate saw, and since when (its own clock) it has not changed.
+#[derive(Debug, Clone, Copy)]
+struct Witness {
+    count: i64,
+    since: Instant,
 }
 
 #[derive(Debug)]
@@ -47,6 +65,8 @@ impl RedisElection {
             term: format!("{base}:term"),
             seq: format!("{base}:seq"),
             wake: format!("{base}:wake:"),
+            renewals: lease_counts(&format!("{base}:lease")).0,
+            released: lease_counts(&format!("{base}:lease")).1,
             epoch: h.epoch_keys(),
         };
         RedisElection {
@@ -79,8 +99,15 @@ impl RedisElection {
     }
 
     /// One attempt: `Ok(Some(token))` when elected, `Ok(None)` after waiting for a change.
-    async fn attempt(&self, member: &mut String) -> Result<Option<(u64, Instant)>> {
+    async fn attempt(
+        &self,
+        member: &mut String,
+        witness: &mut Option<Witness>,
+    ) -> Result<Option<(u64, Instant)>> {
         let (k, m, ttl) = (self.keys.clone(), member.clone(), self.h.options.ttl_ms());
+        let t = self.h.options.session.timeout;
+        // The renewal count this candidate has seen stand still for a whole lease, if any.
+        let witnessed = witness.filter(|w| w.since.elapsed() >= t).map_or(-1, |w| w.count);
         let sent = Instant::now();
         // With replicas asked for, a grant is not used before they have it (`WAIT` after the script).
         let answer = self
@@ -94,13 +121,16 @@ impl RedisElection {
                     .key(&k.term)
                     .key(&k.epoch[0])
                     .key(&k.epoch[1])
+                    .key(&k.renewals)
+                    .key(&k.released)
                     .arg(&m)
                     .arg(ttl)
+                    .arg(witnessed)
                     .invoke_async(&mut c)
                     .await
             })
             .await;
-        let (token, wait): (i64, i64) = match answer {
+        let (token, wait, count): (i64, i64, i64) = match answer {
             Ok(a) => a,
             Err(e @ Error::NotReplicated { .. }) => {
                 // Perhaps granted, not replicated: not used, and not kept.
@@ -115,6 +145,12 @@ impl RedisElection {
         if token > 0 {
             return Ok(Some((u64::try_from(token).unwrap_or(0), sent)));
         }
+        if witness.is_none_or(|w| w.count != count) {
+            *witness = Some(Witness {
+                count,
+                since: Instant::now(),
+            });
+        }
         if token < 0 {
             // Silent longer than the session timeout while waiting: queue again, at the back.
             *member = self.join().await?;
@@ -122,8 +158,14 @@ impl RedisElection {
         }
         // Wake when the predecessor leaves, or when its lease or liveness would run out; come back at least
         // every third of the timeout to stay alive in the queue.
-        let cap = self.h.options.session.timeout / 3;
-        let wait = Duration::from_millis(u64::try_from(wait.max(1)).unwrap_or(1)).min(cap);
+        let cap = t / 3;
+        let wait = if wait == -2 {
+            // The lease ran out unreleased: come back when this candidate has seen it stand still for a lease.
+            witness.map_or(cap, |w| (w.since + t).saturating_duration_since(Instant::now()))
+        } else {
+            Duration::from_millis(u64::try_from(wait.max(1)).unwrap_or(1))
+        };
+        let wait = wait.clamp(Duration::from_millis(1), cap);
         let wake = format!("{}{member}", self.keys.wake);
         let mut conn = self.h.pool.dedicated("campaign wait").await?;
         let mut cmd = redis::cmd("BLPOP");
@@ -179,6 +221,8 @@ async fn leave(h: &Handle, k: &Keys, member: &str) -> Result<()> {
             .key(&k.queue)
             .key(&k.alive)
             .key(&k.lease)
+            .key(&k.renewals)
+            .key(&k.released)
             .arg(&m)
             .arg(&k.wake)
             .invoke_async::<i64>(&mut c)
@@ -217,6 +261,7 @@ async fn renew(h: Handle, k: Keys, member: String, clock: Arc<LeaseClock>, mut l
                 .key(&k2.queue)
                 .key(&k2.alive)
                 .key(&k2.lease)
+                .key(&k2.renewals)
                 .arg(&m)
                 .arg(ttl)
                 .invoke_async::<i64>(&mut c)
@@ -308,9 +353,10 @@ impl Election for RedisElection {
         };
         let ended = self.h.session_ended(epoch);
         tokio::pin!(ended);
+        let mut witness = None;
         let (token, sent) = loop {
             let step = tokio::select! {
-                r = self.attempt(&mut guard.member) => r,
+                r = self.attempt(&mut guard.member, &mut witness) => r,
                 e = &mut ended => return Err(e),
             };
             match step {

@@ -97,7 +97,9 @@ impl Cell {
     {
         match self.options.durability {
             Durability::Master => self.run(operation, f).await,
-            Durability::Replicas { count, timeout } => self.write_and_wait(operation, count, timeout, f).await,
+            Durability::Replicas { count, timeout } => {
+                self.write_and_wait(operation, count, timeout, f).await
+            }
         }
     }
 
@@ -109,7 +111,9 @@ impl Cell {
     {
         match self.options.durability {
             Durability::Master => self.run_pipeline(operation, f).await,
-            Durability::Replicas { count, timeout } => self.write_and_wait(operation, count, timeout, f).await,
+            Durability::Replicas { count, timeout } => {
+                self.write_and_wait(operation, count, timeout, f).await
+            }
         }
     }
 

@@ -55,7 +55,12 @@ pub struct Report {
 impl Report {
     /// The `q`-quantile of the write stalls that ended in `[from, to)`, in milliseconds (0 without any).
     pub fn stall_ms(&self, q: f64, from: i64, to: i64) -> f64 {
-        let mut s: Vec<i64> = self.stalls.iter().filter(|g| g.0 >= from && g.0 < to).map(|g| g.1).collect();
+        let mut s: Vec<i64> = self
+            .stalls
+            .iter()
+            .filter(|g| g.0 >= from && g.0 < to)
+            .map(|g| g.1)
+            .collect();
         if s.is_empty() {
             return 0.0;
         }
@@ -68,8 +73,14 @@ impl Report {
 /// Checks a history (the events of every worker of one run, in any order).
 pub fn check(events: &[Event]) -> Report {
     let mut r = Report {
-        operations: events.iter().filter(|e| !matches!(e.op, Op::Nemesis { .. })).count(),
-        faults: events.iter().filter(|e| matches!(e.op, Op::Nemesis { .. })).count(),
+        operations: events
+            .iter()
+            .filter(|e| !matches!(e.op, Op::Nemesis { .. }))
+            .count(),
+        faults: events
+            .iter()
+            .filter(|e| matches!(e.op, Op::Nemesis { .. }))
+            .count(),
         ..Report::default()
     };
     check_grants(events, &mut r);
@@ -108,7 +119,12 @@ fn check_grants(events: &[Event], r: &mut Report) {
     for (token, nodes) in &holders {
         if nodes.len() > 1 {
             let at = spans.get(token).map_or(0, |s| s.0);
-            violation(r, "token reused", at, format!("token {token} was granted to {nodes:?}"));
+            violation(
+                r,
+                "token reused",
+                at,
+                format!("token {token} was granted to {nodes:?}"),
+            );
         }
     }
     for (&a, &(a_done, _)) in &spans {
@@ -118,7 +134,9 @@ fn check_grants(events: &[Event], r: &mut Report) {
                     r,
                     "token order",
                     b_began,
-                    format!("token {a} was granted at {a_done} us, before token {b} was asked for at {b_began} us"),
+                    format!(
+                        "token {a} was granted at {a_done} us, before token {b} was asked for at {b_began} us"
+                    ),
                 );
             }
         }
@@ -193,7 +211,10 @@ fn check_appends(events: &[Event], r: &mut Report) {
                 start,
                 format!("{node} wrote point {seq} under token {token}, never granted to it"),
             );
-        } else if first_trusted.get(&(token, node)).is_none_or(|&t| t > start + EPSILON) {
+        } else if first_trusted
+            .get(&(token, node))
+            .is_none_or(|&t| t > start + EPSILON)
+        {
             violation(
                 r,
                 "write without trust",
@@ -221,7 +242,9 @@ fn check_appends(events: &[Event], r: &mut Report) {
                 r,
                 "stale write accepted",
                 start,
-                format!("{node}'s point {seq} under token {token} was accepted after {hn}'s point {hs} under token {h}"),
+                format!(
+                    "{node}'s point {seq} under token {token} was accepted after {hn}'s point {hs} under token {h}"
+                ),
             );
         }
     }
@@ -257,7 +280,11 @@ fn check_queue(events: &[Event], r: &mut Report) {
             r,
             "acknowledged item lost",
             i64::MAX,
-            format!("{} acknowledged puts were never delivered: {:?}", lost.len(), lost.iter().take(10).collect::<Vec<_>>()),
+            format!(
+                "{} acknowledged puts were never delivered: {:?}",
+                lost.len(),
+                lost.iter().take(10).collect::<Vec<_>>()
+            ),
         );
     }
     // Holds: per node and item, each successful ack closes the latest take before it.
@@ -291,7 +318,10 @@ fn check_queue(events: &[Event], r: &mut Report) {
                         r,
                         "item held twice",
                         a.0.max(b.0),
-                        format!("{item} was held by {} ({}..{}) and {} ({}..{})", a.2, a.0, a.1, b.2, b.0, b.1),
+                        format!(
+                            "{item} was held by {} ({}..{}) and {} ({}..{})",
+                            a.2, a.0, a.1, b.2, b.0, b.1
+                        ),
                     );
                 }
             }
@@ -329,12 +359,22 @@ fn check_config(events: &[Event], r: &mut Report) {
         .collect();
     let Some(&first) = finals.first() else {
         if last_ok.is_some() {
-            violation(r, "config not read", i64::MAX, "no final read of the config".into());
+            violation(
+                r,
+                "config not read",
+                i64::MAX,
+                "no final read of the config".into(),
+            );
         }
         return;
     };
     if finals.iter().any(|f| *f != first) {
-        violation(r, "config diverged", i64::MAX, format!("final reads disagree: {finals:?}"));
+        violation(
+            r,
+            "config diverged",
+            i64::MAX,
+            format!("final reads disagree: {finals:?}"),
+        );
     }
     let Some((v, value)) = last_ok else { return };
     let mut distinct = finals.clone();
@@ -346,7 +386,9 @@ fn check_config(events: &[Event], r: &mut Report) {
                 r,
                 "config lost a write",
                 i64::MAX,
-                format!("the last acknowledged write was {value:?} at version {v}; a final read is {got:?} at version {version}"),
+                format!(
+                    "the last acknowledged write was {value:?} at version {v}; a final read is {got:?} at version {version}"
+                ),
             );
             return;
         }
@@ -369,7 +411,16 @@ mod tests {
     }
 
     fn append(node: &str, start: i64, end: i64, token: u64, seq: u64) -> Event {
-        ev(node, start, end, Op::Append { token, seq, outcome: Outcome::Ok })
+        ev(
+            node,
+            start,
+            end,
+            Op::Append {
+                token,
+                seq,
+                outcome: Outcome::Ok,
+            },
+        )
     }
 
     /// A clean history: two terms one after the other, writes under each, a queue item, a config write.
@@ -382,11 +433,45 @@ mod tests {
             ev("n2", 4, 30, Op::Elected { token: 2 }),
             ev("n2", 31, 31, Op::Trusted { token: 2 }),
             append("n2", 32, 33, 2, 2),
-            ev("n1", 1, 2, Op::Put { item: "a".into(), outcome: Outcome::Ok }),
+            ev(
+                "n1",
+                1,
+                2,
+                Op::Put {
+                    item: "a".into(),
+                    outcome: Outcome::Ok,
+                },
+            ),
             ev("n2", 3, 4, Op::Take { item: "a".into() }),
-            ev("n2", 5, 6, Op::Ack { item: "a".into(), outcome: Outcome::Ok }),
-            ev("n1", 40, 41, Op::ConfigSet { value: "x".into(), expect: 0, version: Some(1), outcome: Outcome::Ok }),
-            ev("final", 50, 51, Op::ConfigFinal { value: Some("x".into()), version: 1 }),
+            ev(
+                "n2",
+                5,
+                6,
+                Op::Ack {
+                    item: "a".into(),
+                    outcome: Outcome::Ok,
+                },
+            ),
+            ev(
+                "n1",
+                40,
+                41,
+                Op::ConfigSet {
+                    value: "x".into(),
+                    expect: 0,
+                    version: Some(1),
+                    outcome: Outcome::Ok,
+                },
+            ),
+            ev(
+                "final",
+                50,
+                51,
+                Op::ConfigFinal {
+                    value: Some("x".into()),
+                    version: 1,
+                },
+            ),
         ]
     }
 
@@ -438,33 +523,113 @@ mod tests {
     #[test]
     fn lost_items_and_double_holds_are_found() {
         let mut h = clean();
-        h.push(ev("n1", 1, 2, Op::Put { item: "b".into(), outcome: Outcome::Ok }));
+        h.push(ev(
+            "n1",
+            1,
+            2,
+            Op::Put {
+                item: "b".into(),
+                outcome: Outcome::Ok,
+            },
+        ));
         assert_eq!(rules(&h), ["acknowledged item lost"]);
         // Unknown puts may be lost; unknown acks count as delivered.
         let mut h = clean();
-        h.push(ev("n1", 1, 2, Op::Put { item: "c".into(), outcome: Outcome::Info }));
-        h.push(ev("n1", 1, 2, Op::Put { item: "d".into(), outcome: Outcome::Ok }));
+        h.push(ev(
+            "n1",
+            1,
+            2,
+            Op::Put {
+                item: "c".into(),
+                outcome: Outcome::Info,
+            },
+        ));
+        h.push(ev(
+            "n1",
+            1,
+            2,
+            Op::Put {
+                item: "d".into(),
+                outcome: Outcome::Ok,
+            },
+        ));
         h.push(ev("n1", 3, 4, Op::Take { item: "d".into() }));
-        h.push(ev("n1", 5, 9, Op::Ack { item: "d".into(), outcome: Outcome::Info }));
+        h.push(ev(
+            "n1",
+            5,
+            9,
+            Op::Ack {
+                item: "d".into(),
+                outcome: Outcome::Info,
+            },
+        ));
         assert_eq!(rules(&h), Vec::<&str>::new());
         let mut h = clean();
         h.push(ev("n1", 2, 3, Op::Take { item: "a".into() }));
-        h.push(ev("n1", 5, 9, Op::Ack { item: "a".into(), outcome: Outcome::Ok }));
+        h.push(ev(
+            "n1",
+            5,
+            9,
+            Op::Ack {
+                item: "a".into(),
+                outcome: Outcome::Ok,
+            },
+        ));
         assert_eq!(rules(&h), ["item held twice"]);
     }
 
     #[test]
     fn config_must_converge_to_the_last_acknowledged_write() {
         let mut h = clean();
-        h.push(ev("n2", 60, 61, Op::ConfigFinal { value: None, version: 0 }));
+        h.push(ev(
+            "n2",
+            60,
+            61,
+            Op::ConfigFinal {
+                value: None,
+                version: 0,
+            },
+        ));
         assert_eq!(rules(&h), ["config diverged", "config lost a write"]);
-        let mut h: Vec<Event> = clean().into_iter().filter(|e| !matches!(e.op, Op::ConfigFinal { .. })).collect();
-        h.push(ev("final", 50, 51, Op::ConfigFinal { value: Some("y".into()), version: 1 }));
+        let mut h: Vec<Event> = clean()
+            .into_iter()
+            .filter(|e| !matches!(e.op, Op::ConfigFinal { .. }))
+            .collect();
+        h.push(ev(
+            "final",
+            50,
+            51,
+            Op::ConfigFinal {
+                value: Some("y".into()),
+                version: 1,
+            },
+        ));
         assert_eq!(rules(&h), ["config lost a write"]);
         // A later write whose fate was unknown may be what stays.
-        let mut h: Vec<Event> = clean().into_iter().filter(|e| !matches!(e.op, Op::ConfigFinal { .. })).collect();
-        h.push(ev("n1", 42, 49, Op::ConfigSet { value: "z".into(), expect: 1, version: None, outcome: Outcome::Info }));
-        h.push(ev("final", 50, 51, Op::ConfigFinal { value: Some("z".into()), version: 2 }));
+        let mut h: Vec<Event> = clean()
+            .into_iter()
+            .filter(|e| !matches!(e.op, Op::ConfigFinal { .. }))
+            .collect();
+        h.push(ev(
+            "n1",
+            42,
+            49,
+            Op::ConfigSet {
+                value: "z".into(),
+                expect: 1,
+                version: None,
+                outcome: Outcome::Info,
+            },
+        ));
+        h.push(ev(
+            "final",
+            50,
+            51,
+            Op::ConfigFinal {
+                value: Some("z".into()),
+                version: 2,
+            },
+        ));
         assert_eq!(rules(&h), Vec::<&str>::new());
     }
 }

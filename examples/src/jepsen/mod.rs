@@ -105,7 +105,14 @@ impl Summary {
         );
         out.push_str(&format!(
             "{:<22} {:>8} {:>7} {:>10} {:>16} {:>11} {:>10} {:>10}\n",
-            "scenario", "ops", "faults", "failovers", "server failovers", "violations", "stall p50", "stall p99"
+            "scenario",
+            "ops",
+            "faults",
+            "failovers",
+            "server failovers",
+            "violations",
+            "stall p50",
+            "stall p99"
         ));
         for r in &self.rows {
             out.push_str(&format!(
@@ -242,7 +249,7 @@ pub fn run(o: &RunOptions) -> Result<Summary> {
     if !o.keep {
         let n = Nemesis {
             scripts: o.scripts.clone(),
-            services_dir: services_dir(),
+            services_dir: services_dir(o.zookeeper),
             dir: o.out.clone(),
             workers: Vec::new(),
             session: o.session,
@@ -255,21 +262,30 @@ pub fn run(o: &RunOptions) -> Result<Summary> {
     outcome
 }
 
-/// The state folder of the servers a run starts.
-pub fn services_dir() -> PathBuf {
-    std::env::temp_dir().join("aeroguard-jepsen-services")
+/// The state folder (configs, data, logs) of the servers a run on the backend starts; kept until the next run.
+pub fn services_dir(zookeeper: bool) -> PathBuf {
+    let backend = if zookeeper { "zookeeper" } else { "redis" };
+    std::env::temp_dir().join(format!("aeroguard-jepsen-{backend}"))
 }
 
 fn run_inner(o: &RunOptions) -> Result<Summary> {
     if o.workers == 0 || o.workers > 5 {
         return Err(Error::Run(format!("--workers {}: must be 1 to 5", o.workers)));
     }
-    let scenarios: Vec<Scenario> = o.scenarios.iter().copied().filter(|s| s.applies(o.zookeeper)).collect();
+    let scenarios: Vec<Scenario> = o
+        .scenarios
+        .iter()
+        .copied()
+        .filter(|s| s.applies(o.zookeeper))
+        .collect();
     if scenarios.is_empty() {
         return Err(Error::Run("no scenario applies to this backend".into()));
     }
     std::fs::create_dir_all(&o.out).map_err(|e| Error::io(format!("create {}", o.out.display()), e))?;
-    for entry in std::fs::read_dir(&o.out).map_err(|e| Error::io("list the output folder", e))?.flatten() {
+    for entry in std::fs::read_dir(&o.out)
+        .map_err(|e| Error::io("list the output folder", e))?
+        .flatten()
+    {
         if entry.path().extension().is_some_and(|x| x == "jsonl") {
             std::fs::remove_file(entry.path()).map_err(|e| Error::io("clear the output folder", e))?;
         }
@@ -277,7 +293,7 @@ fn run_inner(o: &RunOptions) -> Result<Summary> {
     let backend = if o.zookeeper { "zookeeper" } else { "redis" };
     let mut nemesis = Nemesis {
         scripts: o.scripts.clone(),
-        services_dir: services_dir(),
+        services_dir: services_dir(o.zookeeper),
         dir: o.out.clone(),
         workers: Vec::new(),
         session: o.session,
@@ -289,12 +305,7 @@ fn run_inner(o: &RunOptions) -> Result<Summary> {
     let zk = "10.77.0.11:2181,10.77.0.12:2182,10.77.0.13:2183".to_string();
     let sentinels = "10.77.0.31:26379,10.77.0.32:26380,10.77.0.33:26381".to_string();
     let lasts = o.duration + Duration::from_secs(8);
-    let common = vec![
-        "--zk-hosts".to_string(),
-        zk,
-        "--sentinels".to_string(),
-        sentinels,
-    ];
+    let common = vec!["--zk-hosts".to_string(), zk, "--sentinels".to_string(), sentinels];
     let mut children = Vec::new();
     for i in 1..=o.workers {
         let node = format!("n{i}");
@@ -339,7 +350,11 @@ fn run_inner(o: &RunOptions) -> Result<Summary> {
         wait_child(child, lasts + Duration::from_secs(60), &format!("worker {node}"))?;
     }
     let mut args = common;
-    args.extend(["--final".to_string(), "--quiet-ms".to_string(), (o.session * 2).as_millis().to_string()]);
+    args.extend([
+        "--final".to_string(),
+        "--quiet-ms".to_string(),
+        (o.session * 2).as_millis().to_string(),
+    ]);
     let last = spawn_worker(o, &name, "final", &args)?;
     wait_child(last, Duration::from_secs(180), "the final drain")?;
     let events = read_history(&o.out)?;

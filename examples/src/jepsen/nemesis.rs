@@ -86,12 +86,15 @@ impl Nemesis {
             .args(args)
             .env("AEROGUARD_NETNS", "1")
             .env("AEROGUARD_SERVICES_DIR", &self.services_dir)
+            // Resyncs after many faults take a while.
+            .env("AEROGUARD_SERVICES_TIMEOUT", "180")
             .output()
             .map_err(|e| Error::io(format!("run scripts/{name}"), e))?;
         if !out.status.success() {
             return Err(Error::Run(format!(
-                "scripts/{name} {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
+                "scripts/{name} {args:?} failed: {} (server logs: {})",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                self.services_dir.display()
             )));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -276,7 +279,11 @@ impl Nemesis {
                 // netem where the kernel has it; else a slow link whose queue drops what does not fit in time.
                 let mut how = "netem delay 40ms 20ms loss 5%";
                 for n in &nodes {
-                    if how.starts_with("netem") && self.netns(&["netem", n, "delay", "40ms", "20ms", "loss", "5%"]).is_err() {
+                    if how.starts_with("netem")
+                        && self
+                            .netns(&["netem", n, "delay", "40ms", "20ms", "loss", "5%"])
+                            .is_err()
+                    {
                         how = "tbf 256kbit, 300 ms queue";
                     }
                     if how.starts_with("tbf") {

@@ -45,7 +45,11 @@ impl Setup {
 
     /// Connects the coordinator the recipes use and the Redis history, retrying while servers are unreachable
     /// (up to `patience`).
-    pub async fn connect(&self, node: &str, patience: Duration) -> crate::Result<(Arc<dyn Coordinator>, RedisHistory)> {
+    pub async fn connect(
+        &self,
+        node: &str,
+        patience: Duration,
+    ) -> crate::Result<(Arc<dyn Coordinator>, RedisHistory)> {
         let id = NodeId::new(node).map_err(|e| crate::Error::Run(format!("node {node:?}: {e}")))?;
         let until = tokio::time::Instant::now() + patience;
         loop {
@@ -124,9 +128,10 @@ impl Log {
 /// How an error ended an operation: a refusal the backend is sure of, or an unknown outcome.
 fn outcome(e: &Error) -> Outcome {
     match e {
-        Error::Fenced { .. } | Error::FenceHeld { .. } | Error::Conflict { .. } | Error::InvalidParameter { .. } => {
-            Outcome::Fail
-        }
+        Error::Fenced { .. }
+        | Error::FenceHeld { .. }
+        | Error::Conflict { .. }
+        | Error::InvalidParameter { .. } => Outcome::Fail,
         _ => Outcome::Info,
     }
 }
@@ -142,12 +147,25 @@ fn result<T>(r: &Result<T, Error>) -> Outcome {
 pub async fn run(setup: Setup, node: String, log: Log, stop: Arc<AtomicBool>) -> crate::Result<()> {
     let (c, history) = setup.connect(&node, Duration::from_secs(60)).await?;
     let tasks = [
-        tokio::spawn(lead(c.clone(), history, setup.name.clone(), log.clone(), stop.clone())),
-        tokio::spawn(produce(c.clone(), setup.name.clone(), node.clone(), log.clone(), stop.clone())),
+        tokio::spawn(lead(
+            c.clone(),
+            history,
+            setup.name.clone(),
+            log.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(produce(
+            c.clone(),
+            setup.name.clone(),
+            node.clone(),
+            log.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(consume(c.clone(), setup.name.clone(), log.clone(), stop.clone())),
     ];
     for t in tasks {
-        t.await.map_err(|e| crate::Error::Run(format!("a workload task failed: {e}")))?;
+        t.await
+            .map_err(|e| crate::Error::Run(format!("a workload task failed: {e}")))?;
     }
     c.close().await;
     Ok(())
@@ -184,7 +202,15 @@ async fn lead(c: Arc<dyn Coordinator>, history: RedisHistory, name: String, log:
             let r = history
                 .append(&name, &writer, &[Point::new(Timestamp::now(), seq as f64)])
                 .await;
-            log.failed(start, Op::Append { token, seq, outcome: result(&r) }, r.as_ref().err());
+            log.failed(
+                start,
+                Op::Append {
+                    token,
+                    seq,
+                    outcome: result(&r),
+                },
+                r.as_ref().err(),
+            );
             if matches!(r, Err(Error::Fenced { .. } | Error::FenceHeld { .. })) {
                 break;
             }
@@ -194,7 +220,9 @@ async fn lead(c: Arc<dyn Coordinator>, history: RedisHistory, name: String, log:
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let why = lead.loss().map_or_else(|| "stopped".to_string(), |r| r.to_string());
+        let why = lead
+            .loss()
+            .map_or_else(|| "stopped".to_string(), |r| r.to_string());
         log.op(now_us(), Op::Ended { token, why });
         drop(lead); // resigns in the background
     }
@@ -214,14 +242,20 @@ async fn push_config(
     lead: &aeroguard_consensus::Leadership,
     log: &Log,
 ) {
-    let Ok(current) = config.get_raw(name).await else { return };
+    let Ok(current) = config.get_raw(name).await else {
+        return;
+    };
     let expect = current.map_or(0, |v| v.version);
     if lead.ensure().is_err() {
         return;
     }
     let value = format!("{}:{}:{}", lead.node(), lead.token().0, now_us());
     let start = now_us();
-    let want = if expect == 0 { Expect::Absent } else { Expect::Version(expect) };
+    let want = if expect == 0 {
+        Expect::Absent
+    } else {
+        Expect::Version(expect)
+    };
     let r = config.set_raw(name, value.clone().into_bytes(), want).await;
     log.failed(
         start,
@@ -243,7 +277,14 @@ async fn produce(c: Arc<dyn Coordinator>, name: String, node: String, log: Log, 
         let item = format!("{node}-{i}");
         let start = now_us();
         let r = q.put(item.clone().into_bytes()).await;
-        log.failed(start, Op::Put { item, outcome: result(&r) }, r.as_ref().err());
+        log.failed(
+            start,
+            Op::Put {
+                item,
+                outcome: result(&r),
+            },
+            r.as_ref().err(),
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -270,7 +311,14 @@ async fn take_and_ack(q: &dyn aeroguard_consensus::Queue, log: &Log, wait: Durat
         log.op(start, Op::Take { item: item.clone() });
         let start = now_us();
         let r = d.ack().await;
-        log.failed(start, Op::Ack { item, outcome: result(&r) }, r.as_ref().err());
+        log.failed(
+            start,
+            Op::Ack {
+                item,
+                outcome: result(&r),
+            },
+            r.as_ref().err(),
+        );
     }
     taken
 }
@@ -291,7 +339,9 @@ pub async fn finish(setup: Setup, log: Log, quiet: Duration) -> crate::Result<()
     log.op(
         start,
         Op::ConfigFinal {
-            value: current.as_ref().map(|v| String::from_utf8_lossy(&v.value).into_owned()),
+            value: current
+                .as_ref()
+                .map(|v| String::from_utf8_lossy(&v.value).into_owned()),
             version: current.map_or(0, |v| v.version),
         },
     );
