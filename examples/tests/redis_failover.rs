@@ -259,7 +259,9 @@ async fn failover() {
                 l.puts.iter().any(|p| p.0 > killed),
             )
         };
-        if (resumed.is_some_and(|r| r.elapsed() > Duration::from_secs(2)) && put_again) || Instant::now() > deadline {
+        if (resumed.is_some_and(|r| r.elapsed() > Duration::from_secs(2)) && put_again)
+            || Instant::now() > deadline
+        {
             break;
         }
     }

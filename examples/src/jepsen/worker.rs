@@ -215,7 +215,7 @@ async fn lead(c: Arc<dyn Coordinator>, history: RedisHistory, name: String, log:
                 break;
             }
             n += 1;
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 push_config(&*config, &name, &lead, &log).await;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
