@@ -540,3 +540,53 @@ async fn lossy_failover() {
         t2.0
     );
 }
+
+/// The CP configuration: a master that hears from no replica (both paused here, as a partition would cut them
+/// off) refuses writes after `min-replicas-max-lag`, so its leader's renewals fail and the leader stops trusting
+/// its lease. Without `min-replicas-to-write` the master took the renewals and the leader stayed trusted for as
+/// long as the cut lasted, while Sentinel's majority side could elect another.
+#[test]
+fn a_master_cut_off_from_its_replicas_stops_its_leader() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(master_cut_off());
+}
+
+async fn master_cut_off() {
+    let c = RedisCoordinator::connect(
+        "cut-leader".parse().unwrap(),
+        options().with_session_timeout(Duration::from_secs(2)),
+    )
+    .await
+    .unwrap();
+    let lead = c.election(&unique("cut")).unwrap().campaign().await.unwrap();
+    let port = master_port();
+    let replicas: Vec<&str> = [6379, 6380, 6381]
+        .into_iter()
+        .filter(|&p| p != port)
+        .map(node_of)
+        .collect();
+    for r in &replicas {
+        services(&["pause", r]);
+    }
+    let cut = Instant::now();
+    let lost = tokio::time::timeout(Duration::from_secs(10), lead.lost()).await;
+    let after = cut.elapsed();
+    for r in &replicas {
+        services(&["resume", r]);
+    }
+    services(&["wait"]);
+    c.close().await;
+    eprintln!("master cut off from its replicas: leadership ended after {} ms: {lost:?}", after.as_millis());
+    assert!(
+        lost.is_ok(),
+        "the leader of a master with no replica stays trusted ({} ms and counting)",
+        after.as_millis()
+    );
+    // min-replicas-max-lag (2 s) + the replicas' acknowledgement period (1 s) + 9T/10 (1.8 s), and slack.
+    assert!(after < Duration::from_secs(7), "ended after {after:?}");
+}
