@@ -581,7 +581,10 @@ async fn master_cut_off() {
     }
     services(&["wait"]);
     c.close().await;
-    eprintln!("master cut off from its replicas: leadership ended after {} ms: {lost:?}", after.as_millis());
+    eprintln!(
+        "master cut off from its replicas: leadership ended after {} ms: {lost:?}",
+        after.as_millis()
+    );
     assert!(
         lost.is_ok(),
         "the leader of a master with no replica stays trusted ({} ms and counting)",

@@ -225,7 +225,22 @@ fn spawn_worker(o: &RunOptions, name: &str, node: &str, args: &[String]) -> Resu
         .map_err(|e| Error::io(format!("start worker {node} (ip netns exec)"), e))
 }
 
-fn wait_child(mut child: Child, limit: Duration, what: &str) -> Result<()> {
+/// The workers a run started: any still running when this is dropped (the run failed half-way) are killed, so
+/// no worker outlives its run.
+struct Workers(Vec<(String, Child)>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            if matches!(child.try_wait(), Ok(None)) {
+                child.kill().ok();
+                child.wait().ok();
+            }
+        }
+    }
+}
+
+fn wait_child(child: &mut Child, limit: Duration, what: &str) -> Result<()> {
     let until = Instant::now() + limit;
     loop {
         match child.try_wait() {
@@ -306,14 +321,14 @@ fn run_inner(o: &RunOptions) -> Result<Summary> {
     let sentinels = "10.77.0.31:26379,10.77.0.32:26380,10.77.0.33:26381".to_string();
     let lasts = o.duration + Duration::from_secs(8);
     let common = vec!["--zk-hosts".to_string(), zk, "--sentinels".to_string(), sentinels];
-    let mut children = Vec::new();
+    let mut children = Workers(Vec::new());
     for i in 1..=o.workers {
         let node = format!("n{i}");
         let mut args = common.clone();
         args.extend(["--duration-ms".to_string(), lasts.as_millis().to_string()]);
         let child = spawn_worker(o, &name, &node, &args)?;
         nemesis.workers.push((node.clone(), child.id()));
-        children.push((node, child));
+        children.0.push((node, child));
     }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(o.seed);
     let log = worker::Log::open("nemesis", &o.out.join("nemesis.jsonl"))?;
@@ -346,7 +361,7 @@ fn run_inner(o: &RunOptions) -> Result<Summary> {
         });
     }
     nemesis.heal_all()?;
-    for (node, child) in children {
+    for (node, child) in &mut children.0 {
         wait_child(child, lasts + Duration::from_secs(60), &format!("worker {node}"))?;
     }
     let mut args = common;
@@ -356,7 +371,8 @@ fn run_inner(o: &RunOptions) -> Result<Summary> {
         (o.session * 2).as_millis().to_string(),
     ]);
     let last = spawn_worker(o, &name, "final", &args)?;
-    wait_child(last, Duration::from_secs(180), "the final drain")?;
+    let mut last = Workers(vec![("final".into(), last)]);
+    wait_child(&mut last.0[0].1, Duration::from_secs(180), "the final drain")?;
     let events = read_history(&o.out)?;
     let summary = summarise(backend, &events, &strikes);
     std::fs::write(o.out.join("report.txt"), summary.table())
