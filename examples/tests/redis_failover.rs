@@ -54,6 +54,17 @@ fn node_of(port: u16) -> &'static str {
 /// The failovers in this file run one at a time (each changes the one Redis every test here shares).
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Runs one failover scenario on a runtime of its own, after any other has finished.
+fn one_at_a_time(scenario: impl std::future::Future<Output = ()>) {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(scenario);
+}
+
 fn ms_since(origin: Instant, t: Instant) -> i128 {
     if t >= origin {
         (t - origin).as_millis() as i128
@@ -155,13 +166,7 @@ async fn leader_loop(
 
 #[test]
 fn sentinel_failover_keeps_elections_queue_and_history_running() {
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(failover());
+    one_at_a_time(failover());
 }
 
 async fn failover() {
@@ -433,13 +438,7 @@ fn set_raw(port: u16, key: &str, value: &[u8]) {
 /// still carry a higher token (it repeated the lost one before tokens carried Sentinel's failover epoch).
 #[test]
 fn a_lossy_failover_never_repeats_a_token() {
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(lossy_failover());
+    one_at_a_time(lossy_failover());
 }
 
 async fn lossy_failover() {
@@ -547,13 +546,7 @@ async fn lossy_failover() {
 /// long as the cut lasted, while Sentinel's majority side could elect another.
 #[test]
 fn a_master_cut_off_from_its_replicas_stops_its_leader() {
-    let _one_at_a_time = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(master_cut_off());
+    one_at_a_time(master_cut_off());
 }
 
 async fn master_cut_off() {
