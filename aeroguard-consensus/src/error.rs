@@ -141,6 +141,28 @@ pub enum Error {
         /// Replicas that acknowledged in time.
         acked: u32,
     },
+    /// The backend did not accept this client's credentials: none were given where they are required, the
+    /// password was wrong, or the user is unknown or disabled. Nothing was done.
+    #[error("{backend} refused the credentials during {operation}: {reason}")]
+    Unauthorized {
+        /// `"zookeeper"` or `"redis"`.
+        backend: &'static str,
+        /// What was being done.
+        operation: &'static str,
+        /// The backend's answer, or what was missing.
+        reason: String,
+    },
+    /// The credentials were accepted, but the identity may not do this (a ZooKeeper ACL, a Redis ACL rule).
+    /// Nothing was done.
+    #[error("{backend} forbids {operation} to this identity: {reason}")]
+    Forbidden {
+        /// `"zookeeper"` or `"redis"`.
+        backend: &'static str,
+        /// What was being done.
+        operation: &'static str,
+        /// The backend's answer.
+        reason: String,
+    },
     /// The backend answered with something this crate does not map to a kind above.
     #[error("{backend} error during {operation}: {message}")]
     Backend {

@@ -1,5 +1,5 @@
-//! The conformance suite on the 3-node ZooKeeper ensemble started by `scripts/services start`
-//! (`AEROGUARD_ZK` overrides the hosts).
+//! The conformance suite on the 3-node ZooKeeper ensemble started by `scripts/services start`, which enforces
+//! authentication: every node holds the cluster credential and its own (`AEROGUARD_ZK` overrides the hosts).
 #![cfg(all(feature = "zookeeper", feature = "live-services"))]
 
 use std::sync::Arc;
@@ -12,10 +12,9 @@ use aeroguard_consensus::conformance::Harness;
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
 use aeroguard_consensus::{Coordinator, Error, LossReason};
 use async_trait::async_trait;
+use support::zk::{hosts, options};
 
-fn hosts() -> String {
-    std::env::var("AEROGUARD_ZK").unwrap_or_else(|_| "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183".into())
-}
+mod support;
 
 struct Zk {
     options: ZkOptions,
@@ -28,7 +27,7 @@ impl Zk {
     fn new() -> Self {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
         Zk {
-            options: ZkOptions::new(hosts()).with_session_timeout(Duration::from_secs(2)),
+            options: options("conformance"),
             live: Mutex::new(Vec::new()),
             run: format!("{}-{nanos}", std::process::id()),
             counter: AtomicU64::new(0),
@@ -39,7 +38,7 @@ impl Zk {
 #[async_trait]
 impl Harness for Zk {
     async fn connect(&self, node: &str) -> Arc<dyn Coordinator> {
-        let c = ZkCoordinator::connect(node.parse().unwrap(), self.options.clone())
+        let c = ZkCoordinator::connect(node.parse().unwrap(), options(node))
             .await
             .unwrap_or_else(|e| {
                 panic!(
@@ -125,8 +124,7 @@ fn paused_leader_distrusts_itself_on_waking() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let options = ZkOptions::new(hosts()).with_session_timeout(Duration::from_secs(2));
-        let c = ZkCoordinator::connect("sleeper".parse().unwrap(), options)
+        let c = ZkCoordinator::connect("sleeper".parse().unwrap(), options("sleeper"))
             .await
             .unwrap();
         let name = format!("pause-{}", std::process::id());

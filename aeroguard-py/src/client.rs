@@ -12,7 +12,7 @@ use pyo3::types::PyBytes;
 use crate::errors;
 use crate::runtime::{block, runtime, seconds};
 use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
-use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
 use aeroguard_consensus::{Coordinator, Expect};
 
 use crate::election::Election;
@@ -31,10 +31,10 @@ pub struct Client {
 
 #[pymethods]
 impl Client {
-    /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`) or `"redis"`
-    /// (`url`, or `sentinels` and `master`).
+    /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`, and `zk_auth`,
+    /// the cluster's digest credential `user:password`) or `"redis"` (`url`, or `sentinels` and `master`).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -45,6 +45,7 @@ impl Client {
         sentinels: Option<Vec<String>>,
         master: &str,
         session_timeout: f64,
+        zk_auth: Option<String>,
     ) -> PyResult<Self> {
         let session = seconds("session_timeout", session_timeout)?;
         if session.is_zero() {
@@ -63,7 +64,11 @@ impl Client {
             }
             "zookeeper" => {
                 let hosts = hosts.unwrap_or_else(|| "127.0.0.1:2181".into());
-                let options = ZkOptions::new(hosts).with_session_timeout(session);
+                let mut options = ZkOptions::new(hosts).with_session_timeout(session);
+                if let Some(credential) = zk_auth {
+                    let digest = ZkDigest::parse(&credential).map_err(errors::consensus)?;
+                    options = options.with_auth(ZkAuth::member(digest));
+                }
                 block(py, ZkCoordinator::connect(id, options))?.map_err(errors::consensus)?
             }
             "redis" => {

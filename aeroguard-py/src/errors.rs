@@ -72,6 +72,13 @@ create_exception!(
     "The leadership is no longer trusted."
 );
 
+create_exception!(
+    aeroguard,
+    AccessDeniedError,
+    CoordinationError,
+    "The backend refused the credentials, or the identity may not do this (an ACL)."
+);
+
 /// Registers the exceptions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -86,6 +93,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("FencedError", py.get_type::<FencedError>())?;
     m.add("LeadershipLostError", py.get_type::<LeadershipLostError>())?;
+    m.add("AccessDeniedError", py.get_type::<AccessDeniedError>())?;
     Ok(())
 }
 
@@ -119,6 +127,7 @@ pub fn consensus(e: aeroguard_consensus::Error) -> PyErr {
         E::NotFound { .. } => NotFoundError::new_err(text),
         E::Fenced { .. } | E::FenceHeld { .. } => FencedError::new_err(text),
         E::LeadershipLost { .. } => LeadershipLostError::new_err(text),
+        E::Unauthorized { .. } | E::Forbidden { .. } => AccessDeniedError::new_err(text),
         E::InvalidName { .. } | E::InvalidParameter { .. } | E::Invalid { .. } => PyValueError::new_err(text),
         _ => CoordinationError::new_err(text),
     }

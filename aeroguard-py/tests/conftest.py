@@ -6,6 +6,22 @@ import uuid
 import pytest
 
 ZK_HOSTS = os.environ.get("AEROGUARD_ZK", "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183")
+
+
+def services_credential(name: str) -> str:
+    """A credential of `scripts/services`: the environment (`eval "$(scripts/services env)"`), else its file."""
+    if name in os.environ:
+        return os.environ[name]
+    path = os.path.join(os.environ.get("AEROGUARD_SERVICES_DIR", "/tmp/aeroguard-services"), "credentials")
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            if key == name:
+                return value
+    raise KeyError(f"{name} is neither set nor in {path}: run scripts/services start")
+
+
+ZK_AUTH = services_credential("AEROGUARD_ZK_AUTH")
 SENTINELS = os.environ.get("AEROGUARD_SENTINELS", "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381").split(",")
 
 

@@ -7,14 +7,14 @@ import time
 import pytest
 
 import aeroguard
-from conftest import SENTINELS, ZK_HOSTS
+from conftest import SENTINELS, ZK_AUTH, ZK_HOSTS
 
 
 def connect(backend, node):
     if backend == "memory":
         return aeroguard.Client("memory", node=node, session_timeout=2.0)
     if backend == "zookeeper":
-        return aeroguard.Client("zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0)
+        return aeroguard.Client("zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH)
     return aeroguard.Client("redis", node=node, sentinels=SENTINELS, master="aeroguard", session_timeout=2.0)
 
 
@@ -263,3 +263,15 @@ def test_client_calls_inside_callbacks(backend, unique):
         assert lead.is_trusted() and lead.ensure() == lead.token, "the session outlived the slow callbacks"
         for watch in watches:
             watch.stop()
+
+
+def test_zookeeper_refuses_missing_and_wrong_credentials(unique):
+    # The test ensemble enforces authentication: no credential is refused at connect ...
+    with pytest.raises(aeroguard.AccessDeniedError, match="requires authentication"):
+        aeroguard.Client("zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0)
+    # ... and a wrong password is another identity, which the cluster's ACLs grant nothing.
+    user = ZK_AUTH.split(":", 1)[0]
+    with pytest.raises(aeroguard.AccessDeniedError, match="forbids"):
+        aeroguard.Client("zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=f"{user}:wrong")
+    with pytest.raises(ValueError, match="user:password"):
+        aeroguard.Client("zookeeper", node="n", hosts=ZK_HOSTS, zk_auth="no-colon")

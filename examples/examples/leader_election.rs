@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run -p aeroguard-examples --example leader_election            # embedded memory backend
+//! eval "$(scripts/services env)"    # the test ensemble's cluster credential, AEROGUARD_ZK_AUTH
 //! cargo run -p aeroguard-examples --example leader_election -- --zk 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183
 //! ```
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aeroguard_consensus::memory::MemoryCluster;
-use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
 use aeroguard_consensus::{Coordinator, FencingToken, SessionOptions};
 use clap::Parser;
 use parking_lot::Mutex;
@@ -23,6 +24,15 @@ struct Cli {
     /// Run on this ZooKeeper ensemble (`host:port,host:port,...`) instead of the embedded memory backend.
     #[arg(long, value_name = "HOSTS")]
     zk: Option<String>,
+    /// The cluster's ZooKeeper credential, `user:password` (digest scheme). Without it, the ensemble must
+    /// allow unauthenticated clients, and znodes are created open to anyone.
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        env = "AEROGUARD_ZK_AUTH",
+        hide_env_values = true
+    )]
+    zk_auth: Option<String>,
 }
 
 /// A store that refuses writes carrying a token lower than the highest it has seen: what makes a deposed
@@ -45,7 +55,7 @@ impl FencedStore {
 
 enum Backend {
     Memory(MemoryCluster),
-    Zk(String),
+    Zk(String, Option<ZkAuth>),
 }
 
 impl Backend {
@@ -59,14 +69,20 @@ impl Backend {
                     None,
                 )
             }
-            Backend::Zk(hosts) => {
-                let options = ZkOptions::new(hosts.clone()).with_session_timeout(Duration::from_secs(2));
+            Backend::Zk(hosts, auth) => {
+                let mut options = ZkOptions::new(hosts.clone()).with_session_timeout(Duration::from_secs(2));
+                options.auth = auth.clone();
                 let zk = ZkCoordinator::connect(node.parse().unwrap(), options)
                     .await
                     .unwrap_or_else(|e| {
-                        eprintln!(
-                            "cannot reach ZooKeeper at {hosts}: {e} (start it with `scripts/services start`)"
-                        );
+                        let hint = match e {
+                            aeroguard_consensus::Error::Unauthorized { .. }
+                            | aeroguard_consensus::Error::Forbidden { .. } => {
+                                "give the cluster's credential: --zk-auth USER:PASSWORD, or `eval \"$(scripts/services env)\"` for the test services"
+                            }
+                            _ => "start it with `scripts/services start`",
+                        };
+                        eprintln!("cannot use ZooKeeper at {hosts}: {e} ({hint})");
                         std::process::exit(2)
                     });
                 (zk.clone(), Some(zk))
@@ -77,16 +93,24 @@ impl Backend {
     async fn crash(&self, node: &Arc<dyn Coordinator>, zk: Option<&Arc<ZkCoordinator>>) {
         match (self, zk) {
             (Backend::Memory(cluster), _) => cluster.crash(node.node(), Duration::from_secs(2)),
-            (Backend::Zk(_), Some(zk)) => zk.abandon().await,
-            (Backend::Zk(_), None) => {}
+            (Backend::Zk(..), Some(zk)) => zk.abandon().await,
+            (Backend::Zk(..), None) => {}
         }
     }
 }
 
 #[tokio::main]
 async fn main() {
-    let backend = match Cli::parse().zk {
-        Some(hosts) => Backend::Zk(hosts),
+    let cli = Cli::parse();
+    let auth = match cli.zk_auth.as_deref().map(ZkDigest::parse).transpose() {
+        Ok(digest) => digest.map(ZkAuth::member),
+        Err(e) => {
+            eprintln!("error: --zk-auth: {e}");
+            std::process::exit(2)
+        }
+    };
+    let backend = match cli.zk {
+        Some(hosts) => Backend::Zk(hosts, auth),
         None => Backend::Memory(MemoryCluster::new()),
     };
     let name = format!("demo-{}", std::process::id());
@@ -142,7 +166,9 @@ async fn main() {
     let victim = nodes.iter().find(|(c, _)| *c.node() == first).unwrap();
     let how = match backend {
         Backend::Memory(_) => "its session lingers on the cluster until the 2 s session timeout",
-        Backend::Zk(_) => "its session is ended at the servers, as a crash detected by the ensemble would be",
+        Backend::Zk(..) => {
+            "its session is ended at the servers, as a crash detected by the ensemble would be"
+        }
     };
     println!("{:>6.2}s  {first} crashes ({how})", t0.elapsed().as_secs_f64());
     let crashed_at = Instant::now();

@@ -43,8 +43,8 @@ pub mod backend {
     use std::time::Duration;
 
     use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
-    use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
-    use aeroguard_consensus::{Coordinator, Result};
+    use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
+    use aeroguard_consensus::{Coordinator, Error, Result};
 
     /// The ensemble started by `scripts/services start`.
     pub const ZK_HOSTS: &str = "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183";
@@ -52,6 +52,61 @@ pub mod backend {
     pub const SENTINELS: [&str; 3] = ["127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"];
     /// The master name the Sentinels monitor.
     pub const MASTER: &str = "aeroguard";
+
+    /// The state folder of `scripts/services` (`AEROGUARD_SERVICES_DIR`, default `/tmp/aeroguard-services`).
+    pub fn services_dir() -> std::path::PathBuf {
+        std::env::var_os("AEROGUARD_SERVICES_DIR")
+            .map_or_else(|| "/tmp/aeroguard-services".into(), Into::into)
+    }
+
+    /// A credential of the test services: the environment variable `name` (as `scripts/services env` exports
+    /// it), else the line `name=...` of the `credentials` file in `dir`.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("ag-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("credentials"), "AEROGUARD_DOC_CRED=u:p\n")?;
+    /// let got = aeroguard_examples::backend::services_credential_in(&dir, "AEROGUARD_DOC_CRED")?;
+    /// assert_eq!(got, "u:p");
+    /// assert!(aeroguard_examples::backend::services_credential_in(&dir, "AEROGUARD_NONE").is_err());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn services_credential_in(dir: &std::path::Path, name: &str) -> Result<String> {
+        if let Ok(v) = std::env::var(name) {
+            return Ok(v);
+        }
+        let file = dir.join("credentials");
+        let missing = |why: String| Error::Unauthorized {
+            backend: if name.contains("_ZK_") {
+                "zookeeper"
+            } else {
+                "redis"
+            },
+            operation: "read the test services' credentials",
+            reason: format!(
+                "{name} is not set and {why}: run `scripts/services start`, then `eval \"$(scripts/services env)\"`"
+            ),
+        };
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| missing(format!("{} is unreadable ({e})", file.display())))?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+            .map(str::to_string)
+            .ok_or_else(|| missing(format!("{} has no {name}", file.display())))
+    }
+
+    /// [`services_credential_in`] the folder of [`services_dir`].
+    pub fn services_credential(name: &str) -> Result<String> {
+        services_credential_in(&services_dir(), name)
+    }
+
+    /// The cluster's ZooKeeper credentials for the test services (`AEROGUARD_ZK_AUTH`, `user:password`).
+    pub fn zk_auth() -> Result<ZkAuth> {
+        Ok(ZkAuth::member(ZkDigest::parse(&services_credential(
+            "AEROGUARD_ZK_AUTH",
+        )?)?))
+    }
 
     /// A backend with real servers (a `--backend` value).
     ///
@@ -95,7 +150,10 @@ pub mod backend {
                 })?;
             Ok(match self {
                 Backend::ZooKeeper => {
-                    ZkCoordinator::connect(id, ZkOptions::new(ZK_HOSTS).with_session_timeout(session)).await?
+                    let options = ZkOptions::new(ZK_HOSTS)
+                        .with_session_timeout(session)
+                        .with_auth(zk_auth()?);
+                    ZkCoordinator::connect(id, options).await?
                 }
                 Backend::Redis => RedisCoordinator::connect(id, Self::redis_options(session)).await?,
             })

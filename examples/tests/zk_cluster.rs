@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
 use aeroguard_consensus::{Coordinator, SessionState};
+use aeroguard_examples::backend::zk_auth;
 
 /// The tests kill and restart shared servers: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -139,7 +140,9 @@ fn killed_leader_process_is_replaced_within_the_session_timeout() {
 }
 
 async fn leader_survives(kill: impl FnOnce(i64) -> usize) {
-    let options = ZkOptions::new(HOSTS).with_session_timeout(Duration::from_secs(4));
+    let options = ZkOptions::new(HOSTS)
+        .with_session_timeout(Duration::from_secs(4))
+        .with_auth(zk_auth().unwrap());
     let coord = ZkCoordinator::connect("survivor".parse().unwrap(), options)
         .await
         .unwrap();
@@ -224,9 +227,12 @@ fn ten_thousand_items_survive_a_killed_consumer() {
 async fn ten_thousand_items() {
     const N: u32 = 10_000;
     let name = unique("q10k");
-    let producer = ZkCoordinator::connect("producer".parse().unwrap(), ZkOptions::new(HOSTS))
-        .await
-        .unwrap();
+    let producer = ZkCoordinator::connect(
+        "producer".parse().unwrap(),
+        ZkOptions::new(HOSTS).with_auth(zk_auth().unwrap()),
+    )
+    .await
+    .unwrap();
     let q = producer.queue(&name).unwrap();
     q.put_batch((0..N).map(|i| i.to_be_bytes().to_vec()).collect())
         .await

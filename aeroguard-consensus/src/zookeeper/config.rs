@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use zookeeper_client as zk;
 
-use super::{Handle, zk_err};
+use super::{AclKind, Handle, zk_err};
 use crate::config::{Expect, RawConfigWatch, Versioned};
 use crate::{ConfigStore, Error, Result};
 
@@ -53,8 +53,9 @@ impl ConfigStore for ZkConfig {
         crate::error::check_name("config key", key)?;
         let (client, _) = self.h.client(OP)?;
         let path = self.h.path(&format!("config/{key}"));
+        let h = &self.h;
         let create = |client: zk::Client, path: String, value: Vec<u8>| async move {
-            let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+            let opts = h.create_options(zk::CreateMode::Persistent, AclKind::Shared);
             client
                 .create(&path, &value, &opts)
                 .await

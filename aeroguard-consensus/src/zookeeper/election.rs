@@ -4,7 +4,7 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use zookeeper_client as zk;
 
-use super::{Handle, zk_err};
+use super::{AclKind, Handle, zk_err};
 use crate::election::Tenure;
 use crate::{Election, Error, FencingToken, Leadership, LossReason, Result};
 
@@ -124,7 +124,9 @@ impl Election for ZkElection {
         const OP: &str = "campaign";
         let (client, epoch) = self.h.client(OP)?;
         self.h.ensure_dir(&client, &self.dir).await?;
-        let opts = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+        let opts = self
+            .h
+            .create_options(zk::CreateMode::EphemeralSequential, AclKind::Own);
         let prefix = format!("{}/{}~", self.dir, self.h.node);
         let (stat, seq) = client
             .create(&prefix, self.h.node.as_str().as_bytes(), &opts)

@@ -34,11 +34,15 @@ use crate::{
     SessionStatus,
 };
 
+mod auth;
 mod config;
 mod election;
 mod lease;
 mod queue;
 mod registry;
+
+pub(crate) use auth::AclKind;
+pub use auth::{ZkAuth, ZkDigest};
 
 const BACKEND: &str = "zookeeper";
 
@@ -60,6 +64,9 @@ pub struct ZkOptions {
     pub session: SessionOptions,
     /// How long to wait for a connection when (re)building a session.
     pub connection_timeout: Duration,
+    /// Credentials and ACLs (see [`ZkAuth`]). `None`: no authentication, and every znode open to anyone
+    /// (only for an ensemble nobody else can reach).
+    pub auth: Option<ZkAuth>,
 }
 
 impl ZkOptions {
@@ -70,7 +77,14 @@ impl ZkOptions {
             root: "/aeroguard".into(),
             session: SessionOptions::new(Duration::from_secs(4)),
             connection_timeout: Duration::from_secs(5),
+            auth: None,
         }
+    }
+
+    /// Authenticates with `auth` and creates every znode with its ACLs.
+    pub fn with_auth(mut self, auth: ZkAuth) -> Self {
+        self.auth = Some(auth);
+        self
     }
 
     /// Sets the session timeout and the grace to half of it.
@@ -100,7 +114,21 @@ impl ZkOptions {
                 "must be an absolute znode path like /aeroguard",
             ));
         }
+        if let Some(auth) = &self.auth {
+            auth.validate()?;
+        }
         self.session.validate()
+    }
+
+    fn acls(&self) -> auth::AclSet {
+        match &self.auth {
+            Some(a) => auth::AclSet::for_auth(a),
+            None => auth::AclSet::open(),
+        }
+    }
+
+    fn is_observer(&self) -> bool {
+        self.auth.as_ref().is_some_and(ZkAuth::is_observer)
     }
 }
 
@@ -112,6 +140,16 @@ pub(crate) fn zk_err(e: zk::Error, operation: &'static str) -> Error {
             operation,
         },
         zk::Error::SessionExpired => Error::SessionExpired { operation },
+        zk::Error::NoAuth => Error::Forbidden {
+            backend: BACKEND,
+            operation,
+            reason: "the ACL does not grant it (NoAuth)".into(),
+        },
+        zk::Error::AuthFailed => Error::Unauthorized {
+            backend: BACKEND,
+            operation,
+            reason: "authentication failed".into(),
+        },
         zk::Error::ClientClosed => Error::Closed,
         zk::Error::Timeout => Error::Timeout {
             operation,
@@ -135,6 +173,8 @@ pub(crate) struct Cell {
     closed: AtomicBool,
     /// The current session's local deadline (see `lease`).
     lease: RwLock<Arc<LeaseClock>>,
+    /// The ACLs znodes are created with.
+    acls: auth::AclSet,
 }
 
 pub(crate) type Handle = Arc<Cell>;
@@ -188,9 +228,14 @@ impl Cell {
         format!("{}/{rest}", self.options.root)
     }
 
-    /// `mkdir -p` of a persistent path.
+    /// Create options for a znode of `kind`.
+    pub fn create_options(&self, mode: zk::CreateMode, kind: AclKind) -> zk::CreateOptions<'_> {
+        mode.with_acls(self.acls.get(kind))
+    }
+
+    /// `mkdir -p` of a persistent path (recipe parents).
     pub async fn ensure_dir(&self, client: &zk::Client, path: &str) -> Result<()> {
-        let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        let opts = self.create_options(zk::CreateMode::Persistent, AclKind::Parent);
         client
             .mkdir(path, &opts)
             .await
@@ -213,15 +258,41 @@ impl Cell {
     }
 }
 
+fn connector(options: &ZkOptions) -> zk::Connector {
+    let mut connector = zk::Client::connector();
+    for credential in options.auth.iter().flat_map(ZkAuth::credentials) {
+        connector = connector.with_auth("digest", &credential);
+    }
+    connector
+}
+
 async fn connect_client(options: &ZkOptions) -> Result<zk::Client> {
-    zk::Client::connector()
+    let client = connector(options)
         .with_session_timeout(options.session.timeout)
         .with_connection_timeout(options.connection_timeout)
         .with_server_version(3, 8, 0)
         .with_detached()
         .connect(&options.hosts)
         .await
-        .map_err(|e| zk_err(e, "connect"))
+        .map_err(|e| auth_err(options, e))?;
+    // With `enforce.auth.enabled` a server closes the session of a client that sent no credentials on its
+    // first request; one cheap read makes that a clear error here rather than a lost session later.
+    match client.check_stat("/").await {
+        Ok(_) => Ok(client),
+        Err(e) => Err(auth_err(options, e)),
+    }
+}
+
+/// A connection refused for want of credentials says so.
+fn auth_err(options: &ZkOptions, e: zk::Error) -> Error {
+    match e {
+        zk::Error::SessionExpired | zk::Error::AuthFailed if options.auth.is_none() => Error::Unauthorized {
+            backend: BACKEND,
+            operation: "connect",
+            reason: "the ensemble requires authentication and none was given (ZkOptions::with_auth)".into(),
+        },
+        e => zk_err(e, "connect"),
+    }
 }
 
 /// One node's session with a ZooKeeper ensemble.
@@ -237,6 +308,7 @@ impl ZkCoordinator {
     /// Fails with `ConnectionLoss` when no server answers within the connection timeout.
     pub async fn connect(node: NodeId, options: ZkOptions) -> Result<Arc<ZkCoordinator>> {
         options.validate()?;
+        let acls = options.acls();
         let since = tokio::time::Instant::now();
         let client = connect_client(&options).await?;
         let (status, _) = watch::channel(SessionStatus {
@@ -250,9 +322,20 @@ impl ZkCoordinator {
             client: RwLock::new(Some(client.clone())),
             closed: AtomicBool::new(false),
             lease: RwLock::new(lease::clock(client.session_timeout(), since)),
+            acls,
         });
         cell.start_lease(&client, 1, since);
-        cell.ensure_dir(&client, &cell.options.root.clone()).await?;
+        let root = cell.options.root.clone();
+        if !cell.options.is_observer() {
+            cell.ensure_dir(&client, &root).await?;
+        }
+        if cell.options.auth.is_some() {
+            match client.get_acl(&root).await {
+                Ok((acls, _)) => auth::check_root_acl(&root, &acls)?,
+                Err(zk::Error::NoNode) => {}
+                Err(e) => return Err(zk_err(e, "check root ACL")),
+            }
+        }
         let span = tracing::info_span!("session", backend = BACKEND, node = %cell.node);
         let supervisor = tokio::spawn(tracing::Instrument::instrument(
             supervise(Arc::downgrade(&cell), client),
@@ -353,7 +436,7 @@ async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Client) {
 /// Closes a detached session: resume it on a normal client and drop that one, which sends the close.
 async fn close_session(options: ZkOptions, client: zk::Client) {
     let session = client.into_session();
-    let closer = zk::Client::connector()
+    let closer = connector(&options)
         .with_session(session)
         .with_session_timeout(options.session.timeout)
         .with_connection_timeout(options.connection_timeout)

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use zookeeper_client as zk;
 
 use super::election::delete_in_background;
-use super::{Handle, zk_err};
+use super::{AclKind, Handle, zk_err};
 use crate::queue::{Acker, QueueOptions, dead_letter_name};
 use crate::{Delivery, Error, Queue, Result};
 
@@ -100,7 +100,9 @@ impl ZkQueue {
     /// Best effort: an item that could not move stays (released) and moves on its next take.
     async fn bury(&self, client: &zk::Client, dead: Vec<(String, Vec<u8>)>) -> Result<()> {
         self.h.ensure_dir(client, &self.dead).await?;
-        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let opts = self
+            .h
+            .create_options(zk::CreateMode::PersistentSequential, AclKind::Shared);
         let prefix = format!("{}/i-", self.dead);
         for (name, data) in dead {
             let (claim, item) = (
@@ -144,7 +146,7 @@ impl ZkQueue {
     /// reads go in one multi-read once the claims are answered (fewer requests for the servers).
     async fn claim(&self, client: &zk::Client, free: &[String]) -> Result<Vec<(String, Option<Vec<u8>>)>> {
         const OP: &str = "queue claim";
-        let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+        let opts = self.h.create_options(zk::CreateMode::Ephemeral, AclKind::Own);
         let claim_paths: Vec<String> = free.iter().map(|i| format!("{}/{i}", self.claims)).collect();
         let mut claimed = Vec::new();
         let mut failure = None;
@@ -277,7 +279,9 @@ impl Queue for ZkQueue {
         const OP: &str = "queue put";
         let (client, _) = self.h.client(OP)?;
         self.ensure(&client).await?;
-        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let opts = self
+            .h
+            .create_options(zk::CreateMode::PersistentSequential, AclKind::Shared);
         let prefix = format!("{}/i-", self.items);
         let mut start = 0;
         // Chunks go out back to back; their answers are awaited after all are sent.

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use zookeeper_client as zk;
 
 use super::election::delete_in_background;
-use super::{Handle, zk_err};
+use super::{AclKind, Handle, zk_err};
 use crate::registry::Deregister;
 use crate::{Error, Instance, Membership, MembershipWatch, Registration, Registry, Result};
 
@@ -32,7 +32,7 @@ fn dir(h: &Handle, service: &str) -> String {
 async fn create(h: &Handle, client: &zk::Client, service: &str, payload: &[u8]) -> Result<()> {
     let d = dir(h, service);
     h.ensure_dir(client, &d).await?;
-    let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    let opts = h.create_options(zk::CreateMode::Ephemeral, AclKind::Own);
     match client.create(&format!("{d}/{}", h.node), payload, &opts).await {
         Ok(_) => Ok(()),
         Err(zk::Error::NodeExists) => Err(Error::Conflict {

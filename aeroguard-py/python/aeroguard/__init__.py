@@ -11,6 +11,7 @@ ZooKeeper or Redis. Everything runs in Rust; this package is a thin layer.
 """
 
 from aeroguard._aeroguard import (
+    AccessDeniedError,
     AeroGuardError,
     Client,
     ConflictError,
@@ -51,6 +52,7 @@ from aeroguard.fusion import STRATEGIES, fuse
 __all__ = [
     "STRATEGIES",
     "LSTM",
+    "AccessDeniedError",
     "AeroGuardError",
     "Autoencoder",
     "Client",

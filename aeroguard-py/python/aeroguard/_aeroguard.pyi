@@ -19,6 +19,7 @@ __all__ = [
     "NotFoundError",
     "FencedError",
     "LeadershipLostError",
+    "AccessDeniedError",
     "fuse",
     "Estimate",
     "IsolationForestParams",
@@ -56,6 +57,7 @@ class ConflictError(CoordinationError): ...
 class NotFoundError(CoordinationError): ...
 class FencedError(CoordinationError): ...
 class LeadershipLostError(CoordinationError): ...
+class AccessDeniedError(CoordinationError): ...
 
 @final
 class Estimate:
@@ -324,6 +326,7 @@ class Client:
         sentinels: Optional[List[str]] = None,
         master: str = "aeroguard",
         session_timeout: float = 4.0,
+        zk_auth: Optional[str] = None,
     ) -> Client: ...
     @property
     def node(self) -> str: ...

@@ -59,7 +59,9 @@ impl Setup {
                 let recipes: Arc<dyn Coordinator> = if self.zookeeper {
                     ZkCoordinator::connect(
                         id.clone(),
-                        ZkOptions::new(self.zk_hosts.as_str()).with_session_timeout(self.session),
+                        ZkOptions::new(self.zk_hosts.as_str())
+                            .with_session_timeout(self.session)
+                            .with_auth(crate::backend::zk_auth()?),
                     )
                     .await?
                 } else {

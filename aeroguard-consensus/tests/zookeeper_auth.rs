@@ -1,0 +1,299 @@
+//! Authentication and ACLs on the ensemble of `scripts/services start` (which enforces authentication): a
+//! client without credentials, an outsider with the wrong ones, a member touching another's znodes and a
+//! read-only observer each get a typed error, and nothing changes.
+#![cfg(all(feature = "zookeeper", feature = "live-services"))]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
+use aeroguard_consensus::{Coordinator, Error, Expect};
+use zookeeper_client as zk;
+
+mod support;
+use support::zk::{cluster, cluster_credential, hosts, member, own_password};
+
+/// A root of its own per test, so the tests run side by side.
+fn root() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "/agauth-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn options(root: &str, auth: ZkAuth) -> ZkOptions {
+    ZkOptions::new(hosts())
+        .with_session_timeout(Duration::from_secs(2))
+        .with_root(root)
+        .with_auth(auth)
+}
+
+async fn connect(node: &str, root: &str, auth: ZkAuth) -> std::sync::Arc<ZkCoordinator> {
+    ZkCoordinator::connect(node.parse().unwrap(), options(root, auth))
+        .await
+        .unwrap()
+}
+
+/// A raw client with `credentials` (`user:password`).
+async fn raw(credentials: &str) -> zk::Client {
+    zk::Client::connector()
+        .with_session_timeout(Duration::from_secs(4))
+        .with_auth("digest", credentials.as_bytes())
+        .connect(&hosts())
+        .await
+        .unwrap()
+}
+
+fn outsider() -> ZkDigest {
+    // The cluster's user name with a wrong password: a different identity to ZooKeeper.
+    ZkDigest::new(cluster().user(), "wrong-password").unwrap()
+}
+
+/// The cluster's state the attacks must leave alone: the leader's candidate, a config value, a round
+/// announcement.
+struct Scene {
+    root: String,
+    lead: aeroguard_consensus::Leadership,
+    leader: std::sync::Arc<ZkCoordinator>,
+    candidate: String,
+}
+
+async fn scene() -> Scene {
+    let root = root();
+    let leader = connect("n1", &root, member("n1")).await;
+    let lead = leader.election("pump").unwrap().campaign().await.unwrap();
+    let config = leader.config();
+    config
+        .set_raw("limits", b"{\"max\":7}".to_vec(), Expect::Absent)
+        .await
+        .unwrap();
+    config
+        .set_raw("round-pump", b"{\"round\":3}".to_vec(), Expect::Absent)
+        .await
+        .unwrap();
+    let admin = raw(&cluster_credential()).await;
+    let children = admin
+        .list_children(&format!("{root}/elections/pump"))
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 1, "{children:?}");
+    let candidate = format!("{root}/elections/pump/{}", children[0]);
+    Scene {
+        root,
+        lead,
+        leader,
+        candidate,
+    }
+}
+
+impl Scene {
+    /// Nothing changed: the same leader with the same token, the same config and announcement.
+    async fn unchanged(&self) {
+        assert!(self.lead.ensure().is_ok(), "{:?}", self.lead.loss());
+        let now = self.leader.election("pump").unwrap().leader().await.unwrap();
+        assert_eq!(now.unwrap().as_str(), "n1");
+        let config = self.leader.config();
+        let limits = config.get_raw("limits").await.unwrap().unwrap();
+        assert_eq!(
+            (limits.value.as_slice(), limits.version),
+            (&b"{\"max\":7}"[..], 1)
+        );
+        let round = config.get_raw("round-pump").await.unwrap().unwrap();
+        assert_eq!(
+            (round.value.as_slice(), round.version),
+            (&b"{\"round\":3}"[..], 1)
+        );
+    }
+
+    /// Every attack with a raw client: delete the candidate, rewrite config, announce a round, join the
+    /// election, loosen the root's ACL. Returns the errors.
+    async fn attack(&self, client: &zk::Client) -> Vec<zk::Error> {
+        let root = &self.root;
+        let mut errors = Vec::new();
+        let mut record = |r: Result<(), zk::Error>| errors.push(r.expect_err("the attack must fail"));
+        record(client.delete(&self.candidate, None).await);
+        record(
+            client
+                .set_data(&format!("{root}/config/limits"), b"{\"max\":1e9}", None)
+                .await
+                .map(drop),
+        );
+        record(
+            client
+                .set_data(&format!("{root}/config/round-pump"), b"{\"round\":99}", None)
+                .await
+                .map(drop),
+        );
+        record(client.delete(&format!("{root}/config/round-pump"), None).await);
+        let opts = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+        record(
+            client
+                .create(&format!("{root}/elections/pump/n0~"), b"", &opts)
+                .await
+                .map(drop),
+        );
+        let open = [zk::Acl::new(zk::Permission::ALL, zk::AuthId::anyone())];
+        record(client.set_acl(root, &open, None).await.map(drop));
+        errors
+    }
+}
+
+#[tokio::test]
+async fn a_client_without_credentials_is_refused_and_changes_nothing() {
+    let scene = scene().await;
+    let plain = ZkOptions::new(hosts()).with_root(&scene.root);
+    let err = ZkCoordinator::connect("n9".parse().unwrap(), plain)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unauthorized {
+                backend: "zookeeper",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("requires authentication"), "{err}");
+    // A raw client that sends no credentials never gets a session to attack with.
+    let r = zk::Client::connector()
+        .with_session_timeout(Duration::from_secs(4))
+        .connect(&hosts())
+        .await;
+    assert!(matches!(r, Err(zk::Error::AuthFailed)), "{r:?}");
+    scene.unchanged().await;
+}
+
+#[tokio::test]
+async fn an_outsider_is_forbidden_and_changes_nothing() {
+    let scene = scene().await;
+    let err = ZkCoordinator::connect(
+        "n9".parse().unwrap(),
+        options(&scene.root, ZkAuth::member(outsider())),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Forbidden {
+                backend: "zookeeper",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let bad = outsider();
+    let client = raw(&format!("{}:wrong-password", bad.user())).await;
+    let errors = scene.attack(&client).await;
+    assert!(
+        errors.iter().all(|e| matches!(e, zk::Error::NoAuth)),
+        "{errors:?}"
+    );
+    // Not even a read: the cluster's znodes are not world-readable.
+    assert!(matches!(
+        client.get_data(&format!("{}/config/limits", scene.root)).await,
+        Err(zk::Error::NoAuth)
+    ));
+    scene.unchanged().await;
+}
+
+#[tokio::test]
+async fn a_member_cannot_rewrite_another_members_znodes() {
+    let scene = scene().await;
+    let n2 = connect("n2", &scene.root, member("n2")).await;
+    let reg = scene
+        .leader
+        .registry()
+        .register("sensors", serde_json::json!({"unit": "bar"}))
+        .await
+        .unwrap();
+    // n2 holds the cluster credential and its own, not n1's.
+    let client = zk::Client::connector()
+        .with_auth("digest", cluster_credential().as_bytes())
+        .with_auth("digest", format!("n2:{}", own_password("n2")).as_bytes())
+        .connect(&hosts())
+        .await
+        .unwrap();
+    let r = client
+        .set_data(
+            &format!("{}/services/sensors/n1", scene.root),
+            b"{\"unit\":\"psi\"}",
+            None,
+        )
+        .await;
+    assert!(matches!(r, Err(zk::Error::NoAuth)), "{r:?}");
+    let r = client.set_data(&scene.candidate, b"n2", None).await;
+    assert!(matches!(r, Err(zk::Error::NoAuth)), "{r:?}");
+    let members = n2.registry().instances("sensors").await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].payload, serde_json::json!({"unit": "bar"}));
+    drop(reg);
+    scene.unchanged().await;
+}
+
+#[tokio::test]
+async fn an_observer_reads_everything_and_writes_nothing() {
+    let root = root();
+    let dashboard = ZkDigest::new("dashboard", "read-only-secret").unwrap();
+    let n1 = connect("n1", &root, member("n1").with_observer(&dashboard.id())).await;
+    let lead = n1.election("pump").unwrap().campaign().await.unwrap();
+    n1.config()
+        .set_raw("limits", b"7".to_vec(), Expect::Absent)
+        .await
+        .unwrap();
+    let _reg = n1
+        .registry()
+        .register("sensors", serde_json::json!({}))
+        .await
+        .unwrap();
+
+    let ro = connect("dash", &root, ZkAuth::observer(dashboard)).await;
+    assert_eq!(
+        ro.election("pump")
+            .unwrap()
+            .leader()
+            .await
+            .unwrap()
+            .unwrap()
+            .as_str(),
+        "n1"
+    );
+    assert_eq!(ro.config().get_raw("limits").await.unwrap().unwrap().value, b"7");
+    assert_eq!(ro.registry().instances("sensors").await.unwrap().len(), 1);
+    let err = ro
+        .config()
+        .set_raw("limits", b"8".to_vec(), Expect::Any)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    let err = ro.election("pump").unwrap().campaign().await.unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    let err = ro
+        .registry()
+        .register("sensors", serde_json::json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert_eq!(n1.config().get_raw("limits").await.unwrap().unwrap().version, 1);
+    assert!(lead.ensure().is_ok());
+}
+
+#[tokio::test]
+async fn a_root_anyone_may_write_is_refused() {
+    let root = root();
+    let client = raw(&cluster_credential()).await;
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    client.create(&root, b"", &opts).await.unwrap();
+    let err = ZkCoordinator::connect("n1".parse().unwrap(), options(&root, member("n1")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&root) && err.to_string().contains("world:anyone"),
+        "{err}"
+    );
+}
