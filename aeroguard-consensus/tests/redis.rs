@@ -15,19 +15,8 @@ use aeroguard_consensus::{Coordinator, Error, FencingToken, LossReason};
 use aeroguard_core::Timestamp;
 use async_trait::async_trait;
 
-fn sentinels() -> Vec<String> {
-    std::env::var("AEROGUARD_SENTINELS")
-        .unwrap_or_else(|_| "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381".into())
-        .split(',')
-        .map(str::to_string)
-        .collect()
-}
-
-fn options() -> RedisOptions {
-    let s = sentinels();
-    let refs: Vec<&str> = s.iter().map(String::as_str).collect();
-    RedisOptions::sentinel(&refs, "aeroguard").with_session_timeout(Duration::from_secs(2))
-}
+mod support;
+use support::redis::{master_conn, options, sentinels};
 
 fn run_id() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
@@ -158,29 +147,6 @@ async fn round_on_redis() {
         "followers answer a round opened again after a rollback: {r:?}"
     );
     drop(regs);
-}
-
-/// A connection to the current master, found through Sentinel.
-async fn master_conn() -> redis::aio::MultiplexedConnection {
-    let urls: Vec<String> = sentinels()
-        .iter()
-        .map(|s| {
-            if s.contains("://") {
-                s.clone()
-            } else {
-                format!("redis://{s}")
-            }
-        })
-        .collect();
-    let mut sentinel = redis::sentinel::SentinelClient::build(
-        urls,
-        "aeroguard".to_string(),
-        None,
-        redis::sentinel::SentinelServerType::Master,
-    )
-    .unwrap();
-    let client = sentinel.async_get_client().await.unwrap();
-    client.get_multiplexed_async_connection().await.unwrap()
 }
 
 /// Leaves config `key` as a failover that lost its later writes would: at `version`, holding `value`.

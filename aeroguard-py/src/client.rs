@@ -11,7 +11,7 @@ use pyo3::types::PyBytes;
 
 use crate::errors;
 use crate::runtime::{block, runtime, seconds};
-use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
+use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions};
 use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
 use aeroguard_consensus::{Coordinator, Expect};
 
@@ -32,9 +32,10 @@ pub struct Client {
 #[pymethods]
 impl Client {
     /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`, and `zk_auth`,
-    /// the cluster's digest credential `user:password`) or `"redis"` (`url`, or `sentinels` and `master`).
+    /// the cluster's digest credential `user:password`) or `"redis"` (`url`, or `sentinels` and `master`;
+    /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, redis_auth = None, sentinel_auth = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -46,6 +47,8 @@ impl Client {
         master: &str,
         session_timeout: f64,
         zk_auth: Option<String>,
+        redis_auth: Option<String>,
+        sentinel_auth: Option<String>,
     ) -> PyResult<Self> {
         let session = seconds("session_timeout", session_timeout)?;
         if session.is_zero() {
@@ -84,6 +87,15 @@ impl Client {
                     }
                 }
                 .with_session_timeout(session);
+                let mut options = options;
+                if let Some(c) = redis_auth {
+                    options =
+                        options.with_credentials(RedisCredentials::parse(&c).map_err(errors::consensus)?);
+                }
+                if let Some(c) = sentinel_auth {
+                    options = options
+                        .with_sentinel_credentials(RedisCredentials::parse(&c).map_err(errors::consensus)?);
+                }
                 let c = block(py, RedisCoordinator::connect(id, options))?.map_err(errors::consensus)?;
                 redis = Some(c.clone());
                 c

@@ -22,6 +22,8 @@ def services_credential(name: str) -> str:
 
 
 ZK_AUTH = services_credential("AEROGUARD_ZK_AUTH")
+REDIS_AUTH = services_credential("AEROGUARD_REDIS_AUTH")
+SENTINEL_AUTH = services_credential("AEROGUARD_SENTINEL_AUTH")
 SENTINELS = os.environ.get("AEROGUARD_SENTINELS", "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381").split(",")
 
 

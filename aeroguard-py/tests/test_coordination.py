@@ -7,7 +7,7 @@ import time
 import pytest
 
 import aeroguard
-from conftest import SENTINELS, ZK_AUTH, ZK_HOSTS
+from conftest import REDIS_AUTH, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS
 
 
 def connect(backend, node):
@@ -15,7 +15,15 @@ def connect(backend, node):
         return aeroguard.Client("memory", node=node, session_timeout=2.0)
     if backend == "zookeeper":
         return aeroguard.Client("zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH)
-    return aeroguard.Client("redis", node=node, sentinels=SENTINELS, master="aeroguard", session_timeout=2.0)
+    return aeroguard.Client(
+        "redis",
+        node=node,
+        sentinels=SENTINELS,
+        master="aeroguard",
+        session_timeout=2.0,
+        redis_auth=REDIS_AUTH,
+        sentinel_auth=SENTINEL_AUTH,
+    )
 
 
 BACKENDS = ["memory", "zookeeper", "redis"]
@@ -275,3 +283,18 @@ def test_zookeeper_refuses_missing_and_wrong_credentials(unique):
         aeroguard.Client("zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=f"{user}:wrong")
     with pytest.raises(ValueError, match="user:password"):
         aeroguard.Client("zookeeper", node="n", hosts=ZK_HOSTS, zk_auth="no-colon")
+
+
+def test_redis_refuses_missing_and_wrong_credentials():
+    with pytest.raises(aeroguard.AccessDeniedError):
+        aeroguard.Client("redis", node="intruder", sentinels=SENTINELS, session_timeout=2.0)
+    user = REDIS_AUTH.split(":", 1)[0]
+    with pytest.raises(aeroguard.AccessDeniedError, match="WRONGPASS|authentication"):
+        aeroguard.Client(
+            "redis",
+            node="intruder",
+            sentinels=SENTINELS,
+            session_timeout=2.0,
+            redis_auth=f"{user}:wrong",
+            sentinel_auth=SENTINEL_AUTH,
+        )

@@ -207,7 +207,7 @@ async fn queue_throughput(backend: Backend, items: u32, run: &str) -> (f64, f64)
 async fn history_throughput(points: usize, run: &str) -> (f64, f64, f64) {
     let c = RedisCoordinator::connect(
         "bench-h".parse().unwrap(),
-        Backend::redis_options(Duration::from_secs(4)),
+        Backend::redis_options(Duration::from_secs(4)).unwrap_or_else(|e| panic!("{e}")),
     )
     .await
     .unwrap_or_else(|e| panic!("redis unreachable ({e}): run `scripts/services start`"));

@@ -45,7 +45,13 @@ async fn main() -> ExitCode {
     } = Cli::parse();
     let train_rows = train_rows as usize;
     let (history, name): (Arc<dyn HistoryStore>, &'static str) = if redis {
-        let options = Backend::redis_options(Duration::from_secs(4));
+        let options = match Backend::redis_options(Duration::from_secs(4)) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let Ok(node) = "sentinel-service".parse() else {
             return ExitCode::FAILURE;
         };

@@ -42,7 +42,7 @@ pub mod backend {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
+    use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions};
     use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
     use aeroguard_consensus::{Coordinator, Error, Result};
 
@@ -59,23 +59,21 @@ pub mod backend {
             .map_or_else(|| "/tmp/aeroguard-services".into(), Into::into)
     }
 
-    /// A credential of the test services: the environment variable `name` (as `scripts/services env` exports
-    /// it), else the line `name=...` of the `credentials` file in `dir`.
+    /// A credential of the test services whose state folder is `dir`: the line `name=...` of its
+    /// `credentials` file.
     ///
     /// ```
     /// let dir = std::env::temp_dir().join(format!("ag-doc-{}", std::process::id()));
     /// std::fs::create_dir_all(&dir)?;
-    /// std::fs::write(dir.join("credentials"), "AEROGUARD_DOC_CRED=u:p\n")?;
+    /// std::fs::write(dir.join("credentials"), "AEROGUARD_DOC_CRED=u:p\nAEROGUARD_DOC_CRED2=v:q\n")?;
     /// let got = aeroguard_examples::backend::services_credential_in(&dir, "AEROGUARD_DOC_CRED")?;
     /// assert_eq!(got, "u:p");
+    /// assert_eq!(aeroguard_examples::backend::services_credential_in(&dir, "AEROGUARD_DOC_CRED2")?, "v:q");
     /// assert!(aeroguard_examples::backend::services_credential_in(&dir, "AEROGUARD_NONE").is_err());
     /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn services_credential_in(dir: &std::path::Path, name: &str) -> Result<String> {
-        if let Ok(v) = std::env::var(name) {
-            return Ok(v);
-        }
         let file = dir.join("credentials");
         let missing = |why: String| Error::Unauthorized {
             backend: if name.contains("_ZK_") {
@@ -96,9 +94,13 @@ pub mod backend {
             .ok_or_else(|| missing(format!("{} has no {name}", file.display())))
     }
 
-    /// [`services_credential_in`] the folder of [`services_dir`].
+    /// A credential of the test services: the environment variable `name` (as `scripts/services env` exports
+    /// it), else [`services_credential_in`] the folder of [`services_dir`].
     pub fn services_credential(name: &str) -> Result<String> {
-        services_credential_in(&services_dir(), name)
+        match std::env::var(name) {
+            Ok(v) => Ok(v),
+            Err(_) => services_credential_in(&services_dir(), name),
+        }
     }
 
     /// The cluster's ZooKeeper credentials for the test services (`AEROGUARD_ZK_AUTH`, `user:password`).
@@ -106,6 +108,18 @@ pub mod backend {
         Ok(ZkAuth::member(ZkDigest::parse(&services_credential(
             "AEROGUARD_ZK_AUTH",
         )?)?))
+    }
+
+    /// `options` with the test services' Redis credentials: the library's ACL user (`AEROGUARD_REDIS_AUTH`)
+    /// for the servers and the Sentinels' client user (`AEROGUARD_SENTINEL_AUTH`).
+    pub fn redis_auth(options: RedisOptions) -> Result<RedisOptions> {
+        Ok(options
+            .with_credentials(RedisCredentials::parse(&services_credential(
+                "AEROGUARD_REDIS_AUTH",
+            )?)?)
+            .with_sentinel_credentials(RedisCredentials::parse(&services_credential(
+                "AEROGUARD_SENTINEL_AUTH",
+            )?)?))
     }
 
     /// A backend with real servers (a `--backend` value).
@@ -135,9 +149,9 @@ pub mod backend {
             }
         }
 
-        /// Redis options for the test services' Sentinels.
-        pub fn redis_options(session: Duration) -> RedisOptions {
-            RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(session)
+        /// Redis options for the test services' Sentinels, with their credentials ([`redis_auth`]).
+        pub fn redis_options(session: Duration) -> Result<RedisOptions> {
+            redis_auth(RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(session))
         }
 
         /// Connects `node` with session timeout `session` to the test services.
@@ -155,7 +169,7 @@ pub mod backend {
                         .with_auth(zk_auth()?);
                     ZkCoordinator::connect(id, options).await?
                 }
-                Backend::Redis => RedisCoordinator::connect(id, Self::redis_options(session)).await?,
+                Backend::Redis => RedisCoordinator::connect(id, Self::redis_options(session)?).await?,
             })
         }
     }

@@ -30,15 +30,21 @@ fn services(args: &[&str]) {
     assert!(status.success(), "scripts/services {args:?} failed");
 }
 
-/// The master's port as Sentinel reports it (an inline command over a plain socket).
+/// The master's port as Sentinel reports it (inline commands over a plain socket, as the Sentinels' client
+/// user).
 fn master_port() -> u16 {
+    let auth = aeroguard_examples::backend::services_credential("AEROGUARD_SENTINEL_AUTH").unwrap();
+    let (user, password) = auth.split_once(':').unwrap();
     let mut s = TcpStream::connect(SENTINELS[0]).expect("sentinel1 reachable");
     s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    s.write_all(b"SENTINEL get-master-addr-by-name aeroguard\r\n")
-        .unwrap();
+    s.write_all(
+        format!("AUTH {user} {password}\r\nSENTINEL get-master-addr-by-name aeroguard\r\n").as_bytes(),
+    )
+    .unwrap();
     let mut lines = BufReader::new(s).lines().map_while(Result::ok);
-    let reply: Vec<String> = lines.by_ref().take(5).collect();
-    reply[4].trim().parse().expect("a port in Sentinel's reply")
+    let reply: Vec<String> = lines.by_ref().take(6).collect();
+    assert_eq!(reply[0].trim(), "+OK", "AUTH: {reply:?}");
+    reply[5].trim().parse().expect("a port in Sentinel's reply")
 }
 
 /// The services script's name of the Redis server on `port`.
@@ -94,7 +100,10 @@ struct Log {
 }
 
 fn options() -> RedisOptions {
-    RedisOptions::sentinel(&SENTINELS, "aeroguard").with_session_timeout(Duration::from_secs(5))
+    aeroguard_examples::backend::redis_auth(
+        RedisOptions::sentinel(&SENTINELS, "aeroguard").with_session_timeout(Duration::from_secs(5)),
+    )
+    .unwrap()
 }
 
 /// Writes acknowledged only once both replicas have them.

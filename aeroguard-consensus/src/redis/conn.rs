@@ -84,6 +84,22 @@ enum OpenError {
 struct Opener {
     target: Target,
     op_timeout: Duration,
+    /// For the master that Sentinel names.
+    credentials: Option<super::RedisCredentials>,
+}
+
+/// A client for `url`, authenticating with `credentials` when given.
+fn client(
+    url: &str,
+    credentials: Option<&super::RedisCredentials>,
+) -> std::result::Result<Client, RedisError> {
+    use redis::IntoConnectionInfo;
+    let mut info = url.into_connection_info()?;
+    if let Some(c) = credentials {
+        let settings = c.apply(info.redis_settings().clone());
+        info = info.set_redis_settings(settings);
+    }
+    Client::open(info)
 }
 
 impl Opener {
@@ -150,7 +166,10 @@ impl Opener {
             } => (sentinels, master, epoch_keys, quiet_ms),
         };
         let seen = self.resolve(sentinels, master).await?;
-        let client = Client::open(format!("redis://{}:{}", seen.ip, seen.port))?;
+        let client = client(
+            &format!("redis://{}:{}", seen.ip, seen.port),
+            self.credentials.as_ref(),
+        )?;
         let mut conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
@@ -213,11 +232,13 @@ impl Pool {
             reason: leak_reason(e),
         };
         let target = match target {
-            super::RedisTarget::Direct { url } => Target::Direct(Client::open(url.as_str()).map_err(bad)?),
+            super::RedisTarget::Direct { url } => {
+                Target::Direct(client(url, options.credentials.as_ref()).map_err(bad)?)
+            }
             super::RedisTarget::Sentinel { sentinels, master } => Target::Sentinel {
                 sentinels: sentinels
                     .iter()
-                    .map(|s| Client::open(s.as_str()))
+                    .map(|s| client(s, options.sentinel_credentials.as_ref()))
                     .collect::<std::result::Result<_, _>>()
                     .map_err(bad)?,
                 master: master.clone(),
@@ -227,7 +248,11 @@ impl Pool {
         };
         let op_timeout = options.operation_timeout;
         Ok(Pool {
-            opener: Arc::new(Opener { target, op_timeout }),
+            opener: Arc::new(Opener {
+                target,
+                op_timeout,
+                credentials: options.credentials.clone(),
+            }),
             shared: Arc::new(Mutex::new(None)),
             reopening: Mutex::new(None),
             idle: Mutex::new(Vec::new()),
@@ -382,7 +407,9 @@ impl Pool {
                         | ServerErrorKind::TryAgain
                 )
             );
-        if lost {
+        if let Some(e) = access_error(e, operation) {
+            e
+        } else if lost {
             self.forget();
             Error::ConnectionLoss {
                 backend: BACKEND,
@@ -407,6 +434,26 @@ impl Pool {
     pub fn forget(&self) {
         self.shared.lock().take();
         self.idle.lock().clear();
+    }
+}
+
+/// Refused credentials (`Unauthorized`) or a command or key the ACL user may not use (`Forbidden`).
+fn access_error(e: &RedisError, operation: &'static str) -> Option<Error> {
+    let reason = || e.detail().unwrap_or("").to_string();
+    if e.kind() == ErrorKind::AuthenticationFailed || matches!(e.code(), Some("NOAUTH" | "WRONGPASS")) {
+        Some(Error::Unauthorized {
+            backend: BACKEND,
+            operation,
+            reason: format!("{} {}", e.code().unwrap_or("authentication failed"), reason()),
+        })
+    } else if matches!(e.kind(), ErrorKind::Server(ServerErrorKind::NoPerm)) || e.code() == Some("NOPERM") {
+        Some(Error::Forbidden {
+            backend: BACKEND,
+            operation,
+            reason: reason(),
+        })
+    } else {
+        None
     }
 }
 

@@ -37,6 +37,7 @@
 //!   replica (down-after + election; 2-3 s with the test services' settings).
 //! - Everything lives on one master: the scripts touch several keys, so Redis Cluster is not supported.
 
+mod auth;
 mod config;
 mod conn;
 mod coordinator;
@@ -49,6 +50,7 @@ mod registry;
 mod scripts;
 mod session;
 
+pub use auth::RedisCredentials;
 pub use coordinator::RedisCoordinator;
 pub use history::RedisHistory;
 pub use options::{Durability, RedisOptions, RedisTarget};

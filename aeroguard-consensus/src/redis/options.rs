@@ -57,6 +57,11 @@ pub struct RedisOptions {
     /// with the old master has stopped trusting its lease before anyone else is granted one. Default 2 s, the
     /// test services' setting; it must be at least the servers' (DESIGN.md, "Redis failover").
     pub max_replica_lag: Duration,
+    /// The ACL user of the master and replicas (`None`: the `default` user, for a server without
+    /// authentication). Credentials in a direct URL (`redis://user:password@host`) work too; these win.
+    pub credentials: Option<super::RedisCredentials>,
+    /// The ACL user of the Sentinels (they authenticate clients separately from the servers).
+    pub sentinel_credentials: Option<super::RedisCredentials>,
 }
 
 impl RedisOptions {
@@ -68,7 +73,30 @@ impl RedisOptions {
             operation_timeout: Duration::from_secs(1),
             durability: Durability::Master,
             max_replica_lag: Duration::from_secs(2),
+            credentials: None,
+            sentinel_credentials: None,
         }
+    }
+
+    /// Authenticates to the master and replicas as `credentials`.
+    ///
+    /// ```
+    /// use aeroguard_consensus::redis::{RedisCredentials, RedisOptions};
+    /// let o = RedisOptions::sentinel(&["127.0.0.1:26379"], "aeroguard")
+    ///     .with_credentials(RedisCredentials::parse("aeroguard:secret")?)
+    ///     .with_sentinel_credentials(RedisCredentials::parse("client:other-secret")?);
+    /// assert_eq!(o.credentials.as_ref().and_then(|c| c.username()), Some("aeroguard"));
+    /// # Ok::<(), aeroguard_consensus::Error>(())
+    /// ```
+    pub fn with_credentials(mut self, credentials: super::RedisCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Authenticates to the Sentinels as `credentials`.
+    pub fn with_sentinel_credentials(mut self, credentials: super::RedisCredentials) -> Self {
+        self.sentinel_credentials = Some(credentials);
+        self
     }
 
     /// One server by URL, with a 4 s session timeout.

@@ -7,33 +7,20 @@ use std::time::Duration;
 
 use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkOptions};
 
+use super::services_credential;
+
 pub fn hosts() -> String {
     std::env::var("AEROGUARD_ZK").unwrap_or_else(|_| "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183".into())
-}
-
-/// A credential of the running services: the environment, else `$AEROGUARD_SERVICES_DIR/credentials`.
-pub fn services_credential(name: &str) -> String {
-    if let Ok(v) = std::env::var(name) {
-        return v;
-    }
-    let dir = std::env::var("AEROGUARD_SERVICES_DIR").unwrap_or_else(|_| "/tmp/aeroguard-services".into());
-    let file = format!("{dir}/credentials");
-    let text = std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{name} unset and {file} unreadable ({e}): run `scripts/services start`"));
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("{file} has no {name}"))
-        .to_string()
-}
-
-/// The cluster credential every member holds.
-pub fn cluster() -> ZkDigest {
-    ZkDigest::parse(&cluster_credential()).unwrap()
 }
 
 /// The cluster credential as `user:password`.
 pub fn cluster_credential() -> String {
     services_credential("AEROGUARD_ZK_AUTH")
+}
+
+/// The cluster credential every member holds.
+pub fn cluster() -> ZkDigest {
+    ZkDigest::parse(&cluster_credential()).unwrap()
 }
 
 /// Node `node`'s own password (derived from the cluster's, for the tests).

@@ -327,6 +327,8 @@ class Client:
         master: str = "aeroguard",
         session_timeout: float = 4.0,
         zk_auth: Optional[str] = None,
+        redis_auth: Optional[str] = None,
+        sentinel_auth: Optional[str] = None,
     ) -> Client: ...
     @property
     def node(self) -> str: ...

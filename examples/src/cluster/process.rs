@@ -58,7 +58,9 @@ pub async fn node_process(args: &NodeArgs) -> Result<()> {
 /// The history store every process node and the orchestrator share: Redis, through the Sentinels.
 pub(crate) async fn redis_history(node: &str) -> Result<aeroguard_consensus::redis::RedisHistory> {
     let id = node.parse().map_err(Error::Core)?;
-    let c = RedisCoordinator::connect(id, Backend::redis_options(Duration::from_secs(4)))
+    let options = Backend::redis_options(Duration::from_secs(4))
+        .map_err(|e| Error::Run(format!("history store (Redis through Sentinel): {e}")))?;
+    let c = RedisCoordinator::connect(id, options)
         .await
         .map_err(|e| Error::Run(format!("history store (Redis through Sentinel): {e}")))?;
     Ok(c.history())

@@ -219,7 +219,9 @@ fn spawn_worker(o: &RunOptions, name: &str, node: &str, args: &[String]) -> Resu
     }
     // The credentials of this run's servers (not those of the test services a caller may have exported).
     cmd.env("AEROGUARD_SERVICES_DIR", services_dir(o.zookeeper))
-        .env_remove("AEROGUARD_ZK_AUTH");
+        .env_remove("AEROGUARD_ZK_AUTH")
+        .env_remove("AEROGUARD_REDIS_AUTH")
+        .env_remove("AEROGUARD_SENTINEL_AUTH");
     // Faults make the clients warn all the time; the history says what happened.
     if std::env::var_os("RUST_LOG").is_none() {
         cmd.env("RUST_LOG", "error");

@@ -81,7 +81,12 @@ const ZK: [&str; 3] = ["zk1", "zk2", "zk3"];
 
 impl Nemesis {
     fn script(&self, name: &str, args: &[&str]) -> Result<String> {
-        let out = Command::new("bash")
+        let mut cmd = Command::new("bash");
+        // The Sentinels' client password for `redis-cli` (`redis_master`), once the servers made it.
+        if let Some((_, password)) = self.sentinel_auth() {
+            cmd.env("REDISCLI_AUTH", password);
+        }
+        let out = cmd
             .arg(self.scripts.join(name))
             .args(args)
             .env("AEROGUARD_NETNS", "1")
@@ -100,6 +105,12 @@ impl Nemesis {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// The Sentinels' client user and password of this run's servers.
+    fn sentinel_auth(&self) -> Option<(String, String)> {
+        let c = crate::backend::services_credential_in(&self.services_dir, "AEROGUARD_SENTINEL_AUTH").ok()?;
+        c.split_once(':').map(|(u, p)| (u.to_string(), p.to_string()))
+    }
+
     /// Runs `scripts/netns ARGS`.
     pub fn netns(&self, args: &[&str]) -> Result<String> {
         self.script("netns", args)
@@ -115,10 +126,13 @@ impl Nemesis {
         let mut votes = [0usize; 3];
         for (i, port) in [26379, 26380, 26381].into_iter().enumerate() {
             let host = format!("10.77.0.3{}", i + 1);
+            let user = self.sentinel_auth().map(|(u, _)| u).unwrap_or_default();
             let Ok(out) = self.netns(&[
                 "exec",
                 "hub",
                 "redis-cli",
+                "--user",
+                &user,
                 "-h",
                 &host,
                 "-p",

@@ -31,16 +31,17 @@ pub struct Setup {
 }
 
 impl Setup {
-    fn redis_options(&self) -> RedisOptions {
+    fn redis_options(&self) -> aeroguard_consensus::Result<RedisOptions> {
         let s: Vec<&str> = self.sentinels.iter().map(String::as_str).collect();
-        RedisOptions::sentinel(&s, "aeroguard")
+        let options = RedisOptions::sentinel(&s, "aeroguard");
+        Ok(crate::backend::redis_auth(options)?
             .with_session_timeout(self.session)
             // An acknowledged write has reached every replica, so whichever Sentinel promotes has it (with
             // `count: 1` of two, Sentinel promoted the other one and acknowledged puts were lost).
             .with_durability(Durability::Replicas {
                 count: 2,
                 timeout: Duration::from_millis(500),
-            })
+            }))
     }
 
     /// Connects the coordinator the recipes use and the Redis history, retrying while servers are unreachable
@@ -54,7 +55,7 @@ impl Setup {
         let until = tokio::time::Instant::now() + patience;
         loop {
             let attempt = async {
-                let redis = RedisCoordinator::connect(id.clone(), self.redis_options()).await?;
+                let redis = RedisCoordinator::connect(id.clone(), self.redis_options()?).await?;
                 let history = redis.history();
                 let recipes: Arc<dyn Coordinator> = if self.zookeeper {
                     ZkCoordinator::connect(
