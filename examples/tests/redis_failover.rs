@@ -424,10 +424,18 @@ async fn failover() {
     );
 }
 
-/// `SET key value` over a plain socket, waiting for `+OK`.
+/// `SET key value` over a plain socket as the services' admin user, waiting for `+OK`.
 fn set_raw(port: u16, key: &str, value: &[u8]) {
+    let admin = aeroguard_examples::backend::services_credential("AEROGUARD_REDIS_ADMIN").unwrap();
+    let (user, password) = admin.split_once(':').unwrap();
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the master is reachable");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = format!(
+        "*3\r\n$4\r\nAUTH\r\n${}\r\n{user}\r\n${}\r\n{password}\r\n",
+        user.len(),
+        password.len()
+    );
+    s.write_all(auth.as_bytes()).unwrap();
     let head = format!(
         "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n",
         key.len(),
@@ -436,9 +444,12 @@ fn set_raw(port: u16, key: &str, value: &[u8]) {
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(value).unwrap();
     s.write_all(b"\r\n").unwrap();
-    let mut reply = String::new();
-    BufReader::new(s).read_line(&mut reply).unwrap();
-    assert_eq!(reply.trim(), "+OK", "SET {key} on {port}");
+    let mut reader = BufReader::new(s);
+    for what in ["AUTH", "SET"] {
+        let mut reply = String::new();
+        reader.read_line(&mut reply).unwrap();
+        assert_eq!(reply.trim(), "+OK", "{what} {key} on {port}");
+    }
 }
 
 /// A failover that loses acknowledged writes: both replicas are paused (SIGSTOP) and the master is given 64 MB
