@@ -136,9 +136,7 @@ async fn the_library_user_may_do_its_recipes_and_nothing_else() {
 #[tokio::test]
 async fn the_sentinel_client_user_can_only_ask_for_the_master() {
     let cred = support::services_credential("AEROGUARD_SENTINEL_AUTH");
-    let (user, password) = cred.split_once(':').unwrap();
-    let sentinel = &support::redis::sentinels()[0];
-    let client = redis::Client::open(format!("redis://{user}:{password}@{sentinel}")).unwrap();
+    let client = support::redis::raw_client(&support::redis::sentinels()[0], &cred);
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     let (_, port): (String, u16) = redis::cmd("SENTINEL")
         .arg("get-master-addr-by-name")
@@ -155,4 +153,28 @@ async fn the_sentinel_client_user_can_only_ask_for_the_master() {
         let r: redis::RedisResult<redis::Value> = redis::cmd("SENTINEL").arg(&sub).query_async(&mut c).await;
         assert_eq!(r.expect_err("refused").code(), Some("NOPERM"), "SENTINEL {sub:?}");
     }
+}
+
+/// The test services speak TLS only: a client that does not, with the right credentials, reaches nothing and
+/// writes nothing; with TLS but an untrusted CA, the same.
+#[tokio::test]
+async fn without_tls_or_with_an_untrusted_ca_nothing_is_reached() {
+    let ca = support::redis::ca().expect("the test services run Redis with TLS (AEROGUARD_REDIS_CA)");
+    let mut plain = options();
+    plain.tls = None;
+    let err = refused(plain.with_session_timeout(std::time::Duration::from_secs(2))).await;
+    assert!(
+        err.is_retryable() || matches!(err, Error::Backend { .. }),
+        "{err:?}"
+    );
+    // A CA of its own (the services' server certificate is not a CA, and signed by another key).
+    let server_cert = std::fs::read(std::path::Path::new(&ca).with_file_name("redis.crt")).unwrap();
+    let untrusted = options().with_tls(aeroguard_consensus::redis::RedisTls::new(server_cert).unwrap());
+    let err = refused(untrusted).await;
+    assert!(
+        !matches!(err, Error::Unauthorized { .. } | Error::Forbidden { .. }),
+        "{err:?}"
+    );
+    let marker = unique("tls");
+    assert!(keys_with(&marker).await.is_empty());
 }

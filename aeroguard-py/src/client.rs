@@ -11,7 +11,7 @@ use pyo3::types::PyBytes;
 
 use crate::errors;
 use crate::runtime::{block, runtime, seconds};
-use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions};
+use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
 use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
 use aeroguard_consensus::{Coordinator, Expect};
 
@@ -33,9 +33,10 @@ pub struct Client {
 impl Client {
     /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`, and `zk_auth`,
     /// the cluster's digest credential `user:password`) or `"redis"` (`url`, or `sentinels` and `master`;
-    /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`).
+    /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
+    /// certificate (PEM) for TLS to servers and Sentinels).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, redis_auth = None, sentinel_auth = None))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, redis_auth = None, sentinel_auth = None, redis_ca = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -49,6 +50,7 @@ impl Client {
         zk_auth: Option<String>,
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
+        redis_ca: Option<String>,
     ) -> PyResult<Self> {
         let session = seconds("session_timeout", session_timeout)?;
         if session.is_zero() {
@@ -91,6 +93,9 @@ impl Client {
                 if let Some(c) = redis_auth {
                     options =
                         options.with_credentials(RedisCredentials::parse(&c).map_err(errors::consensus)?);
+                }
+                if let Some(path) = redis_ca {
+                    options = options.with_tls(RedisTls::from_ca_file(path).map_err(errors::consensus)?);
                 }
                 if let Some(c) = sentinel_auth {
                     options = options

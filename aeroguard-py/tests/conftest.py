@@ -8,7 +8,7 @@ import pytest
 ZK_HOSTS = os.environ.get("AEROGUARD_ZK", "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183")
 
 
-def services_credential(name: str) -> str:
+def services_credential(name: str, default: "str | None" = None) -> str:
     """A credential of `scripts/services`: the environment (`eval "$(scripts/services env)"`), else its file."""
     if name in os.environ:
         return os.environ[name]
@@ -18,12 +18,15 @@ def services_credential(name: str) -> str:
             key, _, value = line.strip().partition("=")
             if key == name:
                 return value
+    if default is not None:
+        return default
     raise KeyError(f"{name} is neither set nor in {path}: run scripts/services start")
 
 
 ZK_AUTH = services_credential("AEROGUARD_ZK_AUTH")
 REDIS_AUTH = services_credential("AEROGUARD_REDIS_AUTH")
 SENTINEL_AUTH = services_credential("AEROGUARD_SENTINEL_AUTH")
+REDIS_CA = services_credential("AEROGUARD_REDIS_CA", "") or None
 SENTINELS = os.environ.get("AEROGUARD_SENTINELS", "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381").split(",")
 
 

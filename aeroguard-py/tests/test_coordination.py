@@ -7,7 +7,7 @@ import time
 import pytest
 
 import aeroguard
-from conftest import REDIS_AUTH, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS
+from conftest import REDIS_AUTH, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS
 
 
 def connect(backend, node):
@@ -23,6 +23,7 @@ def connect(backend, node):
         session_timeout=2.0,
         redis_auth=REDIS_AUTH,
         sentinel_auth=SENTINEL_AUTH,
+        redis_ca=REDIS_CA,
     )
 
 
@@ -287,7 +288,7 @@ def test_zookeeper_refuses_missing_and_wrong_credentials(unique):
 
 def test_redis_refuses_missing_and_wrong_credentials():
     with pytest.raises(aeroguard.AccessDeniedError):
-        aeroguard.Client("redis", node="intruder", sentinels=SENTINELS, session_timeout=2.0)
+        aeroguard.Client("redis", node="intruder", sentinels=SENTINELS, session_timeout=2.0, redis_ca=REDIS_CA)
     user = REDIS_AUTH.split(":", 1)[0]
     with pytest.raises(aeroguard.AccessDeniedError, match="WRONGPASS|authentication"):
         aeroguard.Client(
@@ -297,4 +298,7 @@ def test_redis_refuses_missing_and_wrong_credentials():
             session_timeout=2.0,
             redis_auth=f"{user}:wrong",
             sentinel_auth=SENTINEL_AUTH,
+            redis_ca=REDIS_CA,
         )
+    with pytest.raises(ValueError, match="no such file"):
+        aeroguard.Client("redis", node="n", sentinels=SENTINELS, redis_ca="/no/such/ca.pem")

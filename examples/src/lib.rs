@@ -42,7 +42,7 @@ pub mod backend {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions};
+    use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
     use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
     use aeroguard_consensus::{Coordinator, Error, Result};
 
@@ -111,15 +111,17 @@ pub mod backend {
     }
 
     /// `options` with the test services' Redis credentials: the library's ACL user (`AEROGUARD_REDIS_AUTH`)
-    /// for the servers and the Sentinels' client user (`AEROGUARD_SENTINEL_AUTH`).
+    /// for the servers, the Sentinels' client user (`AEROGUARD_SENTINEL_AUTH`) and TLS with their CA
+    /// (`AEROGUARD_REDIS_CA`, when they run TLS).
     pub fn redis_auth(options: RedisOptions) -> Result<RedisOptions> {
-        Ok(options
-            .with_credentials(RedisCredentials::parse(&services_credential(
-                "AEROGUARD_REDIS_AUTH",
-            )?)?)
-            .with_sentinel_credentials(RedisCredentials::parse(&services_credential(
-                "AEROGUARD_SENTINEL_AUTH",
-            )?)?))
+        let user = RedisCredentials::parse(&services_credential("AEROGUARD_REDIS_AUTH")?)?;
+        let client = RedisCredentials::parse(&services_credential("AEROGUARD_SENTINEL_AUTH")?)?;
+        let options = options.with_credentials(user).with_sentinel_credentials(client);
+        // TLS when the services run it (their CA is then among the credentials).
+        Ok(match services_credential("AEROGUARD_REDIS_CA") {
+            Ok(ca) if !ca.is_empty() => options.with_tls(RedisTls::from_ca_file(ca)?),
+            _ => options,
+        })
     }
 
     /// A backend with real servers (a `--backend` value).

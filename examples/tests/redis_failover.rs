@@ -5,8 +5,6 @@
 #![cfg(feature = "live-services")]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,21 +28,37 @@ fn services(args: &[&str]) {
     assert!(status.success(), "scripts/services {args:?} failed");
 }
 
-/// The master's port as Sentinel reports it (inline commands over a plain socket, as the Sentinels' client
-/// user).
-fn master_port() -> u16 {
-    let auth = aeroguard_examples::backend::services_credential("AEROGUARD_SENTINEL_AUTH").unwrap();
+/// A connection to `addr` as the services' user `credential` (`AEROGUARD_SENTINEL_AUTH`, ...), over TLS when
+/// the services run it.
+fn raw(addr: &str, credential: &str) -> redis::Connection {
+    use aeroguard_examples::backend::services_credential;
+    let auth = services_credential(credential).unwrap();
     let (user, password) = auth.split_once(':').unwrap();
-    let mut s = TcpStream::connect(SENTINELS[0]).expect("sentinel1 reachable");
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    s.write_all(
-        format!("AUTH {user} {password}\r\nSENTINEL get-master-addr-by-name aeroguard\r\n").as_bytes(),
-    )
-    .unwrap();
-    let mut lines = BufReader::new(s).lines().map_while(Result::ok);
-    let reply: Vec<String> = lines.by_ref().take(6).collect();
-    assert_eq!(reply[0].trim(), "+OK", "AUTH: {reply:?}");
-    reply[5].trim().parse().expect("a port in Sentinel's reply")
+    let client = match services_credential("AEROGUARD_REDIS_CA") {
+        Ok(ca) if !ca.is_empty() => redis::Client::build_with_tls(
+            format!("rediss://{user}:{password}@{addr}"),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(ca).unwrap()),
+            },
+        ),
+        _ => redis::Client::open(format!("redis://{user}:{password}@{addr}")),
+    };
+    client
+        .unwrap()
+        .get_connection_with_timeout(Duration::from_secs(10))
+        .expect("reachable")
+}
+
+/// The master's port as Sentinel reports it.
+fn master_port() -> u16 {
+    let mut c = raw(SENTINELS[0], "AEROGUARD_SENTINEL_AUTH");
+    let (_, port): (String, u16) = redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg("aeroguard")
+        .query(&mut c)
+        .expect("Sentinel names the master");
+    port
 }
 
 /// The services script's name of the Redis server on `port`.
@@ -424,32 +438,15 @@ async fn failover() {
     );
 }
 
-/// `SET key value` over a plain socket as the services' admin user, waiting for `+OK`.
+/// `SET key value` as the services' admin user.
 fn set_raw(port: u16, key: &str, value: &[u8]) {
-    let admin = aeroguard_examples::backend::services_credential("AEROGUARD_REDIS_ADMIN").unwrap();
-    let (user, password) = admin.split_once(':').unwrap();
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the master is reachable");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = format!(
-        "*3\r\n$4\r\nAUTH\r\n${}\r\n{user}\r\n${}\r\n{password}\r\n",
-        user.len(),
-        password.len()
-    );
-    s.write_all(auth.as_bytes()).unwrap();
-    let head = format!(
-        "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n",
-        key.len(),
-        value.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(value).unwrap();
-    s.write_all(b"\r\n").unwrap();
-    let mut reader = BufReader::new(s);
-    for what in ["AUTH", "SET"] {
-        let mut reply = String::new();
-        reader.read_line(&mut reply).unwrap();
-        assert_eq!(reply.trim(), "+OK", "{what} {key} on {port}");
-    }
+    let mut c = raw(&format!("127.0.0.1:{port}"), "AEROGUARD_REDIS_ADMIN");
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .query::<()>(&mut c)
+        .unwrap_or_else(|e| panic!("SET {key} on {port}: {e}"));
 }
 
 /// A failover that loses acknowledged writes: both replicas are paused (SIGSTOP) and the master is given 64 MB

@@ -96,3 +96,81 @@ impl fmt::Debug for RedisCredentials {
             .finish()
     }
 }
+
+/// TLS to the Redis servers and Sentinels (feature `tls`): the CA that signed their certificates, and
+/// optionally this client's certificate and key for servers that ask for one (`tls-auth-clients yes`). Server
+/// names are verified: a certificate must name the address the client connects to.
+///
+/// ```
+/// # #[cfg(feature = "tls")] {
+/// use aeroguard_consensus::redis::RedisTls;
+/// let err = RedisTls::from_ca_file("/no/such/ca.crt").unwrap_err();
+/// assert!(err.to_string().contains("/no/such/ca.crt"));
+/// assert!(RedisTls::new(b"not a certificate".to_vec()).is_err());
+/// # }
+/// ```
+#[cfg(feature = "tls")]
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisTls {
+    ca: Vec<u8>,
+    client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+#[cfg(feature = "tls")]
+impl RedisTls {
+    /// Trusts the CA certificates in `ca_pem` (PEM).
+    pub fn new(ca_pem: Vec<u8>) -> Result<Self> {
+        if ca_pem.len() > 1 << 20 || !ca_pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(Error::parameter(
+                "tls ca",
+                format!("{} bytes", ca_pem.len()),
+                "must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 1 MiB",
+            ));
+        }
+        Ok(RedisTls {
+            ca: ca_pem,
+            client: None,
+        })
+    }
+
+    /// Trusts the CA certificates in the PEM file at `path`.
+    pub fn from_ca_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let pem = std::fs::read(path).map_err(|e| Error::InvalidParameter {
+            name: "tls ca",
+            value: path.display().to_string(),
+            reason: match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file",
+                std::io::ErrorKind::PermissionDenied => "permission denied",
+                _ => "unreadable",
+            },
+        })?;
+        RedisTls::new(pem)
+    }
+
+    /// Presents `cert_pem` with `key_pem` (PEM) to servers that authenticate clients by certificate.
+    pub fn with_client_certificate(mut self, cert_pem: Vec<u8>, key_pem: Vec<u8>) -> Self {
+        self.client = Some((cert_pem, key_pem));
+        self
+    }
+
+    pub(crate) fn certificates(&self) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: self.client.as_ref().map(|(cert, key)| redis::ClientTlsConfig {
+                client_cert: cert.clone(),
+                client_key: key.clone(),
+            }),
+            root_cert: Some(self.ca.clone()),
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl fmt::Debug for RedisTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTls")
+            .field("ca", &format!("{} bytes", self.ca.len()))
+            .field("client_certificate", &self.client.is_some())
+            .finish()
+    }
+}

@@ -85,21 +85,57 @@ struct Opener {
     target: Target,
     op_timeout: Duration,
     /// For the master that Sentinel names.
-    credentials: Option<super::RedisCredentials>,
+    master: Access,
 }
 
-/// A client for `url`, authenticating with `credentials` when given.
-fn client(
-    url: &str,
-    credentials: Option<&super::RedisCredentials>,
-) -> std::result::Result<Client, RedisError> {
-    use redis::IntoConnectionInfo;
-    let mut info = url.into_connection_info()?;
-    if let Some(c) = credentials {
-        let settings = c.apply(info.redis_settings().clone());
-        info = info.set_redis_settings(settings);
+/// How a client reaches a server: credentials, and TLS when the feature is on and configured.
+#[derive(Debug, Clone, Default)]
+struct Access {
+    credentials: Option<super::RedisCredentials>,
+    #[cfg(feature = "tls")]
+    tls: Option<super::RedisTls>,
+}
+
+impl Access {
+    fn new(options: &super::RedisOptions, credentials: Option<&super::RedisCredentials>) -> Self {
+        let _ = options;
+        Access {
+            credentials: credentials.cloned(),
+            #[cfg(feature = "tls")]
+            tls: options.tls.clone(),
+        }
     }
-    Client::open(info)
+
+    /// A client for `url` (`redis://host:port`), authenticating with the credentials and speaking TLS when set.
+    fn client(&self, url: &str) -> std::result::Result<Client, RedisError> {
+        use redis::IntoConnectionInfo;
+        #[cfg(feature = "tls")]
+        let url = match (&self.tls, url.strip_prefix("redis://")) {
+            (Some(_), Some(rest)) => format!("rediss://{rest}"),
+            _ => url.to_string(),
+        };
+        let mut info = url.into_connection_info()?;
+        if let Some(c) = &self.credentials {
+            let settings = c.apply(info.redis_settings().clone());
+            info = info.set_redis_settings(settings);
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            install_crypto_provider();
+            return Client::build_with_tls(info, tls.certificates());
+        }
+        Client::open(info)
+    }
+}
+
+/// rustls needs a process-wide crypto provider; install ring's unless the program chose one (never panic in
+/// `ClientConfig::builder` when several providers are compiled in).
+#[cfg(feature = "tls")]
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may have installed one meanwhile: either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 }
 
 impl Opener {
@@ -166,10 +202,9 @@ impl Opener {
             } => (sentinels, master, epoch_keys, quiet_ms),
         };
         let seen = self.resolve(sentinels, master).await?;
-        let client = client(
-            &format!("redis://{}:{}", seen.ip, seen.port),
-            self.credentials.as_ref(),
-        )?;
+        let client = self
+            .master
+            .client(&format!("redis://{}:{}", seen.ip, seen.port))?;
         let mut conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
@@ -226,22 +261,25 @@ pub(crate) struct Pool {
 impl Pool {
     pub fn new(options: &super::RedisOptions) -> Result<Self> {
         let target = &options.target;
+        let master = Access::new(options, options.credentials.as_ref());
+        let sentinel = Access::new(options, options.sentinel_credentials.as_ref());
         let bad = |e: RedisError| Error::InvalidParameter {
             name: "target",
             value: format!("{target:?}"),
             reason: leak_reason(e),
         };
         let target = match target {
-            super::RedisTarget::Direct { url } => {
-                Target::Direct(client(url, options.credentials.as_ref()).map_err(bad)?)
-            }
-            super::RedisTarget::Sentinel { sentinels, master } => Target::Sentinel {
+            super::RedisTarget::Direct { url } => Target::Direct(master.client(url).map_err(bad)?),
+            super::RedisTarget::Sentinel {
+                sentinels,
+                master: name,
+            } => Target::Sentinel {
                 sentinels: sentinels
                     .iter()
-                    .map(|s| client(s, options.sentinel_credentials.as_ref()))
+                    .map(|s| sentinel.client(s))
                     .collect::<std::result::Result<_, _>>()
                     .map_err(bad)?,
-                master: master.clone(),
+                master: name.clone(),
                 epoch_keys: super::keys::epoch_keys(&options.prefix),
                 quiet_ms: u64::try_from(options.quiet_period().as_millis()).unwrap_or(u64::MAX),
             },
@@ -251,7 +289,7 @@ impl Pool {
             opener: Arc::new(Opener {
                 target,
                 op_timeout,
-                credentials: options.credentials.clone(),
+                master,
             }),
             shared: Arc::new(Mutex::new(None)),
             reopening: Mutex::new(None),

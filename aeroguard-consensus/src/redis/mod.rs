@@ -51,6 +51,8 @@ mod scripts;
 mod session;
 
 pub use auth::RedisCredentials;
+#[cfg(feature = "tls")]
+pub use auth::RedisTls;
 pub use coordinator::RedisCoordinator;
 pub use history::RedisHistory;
 pub use options::{Durability, RedisOptions, RedisTarget};

@@ -62,6 +62,9 @@ pub struct RedisOptions {
     pub credentials: Option<super::RedisCredentials>,
     /// The ACL user of the Sentinels (they authenticate clients separately from the servers).
     pub sentinel_credentials: Option<super::RedisCredentials>,
+    /// TLS to the servers and the Sentinels (`None`: plain TCP, unless a direct URL says `rediss://`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::RedisTls>,
 }
 
 impl RedisOptions {
@@ -75,7 +78,16 @@ impl RedisOptions {
             max_replica_lag: Duration::from_secs(2),
             credentials: None,
             sentinel_credentials: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Speaks TLS to the servers and the Sentinels, trusting `tls`'s CA.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: super::RedisTls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Authenticates to the master and replicas as `credentials`.

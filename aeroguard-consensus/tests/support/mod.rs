@@ -6,8 +6,13 @@ pub mod zk;
 
 /// A credential of the running services: the environment, else `$AEROGUARD_SERVICES_DIR/credentials`.
 pub fn services_credential(name: &str) -> String {
+    services_credential_opt(name).unwrap_or_else(|| panic!("the services have no {name}"))
+}
+
+/// A setting of the running services that may be absent (`AEROGUARD_REDIS_CA` when Redis runs plain).
+pub fn services_credential_opt(name: &str) -> Option<String> {
     if let Ok(v) = std::env::var(name) {
-        return v;
+        return Some(v);
     }
     let dir = std::env::var("AEROGUARD_SERVICES_DIR").unwrap_or_else(|_| "/tmp/aeroguard-services".into());
     let file = format!("{dir}/credentials");
@@ -15,6 +20,5 @@ pub fn services_credential(name: &str) -> String {
         .unwrap_or_else(|e| panic!("{name} unset and {file} unreadable ({e}): run `scripts/services start`"));
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("{file} has no {name}"))
-        .to_string()
+        .map(str::to_string)
 }

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use aeroguard_consensus::redis::{RedisCredentials, RedisOptions};
+use aeroguard_consensus::redis::{RedisCredentials, RedisOptions, RedisTls};
 
-use super::services_credential;
+use super::{services_credential, services_credential_opt};
 
 pub fn sentinels() -> Vec<String> {
     std::env::var("AEROGUARD_SENTINELS")
@@ -29,23 +29,44 @@ pub fn options() -> RedisOptions {
         .with_sentinel_credentials(credentials("AEROGUARD_SENTINEL_AUTH"))
 }
 
-/// Sentinel options without any credentials.
+/// Sentinel options without any credentials (with TLS when the services run it).
 pub fn anonymous() -> RedisOptions {
     let s = sentinels();
     let refs: Vec<&str> = s.iter().map(String::as_str).collect();
-    RedisOptions::sentinel(&refs, "aeroguard").with_session_timeout(Duration::from_secs(2))
+    let options = RedisOptions::sentinel(&refs, "aeroguard").with_session_timeout(Duration::from_secs(2));
+    match ca() {
+        Some(ca) => options.with_tls(RedisTls::from_ca_file(ca).unwrap()),
+        None => options,
+    }
+}
+
+/// The CA of the services' TLS certificates, when Redis runs with TLS.
+pub fn ca() -> Option<String> {
+    services_credential_opt("AEROGUARD_REDIS_CA").filter(|c| !c.is_empty())
+}
+
+/// A raw client for `host:port` as `user_password` (`user:password`), over TLS when the services use it.
+pub fn raw_client(addr: &str, user_password: &str) -> redis::Client {
+    let (user, password) = user_password.split_once(':').unwrap();
+    match ca() {
+        Some(ca) => redis::Client::build_with_tls(
+            format!("rediss://{user}:{password}@{addr}"),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(ca).unwrap()),
+            },
+        )
+        .unwrap(),
+        None => redis::Client::open(format!("redis://{user}:{password}@{addr}")).unwrap(),
+    }
 }
 
 /// A connection to the current master as the services' user `name` (`AEROGUARD_REDIS_AUTH`,
 /// `AEROGUARD_REDIS_ADMIN`, ...), found through the Sentinels.
 pub async fn master_conn_as(name: &str) -> redis::aio::MultiplexedConnection {
     let sentinel_auth = services_credential("AEROGUARD_SENTINEL_AUTH");
-    let (user, password) = sentinel_auth.split_once(':').unwrap();
     for s in sentinels() {
-        let url = format!("redis://{user}:{password}@{s}");
-        let Ok(client) = redis::Client::open(url) else {
-            continue;
-        };
+        let client = raw_client(&s, &sentinel_auth);
         let Ok(mut c) = client.get_multiplexed_async_connection().await else {
             continue;
         };
@@ -57,9 +78,7 @@ pub async fn master_conn_as(name: &str) -> redis::aio::MultiplexedConnection {
         else {
             continue;
         };
-        let auth = services_credential(name);
-        let (user, password) = auth.split_once(':').unwrap();
-        let master = redis::Client::open(format!("redis://{user}:{password}@{host}:{port}")).unwrap();
+        let master = raw_client(&format!("{host}:{port}"), &services_credential(name));
         return master.get_multiplexed_async_connection().await.unwrap();
     }
     panic!("no Sentinel named the master: run `scripts/services start`");

@@ -329,6 +329,7 @@ class Client:
         zk_auth: Optional[str] = None,
         redis_auth: Optional[str] = None,
         sentinel_auth: Optional[str] = None,
+        redis_ca: Optional[str] = None,
     ) -> Client: ...
     @property
     def node(self) -> str: ...

@@ -221,7 +221,8 @@ fn spawn_worker(o: &RunOptions, name: &str, node: &str, args: &[String]) -> Resu
     cmd.env("AEROGUARD_SERVICES_DIR", services_dir(o.zookeeper))
         .env_remove("AEROGUARD_ZK_AUTH")
         .env_remove("AEROGUARD_REDIS_AUTH")
-        .env_remove("AEROGUARD_SENTINEL_AUTH");
+        .env_remove("AEROGUARD_SENTINEL_AUTH")
+        .env_remove("AEROGUARD_REDIS_CA");
     // Faults make the clients warn all the time; the history says what happened.
     if std::env::var_os("RUST_LOG").is_none() {
         cmd.env("RUST_LOG", "error");

@@ -127,20 +127,19 @@ impl Nemesis {
         for (i, port) in [26379, 26380, 26381].into_iter().enumerate() {
             let host = format!("10.77.0.3{}", i + 1);
             let user = self.sentinel_auth().map(|(u, _)| u).unwrap_or_default();
-            let Ok(out) = self.netns(&[
-                "exec",
-                "hub",
-                "redis-cli",
-                "--user",
-                &user,
-                "-h",
-                &host,
-                "-p",
-                &port.to_string(),
-                "SENTINEL",
-                "get-master-addr-by-name",
-                "aeroguard",
-            ]) else {
+            let ca = crate::backend::services_credential_in(&self.services_dir, "AEROGUARD_REDIS_CA")
+                .unwrap_or_default();
+            let tls: &[&str] = if ca.is_empty() {
+                &[]
+            } else {
+                &["--tls", "--cacert", &ca]
+            };
+            let port = port.to_string();
+            let mut args = vec!["exec", "hub", "redis-cli"];
+            args.extend_from_slice(tls);
+            args.extend_from_slice(&["--user", &user, "-h", &host, "-p", &port]);
+            args.extend_from_slice(&["SENTINEL", "get-master-addr-by-name", "aeroguard"]);
+            let Ok(out) = self.netns(&args) else {
                 continue;
             };
             match out.lines().next().map(str::trim) {
