@@ -92,6 +92,32 @@ pub trait Election: fmt::Debug + Send + Sync + 'static {
 
     /// Every candidate, the leader first, then in succession order.
     async fn contenders(&self) -> Result<Vec<NodeId>>;
+
+    /// The current grant as the backend records it: the leader and its term's fencing token, or `None` while
+    /// nobody holds the election. A writer outside the cluster (the analysis service) checks a request's token
+    /// against it: a token that is not the current grant's is stale or forged, and is refused without
+    /// raising any fence.
+    async fn grant(&self) -> Result<Option<Grant>>;
+}
+
+/// Who holds an election, and with which token; see [`Election::grant`].
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use aeroguard_consensus::{Coordinator, memory::MemoryCluster};
+/// let cluster = MemoryCluster::new();
+/// let a = cluster.connect("node-a".parse()?)?;
+/// let lead = a.election("pump-1")?.campaign().await?;
+/// let grant = a.election("pump-1")?.grant().await?.expect("held");
+/// assert_eq!((grant.node.as_str(), grant.token), ("node-a", lead.token()));
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The leader.
+    pub node: NodeId,
+    /// Its term's token.
+    pub token: FencingToken,
 }
 
 /// The backend's side of a term: how to step down.

@@ -52,7 +52,7 @@ pub mod zookeeper;
 
 pub use config::{Config, ConfigEvent, ConfigStore, ConfigWatch, Expect, RawConfigWatch, Versioned};
 pub use coordinator::Coordinator;
-pub use election::{Election, FencingToken, Leadership, LossReason};
+pub use election::{Election, FencingToken, Grant, Leadership, LossReason};
 pub use error::{Error, Result};
 pub use queue::{Delivery, Queue, QueueOptions};
 pub use registry::{Instance, Membership, MembershipWatch, Registration, Registry};

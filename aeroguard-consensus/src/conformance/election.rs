@@ -10,7 +10,7 @@ use super::{Harness, PROMPT, campaign_within};
 use crate::Coordinator;
 
 /// One leader at a time; each resignation elects the next candidate in order, with a strictly higher token;
-/// `leader()` and `contenders()` agree with who holds it.
+/// `leader()`, `contenders()` and `grant()` agree with who holds it.
 pub async fn check_election_succession(h: &dyn Harness) {
     let name = h.unique("succession");
     let nodes: Vec<Arc<dyn Coordinator>> = vec![
@@ -78,8 +78,19 @@ pub async fn check_election_succession(h: &dyn Harness) {
         tokens.push(lead.token());
         let leader = nodes[0].election(&name).unwrap().leader().await.unwrap();
         assert_eq!(leader.as_ref(), Some(lead.node()));
+        let grant = nodes[0].election(&name).unwrap().grant().await.unwrap();
+        assert_eq!(
+            grant.map(|g| (g.node, g.token)),
+            Some((lead.node().clone(), lead.token())),
+            "the grant names the leader and its term's token"
+        );
         lead.resign().await.unwrap();
     }
+    assert_eq!(
+        nodes[0].election(&name).unwrap().grant().await.unwrap(),
+        None,
+        "nobody holds an election everyone resigned"
+    );
     // A new term after everyone resigned still gets a higher token.
     let again = campaign_within(&nodes[0], &name, PROMPT).await.unwrap();
     assert!(again.token() > *tokens.last().unwrap());

@@ -179,6 +179,20 @@ impl Election for MemoryElection {
         Ok(self.contenders().await?.into_iter().next())
     }
 
+    async fn grant(&self) -> Result<Option<crate::Grant>> {
+        let sid = self.h.sid()?;
+        let st = self.h.cluster.lock();
+        st.live(sid, "grant")?;
+        Ok(st
+            .elections
+            .get(&self.name)
+            .and_then(|c| c.first())
+            .map(|(seq, node, _)| crate::Grant {
+                node: node.clone(),
+                token: FencingToken(*seq),
+            }))
+    }
+
     async fn contenders(&self) -> Result<Vec<NodeId>> {
         let sid = self.h.sid()?;
         let st = self.h.cluster.lock();

@@ -385,6 +385,28 @@ impl Election for RedisElection {
         }
     }
 
+    async fn grant(&self) -> Result<Option<crate::Grant>> {
+        let (lease, term) = (self.keys.lease.clone(), self.keys.term.clone());
+        // One MGET: the keys share the election's hash slot, so the holder and its term are read together.
+        let (holder, token): (Option<String>, Option<u64>) = self
+            .h
+            .run("grant", |mut c| async move {
+                redis::cmd("MGET")
+                    .arg(&lease)
+                    .arg(&term)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        match (holder, token) {
+            (Some(holder), Some(token)) => Ok(Some(crate::Grant {
+                node: node_of(&holder)?,
+                token: FencingToken(token),
+            })),
+            _ => Ok(None),
+        }
+    }
+
     async fn contenders(&self) -> Result<Vec<NodeId>> {
         let all = self.listing().await?;
         let Some((holder, queue)) = all.split_first() else {

@@ -183,6 +183,36 @@ impl Election for ZkElection {
         Ok(self.contenders().await?.into_iter().next())
     }
 
+    async fn grant(&self) -> Result<Option<crate::Grant>> {
+        let (client, _) = self.h.client("grant")?;
+        // The lowest candidate leads; its token is its znode's creation zxid. A leader that leaves between the
+        // listing and the read is not the grant any more: read again.
+        for _ in 0..8 {
+            let Some((_, node, name)) = self.candidates(&client).await?.into_iter().next() else {
+                return Ok(None);
+            };
+            match client.check_stat(&format!("{}/{name}", self.dir)).await {
+                Ok(Some(stat)) => {
+                    let node = NodeId::new(node).map_err(|e| Error::Backend {
+                        backend: super::BACKEND,
+                        operation: "grant",
+                        message: e.to_string(),
+                    })?;
+                    return Ok(Some(crate::Grant {
+                        node,
+                        token: FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
+                    }));
+                }
+                Ok(None) => continue,
+                Err(e) => return Err(zk_err(e, "grant")),
+            }
+        }
+        Err(Error::Timeout {
+            operation: "grant",
+            after: std::time::Duration::ZERO,
+        })
+    }
+
     async fn contenders(&self) -> Result<Vec<NodeId>> {
         let (client, _) = self.h.client("contenders")?;
         let all = self.candidates(&client).await?;
