@@ -51,6 +51,9 @@ struct Cli {
     /// Post every fused row to the sentinel service at this `host:port`.
     #[arg(long, value_name = "HOST:PORT")]
     post: Option<String>,
+    /// The nodes' API keys for `--post`: a file of `identity key` lines (made with `sentinel --keygen`).
+    #[arg(long, value_name = "FILE", requires = "post")]
+    api_keys: Option<std::path::PathBuf>,
     /// Print the summary as JSON (and no progress lines).
     #[arg(long)]
     json: bool,
@@ -85,6 +88,7 @@ async fn main() -> ExitCode {
     options.plan.seed = cli.seed;
     options.plan.faults = cluster::sim::default_faults(options.plan.nodes);
     options.plan.post = cli.post.clone();
+    options.plan.api_keys = cli.api_keys.clone();
     options.kill_leader_at = (!cli.no_kill).then_some(cli.kill_at);
     options.session = Duration::from_millis(cli.session_ms);
     if cli.backend != Where::Memory {

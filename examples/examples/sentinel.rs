@@ -1,14 +1,22 @@
 //! The analysis service: fused readings in over HTTP, the M-of-N ensemble's verdicts out, history kept in Redis
-//! (through Sentinel) with `--redis`, in memory otherwise. See `aeroguard_examples::sentinel` for the routes.
+//! (through Sentinel) with `--redis`, in memory otherwise. Every route but `/health` needs an API key; see
+//! `aeroguard_examples::sentinel` for the routes.
 //!
 //! ```text
-//! cargo run -p aeroguard-examples --example sentinel -- [--listen 127.0.0.1:8080] [--redis] [--train-rows 200]
+//! # A key per node (and one for Prometheus): the key is printed once, its digest appended to keys.txt
+//! cargo run -p aeroguard-examples --example sentinel -- --keygen n1 --keys keys.txt
+//! cargo run -p aeroguard-examples --example sentinel -- --keygen prometheus --role reader --keys keys.txt
+//! cargo run -p aeroguard-examples --example sentinel -- --keys keys.txt [--listen 127.0.0.1:8080] [--redis]
 //! curl -s localhost:8080/health
-//! curl -s -XPOST localhost:8080/ingest -d '{"series":"pump-1","token":1,"readings":[{"at":0,"values":[4.0,60.1,12.2]}]}'
-//! curl -s 'localhost:8080/verdicts?series=pump-1&limit=5'; curl -s localhost:8080/metrics
-//! cargo run -p aeroguard-examples --example sensor_cluster -- --rounds 300 --post 127.0.0.1:8080
+//! curl -s -H "Authorization: Bearer $KEY" -XPOST localhost:8080/ingest \
+//!      -d '{"series":"pump-1","token":1,"readings":[{"at":0,"values":[4.0,60.1,12.2]}]}'
+//! curl -s -H "Authorization: Bearer $KEY" 'localhost:8080/verdicts?series=pump-1&limit=5'
 //! ```
+//! With `--cluster redis|zookeeper` a posted token must be the grant the posting node holds in the series'
+//! election on that cluster (`--election`, default the series' name); without it, the fence refuses tokens
+//! lower than the highest seen.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,47 +24,140 @@ use std::time::Duration;
 use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
 use aeroguard_consensus::redis::RedisCoordinator;
 use aeroguard_examples::backend::Backend;
-use aeroguard_examples::sentinel::{Sentinel, router};
+use aeroguard_examples::sentinel::{
+    ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
+};
 use clap::Parser;
 
 /// The analysis service: fused readings in on `POST /ingest`, the M-of-N ensemble's verdicts out on
-/// `GET /verdicts`, the history on `GET /history`, Prometheus metrics on `GET /metrics`.
+/// `GET /verdicts`, the history on `GET /history`, Prometheus metrics on `GET /metrics`. Every route but
+/// `/health` needs an API key from `--keys` (make them with `--keygen`) unless started `--insecure`.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
     listen: String,
-    /// Keep the history in Redis (through the Sentinels of `scripts/services start`), not in memory.
+    /// The keys file: one `identity role sha256:<digest>` line per caller.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Serve without keys: anyone who can reach the port may post and read. Only for a closed test network.
+    #[arg(long, conflicts_with = "keys")]
+    insecure: bool,
+    /// Make a key for IDENTITY, append its digest to the `--keys` file, print the key, and exit.
+    #[arg(long, value_name = "IDENTITY", requires = "keys")]
+    keygen: Option<String>,
+    /// The role of the `--keygen` identity.
+    #[arg(long, value_enum, default_value = "node", requires = "keygen")]
+    role: RoleArg,
+    /// Keep the history in Redis (through the Sentinels of `scripts/services start`, as the service's own ACL
+    /// user, under the key prefix aeroguard-svc), not in memory.
     #[arg(long)]
     redis: bool,
+    /// Check posted tokens against the current grants of the cluster's elections on this backend.
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    cluster: Option<Backend>,
+    /// The election of a series, with `{series}` for its name.
+    #[arg(
+        long,
+        default_value = "{series}",
+        value_name = "TEMPLATE",
+        requires = "cluster"
+    )]
+    election: String,
     /// Readings per series that train its ensemble before verdicts begin.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(50..=1_000_000))]
     train_rows: u64,
+    /// The most series the service holds (and labels in its metrics).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_series: u64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Node,
+    Reader,
+}
+
+/// Makes a key for `identity`, appends its line to `file` and prints the key.
+fn keygen(identity: &str, role: Role, file: &std::path::Path) -> ExitCode {
+    if let Err(e) = identity.parse::<aeroguard_core::NodeId>() {
+        eprintln!("error: --keygen {identity:?}: {e}");
+        return ExitCode::from(2);
+    }
+    let key = new_key();
+    let line = key_line(identity, role, &key);
+    let mut text = std::fs::read_to_string(file).unwrap_or_default();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&line);
+    text.push('\n');
+    if let Err(e) = ApiKeys::parse(&text).map(drop).and_then(|()| {
+        std::fs::write(file, &text)
+            .map_err(|e| aeroguard_examples::Error::io(format!("write {}", file.display()), e))
+    }) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "{identity} ({}) added to {}; its key (shown once):",
+        role.as_str(),
+        file.display()
+    );
+    println!("{key}");
+    ExitCode::SUCCESS
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     aeroguard_examples::init_tracing();
-    let Cli {
-        listen,
-        redis,
-        train_rows,
-    } = Cli::parse();
-    let train_rows = train_rows as usize;
-    let (history, name): (Arc<dyn HistoryStore>, &'static str) = if redis {
-        let options = match Backend::redis_options(Duration::from_secs(4)) {
-            Ok(o) => o,
+    let cli = Cli::parse();
+    let role = match cli.role {
+        RoleArg::Node => Role::Node,
+        RoleArg::Reader => Role::Reader,
+    };
+    if let (Some(identity), Some(file)) = (&cli.keygen, &cli.keys) {
+        return keygen(identity, role, file);
+    }
+    let keys = match (&cli.keys, cli.insecure) {
+        (Some(path), _) => match ApiKeys::load(path) {
+            Ok(k) if k.is_empty() => {
+                eprintln!(
+                    "error: {} lists no keys: add one with --keygen IDENTITY --keys {}",
+                    path.display(),
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
+            Ok(k) => Some(k),
             Err(e) => {
                 eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, true) => None,
+        (None, false) => {
+            eprintln!(
+                "error: refusing to serve without API keys: give --keys FILE (make keys with --keygen IDENTITY --keys FILE), or --insecure for a closed test network"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = SentinelOptions::new(keys, cli.train_rows as usize);
+    options.max_series = cli.max_series as usize;
+    if let Some(backend) = cli.cluster {
+        match backend.connect("sentinel-service", Duration::from_secs(4)).await {
+            Ok(c) => options = options.with_grants(Grants::new(c, &cli.election)),
+            Err(e) => {
+                eprintln!("error: the cluster's {} (for grants): {e}", backend.name());
                 return ExitCode::FAILURE;
             }
-        };
-        let Ok(node) = "sentinel-service".parse() else {
-            return ExitCode::FAILURE;
-        };
-        match RedisCoordinator::connect(node, options).await {
-            Ok(c) => (Arc::new(c.history()), "redis"),
+        }
+    }
+    let (history, name): (Arc<dyn HistoryStore>, &'static str) = if cli.redis {
+        match service_history().await {
+            Ok(h) => (Arc::new(h), "redis"),
             Err(e) => {
                 eprintln!("error: Redis through Sentinel: {e} (run `scripts/services start`)");
                 return ExitCode::FAILURE;
@@ -65,6 +166,7 @@ async fn main() -> ExitCode {
     } else {
         (Arc::new(MemoryHistory::new()), "memory")
     };
+    let listen = cli.listen;
     let listener = match tokio::net::TcpListener::bind(&listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -72,14 +174,49 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let checks = match (&options.keys, &options.grants) {
+        (None, _) => "INSECURE: no keys, anyone may post".to_string(),
+        (Some(k), Some(_)) => format!("{} keys, tokens checked against the cluster's grants", k.len()),
+        (Some(k), None) => format!(
+            "{} keys, tokens fenced by the highest seen (no --cluster)",
+            k.len()
+        ),
+    };
     println!(
-        "sentinel listening on http://{listen} (history: {name}, ensemble trained on the first {train_rows} rows per series)"
+        "sentinel listening on http://{listen} (history: {name}; {checks}; ensemble trained on the first {} rows per series)",
+        options.train_rows
     );
-    match axum::serve(listener, router(Sentinel::new(history, name, train_rows))).await {
+    match serve(
+        listener,
+        router(Sentinel::new(history, name, options)),
+        Limits::default(),
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The service's history on Redis: its own ACL user and key prefix, apart from the cluster's.
+async fn service_history() -> aeroguard_consensus::Result<aeroguard_consensus::redis::RedisHistory> {
+    use aeroguard_consensus::redis::{RedisCredentials, RedisOptions};
+    use aeroguard_examples::backend::{MASTER, SENTINELS, redis_auth, services_credential};
+    let options =
+        redis_auth(RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(Duration::from_secs(4)))?
+            .with_credentials(RedisCredentials::parse(&services_credential(
+                "AEROGUARD_SERVICE_REDIS_AUTH",
+            )?)?)
+            .with_prefix("aeroguard-svc");
+    let node = "sentinel-service"
+        .parse()
+        .map_err(|_| aeroguard_consensus::Error::InvalidName {
+            what: "node",
+            name: "sentinel-service".into(),
+            reason: "not a node id",
+        })?;
+    Ok(RedisCoordinator::connect(node, options).await?.history())
 }

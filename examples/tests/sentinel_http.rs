@@ -7,13 +7,22 @@ use std::sync::Arc;
 use aeroguard_consensus::history::MemoryHistory;
 use aeroguard_examples::cluster::sim;
 use aeroguard_examples::http::{Response, request};
-use aeroguard_examples::sentinel::{Sentinel, router};
+use aeroguard_examples::sentinel::{Sentinel, SentinelOptions, router, serve};
 
+/// The service started insecure (the validation tests below; authentication is in sentinel_security.rs).
 async fn start() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let service = Sentinel::new(Arc::new(MemoryHistory::new()), "memory", 120);
-    tokio::spawn(async move { axum::serve(listener, router(service)).await.unwrap() });
+    let service = Sentinel::new(
+        Arc::new(MemoryHistory::new()),
+        "memory",
+        SentinelOptions::new(None, 120),
+    );
+    tokio::spawn(async move {
+        serve(listener, router(service), Default::default())
+            .await
+            .unwrap()
+    });
     addr
 }
 
@@ -170,12 +179,16 @@ async fn bad_requests_are_refused_with_a_reason() {
             r.body
         );
     }
-    let huge = format!(
-        r#"{{"series": "s", "token": 5, "readings": [{}]}}"#,
-        "x".repeat(2 << 20)
-    );
-    let r = post(&addr, &huge).await;
-    assert_eq!(r.status, 413, "{}", r.body);
+    // Over the ingest limit (1 MiB): refused with a reason, counted; over the server's backstop (2 MiB):
+    // refused from the declared length alone.
+    for size in [3 << 19, 3 << 20] {
+        let huge = format!(
+            r#"{{"series": "s", "token": 5, "readings": [{}]}}"#,
+            "x".repeat(size)
+        );
+        let r = post(&addr, &huge).await;
+        assert_eq!(r.status, 413, "{}", r.body);
+    }
     assert_eq!(
         request(&addr, "GET", "/verdicts?series=nope", None, &[])
             .await

@@ -69,6 +69,7 @@ impl ClusterOptions {
                 seed: 7,
                 faults: sim::default_faults(5),
                 post: None,
+                api_keys: None,
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

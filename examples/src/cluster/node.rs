@@ -37,6 +37,24 @@ pub struct Plan {
     /// The sentinel service (`host:port`) the leader posts each fused row to, if any.
     #[serde(default)]
     pub post: Option<String>,
+    /// The nodes' API keys for the service: a file of `identity key` lines (each node posts with its own).
+    #[serde(default)]
+    pub api_keys: Option<std::path::PathBuf>,
+}
+
+/// Node `node`'s key in an `identity key` file, if listed.
+pub fn api_key_of(file: &std::path::Path, node: &str) -> Result<Option<String>, Error> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::Backend {
+        backend: "file",
+        operation: "read the API keys",
+        message: format!("{}: {e}", file.display()),
+    })?;
+    Ok(text.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        (f.next() == Some(node))
+            .then(|| f.next().map(str::to_string))
+            .flatten()
+    }))
 }
 
 /// The sampling setting pushed through the config watch.
@@ -49,7 +67,9 @@ pub struct Sampling {
 impl Plan {
     /// The election's name.
     pub fn election(&self) -> String {
-        format!("{}-leader", self.run)
+        // The fused series' own name: the analysis service checks a posted token against the grant of the
+        // election named like the series.
+        self.series()
     }
     /// The registry service of the nodes.
     pub fn service(&self) -> String {
@@ -227,6 +247,10 @@ async fn lead_rounds(
 ) -> Result<(), Error> {
     let me = coord.node().to_string();
     let series = plan.series();
+    let api_key = match &plan.api_keys {
+        Some(file) => api_key_of(file, &me)?,
+        None => None,
+    };
     let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
     let reported = |points: &[Point]| {
         points
@@ -313,9 +337,13 @@ async fn lead_rounds(
                 "readings": [{ "at": now.as_millis(), "values": record.fused }],
             });
             let (addr, emit, me) = (addr.clone(), emit.clone(), me.clone());
+            let bearer = api_key.as_ref().map(|k| format!("Bearer {k}"));
             tokio::spawn(async move {
                 let warn = |message| emit(NodeEvent::Warn { node: me, message });
-                match crate::http::post_json(&addr, "/ingest", &body).await {
+                let headers: Vec<(&str, &str)> =
+                    bearer.iter().map(|b| ("authorization", b.as_str())).collect();
+                let body = body.to_string();
+                match crate::http::request(&addr, "POST", "/ingest", Some(body.as_bytes()), &headers).await {
                     Ok(r) if r.status == 200 => {}
                     Ok(r) => warn(format!("sentinel answered {}: {}", r.status, r.body)),
                     Err(e) => warn(format!("sentinel unreachable: {e}")),

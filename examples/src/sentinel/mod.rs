@@ -1,9 +1,13 @@
 //! The analysis service (the seeds' "sentinel"): fused readings come in over HTTP, the M-of-N ensemble scores
 //! them, the history keeps them (fenced by the posting leader's token), and Prometheus reads the counters.
 //!
+//! Every route but `/health` needs an API key (`Authorization: Bearer <key>`, see [`ApiKeys`]) unless the
+//! service runs insecure; `/ingest` needs a node's key, and with [`Grants`] the posted token must be the grant
+//! that node holds in the series' election now (a forged or stale token is refused and raises no fence).
+//!
 //! | route | what |
 //! |---|---|
-//! | `POST /ingest` | `{"series": "pump-1", "token": 7, "readings": [{"at": 1700000000000, "values": [4.01, 60.2, 12.3]}]}`; bad input is a 400 with the reason, a stale token a 409, a body over 1 MiB a 413 |
+//! | `POST /ingest` | `{"series": "pump-1", "token": 7, "readings": [{"at": 1700000000000, "values": [4.01, 60.2, 12.3]}]}`; bad input is a 400 with the reason, no or an unknown key a 401, a reader's key or another node's election a 403, a stale or forged token a 409, a body over 1 MiB a 413, a series past the limit a 429 |
 //! | `GET /verdicts?series=..&limit=..` | the latest verdicts with every member's vote |
 //! | `GET /history?series=..&from=..&to=..` | stored points, times in ms |
 //! | `GET /health` | liveness and what the service holds |
@@ -23,22 +27,61 @@ use axum::routing::{get, post};
 use tokio::sync::Mutex;
 
 mod api;
+mod guard;
+mod keys;
 mod metrics;
 mod routes;
 mod series;
+mod serve;
 
 pub use api::{ApiError, Ingest, IngestReading, MAX_READINGS, MemberVote, VerdictOut, validate};
+pub use guard::{Grants, INSECURE};
+pub use keys::{ApiKeys, Caller, MAX_KEY_LEN, MAX_KEYS, Role, key_line, new_key};
 pub use metrics::Metrics;
 pub use series::{KEPT, Scored, Series, SeriesError};
+pub use serve::{Limits, serve};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
+
+/// How the service runs: training, limits, who may call it and where grants are checked.
+#[derive(Debug, Clone)]
+pub struct SentinelOptions {
+    /// Readings per series that train its ensemble (at least 50).
+    pub train_rows: usize,
+    /// The most series held; a new series past it is refused (429). Every metric labelled by series is
+    /// bounded by it too.
+    pub max_series: usize,
+    /// The accepted keys; `None` runs the service insecure (anyone may call it, as [`INSECURE`]).
+    pub keys: Option<ApiKeys>,
+    /// Where posted tokens are checked against the current grant; `None`: against the highest token seen
+    /// (the history's fence), from authenticated nodes only.
+    pub grants: Option<Grants>,
+}
+
+impl SentinelOptions {
+    /// Options with API keys `keys` (`None` for insecure), training on `train_rows`, 1,000 series at most.
+    pub fn new(keys: Option<ApiKeys>, train_rows: usize) -> Self {
+        SentinelOptions {
+            train_rows: train_rows.max(50),
+            max_series: 1_000,
+            keys,
+            grants: None,
+        }
+    }
+
+    /// Checks posted tokens against `grants`.
+    pub fn with_grants(mut self, grants: Grants) -> Self {
+        self.grants = Some(grants);
+        self
+    }
+}
 
 /// The service's state.
 pub struct Sentinel {
     history: Arc<dyn HistoryStore>,
     history_name: &'static str,
-    train_rows: usize,
+    options: SentinelOptions,
     series: Mutex<BTreeMap<String, Series>>,
     metrics: Metrics,
 }
@@ -47,19 +90,22 @@ impl std::fmt::Debug for Sentinel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sentinel")
             .field("history", &self.history_name)
-            .field("train_rows", &self.train_rows)
+            .field("options", &self.options)
             .finish()
     }
 }
 
 impl Sentinel {
-    /// A service storing into `history` (named in `/health`), training each series' ensemble on its first
-    /// `train_rows` readings (at least 50).
-    pub fn new(history: Arc<dyn HistoryStore>, history_name: &'static str, train_rows: usize) -> Arc<Self> {
+    /// A service storing into `history` (named in `/health`).
+    pub fn new(
+        history: Arc<dyn HistoryStore>,
+        history_name: &'static str,
+        options: SentinelOptions,
+    ) -> Arc<Self> {
         Arc::new(Sentinel {
             history,
             history_name,
-            train_rows: train_rows.max(50),
+            options,
             series: Mutex::new(BTreeMap::new()),
             metrics: Metrics::new(),
         })
@@ -79,6 +125,10 @@ pub fn router(sentinel: Arc<Sentinel>) -> Router {
         .route("/history", get(routes::history))
         .route("/health", get(routes::health))
         .route("/metrics", get(routes::metrics_text))
+        .layer(axum::middleware::from_fn_with_state(
+            sentinel.clone(),
+            guard::authenticate,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(sentinel)
 }

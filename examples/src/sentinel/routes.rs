@@ -7,21 +7,19 @@ use aeroguard_consensus::history::{Point, Writer};
 use aeroguard_core::Timestamp;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 use super::Sentinel;
 use super::api::{ApiError, HistoryQuery, Ingest, VerdictOut, VerdictsQuery, validate};
+use super::keys::Caller;
 use super::series::SeriesError;
-
-/// The owner recorded with a posting's token. Requests are not bound to a node identity yet, so every poster
-/// counts as this one owner and the fence refuses lower tokens only.
-const UNAUTHENTICATED: &str = "unauthenticated";
 
 /// `POST /ingest`.
 pub(super) async fn ingest(
     State(s): State<Arc<Sentinel>>,
+    Extension(caller): Extension<Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let started = std::time::Instant::now();
@@ -37,7 +35,29 @@ pub(super) async fn ingest(
     let req: Ingest = serde_json::from_slice(&body)
         .map_err(|e| s.reject(StatusCode::BAD_REQUEST, "malformed", format!("body: {e}")))?;
     validate(&req).map_err(|e| s.reject(StatusCode::BAD_REQUEST, "invalid", e))?;
+    // The grant before anything else: a forged or stale token touches nothing, not even the fence.
+    if let Some(grants) = &s.options.grants {
+        grants.check(&caller, &req.series, req.token).await.map_err(|e| {
+            let reason = if e.0 == StatusCode::FORBIDDEN {
+                "forbidden"
+            } else {
+                "fenced"
+            };
+            s.reject(e.0, reason, e.1)
+        })?;
+    }
     let mut all = s.series.lock().await;
+    if !all.contains_key(&req.series) && all.len() >= s.options.max_series {
+        return Err(s.reject(
+            StatusCode::TOO_MANY_REQUESTS,
+            "series_limit",
+            format!(
+                "series limit reached: the service holds {} series (--max-series); {} is not taken",
+                all.len(),
+                req.series
+            ),
+        ));
+    }
     let series = all.entry(req.series.clone()).or_default();
     series
         .check_width(&req)
@@ -59,14 +79,16 @@ pub(super) async fn ingest(
             ),
         ));
     }
-    let scored = series.ingest(&req.readings, s.train_rows).map_err(|e| match e {
-        SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
-        SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
-    })?;
+    let scored = series
+        .ingest(&req.readings, s.options.train_rows)
+        .map_err(|e| match e {
+            SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
+            SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
+        })?;
     s.history
         .append(
             &req.series,
-            &Writer::new(FencingToken(req.token), UNAUTHENTICATED),
+            &Writer::new(FencingToken(req.token), caller.identity.as_str()),
             &scored.points,
         )
         .await
