@@ -31,7 +31,7 @@
 //! assert!(next.token() > first);
 //! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
-#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod config;
 #[cfg(feature = "conformance")]

@@ -24,7 +24,7 @@
 //! assert_eq!(estimate.excluded[0].sensor.as_str(), "pt-4");
 //! # Ok::<(), aeroguard_core::Error>(())
 //! ```
-#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod error;
 pub mod fusion;

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
 use crate::{Error, Result, input};
 
 /// Which features a [`FeatureWindow`] computes over the last `window` rows, per input column, in this order:
@@ -155,6 +156,13 @@ impl FeatureWindowBuilder {
         if f.window == 0 {
             return Err(Error::parameter("window", 0, "must be at least 1 row"));
         }
+        limits::at_most("window", f.window, limits::MAX_WINDOW)?;
+        limits::at_most("lags (how many)", f.lags.len(), limits::MAX_LAGS)?;
+        limits::at_most(
+            "lag",
+            f.lags.iter().copied().max().unwrap_or(0),
+            limits::MAX_WINDOW,
+        )?;
         if f.lags.contains(&0) {
             return Err(Error::parameter(
                 "lags",
@@ -192,8 +200,14 @@ impl FeatureState {
         Ok(Array1::from(out))
     }
 
+    /// The window this state computes.
+    pub(crate) fn spec(&self) -> &FeatureWindow {
+        &self.spec
+    }
+
     /// Checks a loaded state against the width it should take.
     pub(crate) fn check(&self, width: usize) -> Result<()> {
+        limits::loaded_at_most("feature window columns", width, limits::MAX_COLUMNS)?;
         let spec = FeatureWindowBuilder(self.spec.clone()).build()?;
         let fresh = spec.state(width);
         let rows_ok =

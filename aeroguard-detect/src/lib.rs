@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 //!
 //! Rows are samples, columns are sensors or features.
-#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod calibrate;
 mod cluster;
@@ -10,6 +10,7 @@ mod error;
 mod features;
 mod iforest;
 mod input;
+pub mod limits;
 mod model;
 pub mod neural;
 mod nn;

@@ -58,6 +58,7 @@ impl Model {
     /// A model from [`save`](Model::save)'s JSON. The model is checked as well as parsed, so a damaged or
     /// hand-edited file is an error here rather than a panic when scoring.
     pub fn load(json: &str) -> Result<Model> {
+        check_size(json)?;
         let m: Model = serde_json::from_str(json).map_err(|e| Error::Model {
             operation: "load",
             reason: e.to_string(),
@@ -131,6 +132,7 @@ impl Voter<Model> {
     /// # Ok::<(), aeroguard_detect::Error>(())
     /// ```
     pub fn load(json: &str) -> Result<Voter<Model>> {
+        check_size(json)?;
         let v: Voter<Model> = serde_json::from_str(json).map_err(|e| Error::Model {
             operation: "load",
             reason: e.to_string(),
@@ -138,6 +140,12 @@ impl Voter<Model> {
         v.members().iter().try_for_each(Model::check)?;
         Ok(v)
     }
+}
+
+/// A model file larger than [`limits::MAX_MODEL_BYTES`](crate::limits::MAX_MODEL_BYTES) is refused before
+/// parsing.
+fn check_size(json: &str) -> Result<()> {
+    crate::limits::loaded_at_most("model file bytes", json.len(), crate::limits::MAX_MODEL_BYTES)
 }
 
 impl From<FittedIsolationForest> for Model {

@@ -382,10 +382,11 @@ impl<D: FittedDetector> VoterBuilder<D> {
         }
         let m = self.m.unwrap_or((n / 2 + 1) as f64);
         check_m(m, &weights)?;
-        if let Some((k, w)) = self.window
-            && !(k >= 1 && k <= w)
-        {
-            return Err(Error::parameter("k_of_window", (k, w), "1 <= k <= w"));
+        if let Some((k, w)) = self.window {
+            if !(k >= 1 && k <= w) {
+                return Err(Error::parameter("k_of_window", (k, w), "1 <= k <= w"));
+            }
+            crate::limits::at_most("k_of_window window", w, crate::limits::MAX_WINDOW)?;
         }
         Ok(Voter {
             members: self.members,

@@ -59,6 +59,13 @@ impl<F> FittedWindowed<F> {
     /// Checks a loaded model: the state fits the input width, the inner model the feature width.
     pub(crate) fn check(&self, inner_width: usize) -> Result<()> {
         self.state.check(self.n_features)?;
+        // The spec the scoring path uses must be the state's (which `check` validated), not merely parse.
+        if self.state.spec() != &self.features {
+            return Err(crate::Error::Model {
+                operation: "load",
+                reason: format!("`{}`: the feature window differs from its state's", self.name),
+            });
+        }
         if inner_width != self.n_features * self.features.per_column() {
             return Err(crate::Error::Model {
                 operation: "load",

@@ -23,7 +23,7 @@
 //! assert_eq!(s.nab_standard, 100.0);
 //! # Ok::<(), aeroguard_eval::Error>(())
 //! ```
-#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod error;
 mod evaluation;

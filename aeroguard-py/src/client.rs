@@ -63,8 +63,8 @@ impl Client {
         let inner: Arc<dyn Coordinator> = match backend {
             "memory" => {
                 let options = aeroguard_consensus::SessionOptions::new(session).with_grace(session * 3 / 10);
-                let cluster = memory();
-                let _inside = runtime().enter();
+                let cluster = memory()?;
+                let _inside = runtime()?.enter();
                 cluster.connect_with(id, options).map_err(errors::consensus)?
             }
             "zookeeper" => {
@@ -191,7 +191,7 @@ impl Client {
         let calls = Callbacks::start("members", move |py, nodes: Vec<String>| {
             callback.call1(py, (nodes,)).map(drop)
         })?;
-        let task = runtime().spawn(async move {
+        let task = runtime()?.spawn(async move {
             while let Some(m) = watch.next().await {
                 if !calls.send(m.nodes().iter().map(|n| n.to_string()).collect()) {
                     return;
@@ -232,7 +232,7 @@ impl Client {
         let calls = Callbacks::start("config", move |py, (version, value): (u64, Vec<u8>)| {
             callback.call1(py, (version, PyBytes::new(py, &value))).map(drop)
         })?;
-        let task = runtime().spawn(async move {
+        let task = runtime()?.spawn(async move {
             while let Some(v) = watch.next().await {
                 if !calls.send((v.version, v.value)) {
                     return;

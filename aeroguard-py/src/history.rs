@@ -33,9 +33,9 @@ impl History {
 impl History {
     /// A store in this process's memory.
     #[staticmethod]
-    fn memory() -> History {
-        let _inside = runtime().enter();
-        History::new(Arc::new(MemoryHistory::new()))
+    fn memory() -> PyResult<History> {
+        let _inside = runtime()?.enter();
+        Ok(History::new(Arc::new(MemoryHistory::new())))
     }
 
     /// Appends points `(at_ms, value)` or `(at_ms, value, alarm)` to `series`, fenced by `token` held by

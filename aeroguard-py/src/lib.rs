@@ -1,6 +1,7 @@
 //! The `aeroguard._aeroguard` extension module. The Python package `aeroguard` wraps it; every behaviour lives in
 //! the Rust crates.
 #![allow(missing_docs)] // the Python API is documented in the stubs and docstrings
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use pyo3::prelude::*;
 

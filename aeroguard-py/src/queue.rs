@@ -73,7 +73,8 @@ impl Drop for Delivery {
     fn drop(&mut self) {
         let d = self.inner.lock().take();
         if let Some(d) = d {
-            let _guard = runtime().enter();
+            // The runtime started with the delivery; were it somehow gone, dropping outside it is still safe.
+            let _guard = runtime().ok().map(|rt| rt.enter());
             drop(d);
         }
     }

@@ -10,16 +10,19 @@ use aeroguard_consensus::memory::MemoryCluster;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-pub fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+/// The runtime, started on first use; a failure to start it (no threads left) is a `RuntimeError`.
+pub fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
+    static RT: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("aeroguard")
             .enable_all()
             .build()
-            .unwrap_or_else(|e| panic!("cannot start the AeroGuard runtime: {e}"))
+            .map_err(|e| e.to_string())
     })
+    .as_ref()
+    .map_err(|e| PyRuntimeError::new_err(format!("cannot start the AeroGuard runtime: {e}")))
 }
 
 /// Seconds from Python as a duration: a negative, NaN or enormous value is a `ValueError`, not a panic.
@@ -33,12 +36,13 @@ pub fn maybe_seconds(what: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
 }
 
 /// The memory cluster every `Client("memory")` of this process shares.
-pub fn memory() -> &'static MemoryCluster {
+pub fn memory() -> PyResult<&'static MemoryCluster> {
     static CLUSTER: OnceLock<MemoryCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let _inside = runtime().enter();
+    let rt = runtime()?;
+    Ok(CLUSTER.get_or_init(|| {
+        let _inside = rt.enter();
         MemoryCluster::new()
-    })
+    }))
 }
 
 /// Runs `fut` on the runtime without the GIL, checking for Ctrl-C every 50 ms. Callbacks run on threads of
@@ -51,9 +55,10 @@ pub fn block<T: Send, F: Future<Output = T> + Send>(py: Python<'_>, fut: F) -> P
         ));
     }
     let mut fut = Box::pin(fut);
+    let rt = runtime()?;
     loop {
         let step = py.detach(|| {
-            runtime().block_on(async { tokio::time::timeout(Duration::from_millis(50), &mut fut).await })
+            rt.block_on(async { tokio::time::timeout(Duration::from_millis(50), &mut fut).await })
         });
         match step {
             Ok(v) => return Ok(v),

@@ -17,7 +17,7 @@ impl Registration {
     fn close(&self) {
         let r = self.inner.lock().take();
         if let Some(r) = r {
-            let _guard = runtime().enter();
+            let _guard = runtime().ok().map(|rt| rt.enter());
             drop(r);
         }
     }

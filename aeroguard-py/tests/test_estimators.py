@@ -182,3 +182,15 @@ def test_history_store():
         h.append("pump-1", 4, [(4000, 1.0)], owner="not a node id")
     with aeroguard.Client("memory", node="hist") as c, pytest.raises(ValueError, match="Redis"):
         c.history()
+
+
+def test_sizes_past_the_limits_are_value_errors_not_aborts():
+    # Each of these once aborted the interpreter (an allocation of 10**12 units).
+    x = np.random.default_rng(0).normal(size=(60, 3))
+    for make in (
+        lambda: aeroguard.LSTM(hidden=10**12).fit(x),
+        lambda: aeroguard.Autoencoder(window=10**12).fit(x),
+        lambda: aeroguard.IsolationForest(n_estimators=10**12).fit(x),
+    ):
+        with pytest.raises(ValueError, match="limit"):
+            make()

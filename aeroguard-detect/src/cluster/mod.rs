@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
 use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
 
 /// How the normal profile is learned.
@@ -149,7 +150,10 @@ impl ClusterProfileBuilder {
             Algorithm::Dbscan { min_points: 0, .. } => {
                 return Err(Error::parameter("min_points", 0, "at least 1"));
             }
-            _ => {}
+            Algorithm::KMeans { k } => limits::at_most("k", k, limits::MAX_CLUSTERS)?,
+            Algorithm::Dbscan { min_points, .. } => {
+                limits::at_most("min_points", min_points, limits::MAX_WINDOW)?
+            }
         }
         if let Some(r) = p.adapt
             && !(r > 0.0 && r <= 1.0)

@@ -14,6 +14,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
 use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
 
 mod tree;
@@ -150,8 +151,11 @@ impl IsolationForestBuilder {
                 "must be at least 1",
             ));
         }
+        limits::at_most("n_estimators", p.n_estimators, limits::MAX_TREES)?;
+        limits::at_most("threads", p.threads, limits::MAX_THREADS)?;
         match p.max_samples {
             MaxSamples::Count(0) => return Err(Error::parameter("max_samples", 0, "must be at least 1")),
+            MaxSamples::Count(n) => limits::at_most("max_samples", n, limits::MAX_SAMPLES)?,
             MaxSamples::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
                 return Err(Error::parameter("max_samples", f, "a fraction lies in (0, 1]"));
             }
@@ -269,6 +273,9 @@ impl FittedIsolationForest {
         if self.trees.is_empty() || self.n_features == 0 || self.max_samples == 0 {
             return bad("no trees, features or samples");
         }
+        limits::loaded_at_most("isolation forest trees", self.trees.len(), limits::MAX_TREES)?;
+        limits::loaded_at_most("isolation forest columns", self.n_features, limits::MAX_COLUMNS)?;
+        limits::loaded_at_most("isolation forest samples", self.max_samples, limits::MAX_SAMPLES)?;
         for tree in &self.trees {
             let n = tree.len() as u32;
             if n == 0

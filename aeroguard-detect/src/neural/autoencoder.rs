@@ -7,6 +7,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use super::{RowWindow, Training, TrainingReport, calibrate, damaged, window_row};
+use crate::limits;
 use crate::nn::loss::{mse, row_mse};
 use crate::nn::train::{Net, fit};
 use crate::nn::{Act, Dense, Param, Scaler};
@@ -120,6 +121,8 @@ impl AutoencoderBuilder {
         if p.window == 0 {
             return Err(Error::parameter("window", p.window, "at least 1 row"));
         }
+        limits::at_most("window", p.window, limits::MAX_WINDOW)?;
+        limits::at_most("hidden", p.hidden, limits::MAX_UNITS)?;
         if p.hidden == 0 {
             return Err(Error::parameter("hidden", p.hidden, "at least 1 unit"));
         }
@@ -206,6 +209,11 @@ impl Detector for Autoencoder {
     type Fitted = FittedAutoencoder;
 
     fn fit(&self, x: ArrayView2<f64>) -> Result<FittedAutoencoder> {
+        limits::at_most(
+            "window x columns",
+            self.window.saturating_mul(x.ncols()),
+            limits::MAX_INPUTS,
+        )?;
         let needed = (self.window + 10).max(20);
         input::training("autoencoder", x, needed)?;
         let scaler = Scaler::fit(x);
@@ -263,7 +271,9 @@ impl FittedAutoencoder {
 
     /// Checks the layers chain, the scaler and the streaming window (after loading).
     pub fn check(&self) -> Result<()> {
-        let d = self.window * self.scaler.width();
+        limits::loaded_at_most("autoencoder window", self.window, limits::MAX_WINDOW)?;
+        limits::loaded_at_most("columns", self.scaler.width(), limits::MAX_COLUMNS)?;
+        let d = self.window.saturating_mul(self.scaler.width());
         let layers = &self.net.0;
         let chained = layers.len() == 4
             && layers[0].inputs() == d

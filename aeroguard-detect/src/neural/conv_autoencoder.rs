@@ -8,6 +8,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use super::{RowWindow, Training, TrainingReport, calibrate, damaged, window_row};
+use crate::limits;
 use crate::nn::resample::{pool2, pool2_backward, upsample2, upsample2_backward};
 use crate::nn::train::{Net, fit};
 use crate::nn::{Act, Conv1d, Param, Scaler};
@@ -140,6 +141,8 @@ impl ConvAutoencoderBuilder {
         if p.channels == 0 {
             return Err(Error::parameter("channels", p.channels, "at least 1"));
         }
+        limits::at_most("window", p.window, limits::MAX_WINDOW)?;
+        limits::at_most("channels", p.channels, limits::MAX_UNITS)?;
         if p.bottleneck == 0 || p.bottleneck > p.channels {
             return Err(Error::parameter(
                 "bottleneck",
@@ -337,6 +340,12 @@ impl FittedConvAutoencoder {
 
     /// Checks the layer shapes, the scaler and the streaming window (after loading).
     pub fn check(&self) -> Result<()> {
+        limits::loaded_at_most(
+            "convolutional autoencoder window",
+            self.window,
+            limits::MAX_WINDOW,
+        )?;
+        limits::loaded_at_most("columns", self.scaler.width(), limits::MAX_COLUMNS)?;
         let n = &self.net;
         let d = self.scaler.width();
         let layers = [&n.encode, &n.squeeze, &n.expand, &n.decode];

@@ -9,6 +9,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use super::{Training, TrainingReport, calibrate, damaged};
+use crate::limits;
 use crate::nn::loss::mse;
 use crate::nn::lstm::StepCache;
 use crate::nn::train::{Net, fit};
@@ -124,6 +125,8 @@ impl LstmBuilder {
         if p.hidden == 0 {
             return Err(Error::parameter("hidden", p.hidden, "at least 1 unit"));
         }
+        limits::at_most("hidden", p.hidden, limits::MAX_UNITS)?;
+        limits::at_most("sequence", p.sequence, limits::MAX_WINDOW)?;
         if p.sequence < 2 {
             return Err(Error::parameter("sequence", p.sequence, "at least 2 rows"));
         }
@@ -295,6 +298,8 @@ impl FittedLstm {
 
     /// Checks the layer shapes, the scaler and the streaming state (after loading).
     pub fn check(&self) -> Result<()> {
+        limits::loaded_at_most("LSTM hidden units", self.net.lstm.hidden(), limits::MAX_UNITS)?;
+        limits::loaded_at_most("columns", self.scaler.width(), limits::MAX_COLUMNS)?;
         let (l, h, d) = (&self.net.lstm, self.net.lstm.hidden(), self.scaler.width());
         let ok = l.inputs() == d
             && l.w.w.ncols() == 4 * h

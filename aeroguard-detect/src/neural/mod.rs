@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
 use crate::{Error, Result};
 
 mod autoencoder;
@@ -64,6 +65,8 @@ impl Training {
         if self.epochs == 0 {
             return Err(Error::parameter("epochs", self.epochs, "at least 1"));
         }
+        limits::at_most("epochs", self.epochs, limits::MAX_EPOCHS)?;
+        limits::at_most("batch", self.batch, limits::MAX_BATCH)?;
         if self.batch == 0 {
             return Err(Error::parameter("batch", self.batch, "at least 1"));
         }

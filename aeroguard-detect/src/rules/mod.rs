@@ -4,6 +4,7 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
 use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
 
 /// Which side of a level a [`Rule::Persistence`] watches.
@@ -95,6 +96,9 @@ impl Rule {
                 ..
             } if clear < level => bad("a `below` alarm clears at or above its level"),
             Rule::Persistence { rows: 0, .. } => bad("persistence needs at least 1 row"),
+            Rule::Persistence { rows, .. } if rows > limits::MAX_WINDOW => {
+                bad("persistence is at most limits::MAX_WINDOW (10000) rows")
+            }
             _ => Ok(()),
         }
     }
