@@ -97,6 +97,23 @@ impl RoundOptions {
     }
 }
 
+/// The highest round number: 2^53, which JSON numbers carry exactly everywhere. An announcement past it is
+/// refused ([`Error::Invalid`]), never wrapped around.
+pub const MAX_ROUND: u64 = 1 << 53;
+
+/// The announcement key, with a check that decodes an out-of-range round as [`Error::Invalid`].
+fn announcements(coordinator: &Arc<dyn Coordinator>, options: &RoundOptions) -> Result<Config<Announcement>> {
+    Ok(
+        Config::new(coordinator.config(), &options.key())?.with_validator(|a: &Announcement| {
+            if a.round == 0 || a.round > MAX_ROUND {
+                Err(format!("round {} is outside 1..={MAX_ROUND}", a.round))
+            } else {
+                Ok(())
+            }
+        }),
+    )
+}
+
 /// What the leader publishes to open a round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Announcement {
@@ -160,7 +177,7 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
                 "must be above zero",
             ));
         }
-        let announcements = Config::new(coordinator.config(), &options.key())?;
+        let announcements = announcements(&coordinator, &options)?;
         let queue = coordinator.queue(&options.key())?;
         Ok(RoundLeader {
             coordinator,
@@ -201,8 +218,11 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
             };
             for d in &batch {
                 match serde_json::from_slice::<Submission<T>>(d.payload()) {
+                    // Only the service's live registered members count: a submission naming any other node
+                    // (one process posing as several) is discarded.
                     Ok(s)
                         if (s.round, s.token, s.opened_at) == (round, opened.token, opened.opened_at)
+                            && expected.contains(&s.node)
                             && !answered.iter().any(|(n, _)| *n == s.node) =>
                     {
                         answered.push((s.node, s.value))
@@ -252,8 +272,21 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
                     highest: last.token.0,
                 });
             }
+            let round = match last {
+                None => 1,
+                Some(a) => a
+                    .round
+                    .checked_add(1)
+                    .filter(|r| *r <= MAX_ROUND)
+                    .ok_or_else(|| Error::Invalid {
+                        what: "round announcement",
+                        key: self.options.key(),
+                        version: current.as_ref().map_or(0, |v| v.version),
+                        reason: format!("round {} is past the last round number {MAX_ROUND}", a.round),
+                    })?,
+            };
             let announcement = Announcement {
-                round: last.map_or(1, |a| a.round + 1),
+                round,
                 token,
                 leader: leadership.node().clone(),
                 opened_at: Timestamp::now(),
@@ -280,9 +313,7 @@ pub struct RoundFollower<T> {
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> RoundFollower<T> {
     /// Starts following rounds `options.name`.
     pub async fn new(coordinator: Arc<dyn Coordinator>, options: &RoundOptions) -> Result<Self> {
-        let watch = Config::<Announcement>::new(coordinator.config(), &options.key())?
-            .watch()
-            .await?;
+        let watch = announcements(&coordinator, options)?.watch().await?;
         let queue = coordinator.queue(&options.key())?;
         Ok(RoundFollower {
             coordinator,

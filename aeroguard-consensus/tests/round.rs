@@ -109,3 +109,64 @@ async fn a_lost_term_cannot_run_a_round() {
         Err(Error::InvalidParameter { name: "deadline", .. })
     ));
 }
+
+/// An announcement at the end of the round numbers is a typed error, not an overflow; a submission naming a
+/// node that is not a live registered member (one process posing as several) is discarded.
+#[tokio::test]
+async fn out_of_range_announcements_and_unregistered_submitters() {
+    use aeroguard_consensus::Expect;
+    use aeroguard_consensus::round::MAX_ROUND;
+    let cluster = MemoryCluster::new();
+    let lead = cluster.connect("lead".parse().unwrap()).unwrap();
+    let f0 = cluster.connect("f0".parse().unwrap()).unwrap();
+    let _reg = f0
+        .registry()
+        .register("sensors", serde_json::json!({}))
+        .await
+        .unwrap();
+    let options = RoundOptions::new("q", "sensors", Duration::from_millis(300), Quorum::All);
+    let mut follower = RoundFollower::<f64>::new(f0.clone(), &options).await.unwrap();
+    let leadership = lead.election("q").unwrap().campaign().await.unwrap();
+    let leader = RoundLeader::<f64>::new(lead.clone(), options.clone()).unwrap();
+    let forger = f0.clone();
+    tokio::spawn(async move {
+        let r = follower.next_round().await.unwrap();
+        // The same process first submits as n6, n7 and n8, which never registered, then as itself.
+        for fake in ["n6", "n7", "n8"] {
+            let body = serde_json::json!({
+                "round": r.round, "token": r.token, "opened_at": r.opened_at, "node": fake, "value": 1e9,
+            });
+            forger
+                .queue("round-q")
+                .unwrap()
+                .put(body.to_string().into_bytes())
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        follower.submit(&r, &4.0).await.unwrap();
+    });
+    let r = leader.run(&leadership).await.unwrap();
+    assert_eq!(
+        r.answered.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["f0"],
+        "{r:?}"
+    );
+
+    for round in [u64::MAX, MAX_ROUND] {
+        let current = lead.config().get_raw("round-q").await.unwrap().unwrap();
+        let hostile = serde_json::json!({
+            "round": round, "token": leadership.token(), "leader": "lead", "opened_at": 0,
+        });
+        lead.config()
+            .set_raw(
+                "round-q",
+                hostile.to_string().into_bytes(),
+                Expect::Version(current.version),
+            )
+            .await
+            .unwrap();
+        let err = leader.run(&leadership).await.unwrap_err();
+        assert!(matches!(err, Error::Invalid { .. }), "round {round}: {err:?}");
+    }
+}
