@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors;
+use crate::ints::{Int, opt};
 use crate::runtime::{block, runtime, seconds};
 use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
 use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
@@ -212,7 +213,14 @@ impl Client {
     /// Writes config `key` if it is at `version` (`None`: any version, `0`: must not exist yet); returns the
     /// new version. `ConflictError` otherwise.
     #[pyo3(signature = (key, value, version = None))]
-    fn set_config(&self, py: Python<'_>, key: &str, value: Vec<u8>, version: Option<u64>) -> PyResult<u64> {
+    fn set_config(
+        &self,
+        py: Python<'_>,
+        key: &str,
+        value: Vec<u8>,
+        version: Option<Int<u64>>,
+    ) -> PyResult<u64> {
+        let version = opt(version);
         let expect = match version {
             None => Expect::Any,
             Some(0) => Expect::Absent,

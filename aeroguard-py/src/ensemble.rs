@@ -6,6 +6,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::errors;
+use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
 /// One member's vote on a row.
@@ -154,9 +155,10 @@ impl Ensemble {
         members: Vec<Bound<'_, PyAny>>,
         m: Option<f64>,
         weights: Option<Vec<f64>>,
-        k_of: Option<usize>,
-        window: Option<usize>,
+        k_of: Option<Int<usize>>,
+        window: Option<Int<usize>>,
     ) -> PyResult<Ensemble> {
+        let (k_of, window) = (opt(k_of), opt(window));
         let mut models = Vec::with_capacity(members.len());
         for (i, member) in members.iter().enumerate() {
             let fitted = match member.extract::<PyRef<'_, FittedModel>>() {

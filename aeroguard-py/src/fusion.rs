@@ -7,6 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::errors;
+use crate::ints::{Int, opt};
 
 /// The fused value, with what was used and what was excluded and why.
 #[pyclass(module = "aeroguard", frozen, get_all)]
@@ -46,10 +47,11 @@ pub fn fuse(
     py: Python<'_>,
     values: PyReadonlyArray1<'_, f64>,
     strategy: &str,
-    f: Option<usize>,
+    f: Option<Int<usize>>,
     half_width: Option<PyReadonlyArray1<'_, f64>>,
     sensors: Option<Vec<String>>,
 ) -> PyResult<Estimate> {
+    let f = opt(f);
     let kind: StrategyKind = serde_json::from_value(serde_json::Value::String(strategy.to_string())).map_err(|_| {
         PyValueError::new_err(format!(
             "unknown strategy {strategy:?}: mean, weighted_mean, median, trimmed_mean, mid_value_select, marzullo, brooks_iyengar"

@@ -9,6 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::errors;
+use crate::ints::Int;
 use crate::runtime::{block, runtime};
 
 /// A point as Python sees it: `(at_ms, value, alarm)`, alarm None when the point was not scored.
@@ -46,10 +47,11 @@ impl History {
         &self,
         py: Python<'_>,
         series: &str,
-        token: u64,
+        token: Int<u64>,
         points: Vec<Bound<'_, PyAny>>,
         owner: &str,
     ) -> PyResult<()> {
+        let token = token.0;
         if points.len() > MAX_POINTS {
             return Err(PyValueError::new_err(format!(
                 "points: {} in one call, at most {MAX_POINTS}",

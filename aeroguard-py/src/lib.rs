@@ -11,6 +11,7 @@ mod ensemble;
 mod errors;
 mod fusion;
 mod history;
+mod ints;
 mod model;
 mod params;
 mod queue;

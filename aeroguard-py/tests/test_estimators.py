@@ -194,3 +194,9 @@ def test_sizes_past_the_limits_are_value_errors_not_aborts():
     ):
         with pytest.raises(ValueError, match="limit"):
             make()
+    # Past what a machine word holds: still a ValueError (PyO3 alone raises OverflowError), as is a negative count.
+    for bad in (10**30, -1):
+        with pytest.raises(ValueError, match="out of range"):
+            aeroguard.LSTM(hidden=bad).fit(x)
+        with pytest.raises(ValueError, match="out of range"):
+            aeroguard.IsolationForest(n_estimators=bad).fit(x)

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors;
+use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
 /// Fits `d` on `x` without the GIL.
@@ -98,12 +99,13 @@ impl IsolationForestParams {
     #[new]
     #[pyo3(signature = (*, n_estimators = None, max_samples = None, contamination = None, random_state = None, n_jobs = None))]
     fn new(
-        n_estimators: Option<usize>,
+        n_estimators: Option<Int<usize>>,
         max_samples: Option<Bound<'_, PyAny>>,
         contamination: Option<Bound<'_, PyAny>>,
-        random_state: Option<u64>,
-        n_jobs: Option<i64>,
+        random_state: Option<Int<u64>>,
+        n_jobs: Option<Int<i64>>,
     ) -> PyResult<Self> {
+        let (n_estimators, random_state, n_jobs) = (opt(n_estimators), opt(random_state), opt(n_jobs));
         let d = IsolationForest::builder().build().map_err(errors::detect)?;
         let mut b = IsolationForest::builder()
             .n_estimators(n_estimators.unwrap_or(d.n_estimators()))
@@ -111,7 +113,9 @@ impl IsolationForestParams {
         b = b.max_samples(match max_samples {
             None => d.max_samples(),
             Some(m) if m.extract::<String>().is_ok_and(|s| s == "auto") => MaxSamples::Auto,
-            Some(m) if m.is_instance_of::<pyo3::types::PyInt>() => MaxSamples::Count(m.extract()?),
+            Some(m) if m.is_instance_of::<pyo3::types::PyInt>() => {
+                MaxSamples::Count(m.extract::<Int<usize>>()?.0)
+            }
             Some(m) => MaxSamples::Fraction(m.extract().map_err(|_| {
                 PyValueError::new_err(format!("max_samples: {m} is not \"auto\", a count or a fraction"))
             })?),
@@ -163,14 +167,15 @@ impl ClusterProfileParams {
     #[allow(clippy::too_many_arguments)]
     fn new(
         algorithm: Option<&str>,
-        n_clusters: Option<usize>,
+        n_clusters: Option<Int<usize>>,
         eps: Option<f64>,
-        min_samples: Option<usize>,
+        min_samples: Option<Int<usize>>,
         whiten: Option<bool>,
         adapt: Option<f64>,
         contamination: Option<f64>,
-        random_state: Option<u64>,
+        random_state: Option<Int<u64>>,
     ) -> PyResult<Self> {
+        let (n_clusters, min_samples, random_state) = (opt(n_clusters), opt(min_samples), opt(random_state));
         let d = ClusterProfile::builder().build().map_err(errors::detect)?;
         let default_k = match d.algorithm() {
             Algorithm::KMeans { k } => k,
@@ -287,8 +292,9 @@ impl RuleSetParams {
         rules: Option<Vec<Bound<'_, PyDict>>>,
         quantiles: Option<(f64, f64)>,
         margin: Option<f64>,
-        rows: Option<usize>,
+        rows: Option<Int<usize>>,
     ) -> PyResult<Self> {
+        let rows = opt(rows);
         let d = LearnRules::default();
         let rules = match rules {
             None => None,

@@ -9,6 +9,7 @@ use pyo3::types::PyDict;
 
 use super::{TrainingArgs, calibration, fit, training_defaults, z_of};
 use crate::errors;
+use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
 /// Writes a parameters class for a neural detector whose builder has the setters `$shape` (each a count) besides
@@ -27,16 +28,19 @@ macro_rules! neural_params {
             #[pyo3(signature = (*, $($shape = None,)+ epochs = None, batch_size = None, learning_rate = None, patience = None, validation_fraction = None, contamination = None, threshold_z = None, random_state = None))]
             #[allow(clippy::too_many_arguments)]
             fn new(
-                $($shape: Option<usize>,)+
-                epochs: Option<usize>,
-                batch_size: Option<usize>,
+                $($shape: Option<Int<usize>>,)+
+                epochs: Option<Int<usize>>,
+                batch_size: Option<Int<usize>>,
                 learning_rate: Option<f64>,
-                patience: Option<usize>,
+                patience: Option<Int<usize>>,
                 validation_fraction: Option<f64>,
                 contamination: Option<f64>,
                 threshold_z: Option<f64>,
-                random_state: Option<u64>,
+                random_state: Option<Int<u64>>,
             ) -> PyResult<Self> {
+                $(let $shape = opt($shape);)+
+                let (epochs, batch_size, patience, random_state) =
+                    (opt(epochs), opt(batch_size), opt(patience), opt(random_state));
                 let d = <$detector>::builder().build().map_err(errors::detect)?;
                 let training = TrainingArgs {
                     epochs,
