@@ -205,12 +205,14 @@ async fn main() -> ExitCode {
 async fn service_history() -> aeroguard_consensus::Result<aeroguard_consensus::redis::RedisHistory> {
     use aeroguard_consensus::redis::{RedisCredentials, RedisOptions};
     use aeroguard_examples::backend::{MASTER, SENTINELS, redis_auth, services_credential};
-    let options =
+    let mut options =
         redis_auth(RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(Duration::from_secs(4)))?
-            .with_credentials(RedisCredentials::parse(&services_credential(
-                "AEROGUARD_SERVICE_REDIS_AUTH",
-            )?)?)
             .with_prefix("aeroguard-svc");
+    // The service's own user (empty when the services run without authentication).
+    let own = services_credential("AEROGUARD_SERVICE_REDIS_AUTH")?;
+    if !own.is_empty() {
+        options = options.with_credentials(RedisCredentials::parse(&own)?);
+    }
     let node = "sentinel-service"
         .parse()
         .map_err(|_| aeroguard_consensus::Error::InvalidName {

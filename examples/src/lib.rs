@@ -103,20 +103,29 @@ pub mod backend {
         }
     }
 
-    /// The cluster's ZooKeeper credentials for the test services (`AEROGUARD_ZK_AUTH`, `user:password`).
-    pub fn zk_auth() -> Result<ZkAuth> {
-        Ok(ZkAuth::member(ZkDigest::parse(&services_credential(
-            "AEROGUARD_ZK_AUTH",
-        )?)?))
+    /// The cluster's ZooKeeper credentials for the test services (`AEROGUARD_ZK_AUTH`, `user:password`);
+    /// `None` when they run without authentication (the credential is empty).
+    pub fn zk_auth() -> Result<Option<ZkAuth>> {
+        let credential = services_credential("AEROGUARD_ZK_AUTH")?;
+        if credential.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(ZkAuth::member(ZkDigest::parse(&credential)?)))
     }
 
     /// `options` with the test services' Redis credentials: the library's ACL user (`AEROGUARD_REDIS_AUTH`)
     /// for the servers, the Sentinels' client user (`AEROGUARD_SENTINEL_AUTH`) and TLS with their CA
     /// (`AEROGUARD_REDIS_CA`, when they run TLS).
-    pub fn redis_auth(options: RedisOptions) -> Result<RedisOptions> {
-        let user = RedisCredentials::parse(&services_credential("AEROGUARD_REDIS_AUTH")?)?;
-        let client = RedisCredentials::parse(&services_credential("AEROGUARD_SENTINEL_AUTH")?)?;
-        let options = options.with_credentials(user).with_sentinel_credentials(client);
+    pub fn redis_auth(mut options: RedisOptions) -> Result<RedisOptions> {
+        // Empty when the services run without authentication.
+        let user = services_credential("AEROGUARD_REDIS_AUTH")?;
+        if !user.is_empty() {
+            options = options.with_credentials(RedisCredentials::parse(&user)?);
+        }
+        let client = services_credential("AEROGUARD_SENTINEL_AUTH")?;
+        if !client.is_empty() {
+            options = options.with_sentinel_credentials(RedisCredentials::parse(&client)?);
+        }
         // TLS when the services run it (their CA is then among the credentials).
         Ok(match services_credential("AEROGUARD_REDIS_CA") {
             Ok(ca) if !ca.is_empty() => options.with_tls(RedisTls::from_ca_file(ca)?),
@@ -166,9 +175,8 @@ pub mod backend {
                 })?;
             Ok(match self {
                 Backend::ZooKeeper => {
-                    let options = ZkOptions::new(ZK_HOSTS)
-                        .with_session_timeout(session)
-                        .with_auth(zk_auth()?);
+                    let mut options = ZkOptions::new(ZK_HOSTS).with_session_timeout(session);
+                    options.auth = zk_auth()?;
                     ZkCoordinator::connect(id, options).await?
                 }
                 Backend::Redis => RedisCoordinator::connect(id, Self::redis_options(session)?).await?,

@@ -142,7 +142,7 @@ fn killed_leader_process_is_replaced_within_the_session_timeout() {
 async fn leader_survives(kill: impl FnOnce(i64) -> usize) {
     let options = ZkOptions::new(HOSTS)
         .with_session_timeout(Duration::from_secs(4))
-        .with_auth(zk_auth().unwrap());
+        .with_auth(zk_auth().unwrap().expect("the test services authenticate"));
     let coord = ZkCoordinator::connect("survivor".parse().unwrap(), options)
         .await
         .unwrap();
@@ -229,7 +229,7 @@ async fn ten_thousand_items() {
     let name = unique("q10k");
     let producer = ZkCoordinator::connect(
         "producer".parse().unwrap(),
-        ZkOptions::new(HOSTS).with_auth(zk_auth().unwrap()),
+        ZkOptions::new(HOSTS).with_auth(zk_auth().unwrap().expect("the test services authenticate")),
     )
     .await
     .unwrap();
