@@ -1,10 +1,11 @@
 //! The test services started by `scripts/services start` answer: every ZooKeeper node serves in an ensemble
-//! with one leader, both Redis servers answer with their roles, and the Sentinels agree on the master.
+//! with one leader, the Redis servers answer with their roles (over TLS, as the library's ACL user), and the
+//! Sentinels agree on the master.
 //!
 //! Runs with the `live-services` feature (on in `scripts/test` and CI, which start the services first).
 #![cfg(feature = "live-services")]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -23,35 +24,43 @@ fn zk_four_letter(port: u16, word: &str) -> String {
     out
 }
 
-/// Sends one RESP command and reads the whole reply (enough for the short replies used here).
-fn resp(port: u16, args: &[&str]) -> Vec<String> {
-    let mut s = connect(port);
-    let mut cmd = format!("*{}\r\n", args.len());
-    for a in args {
-        cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(cmd.as_bytes()).unwrap();
-    let mut reader = BufReader::new(s);
-    let mut first = String::new();
-    reader.read_line(&mut first).unwrap();
-    let first = first.trim_end().to_string();
-    let count = match first.strip_prefix('*') {
-        Some(n) => n.parse::<usize>().unwrap(),
-        None => return vec![first],
+/// A connection to `127.0.0.1:port` as the services' user `credential`, over TLS when they run it.
+fn redis(port: u16, credential: &str) -> redis::Connection {
+    use aeroguard_examples::backend::services_credential;
+    let auth = services_credential(credential).unwrap();
+    let (user, password) = auth.split_once(':').unwrap();
+    let client = match services_credential("AEROGUARD_REDIS_CA") {
+        Ok(ca) if !ca.is_empty() => redis::Client::build_with_tls(
+            format!("rediss://{user}:{password}@127.0.0.1:{port}"),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(std::fs::read(ca).unwrap()),
+            },
+        ),
+        _ => redis::Client::open(format!("redis://{user}:{password}@127.0.0.1:{port}")),
     };
-    let mut items = Vec::new();
-    for _ in 0..count {
-        let mut header = String::new();
-        reader.read_line(&mut header).unwrap();
-        if header.starts_with('$') {
-            let mut value = String::new();
-            reader.read_line(&mut value).unwrap();
-            items.push(value.trim_end().to_string());
-        } else {
-            items.push(header.trim_end().to_string());
-        }
+    client
+        .unwrap()
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("127.0.0.1:{port}: {e}: run `scripts/services start` first"))
+}
+
+fn master_of(sentinel: u16) -> (String, u16) {
+    redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg("aeroguard")
+        .query(&mut redis(sentinel, "AEROGUARD_SENTINEL_AUTH"))
+        .unwrap()
+}
+
+fn role(port: u16) -> String {
+    let reply: Vec<redis::Value> = redis::cmd("ROLE")
+        .query(&mut redis(port, "AEROGUARD_REDIS_AUTH"))
+        .unwrap();
+    match reply.first() {
+        Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+        other => panic!("ROLE on {port}: {other:?}"),
     }
-    items
 }
 
 #[test]
@@ -77,19 +86,17 @@ fn zookeeper_ensemble_serves_with_one_leader() {
 
 #[test]
 fn redis_primary_replica_and_sentinels_agree() {
-    let master = resp(26379, &["SENTINEL", "get-master-addr-by-name", "aeroguard"]);
-    assert_eq!(master.len(), 2, "{master:?}");
-    assert_eq!(master[0], "127.0.0.1");
+    let master = master_of(26379);
+    assert_eq!(master.0, "127.0.0.1");
     for sentinel in [26380u16, 26381] {
-        assert_eq!(
-            resp(sentinel, &["SENTINEL", "get-master-addr-by-name", "aeroguard"]),
-            master
-        );
+        assert_eq!(master_of(sentinel), master);
     }
-    let master_port: u16 = master[1].parse().unwrap();
-    assert_eq!(resp(master_port, &["ROLE"])[0], "master");
-    for replica_port in [6379u16, 6380, 6381].into_iter().filter(|&p| p != master_port) {
-        assert_eq!(resp(replica_port, &["ROLE"])[0], "slave", "{replica_port}");
+    assert_eq!(role(master.1), "master");
+    for replica_port in [6379u16, 6380, 6381].into_iter().filter(|&p| p != master.1) {
+        assert_eq!(role(replica_port), "slave", "{replica_port}");
     }
-    assert_eq!(resp(master_port, &["PING"]), ["+PONG"]);
+    let pong: String = redis::cmd("PING")
+        .query(&mut redis(master.1, "AEROGUARD_REDIS_AUTH"))
+        .unwrap();
+    assert_eq!(pong, "PONG");
 }
