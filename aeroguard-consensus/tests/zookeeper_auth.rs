@@ -297,3 +297,50 @@ async fn a_root_anyone_may_write_is_refused() {
         "{err}"
     );
 }
+
+/// A member that logs in with SASL (DIGEST-MD5, a user of the ensemble's JAAS section): its znodes name
+/// `sasl:<user>`, a digest outsider gets nothing, and a wrong SASL password is refused at connect.
+#[cfg(feature = "zookeeper-sasl")]
+#[tokio::test]
+async fn a_sasl_member_works_and_a_wrong_sasl_password_is_refused() {
+    use aeroguard_consensus::zookeeper::ZkSasl;
+    let password_of = |_: &ZkSasl| {
+        let c = support::services_credential("AEROGUARD_ZK_SASL");
+        c.split_once(':').unwrap().1.to_string()
+    };
+    let root = root();
+    let login = ZkSasl::parse(&support::services_credential("AEROGUARD_ZK_SASL")).unwrap();
+    let member = connect("s1", &root, ZkAuth::sasl_member(login.clone())).await;
+    let lead = member.election("pump").unwrap().campaign().await.unwrap();
+    member
+        .config()
+        .set_raw("limits", b"7".to_vec(), Expect::Absent)
+        .await
+        .unwrap();
+    // The cluster's digest identity is not this cluster's: read the root's ACL as the SASL member itself.
+    let reader = zk::Client::connector()
+        .with_sasl(zk::SaslOptions::digest_md5(
+            login.user().to_string(),
+            password_of(&login),
+        ))
+        .connect(&hosts())
+        .await
+        .unwrap();
+    let (acls, _) = reader.get_acl(&root).await.unwrap();
+    assert!(
+        acls.iter()
+            .all(|a| a.scheme() == "sasl" && a.id() == login.user()),
+        "{acls:?}"
+    );
+    let outsider = raw(&format!("{}:wrong-password", cluster().user())).await;
+    assert!(matches!(
+        outsider.get_data(&format!("{root}/config/limits")).await,
+        Err(zk::Error::NoAuth)
+    ));
+    let wrong = ZkSasl::new(login.user(), "wrong-password").unwrap();
+    let err = ZkCoordinator::connect("s2".parse().unwrap(), options(&root, ZkAuth::sasl_member(wrong)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+    assert!(lead.ensure().is_ok());
+}

@@ -55,7 +55,7 @@ impl FencedStore {
 
 enum Backend {
     Memory(MemoryCluster),
-    Zk(String, Option<ZkAuth>),
+    Zk(String, Option<Box<ZkAuth>>),
 }
 
 impl Backend {
@@ -71,7 +71,7 @@ impl Backend {
             }
             Backend::Zk(hosts, auth) => {
                 let mut options = ZkOptions::new(hosts.clone()).with_session_timeout(Duration::from_secs(2));
-                options.auth = auth.clone();
+                options.auth = auth.as_deref().cloned();
                 let zk = ZkCoordinator::connect(node.parse().unwrap(), options)
                     .await
                     .unwrap_or_else(|e| {
@@ -103,7 +103,7 @@ impl Backend {
 async fn main() {
     let cli = Cli::parse();
     let auth = match cli.zk_auth.as_deref().map(ZkDigest::parse).transpose() {
-        Ok(digest) => digest.map(ZkAuth::member),
+        Ok(digest) => digest.map(|d| Box::new(ZkAuth::member(d))),
         Err(e) => {
             eprintln!("error: --zk-auth: {e}");
             std::process::exit(2)

@@ -124,7 +124,7 @@ impl fmt::Debug for ZkDigest {
 /// let ro = ZkOptions::new("127.0.0.1:2181").with_auth(ZkAuth::observer(dashboard));
 /// # Ok::<(), aeroguard_consensus::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ZkAuth {
     /// The credential every member of the cluster holds: recipe parents and shared values are writable by it
     /// alone. `None` for an observer.
@@ -137,6 +137,10 @@ pub struct ZkAuth {
     pub observers: Vec<String>,
     /// An observer's own credential (set by [`ZkAuth::observer`]): it reads and creates nothing.
     pub observer: Option<ZkDigest>,
+    /// A SASL login (feature `zookeeper-sasl`, [`ZkAuth::sasl_member`]): without a digest cluster credential,
+    /// its identity `sasl:<user>` is the cluster's.
+    #[cfg(feature = "zookeeper-sasl")]
+    pub sasl: Option<super::sasl::ZkSasl>,
 }
 
 impl ZkAuth {
@@ -144,9 +148,7 @@ impl ZkAuth {
     pub fn member(cluster: ZkDigest) -> Self {
         ZkAuth {
             cluster: Some(cluster),
-            node: None,
-            observers: Vec::new(),
-            observer: None,
+            ..ZkAuth::default()
         }
     }
 
@@ -154,10 +156,8 @@ impl ZkAuth {
     /// by the cluster's ACLs, which must list [`ZkDigest::id`] of it as an observer).
     pub fn observer(credential: ZkDigest) -> Self {
         ZkAuth {
-            cluster: None,
-            node: None,
-            observers: Vec::new(),
             observer: Some(credential),
+            ..ZkAuth::default()
         }
     }
 
@@ -175,11 +175,23 @@ impl ZkAuth {
 
     /// Whether this client only reads.
     pub fn is_observer(&self) -> bool {
-        self.cluster.is_none()
+        self.cluster_id().is_none()
+    }
+
+    /// The cluster identity's ACL scheme and id: the digest credential's, else the SASL login's.
+    fn cluster_id(&self) -> Option<(&'static str, String)> {
+        if let Some(c) = &self.cluster {
+            return Some(("digest", c.id()));
+        }
+        #[cfg(feature = "zookeeper-sasl")]
+        if let Some(s) = &self.sasl {
+            return Some(("sasl", s.user().to_string()));
+        }
+        None
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.cluster.is_none() && self.observer.is_none() {
+        if self.cluster_id().is_none() && self.observer.is_none() {
             return Err(Error::parameter(
                 "auth",
                 "no credentials",
@@ -242,7 +254,7 @@ impl AclSet {
 
     pub fn for_auth(auth: &ZkAuth) -> Self {
         let digest = |id: &str, perm| zk::Acl::new(perm, zk::AuthId::new("digest", id));
-        let Some(cluster) = &auth.cluster else {
+        let Some((scheme, cluster_id)) = auth.cluster_id() else {
             // An observer creates nothing (the cluster's ACLs refuse it); should it try, the request still
             // names a valid ACL, so the refusal is the permission's (`Forbidden`), not a malformed request.
             let own: Vec<zk::Acl> = auth
@@ -256,7 +268,7 @@ impl AclSet {
                 shared: own,
             };
         };
-        let cluster_id = cluster.id();
+        let cluster = |perm| zk::Acl::new(perm, zk::AuthId::new(scheme, &cluster_id));
         let read = zk::Permission::READ;
         let observers: Vec<zk::Acl> = auth.observers.iter().map(|o| digest(o, read)).collect();
         let with_observers = |mut acls: Vec<zk::Acl>| {
@@ -264,16 +276,15 @@ impl AclSet {
             acls
         };
         let own = match &auth.node {
-            Some(node) if node.id() != cluster_id => {
-                vec![digest(&node.id(), zk::Permission::ALL), digest(&cluster_id, read)]
+            Some(node) if (scheme, node.id()) != ("digest", cluster_id.clone()) => {
+                vec![digest(&node.id(), zk::Permission::ALL), cluster(read)]
             }
-            _ => vec![digest(&cluster_id, zk::Permission::ALL)],
+            _ => vec![cluster(zk::Permission::ALL)],
         };
         AclSet {
-            parent: with_observers(vec![digest(&cluster_id, zk::Permission::ALL)]),
+            parent: with_observers(vec![cluster(zk::Permission::ALL)]),
             own: with_observers(own),
-            shared: with_observers(vec![digest(
-                &cluster_id,
+            shared: with_observers(vec![cluster(
                 zk::Permission::READ | zk::Permission::WRITE | zk::Permission::DELETE | zk::Permission::ADMIN,
             )]),
         }

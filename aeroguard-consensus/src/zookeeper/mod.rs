@@ -40,9 +40,13 @@ mod election;
 mod lease;
 mod queue;
 mod registry;
+#[cfg(feature = "zookeeper-sasl")]
+mod sasl;
 
 pub(crate) use auth::AclKind;
 pub use auth::{ZkAuth, ZkDigest};
+#[cfg(feature = "zookeeper-sasl")]
+pub use sasl::ZkSasl;
 
 const BACKEND: &str = "zookeeper";
 
@@ -262,6 +266,10 @@ fn connector(options: &ZkOptions) -> zk::Connector {
     let mut connector = zk::Client::connector();
     for credential in options.auth.iter().flat_map(ZkAuth::credentials) {
         connector = connector.with_auth("digest", &credential);
+    }
+    #[cfg(feature = "zookeeper-sasl")]
+    if let Some(login) = options.auth.as_ref().and_then(|a| a.sasl.as_ref()) {
+        connector = connector.with_sasl(login.options());
     }
     connector
 }
