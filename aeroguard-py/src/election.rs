@@ -67,6 +67,14 @@ impl Election {
         let l = block(py, async move { e.leader().await })?.map_err(errors::consensus)?;
         Ok(l.map(|n| n.to_string()))
     }
+
+    /// The current grant as the backend records it, `(leader, token)`, or `None`: what a writer outside the
+    /// cluster checks a posted token against (any other token is stale or forged).
+    fn grant(&self, py: Python<'_>) -> PyResult<Option<(String, u64)>> {
+        let e = self.client.election(&self.name).map_err(errors::consensus)?;
+        let g = block(py, async move { e.grant().await })?.map_err(errors::consensus)?;
+        Ok(g.map(|g| (g.node.to_string(), g.token.0)))
+    }
 }
 
 /// A term of leadership with its fencing token.

@@ -37,6 +37,7 @@ def test_election_with_fencing_tokens(backend, unique):
         assert a.backend == backend and a.node == "a"
         lead = a.election(name).campaign(timeout=5)
         assert lead.is_trusted() and lead.ensure() == lead.token
+        assert b.election(name).grant() == ("a", lead.token)
         assert b.election(name).leader() == "a"
         with pytest.raises(TimeoutError):
             b.election(name).campaign(timeout=0.3)
