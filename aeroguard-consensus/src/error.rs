@@ -196,6 +196,27 @@ impl Error {
 /// `Result<T, Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Splits `user:password` (the form of every credential the backends take), never echoing the password.
+#[cfg(any(feature = "zookeeper", feature = "redis"))]
+pub(crate) fn split_credentials(user_password: &str) -> Result<(&str, &str)> {
+    user_password
+        .split_once(':')
+        .ok_or_else(|| Error::parameter("credentials", "(redacted)", "must be user:password"))
+}
+
+/// A password of 1 to 1024 characters, never echoed in the error.
+#[cfg(any(feature = "zookeeper", feature = "redis"))]
+pub(crate) fn check_password(password: &str) -> Result<()> {
+    if password.is_empty() || password.len() > 1024 {
+        return Err(Error::parameter(
+            "password",
+            "(redacted)",
+            "must be 1 to 1024 characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a name used in paths and keys: 1 to 128 characters from `[A-Za-z0-9_.:-]`.
 pub(crate) fn check_name(what: &'static str, name: &str) -> Result<()> {
     let reason = if name.is_empty() {

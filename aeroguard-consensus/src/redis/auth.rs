@@ -52,14 +52,8 @@ impl RedisCredentials {
 
     /// Parses `user:password` (the form of `AEROGUARD_REDIS_AUTH`).
     pub fn parse(user_password: &str) -> Result<Self> {
-        match user_password.split_once(':') {
-            Some((user, password)) => RedisCredentials::new(user, password),
-            None => Err(Error::parameter(
-                "credentials",
-                "(redacted)",
-                "must be user:password",
-            )),
-        }
+        let (user, password) = crate::error::split_credentials(user_password)?;
+        RedisCredentials::new(user, password)
     }
 
     /// The ACL user, if any.
@@ -78,13 +72,7 @@ impl RedisCredentials {
 }
 
 fn check_password(password: &str) -> Result<String> {
-    if password.is_empty() || password.len() > 1024 {
-        return Err(Error::parameter(
-            "password",
-            "(redacted)",
-            "must be 1 to 1024 characters",
-        ));
-    }
+    crate::error::check_password(password)?;
     Ok(password.to_string())
 }
 

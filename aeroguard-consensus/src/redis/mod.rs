@@ -37,6 +37,7 @@
 //!   replica (down-after + election; 2-3 s with the test services' settings).
 //! - Everything lives on one master: the scripts touch several keys, so Redis Cluster is not supported.
 
+mod access;
 mod auth;
 mod config;
 mod conn;

@@ -46,13 +46,7 @@ impl ZkDigest {
                 "must be 1 to 256 characters without ':'",
             ));
         }
-        if password.is_empty() || password.len() > 1024 {
-            return Err(Error::parameter(
-                "password",
-                "(redacted)",
-                "must be 1 to 1024 characters",
-            ));
-        }
+        crate::error::check_password(password)?;
         Ok(ZkDigest {
             user: user.to_string(),
             password: password.to_string(),
@@ -68,14 +62,8 @@ impl ZkDigest {
     /// # Ok::<(), aeroguard_consensus::Error>(())
     /// ```
     pub fn parse(user_password: &str) -> Result<Self> {
-        match user_password.split_once(':') {
-            Some((user, password)) => ZkDigest::new(user, password),
-            None => Err(Error::parameter(
-                "credentials",
-                "(redacted)",
-                "must be user:password",
-            )),
-        }
+        let (user, password) = crate::error::split_credentials(user_password)?;
+        ZkDigest::new(user, password)
     }
 
     /// The user name.

@@ -30,13 +30,7 @@ impl ZkSasl {
         if user.is_empty() || user.len() > 256 {
             return Err(Error::parameter("user", user, "must be 1 to 256 characters"));
         }
-        if password.is_empty() || password.len() > 1024 {
-            return Err(Error::parameter(
-                "password",
-                "(redacted)",
-                "must be 1 to 1024 characters",
-            ));
-        }
+        crate::error::check_password(password)?;
         Ok(ZkSasl {
             user: user.to_string(),
             password: password.to_string(),
@@ -45,14 +39,8 @@ impl ZkSasl {
 
     /// Parses `user:password`.
     pub fn parse(user_password: &str) -> Result<Self> {
-        match user_password.split_once(':') {
-            Some((user, password)) => ZkSasl::new(user, password),
-            None => Err(Error::parameter(
-                "credentials",
-                "(redacted)",
-                "must be user:password",
-            )),
-        }
+        let (user, password) = crate::error::split_credentials(user_password)?;
+        ZkSasl::new(user, password)
     }
 
     /// The user.
