@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::queue::QueueOptions;
-use crate::{ConfigStore, Election, Queue, Registry, Result, SessionStatus};
+use crate::{ConfigStore, Election, Inbox, Queue, Registry, Result, SessionStatus};
 
 /// One node's connection to a coordination backend: it hands out the recipes and reports its session state.
 ///
@@ -38,6 +38,9 @@ pub trait Coordinator: fmt::Debug + Send + Sync + 'static {
     fn queue(&self, name: &str) -> Result<Arc<dyn Queue>> {
         self.queue_with(name, QueueOptions::default())
     }
+
+    /// The inbox called `name`: one slot per member, written only by that member's identity (see [`Inbox`]).
+    fn inbox(&self, name: &str) -> Result<Arc<dyn Inbox>>;
 
     /// The queue called `name`, with these options.
     fn queue_with(&self, name: &str, options: QueueOptions) -> Result<Arc<dyn Queue>>;

@@ -40,6 +40,7 @@ mod coordinator;
 mod election;
 mod error;
 pub mod history;
+mod inbox;
 pub mod memory;
 pub mod queue;
 #[cfg(feature = "redis")]
@@ -54,6 +55,7 @@ pub use config::{Config, ConfigEvent, ConfigStore, ConfigWatch, Expect, RawConfi
 pub use coordinator::Coordinator;
 pub use election::{Election, FencingToken, Grant, Leadership, LossReason};
 pub use error::{Error, Result};
+pub use inbox::{Inbox, MAX_SLOT_BYTES, Slot};
 pub use queue::{Delivery, Queue, QueueOptions};
 pub use registry::{Instance, Membership, MembershipWatch, Registration, Registry};
 pub use session::{SessionOptions, SessionState, SessionStatus};

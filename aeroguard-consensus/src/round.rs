@@ -41,9 +41,15 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::time::Instant;
 
 use crate::{
-    Config, ConfigEvent, ConfigWatch, Coordinator, Delivery, Error, Expect, FencingToken, Leadership, Queue,
-    Result,
+    Config, ConfigEvent, ConfigWatch, Coordinator, Delivery, Error, Expect, FencingToken, Inbox, Leadership,
+    Queue, Result,
 };
+
+mod tally;
+use tally::Tally;
+
+/// How long the leader waits for a ring before it reads every missing member's slot again.
+const POLL: Duration = Duration::from_millis(100);
 
 /// How many of the expected members must answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,14 +134,14 @@ pub struct Announcement {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Submission<T> {
-    round: u64,
+pub(crate) struct Submission<T> {
+    pub round: u64,
     /// The announcing leader's token and opening time: after a failover that lost writes, a round number can
     /// be opened again, and a late submission for the lost round must not count in the new one.
-    token: FencingToken,
-    opened_at: Timestamp,
-    node: NodeId,
-    value: T,
+    pub token: FencingToken,
+    pub opened_at: Timestamp,
+    pub node: NodeId,
+    pub value: T,
 }
 
 /// A round's outcome.
@@ -153,7 +159,10 @@ pub struct RoundResult<T> {
     pub quorum: usize,
     /// Whether the quorum was reached before the deadline.
     pub reached_quorum: bool,
-    /// Submissions discarded: for older rounds, duplicates, or undecodable.
+    /// Members whose slot held something the backend could not vouch was theirs, with the reason (a ZooKeeper
+    /// slot not written by the roster's identity for the node; see [`Inbox`]). They are also `missing`.
+    pub unattested: Vec<(NodeId, String)>,
+    /// Submissions and rings discarded: undecodable, or naming another node than the slot's.
     pub discarded: usize,
 }
 
@@ -163,7 +172,8 @@ pub struct RoundLeader<T> {
     coordinator: Arc<dyn Coordinator>,
     options: RoundOptions,
     announcements: Config<Announcement>,
-    queue: Arc<dyn Queue>,
+    inbox: Arc<dyn Inbox>,
+    rings: Arc<dyn Queue>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -178,12 +188,14 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
             ));
         }
         let announcements = announcements(&coordinator, &options)?;
-        let queue = coordinator.queue(&options.key())?;
+        let inbox = coordinator.inbox(&options.key())?;
+        let rings = coordinator.queue(&options.key())?;
         Ok(RoundLeader {
             coordinator,
             options,
             announcements,
-            queue,
+            inbox,
+            rings,
             _t: PhantomData,
         })
     }
@@ -202,57 +214,44 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
             .collect();
         let quorum = self.options.quorum.of(expected.len());
         let deadline = Instant::now() + self.options.deadline;
-        let mut answered: Vec<(NodeId, T)> = Vec::new();
-        let mut discarded = 0;
-        while answered.iter().filter(|(n, _)| expected.contains(n)).count() < quorum.max(1)
-            || expected.is_empty()
-        {
+        let mut tally = Tally::new(&expected);
+        // Every member's slot once at the start, then the slots rings point at, and every slot again whenever
+        // no ring came for a poll interval (a ring can be lost; a slot cannot be forged).
+        let mut check: Vec<NodeId> = expected.clone();
+        loop {
+            for node in std::mem::take(&mut check) {
+                tally.read(&*self.inbox, &node, &opened).await?;
+            }
+            if tally.answered.len() >= quorum.max(1) || expected.is_empty() {
+                break;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            let batch = match self.queue.take_batch(64, Some(left)).await {
-                Ok(b) => b,
-                Err(Error::Timeout { .. }) => break,
-                Err(e) => return Err(e),
-            };
-            for d in &batch {
-                match serde_json::from_slice::<Submission<T>>(d.payload()) {
-                    // Only the service's live registered members count: a submission naming any other node
-                    // (one process posing as several) is discarded.
-                    Ok(s)
-                        if (s.round, s.token, s.opened_at) == (round, opened.token, opened.opened_at)
-                            && expected.contains(&s.node)
-                            && !answered.iter().any(|(n, _)| *n == s.node) =>
-                    {
-                        answered.push((s.node, s.value))
+            match self.rings.take_batch(64, Some(left.min(POLL))).await {
+                Ok(batch) => {
+                    for d in &batch {
+                        match std::str::from_utf8(d.payload())
+                            .ok()
+                            .and_then(|n| n.parse::<NodeId>().ok())
+                        {
+                            Some(node) if tally.waits_for(&node) && !check.contains(&node) => {
+                                check.push(node)
+                            }
+                            Some(_) => {}
+                            None => tally.discarded += 1,
+                        }
                     }
-                    _ => discarded += 1,
+                    Delivery::ack_all(batch).await?;
                 }
-            }
-            Delivery::ack_all(batch).await?;
-            if expected.is_empty() {
-                break;
+                Err(Error::Timeout { .. }) => check = tally.pending(),
+                Err(e) => return Err(e),
             }
         }
         // A result is only as good as the leadership it was produced under.
         let token = leadership.ensure()?;
-        answered.sort_by(|a, b| a.0.cmp(&b.0));
-        let missing = expected
-            .iter()
-            .filter(|n| !answered.iter().any(|(a, _)| a == *n))
-            .cloned()
-            .collect();
-        let reached = answered.iter().filter(|(n, _)| expected.contains(n)).count() >= quorum;
-        Ok(RoundResult {
-            round,
-            token,
-            answered,
-            missing,
-            quorum,
-            reached_quorum: reached,
-            discarded,
-        })
+        Ok(tally.result(round, token, quorum))
     }
 
     /// Opens round `r + 1` by compare-and-set; refuses if a newer leader already announced.
@@ -305,7 +304,8 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
 pub struct RoundFollower<T> {
     coordinator: Arc<dyn Coordinator>,
     watch: ConfigWatch<Announcement>,
-    queue: Arc<dyn Queue>,
+    inbox: Arc<dyn Inbox>,
+    rings: Arc<dyn Queue>,
     last: Option<Announcement>,
     _t: PhantomData<fn() -> T>,
 }
@@ -314,11 +314,13 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> RoundFollower<T> {
     /// Starts following rounds `options.name`.
     pub async fn new(coordinator: Arc<dyn Coordinator>, options: &RoundOptions) -> Result<Self> {
         let watch = announcements(&coordinator, options)?.watch().await?;
-        let queue = coordinator.queue(&options.key())?;
+        let inbox = coordinator.inbox(&options.key())?;
+        let rings = coordinator.queue(&options.key())?;
         Ok(RoundFollower {
             coordinator,
             watch,
-            queue,
+            inbox,
+            rings,
             last: None,
             _t: PhantomData,
         })
@@ -345,7 +347,8 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> RoundFollower<T> {
         }
     }
 
-    /// Hands in this node's measurement for `round`.
+    /// Hands in this node's measurement for `round`: into its own inbox slot, which only its identity can
+    /// write, then a ring on the round's queue so the leader reads it at once.
     pub async fn submit(&self, round: &Announcement, value: &T) -> Result<()> {
         let submission = Submission {
             round: round.round,
@@ -360,6 +363,9 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> RoundFollower<T> {
             version: 0,
             reason: e.to_string(),
         })?;
-        self.queue.put(bytes).await
+        self.inbox.post(bytes).await?;
+        self.rings
+            .put(self.coordinator.node().as_str().as_bytes().to_vec())
+            .await
     }
 }

@@ -64,7 +64,7 @@ impl Redis {
 #[async_trait]
 impl Harness for Redis {
     async fn connect(&self, node: &str) -> Arc<dyn Coordinator> {
-        let c = connect(node, self.options.clone()).await;
+        let c = connect(node, support::redis::as_member(node, self.options.clone())).await;
         self.live.lock().push(c.clone());
         c
     }

@@ -50,6 +50,7 @@ use tokio::time::timeout;
 use crate::{Coordinator, FencingToken};
 
 mod election;
+mod inbox;
 mod queue;
 mod registry;
 mod session;
@@ -57,6 +58,7 @@ mod session;
 pub use election::{
     check_election_cancel_and_drop, check_election_crash_failover, check_election_succession,
 };
+pub use inbox::check_inbox;
 pub use queue::{
     check_queue, check_queue_ack_needs_the_claim, check_queue_crashed_consumer, check_queue_dead_letters,
     check_queue_released_item_behind_live_claims,
@@ -138,6 +140,7 @@ macro_rules! conformance_tests {
             queue_released_item_behind_live_claims => check_queue_released_item_behind_live_claims,
             queue_dead_letters => check_queue_dead_letters,
             session_expiry_recovery => check_session_expiry_recovery,
+            inbox => check_inbox,
         );
     };
     (@each $harness:expr; $($name:ident => $check:ident,)*) => {

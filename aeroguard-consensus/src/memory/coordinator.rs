@@ -9,9 +9,9 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use super::state::SessionId;
-use super::{BACKEND, MemoryCluster, config, election, queue, registry};
+use super::{BACKEND, MemoryCluster, config, election, inbox, queue, registry};
 use crate::{
-    ConfigStore, Coordinator, Election, Error, Queue, Registry, Result, SessionOptions, SessionState,
+    ConfigStore, Coordinator, Election, Error, Inbox, Queue, Registry, Result, SessionOptions, SessionState,
     SessionStatus,
 };
 
@@ -121,6 +121,10 @@ impl Coordinator for MemoryCoordinator {
 
     fn config(&self) -> Arc<dyn ConfigStore> {
         Arc::new(config::MemoryConfig::new(self.cell.clone()))
+    }
+
+    fn inbox(&self, name: &str) -> Result<Arc<dyn Inbox>> {
+        Ok(Arc::new(inbox::MemoryInbox::new(self.cell.clone(), name)?))
     }
 
     fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {

@@ -27,6 +27,7 @@ mod config;
 mod coordinator;
 mod election;
 mod faults;
+mod inbox;
 mod queue;
 mod registry;
 mod state;

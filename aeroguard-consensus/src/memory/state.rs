@@ -40,6 +40,8 @@ pub(crate) struct State {
     pub services: HashMap<String, BTreeMap<NodeId, (SessionId, serde_json::Value)>>,
     pub configs: HashMap<String, Versioned<Vec<u8>>>,
     pub queues: HashMap<String, MemQueue>,
+    /// Inbox slots by (inbox name, node).
+    pub inboxes: HashMap<(String, NodeId), Vec<u8>>,
 }
 
 impl State {

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use super::session::{Cell, Handle, heartbeat, open_session};
-use super::{BACKEND, RedisHistory, RedisOptions, config, conn, election, queue, registry, scripts};
+use super::{BACKEND, RedisHistory, RedisOptions, config, conn, election, inbox, queue, registry, scripts};
 use crate::{ConfigStore, Coordinator, Election, Queue, Registry, Result, SessionState, SessionStatus};
 
 /// One node's session with Redis.
@@ -146,6 +146,10 @@ impl Coordinator for RedisCoordinator {
 
     fn config(&self) -> Arc<dyn ConfigStore> {
         Arc::new(config::RedisConfig::new(self.cell.clone()))
+    }
+
+    fn inbox(&self, name: &str) -> Result<Arc<dyn crate::Inbox>> {
+        Ok(Arc::new(inbox::RedisInbox::new(self.cell.clone(), name)?))
     }
 
     fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {

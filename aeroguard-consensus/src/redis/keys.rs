@@ -8,6 +8,12 @@ pub(crate) fn named(prefix: &str, kind: &str, name: &str) -> String {
     format!("{prefix}:{kind}:{{{name}}}")
 }
 
+/// Node `node`'s slot of inbox `name`: outside `<prefix>:*`, so ACL users can be given their own slots alone
+/// (`~<prefix>-inbox:*:<node>`; node ids hold no `:`, names no braces).
+pub(crate) fn inbox(prefix: &str, name: &str, node: &str) -> String {
+    format!("{prefix}-inbox:{{{name}}}:{node}")
+}
+
 /// The keys of the master's failover epoch and of the end of its quiet period (`scripts::EPOCH_RAISE`), shared by
 /// every election under `prefix`.
 pub(crate) fn epoch_keys(prefix: &str) -> [String; 2] {

@@ -44,6 +44,7 @@ mod conn;
 mod coordinator;
 mod election;
 mod history;
+mod inbox;
 mod keys;
 mod options;
 mod queue;

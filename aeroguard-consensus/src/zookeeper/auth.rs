@@ -17,6 +17,7 @@ use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 use zookeeper_client as zk;
 
+use super::identity::{ZkIdentity, is_digest_id};
 use crate::{Error, Result};
 
 /// Credentials for ZooKeeper's `digest` scheme (`addauth digest user:password`). The password never appears in
@@ -129,6 +130,10 @@ pub struct ZkAuth {
     /// its identity `sasl:<user>` is the cluster's.
     #[cfg(feature = "zookeeper-sasl")]
     pub sasl: Option<super::sasl::ZkSasl>,
+    /// The roster: each member node's own identity. A reader counts a node's [inbox](crate::Inbox) slot (a
+    /// round submission) only when that identity is the slot's one writer; a node not listed here is never
+    /// counted. Set with [`ZkAuth::with_member`].
+    pub members: Vec<(String, ZkIdentity)>,
 }
 
 impl ZkAuth {
@@ -153,6 +158,27 @@ impl ZkAuth {
     pub fn with_node(mut self, node: ZkDigest) -> Self {
         self.node = Some(node);
         self
+    }
+
+    /// Adds `node` to the roster with its own `identity` (see [`ZkAuth::members`]).
+    ///
+    /// ```
+    /// use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkIdentity};
+    /// let auth = ZkAuth::member(ZkDigest::new("aeroguard", "cluster-secret")?)
+    ///     .with_node(ZkDigest::new("n1", "n1-secret")?)
+    ///     .with_member("n2", ZkIdentity::digest("n2:QtbcGkvDUDSa9ZcUKSR2SuWzWNs=")?);
+    /// assert_eq!(auth.members.len(), 1);
+    /// # Ok::<(), aeroguard_consensus::Error>(())
+    /// ```
+    pub fn with_member(mut self, node: &str, identity: ZkIdentity) -> Self {
+        self.members.retain(|(n, _)| n != node);
+        self.members.push((node.to_string(), identity));
+        self
+    }
+
+    /// The identity the roster names for `node`.
+    pub(crate) fn identity_of(&self, node: &str) -> Option<&ZkIdentity> {
+        self.members.iter().find(|(n, _)| n == node).map(|(_, i)| i)
     }
 
     /// Grants read to the observer with digest id `id` (`user:hash`).
@@ -187,10 +213,7 @@ impl ZkAuth {
             ));
         }
         for id in &self.observers {
-            let ok = id
-                .split_once(':')
-                .is_some_and(|(u, h)| !u.is_empty() && h.len() == 28 && h.ends_with('='));
-            if !ok {
+            if !is_digest_id(id) {
                 return Err(Error::parameter(
                     "observers",
                     id,
@@ -219,6 +242,10 @@ pub(crate) struct AclSet {
     pub own: Vec<zk::Acl>,
     /// Config values and queue items.
     pub shared: Vec<zk::Acl>,
+    /// This node's inbox slots: it alone writes; the cluster reads and administers them (ZooKeeper shows a
+    /// digest ACL's hash only to an administrator, and a reader must compare it with the roster's; any ACL
+    /// change shows in the slot's `aversion`, which readers require to be 0).
+    pub slot: Vec<zk::Acl>,
 }
 
 /// What an ACL kind is for.
@@ -227,6 +254,7 @@ pub(crate) enum AclKind {
     Parent,
     Own,
     Shared,
+    Slot,
 }
 
 impl AclSet {
@@ -236,7 +264,8 @@ impl AclSet {
         AclSet {
             parent: all.clone(),
             own: all.clone(),
-            shared: all,
+            shared: all.clone(),
+            slot: all,
         }
     }
 
@@ -253,7 +282,8 @@ impl AclSet {
             return AclSet {
                 parent: own.clone(),
                 own: own.clone(),
-                shared: own,
+                shared: own.clone(),
+                slot: own,
             };
         };
         let cluster = |perm| zk::Acl::new(perm, zk::AuthId::new(scheme, &cluster_id));
@@ -263,15 +293,23 @@ impl AclSet {
             acls.extend(observers.iter().cloned());
             acls
         };
-        let own = match &auth.node {
-            Some(node) if (scheme, node.id()) != ("digest", cluster_id.clone()) => {
-                vec![digest(&node.id(), zk::Permission::ALL), cluster(read)]
-            }
-            _ => vec![cluster(zk::Permission::ALL)],
+        let (own, slot) = match &auth.node {
+            Some(node) if (scheme, node.id()) != ("digest", cluster_id.clone()) => (
+                vec![digest(&node.id(), zk::Permission::ALL), cluster(read)],
+                vec![
+                    digest(&node.id(), zk::Permission::ALL),
+                    cluster(read | zk::Permission::ADMIN),
+                ],
+            ),
+            _ => (
+                vec![cluster(zk::Permission::ALL)],
+                vec![cluster(zk::Permission::ALL)],
+            ),
         };
         AclSet {
             parent: with_observers(vec![cluster(zk::Permission::ALL)]),
             own: with_observers(own),
+            slot: with_observers(slot),
             shared: with_observers(vec![cluster(
                 zk::Permission::READ | zk::Permission::WRITE | zk::Permission::DELETE | zk::Permission::ADMIN,
             )]),
@@ -283,6 +321,7 @@ impl AclSet {
             AclKind::Parent => &self.parent,
             AclKind::Own => &self.own,
             AclKind::Shared => &self.shared,
+            AclKind::Slot => &self.slot,
         })
     }
 }

@@ -7,6 +7,7 @@
 //! | election | `elections/<name>/<node>~<seq>`: ephemeral sequential; the lowest sequence leads, each candidate watches only its predecessor; the token is the node's `czxid`, which strictly increases over all terms |
 //! | registry | `services/<service>/<node>`: ephemeral, data = JSON payload |
 //! | config | `config/<key>`: persistent; version = znode data version + 1 |
+//! | inbox | `inbox/<name>/<node>`: persistent, the node's own ACL; see [`Inbox`](crate::Inbox) |
 //! | queue | `queues/<name>/items/i-<seq>`: persistent sequential; `queues/<name>/claims/<item>`: ephemeral claim, deleted with the item on ack (one `multi`) |
 //!
 //! Sessions: the coordinator maps ZooKeeper's states to [`SessionState`] (`Disconnected` is `Suspended`).
@@ -38,6 +39,8 @@ mod auth;
 mod config;
 mod connect;
 mod election;
+mod identity;
+mod inbox;
 mod lease;
 mod queue;
 mod registry;
@@ -47,6 +50,7 @@ mod sasl;
 pub(crate) use auth::AclKind;
 pub use auth::{ZkAuth, ZkDigest};
 use connect::{close_session, connect_client, supervise};
+pub use identity::ZkIdentity;
 #[cfg(feature = "zookeeper-sasl")]
 pub use sasl::ZkSasl;
 
@@ -367,6 +371,10 @@ impl Coordinator for ZkCoordinator {
 
     fn config(&self) -> Arc<dyn ConfigStore> {
         Arc::new(config::ZkConfig::new(self.cell.clone()))
+    }
+
+    fn inbox(&self, name: &str) -> Result<Arc<dyn crate::Inbox>> {
+        Ok(Arc::new(inbox::ZkInbox::new(self.cell.clone(), name)?))
     }
 
     fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {

@@ -22,3 +22,11 @@ pub fn services_credential_opt(name: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix(&format!("{name}=")))
         .map(str::to_string)
 }
+
+/// Node `node`'s own login among the services' `AEROGUARD_MEMBERS` (`node:password`), if it has one.
+pub fn member_credential(node: &str) -> Option<String> {
+    services_credential_opt("AEROGUARD_MEMBERS")?
+        .split_whitespace()
+        .find(|m| m.split_once(':').is_some_and(|(n, _)| n == node))
+        .map(str::to_string)
+}

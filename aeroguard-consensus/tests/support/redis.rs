@@ -29,6 +29,15 @@ pub fn options() -> RedisOptions {
         .with_sentinel_credentials(credentials("AEROGUARD_SENTINEL_AUTH"))
 }
 
+/// `options` logged in as node `node`'s own Redis user when it has one (it alone writes its inbox slots; the
+/// library's user only reads them).
+pub fn as_member(node: &str, options: RedisOptions) -> RedisOptions {
+    match super::member_credential(node) {
+        Some(c) => options.with_credentials(RedisCredentials::parse(&c).unwrap()),
+        None => options,
+    }
+}
+
 /// Sentinel options without any credentials (with TLS when the services run it).
 pub fn anonymous() -> RedisOptions {
     let s = sentinels();

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkOptions};
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkIdentity, ZkOptions};
 
 use super::services_credential;
 
@@ -35,9 +35,16 @@ pub fn own(node: &str) -> ZkDigest {
     ZkDigest::new(node, &own_password(node)).unwrap()
 }
 
-/// A member's auth: the cluster credential and its own.
+/// The node names the tests' rosters list (their own credentials are [`own`]).
+pub const ROSTER: [&str; 9] = ["a", "b", "c", "lead", "n1", "n2", "n3", "f0", "f1"];
+
+/// A member's auth: the cluster credential, its own, and the roster of [`ROSTER`].
 pub fn member(node: &str) -> ZkAuth {
-    ZkAuth::member(cluster()).with_node(own(node))
+    ROSTER
+        .iter()
+        .fold(ZkAuth::member(cluster()).with_node(own(node)), |auth, n| {
+            auth.with_member(n, ZkIdentity::of(&own(n)))
+        })
 }
 
 /// Options with `node`'s credentials and a 2 s session.
