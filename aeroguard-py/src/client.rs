@@ -13,7 +13,7 @@ use crate::errors;
 use crate::ints::{Int, opt};
 use crate::runtime::{block, runtime, seconds};
 use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
-use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkIdentity, ZkOptions};
 use aeroguard_consensus::{Coordinator, Expect};
 
 use crate::election::Election;
@@ -32,12 +32,13 @@ pub struct Client {
 
 #[pymethods]
 impl Client {
-    /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`, and `zk_auth`,
-    /// the cluster's digest credential `user:password`) or `"redis"` (`url`, or `sentinels` and `master`;
+    /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`; `zk_auth`, the
+    /// cluster's digest credential `user:password`; `zk_node_auth`, this node's own; `zk_members`, the roster
+    /// `{node: "digest:user:hash" | "sasl:user"}` whose identities alone count in rounds) or `"redis"` (`url`, or `sentinels` and `master`;
     /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
     /// certificate (PEM) for TLS to servers and Sentinels).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, redis_auth = None, sentinel_auth = None, redis_ca = None))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, redis_auth = None, sentinel_auth = None, redis_ca = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -49,6 +50,8 @@ impl Client {
         master: &str,
         session_timeout: f64,
         zk_auth: Option<String>,
+        zk_node_auth: Option<String>,
+        zk_members: Option<std::collections::BTreeMap<String, String>>,
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
@@ -73,7 +76,19 @@ impl Client {
                 let mut options = ZkOptions::new(hosts).with_session_timeout(session);
                 if let Some(credential) = zk_auth {
                     let digest = ZkDigest::parse(&credential).map_err(errors::consensus)?;
-                    options = options.with_auth(ZkAuth::member(digest));
+                    let mut auth = ZkAuth::member(digest);
+                    if let Some(own) = zk_node_auth {
+                        auth = auth.with_node(ZkDigest::parse(&own).map_err(errors::consensus)?);
+                    }
+                    for (member, identity) in zk_members.unwrap_or_default() {
+                        let identity: ZkIdentity = identity.parse().map_err(errors::consensus)?;
+                        auth = auth.with_member(&member, identity);
+                    }
+                    options = options.with_auth(auth);
+                } else if zk_node_auth.is_some() || zk_members.is_some() {
+                    return Err(PyValueError::new_err(
+                        "zk_node_auth and zk_members need zk_auth, the cluster's credential",
+                    ));
                 }
                 block(py, ZkCoordinator::connect(id, options))?.map_err(errors::consensus)?
             }

@@ -27,6 +27,19 @@ ZK_AUTH = services_credential("AEROGUARD_ZK_AUTH")
 REDIS_AUTH = services_credential("AEROGUARD_REDIS_AUTH")
 SENTINEL_AUTH = services_credential("AEROGUARD_SENTINEL_AUTH")
 REDIS_CA = services_credential("AEROGUARD_REDIS_CA", "") or None
+# Every member node's own login (`node:password ...`): its ZooKeeper digest credential and its Redis ACL user.
+MEMBERS = dict(m.split(":", 1) for m in services_credential("AEROGUARD_MEMBERS", "").split())
+
+
+def zk_identity(node: str) -> str:
+    """The roster entry of a member: ZooKeeper's digest id of its login (base64 of sha1 of user:password)."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha1(f"{node}:{MEMBERS[node]}".encode()).digest()
+    return f"digest:{node}:{base64.b64encode(digest).decode()}"
+
+
 SENTINELS = os.environ.get("AEROGUARD_SENTINELS", "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381").split(",")
 
 

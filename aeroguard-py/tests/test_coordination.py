@@ -7,21 +7,31 @@ import time
 import pytest
 
 import aeroguard
-from conftest import REDIS_AUTH, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS
+from conftest import MEMBERS, REDIS_AUTH, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS, zk_identity
 
 
 def connect(backend, node):
+    """A client for `node`, with its own login when the services gave it one (round answers count only then)."""
+    own = f"{node}:{MEMBERS[node]}" if node in MEMBERS else None
     if backend == "memory":
         return aeroguard.Client("memory", node=node, session_timeout=2.0)
     if backend == "zookeeper":
-        return aeroguard.Client("zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH)
+        return aeroguard.Client(
+            "zookeeper",
+            node=node,
+            hosts=ZK_HOSTS,
+            session_timeout=2.0,
+            zk_auth=ZK_AUTH,
+            zk_node_auth=own,
+            zk_members={n: zk_identity(n) for n in MEMBERS},
+        )
     return aeroguard.Client(
         "redis",
         node=node,
         sentinels=SENTINELS,
         master="aeroguard",
         session_timeout=2.0,
-        redis_auth=REDIS_AUTH,
+        redis_auth=own or REDIS_AUTH,
         sentinel_auth=SENTINEL_AUTH,
         redis_ca=REDIS_CA,
     )

@@ -43,7 +43,7 @@ pub mod backend {
     use std::time::Duration;
 
     use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
-    use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
+    use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkIdentity, ZkOptions};
     use aeroguard_consensus::{Coordinator, Error, Result};
 
     /// The ensemble started by `scripts/services start`.
@@ -113,6 +113,58 @@ pub mod backend {
         Ok(Some(ZkAuth::member(ZkDigest::parse(&credential)?)))
     }
 
+    /// Node `node`'s own login in `logins` (the form of the test services' `AEROGUARD_MEMBERS`: space-separated
+    /// `node:password`).
+    ///
+    /// ```
+    /// use aeroguard_examples::backend::login_in;
+    /// assert_eq!(login_in("n1:p1 n2:p2", "n2").as_deref(), Some("n2:p2"));
+    /// assert_eq!(login_in("n1:p1 n2:p2", "n"), None);
+    /// ```
+    pub fn login_in(logins: &str, node: &str) -> Option<String> {
+        logins
+            .split_whitespace()
+            .find(|m| m.split_once(':').is_some_and(|(n, _)| n == node))
+            .map(str::to_string)
+    }
+
+    /// Node `node`'s own login among the test services' `AEROGUARD_MEMBERS` ([`login_in`]), if it has one: its
+    /// ZooKeeper digest credential and its Redis ACL user, which alone writes its inbox slots.
+    pub fn member_login(node: &str) -> Option<String> {
+        login_in(&member_logins(), node)
+    }
+
+    fn member_logins() -> String {
+        // Services run plain, and state folders from before members had logins, have none.
+        services_credential("AEROGUARD_MEMBERS").unwrap_or_default()
+    }
+
+    /// ZooKeeper credentials for node `node`: the cluster's ([`zk_auth`]), its own login ([`member_login`]),
+    /// and the roster of every member login, so a leader counts round answers from those identities only.
+    pub fn zk_member_auth(node: &str) -> Result<Option<ZkAuth>> {
+        let Some(mut auth) = zk_auth()? else {
+            return Ok(None);
+        };
+        for login in member_logins().split_whitespace() {
+            let digest = ZkDigest::parse(login)?;
+            if digest.user() == node {
+                auth = auth.with_node(digest.clone());
+            }
+            auth = auth.with_member(digest.user(), ZkIdentity::of(&digest));
+        }
+        Ok(Some(auth))
+    }
+
+    /// `options` with node `node`'s own Redis user ([`member_login`]) when it has one, else the library's
+    /// ([`redis_auth`]).
+    pub fn redis_member_auth(node: &str, options: RedisOptions) -> Result<RedisOptions> {
+        let options = redis_auth(options)?;
+        Ok(match member_login(node) {
+            Some(login) => options.with_credentials(RedisCredentials::parse(&login)?),
+            None => options,
+        })
+    }
+
     /// `options` with the test services' Redis credentials: the library's ACL user (`AEROGUARD_REDIS_AUTH`)
     /// for the servers, the Sentinels' client user (`AEROGUARD_SENTINEL_AUTH`) and TLS with their CA
     /// (`AEROGUARD_REDIS_CA`, when they run TLS).
@@ -165,7 +217,8 @@ pub mod backend {
             redis_auth(RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(session))
         }
 
-        /// Connects `node` with session timeout `session` to the test services.
+        /// Connects `node` with session timeout `session` to the test services, with its own login when it has
+        /// one ([`zk_member_auth`], [`redis_member_auth`]).
         pub async fn connect(self, node: &str, session: Duration) -> Result<Arc<dyn Coordinator>> {
             let id =
                 aeroguard_core::NodeId::new(node).map_err(|_| aeroguard_consensus::Error::InvalidName {
@@ -176,10 +229,13 @@ pub mod backend {
             Ok(match self {
                 Backend::ZooKeeper => {
                     let mut options = ZkOptions::new(ZK_HOSTS).with_session_timeout(session);
-                    options.auth = zk_auth()?;
+                    options.auth = zk_member_auth(node)?;
                     ZkCoordinator::connect(id, options).await?
                 }
-                Backend::Redis => RedisCoordinator::connect(id, Self::redis_options(session)?).await?,
+                Backend::Redis => {
+                    let options = RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(session);
+                    RedisCoordinator::connect(id, redis_member_auth(node, options)?).await?
+                }
             })
         }
     }

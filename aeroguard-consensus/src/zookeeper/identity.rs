@@ -64,6 +64,31 @@ impl ZkIdentity {
     }
 }
 
+impl std::str::FromStr for ZkIdentity {
+    type Err = Error;
+
+    /// Parses the [`Display`](fmt::Display) form: `digest:<user>:<hash>` or `sasl:<user>`.
+    ///
+    /// ```
+    /// use aeroguard_consensus::zookeeper::ZkIdentity;
+    /// let id: ZkIdentity = "digest:n2:NA7UVyEW3mEEhMNIp20TZddlhsQ=".parse()?;
+    /// assert_eq!(id.to_string(), "digest:n2:NA7UVyEW3mEEhMNIp20TZddlhsQ=");
+    /// assert!("world:anyone".parse::<ZkIdentity>().is_err());
+    /// # Ok::<(), aeroguard_consensus::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        match s.split_once(':') {
+            Some(("digest", id)) => ZkIdentity::digest(id),
+            Some(("sasl", user)) => ZkIdentity::sasl(user),
+            _ => Err(Error::parameter(
+                "identity",
+                s,
+                "must be digest:<user>:<base64 sha1> or sasl:<user>",
+            )),
+        }
+    }
+}
+
 impl fmt::Display for ZkIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.scheme, self.id)

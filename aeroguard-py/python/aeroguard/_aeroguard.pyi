@@ -328,6 +328,8 @@ class Client:
         master: str = "aeroguard",
         session_timeout: float = 4.0,
         zk_auth: Optional[str] = None,
+        zk_node_auth: Optional[str] = None,
+        zk_members: Optional[Dict[str, str]] = None,
         redis_auth: Optional[str] = None,
         sentinel_auth: Optional[str] = None,
         redis_ca: Optional[str] = None,
