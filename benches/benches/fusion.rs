@@ -1,4 +1,5 @@
-//! Every fusion strategy at n = 3, 16 and 1024 readings (mid-value select: n = 3 only).
+//! Every fusion strategy at n = 3, 16 and 1024 readings (mid-value select: n = 3 only), beside one sort of the
+//! same values (`one_sort`), the yardstick of issue 18: each strategy at n = 1024 within 3x of it.
 //!
 //! `cargo bench -p aeroguard-benches --bench fusion`
 
@@ -29,6 +30,15 @@ fn fusion(c: &mut Criterion) {
     for n in [3usize, 16, 1024] {
         let rs = readings(n);
         group.throughput(Throughput::Elements(n as u64));
+        // The yardstick: one sort of the same values (a copy, then a stable sort by total order).
+        let values: Vec<f64> = rs.iter().map(|r| r.value).collect();
+        group.bench_with_input(BenchmarkId::new("one_sort", n), &values, |b, values| {
+            b.iter(|| {
+                let mut v = black_box(values).clone();
+                v.sort_by(f64::total_cmp);
+                v
+            })
+        });
         for kind in StrategyKind::ALL {
             let f = match kind {
                 StrategyKind::Mean | StrategyKind::WeightedMean => 0,

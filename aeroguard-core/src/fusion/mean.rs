@@ -9,8 +9,8 @@ use crate::{Error, Reading, Timestamp};
 /// - Guarantee: none against faults. One wrong reading moves the mean without bound (`f = 0`).
 ///   It is the best estimate for independent, equally noisy, healthy channels.
 /// - Needs: at least 1 usable reading.
-/// - Cost: O(n log n) (values are summed in sorted order, so the result does not depend on input order and
-///   cannot overflow for finite input).
+/// - Cost: O(n log n) for the screen's sort by sensor id; the sum is one pass, in sensor order (so the result
+///   does not depend on the input order), as `Σ v/n` (so it cannot overflow for finite input).
 ///
 /// ```
 /// use aeroguard_core::{Reading, SensorId, Timestamp, fusion::{Fusion, Mean}};
@@ -50,8 +50,8 @@ impl Fusion for Mean {
     fn fuse(&self, readings: &[Reading], now: Timestamp) -> Result<Estimate, Error> {
         let out = Outcome::screen(StrategyKind::Mean, 0, &self.screen, readings, now);
         out.require(1)?;
-        let mut values: Vec<f64> = out.candidates().iter().map(|c| c.value).collect();
-        let value = stable_mean(&mut values);
+        let values: Vec<f64> = out.candidates().iter().map(|c| c.value).collect();
+        let value = stable_mean(&values);
         Ok(out.finish(value, None, |_| None))
     }
 }
@@ -65,7 +65,7 @@ impl Fusion for Mean {
 ///   (`f = 0`). The interval is `value ± k·σ_fused` with `σ_fused² = 1 / Σ (1/σ_i²)` and `k` the screen's sigma
 ///   multiplier.
 /// - Needs: at least 1 usable reading with uncertainty above zero.
-/// - Cost: O(n log n).
+/// - Cost: O(n log n) for the screen's sort by sensor id; the sums are one pass, in sensor order.
 ///
 /// ```
 /// use aeroguard_core::{Reading, SensorId, Timestamp, fusion::{Fusion, WeightedMean}};
@@ -110,13 +110,14 @@ impl Fusion for WeightedMean {
             (!ok).then_some(ExclusionReason::Unweightable { variance: c.variance })
         });
         out.require(1)?;
-        // Weights relative to the smallest variance lie in (0, 1], so nothing overflows.
-        let mut pairs: Vec<(f64, f64)> = out.candidates().iter().map(|c| (c.value, c.variance)).collect();
-        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        // Weights relative to the smallest variance lie in (0, 1], so nothing overflows. Candidates are in
+        // sensor order, so the sums do not depend on the input's order.
+        let pairs: Vec<(f64, f64)> = out.candidates().iter().map(|c| (c.value, c.variance)).collect();
         let min_var = pairs.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
         let total: f64 = pairs.iter().map(|p| min_var / p.1).sum();
         let value: f64 = pairs.iter().map(|p| (min_var / p.1 / total) * p.0).sum();
-        let (lo, hi) = (pairs[0].0, pairs[pairs.len() - 1].0);
+        let lo = pairs.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+        let hi = pairs.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
         let value = value.clamp(lo, hi);
         let half = self.screen.sigma_multiplier() * (min_var / total).sqrt();
         let interval = Interval::new(value - half, value + half);

@@ -1,18 +1,20 @@
 //! Order statistics: the median and the trimmed mean.
 
-use std::collections::HashSet;
-
 use super::outcome::{Outcome, majority_of, stable_mean};
 use super::screen::Candidate;
 use super::{Estimate, ExclusionReason, Fusion, Screen, StrategyKind};
 use crate::{Error, Reading, Timestamp};
 
-/// Candidates sorted by value, ties broken by their position in the caller's slice after screening
-/// (which is by sensor id), so the order does not depend on the input order.
-fn by_value(candidates: &[Candidate]) -> Vec<Candidate> {
-    let mut sorted = candidates.to_vec();
-    sorted.sort_by(|a, b| a.value.total_cmp(&b.value));
-    sorted
+/// The order the order statistics use: by value, ties by position among the candidates (which are in sensor
+/// order), so which of equal values is trimmed does not depend on the input order. It is total, so a selection
+/// under it picks the same set as a full sort.
+fn by_value(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+}
+
+/// The candidates' values with their positions.
+fn ranked(candidates: &[Candidate]) -> Vec<(f64, usize)> {
+    candidates.iter().enumerate().map(|(i, c)| (c.value, i)).collect()
 }
 
 /// The median of the usable readings (for an even count, the midpoint of the two middle values).
@@ -20,7 +22,7 @@ fn by_value(candidates: &[Candidate]) -> Vec<Candidate> {
 /// - Guarantee: with at most `f` arbitrarily faulty readings among `n >= 2f + 1`, the median lies within
 ///   `[min, max]` of the correct readings: a faulty value can move it only as far as a correct one.
 /// - Needs: `2f + 1` usable readings.
-/// - Cost: O(n log n).
+/// - Cost: O(n log n) for the screen's sort by sensor id; the selection itself is O(n).
 ///
 /// ```
 /// use aeroguard_core::{Reading, SensorId, Timestamp, fusion::{Fusion, Median}};
@@ -64,13 +66,15 @@ impl Fusion for Median {
     fn fuse(&self, readings: &[Reading], now: Timestamp) -> Result<Estimate, Error> {
         let out = Outcome::screen(StrategyKind::Median, self.f, &self.screen, readings, now);
         out.require(majority_of(self.f).max(1))?;
-        let sorted = by_value(out.candidates());
-        let n = sorted.len();
+        // Selection, not a sort: O(n).
+        let mut ranked = ranked(out.candidates());
+        let n = ranked.len();
+        let (below, &mut (upper, _), _) = ranked.select_nth_unstable_by(n / 2, by_value);
         let value = if n % 2 == 1 {
-            sorted[n / 2].value
+            upper
         } else {
-            let (a, b) = (sorted[n / 2 - 1].value, sorted[n / 2].value);
-            (a / 2.0 + b / 2.0).clamp(a, b)
+            let lower = below.iter().map(|r| r.0).fold(f64::NEG_INFINITY, f64::max);
+            (lower / 2.0 + upper / 2.0).clamp(lower, upper)
         };
         Ok(out.finish(value, None, |_| None))
     }
@@ -81,7 +85,7 @@ impl Fusion for Median {
 /// - Guarantee: with at most `f` arbitrarily faulty readings among `n >= 2f + 1`, the result lies within
 ///   `[min, max]` of the correct readings (every value that survives the trim is bracketed by correct ones).
 /// - Needs: `2f + 1` usable readings.
-/// - Cost: O(n log n).
+/// - Cost: O(n log n) for the screen's sort by sensor id; the selection itself is O(n).
 ///
 /// ```
 /// use aeroguard_core::{Reading, SensorId, Timestamp, fusion::{Fusion, TrimmedMean}};
@@ -127,14 +131,33 @@ impl Fusion for TrimmedMean {
     fn fuse(&self, readings: &[Reading], now: Timestamp) -> Result<Estimate, Error> {
         let out = Outcome::screen(StrategyKind::TrimmedMean, self.f, &self.screen, readings, now);
         out.require(majority_of(self.f))?;
-        let sorted = by_value(out.candidates());
-        let n = sorted.len();
-        let kept = &sorted[self.f..n - self.f];
-        let mut values: Vec<f64> = kept.iter().map(|c| c.value).collect();
-        let value = stable_mean(&mut values);
-        let kept: HashSet<usize> = kept.iter().map(|c| c.index).collect();
+        // Two selections, not a sort: the f lowest, then the f highest of the rest, under a total order.
+        let mut ranked = ranked(out.candidates());
+        let n = ranked.len();
+        if self.f > 0 {
+            ranked.select_nth_unstable_by(self.f - 1, by_value);
+            ranked[self.f..].select_nth_unstable_by(n - 2 * self.f, by_value);
+        }
+        let mut trimmed = vec![false; n];
+        for &(_, position) in ranked[..self.f].iter().chain(&ranked[n - self.f..]) {
+            trimmed[position] = true;
+        }
+        // By index in the caller's slice, for the accounting.
+        let mut trimmed_reading = vec![false; readings.len()];
+        for (c, t) in out.candidates().iter().zip(&trimmed) {
+            trimmed_reading[c.index] = *t;
+        }
+        // The kept values in candidate (sensor) order, so the sum does not depend on the input's order.
+        let values: Vec<f64> = out
+            .candidates()
+            .iter()
+            .zip(&trimmed)
+            .filter(|(_, t)| !**t)
+            .map(|(c, _)| c.value)
+            .collect();
+        let value = stable_mean(&values);
         Ok(out.finish(value, None, |c| {
-            (!kept.contains(&c.index)).then_some(ExclusionReason::Trimmed)
+            trimmed_reading[c.index].then_some(ExclusionReason::Trimmed)
         }))
     }
 }

@@ -1,6 +1,6 @@
 //! Shared bookkeeping: screen, check the count, and account for every reading in the estimate.
 
-use super::screen::{Candidate, Screened};
+use super::screen::{Candidate, Screened, sort_by_id};
 use super::{Estimate, Exclusion, ExclusionReason, Interval, Screen, StrategyKind};
 use crate::{Error, Reading, Timestamp};
 
@@ -44,7 +44,7 @@ impl<'a> Outcome<'a> {
             return Ok(());
         }
         let mut excluded = self.screened.excluded.clone();
-        excluded.sort_by(|a, b| a.sensor.cmp(&b.sensor));
+        sort_by_id(&mut excluded, |e| e.sensor.as_str());
         Err(Error::InsufficientReadings {
             strategy: self.kind,
             f: self.f,
@@ -99,7 +99,7 @@ impl<'a> Outcome<'a> {
         }
         // Candidates are in sensor order already (the screen sorts them), so `used` is too.
         debug_assert!(used.is_sorted());
-        excluded.sort_by(|a, b| a.sensor.cmp(&b.sensor));
+        sort_by_id(&mut excluded, |e| e.sensor.as_str());
         Estimate {
             strategy: kind,
             value,
@@ -111,14 +111,30 @@ impl<'a> Outcome<'a> {
     }
 }
 
-/// The mean of `values`, computed as `Σ v/n` over the values sorted, so it cannot overflow for finite input
-/// and does not depend on their order; clamped to `[min, max]` against rounding.
-pub(crate) fn stable_mean(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
+/// The mean of `values`, computed as `Σ v/n`, so it cannot overflow for finite input, with Neumaier's
+/// compensated sum, so rounding does not grow with `n`; clamped to `[min, max]`. Callers give the values in an
+/// order that does not depend on the input's (candidates are in sensor order), so neither does the result.
+pub(crate) fn stable_mean(values: &[f64]) -> f64 {
     let n = values.len() as f64;
-    let sum: f64 = values.iter().map(|v| v / n).sum();
-    match (values.first(), values.last()) {
-        (Some(&lo), Some(&hi)) => sum.clamp(lo, hi),
-        _ => f64::NAN,
+    let (mut sum, mut carry, mut lo, mut hi) = (0.0f64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+    for &v in values {
+        let x = v / n;
+        let t = sum + x;
+        carry += if sum.abs() >= x.abs() {
+            (sum - t) + x
+        } else {
+            (x - t) + sum
+        };
+        sum = t;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if values.is_empty() {
+        f64::NAN
+    } else {
+        // Near the range's ends the running sum can round past f64::MAX; the carry is then meaningless (inf -
+        // inf), and the clamp brings the sum back within the values.
+        let total = if carry.is_finite() { sum + carry } else { sum };
+        total.clamp(lo, hi)
     }
 }

@@ -117,34 +117,77 @@ impl Screen {
     pub(crate) fn apply(&self, readings: &[Reading], now: Timestamp) -> Screened {
         let mut excluded = Vec::new();
         let mut candidates = Vec::with_capacity(readings.len());
+        // Each id's sort key is read while its bytes are at hand: its first eight bytes, and how many bytes all
+        // ids share (ids are in separate allocations, and touching each costs a cache miss).
+        let (mut first, mut shared, mut longest): (&[u8], usize, usize) = (&[], usize::MAX, 0);
         for (index, r) in readings.iter().enumerate() {
             match self.check(r, now) {
-                Ok((lo, hi)) => candidates.push(Candidate {
-                    index,
-                    value: r.value,
-                    lo,
-                    hi,
-                    variance: r.uncertainty.variance(),
-                }),
+                Ok((lo, hi)) => {
+                    let id = r.sensor.as_str().as_bytes();
+                    if shared == usize::MAX {
+                        (first, shared) = (id, id.len());
+                    } else {
+                        shared = first[..shared].iter().zip(id).take_while(|(a, b)| a == b).count();
+                    }
+                    longest = longest.max(id.len());
+                    candidates.push(Candidate {
+                        index,
+                        key: key_at(r.sensor.as_str(), 0),
+                        value: r.value,
+                        lo,
+                        hi,
+                        variance: r.uncertainty.variance(),
+                    })
+                }
                 Err(reason) => excluded.push(Exclusion {
                     sensor: r.sensor.clone(),
                     reason,
                 }),
             }
         }
-        // Each sensor once: its newest reading, then its lowest value, then its first.
-        candidates.sort_by(|a, b| {
+        // Each sensor once: its newest reading, then its lowest value, then its smallest uncertainty. When the
+        // ids are longer than a key and share a prefix, the keys start past it, where the ids differ.
+        if shared != usize::MAX && shared > 0 && longest > 8 {
+            for c in &mut candidates {
+                c.key = key_at(readings[c.index].sensor.as_str(), shared);
+            }
+        }
+        // (key, position) packed in one integer: a plain integer sort, no comparator calls. Runs of equal keys
+        // (duplicates, or ids that agree on eight more bytes) are then put in the full order.
+        let mut order: Vec<u128> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (u128::from(c.key) << 64) | i as u128)
+            .collect();
+        order.sort_unstable();
+        let position = |o: &u128| (*o & u128::from(u64::MAX)) as usize;
+        let full = |a: &u128, b: &u128| {
+            let (a, b) = (&candidates[position(a)], &candidates[position(b)]);
             let (ra, rb) = (&readings[a.index], &readings[b.index]);
             ra.sensor
                 .cmp(&rb.sensor)
                 .then(rb.timestamp.cmp(&ra.timestamp))
                 .then(a.value.total_cmp(&b.value))
+                // Then by everything fusion reads of a candidate, so which of two same-time, same-value
+                // readings is kept cannot depend on the input order (only the index is left to differ).
+                .then(a.variance.total_cmp(&b.variance))
+                .then(a.lo.total_cmp(&b.lo))
+                .then(a.hi.total_cmp(&b.hi))
                 .then(a.index.cmp(&b.index))
-        });
+        };
+        for run in order.chunk_by_mut(|a, b| a >> 64 == b >> 64) {
+            if run.len() > 1 {
+                run.sort_unstable_by(full);
+            }
+        }
+        // Keys that differ mean sensors that differ: the strings are compared only when the keys agree.
         let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
-        for c in candidates {
+        for o in &order {
+            let c = candidates[position(o)];
             match kept.last() {
-                Some(last) if readings[last.index].sensor == readings[c.index].sensor => {
+                Some(last)
+                    if last.key == c.key && readings[last.index].sensor == readings[c.index].sensor =>
+                {
                     excluded.push(Exclusion {
                         sensor: readings[c.index].sensor.clone(),
                         reason: ExclusionReason::Duplicate,
@@ -189,11 +232,58 @@ impl Screen {
     }
 }
 
+/// How many leading bytes all of `ids` share.
+fn common_prefix<'a>(mut ids: impl Iterator<Item = &'a str>) -> usize {
+    let Some(first) = ids.next() else { return 0 };
+    let first = first.as_bytes();
+    ids.fold(first.len(), |n, id| {
+        first[..n]
+            .iter()
+            .zip(id.as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count()
+    })
+}
+
+/// The eight bytes of `id` from `offset` (past the prefix every id shares), big-endian and zero-padded. Ids
+/// hold no zero byte, so where two keys differ they order the ids as the strings do: most comparisons of a
+/// sort by id never reach the strings.
+fn key_at(id: &str, offset: usize) -> u64 {
+    let rest = id.as_bytes().get(offset..).unwrap_or_default();
+    let mut bytes = [0u8; 8];
+    let n = rest.len().min(8);
+    bytes[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+/// Sorts `items` by the id `id` gives, keeping the order of equal ids (as a stable sort would), without
+/// comparing strings where their keys differ. Already sorted input costs one pass.
+pub(crate) fn sort_by_id<T>(items: &mut Vec<T>, id: impl Fn(&T) -> &str) {
+    if items.windows(2).all(|w| id(&w[0]) <= id(&w[1])) {
+        return;
+    }
+    let shared = common_prefix(items.iter().map(&id));
+    let mut order: Vec<(u64, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (key_at(id(t), shared), i))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| id(&items[a.1]).cmp(id(&items[b.1])))
+            .then(a.1.cmp(&b.1))
+    });
+    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    items.extend(order.iter().filter_map(|&(_, i)| slots[i].take()));
+}
+
 /// A reading that passed the screen.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Candidate {
     /// Its index in the caller's slice.
     pub index: usize,
+    /// Its sensor id's sort key ([`key_at`], past the prefix all candidates share).
+    pub key: u64,
     pub value: f64,
     pub lo: f64,
     pub hi: f64,
@@ -206,4 +296,46 @@ pub(crate) struct Screened {
     pub candidates: Vec<Candidate>,
     pub excluded: Vec<Exclusion>,
     pub given: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_past_the_shared_prefix_order_as_the_ids() {
+        let ids = [
+            "plant-7:pump-10",
+            "plant-7:pump-2",
+            "plant-7:pump-1",
+            "plant-7:pump-1x",
+            "plant-7:pum",
+        ];
+        let shared = common_prefix(ids.iter().copied());
+        assert_eq!(shared, "plant-7:pum".len());
+        for a in ids {
+            for b in ids {
+                let (ka, kb) = (key_at(a, shared), key_at(b, shared));
+                if ka != kb {
+                    assert_eq!(ka.cmp(&kb), a.cmp(b), "{a} vs {b}");
+                }
+            }
+        }
+        let mut items: Vec<(&str, usize)> = ids
+            .iter()
+            .copied()
+            .zip(0..)
+            .chain([("plant-7:pump-2", 9)])
+            .collect();
+        sort_by_id(&mut items, |t| t.0);
+        let got: Vec<(&str, usize)> = items;
+        let mut want: Vec<(&str, usize)> = ids
+            .iter()
+            .copied()
+            .zip(0..)
+            .chain([("plant-7:pump-2", 9)])
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(b.0));
+        assert_eq!(got, want, "sorted by id, equal ids in their first order");
+    }
 }

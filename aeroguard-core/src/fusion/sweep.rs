@@ -18,11 +18,30 @@ impl Region {
 }
 
 /// Every region from the first lower bound to the last upper bound, in order. O(n log n).
+/// `x`'s bits, mapped so unsigned order is `f64::total_cmp`'s order.
+fn ordered(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+}
+
+/// The inverse of [`ordered`].
+fn unordered(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key })
+}
+
 pub(crate) fn regions(candidates: &[Candidate]) -> Vec<Region> {
-    let mut los: Vec<f64> = candidates.iter().map(|c| c.lo).collect();
-    let mut his: Vec<f64> = candidates.iter().map(|c| c.hi).collect();
-    los.sort_by(f64::total_cmp);
-    his.sort_by(f64::total_cmp);
+    // The endpoints as integers in f64's total order (sorted as plain u64, the fastest sort there is here):
+    // the highs in the lows' order first, which is already sorted when widths are equal or grow with the
+    // value (the sort then takes one pass).
+    let mut pairs: Vec<(u64, u64)> = candidates
+        .iter()
+        .map(|c| (ordered(c.lo), ordered(c.hi)))
+        .collect();
+    pairs.sort_unstable();
+    let mut his: Vec<u64> = pairs.iter().map(|p| p.1).collect();
+    his.sort_unstable();
+    let los: Vec<f64> = pairs.iter().map(|p| unordered(p.0)).collect();
+    let his: Vec<f64> = his.into_iter().map(unordered).collect();
     let (mut i, mut j) = (0, 0);
     let mut active = 0usize; // intervals with lo < x <= hi at the current coordinate x (before its starts)
     let mut out = Vec::with_capacity(4 * candidates.len());
@@ -81,6 +100,7 @@ mod tests {
             .enumerate()
             .map(|(index, &(lo, hi))| Candidate {
                 index,
+                key: 0,
                 value: lo / 2.0 + hi / 2.0,
                 lo,
                 hi,
@@ -103,6 +123,28 @@ mod tests {
         ];
         let got: Vec<(f64, f64, usize)> = r.iter().map(|r| (r.lo, r.hi, r.count)).collect();
         assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn ordered_keys_sort_as_total_cmp_and_round_trip() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -f64::MAX,
+            -1.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            5e-324,
+            2.0,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(ordered(w[0]) < ordered(w[1]), "{} before {}", w[0], w[1]);
+        }
+        for x in xs {
+            assert_eq!(unordered(ordered(x)).to_bits(), x.to_bits());
+        }
     }
 
     #[test]
