@@ -1,7 +1,7 @@
 //! The Brooks-Iyengar hybrid algorithm.
 
 use super::outcome::{Outcome, majority_of};
-use super::sweep::{Region, meets_any, regions};
+use super::sweep::{Region, meets_any, sweep};
 use super::{Estimate, ExclusionReason, Fusion, Interval, Screen, StrategyKind};
 use crate::{Error, Reading, Timestamp};
 
@@ -83,19 +83,15 @@ impl Fusion for BrooksIyengar {
         out.require(majority_of(self.f))?;
         let n = out.candidates().len();
         let needed = n - self.f;
-        let all = regions(out.candidates());
-        let stretches: Vec<Region> = all
-            .iter()
-            .copied()
-            .filter(|r| r.count >= needed && !r.is_point())
-            .collect();
+        let swept = sweep(out.candidates(), needed);
+        let stretches: Vec<Region> = swept.regions.iter().copied().filter(|r| !r.is_point()).collect();
         let chosen = if stretches.is_empty() {
-            all.iter().copied().filter(|r| r.count >= needed).collect()
+            swept.regions
         } else {
             stretches
         };
         let (Some(first), Some(last)) = (chosen.first(), chosen.last()) else {
-            let max_overlap = all.iter().map(|r| r.count).max().unwrap_or(0);
+            let max_overlap = swept.max_count;
             return Err(out.error(|strategy, f| Error::NoAgreement {
                 strategy,
                 f,

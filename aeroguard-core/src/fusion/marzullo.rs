@@ -1,7 +1,7 @@
 //! Marzullo's interval intersection.
 
 use super::outcome::{Outcome, majority_of};
-use super::sweep::{meets_any, regions};
+use super::sweep::{meets_any, sweep};
 use super::{Estimate, ExclusionReason, Fusion, Interval, Screen, StrategyKind};
 use crate::{Error, Reading, Timestamp};
 
@@ -66,10 +66,10 @@ impl Fusion for Marzullo {
         out.require(majority_of(self.f))?;
         let n = out.candidates().len();
         let needed = n - self.f;
-        let all = regions(out.candidates());
-        let agreed: Vec<_> = all.iter().copied().filter(|r| r.count >= needed).collect();
+        let swept = sweep(out.candidates(), needed);
+        let agreed = swept.regions;
         let (Some(first), Some(last)) = (agreed.first(), agreed.last()) else {
-            let max_overlap = all.iter().map(|r| r.count).max().unwrap_or(0);
+            let max_overlap = swept.max_count;
             return Err(out.error(|strategy, f| Error::NoAgreement {
                 strategy,
                 f,

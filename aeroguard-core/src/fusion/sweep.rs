@@ -17,10 +17,10 @@ impl Region {
     }
 }
 
-/// Every region from the first lower bound to the last upper bound, in order. O(n log n).
-/// `x`'s bits, mapped so unsigned order is `f64::total_cmp`'s order.
+/// `x`'s bits, mapped so unsigned order is `f64::total_cmp`'s order (`-0.0` is taken as `0.0`, so keys are
+/// equal exactly when the values are).
 fn ordered(x: f64) -> u64 {
-    let bits = x.to_bits();
+    let bits = (x + 0.0).to_bits();
     if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
 }
 
@@ -29,22 +29,25 @@ fn unordered(key: u64) -> f64 {
     f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key })
 }
 
-pub(crate) fn regions(candidates: &[Candidate]) -> Vec<Region> {
-    // The endpoints as integers in f64's total order (sorted as plain u64, the fastest sort there is here):
-    // the highs in the lows' order first, which is already sorted when widths are equal or grow with the
-    // value (the sort then takes one pass).
-    let mut pairs: Vec<(u64, u64)> = candidates
-        .iter()
-        .map(|c| (ordered(c.lo), ordered(c.hi)))
-        .collect();
-    pairs.sort_unstable();
-    let mut his: Vec<u64> = pairs.iter().map(|p| p.1).collect();
+/// What a sweep found: the regions covered at least `min_count` times, in order, and the highest coverage.
+#[derive(Debug)]
+pub(crate) struct Sweep {
+    pub regions: Vec<Region>,
+    pub max_count: usize,
+}
+
+/// Sweeps the candidates' intervals from the first lower bound to the last upper bound, keeping the regions
+/// covered at least `min_count` times. O(n log n): two sorts of the endpoints, as integers in f64's total order
+/// (plain integer sorts, the fastest here), then one pass.
+pub(crate) fn sweep(candidates: &[Candidate], min_count: usize) -> Sweep {
+    let mut los: Vec<u64> = candidates.iter().map(|c| ordered(c.lo)).collect();
+    let mut his: Vec<u64> = candidates.iter().map(|c| ordered(c.hi)).collect();
+    los.sort_unstable();
     his.sort_unstable();
-    let los: Vec<f64> = pairs.iter().map(|p| unordered(p.0)).collect();
-    let his: Vec<f64> = his.into_iter().map(unordered).collect();
     let (mut i, mut j) = (0, 0);
     let mut active = 0usize; // intervals with lo < x <= hi at the current coordinate x (before its starts)
-    let mut out = Vec::with_capacity(4 * candidates.len());
+    let mut out = Vec::new();
+    let mut max_count = 0;
     while j < his.len() {
         let x = if i < los.len() { los[i].min(his[j]) } else { his[j] };
         let mut starts = 0;
@@ -58,24 +61,33 @@ pub(crate) fn regions(candidates: &[Candidate]) -> Vec<Region> {
             j += 1;
         }
         active += starts;
-        out.push(Region {
-            lo: x,
-            hi: x,
-            count: active,
-        });
+        max_count = max_count.max(active);
+        let at = unordered(x);
+        if active >= min_count {
+            out.push(Region {
+                lo: at,
+                hi: at,
+                count: active,
+            });
+        }
         active -= ends;
         let next = match (los.get(i), his.get(j)) {
             (Some(&a), Some(&b)) => a.min(b),
             (None, Some(&b)) => b,
             _ => break,
         };
-        out.push(Region {
-            lo: x,
-            hi: next,
-            count: active,
-        });
+        if active >= min_count {
+            out.push(Region {
+                lo: at,
+                hi: unordered(next),
+                count: active,
+            });
+        }
     }
-    out
+    Sweep {
+        regions: out,
+        max_count,
+    }
 }
 
 /// Whether the closed interval `[lo, hi]` shares a point with any of `regions` (sorted by position; a stretch
@@ -111,7 +123,7 @@ mod tests {
 
     #[test]
     fn counts_points_and_stretches() {
-        let r = regions(&cands(&[(0.0, 2.0), (1.0, 3.0), (2.0, 2.0)]));
+        let r = sweep(&cands(&[(0.0, 2.0), (1.0, 3.0), (2.0, 2.0)]), 0).regions;
         let expect = [
             (0.0, 0.0, 1),
             (0.0, 1.0, 1),
@@ -132,7 +144,6 @@ mod tests {
             -f64::MAX,
             -1.5,
             -f64::MIN_POSITIVE,
-            -0.0,
             0.0,
             5e-324,
             2.0,
@@ -145,6 +156,7 @@ mod tests {
         for x in xs {
             assert_eq!(unordered(ordered(x)).to_bits(), x.to_bits());
         }
+        assert_eq!(ordered(-0.0), ordered(0.0), "equal values, equal keys");
     }
 
     #[test]
