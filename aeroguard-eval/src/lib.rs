@@ -6,7 +6,8 @@
 //!
 //! - [`skab`]: the SKAB loader (CSV through the `csv` crate, times through `jiff`) and its protocol split.
 //! - [`Evaluation`]: a detector's predictions pooled over files into the protocol's [`Summary`].
-//! - [`metrics`]: F1 / FAR / MAR and NAB-like changepoint scores.
+//! - [`metrics`]: F1 / FAR / MAR and NAB-like changepoint scores (SKAB's protocol).
+//! - [`nab`]: the Numenta Anomaly Benchmark's own scoring and loader.
 //!
 //! ```
 //! use aeroguard_eval::{Evaluation, skab::SkabFile};
@@ -28,6 +29,7 @@
 mod error;
 mod evaluation;
 pub mod metrics;
+pub mod nab;
 pub mod skab;
 
 pub use error::{Error, Result};

@@ -1,0 +1,60 @@
+//! NAB's scoring on the real `realKnownCause` series (read from `$AEROGUARD_NAB_DIR`, else `../shared/data/nab`;
+//! never copied into the repository): the windows land on rows, the reference detectors score 0 and 100, and a
+//! detector that fires on every row scores below the null one at its own threshold yet is never chosen so.
+
+use std::path::PathBuf;
+
+use aeroguard_eval::nab::{PROFILES, load_category, probation, score_corpus};
+
+fn dir() -> PathBuf {
+    std::env::var_os("AEROGUARD_NAB_DIR")
+        .map_or_else(|| PathBuf::from("../../shared/data/nab"), PathBuf::from)
+}
+
+#[test]
+fn real_known_cause_scores_by_the_rules() {
+    let series = load_category(&dir(), "realKnownCause").unwrap();
+    assert_eq!(series.len(), 7);
+    assert_eq!(series.iter().map(|s| s.windows.len()).sum::<usize>(), 19);
+    for s in &series {
+        for &(start, end) in &s.windows {
+            assert!(
+                start >= probation(s.values.len()) && end < s.values.len(),
+                "{}: {start}-{end}",
+                s.name
+            );
+        }
+    }
+    let perfect: Vec<Vec<f64>> = series
+        .iter()
+        .map(|s| {
+            let mut v = vec![0.0; s.values.len()];
+            for &(start, _) in &s.windows {
+                v[start] = 1.0;
+            }
+            v
+        })
+        .collect();
+    let everywhere: Vec<Vec<f64>> = series.iter().map(|s| vec![1.0; s.values.len()]).collect();
+    for p in &PROFILES {
+        let r = score_corpus(&series, &perfect, p).unwrap();
+        assert!((r.score - 100.0).abs() < 1e-9, "{r:?}");
+        assert_eq!((r.tp, r.fp, r.fn_), (19, 0, 0));
+        let r = score_corpus(&series, &everywhere, p).unwrap();
+        assert_eq!(
+            (r.score, r.tp),
+            (0.0, 0),
+            "firing on every row is worse than never: {r:?}"
+        );
+    }
+    // The data's own values as scores: a real, imperfect detector lands strictly between.
+    let values: Vec<Vec<f64>> = series.iter().map(|s| s.values.clone()).collect();
+    let r = score_corpus(&series, &values, &PROFILES[0]).unwrap();
+    assert!(r.score >= 0.0 && r.score < 100.0, "{r:?}");
+}
+
+#[test]
+fn a_missing_corpus_is_a_typed_error() {
+    let err = load_category(&dir(), "noSuchCategory").unwrap_err();
+    assert!(err.to_string().contains("noSuchCategory"), "{err}");
+}
