@@ -84,6 +84,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An alert rule file is malformed or holds a bad rule.
+    #[error("alert rules, line {line}: {reason}")]
+    RuleFile {
+        /// The 1-based line of the problem (0 when it concerns the whole file).
+        line: usize,
+        /// What is wrong there.
+        reason: String,
+    },
 }
 
 impl Error {
