@@ -112,6 +112,11 @@ fn main() {
         "payload.json",
         br#"{"unit":"bar","rack":3,"tags":["a","b"]}"#,
     );
+    write(
+        "payloads",
+        "alert-rules.toml",
+        b"[[rule]]\nname = \"pump-hot\"\nabove = 90.0\nfor = \"2m\"\nkeep_firing_for = \"30s\"\nseverity = \"critical\"\nlabels = { team = \"ops\" }\n\n[[rule]]\nname = \"pump-anomaly\"\nanomaly = true\n",
+    );
 
     let ingest = r#"{"series":"pump-1","token":1,"readings":[{"at":1700000000000,"values":[4.01,60.2,12.3]},{"at":1700000001000,"values":[4.02,60.1,12.4]}]}"#;
     write("ingest", "ingest", format!("\x00\n{ingest}").as_bytes());

@@ -1,5 +1,5 @@
 //! What other nodes write and the recipes decode: round announcements (through the typed, validated config the
-//! round recipe reads), registry payloads and typed config values, on the memory backend. A hostile payload is
+//! round recipe reads), registry payloads, typed config values and alert rule files, on the memory backend. A hostile payload is
 //! a typed error, never a panic.
 #![no_main]
 
@@ -54,6 +54,13 @@ fuzz_target!(|data: &[u8]| {
                 }
             });
         let _ = sampling.get().await;
+        // Alert rule files (hot-reloaded through config): refused with a line, or rules that all validate.
+        if let Ok(text) = std::str::from_utf8(data)
+            && let Ok(rules) = aeroguard_detect::alert::parse_rules(text)
+        {
+            assert!(rules.iter().all(|r| r.validate().is_ok()));
+            let _ = aeroguard_detect::alert::Alerts::new(rules).expect("parsed rules make alerts");
+        }
         // A registry payload is any JSON; a registration with it must not fail for its content.
         if let Ok(payload) = serde_json::from_slice::<serde_json::Value>(data) {
             let registration = NODE
