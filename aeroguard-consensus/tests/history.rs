@@ -132,3 +132,104 @@ async fn an_equal_token_from_another_owner_is_refused() {
         Err(Error::InvalidName { .. })
     ));
 }
+
+/// Retention on the schedule held in config: on time, by the last good schedule when a bad one is written,
+/// and never by a deposed leader.
+#[tokio::test]
+async fn retention_runs_on_the_schedule_in_config() {
+    use std::sync::Arc;
+
+    use aeroguard_consensus::history::{Compactor, RetentionSchedule};
+    use aeroguard_consensus::memory::MemoryCluster;
+    use aeroguard_consensus::{Coordinator, Expect};
+
+    let cluster = MemoryCluster::new();
+    let a = cluster.connect("a".parse().unwrap()).unwrap();
+    let term = a.election("pump").unwrap().campaign().await.unwrap();
+    let history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
+    let minute = 60_000;
+    let points: Vec<Point> = (0..120).map(|m| p(m * minute, m as f64)).collect();
+    history
+        .append("s", &term.writer().unwrap(), &points)
+        .await
+        .unwrap();
+    let config = RetentionSchedule::config(a.config(), "retention").unwrap();
+    let mut compactor = Compactor::new(history.clone(), config.clone());
+    assert!(
+        compactor
+            .tick(&term, &["s"], ts(120 * minute))
+            .await
+            .unwrap()
+            .is_none(),
+        "no schedule, nothing"
+    );
+
+    // Keep 100 minutes, raw for 60, 10-minute buckets, every 5 minutes.
+    let schedule = RetentionSchedule {
+        keep_ms: 100 * minute as u64,
+        raw_ms: Some(60 * minute as u64),
+        bucket_ms: 10 * minute as u64,
+        every_ms: 5 * minute as u64,
+    };
+    config.set(&schedule, Expect::Any).await.unwrap();
+    let done = compactor
+        .tick(&term, &["s"], ts(120 * minute))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.dropped, done.folded),
+        (20, 40),
+        "minutes 0-19 dropped, 20-59 folded"
+    );
+    assert!(
+        compactor
+            .tick(&term, &["s"], ts(124 * minute))
+            .await
+            .unwrap()
+            .is_none(),
+        "not due yet"
+    );
+
+    // A bad schedule is refused on write, and one written around the check is not applied.
+    let bad = RetentionSchedule {
+        every_ms: 10,
+        ..schedule
+    };
+    assert!(matches!(
+        config.set(&bad, Expect::Any).await,
+        Err(Error::Invalid { .. })
+    ));
+    a.config()
+        .set_raw("retention", br#"{"keep_ms":0}"#.to_vec(), Expect::Any)
+        .await
+        .unwrap();
+    let done = compactor
+        .tick(&term, &["s"], ts(135 * minute))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.dropped, done.folded),
+        (0, 10),
+        "the last good schedule still runs: minutes 60-69 are now past the raw hour"
+    );
+    assert_eq!(compactor.schedule(), Some(schedule));
+
+    // A deposed leader's compactor changes nothing.
+    let b = cluster.connect("b".parse().unwrap()).unwrap();
+    let old = term;
+    cluster.expire(&"a".parse().unwrap());
+    let new = b.election("pump").unwrap().campaign().await.unwrap();
+    history
+        .append("s", &new.writer().unwrap(), &[p(130 * minute, 2.0)])
+        .await
+        .unwrap();
+    let before = history.range("s", ts(0), ts(i64::MAX / 2)).await.unwrap();
+    let err = compactor.tick(&old, &["s"], ts(200 * minute)).await.unwrap_err();
+    assert!(
+        matches!(err, Error::LeadershipLost { .. } | Error::Fenced { .. }),
+        "{err:?}"
+    );
+    assert_eq!(history.range("s", ts(0), ts(i64::MAX / 2)).await.unwrap(), before);
+}

@@ -40,8 +40,10 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, FencingToken, Result};
 
 mod memory;
+mod schedule;
 
 pub use memory::MemoryHistory;
+pub use schedule::{Compactor, RetentionSchedule};
 
 /// One entry of a series: a fused value at a time, with the ensemble's verdict if it was scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
