@@ -4,11 +4,13 @@
 //! 1. The leader opens round `r + 1` by compare-and-set on the announcement key `round-<name>` (so each round
 //!    number is opened once, by one leader), stamped with its fencing token. An announcement holding a higher
 //!    token than the leader's means a newer leader exists: the stale one gets [`Error::Fenced`].
-//! 2. Followers see the announcement through a config watch and put their measurement for `r` on the queue
-//!    `round-<name>`.
-//! 3. The leader takes submissions until a quorum of the service's live registered members has answered or the
-//!    deadline passes; submissions for older rounds are discarded as late. It checks its leadership before
-//!    returning: a result always carries a token that was trusted when it was produced.
+//! 2. Followers see the announcement through a config watch and post their measurement for `r` in their own
+//!    slot of the inbox `round-<name>` ([`Inbox`]: only a member's authenticated identity writes its slot), then
+//!    ring the queue `round-<name>` so the leader reads it at once.
+//! 3. The leader reads the slots of the service's live registered members until a quorum has answered for this
+//!    round or the deadline passes; answers to older rounds do not count, and neither does a slot the backend
+//!    cannot vouch for ([`RoundResult::unattested`]). It checks its leadership before returning: a result always
+//!    carries a token that was trusted when it was produced.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
