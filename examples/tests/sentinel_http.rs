@@ -35,7 +35,7 @@ async fn post(addr: &str, body: &str) -> Response {
 fn readings(from: u64, to: u64, shift: f64) -> serde_json::Value {
     let rows: Vec<serde_json::Value> = (from..to)
         .map(|r| {
-            let t = sim::measure(0, r, 7, &[]);
+            let t = sim::measure(0, r, 7, &[], None);
             serde_json::json!({ "at": 1_700_000_000_000i64 + r as i64 * 1000, "values": [t[0] + shift, t[1], t[2]] })
         })
         .collect();

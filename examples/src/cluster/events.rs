@@ -62,6 +62,17 @@ pub enum NodeEvent {
     },
     /// The leader reported a round.
     Round(RoundLine),
+    /// An alert of the leader's rules changed state (pending, firing, resolved).
+    Alert {
+        /// The leader.
+        node: String,
+        /// The rule.
+        rule: String,
+        /// `pending`, `firing` or `resolved`.
+        status: String,
+        /// The round whose sample moved it.
+        round: u64,
+    },
     /// Something went wrong that the node rides out.
     Warn {
         /// The node.
@@ -122,6 +133,12 @@ impl std::fmt::Display for NodeEvent {
             } => write!(f, "applied {node} {period_ms} {version}"),
             NodeEvent::Rejected { node, version, error } => write!(f, "rejected {node} {version} {error}"),
             NodeEvent::Aborted { round, node } => write!(f, "aborted {round} {node}"),
+            NodeEvent::Alert {
+                node,
+                rule,
+                status,
+                round,
+            } => write!(f, "alert {rule} {status} at round {round} ({node})"),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
             NodeEvent::Round(r) => {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod detection;
 mod events;
 mod node;
 mod orchestrator;
@@ -19,7 +20,7 @@ pub use node::{Emit, Plan, RoundRecord, Sampling, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::run_cluster;
 pub use process::{NodeArgs, node_process};
-pub use summary::{FailoverRecord, FaultRecord, Summary};
+pub use summary::{FailoverRecord, FaultRecord, Summary, UpsetRecord};
 
 /// Where the cluster runs (a `--backend` value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -56,7 +57,7 @@ pub struct ClusterOptions {
 
 impl ClusterOptions {
     /// Five nodes, 40 rounds every 150 ms, the default faults, the leader killed after round 12, the sampling
-    /// period halved after round 24, a 2 s session.
+    /// period halved after round 24, a process upset in rounds 27-33, a 2 s session.
     pub fn new(backend: Where, run: &str) -> Self {
         ClusterOptions {
             backend,
@@ -70,6 +71,7 @@ impl ClusterOptions {
                 faults: sim::default_faults(5),
                 post: None,
                 api_keys: None,
+                upset: Some(sim::Upset { from: 27, to: 33 }),
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

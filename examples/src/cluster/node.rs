@@ -11,7 +11,7 @@ use aeroguard_consensus::round::{Announcement, Quorum, RoundFollower, RoundLeade
 use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error, Leadership};
 use aeroguard_core::fusion::{BrooksIyengar, Fusion};
 use aeroguard_core::{Reading, SensorId, Timestamp};
-use aeroguard_detect::{EnsembleRecipe, Model, Voter};
+use aeroguard_detect::{Model, Voter};
 use serde::{Deserialize, Serialize};
 
 use super::events::{NodeEvent, RoundLine};
@@ -40,6 +40,9 @@ pub struct Plan {
     /// The nodes' API keys for the service: a file of `identity key` lines (each node posts with its own).
     #[serde(default)]
     pub api_keys: Option<std::path::PathBuf>,
+    /// A process upset every sensor sees, which the ensemble should raise an alarm for.
+    #[serde(default)]
+    pub upset: Option<sim::Upset>,
 }
 
 /// Node `node`'s key in an `identity key` file, if listed.
@@ -183,7 +186,13 @@ pub async fn run_node(
                 Ok(r) => r,
                 Err(_) => return,
             };
-            let value = sim::measure(index, round.round, plan2.seed, &plan2.faults);
+            let value = sim::measure(
+                index,
+                round.round,
+                plan2.seed,
+                &plan2.faults,
+                plan2.upset.as_ref(),
+            );
             if let Err(e) = follower.submit(&round, &value).await {
                 e3(NodeEvent::Warn {
                     node: me3.clone(),
@@ -192,7 +201,7 @@ pub async fn run_node(
             }
         }
     });
-    let mut voter = EnsembleRecipe::default()
+    let mut voter = super::detection::recipe()
         .fit(sim::normal_history(400, plan.seed).view())
         .map_err(|e| Error::Backend {
             backend: "detect",
@@ -277,6 +286,7 @@ async fn lead_rounds(
     }
     let leader = RoundLeader::<[f64; 3]>::new(coord.clone(), plan.round_options())?;
     let fusion = BrooksIyengar::new(1);
+    let mut alerts = super::detection::alerts(plan)?;
     while last < plan.rounds {
         let started = tokio::time::Instant::now();
         let result = leader.run(lead).await?;
@@ -349,6 +359,26 @@ async fn lead_rounds(
                     Err(e) => warn(format!("sentinel unreachable: {e}")),
                 }
             });
+        }
+        // The alert rules, on the round's own time: the upset must hold two rounds' worth before it fires.
+        if fusable {
+            let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
+            match alerts.observe(&series, now, sample) {
+                Ok(events) => {
+                    for e in events {
+                        emit(NodeEvent::Alert {
+                            node: me.clone(),
+                            rule: e.rule,
+                            status: format!("{:?}", e.status).to_lowercase(),
+                            round: record.round,
+                        });
+                    }
+                }
+                Err(e) => emit(NodeEvent::Warn {
+                    node: me.clone(),
+                    message: format!("alerts: {e}"),
+                }),
+            }
         }
         emit(NodeEvent::Round(RoundLine {
             round: record.round,

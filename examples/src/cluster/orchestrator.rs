@@ -173,6 +173,8 @@ pub(crate) struct Events {
     pub dead: BTreeSet<String>,
     /// Whether the run ended by timeout.
     pub timed_out: bool,
+    /// Alert transitions: (rule, status, round).
+    pub alerts: Vec<(String, String, u64)>,
 }
 
 async fn watch(
@@ -211,6 +213,9 @@ async fn watch(
             NodeEvent::Applied { node, period_ms, .. } if Some(period_ms) == ev.new_period => {
                 ev.applied.insert(node);
             }
+            NodeEvent::Alert {
+                rule, status, round, ..
+            } => ev.alerts.push((rule, status, round)),
             NodeEvent::Round(r) => {
                 round_seen_at.entry(r.round).or_insert(at);
                 last_round = last_round.max(r.round);

@@ -94,7 +94,7 @@ pub fn default_faults(nodes: usize) -> Vec<Fault> {
 }
 
 /// What node `node` measures in round `r`: the truth, its own noise, and its faults.
-pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault]) -> [f64; 3] {
+pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault], process: Option<&Upset>) -> [f64; 3] {
     let noisy = |r: u64| {
         // One stream per (node, round): a stuck sensor can replay the round its fault began.
         let mut g = Xoshiro256PlusPlus::seed_from_u64(
@@ -102,7 +102,7 @@ pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault]) -> [f64; 3] {
         );
         let mut normal = || -> f64 { g.sample(StandardNormal) };
         let sigma = 0.01 + 0.005 * node as f64;
-        let t = truth(r);
+        let t = process.map_or_else(|| truth(r), |u| u.apply(r, truth(r)));
         [
             t[0] + sigma * normal(),
             t[1] + 6.0 * sigma * normal(),
@@ -121,6 +121,27 @@ pub fn measure(node: usize, r: u64, seed: u64, faults: &[Fault]) -> [f64; 3] {
         }
     }
     v
+}
+
+/// A process upset every sensor agrees on (not a sensor fault, so fusion keeps it): a partly blocked intake,
+/// where flow falls by a third and pressure sags, for rounds `from..=to`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Upset {
+    /// The first round.
+    pub from: u64,
+    /// The last round.
+    pub to: u64,
+}
+
+impl Upset {
+    /// The process during the upset, given normal operation `t` in round `r`.
+    pub fn apply(&self, r: u64, t: [f64; 3]) -> [f64; 3] {
+        if (self.from..=self.to).contains(&r) {
+            [t[0] - 0.6, t[1], t[2] * 2.0 / 3.0]
+        } else {
+            t
+        }
+    }
 }
 
 /// Normal operation as the fused value sees it (the mean of several nodes' noise), to train the ensemble on.

@@ -33,6 +33,17 @@ pub struct FaultRecord {
     pub excluded: u64,
 }
 
+/// The process upset and the alarms it raised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpsetRecord {
+    /// Its first round.
+    pub from: u64,
+    /// Its last round.
+    pub to: u64,
+    /// The alarmed rounds from its start to two rounds after it, with who voted for each alarm.
+    pub alarmed: Vec<(u64, Vec<String>)>,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -58,6 +69,13 @@ pub struct Summary {
     pub healthy_excluded: u64,
     /// Rounds with an ensemble alarm.
     pub alarms: u64,
+    /// The process upset and the alarms it raised.
+    pub upset: Option<UpsetRecord>,
+    /// Alert transitions of the leaders' rules: (rule, status, round).
+    pub alerts: Vec<(String, String, u64)>,
+    /// Alarmed rounds with no process upset in them or in the four rounds before (the ensemble's window and
+    /// vote carry an alarm a few rounds past the upset).
+    pub false_alarms: Vec<u64>,
     /// Whether the history's tokens never went down.
     pub tokens_in_order: bool,
     /// The sampling period pushed, and which live nodes applied it.
@@ -168,6 +186,24 @@ impl Summary {
             faults,
             healthy_excluded,
             alarms: records.iter().filter(|r| r.alarm).count() as u64,
+            upset: plan.upset.map(|u| {
+                let alarmed = records
+                    .iter()
+                    .filter(|r| r.alarm && (u.from..=u.to + 2).contains(&r.round))
+                    .map(|r| (r.round, r.voted_yes.clone()))
+                    .collect();
+                UpsetRecord {
+                    from: u.from,
+                    to: u.to,
+                    alarmed,
+                }
+            }),
+            alerts: ev.alerts.clone(),
+            false_alarms: records
+                .iter()
+                .filter(|r| r.alarm && plan.upset.is_none_or(|u| !(u.from..=u.to + 4).contains(&r.round)))
+                .map(|r| r.round)
+                .collect(),
             config: ev
                 .new_period
                 .map(|p| (p, ev.applied.iter().cloned().collect(), live)),
@@ -206,6 +242,28 @@ impl Summary {
                 out.push(format!(
                     "{} ({}) was never excluded during its fault",
                     f.node, f.fault
+                ));
+            }
+        }
+        if !self.false_alarms.is_empty() {
+            out.push(format!("false alarms in rounds {:?}", self.false_alarms));
+        }
+        if let Some(UpsetRecord { from, to, alarmed }) = &self.upset {
+            if alarmed.is_empty() {
+                out.push(format!("no alarm for the process upset in rounds {from}-{to}"));
+            }
+            let went = |status: &str| {
+                self.alerts
+                    .iter()
+                    .any(|(rule, s, _)| rule == "process-anomaly" && s == status)
+            };
+            // Firing needs a few rounds of the upset, resolving a few after it (the vote's window).
+            let fire_by = self.rounds_planned >= from + 6;
+            let resolve_by = self.rounds_planned >= to + 7;
+            if (fire_by && !went("firing")) || (resolve_by && !went("resolved")) {
+                out.push(format!(
+                    "the process-anomaly alert did not fire and resolve: {:?}",
+                    self.alerts
                 ));
             }
         }
@@ -255,7 +313,28 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(f, "  healthy excluded     {} rounds", self.healthy_excluded)?;
-        writeln!(f, "  alarms raised        {}", self.alarms)?;
+        writeln!(
+            f,
+            "  alarms raised        {} ({} false)",
+            self.alarms,
+            self.false_alarms.len()
+        )?;
+        if let Some(UpsetRecord { from, to, alarmed }) = &self.upset {
+            writeln!(
+                f,
+                "  process upset        rounds {from}-{to} (flow falls by a third, pressure sags; every sensor agrees)"
+            )?;
+            for (round, voters) in alarmed {
+                writeln!(
+                    f,
+                    "    alarm in round {round:<3} voted for by {}",
+                    voters.join(", ")
+                )?;
+            }
+        }
+        for (rule, status, round) in &self.alerts {
+            writeln!(f, "  alert                {rule} {status} at round {round}")?;
+        }
         if let Some((p, applied, live)) = &self.config {
             writeln!(
                 f,
