@@ -274,6 +274,7 @@ impl Client {
             .map_err(errors::consensus)?;
         Ok(RoundLeader {
             inner: Arc::new(inner),
+            unattested: Default::default(),
         })
     }
 

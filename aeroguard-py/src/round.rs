@@ -17,6 +17,8 @@ type RoundOutcome = (u64, u64, Vec<(String, String)>, Vec<String>, bool);
 #[pyclass(module = "aeroguard")]
 pub struct RoundLeader {
     pub(crate) inner: Arc<aeroguard_consensus::round::RoundLeader<serde_json::Value>>,
+    /// The last run's members whose answers the backend could not vouch for, with why.
+    pub(crate) unattested: Mutex<Vec<(String, String)>>,
 }
 
 /// A follower's side of rounds.
@@ -50,6 +52,13 @@ pub(crate) fn round_options(
 
 #[pymethods]
 impl RoundLeader {
+    /// The last run's members whose answers the backend could not vouch for (a ZooKeeper slot not written by
+    /// the roster's identity for the node): `[(node, why)]`. They count as missing.
+    #[getter]
+    fn unattested(&self) -> Vec<(String, String)> {
+        self.unattested.lock().clone()
+    }
+
     /// Opens the next round under `leadership` and collects it: `(round, token, answers {node: json},
     /// missing [node], reached_quorum)`. `LeadershipLostError` or `FencedError` if a newer leader took over.
     fn run(&self, py: Python<'_>, leadership: &Leadership) -> PyResult<RoundOutcome> {
@@ -59,6 +68,11 @@ impl RoundLeader {
             .as_ref()
             .ok_or_else(|| errors::LeadershipLostError::new_err("resigned"))?;
         let r = block(py, inner.run(lead))?.map_err(errors::consensus)?;
+        *self.unattested.lock() = r
+            .unattested
+            .iter()
+            .map(|(n, why)| (n.to_string(), why.clone()))
+            .collect();
         Ok((
             r.round,
             r.token.0,

@@ -246,6 +246,7 @@ def test_round_recipe(backend, unique):
             assert (rnd, token, reached, missing) == (expected, lead.token, True, [])
             got = {node: json.loads(value) for node, value in answers}
             assert got == {"f1": {"reading": 10 + expected}, "f2": {"reading": 11 + expected}}
+            assert leader.unattested == [], "each follower answers under its own login"
         lead.resign()
         with pytest.raises(aeroguard.LeadershipLostError):
             leader.run(lead)
@@ -313,3 +314,48 @@ def test_redis_refuses_missing_and_wrong_credentials():
         )
     with pytest.raises(ValueError, match="no such file"):
         aeroguard.Client("redis", node="n", sentinels=SENTINELS, redis_ca="/no/such/ca.pem")
+
+
+def test_zookeeper_round_ignores_a_node_answering_under_another_login(unique):
+    """A member holding the cluster credential that answers as f2 under f1's own login is not counted."""
+    import json
+
+    name, service = unique("round"), unique("round-svc")
+    roster = {n: zk_identity(n) for n in MEMBERS}
+
+    def client(node, login):
+        return aeroguard.Client(
+            "zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH,
+            zk_node_auth=f"{login}:{MEMBERS[login]}", zk_members=roster,
+        )
+
+    with client("lead", "lead") as lead_client, client("f1", "f1") as f1, client("f2", "f1") as forger:
+        regs = [c.register(service) for c in (f1, forger)]
+        followers = [c.round_follower(name, service) for c in (f1, forger)]
+        stop = threading.Event()
+
+        def answer(follower):
+            while not stop.is_set():
+                try:
+                    follower.next_round(timeout=0.5)
+                    follower.submit(json.dumps({"reading": 1}))
+                except TimeoutError:
+                    continue
+                except aeroguard.AeroGuardError:
+                    return
+
+        threads = [threading.Thread(target=answer, args=(f,), daemon=True) for f in followers]
+        for t in threads:
+            t.start()
+        lead = lead_client.election(name).campaign(timeout=5)
+        leader = lead_client.round_leader(name, service, deadline=1.0, quorum="all")
+        _rnd, _token, answers, missing, reached = leader.run(lead)
+        assert [node for node, _ in answers] == ["f1"]
+        assert (missing, reached) == (["f2"], False)
+        assert [node for node, _ in leader.unattested] == ["f2"]
+        assert "digest:f1:" in leader.unattested[0][1]
+        stop.set()
+        for t in threads:
+            t.join()
+        for r in regs:
+            r.close()

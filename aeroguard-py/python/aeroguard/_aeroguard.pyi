@@ -309,6 +309,8 @@ class Watch:
 @final
 class RoundLeader:
     def run(self, leadership: Leadership) -> Tuple[int, int, List[Tuple[str, str]], List[str], bool]: ...
+    @property
+    def unattested(self) -> List[Tuple[str, str]]: ...
 
 @final
 class RoundFollower:
