@@ -9,7 +9,7 @@
 //! | memory | the coordinator of `n` (one process, nothing to forge) | nothing |
 //! | ZooKeeper, with [`ZkAuth`](crate::zookeeper::ZkAuth) | the identity the roster names for `n` ([`ZkAuth::with_member`](crate::zookeeper::ZkAuth::with_member)) | the slot's ACL: `n`'s identity is its only writer and administrator, the ACL never changed, and the value was written after creation |
 //! | ZooKeeper, without authentication | anyone | nothing (an open ensemble attests nothing) |
-//! | Redis | the ACL users whose key patterns cover `<prefix>-inbox:{<name>}:n` (see SECURITY.md) | nothing the server lets a client read: the operator's ACL is the guarantee |
+//! | Redis | the ACL users whose key patterns cover `<prefix>-inbox/n/*` (see SECURITY.md) | nothing the server lets a client read: the operator's ACL is the guarantee |
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

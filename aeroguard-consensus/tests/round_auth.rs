@@ -226,7 +226,7 @@ mod redis_backend {
         }
         // The admin sees the same: nothing under the forged slots.
         let mut admin = master_conn_as("AEROGUARD_REDIS_ADMIN").await;
-        let key = format!("aeroguard-inbox:{{round-{}}}:n2", options.name);
+        let key = format!("aeroguard-inbox/n2/{{round-{}}}", options.name);
         let got: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query_async(&mut admin).await.unwrap();
         assert!(got.is_none());
     }

@@ -1,8 +1,8 @@
-//! Inboxes on Redis: one string key per member, `<prefix>-inbox:{<name>}:<node>`.
+//! Inboxes on Redis: one string key per member, `<prefix>-inbox/<node>/{<name>}`.
 //!
 //! The keys sit outside `<prefix>:*` on purpose: a deployment gives the library's shared ACL user read access
-//! to them (`%R~<prefix>-inbox:*`) and each member's own user write access to its own slots only
-//! (`~<prefix>-inbox:*:<node>`), so what a member's slot holds was written by that member's login. Redis keeps
+//! to them (`%R~<prefix>-inbox/*`) and each member's own user write access to its own slots only
+//! (`~<prefix>-inbox/<node>/*`), so what a member's slot holds was written by that member's login. Redis keeps
 //! no record of who wrote a key, so a reader cannot check this: the ACL is the guarantee (SECURITY.md).
 
 use aeroguard_core::NodeId;

@@ -8,10 +8,11 @@ pub(crate) fn named(prefix: &str, kind: &str, name: &str) -> String {
     format!("{prefix}:{kind}:{{{name}}}")
 }
 
-/// Node `node`'s slot of inbox `name`: outside `<prefix>:*`, so ACL users can be given their own slots alone
-/// (`~<prefix>-inbox:*:<node>`; node ids hold no `:`, names no braces).
+/// Node `node`'s slot of inbox `name`: outside `<prefix>:*`, so an ACL user can be given its node's slots alone
+/// with the pattern `~<prefix>-inbox/<node>/*`. Node ids hold no `/` (nor any glob character), so that pattern
+/// matches no other node's key: a suffix pattern would (`*:n1` matches node `x:n1`'s key too).
 pub(crate) fn inbox(prefix: &str, name: &str, node: &str) -> String {
-    format!("{prefix}-inbox:{{{name}}}:{node}")
+    format!("{prefix}-inbox/{node}/{{{name}}}")
 }
 
 /// The keys of the master's failover epoch and of the end of its quiet period (`scripts::EPOCH_RAISE`), shared by
@@ -62,6 +63,18 @@ mod tests {
             if (kind_a, a.as_str(), sa) != (kind_b, b.as_str(), sb) {
                 prop_assert_ne!(key_a, key_b);
             }
+        }
+    }
+
+    #[test]
+    fn a_nodes_slot_pattern_covers_its_own_slots_alone() {
+        let pattern_prefix = |node: &str| format!("aeroguard-inbox/{node}/");
+        for (node, other) in [("n1", "x:n1"), ("x:n1", "n1"), ("n1", "n10"), ("n1", "n1.a")] {
+            assert!(super::inbox("aeroguard", "round-a", node).starts_with(&pattern_prefix(node)));
+            assert!(
+                !super::inbox("aeroguard", "round-a", other).starts_with(&pattern_prefix(node)),
+                "{node}'s pattern must not cover {other}'s slot"
+            );
         }
     }
 

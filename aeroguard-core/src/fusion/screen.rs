@@ -127,7 +127,7 @@ impl Screen {
                     if shared == usize::MAX {
                         (first, shared) = (id, id.len());
                     } else {
-                        shared = first[..shared].iter().zip(id).take_while(|(a, b)| a == b).count();
+                        shared = shared_len(first, shared, id);
                     }
                     longest = longest.max(id.len());
                     candidates.push(Candidate {
@@ -236,13 +236,12 @@ impl Screen {
 fn common_prefix<'a>(mut ids: impl Iterator<Item = &'a str>) -> usize {
     let Some(first) = ids.next() else { return 0 };
     let first = first.as_bytes();
-    ids.fold(first.len(), |n, id| {
-        first[..n]
-            .iter()
-            .zip(id.as_bytes())
-            .take_while(|(a, b)| a == b)
-            .count()
-    })
+    ids.fold(first.len(), |n, id| shared_len(first, n, id.as_bytes()))
+}
+
+/// How many of the first `n` bytes of `first` begin `id` too.
+fn shared_len(first: &[u8], n: usize, id: &[u8]) -> usize {
+    first[..n].iter().zip(id).take_while(|(a, b)| a == b).count()
 }
 
 /// The eight bytes of `id` from `offset` (past the prefix every id shares), big-endian and zero-padded. Ids

@@ -141,9 +141,16 @@ impl Alerts {
 
     /// Feeds `series`' sample at `at` to every rule; returns the transitions, in rule order.
     ///
-    /// Errors: a value that is NaN or infinite (for a rule that reads it), a time before the series' last
-    /// sample, a new series past the limit.
+    /// Errors: a series name that is empty or over 256 bytes, a value that is NaN or infinite (for a rule that
+    /// reads it), a time before the series' last sample, a new series past the limit.
     pub fn observe(&mut self, series: &str, at: Timestamp, sample: Sample) -> Result<Vec<AlertEvent>> {
+        if series.is_empty() || series.len() > 256 {
+            return Err(Error::parameter(
+                "series",
+                series.chars().take(64).collect::<String>(),
+                "must be 1 to 256 bytes",
+            ));
+        }
         if !sample.value.is_finite() && self.rules.iter().any(|r| r.condition.reads_value()) {
             return Err(Error::NonFinite {
                 what: "alert sample",

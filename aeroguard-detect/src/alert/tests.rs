@@ -118,6 +118,12 @@ fn bad_input_is_a_typed_error_and_changes_nothing() {
         a.observe("r", at(0), Sample::value(0.0)),
         Err(Error::InvalidParameter { name: "series", .. })
     ));
+    for bad in [String::new(), "s".repeat(257)] {
+        assert!(matches!(
+            a.observe(&bad, at(20), Sample::value(0.0)),
+            Err(Error::InvalidParameter { name: "series", .. })
+        ));
+    }
     assert!(AlertRule::new("bad name", Condition::Anomaly).is_err());
     assert!(AlertRule::new("x", Condition::Above(f64::INFINITY)).is_err());
     let twice = vec![
