@@ -42,6 +42,8 @@ mod error;
 pub mod history;
 mod inbox;
 pub mod memory;
+#[cfg(feature = "outbox")]
+pub mod outbox;
 pub mod queue;
 #[cfg(feature = "redis")]
 pub mod redis;

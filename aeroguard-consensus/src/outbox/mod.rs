@@ -1,0 +1,412 @@
+//! Store-and-forward: what a node must deliver is first written to an embedded on-disk log, then forwarded in
+//! order when the link is up, so a link that drops, a server that restarts or a `kill -9` loses nothing.
+//!
+//! An [`Outbox`] is one [redb](https://docs.rs/redb) file: ACID, crash-safe (a commit is on disk when
+//! [`push`](Outbox::push) returns, and a torn write is rolled back on the next open), pure Rust with no C
+//! library to build, and one exclusive file lock, so two processes cannot forward the same log. Entries are
+//! kept in push order under a sequence number; [`forward`](Outbox::forward) hands them to a sink oldest first
+//! and removes each one the sink took ([`Outcome::Sent`]) or refused for good ([`Outcome::Refused`]: a fenced
+//! write, a malformed entry); the first [`Outcome::Retry`] stops the pass and keeps it and everything after it.
+//!
+//! Delivery is at least once: a crash between the sink taking an entry and its removal sends it again. Sinks
+//! make that harmless by keying what they store on the entry's series, time and token: the fenced history
+//! stores a point once however often it is appended ([`forward_appends`]), and the analysis service skips
+//! readings at or before the last time it stored for a series.
+//!
+//! Disk use is bounded by [`OutboxLimits`]: entries and bytes at most, and a policy when full ([`WhenFull`]);
+//! what the policy dropped is counted in [`OutboxStats`].
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use aeroguard_consensus::outbox::{Outbox, OutboxLimits, Outcome};
+//!
+//! let dir = std::env::temp_dir().join(format!("outbox-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let outbox: Outbox<String> = Outbox::open(dir.join("posts.redb"), OutboxLimits::default())?;
+//! outbox.push(&"round 1".to_string())?;
+//! outbox.push(&"round 2".to_string())?;
+//! // The link is down: the first entry is kept, and so is everything after it.
+//! let pass = outbox.forward(|_item: &String| async { Outcome::Retry("link down".into()) }).await?;
+//! assert_eq!((pass.sent, outbox.stats().queued), (0, 2));
+//! // The link is back: both go, in order.
+//! let mut seen = Vec::new();
+//! let pass = outbox.forward(|item: &String| { seen.push(item.clone()); async { Outcome::Sent } }).await?;
+//! assert_eq!(pass.sent, 2);
+//! assert_eq!(seen, ["round 1", "round 2"]);
+//! assert_eq!(outbox.stats().queued, 0);
+//! # drop(outbox); std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+mod history;
+mod limits;
+#[cfg(test)]
+mod tests;
+
+pub use history::{Append, forward_appends};
+pub use limits::{OutboxLimits, OutboxStats, WhenFull};
+
+const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+/// `next` (the next sequence number) and `bytes` (the payload bytes held).
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// What a sink did with an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered: the entry leaves the outbox.
+    Sent,
+    /// Refused for good (a fenced write, an entry the sink can never take): the entry leaves, counted and logged.
+    Refused(String),
+    /// Not now (the link is down, the server is busy): the entry and everything after it stay, in order.
+    Retry(String),
+}
+
+/// What one [`Outbox::forward`] pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Entries delivered.
+    pub sent: u64,
+    /// Entries refused for good and removed.
+    pub refused: u64,
+    /// Why the pass stopped early, if a sink asked to retry.
+    pub stopped: Option<String>,
+}
+
+/// A durable, bounded, ordered log of entries `T` waiting for delivery.
+pub struct Outbox<T> {
+    db: Database,
+    path: PathBuf,
+    limits: OutboxLimits,
+    pushed: AtomicU64,
+    sent: AtomicU64,
+    refused: AtomicU64,
+    dropped: AtomicU64,
+    wake: tokio::sync::Notify,
+    _entries: PhantomData<fn(T) -> T>,
+}
+
+impl<T> std::fmt::Debug for Outbox<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("path", &self.path)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn storage(operation: &'static str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Backend {
+        backend: "outbox",
+        operation,
+        message: format!("{}: {e}", path.display()),
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Outbox<T> {
+    /// Opens the outbox at `path`, creating it if missing; entries left by an earlier run (or a crash) are kept.
+    /// Fails if another process holds it open.
+    pub fn open(path: impl AsRef<Path>, limits: OutboxLimits) -> Result<Self> {
+        limits.validate()?;
+        let path = path.as_ref().to_path_buf();
+        let db = Database::builder()
+            .set_cache_size(limits.cache_bytes)
+            .create(&path)
+            .map_err(|e| storage("open", &path, e))?;
+        let outbox = Outbox {
+            db,
+            path,
+            limits,
+            pushed: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            wake: tokio::sync::Notify::new(),
+            _entries: PhantomData,
+        };
+        // Create the tables, so that readers find them.
+        outbox.write(Durability::Immediate, "open", |_, _| Ok(()))?;
+        Ok(outbox)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `item`; it is on disk when this returns (one fsync; blocking). When the outbox is full, the
+    /// limits' policy applies: the oldest entries are dropped (and counted) or the push is refused with
+    /// [`Error::Overloaded`]. An entry larger than [`OutboxLimits::max_entry_bytes`] is refused with
+    /// [`Error::InvalidParameter`].
+    pub fn push(&self, item: &T) -> Result<u64> {
+        self.push_all(std::slice::from_ref(item))
+            .map(|last| last.unwrap_or_default())
+    }
+
+    /// Appends `items` in one commit; the last sequence number, if any.
+    pub fn push_all(&self, items: &[T]) -> Result<Option<u64>> {
+        let encoded = items
+            .iter()
+            .map(|item| {
+                let bytes = serde_json::to_vec(item).map_err(|e| storage("encode", &self.path, e))?;
+                if bytes.len() > self.limits.max_entry_bytes {
+                    return Err(Error::InvalidParameter {
+                        name: "entry",
+                        value: format!("{} bytes", bytes.len()),
+                        reason: "larger than the outbox's max_entry_bytes",
+                    });
+                }
+                Ok(bytes)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut last = None;
+        let mut dropped = 0;
+        self.write(Durability::Immediate, "push", |entries, meta| {
+            for bytes in &encoded {
+                dropped += self.make_room(entries, meta, bytes.len() as u64)?;
+                let seq = get(meta, "next")?;
+                entries
+                    .insert(seq, bytes.as_slice())
+                    .map_err(|e| storage("push", &self.path, e))?;
+                set(meta, "next", seq + 1)?;
+                set(meta, "bytes", get(meta, "bytes")? + bytes.len() as u64)?;
+                last = Some(seq);
+            }
+            Ok(())
+        })?;
+        self.pushed.fetch_add(items.len() as u64, Ordering::Relaxed);
+        if dropped > 0 {
+            self.dropped.fetch_add(dropped, Ordering::Relaxed);
+            tracing::warn!(
+                "outbox {}: full, dropped the {dropped} oldest entries",
+                self.path.display()
+            );
+        }
+        self.wake.notify_one();
+        Ok(last)
+    }
+
+    /// Drops the oldest entries until `incoming` more bytes fit (or refuses, by the policy); how many it dropped.
+    fn make_room(
+        &self,
+        entries: &mut redb::Table<u64, &[u8]>,
+        meta: &mut redb::Table<&str, u64>,
+        incoming: u64,
+    ) -> Result<u64> {
+        let mut dropped = 0;
+        loop {
+            let bytes = get(meta, "bytes")?;
+            let count = entries.len().map_err(|e| storage("push", &self.path, e))?;
+            if bytes + incoming <= self.limits.max_bytes && count < self.limits.max_entries {
+                return Ok(dropped);
+            }
+            if self.limits.when_full == WhenFull::RefuseNew {
+                return Err(Error::Overloaded {
+                    backend: "outbox",
+                    operation: "push",
+                    reason: format!(
+                        "{} holds {count} entries, {bytes} bytes (limits {}, {})",
+                        self.path.display(),
+                        self.limits.max_entries,
+                        self.limits.max_bytes
+                    ),
+                });
+            }
+            let Some((_, old)) = entries.pop_first().map_err(|e| storage("push", &self.path, e))? else {
+                return Ok(dropped);
+            };
+            let freed = old.value().len() as u64;
+            drop(old);
+            set(meta, "bytes", bytes.saturating_sub(freed))?;
+            dropped += 1;
+        }
+    }
+
+    /// The oldest `n` entries with their sequence numbers (an entry that no longer decodes comes as `Err`).
+    pub fn oldest(&self, n: usize) -> Result<Vec<(u64, std::result::Result<T, String>)>> {
+        let read = self.db.begin_read().map_err(|e| storage("read", &self.path, e))?;
+        let entries = read
+            .open_table(ENTRIES)
+            .map_err(|e| storage("read", &self.path, e))?;
+        let mut out = Vec::new();
+        for row in entries
+            .iter()
+            .map_err(|e| storage("read", &self.path, e))?
+            .take(n)
+        {
+            let (seq, bytes) = row.map_err(|e| storage("read", &self.path, e))?;
+            let item = serde_json::from_slice(bytes.value()).map_err(|e| e.to_string());
+            out.push((seq.value(), item));
+        }
+        Ok(out)
+    }
+
+    /// Removes entry `seq` (a no-op if the limits' policy dropped it meanwhile). The removal is not synced by
+    /// itself: a crash may bring it back (delivered twice, which sinks absorb), and the next push syncs it.
+    fn remove(&self, seq: u64) -> Result<()> {
+        self.write(Durability::None, "remove", |entries, meta| {
+            if let Some(old) = entries
+                .remove(seq)
+                .map_err(|e| storage("remove", &self.path, e))?
+            {
+                let freed = old.value().len() as u64;
+                drop(old);
+                set(meta, "bytes", get(meta, "bytes")?.saturating_sub(freed))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// One pass: hands the entries to `deliver`, oldest first, until the outbox is empty or `deliver` asks to
+    /// retry. Entries pushed during the pass are forwarded in it too.
+    pub async fn forward<F, Fut>(&self, mut deliver: F) -> Result<Pass>
+    where
+        F: FnMut(&T) -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        let mut pass = Pass::default();
+        loop {
+            let batch = self.oldest(64)?;
+            if batch.is_empty() {
+                return Ok(pass);
+            }
+            for (seq, item) in batch {
+                let outcome = match &item {
+                    Ok(item) => deliver(item).await,
+                    Err(e) => Outcome::Refused(format!("entry {seq} does not decode: {e}")),
+                };
+                match outcome {
+                    Outcome::Sent => {
+                        self.remove(seq)?;
+                        pass.sent += 1;
+                        self.sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Outcome::Refused(why) => {
+                        tracing::warn!("outbox {}: entry {seq} refused: {why}", self.path.display());
+                        self.remove(seq)?;
+                        pass.refused += 1;
+                        self.refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Outcome::Retry(why) => {
+                        pass.stopped = Some(why);
+                        return Ok(pass);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forwards until `stop` resolves: a pass whenever something is pushed (or every `idle`), and after a
+    /// pass the sink stopped, again after a backoff that doubles from `idle / 4` up to `max_backoff`.
+    pub async fn run<F, Fut>(
+        &self,
+        mut deliver: F,
+        idle: Duration,
+        max_backoff: Duration,
+        stop: impl Future<Output = ()>,
+    ) -> Result<()>
+    where
+        F: FnMut(&T) -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        tokio::pin!(stop);
+        let first = (idle / 4).max(Duration::from_millis(1));
+        let mut backoff = first;
+        loop {
+            let pass = self.forward(&mut deliver).await?;
+            if let Some(why) = pass.stopped {
+                tracing::debug!("outbox {}: retrying in {backoff:?}: {why}", self.path.display());
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = &mut stop => return Ok(()),
+                }
+                backoff = (backoff * 2).min(max_backoff);
+            } else {
+                backoff = first;
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(idle) => {}
+                    () = &mut stop => return Ok(()),
+                }
+            }
+        }
+    }
+
+    /// What the outbox holds and has done since it was opened.
+    pub fn stats(&self) -> OutboxStats {
+        let (queued, bytes) = self.held().unwrap_or((0, 0));
+        OutboxStats {
+            queued,
+            bytes,
+            max_bytes: self.limits.max_bytes,
+            pushed: self.pushed.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    fn held(&self) -> Result<(u64, u64)> {
+        let read = self.db.begin_read().map_err(|e| storage("read", &self.path, e))?;
+        let entries = read
+            .open_table(ENTRIES)
+            .map_err(|e| storage("read", &self.path, e))?;
+        let meta = read
+            .open_table(META)
+            .map_err(|e| storage("read", &self.path, e))?;
+        let count = entries.len().map_err(|e| storage("read", &self.path, e))?;
+        let bytes = meta
+            .get("bytes")
+            .map_err(|e| storage("read", &self.path, e))?
+            .map_or(0, |v| v.value());
+        Ok((count, bytes))
+    }
+
+    fn write(
+        &self,
+        durability: Durability,
+        operation: &'static str,
+        f: impl FnOnce(&mut redb::Table<u64, &[u8]>, &mut redb::Table<&str, u64>) -> Result<()>,
+    ) -> Result<()> {
+        let fail = |e: &dyn std::fmt::Display| storage(operation, &self.path, e);
+        let mut txn = self.db.begin_write().map_err(|e| fail(&e))?;
+        txn.set_durability(durability).map_err(|e| fail(&e))?;
+        {
+            let mut entries = txn.open_table(ENTRIES).map_err(|e| fail(&e))?;
+            let mut meta = txn.open_table(META).map_err(|e| fail(&e))?;
+            f(&mut entries, &mut meta)?;
+        }
+        txn.commit().map_err(|e| fail(&e))
+    }
+}
+
+fn get(meta: &redb::Table<&str, u64>, key: &str) -> Result<u64> {
+    Ok(meta
+        .get(key)
+        .map_err(|e| Error::Backend {
+            backend: "outbox",
+            operation: "read",
+            message: e.to_string(),
+        })?
+        .map_or(0, |v| v.value()))
+}
+
+fn set(meta: &mut redb::Table<&str, u64>, key: &str, value: u64) -> Result<()> {
+    meta.insert(key, value).map_err(|e| Error::Backend {
+        backend: "outbox",
+        operation: "write",
+        message: e.to_string(),
+    })?;
+    Ok(())
+}
