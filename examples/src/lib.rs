@@ -245,6 +245,7 @@ pub mod cluster;
 mod error;
 pub mod http;
 pub mod jepsen;
+pub mod netcut;
 pub mod plot;
 pub mod sentinel;
 

@@ -1,6 +1,7 @@
 //! The sensor cluster end to end on the embedded memory backend (no servers): a fixed number of rounds with
 //! the seeded fault schedule and a leader crash; the summary read back from the history must show no round
-//! reported twice or lost, the faulty sensors excluded, the crash survived and the new sampling period applied.
+//! reported twice or lost, the faulty sensors excluded, the crash survived, the rounds of a link outage
+//! buffered and forwarded, and the new sampling period applied.
 
 use std::time::Duration;
 
@@ -47,6 +48,11 @@ async fn memory_cluster_survives_a_leader_crash() {
         "healthy sensors excluded in {} rounds",
         summary.healthy_excluded
     );
+    // The link outage (rounds 16-20): every round waited in the leader's outbox and reached the history after.
+    let outage = summary.outage.clone().expect("the leader lived through the outage");
+    assert_eq!((outage.from, outage.to), (16, 20));
+    assert_eq!(outage.buffered, 5, "rounds 16-20 waited on disk: {outage:?}");
+    assert!(outage.forwarded >= outage.buffered, "{outage:?}");
     let (period, applied, live) = summary.config.clone().unwrap();
     assert_eq!(
         (period, applied.len()),

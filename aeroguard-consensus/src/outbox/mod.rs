@@ -343,6 +343,12 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
         }
     }
 
+    /// Waits until something is pushed (a push since the last wait counts), or `within` passes: for forwarders
+    /// with a loop of their own.
+    pub async fn pushed(&self, within: Duration) {
+        let _ = tokio::time::timeout(within, self.wake.notified()).await;
+    }
+
     /// What the outbox holds and has done since it was opened.
     pub fn stats(&self) -> OutboxStats {
         let (queued, bytes) = self.held().unwrap_or((0, 0));

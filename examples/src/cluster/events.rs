@@ -73,6 +73,26 @@ pub enum NodeEvent {
         /// The round whose sample moved it.
         round: u64,
     },
+    /// The leader's link to the history went down or came back (the simulated outage); what its outbox held.
+    Link {
+        /// The leader.
+        node: String,
+        /// Whether the link is up now.
+        up: bool,
+        /// The last round reported before the change.
+        round: u64,
+        /// Entries waiting in the outbox.
+        queued: u64,
+    },
+    /// An outbox delivered everything it held back while its receiver was away.
+    Forwarded {
+        /// The node.
+        node: String,
+        /// `history` or `service`.
+        to: String,
+        /// Entries delivered since the receiver first asked to retry.
+        sent: u64,
+    },
     /// Something went wrong that the node rides out.
     Warn {
         /// The node.
@@ -139,6 +159,27 @@ impl std::fmt::Display for NodeEvent {
                 status,
                 round,
             } => write!(f, "alert {rule} {status} at round {round} ({node})"),
+            NodeEvent::Link {
+                node,
+                up: false,
+                round,
+                queued,
+            } => write!(
+                f,
+                "link {node} to the history DOWN after round {round} ({queued} waiting in its outbox)"
+            ),
+            NodeEvent::Link {
+                node, round, queued, ..
+            } => write!(
+                f,
+                "link {node} to the history up after round {round} ({queued} waiting in its outbox)"
+            ),
+            NodeEvent::Forwarded { node, to, sent } => {
+                write!(
+                    f,
+                    "forwarded {node}: {sent} held back delivered to the {to}, in order"
+                )
+            }
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
             NodeEvent::Round(r) => {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod deliver;
 mod detection;
 mod events;
 mod node;
@@ -15,12 +16,13 @@ mod process;
 pub mod sim;
 mod summary;
 
+pub use deliver::{Deliveries, Post, outbox_file};
 pub use events::{NodeEvent, RoundLine};
 pub use node::{Emit, Plan, RoundRecord, Sampling, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::run_cluster;
 pub use process::{NodeArgs, node_process};
-pub use summary::{FailoverRecord, FaultRecord, Summary, UpsetRecord};
+pub use summary::{FailoverRecord, FaultRecord, OutageRecord, Summary, UpsetRecord};
 
 /// Where the cluster runs (a `--backend` value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -57,7 +59,8 @@ pub struct ClusterOptions {
 
 impl ClusterOptions {
     /// Five nodes, 40 rounds every 150 ms, the default faults, the leader killed after round 12, the sampling
-    /// period halved after round 24, a process upset in rounds 27-33, a 2 s session.
+    /// period halved after round 24, a link outage in rounds 16-20 (the leader's rounds wait in its outbox), a process upset
+    /// in rounds 27-33, a 2 s session.
     pub fn new(backend: Where, run: &str) -> Self {
         ClusterOptions {
             backend,
@@ -72,6 +75,8 @@ impl ClusterOptions {
                 post: None,
                 api_keys: None,
                 upset: Some(sim::Upset { from: 27, to: 33 }),
+                outage: Some(sim::Outage { from: 16, to: 20 }),
+                outbox_dir: None,
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aeroguard_consensus::history::{HistoryStore, Point, Writer};
+use aeroguard_consensus::outbox::Append;
 use aeroguard_consensus::round::{Announcement, Quorum, RoundFollower, RoundLeader, RoundOptions};
 use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error, Leadership};
 use aeroguard_core::fusion::{BrooksIyengar, Fusion};
@@ -14,6 +15,7 @@ use aeroguard_core::{Reading, SensorId, Timestamp};
 use aeroguard_detect::{Model, Voter};
 use serde::{Deserialize, Serialize};
 
+use super::deliver::{Deliveries, Post};
 use super::events::{NodeEvent, RoundLine};
 use super::sim::{self, Fault, HALF_WIDTH};
 
@@ -43,6 +45,13 @@ pub struct Plan {
     /// A process upset every sensor sees, which the ensemble should raise an alarm for.
     #[serde(default)]
     pub upset: Option<sim::Upset>,
+    /// A link outage: the leader's link to the history is down for these rounds.
+    #[serde(default)]
+    pub outage: Option<sim::Outage>,
+    /// Where the nodes keep their outboxes (`None`: `aeroguard-outbox` in the temporary directory); each node
+    /// has its files under `<dir>/<run>/`.
+    #[serde(default)]
+    pub outbox_dir: Option<std::path::PathBuf>,
 }
 
 /// Node `node`'s key in an `identity key` file, if listed.
@@ -102,6 +111,12 @@ impl Plan {
             quorum,
         )
     }
+    /// The directory of the run's outboxes.
+    pub fn outbox_dir(&self) -> std::path::PathBuf {
+        self.outbox_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("aeroguard-outbox"))
+    }
     /// Node `i`'s id (`n1`, `n2`, ...).
     pub fn node_name(i: usize) -> String {
         format!("n{}", i + 1)
@@ -147,6 +162,19 @@ pub async fn run_node(
         .registry()
         .register(&plan.service(), serde_json::json!({ "index": index }))
         .await?;
+    let api_key = match &plan.api_keys {
+        Some(file) => api_key_of(file, &me)?,
+        None => None,
+    };
+    // What the node must deliver goes to disk first (and what an earlier life left is forwarded now).
+    let deliveries = Deliveries::open(
+        &plan.outbox_dir(),
+        &plan.run,
+        &me,
+        history.clone(),
+        plan.post.clone().map(|addr| (addr, api_key)),
+        emit.clone(),
+    )?;
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     // Sampling period: applied as soon as the watch delivers it, no restart.
     let sampling = Config::<Sampling>::new(coord.config(), &plan.sampling_key())?.with_validator(|s| {
@@ -224,7 +252,12 @@ pub async fn run_node(
             node: me.clone(),
             token: lead.token().0,
         });
-        match lead_rounds(&coord, &*history, &plan, &lead, &mut voter, &period, &emit).await {
+        let term = Term {
+            lead: &lead,
+            history: &*history,
+            deliveries: &deliveries,
+        };
+        match lead_rounds(&coord, &term, &plan, &mut voter, &period, &emit).await {
             Ok(()) => {
                 // Every round reported: stay leader, idle, until the run is stopped.
                 let reason = lead.lost().await;
@@ -244,22 +277,29 @@ pub async fn run_node(
     result
 }
 
+/// A leader's term: its leadership, the history it reads, and where its deliveries go.
+struct Term<'a> {
+    lead: &'a Leadership,
+    history: &'a dyn HistoryStore,
+    deliveries: &'a Deliveries,
+}
+
 /// Leads rounds until `plan.rounds` are reported or the leadership is lost.
 async fn lead_rounds(
     coord: &Arc<dyn Coordinator>,
-    history: &dyn HistoryStore,
+    term: &Term<'_>,
     plan: &Plan,
-    lead: &Leadership,
     voter: &mut Voter<Model>,
     period: &AtomicU64,
     emit: &Emit,
 ) -> Result<(), Error> {
+    let Term {
+        lead,
+        history,
+        deliveries,
+    } = *term;
     let me = coord.node().to_string();
     let series = plan.series();
-    let api_key = match &plan.api_keys {
-        Some(file) => api_key_of(file, &me)?,
-        None => None,
-    };
     let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
     let reported = |points: &[Point]| {
         points
@@ -273,7 +313,9 @@ async fn lead_rounds(
         .get()
         .await?
         .map_or(0, |a| a.value.round);
-    let mut last = reported(&history.range(&series, all.0, all.1).await?);
+    // Rounds still in this node's outbox (an earlier term of its own, the link down) count as reported.
+    let mut last =
+        reported(&history.range(&series, all.0, all.1).await?).max(deliveries.last_buffered_round()?);
     for r in last + 1..=announced {
         let writer = lead.writer()?;
         let point = Point::new(Timestamp::now(), r as f64)
@@ -336,30 +378,28 @@ async fn lead_rounds(
         let point = Point::new(now, record.fused[0])
             .with_alarm(record.alarm)
             .with_detail(detail);
-        history
-            .append(&series, &Writer::new(result.token, me.as_str()), &[point])
-            .await?;
-        last = result.round;
-        if let Some(addr) = &plan.post {
-            let body = serde_json::json!({
-                "series": series,
-                "token": result.token.0,
-                "readings": [{ "at": now.as_millis(), "values": record.fused }],
-            });
-            let (addr, emit, me) = (addr.clone(), emit.clone(), me.clone());
-            let bearer = api_key.as_ref().map(|k| format!("Bearer {k}"));
-            tokio::spawn(async move {
-                let warn = |message| emit(NodeEvent::Warn { node: me, message });
-                let headers: Vec<(&str, &str)> =
-                    bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-                let body = body.to_string();
-                match crate::http::request(&addr, "POST", "/ingest", Some(body.as_bytes()), &headers).await {
-                    Ok(r) if r.status == 200 => {}
-                    Ok(r) => warn(format!("sentinel answered {}: {}", r.status, r.body)),
-                    Err(e) => warn(format!("sentinel unreachable: {e}")),
-                }
+        let outage = plan.outage.filter(|o| (o.from..=o.to).contains(&result.round));
+        if outage.is_some_and(|o| o.from == result.round) {
+            deliveries.set_link(false);
+            emit(NodeEvent::Link {
+                node: me.clone(),
+                up: false,
+                round: last,
+                queued: deliveries.stats().0.queued,
             });
         }
+        deliveries.append(&Append {
+            series: series.clone(),
+            writer: Writer::new(result.token, me.as_str()),
+            points: vec![point],
+        })?;
+        deliveries.post(&Post {
+            series: series.clone(),
+            token: result.token.0,
+            at: now.as_millis(),
+            values: record.fused,
+        })?;
+        last = result.round;
         // The alert rules, on the round's own time: the upset must hold two rounds' worth before it fires.
         if fusable {
             let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
@@ -392,6 +432,15 @@ async fn lead_rounds(
             alarm: record.alarm,
             voted_yes: record.voted_yes.clone(),
         }));
+        if outage.is_some_and(|o| o.to == result.round) {
+            emit(NodeEvent::Link {
+                node: me.clone(),
+                up: true,
+                round: last,
+                queued: deliveries.stats().0.queued,
+            });
+            deliveries.set_link(true);
+        }
         let wait = Duration::from_millis(period.load(Ordering::SeqCst)).saturating_sub(started.elapsed());
         tokio::time::sleep(wait).await;
     }

@@ -155,6 +155,8 @@ pub async fn run_cluster(options: ClusterOptions, print: impl Fn(&str)) -> Resul
     let events = outcome?;
     let summary = Summary::build(&plan, &*history, events).await;
     observer.close().await;
+    // The run's outboxes (their nodes are stopped; anything left in them is in the summary's figures).
+    let _ = std::fs::remove_dir_all(plan.outbox_dir().join(&plan.run));
     summary
 }
 
@@ -175,6 +177,10 @@ pub(crate) struct Events {
     pub timed_out: bool,
     /// Alert transitions: (rule, status, round).
     pub alerts: Vec<(String, String, u64)>,
+    /// The leader's history link going down or up: (up, last round, entries in its outbox).
+    pub links: Vec<(bool, u64, u64)>,
+    /// Entries the outboxes delivered after holding them back: (receiver, count).
+    pub forwarded: Vec<(String, u64)>,
 }
 
 async fn watch(
@@ -216,6 +222,10 @@ async fn watch(
             NodeEvent::Alert {
                 rule, status, round, ..
             } => ev.alerts.push((rule, status, round)),
+            NodeEvent::Link {
+                up, round, queued, ..
+            } => ev.links.push((up, round, queued)),
+            NodeEvent::Forwarded { to, sent, .. } => ev.forwarded.push((to, sent)),
             NodeEvent::Round(r) => {
                 round_seen_at.entry(r.round).or_insert(at);
                 last_round = last_round.max(r.round);
@@ -250,10 +260,14 @@ async fn watch(
             // Let the live nodes report the config change if they have not yet.
             let settle = Instant::now() + Duration::from_millis(500);
             while let Ok(Some((_, heard))) = tokio::time::timeout_at(settle, rx.recv()).await {
-                if let Heard::Event(NodeEvent::Applied { node, period_ms, .. }) = heard
-                    && Some(period_ms) == ev.new_period
-                {
-                    ev.applied.insert(node);
+                match heard {
+                    Heard::Event(NodeEvent::Applied { node, period_ms, .. })
+                        if Some(period_ms) == ev.new_period =>
+                    {
+                        ev.applied.insert(node);
+                    }
+                    Heard::Event(NodeEvent::Forwarded { to, sent, .. }) => ev.forwarded.push((to, sent)),
+                    _ => {}
                 }
             }
             break;

@@ -153,3 +153,13 @@ pub fn normal_history(rows: u64, seed: u64) -> ndarray::Array2<f64> {
         t[c] + [0.006, 0.06, 0.012][c] * z
     })
 }
+
+/// A link outage: the leader's link to the history is down for rounds `from..=to` (what it reports meanwhile
+/// waits in its outbox on disk and is forwarded when the link returns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outage {
+    /// The first round reported while the link is down.
+    pub from: u64,
+    /// The last one.
+    pub to: u64,
+}

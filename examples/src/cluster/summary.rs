@@ -44,6 +44,19 @@ pub struct UpsetRecord {
     pub alarmed: Vec<(u64, Vec<String>)>,
 }
 
+/// The link outage: what the leader buffered while its link to the history was down, and what it forwarded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageRecord {
+    /// The first round reported with the link down.
+    pub from: u64,
+    /// The last one.
+    pub to: u64,
+    /// Entries waiting in the leader's outbox when the link came back.
+    pub buffered: u64,
+    /// Entries delivered to the history once it answered again.
+    pub forwarded: u64,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -73,6 +86,8 @@ pub struct Summary {
     pub upset: Option<UpsetRecord>,
     /// Alert transitions of the leaders' rules: (rule, status, round).
     pub alerts: Vec<(String, String, u64)>,
+    /// The link outage, if the run had one and its leader lived through it.
+    pub outage: Option<OutageRecord>,
     /// Alarmed rounds with no process upset in them or in the four rounds before (the ensemble's window and
     /// vote carry an alarm a few rounds past the upset).
     pub false_alarms: Vec<u64>,
@@ -199,6 +214,20 @@ impl Summary {
                 }
             }),
             alerts: ev.alerts.clone(),
+            outage: plan.outage.and_then(|o| {
+                let up = ev.links.iter().find(|l| l.0)?;
+                Some(OutageRecord {
+                    from: o.from,
+                    to: o.to,
+                    buffered: up.2,
+                    forwarded: ev
+                        .forwarded
+                        .iter()
+                        .filter(|f| f.0 == "history")
+                        .map(|f| f.1)
+                        .sum(),
+                })
+            }),
             false_alarms: records
                 .iter()
                 .filter(|r| r.alarm && plan.upset.is_none_or(|u| !(u.from..=u.to + 4).contains(&r.round)))
@@ -267,6 +296,14 @@ impl Summary {
                 ));
             }
         }
+        if let Some(o) = &self.outage
+            && (o.buffered == 0 || o.forwarded < o.buffered)
+        {
+            out.push(format!(
+                "the link outage in rounds {}-{}: {} rounds buffered, {} forwarded",
+                o.from, o.to, o.buffered, o.forwarded
+            ));
+        }
         if let Some((period, applied, live)) = &self.config
             && applied.len() < *live
         {
@@ -334,6 +371,14 @@ impl fmt::Display for Summary {
         }
         for (rule, status, round) in &self.alerts {
             writeln!(f, "  alert                {rule} {status} at round {round}")?;
+        }
+        if let Some(o) = &self.outage {
+            writeln!(
+                f,
+                "  link outage          rounds {}-{}: the leader's link to the history was down; {} rounds waited in \
+                 its outbox on disk and {} entries were forwarded in order when it returned",
+                o.from, o.to, o.buffered, o.forwarded
+            )?;
         }
         if let Some((p, applied, live)) = &self.config {
             writeln!(

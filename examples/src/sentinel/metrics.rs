@@ -52,6 +52,7 @@ pub struct VoteLabels {
 pub struct Metrics {
     registry: Registry,
     ingested: Family<SeriesLabel, Counter>,
+    skipped: Family<SeriesLabel, Counter>,
     rejected: Family<ReasonLabel, Counter>,
     alarms: Family<SeriesLabel, Counter>,
     votes: Family<VoteLabels, Counter>,
@@ -69,6 +70,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let ingested = Family::<SeriesLabel, Counter>::default();
+        let skipped = Family::<SeriesLabel, Counter>::default();
         let rejected = Family::<ReasonLabel, Counter>::default();
         let alarms = Family::<SeriesLabel, Counter>::default();
         let votes = Family::<VoteLabels, Counter>::default();
@@ -77,6 +79,11 @@ impl Metrics {
             "aeroguard_ingested",
             "Fused readings accepted by /ingest",
             ingested.clone(),
+        );
+        registry.register(
+            "aeroguard_skipped",
+            "Readings /ingest skipped as already taken (not after the series' last time: a re-send)",
+            skipped.clone(),
         );
         registry.register(
             "aeroguard_rejected",
@@ -101,6 +108,7 @@ impl Metrics {
         Metrics {
             registry,
             ingested,
+            skipped,
             rejected,
             alarms,
             votes,
@@ -115,6 +123,17 @@ impl Metrics {
                 series: series.into(),
             })
             .inc_by(n);
+    }
+
+    /// Counts `n` readings skipped as already taken for `series`.
+    pub fn skipped(&self, series: &str, n: u64) {
+        if n > 0 {
+            self.skipped
+                .get_or_create(&SeriesLabel {
+                    series: series.into(),
+                })
+                .inc_by(n);
+        }
     }
 
     /// Counts one refused request.

@@ -85,22 +85,37 @@ pub(super) async fn ingest(
             SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
             SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
         })?;
-    s.history
+    // Points scored earlier that the history could not take go first; if it cannot take them now either, they
+    // wait in the series (the readings are already taken: a re-send is skipped and stores them then).
+    let points = series.to_store(scored.points);
+    let stored = s
+        .history
         .append(
             &req.series,
             &Writer::new(FencingToken(req.token), caller.identity.as_str()),
-            &scored.points,
+            &points,
         )
-        .await
-        .map_err(|e| match e {
-            aeroguard_consensus::Error::Fenced { .. } | aeroguard_consensus::Error::FenceHeld { .. } => {
-                s.reject(StatusCode::CONFLICT, "fenced", e.to_string())
-            }
-            other => s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string()),
-        })?;
+        .await;
     series.keep(&scored.verdicts);
+    stored.map_err(|e| match e {
+        aeroguard_consensus::Error::Fenced { .. } | aeroguard_consensus::Error::FenceHeld { .. } => {
+            s.reject(StatusCode::CONFLICT, "fenced", e.to_string())
+        }
+        other => {
+            let lost = series.keep_unsaved(points);
+            if lost > 0 {
+                tracing::warn!(
+                    "{}: {lost} scored points dropped, the history is unavailable",
+                    req.series
+                );
+            }
+            s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string())
+        }
+    })?;
     let alarms = scored.verdicts.iter().filter(|v| v.alarm).count();
-    s.metrics.ingested(&req.series, req.readings.len() as u64);
+    s.metrics
+        .ingested(&req.series, (req.readings.len() - scored.skipped) as u64);
+    s.metrics.skipped(&req.series, scored.skipped as u64);
     s.metrics.alarms(&req.series, alarms as u64);
     for v in &scored.verdicts {
         for mv in &v.members {
@@ -109,7 +124,8 @@ pub(super) async fn ingest(
     }
     s.metrics.observe_latency(started.elapsed().as_secs_f64());
     Ok(axum::Json(serde_json::json!({
-        "accepted": req.readings.len(),
+        "accepted": req.readings.len() - scored.skipped,
+        "skipped": scored.skipped,
         "scored": scored.verdicts.len(),
         "alarms": alarms,
         "training": series.is_training(),

@@ -12,6 +12,9 @@ use super::api::{Ingest, IngestReading, MemberVote, VerdictOut, vote_name};
 /// Verdicts kept per series for `/verdicts`.
 pub const KEPT: usize = 1_000;
 
+/// Scored points kept per series while the history cannot take them (the oldest go first past it).
+pub const UNSAVED: usize = 10_000;
+
 /// Why a series refused readings.
 #[derive(Debug, thiserror::Error)]
 pub enum SeriesError {
@@ -31,10 +34,13 @@ pub enum SeriesError {
 /// What ingesting readings produced: the points to store and the verdicts (none while training).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scored {
-    /// One point per reading, alarms and values in their detail.
+    /// One point per new reading, alarms and values in their detail.
     pub points: Vec<Point>,
     /// One verdict per reading scored.
     pub verdicts: Vec<VerdictOut>,
+    /// Readings skipped because they are not after the last time the series took: a sender re-sending what
+    /// it is not sure arrived (store-and-forward after a crash or a lost answer) changes nothing.
+    pub skipped: usize,
 }
 
 /// One series: it trains an ensemble on its first readings, then scores every reading after.
@@ -50,6 +56,9 @@ pub struct Scored {
 /// let next = s.ingest(&rows[50..], 50)?;
 /// assert_eq!(next.verdicts.len(), 10);
 /// assert!(s.ingest(&[IngestReading { at: 99, values: vec![1.0] }], 50).is_err());
+/// // Sent again (the sender never saw the answer): skipped, nothing scored twice.
+/// let again = s.ingest(&rows[55..], 50)?;
+/// assert_eq!((again.skipped, again.verdicts.len()), (5, 0));
 /// # Ok::<(), aeroguard_examples::sentinel::SeriesError>(())
 /// ```
 #[derive(Default)]
@@ -58,6 +67,10 @@ pub struct Series {
     training: Vec<Vec<f64>>,
     voter: Option<Voter<Model>>,
     verdicts: VecDeque<VerdictOut>,
+    /// The time of the newest reading taken.
+    last_at: Option<i64>,
+    /// Points scored but not yet stored (the history was unavailable), oldest first.
+    unsaved: Vec<Point>,
 }
 
 impl Series {
@@ -97,8 +110,14 @@ impl Series {
         let mut scored = Scored {
             points: Vec::with_capacity(readings.len()),
             verdicts: Vec::new(),
+            skipped: 0,
         };
         for r in readings {
+            if self.last_at.is_some_and(|last| r.at <= last) {
+                scored.skipped += 1;
+                continue;
+            }
+            self.last_at = Some(r.at);
             let mut point = Point::new(Timestamp::from_millis(r.at), r.values[0]);
             match self.voter.as_mut() {
                 None => {
@@ -136,6 +155,22 @@ impl Series {
             scored.points.push(point);
         }
         Ok(scored)
+    }
+
+    /// The points to store now: those the history could not take before, then `points`.
+    pub fn to_store(&mut self, points: Vec<Point>) -> Vec<Point> {
+        let mut all = std::mem::take(&mut self.unsaved);
+        all.extend(points);
+        all
+    }
+
+    /// Keeps `points` the history could not take, for the next request to store first (the newest
+    /// [`UNSAVED`]); how many older ones it had to drop.
+    pub fn keep_unsaved(&mut self, mut points: Vec<Point>) -> usize {
+        let over = points.len().saturating_sub(UNSAVED);
+        points.drain(..over);
+        self.unsaved = points;
+        over
     }
 
     /// Keeps verdicts for `/verdicts` (the newest [`KEPT`]).
