@@ -49,7 +49,10 @@ async fn memory_cluster_survives_a_leader_crash() {
         summary.healthy_excluded
     );
     // The link outage (rounds 16-20): every round waited in the leader's outbox and reached the history after.
-    let outage = summary.outage.clone().expect("the leader lived through the outage");
+    let outage = summary
+        .outage
+        .clone()
+        .expect("the leader lived through the outage");
     assert_eq!((outage.from, outage.to), (16, 20));
     assert_eq!(outage.buffered, 5, "rounds 16-20 waited on disk: {outage:?}");
     assert!(outage.forwarded >= outage.buffered, "{outage:?}");

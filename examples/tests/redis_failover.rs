@@ -16,7 +16,8 @@ use aeroguard_consensus::{Coordinator, Error};
 use aeroguard_core::Timestamp;
 use tokio::time::{Instant, sleep};
 
-const SENTINELS: [&str; 3] = ["127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"];
+mod support;
+use support::{SENTINELS, master_port, raw};
 
 fn services(args: &[&str]) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
@@ -26,39 +27,6 @@ fn services(args: &[&str]) {
         .status()
         .expect("run scripts/services");
     assert!(status.success(), "scripts/services {args:?} failed");
-}
-
-/// A connection to `addr` as the services' user `credential` (`AEROGUARD_SENTINEL_AUTH`, ...), over TLS when
-/// the services run it.
-fn raw(addr: &str, credential: &str) -> redis::Connection {
-    use aeroguard_examples::backend::services_credential;
-    let auth = services_credential(credential).unwrap();
-    let (user, password) = auth.split_once(':').unwrap();
-    let client = match services_credential("AEROGUARD_REDIS_CA") {
-        Ok(ca) if !ca.is_empty() => redis::Client::build_with_tls(
-            format!("rediss://{user}:{password}@{addr}"),
-            redis::TlsCertificates {
-                client_tls: None,
-                root_cert: Some(std::fs::read(ca).unwrap()),
-            },
-        ),
-        _ => redis::Client::open(format!("redis://{user}:{password}@{addr}")),
-    };
-    client
-        .unwrap()
-        .get_connection_with_timeout(Duration::from_secs(10))
-        .expect("reachable")
-}
-
-/// The master's port as Sentinel reports it.
-fn master_port() -> u16 {
-    let mut c = raw(SENTINELS[0], "AEROGUARD_SENTINEL_AUTH");
-    let (_, port): (String, u16) = redis::cmd("SENTINEL")
-        .arg("get-master-addr-by-name")
-        .arg("aeroguard")
-        .query(&mut c)
-        .expect("Sentinel names the master");
-    port
 }
 
 /// The services script's name of the Redis server on `port`.

@@ -8,6 +8,9 @@
 //!     takes and acks items forever; prints `got <u32>` for each item before acking it
 //! aeroguard-node sensor --backend zookeeper|redis --index I --session-ms N --plan JSON
 //!     a node of the sensor cluster (`aeroguard_examples::cluster`), printing its events as JSON lines
+//! aeroguard-node drain --outbox FILE [--as NAME]
+//!     forwards what a node's history outbox holds to the Redis history, in order; prints
+//!     `forwarded <n>` after each batch and `drained <sent> <refused>` at the end
 //! ```
 //! The backends are the test services of `scripts/services start` (ZooKeeper on 2181-2183, Redis through the
 //! Sentinels on 26379-26381). Output is line-buffered; errors go to stderr and the process exits with status 2.
@@ -57,6 +60,19 @@ enum Command {
     },
     /// A node of the sensor cluster, printing its events as JSON lines.
     Sensor(NodeArgs),
+    /// Forward what a node's history outbox holds (a node that died with its link down left it) to the Redis
+    /// history, in order, then exit; fenced entries (a newer leader has written) are refused and counted.
+    Drain {
+        /// The outbox file (`<dir>/<run>/<node>-history.redb`).
+        #[arg(long)]
+        outbox: std::path::PathBuf,
+        /// The Redis login to use (a node name of the services' members; default: the library user).
+        #[arg(long = "as", default_value = "drain")]
+        name: String,
+        /// Give up after the history has been unreachable this long, in seconds.
+        #[arg(long, default_value_t = 60)]
+        patience_s: u64,
+    },
 }
 
 fn say(line: String) {
@@ -73,6 +89,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sensor(args) => node_process(&args).await.map_err(|e| e.to_string()),
+        Command::Drain {
+            outbox,
+            name,
+            patience_s,
+        } => drain(&outbox, &name, Duration::from_secs(patience_s)).await,
         Command::Lead { election } => match connect(&cli.node, cli.backend, cli.session_ms).await {
             Ok(coord) => lead(coord, &election).await,
             Err(e) => Err(e),
@@ -89,6 +110,62 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+async fn drain(file: &std::path::Path, name: &str, patience: Duration) -> Result<(), String> {
+    use aeroguard_consensus::outbox::{Append, Outbox, OutboxLimits, Outcome};
+    if !file.exists() {
+        return Err(format!("--outbox {}: no such file", file.display()));
+    }
+    let outbox: Outbox<Append> = Outbox::open(file, OutboxLimits::default()).map_err(|e| e.to_string())?;
+    let history = aeroguard_examples::cluster::redis_history(name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sent, mut refused) = (0, 0);
+    let mut stuck_since = tokio::time::Instant::now();
+    loop {
+        // Batches of 64, so that progress is printed as it happens.
+        let mut left = 64;
+        let pass = outbox
+            .forward(|a: &Append| {
+                let (a, history) = (a.clone(), &history);
+                left -= 1;
+                let go = left >= 0;
+                async move {
+                    if !go {
+                        return Outcome::Retry("batch done".into());
+                    }
+                    Append::outcome(
+                        aeroguard_consensus::history::HistoryStore::append(
+                            history, &a.series, &a.writer, &a.points,
+                        )
+                        .await,
+                    )
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        sent += pass.sent;
+        refused += pass.refused;
+        if pass.sent + pass.refused > 0 {
+            say(format!("forwarded {}", pass.sent));
+            stuck_since = tokio::time::Instant::now();
+        }
+        match pass.stopped.as_deref() {
+            None => break,
+            Some("batch done") => continue,
+            Some(why) if stuck_since.elapsed() > patience => {
+                return Err(format!(
+                    "the history is unreachable ({why}); {} entries stay in {}",
+                    outbox.stats().queued,
+                    file.display()
+                ));
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    say(format!("drained {sent} {refused}"));
+    Ok(())
 }
 
 async fn connect(

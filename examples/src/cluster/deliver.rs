@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Emit, NodeEvent};
 
+/// How long a post may wait for the service's answer before it is retried.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// One fused row for the analysis service's `/ingest`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
@@ -84,13 +87,14 @@ impl Deliveries {
         me: &str,
         history: Arc<dyn HistoryStore>,
         post: Option<(String, Option<String>)>,
+        limits: OutboxLimits,
         emit: Emit,
     ) -> Result<Deliveries, Error> {
         let file = outbox_file(dir, run, me, "history");
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent).map_err(|e| storage(format!("{}: {e}", parent.display())))?;
         }
-        let appends = Arc::new(Outbox::<Append>::open(&file, OutboxLimits::bytes(64 << 20))?);
+        let appends = Arc::new(Outbox::<Append>::open(&file, limits)?);
         let link_up = Arc::new(AtomicBool::new(true));
         let mut forwarders = Vec::new();
         let (outbox, up, node, e) = (appends.clone(), link_up.clone(), me.to_string(), emit.clone());
@@ -110,7 +114,7 @@ impl Deliveries {
             None => None,
             Some((addr, key)) => {
                 let file = outbox_file(dir, run, me, "posts");
-                let posts = Arc::new(Outbox::<Post>::open(&file, OutboxLimits::bytes(64 << 20))?);
+                let posts = Arc::new(Outbox::<Post>::open(&file, limits)?);
                 let (outbox, node, e) = (posts.clone(), me.to_string(), emit);
                 let bearer = key.map(|k| format!("Bearer {k}"));
                 forwarders.push(tokio::spawn(async move {
@@ -125,15 +129,18 @@ impl Deliveries {
                         async move {
                             let headers: Vec<(&str, &str)> =
                                 bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-                            let answer = crate::http::request(
+                            // A link that hangs (no answer, no reset) is a link down too.
+                            let request = crate::http::request(
                                 &addr,
                                 "POST",
                                 "/ingest",
                                 Some(body.as_bytes()),
                                 &headers,
-                            )
-                            .await;
-                            Post::outcome(answer)
+                            );
+                            match tokio::time::timeout(POST_TIMEOUT, request).await {
+                                Ok(answer) => Post::outcome(answer),
+                                Err(_) => Outcome::Retry(format!("no answer in {POST_TIMEOUT:?}")),
+                            }
                         }
                     };
                     forward(&outbox, deliver, "service", &node, &e).await;
@@ -183,6 +190,14 @@ impl Deliveries {
     /// The outboxes' figures: the history's, and the posts' if the node posts.
     pub fn stats(&self) -> (OutboxStats, Option<OutboxStats>) {
         (self.appends.stats(), self.posts.as_ref().map(|p| p.stats()))
+    }
+
+    /// The outboxes' figures as OpenMetrics text ([`outbox_metrics`](super::outbox_metrics)).
+    pub fn metrics(&self) -> String {
+        let (history, posts) = self.stats();
+        let mut all = vec![("history", history)];
+        all.extend(posts.map(|p| ("service", p)));
+        super::outbox_metrics(&all)
     }
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 mod deliver;
 mod detection;
 mod events;
+mod metrics;
 mod node;
 mod orchestrator;
 mod process;
@@ -18,10 +19,11 @@ mod summary;
 
 pub use deliver::{Deliveries, Post, outbox_file};
 pub use events::{NodeEvent, RoundLine};
+pub use metrics::outbox_metrics;
 pub use node::{Emit, Plan, RoundRecord, Sampling, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::run_cluster;
-pub use process::{NodeArgs, node_process};
+pub use process::{NodeArgs, node_process, redis_history};
 pub use summary::{FailoverRecord, FaultRecord, OutageRecord, Summary, UpsetRecord};
 
 /// Where the cluster runs (a `--backend` value).
@@ -77,6 +79,7 @@ impl ClusterOptions {
                 upset: Some(sim::Upset { from: 27, to: 33 }),
                 outage: Some(sim::Outage { from: 16, to: 20 }),
                 outbox_dir: None,
+                outbox_max_bytes: None,
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

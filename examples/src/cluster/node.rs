@@ -52,6 +52,9 @@ pub struct Plan {
     /// has its files under `<dir>/<run>/`.
     #[serde(default)]
     pub outbox_dir: Option<std::path::PathBuf>,
+    /// Each outbox's byte limit (`None`: 64 MiB); past it the oldest entries are dropped, and counted.
+    #[serde(default)]
+    pub outbox_max_bytes: Option<u64>,
 }
 
 /// Node `node`'s key in an `identity key` file, if listed.
@@ -173,6 +176,7 @@ pub async fn run_node(
         &me,
         history.clone(),
         plan.post.clone().map(|addr| (addr, api_key)),
+        aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outbox_max_bytes.unwrap_or(64 << 20)),
         emit.clone(),
     )?;
     let period = Arc::new(AtomicU64::new(plan.period_ms));

@@ -55,8 +55,8 @@ pub async fn node_process(args: &NodeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The history store every process node and the orchestrator share: Redis, through the Sentinels.
-pub(crate) async fn redis_history(node: &str) -> Result<aeroguard_consensus::redis::RedisHistory> {
+/// The history store every process node and the orchestrator share: Redis, through the Sentinels, as `node`.
+pub async fn redis_history(node: &str) -> Result<aeroguard_consensus::redis::RedisHistory> {
     let id = node.parse().map_err(Error::Core)?;
     let options = Backend::redis_options(Duration::from_secs(4))
         .map_err(|e| Error::Run(format!("history store (Redis through Sentinel): {e}")))?;
