@@ -63,16 +63,10 @@ async fn the_service_unreachable_for_a_while_gets_every_reading_once() {
     let dir = temp_dir("service");
     let (emit, seen) = events();
     let node_history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
-    let deliveries = Deliveries::open(
-        &dir,
-        "run",
-        "n1",
-        node_history,
-        Some((link.addr().to_string(), None)),
-        OutboxLimits::default(),
-        emit,
-    )
-    .unwrap();
+    let deliveries = Deliveries::open(&dir, "run", "n1", node_history, OutboxLimits::default(), emit)
+        .unwrap()
+        .with_posts(link.addr().to_string(), None)
+        .unwrap();
     let rows = 200u64;
     for r in 0..rows {
         if r == 60 {
@@ -153,7 +147,7 @@ async fn a_full_outbox_drops_the_oldest_and_the_metric_shows_it() {
     let (emit, _) = events();
     let store = Arc::new(MemoryHistory::new());
     let limits = OutboxLimits::bytes(8 * 1024);
-    let deliveries = Deliveries::open(&dir, "run", "n1", store.clone(), None, limits, emit).unwrap();
+    let deliveries = Deliveries::open(&dir, "run", "n1", store.clone(), limits, emit).unwrap();
     deliveries.set_link(false);
     let writer = Writer::new(FencingToken(1), "n1");
     let n = 200u64;

@@ -31,9 +31,13 @@ use crate::{Error, Result};
 
 mod engine;
 mod file;
+#[cfg(feature = "notify")]
+mod notify;
 
 pub use engine::{AlertEvent, AlertStatus, Alerts, Sample};
 pub use file::parse_rules;
+#[cfg(feature = "notify")]
+pub use notify::{Alertmanager, Notifier, NotifyError, Webhook};
 
 /// The most rules one set holds, and the most labels one rule carries.
 pub const MAX_RULES: usize = 1000;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use aeroguard_consensus::Error;
 use aeroguard_consensus::history::HistoryStore;
 use aeroguard_consensus::outbox::{Append, Outbox, OutboxLimits, OutboxStats, Outcome};
+use aeroguard_detect::alert::{AlertEvent, AlertStatus, Notifier};
 use serde::{Deserialize, Serialize};
 
 use super::{Emit, NodeEvent};
@@ -54,8 +55,14 @@ pub fn outbox_file(dir: &Path, run: &str, node: &str, what: &str) -> PathBuf {
 
 /// A node's outboxes and their forwarders (stopped when this is dropped).
 pub struct Deliveries {
+    dir: PathBuf,
+    run: String,
+    me: String,
+    limits: OutboxLimits,
+    emit: Emit,
     appends: Arc<Outbox<Append>>,
     posts: Option<Arc<Outbox<Post>>>,
+    alerts: Option<Arc<Outbox<Vec<AlertEvent>>>>,
     link_up: Arc<AtomicBool>,
     forwarders: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -65,6 +72,7 @@ impl std::fmt::Debug for Deliveries {
         f.debug_struct("Deliveries")
             .field("appends", &self.appends)
             .field("posts", &self.posts)
+            .field("alerts", &self.alerts)
             .finish_non_exhaustive()
     }
 }
@@ -78,15 +86,13 @@ fn storage(e: impl std::fmt::Display) -> Error {
 }
 
 impl Deliveries {
-    /// Opens node `me`'s outboxes for `run` under `dir` (what an earlier life of the node left is forwarded
-    /// first) and starts forwarding: appends to `history`, posts to the service at `post` (`host:port`, with
-    /// the node's bearer key) if any.
+    /// Opens node `me`'s history outbox for `run` under `dir` (what an earlier life of the node left is
+    /// forwarded first) and starts forwarding it to `history`. Each outbox is bounded by `limits`.
     pub fn open(
         dir: &Path,
         run: &str,
         me: &str,
         history: Arc<dyn HistoryStore>,
-        post: Option<(String, Option<String>)>,
         limits: OutboxLimits,
         emit: Emit,
     ) -> Result<Deliveries, Error> {
@@ -96,9 +102,8 @@ impl Deliveries {
         }
         let appends = Arc::new(Outbox::<Append>::open(&file, limits)?);
         let link_up = Arc::new(AtomicBool::new(true));
-        let mut forwarders = Vec::new();
         let (outbox, up, node, e) = (appends.clone(), link_up.clone(), me.to_string(), emit.clone());
-        forwarders.push(tokio::spawn(async move {
+        let forwarder = tokio::spawn(async move {
             let deliver = |a: &Append| {
                 let (a, history, up) = (a.clone(), history.clone(), up.clone());
                 async move {
@@ -109,51 +114,90 @@ impl Deliveries {
                 }
             };
             forward(&outbox, deliver, "history", &node, &e).await;
-        }));
-        let posts = match post {
-            None => None,
-            Some((addr, key)) => {
-                let file = outbox_file(dir, run, me, "posts");
-                let posts = Arc::new(Outbox::<Post>::open(&file, limits)?);
-                let (outbox, node, e) = (posts.clone(), me.to_string(), emit);
-                let bearer = key.map(|k| format!("Bearer {k}"));
-                forwarders.push(tokio::spawn(async move {
-                    let deliver = |p: &Post| {
-                        let body = serde_json::json!({
-                            "series": p.series,
-                            "token": p.token,
-                            "readings": [{ "at": p.at, "values": p.values }],
-                        })
-                        .to_string();
-                        let (addr, bearer) = (addr.clone(), bearer.clone());
-                        async move {
-                            let headers: Vec<(&str, &str)> =
-                                bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-                            // A link that hangs (no answer, no reset) is a link down too.
-                            let request = crate::http::request(
-                                &addr,
-                                "POST",
-                                "/ingest",
-                                Some(body.as_bytes()),
-                                &headers,
-                            );
-                            match tokio::time::timeout(POST_TIMEOUT, request).await {
-                                Ok(answer) => Post::outcome(answer),
-                                Err(_) => Outcome::Retry(format!("no answer in {POST_TIMEOUT:?}")),
-                            }
-                        }
-                    };
-                    forward(&outbox, deliver, "service", &node, &e).await;
-                }));
-                Some(posts)
-            }
-        };
+        });
         Ok(Deliveries {
+            dir: dir.to_path_buf(),
+            run: run.to_string(),
+            me: me.to_string(),
+            limits,
+            emit,
             appends,
-            posts,
+            posts: None,
+            alerts: None,
             link_up,
-            forwarders,
+            forwarders: vec![forwarder],
         })
+    }
+
+    /// Also posts each round to the analysis service at `addr` (`host:port`), with the node's key if any.
+    pub fn with_posts(mut self, addr: String, key: Option<String>) -> Result<Deliveries, Error> {
+        let file = outbox_file(&self.dir, &self.run, &self.me, "posts");
+        let posts = Arc::new(Outbox::<Post>::open(&file, self.limits)?);
+        let (outbox, node, e) = (posts.clone(), self.me.clone(), self.emit.clone());
+        let bearer = key.map(|k| format!("Bearer {k}"));
+        self.forwarders.push(tokio::spawn(async move {
+            let deliver = |p: &Post| {
+                let body = serde_json::json!({
+                    "series": p.series,
+                    "token": p.token,
+                    "readings": [{ "at": p.at, "values": p.values }],
+                })
+                .to_string();
+                let (addr, bearer) = (addr.clone(), bearer.clone());
+                async move {
+                    let headers: Vec<(&str, &str)> =
+                        bearer.iter().map(|b| ("authorization", b.as_str())).collect();
+                    // A link that hangs (no answer, no reset) is a link down too.
+                    let request =
+                        crate::http::request(&addr, "POST", "/ingest", Some(body.as_bytes()), &headers);
+                    match tokio::time::timeout(POST_TIMEOUT, request).await {
+                        Ok(answer) => Post::outcome(answer),
+                        Err(_) => Outcome::Retry(format!("no answer in {POST_TIMEOUT:?}")),
+                    }
+                }
+            };
+            forward(&outbox, deliver, "service", &node, &e).await;
+        }));
+        self.posts = Some(posts);
+        Ok(self)
+    }
+
+    /// Also sends alert transitions (firing, resolved) to `notifier`, through an outbox of their own: a
+    /// notification waits out an unreachable receiver, and one the receiver refuses for good is dropped,
+    /// counted.
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Result<Deliveries, Error> {
+        let file = outbox_file(&self.dir, &self.run, &self.me, "alerts");
+        let alerts = Arc::new(Outbox::<Vec<AlertEvent>>::open(&file, self.limits)?);
+        let (outbox, node, e) = (alerts.clone(), self.me.clone(), self.emit.clone());
+        self.forwarders.push(tokio::spawn(async move {
+            let deliver = |events: &Vec<AlertEvent>| {
+                let (events, notifier) = (events.clone(), notifier.clone());
+                async move {
+                    match notifier.notify(&events).await {
+                        Ok(()) => Outcome::Sent,
+                        Err(e) if e.is_permanent() => Outcome::Refused(e.to_string()),
+                        Err(e) => Outcome::Retry(e.to_string()),
+                    }
+                }
+            };
+            forward(&outbox, deliver, "notifier", &node, &e).await;
+        }));
+        self.alerts = Some(alerts);
+        Ok(self)
+    }
+
+    /// Writes the firing and resolved transitions among `events` to disk, if the node notifies; the forwarder
+    /// sends them.
+    pub fn notify(&self, events: &[AlertEvent]) -> Result<(), Error> {
+        let news: Vec<AlertEvent> = events
+            .iter()
+            .filter(|e| e.status != AlertStatus::Pending)
+            .cloned()
+            .collect();
+        match &self.alerts {
+            Some(outbox) if !news.is_empty() => outbox.push(&news).map(drop),
+            _ => Ok(()),
+        }
     }
 
     /// Writes a fenced append to disk; the forwarder delivers it.
@@ -192,11 +236,17 @@ impl Deliveries {
         (self.appends.stats(), self.posts.as_ref().map(|p| p.stats()))
     }
 
+    /// The alerts outbox's figures, if the node notifies.
+    pub fn alert_stats(&self) -> Option<OutboxStats> {
+        self.alerts.as_ref().map(|a| a.stats())
+    }
+
     /// The outboxes' figures as OpenMetrics text ([`outbox_metrics`](super::outbox_metrics)).
     pub fn metrics(&self) -> String {
         let (history, posts) = self.stats();
         let mut all = vec![("history", history)];
         all.extend(posts.map(|p| ("service", p)));
+        all.extend(self.alert_stats().map(|a| ("notifier", a)));
         super::outbox_metrics(&all)
     }
 }

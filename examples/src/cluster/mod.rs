@@ -80,6 +80,7 @@ impl ClusterOptions {
                 outage: Some(sim::Outage { from: 16, to: 20 }),
                 outbox_dir: None,
                 outbox_max_bytes: None,
+                alertmanager: None,
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

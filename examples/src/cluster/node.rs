@@ -55,6 +55,9 @@ pub struct Plan {
     /// Each outbox's byte limit (`None`: 64 MiB); past it the oldest entries are dropped, and counted.
     #[serde(default)]
     pub outbox_max_bytes: Option<u64>,
+    /// The Alertmanager (`http://host:port`) the leader sends its alerts to, if any.
+    #[serde(default)]
+    pub alertmanager: Option<String>,
 }
 
 /// Node `node`'s key in an `identity key` file, if listed.
@@ -114,6 +117,25 @@ impl Plan {
             quorum,
         )
     }
+    /// The Alertmanager the leader notifies, with the services' credentials (`AEROGUARD_ALERTMANAGER_AUTH`,
+    /// `user:password`, from the environment: never in the plan, which travels on command lines).
+    pub fn notifier(&self) -> Result<Option<Arc<dyn aeroguard_detect::alert::Notifier>>, Error> {
+        let Some(url) = &self.alertmanager else {
+            return Ok(None);
+        };
+        let bad = |e: &dyn std::fmt::Display| Error::Backend {
+            backend: "alertmanager",
+            operation: "configure",
+            message: e.to_string(),
+        };
+        let mut am = aeroguard_detect::alert::Alertmanager::new(url).map_err(|e| bad(&e))?;
+        if let Ok(auth) = std::env::var("AEROGUARD_ALERTMANAGER_AUTH")
+            && let Some((user, password)) = auth.split_once(':')
+        {
+            am = am.with_basic_auth(user, password);
+        }
+        Ok(Some(Arc::new(am)))
+    }
     /// The directory of the run's outboxes.
     pub fn outbox_dir(&self) -> std::path::PathBuf {
         self.outbox_dir
@@ -170,15 +192,21 @@ pub async fn run_node(
         None => None,
     };
     // What the node must deliver goes to disk first (and what an earlier life left is forwarded now).
-    let deliveries = Deliveries::open(
+    let limits = aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outbox_max_bytes.unwrap_or(64 << 20));
+    let mut deliveries = Deliveries::open(
         &plan.outbox_dir(),
         &plan.run,
         &me,
         history.clone(),
-        plan.post.clone().map(|addr| (addr, api_key)),
-        aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outbox_max_bytes.unwrap_or(64 << 20)),
+        limits,
         emit.clone(),
     )?;
+    if let Some(addr) = &plan.post {
+        deliveries = deliveries.with_posts(addr.clone(), api_key)?;
+    }
+    if let Some(notifier) = plan.notifier()? {
+        deliveries = deliveries.with_notifier(notifier)?;
+    }
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     // Sampling period: applied as soon as the watch delivers it, no restart.
     let sampling = Config::<Sampling>::new(coord.config(), &plan.sampling_key())?.with_validator(|s| {
@@ -409,6 +437,7 @@ async fn lead_rounds(
             let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
             match alerts.observe(&series, now, sample) {
                 Ok(events) => {
+                    deliveries.notify(&events)?;
                     for e in events {
                         emit(NodeEvent::Alert {
                             node: me.clone(),
