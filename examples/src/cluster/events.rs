@@ -93,6 +93,13 @@ pub enum NodeEvent {
         /// Entries delivered since the receiver first asked to retry.
         sent: u64,
     },
+    /// The node serves its metrics at `addr` (`host:port`, path `/metrics`).
+    Metrics {
+        /// The node.
+        node: String,
+        /// Where.
+        addr: String,
+    },
     /// Something went wrong that the node rides out.
     Warn {
         /// The node.
@@ -180,6 +187,7 @@ impl std::fmt::Display for NodeEvent {
                     "forwarded {node}: {sent} held back delivered to the {to}, in order"
                 )
             }
+            NodeEvent::Metrics { node, addr } => write!(f, "metrics {node} http://{addr}/metrics"),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
             NodeEvent::Round(r) => {

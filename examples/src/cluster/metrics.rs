@@ -96,3 +96,46 @@ pub fn outbox_metrics(outboxes: &[(&str, OutboxStats)]) -> String {
     }
     out
 }
+
+/// Serves a node's `/metrics` on `listener` until it fails: the figures `render` returns when scraped, to
+/// callers holding a key in `keys` (a reader's or a node's; `Authorization: Bearer <key>`), with the limits of
+/// [`serve`](crate::sentinel::serve). Every other path is a 404.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    keys: crate::sentinel::ApiKeys,
+    render: std::sync::Arc<dyn Fn() -> String + Send + Sync>,
+) -> std::io::Result<()> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let keys = std::sync::Arc::new(keys);
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let (keys, render) = (keys.clone(), render.clone());
+            async move {
+                let presented = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(str::trim);
+                if presented.and_then(|k| keys.check(k)).is_none() {
+                    return (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, "Bearer")],
+                        "a reader's key is required (Authorization: Bearer <key>)".to_string(),
+                    )
+                        .into_response();
+                }
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    render(),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    crate::sentinel::serve(listener, app, Default::default()).await
+}

@@ -19,7 +19,7 @@ mod summary;
 
 pub use deliver::{Deliveries, Post, outbox_file};
 pub use events::{NodeEvent, RoundLine};
-pub use metrics::outbox_metrics;
+pub use metrics::{outbox_metrics, serve_metrics};
 pub use node::{Emit, Plan, RoundRecord, Sampling, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::run_cluster;
@@ -81,6 +81,7 @@ impl ClusterOptions {
                 outbox_dir: None,
                 outbox_max_bytes: None,
                 alertmanager: None,
+                metrics_keys: None,
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

@@ -58,6 +58,10 @@ pub struct Plan {
     /// The Alertmanager (`http://host:port`) the leader sends its alerts to, if any.
     #[serde(default)]
     pub alertmanager: Option<String>,
+    /// A keys file (the service's format): with it, every node serves `/metrics` on a free loopback port to
+    /// the keys listed (Prometheus's), and says where in a `metrics` event.
+    #[serde(default)]
+    pub metrics_keys: Option<std::path::PathBuf>,
 }
 
 /// Node `node`'s key in an `identity key` file, if listed.
@@ -207,6 +211,11 @@ pub async fn run_node(
     if let Some(notifier) = plan.notifier()? {
         deliveries = deliveries.with_notifier(notifier)?;
     }
+    let deliveries = Arc::new(deliveries);
+    let _metrics = match &plan.metrics_keys {
+        Some(file) => Some(serve_node_metrics(file, &me, deliveries.clone(), &emit).await?),
+        None => None,
+    };
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     // Sampling period: applied as soon as the watch delivers it, no restart.
     let sampling = Config::<Sampling>::new(coord.config(), &plan.sampling_key())?.with_validator(|s| {
@@ -307,6 +316,44 @@ pub async fn run_node(
     watching.abort();
     following.abort();
     result
+}
+
+/// Serves the node's metrics to the keys in `file`; the server stops when the handle is dropped.
+async fn serve_node_metrics(
+    file: &std::path::Path,
+    me: &str,
+    deliveries: Arc<Deliveries>,
+    emit: &Emit,
+) -> Result<AbortOnDrop, Error> {
+    let fail = |operation, e: &dyn std::fmt::Display| Error::Backend {
+        backend: "metrics",
+        operation,
+        message: e.to_string(),
+    };
+    let keys = crate::sentinel::ApiKeys::load(file).map_err(|e| fail("read the keys", &e))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| fail("listen", &e))?;
+    let addr = listener.local_addr().map_err(|e| fail("listen", &e))?;
+    emit(NodeEvent::Metrics {
+        node: me.to_string(),
+        addr: addr.to_string(),
+    });
+    let render: Arc<dyn Fn() -> String + Send + Sync> = Arc::new(move || deliveries.metrics());
+    Ok(AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = super::serve_metrics(listener, keys, render).await {
+            tracing::warn!("metrics server: {e}");
+        }
+    })))
+}
+
+/// A task stopped when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A leader's term: its leadership, the history it reads, and where its deliveries go.
