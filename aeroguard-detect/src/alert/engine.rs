@@ -81,6 +81,30 @@ pub struct Alerts {
     max_series: usize,
 }
 
+/// One alert's state: pending since a time, or firing since a time with the last time its condition held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackedAlert {
+    /// The rule.
+    pub rule: String,
+    /// The series.
+    pub series: String,
+    /// When the condition began to hold.
+    pub since: Timestamp,
+    /// `Some(last time the condition held)` once firing; `None` while pending.
+    pub firing: Option<Timestamp>,
+}
+
+/// What [`Alerts`] carry from one sample to the next: the pending and firing alerts and each series' last time.
+/// A leader writes it with its fencing token after every change, and its successor restores it
+/// ([`Alerts::restore`]), so a failover neither drops a firing alert nor sends it again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertState {
+    /// The pending and firing alerts, by rule and series.
+    pub alerts: Vec<TrackedAlert>,
+    /// Each series' last sample time.
+    pub last: BTreeMap<String, Timestamp>,
+}
+
 fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
     Duration::from_millis(u64::try_from(to.as_millis().saturating_sub(from.as_millis())).unwrap_or(0))
 }
@@ -125,6 +149,76 @@ impl Alerts {
         });
         dropped.sort_by(|a, b| (&a.rule, &a.series).cmp(&(&b.rule, &b.series)));
         Ok(dropped)
+    }
+
+    /// The state to carry across a failover (sorted, so equal states compare equal).
+    pub fn state(&self) -> AlertState {
+        let mut alerts: Vec<TrackedAlert> = self
+            .tracks
+            .iter()
+            .map(|((rule, series), t)| {
+                let (since, firing) = match *t {
+                    Track::Pending { since } => (since, None),
+                    Track::Firing { since, last_true } => (since, Some(last_true)),
+                };
+                TrackedAlert {
+                    rule: rule.clone(),
+                    series: series.clone(),
+                    since,
+                    firing,
+                }
+            })
+            .collect();
+        alerts.sort_by(|a, b| (&a.rule, &a.series).cmp(&(&b.rule, &b.series)));
+        AlertState {
+            alerts,
+            last: self.last.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        }
+    }
+
+    /// Takes over `state` (a predecessor's, read back from the store): its firing alerts go on firing without a
+    /// new notification, and resolve here when their condition stops holding. Alerts of rules not in force are
+    /// left out. Refused whole if it holds more series than the limit or a series name over 256 bytes.
+    pub fn restore(&mut self, state: AlertState) -> Result<()> {
+        let series_ok = |s: &str| !s.is_empty() && s.len() <= 256;
+        if state.last.len() > self.max_series
+            || state.alerts.len() > self.max_series.saturating_mul(self.rules.len().max(1))
+        {
+            return Err(Error::parameter(
+                "state",
+                state.last.len(),
+                "holds more series than the alerts' limit",
+            ));
+        }
+        if let Some(bad) = state
+            .last
+            .keys()
+            .chain(state.alerts.iter().map(|a| &a.series))
+            .find(|s| !series_ok(s))
+        {
+            return Err(Error::parameter(
+                "state",
+                bad.chars().take(64).collect::<String>(),
+                "series names must be 1 to 256 bytes",
+            ));
+        }
+        self.tracks = state
+            .alerts
+            .into_iter()
+            .filter(|a| self.rules.iter().any(|r| r.name == a.rule))
+            .map(|a| {
+                let track = match a.firing {
+                    None => Track::Pending { since: a.since },
+                    Some(last_true) => Track::Firing {
+                        since: a.since,
+                        last_true,
+                    },
+                };
+                ((a.rule, a.series), track)
+            })
+            .collect();
+        self.last = state.last.into_iter().collect();
+        Ok(())
     }
 
     /// The alerts firing now, by rule and series.

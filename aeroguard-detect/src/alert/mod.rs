@@ -34,7 +34,7 @@ mod file;
 #[cfg(feature = "notify")]
 mod notify;
 
-pub use engine::{AlertEvent, AlertStatus, Alerts, Sample};
+pub use engine::{AlertEvent, AlertState, AlertStatus, Alerts, Sample, TrackedAlert};
 pub use file::parse_rules;
 #[cfg(feature = "notify")]
 pub use notify::{Alertmanager, Notifier, NotifyError, Webhook};

@@ -223,3 +223,56 @@ anomaly = true
     assert!(parse_rules(&"#".repeat(2 << 20)).is_err(), "size limit");
     assert!(parse_rules("").unwrap().is_empty());
 }
+
+#[test]
+fn a_successor_restoring_the_state_neither_drops_nor_repeats_an_alert() {
+    let rule = AlertRule::new("hot", Condition::Above(90.0))
+        .unwrap()
+        .with_for(Duration::from_secs(10));
+    let pending = AlertRule::new("warm", Condition::Above(80.0))
+        .unwrap()
+        .with_for(Duration::from_secs(600));
+    let mut first = Alerts::new(vec![rule.clone(), pending.clone()]).unwrap();
+    first.observe("p", at(0), Sample::value(95.0)).unwrap();
+    let fired = first.observe("p", at(10), Sample::value(95.0)).unwrap();
+    assert_eq!(statuses(&fired), [("hot", AlertStatus::Firing)]);
+    // The leader dies; its last state went to the store (as JSON) and the successor takes it over.
+    let saved: AlertState = serde_json::from_str(&serde_json::to_string(&first.state()).unwrap()).unwrap();
+    assert_eq!(saved, first.state());
+    let mut next = Alerts::new(vec![rule.clone(), pending]).unwrap();
+    next.restore(saved.clone()).unwrap();
+    assert_eq!(next.state(), saved);
+    // Still hot: no second "firing"; "warm" stays pending from its first time, not from now.
+    assert!(next.observe("p", at(20), Sample::value(95.0)).unwrap().is_empty());
+    let state = next.state();
+    assert_eq!(
+        state.alerts.iter().find(|a| a.rule == "warm").unwrap().since,
+        at(0)
+    );
+    // It cools: the successor resolves what its predecessor fired, with the original start.
+    let resolved = next.observe("p", at(30), Sample::value(50.0)).unwrap();
+    assert_eq!(statuses(&resolved), [("hot", AlertStatus::Resolved)]);
+    assert_eq!(resolved[0].since, at(0));
+    // Without the state, the successor would have notified a new firing alert: the doubling restore prevents.
+    let mut amnesiac = Alerts::new(vec![rule.clone()]).unwrap();
+    amnesiac.observe("p", at(20), Sample::value(95.0)).unwrap();
+    assert_eq!(
+        statuses(&amnesiac.observe("p", at(30), Sample::value(95.0)).unwrap()),
+        [("hot", AlertStatus::Firing)]
+    );
+    // Time order holds across the hand-over, and alerts of rules no longer in force are left out.
+    assert!(next.observe("p", at(25), Sample::value(95.0)).is_err());
+    let mut other = Alerts::new(vec![AlertRule::new("cold", Condition::Below(0.0)).unwrap()]).unwrap();
+    other.restore(saved).unwrap();
+    assert!(other.state().alerts.is_empty());
+    // A hostile state is refused whole.
+    let mut huge = AlertState::default();
+    for i in 0..20 {
+        huge.last.insert(format!("s{i}"), at(0));
+    }
+    let mut small = Alerts::new(vec![rule.clone()]).unwrap().with_max_series(10);
+    assert!(small.restore(huge).is_err());
+    let mut long = AlertState::default();
+    long.last.insert("x".repeat(300), at(0));
+    assert!(small.restore(long).is_err());
+}

@@ -93,6 +93,18 @@ pub enum NodeEvent {
         /// Entries delivered since the receiver first asked to retry.
         sent: u64,
     },
+    /// A new alert rule file reached the node through the config watch: applied, or refused (with the line
+    /// and the reason) while the last good rules stay in force.
+    Rules {
+        /// The node.
+        node: String,
+        /// The config version of the file.
+        version: u64,
+        /// Whether it is in force now.
+        applied: bool,
+        /// What is in force, or why the file was refused.
+        detail: String,
+    },
     /// The node serves its metrics at `addr` (`host:port`, path `/metrics`).
     Metrics {
         /// The node.
@@ -186,6 +198,15 @@ impl std::fmt::Display for NodeEvent {
                     f,
                     "forwarded {node}: {sent} held back delivered to the {to}, in order"
                 )
+            }
+            NodeEvent::Rules {
+                node,
+                version,
+                applied,
+                detail,
+            } => {
+                let what = if *applied { "applied" } else { "REFUSED" };
+                write!(f, "rules {node} v{version} {what}: {detail}")
             }
             NodeEvent::Metrics { node, addr } => write!(f, "metrics {node} http://{addr}/metrics"),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),

@@ -7,24 +7,28 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod alerting;
 mod deliver;
 mod detection;
 mod events;
 mod metrics;
 mod node;
 mod orchestrator;
+mod plan;
 mod process;
 pub mod sim;
 mod summary;
 
+pub use alerting::{DEFAULT_RULES, RuleFile, rules_for};
 pub use deliver::{Deliveries, Post, outbox_file};
 pub use events::{NodeEvent, RoundLine};
 pub use metrics::{outbox_metrics, serve_metrics};
-pub use node::{Emit, Plan, RoundRecord, Sampling, run_node};
+pub use node::{Emit, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::run_cluster;
+pub use plan::{Plan, RoundRecord, Sampling, api_key_of};
 pub use process::{NodeArgs, node_process, redis_history};
-pub use summary::{FailoverRecord, FaultRecord, OutageRecord, Summary, UpsetRecord};
+pub use summary::{FailoverRecord, FaultRecord, OutageRecord, RulesRecord, Summary, UpsetRecord};
 
 /// Where the cluster runs (a `--backend` value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -50,6 +54,9 @@ pub struct ClusterOptions {
     pub kill_leader_at: Option<u64>,
     /// Push a new sampling period (ms) once this round is reported.
     pub new_period_at: Option<(u64, u64)>,
+    /// Push an alert rule file with a typo once this round is reported (the nodes must refuse it and keep
+    /// their rules).
+    pub bad_rules_at: Option<u64>,
     /// The nodes' session timeout.
     pub session: Duration,
     /// The node program for process backends (`aeroguard-node`, or this program re-run with `sensor-node`),
@@ -61,8 +68,8 @@ pub struct ClusterOptions {
 
 impl ClusterOptions {
     /// Five nodes, 40 rounds every 150 ms, the default faults, the leader killed after round 12, the sampling
-    /// period halved after round 24, a link outage in rounds 16-20 (the leader's rounds wait in its outbox), a process upset
-    /// in rounds 27-33, a 2 s session.
+    /// period halved after round 24, a link outage in rounds 16-20 (the leader's rounds wait in its outbox), an
+    /// alert rule file with a typo pushed after round 22, a process upset in rounds 27-33, a 2 s session.
     pub fn new(backend: Where, run: &str) -> Self {
         ClusterOptions {
             backend,
@@ -85,6 +92,7 @@ impl ClusterOptions {
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),
+            bad_rules_at: Some(22),
             session: Duration::from_secs(2),
             node_command: None,
             timeout: Duration::from_secs(120),

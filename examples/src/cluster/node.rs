@@ -8,172 +8,17 @@ use std::time::Duration;
 
 use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::outbox::Append;
-use aeroguard_consensus::round::{Announcement, Quorum, RoundFollower, RoundLeader, RoundOptions};
+use aeroguard_consensus::round::{Announcement, RoundFollower, RoundLeader};
 use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error, Leadership};
 use aeroguard_core::fusion::{BrooksIyengar, Fusion};
 use aeroguard_core::{Reading, SensorId, Timestamp};
 use aeroguard_detect::{Model, Voter};
-use serde::{Deserialize, Serialize};
 
+use super::alerting::{LeaderAlerts, RuleWatch};
 use super::deliver::{Deliveries, Post};
 use super::events::{NodeEvent, RoundLine};
-use super::sim::{self, Fault, HALF_WIDTH};
-
-/// Everything a node needs to know about the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
-    /// A prefix unique to the run (names of the election, service, config key, round and series).
-    pub run: String,
-    /// How many nodes.
-    pub nodes: usize,
-    /// Rounds to report.
-    pub rounds: u64,
-    /// The initial sampling period (ms between rounds).
-    pub period_ms: u64,
-    /// How long a leader collects a round.
-    pub deadline_ms: u64,
-    /// Seed of the measurement noise.
-    pub seed: u64,
-    /// The fault schedule.
-    pub faults: Vec<Fault>,
-    /// The sentinel service (`host:port`) the leader posts each fused row to, if any.
-    #[serde(default)]
-    pub post: Option<String>,
-    /// The nodes' API keys for the service: a file of `identity key` lines (each node posts with its own).
-    #[serde(default)]
-    pub api_keys: Option<std::path::PathBuf>,
-    /// A process upset every sensor sees, which the ensemble should raise an alarm for.
-    #[serde(default)]
-    pub upset: Option<sim::Upset>,
-    /// A link outage: the leader's link to the history is down for these rounds.
-    #[serde(default)]
-    pub outage: Option<sim::Outage>,
-    /// Where the nodes keep their outboxes (`None`: `aeroguard-outbox` in the temporary directory); each node
-    /// has its files under `<dir>/<run>/`.
-    #[serde(default)]
-    pub outbox_dir: Option<std::path::PathBuf>,
-    /// Each outbox's byte limit (`None`: 64 MiB); past it the oldest entries are dropped, and counted.
-    #[serde(default)]
-    pub outbox_max_bytes: Option<u64>,
-    /// The Alertmanager (`http://host:port`) the leader sends its alerts to, if any.
-    #[serde(default)]
-    pub alertmanager: Option<String>,
-    /// A keys file (the service's format): with it, every node serves `/metrics` on a free loopback port to
-    /// the keys listed (Prometheus's), and says where in a `metrics` event.
-    #[serde(default)]
-    pub metrics_keys: Option<std::path::PathBuf>,
-}
-
-/// Node `node`'s key in an `identity key` file, if listed.
-pub fn api_key_of(file: &std::path::Path, node: &str) -> Result<Option<String>, Error> {
-    let text = std::fs::read_to_string(file).map_err(|e| Error::Backend {
-        backend: "file",
-        operation: "read the API keys",
-        message: format!("{}: {e}", file.display()),
-    })?;
-    Ok(text.lines().find_map(|l| {
-        let mut f = l.split_whitespace();
-        (f.next() == Some(node))
-            .then(|| f.next().map(str::to_string))
-            .flatten()
-    }))
-}
-
-/// The sampling setting pushed through the config watch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sampling {
-    /// Milliseconds between rounds.
-    pub period_ms: u64,
-}
-
-impl Plan {
-    /// The election's name.
-    pub fn election(&self) -> String {
-        // The fused series' own name: the analysis service checks a posted token against the grant of the
-        // election named like the series.
-        self.series()
-    }
-    /// The registry service of the nodes.
-    pub fn service(&self) -> String {
-        format!("{}-sensors", self.run)
-    }
-    /// The config key of the sampling period.
-    pub fn sampling_key(&self) -> String {
-        format!("{}-sampling", self.run)
-    }
-    /// The fused series in the history.
-    pub fn series(&self) -> String {
-        format!("{}-fused", self.run)
-    }
-    /// The series of rounds a crashed leader opened and never reported.
-    pub fn aborted_series(&self) -> String {
-        format!("{}-aborted", self.run)
-    }
-    /// The round recipe's options.
-    pub fn round_options(&self) -> RoundOptions {
-        // All but one: a dead node does not stall a round, and the fusion sees enough readings to outvote a
-        // faulty one.
-        let quorum = Quorum::AtLeast(self.nodes.saturating_sub(1).max(1));
-        RoundOptions::new(
-            &self.run,
-            &self.service(),
-            Duration::from_millis(self.deadline_ms),
-            quorum,
-        )
-    }
-    /// The Alertmanager the leader notifies, with the services' credentials (`AEROGUARD_ALERTMANAGER_AUTH`,
-    /// `user:password`, from the environment: never in the plan, which travels on command lines).
-    pub fn notifier(&self) -> Result<Option<Arc<dyn aeroguard_detect::alert::Notifier>>, Error> {
-        let Some(url) = &self.alertmanager else {
-            return Ok(None);
-        };
-        let bad = |e: &dyn std::fmt::Display| Error::Backend {
-            backend: "alertmanager",
-            operation: "configure",
-            message: e.to_string(),
-        };
-        let mut am = aeroguard_detect::alert::Alertmanager::new(url).map_err(|e| bad(&e))?;
-        if let Ok(auth) = std::env::var("AEROGUARD_ALERTMANAGER_AUTH")
-            && let Some((user, password)) = auth.split_once(':')
-        {
-            am = am.with_basic_auth(user, password);
-        }
-        Ok(Some(Arc::new(am)))
-    }
-    /// The directory of the run's outboxes.
-    pub fn outbox_dir(&self) -> std::path::PathBuf {
-        self.outbox_dir
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join("aeroguard-outbox"))
-    }
-    /// Node `i`'s id (`n1`, `n2`, ...).
-    pub fn node_name(i: usize) -> String {
-        format!("n{}", i + 1)
-    }
-}
-
-/// What a round's leader appends: the fused row, the vote, who answered and who was excluded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RoundRecord {
-    /// The round number.
-    pub round: u64,
-    /// The leader that reported it.
-    pub leader: String,
-    /// Its fencing token.
-    pub token: u64,
-    /// Fused pressure, temperature, flow.
-    pub fused: [f64; 3],
-    /// Nodes excluded by the fusion, per channel.
-    pub excluded: [Vec<String>; 3],
-    /// Nodes that answered.
-    pub answered: Vec<String>,
-    /// Whether all but one of the live members answered in time.
-    pub reached_quorum: bool,
-    /// The ensemble's alarm.
-    pub alarm: bool,
-    /// Members that voted yes.
-    pub voted_yes: Vec<String>,
-}
+use super::plan::{Plan, RoundRecord, Sampling, api_key_of};
+use super::sim::{self, HALF_WIDTH};
 
 /// Where a node's events go (JSON lines on stdout for a node process, a channel for in-process nodes).
 pub type Emit = Arc<dyn Fn(NodeEvent) + Send + Sync>;
@@ -216,6 +61,7 @@ pub async fn run_node(
         Some(file) => Some(serve_node_metrics(file, &me, deliveries.clone(), &emit).await?),
         None => None,
     };
+    let rules = RuleWatch::start(&coord, &plan, &emit).await?;
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     // Sampling period: applied as soon as the watch delivers it, no restart.
     let sampling = Config::<Sampling>::new(coord.config(), &plan.sampling_key())?.with_validator(|s| {
@@ -297,6 +143,7 @@ pub async fn run_node(
             lead: &lead,
             history: &*history,
             deliveries: &deliveries,
+            rules: &rules,
         };
         match lead_rounds(&coord, &term, &plan, &mut voter, &period, &emit).await {
             Ok(()) => {
@@ -361,6 +208,7 @@ struct Term<'a> {
     lead: &'a Leadership,
     history: &'a dyn HistoryStore,
     deliveries: &'a Deliveries,
+    rules: &'a RuleWatch,
 }
 
 /// Leads rounds until `plan.rounds` are reported or the leadership is lost.
@@ -376,6 +224,7 @@ async fn lead_rounds(
         lead,
         history,
         deliveries,
+        rules,
     } = *term;
     let me = coord.node().to_string();
     let series = plan.series();
@@ -407,7 +256,7 @@ async fn lead_rounds(
     }
     let leader = RoundLeader::<[f64; 3]>::new(coord.clone(), plan.round_options())?;
     let fusion = BrooksIyengar::new(1);
-    let mut alerts = super::detection::alerts(plan)?;
+    let mut alerts = LeaderAlerts::start(history, plan, rules, &lead.writer()?, deliveries).await?;
     while last < plan.rounds {
         let started = tokio::time::Instant::now();
         let result = leader.run(lead).await?;
@@ -482,9 +331,14 @@ async fn lead_rounds(
         // The alert rules, on the round's own time: the upset must hold two rounds' worth before it fires.
         if fusable {
             let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
-            match alerts.observe(&series, now, sample) {
+            match alerts.observe(
+                now,
+                sample,
+                rules,
+                &Writer::new(result.token, me.as_str()),
+                deliveries,
+            ) {
                 Ok(events) => {
-                    deliveries.notify(&events)?;
                     for e in events {
                         emit(NodeEvent::Alert {
                             node: me.clone(),

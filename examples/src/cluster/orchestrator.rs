@@ -181,6 +181,10 @@ pub(crate) struct Events {
     pub links: Vec<(bool, u64, u64)>,
     /// Entries the outboxes delivered after holding them back: (receiver, count).
     pub forwarded: Vec<(String, u64)>,
+    /// The bad rule file's config version, once pushed.
+    pub bad_rules: Option<u64>,
+    /// Rule files reaching nodes: (node, version, applied, detail).
+    pub rules: Vec<(String, u64, bool, String)>,
 }
 
 async fn watch(
@@ -226,6 +230,12 @@ async fn watch(
                 up, round, queued, ..
             } => ev.links.push((up, round, queued)),
             NodeEvent::Forwarded { to, sent, .. } => ev.forwarded.push((to, sent)),
+            NodeEvent::Rules {
+                node,
+                version,
+                applied,
+                detail,
+            } => ev.rules.push((node, version, applied, detail)),
             NodeEvent::Round(r) => {
                 round_seen_at.entry(r.round).or_insert(at);
                 last_round = last_round.max(r.round);
@@ -256,6 +266,18 @@ async fn watch(
             ev.new_period = Some(period);
             sampling.set(&Sampling { period_ms: period }, Expect::Any).await?;
         }
+        if let Some(at_round) = options.bad_rules_at
+            && ev.bad_rules.is_none()
+            && last_round >= at_round
+        {
+            // As a careless operator would: straight into the config, no validator on this side.
+            let typo = super::DEFAULT_RULES.replace("severity = \"critical\"", "severity = \"critcal\"");
+            print(&format!(
+                "*** pushing alert rules with a typo (severity = \"critcal\") after round {last_round}"
+            ));
+            let rules = Config::<super::RuleFile>::new(observer.config(), &plan.rules_key())?;
+            ev.bad_rules = Some(rules.set(&super::RuleFile { toml: typo }, Expect::Any).await?);
+        }
         if last_round >= plan.rounds {
             // Let the live nodes report the config change if they have not yet.
             let settle = Instant::now() + Duration::from_millis(500);
@@ -267,6 +289,12 @@ async fn watch(
                         ev.applied.insert(node);
                     }
                     Heard::Event(NodeEvent::Forwarded { to, sent, .. }) => ev.forwarded.push((to, sent)),
+                    Heard::Event(NodeEvent::Rules {
+                        node,
+                        version,
+                        applied,
+                        detail,
+                    }) => ev.rules.push((node, version, applied, detail)),
                     _ => {}
                 }
             }

@@ -57,6 +57,21 @@ pub struct OutageRecord {
     pub forwarded: u64,
 }
 
+/// The alert rule file with a typo: who refused it, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RulesRecord {
+    /// Its config version.
+    pub version: u64,
+    /// Live nodes that refused it.
+    pub refused_by: Vec<String>,
+    /// Nodes that applied it (must be none).
+    pub applied_by: Vec<String>,
+    /// The reason the nodes gave (with the line).
+    pub reason: String,
+    /// Live nodes at the end.
+    pub live: usize,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -86,6 +101,8 @@ pub struct Summary {
     pub upset: Option<UpsetRecord>,
     /// Alert transitions of the leaders' rules: (rule, status, round).
     pub alerts: Vec<(String, String, u64)>,
+    /// The alert rule file with a typo, if one was pushed.
+    pub bad_rules: Option<RulesRecord>,
     /// The link outage, if the run had one and its leader lived through it.
     pub outage: Option<OutageRecord>,
     /// Alarmed rounds with no process upset in them or in the four rounds before (the ensemble's window and
@@ -214,6 +231,31 @@ impl Summary {
                 }
             }),
             alerts: ev.alerts.clone(),
+            bad_rules: ev.bad_rules.map(|version| {
+                let of = |applied: bool| {
+                    let mut n: Vec<String> = ev
+                        .rules
+                        .iter()
+                        .filter(|r| r.1 == version && r.2 == applied && !ev.dead.contains(&r.0))
+                        .map(|r| r.0.clone())
+                        .collect();
+                    n.sort();
+                    n.dedup();
+                    n
+                };
+                RulesRecord {
+                    version,
+                    refused_by: of(false),
+                    applied_by: of(true),
+                    reason: ev
+                        .rules
+                        .iter()
+                        .find(|r| r.1 == version && !r.2)
+                        .map(|r| r.3.clone())
+                        .unwrap_or_default(),
+                    live: plan.nodes - ev.dead.len(),
+                }
+            }),
             outage: plan.outage.and_then(|o| {
                 let up = ev.links.iter().find(|l| l.0)?;
                 Some(OutageRecord {
@@ -296,6 +338,14 @@ impl Summary {
                 ));
             }
         }
+        if let Some(r) = &self.bad_rules
+            && (r.refused_by.len() < r.live || !r.applied_by.is_empty())
+        {
+            out.push(format!(
+                "the rule file with a typo was refused by {:?} of {} live nodes, applied by {:?}",
+                r.refused_by, r.live, r.applied_by
+            ));
+        }
         if let Some(o) = &self.outage
             && (o.buffered == 0 || o.forwarded < o.buffered)
         {
@@ -371,6 +421,16 @@ impl fmt::Display for Summary {
         }
         for (rule, status, round) in &self.alerts {
             writeln!(f, "  alert                {rule} {status} at round {round}")?;
+        }
+        if let Some(r) = &self.bad_rules {
+            writeln!(
+                f,
+                "  alert rules          v{} (a typo) refused by {} of {} live nodes, the rules in force kept: {}",
+                r.version,
+                r.refused_by.len(),
+                r.live,
+                r.reason
+            )?;
         }
         if let Some(o) = &self.outage {
             writeln!(

@@ -215,14 +215,28 @@ mod tests {
         assert_eq!(train.points.len(), 200);
         assert!(train.verdicts.is_empty());
         assert!(!s.is_training());
-        let data = rows(1100, Some(1050));
+        // The next 1,100 rows, after the training ones.
+        let data: Vec<IngestReading> = rows(1100, Some(1050))
+            .into_iter()
+            .map(|mut r| {
+                r.at += 200_000;
+                r
+            })
+            .collect();
         let scored = s.ingest(&data[..], 200).unwrap();
         assert_eq!(scored.verdicts.len(), 1100);
+        assert_eq!(scored.skipped, 0);
         assert!(scored.points.iter().all(|p| p.detail.is_some()));
         s.keep(&scored.verdicts);
         assert_eq!(s.latest(5000).len(), KEPT, "only the newest are kept");
-        assert_eq!(s.latest(3).last().unwrap().at, 1099 * 1000);
-        assert!(s.latest(5000).first().unwrap().at == 100 * 1000);
+        assert_eq!(s.latest(3).last().unwrap().at, 1299 * 1000);
+        assert!(s.latest(5000).first().unwrap().at == 300 * 1000);
+        // The same rows again (a sender unsure they arrived): all skipped, nothing scored or stored twice.
+        let again = s.ingest(&data[..], 200).unwrap();
+        assert_eq!(
+            (again.skipped, again.verdicts.len(), again.points.len()),
+            (1100, 0, 0)
+        );
     }
 
     #[test]

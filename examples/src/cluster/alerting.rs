@@ -1,0 +1,206 @@
+//! The leader's alerts: rules from a file that reloads hot through the config recipe (a bad file is refused with
+//! its line and reason, and the last good rules stay in force), state carried across failovers in the history
+//! with the term's fencing token, and notifications through the node's outbox.
+
+use std::sync::Arc;
+
+use aeroguard_consensus::history::{HistoryStore, Point, Writer};
+use aeroguard_consensus::outbox::Append;
+use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error};
+use aeroguard_core::Timestamp;
+use aeroguard_detect::alert::{AlertEvent, AlertRule, AlertState, Alerts, Sample};
+use serde::{Deserialize, Serialize};
+
+use super::deliver::Deliveries;
+use super::{Emit, NodeEvent, Plan};
+
+/// The main job's rules, as shipped (`rules.toml` beside this file).
+pub const DEFAULT_RULES: &str = include_str!("rules.toml");
+
+/// An alert rule file as the config recipe carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleFile {
+    /// The file's text (TOML, see [`aeroguard_detect::alert::parse_rules`]).
+    pub toml: String,
+}
+
+/// `text`'s rules for `plan`'s run (each labelled `run`), or why not, with the line.
+pub fn rules_for(plan: &Plan, text: &str) -> Result<Vec<AlertRule>, String> {
+    let rules = aeroguard_detect::alert::parse_rules(text).map_err(|e| e.to_string())?;
+    Ok(rules
+        .into_iter()
+        .map(|r| r.with_label("run", &plan.run))
+        .collect())
+}
+
+fn detect(operation: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Backend {
+        backend: "detect",
+        operation,
+        message: e.to_string(),
+    }
+}
+
+/// The rules in force on a node: the newest good rule file of the config key (the shipped rules until one is
+/// set), kept current by a watch for the node's whole life.
+pub struct RuleWatch {
+    latest: Arc<parking_lot::Mutex<(u64, Vec<AlertRule>)>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RuleWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl RuleWatch {
+    /// Reads the rule file of `plan` (or the shipped one) and starts watching it.
+    pub async fn start(coord: &Arc<dyn Coordinator>, plan: &Plan, emit: &Emit) -> Result<RuleWatch, Error> {
+        let p2 = plan.clone();
+        let config = Config::<RuleFile>::new(coord.config(), &plan.rules_key())?
+            .with_validator(move |f| rules_for(&p2, &f.toml).map(drop));
+        let first = match config.get().await {
+            Ok(Some(v)) => rules_for(plan, &v.value.toml).map(|r| (v.version, r)).ok(),
+            _ => None,
+        };
+        let first = match first {
+            Some(f) => f,
+            None => (
+                0,
+                rules_for(plan, DEFAULT_RULES).map_err(|e| detect("alert rules", e))?,
+            ),
+        };
+        let latest = Arc::new(parking_lot::Mutex::new(first));
+        let mut watch = config.watch().await?;
+        let (l2, e2, me, p3) = (
+            latest.clone(),
+            emit.clone(),
+            coord.node().to_string(),
+            plan.clone(),
+        );
+        let task = tokio::spawn(async move {
+            while let Some(event) = watch.next().await {
+                match event {
+                    ConfigEvent::Applied(v) => {
+                        if let Ok(rules) = rules_for(&p3, &v.value.toml) {
+                            let n = rules.len();
+                            *l2.lock() = (v.version, rules);
+                            e2(NodeEvent::Rules {
+                                node: me.clone(),
+                                version: v.version,
+                                applied: true,
+                                detail: format!("{n} rules in force"),
+                            });
+                        }
+                    }
+                    ConfigEvent::Rejected { version, error } => e2(NodeEvent::Rules {
+                        node: me.clone(),
+                        version,
+                        applied: false,
+                        detail: error.to_string(),
+                    }),
+                }
+            }
+        });
+        Ok(RuleWatch { latest, task })
+    }
+
+    fn current(&self) -> (u64, Vec<AlertRule>) {
+        self.latest.lock().clone()
+    }
+}
+
+/// What a leader's alerts need each round.
+pub struct LeaderAlerts {
+    alerts: Alerts,
+    version: u64,
+    /// The alerts' state as last written (pending and firing, by rule and series, without the times that move
+    /// every round).
+    written: Vec<(String, String, Timestamp, bool)>,
+    series: String,
+    state_series: String,
+}
+
+fn shape(state: &AlertState) -> Vec<(String, String, Timestamp, bool)> {
+    state
+        .alerts
+        .iter()
+        .map(|a| (a.rule.clone(), a.series.clone(), a.since, a.firing.is_some()))
+        .collect()
+}
+
+impl LeaderAlerts {
+    /// A new term's alerts: the rules in force, and the state its predecessors left in the history (written at
+    /// once with this term's token, so a deposed leader can no longer write it).
+    pub async fn start(
+        history: &dyn HistoryStore,
+        plan: &Plan,
+        rules: &RuleWatch,
+        writer: &Writer,
+        deliveries: &Deliveries,
+    ) -> Result<LeaderAlerts, Error> {
+        let (version, in_force) = rules.current();
+        let mut alerts = Alerts::new(in_force).map_err(|e| detect("alert rules", e))?;
+        let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
+        let saved = history.range(&plan.alert_state_series(), all.0, all.1).await?;
+        if let Some(state) = saved
+            .last()
+            .and_then(|p| serde_json::from_value::<AlertState>(p.detail.clone()?).ok())
+        {
+            alerts.restore(state).map_err(|e| detect("restore alerts", e))?;
+        }
+        let mut me = LeaderAlerts {
+            alerts,
+            version,
+            written: Vec::new(),
+            series: plan.series(),
+            state_series: plan.alert_state_series(),
+        };
+        me.write(Timestamp::now(), writer, deliveries)?;
+        Ok(me)
+    }
+
+    fn write(&mut self, at: Timestamp, writer: &Writer, deliveries: &Deliveries) -> Result<(), Error> {
+        let state = self.alerts.state();
+        self.written = shape(&state);
+        let firing = state.alerts.iter().filter(|a| a.firing.is_some()).count();
+        let detail = serde_json::to_value(&state).map_err(|e| detect("encode alert state", e))?;
+        deliveries.append(&Append {
+            series: self.state_series.clone(),
+            writer: writer.clone(),
+            points: vec![Point::new(at, firing as f64).with_detail(detail)],
+        })
+    }
+
+    /// Feeds the round's sample: picks up new rules, notifies the transitions, writes the state when an alert
+    /// changed; the transitions, for the caller to report.
+    pub fn observe(
+        &mut self,
+        at: Timestamp,
+        sample: Sample,
+        rules: &RuleWatch,
+        writer: &Writer,
+        deliveries: &Deliveries,
+    ) -> Result<Vec<AlertEvent>, Error> {
+        let mut events = Vec::new();
+        let (version, in_force) = rules.current();
+        if version != self.version {
+            events = self
+                .alerts
+                .replace_rules(in_force, at)
+                .map_err(|e| detect("alert rules", e))?;
+            self.version = version;
+        }
+        events.extend(
+            self.alerts
+                .observe(&self.series, at, sample)
+                .map_err(|e| detect("alerts", e))?,
+        );
+        deliveries.notify(&events)?;
+        if shape(&self.alerts.state()) != self.written {
+            self.write(at, writer, deliveries)?;
+        }
+        Ok(events)
+    }
+}
