@@ -233,3 +233,30 @@ async fn retention_runs_on_the_schedule_in_config() {
     );
     assert_eq!(history.range("s", ts(0), ts(i64::MAX / 2)).await.unwrap(), before);
 }
+
+#[tokio::test]
+async fn latest_reads_the_newest_points() {
+    let store = MemoryHistory::new();
+    let t = Writer::new(FencingToken(1), "writer");
+    let points: Vec<Point> = (0..50).map(|i| p(1_000 * i, i as f64)).collect();
+    store.append("s", &t, &points).await.unwrap();
+    let values: Vec<f64> = store
+        .latest("s", 5)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(values, [45.0, 46.0, 47.0, 48.0, 49.0], "the newest, oldest first");
+    assert_eq!(store.latest("s", 500).await.unwrap().len(), 50);
+    assert!(store.latest("s", 0).await.unwrap().is_empty());
+    assert!(store.latest("other", 3).await.unwrap().is_empty());
+    assert!(matches!(
+        store.latest("s", 10_001).await,
+        Err(Error::InvalidParameter { name: "n", .. })
+    ));
+    assert!(matches!(
+        store.latest("bad name", 1).await,
+        Err(Error::InvalidName { .. })
+    ));
+}

@@ -700,3 +700,27 @@ return redis.call('DEL', KEYS[3])",
     });
     old.join().unwrap();
 }
+
+#[tokio::test]
+async fn history_latest_reads_only_the_newest() {
+    let (c, store) = history("historian-latest").await;
+    let series = format!("latest-{}", run_id());
+    let t = Writer::new(FencingToken(1), "writer");
+    let points: Vec<Point> = (0..50).map(|i| p(1_000 * i, i as f64)).collect();
+    store.append(&series, &t, &points).await.unwrap();
+    let newest = store.latest(&series, 5).await.unwrap();
+    let values: Vec<f64> = newest.iter().map(|p| p.value).collect();
+    assert_eq!(values, [45.0, 46.0, 47.0, 48.0, 49.0], "the newest, oldest first");
+    assert_eq!(store.latest(&series, 500).await.unwrap().len(), 50);
+    assert!(store.latest(&series, 0).await.unwrap().is_empty());
+    assert!(store.latest("nothing-here", 3).await.unwrap().is_empty());
+    assert!(matches!(
+        store.latest(&series, 10_001).await,
+        Err(Error::InvalidParameter { name: "n", .. })
+    ));
+    assert!(matches!(
+        store.latest("bad name", 1).await,
+        Err(Error::InvalidName { .. })
+    ));
+    c.close().await;
+}

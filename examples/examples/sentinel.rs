@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
-use aeroguard_consensus::redis::RedisCoordinator;
 use aeroguard_examples::backend::Backend;
 use aeroguard_examples::sentinel::{
     ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
@@ -156,7 +155,7 @@ async fn main() -> ExitCode {
         }
     }
     let (history, name): (Arc<dyn HistoryStore>, &'static str) = if cli.redis {
-        match service_history().await {
+        match aeroguard_examples::backend::service_history().await {
             Ok(h) => (Arc::new(h), "redis"),
             Err(e) => {
                 eprintln!("error: Redis through Sentinel: {e} (run `scripts/services start`)");
@@ -199,26 +198,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The service's history on Redis: its own ACL user and key prefix, apart from the cluster's.
-async fn service_history() -> aeroguard_consensus::Result<aeroguard_consensus::redis::RedisHistory> {
-    use aeroguard_consensus::redis::{RedisCredentials, RedisOptions};
-    use aeroguard_examples::backend::{MASTER, SENTINELS, redis_auth, services_credential};
-    let mut options =
-        redis_auth(RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(Duration::from_secs(4)))?
-            .with_prefix("aeroguard-svc");
-    // The service's own user (empty when the services run without authentication).
-    let own = services_credential("AEROGUARD_SERVICE_REDIS_AUTH")?;
-    if !own.is_empty() {
-        options = options.with_credentials(RedisCredentials::parse(&own)?);
-    }
-    let node = "sentinel-service"
-        .parse()
-        .map_err(|_| aeroguard_consensus::Error::InvalidName {
-            what: "node",
-            name: "sentinel-service".into(),
-            reason: "not a node id",
-        })?;
-    Ok(RedisCoordinator::connect(node, options).await?.history())
 }

@@ -185,6 +185,28 @@ pub mod backend {
         })
     }
 
+    /// The analysis service's history on the test services' Redis (through the Sentinels): its own ACL user
+    /// (`AEROGUARD_SERVICE_REDIS_AUTH`) and key prefix (`aeroguard-svc`), apart from the cluster's.
+    pub async fn service_history() -> aeroguard_consensus::Result<aeroguard_consensus::redis::RedisHistory> {
+        let mut options = redis_auth(
+            RedisOptions::sentinel(&SENTINELS, MASTER).with_session_timeout(Duration::from_secs(4)),
+        )?
+        .with_prefix("aeroguard-svc");
+        // The service's own user (empty when the services run without authentication).
+        let own = services_credential("AEROGUARD_SERVICE_REDIS_AUTH")?;
+        if !own.is_empty() {
+            options = options.with_credentials(RedisCredentials::parse(&own)?);
+        }
+        let node = "sentinel-service"
+            .parse()
+            .map_err(|_| aeroguard_consensus::Error::InvalidName {
+                what: "node",
+                name: "sentinel-service".into(),
+                reason: "not a node id",
+            })?;
+        Ok(RedisCoordinator::connect(node, options).await?.history())
+    }
+
     /// A backend with real servers (a `--backend` value).
     ///
     /// ```

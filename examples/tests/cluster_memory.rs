@@ -112,3 +112,40 @@ async fn a_firing_alert_survives_a_leader_crash_once() {
     );
     assert!(fired[0] <= 32 && resolved[0] > 32, "{:?}", summary.alerts);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_compacts_on_the_schedule_in_config() {
+    // Raw points older than 1.5 s fold into 500 ms buckets, compacted every second: over a run of about 4 s
+    // the oldest rounds end in buckets, and the summary accounts for every round, raw or folded.
+    let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-retention"));
+    options.plan.rounds = 45;
+    options.plan.period_ms = 75;
+    options.plan.faults = Vec::new();
+    options.plan.upset = None;
+    options.plan.outage = None;
+    options.kill_leader_at = None;
+    options.new_period_at = None;
+    options.bad_rules_at = None;
+    options.retention = Some(aeroguard_consensus::history::RetentionSchedule {
+        keep_ms: 3_600_000,
+        raw_ms: Some(1_500),
+        bucket_ms: 500,
+        every_ms: 1_000,
+    });
+    let summary = cluster::run_cluster(options, |line| println!("{line}"))
+        .await
+        .unwrap();
+    println!("{summary}");
+    assert!(summary.problems().is_empty(), "{:?}", summary.problems());
+    let r = summary.retention.clone().unwrap();
+    assert!(r.runs >= 2, "{r:?}");
+    assert!(
+        // Folded counts every series the leader keeps (the fused rounds, and its alert state); the fused
+        // series' buckets hold the rounds.
+        r.in_buckets >= 10 && r.folded >= r.in_buckets,
+        "the oldest rounds were folded: {r:?}"
+    );
+    assert_eq!(r.in_buckets, r.expected_in_buckets, "{r:?}");
+    assert_eq!(summary.rounds_reported + summary.aborted.len() as u64, 45);
+    assert!(summary.lost.is_empty() && summary.duplicates.is_empty());
+}

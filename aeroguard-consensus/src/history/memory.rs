@@ -88,6 +88,21 @@ impl HistoryStore for MemoryHistory {
         }))
     }
 
+    async fn latest(&self, series: &str, n: usize) -> Result<Vec<Point>> {
+        crate::error::check_name("series", series)?;
+        super::check_latest(n)?;
+        let mut newest: Vec<Point> = self.with(series, |s| {
+            s.points
+                .values()
+                .rev()
+                .flat_map(|ps| ps.iter().rev().cloned())
+                .take(n)
+                .collect()
+        });
+        newest.reverse();
+        Ok(newest)
+    }
+
     async fn buckets(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Bucket>> {
         check_range(series, from, to)?;
         Ok(self.with(series, |s| {

@@ -217,6 +217,20 @@ pub trait HistoryStore: fmt::Debug + Send + Sync + 'static {
     /// The raw points with `from <= at <= to`, oldest first.
     async fn range(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Point>>;
 
+    /// The newest `n` raw points (at most 10,000), oldest first: what a dashboard or a restarted service reads.
+    /// The default reads the whole series; the backends read only what they return.
+    async fn latest(&self, series: &str, n: usize) -> Result<Vec<Point>> {
+        check_latest(n)?;
+        let all = self
+            .range(
+                series,
+                Timestamp::from_millis(i64::MIN),
+                Timestamp::from_millis(i64::MAX),
+            )
+            .await?;
+        Ok(all[all.len().saturating_sub(n)..].to_vec())
+    }
+
     /// The downsampled buckets starting in `[from, to]`, oldest first.
     async fn buckets(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Bucket>>;
 
@@ -243,6 +257,16 @@ pub(crate) fn check_append(series: &str, points: &[Point]) -> Result<()> {
             value: format!("points[{i}].value = {}", p.value),
             reason: "values must be finite",
         });
+    }
+    Ok(())
+}
+
+/// The most points one [`HistoryStore::latest`] returns.
+pub const MAX_LATEST: usize = 10_000;
+
+pub(crate) fn check_latest(n: usize) -> Result<()> {
+    if n > MAX_LATEST {
+        return Err(Error::parameter("n", n, "at most 10,000 points per read"));
     }
     Ok(())
 }

@@ -143,6 +143,36 @@ impl HistoryStore for RedisHistory {
         Self::decode(raw, "history point")
     }
 
+    async fn latest(&self, series: &str, n: usize) -> Result<Vec<Point>> {
+        crate::error::check_name("series", series)?;
+        crate::history::check_latest(n)?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let key = self.keys(series).points;
+        let mut raw: Vec<String> = self
+            .h
+            .run("history latest", |mut c| {
+                let key = key.clone();
+                async move {
+                    redis::cmd("ZRANGE")
+                        .arg(&key)
+                        .arg("+inf")
+                        .arg("-inf")
+                        .arg("BYSCORE")
+                        .arg("REV")
+                        .arg("LIMIT")
+                        .arg(0)
+                        .arg(n)
+                        .query_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
+        raw.reverse();
+        Self::decode(raw, "history point")
+    }
+
     async fn buckets(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Bucket>> {
         check_range(series, from, to)?;
         let raw = self.zrange(self.keys(series).buckets, from, to).await?;

@@ -213,6 +213,11 @@ impl Deliveries {
         }
     }
 
+    /// Whether the link to the history is up (it is, but during the main job's simulated outage).
+    pub fn link_is_up(&self) -> bool {
+        self.link_up.load(Ordering::SeqCst)
+    }
+
     /// Cuts (`false`) or restores the link to the history (the simulated outage of the main job).
     pub fn set_link(&self, up: bool) {
         self.link_up.store(up, Ordering::SeqCst);

@@ -105,6 +105,19 @@ pub enum NodeEvent {
         /// What is in force, or why the file was refused.
         detail: String,
     },
+    /// The leader compacted the history by the retention schedule in config.
+    Compacted {
+        /// The leader.
+        node: String,
+        /// The round it had just reported.
+        round: u64,
+        /// Raw points dropped for age.
+        dropped: u64,
+        /// Raw points folded into buckets.
+        folded: u64,
+        /// The bounded steps it took.
+        steps: u32,
+    },
     /// The node serves its metrics at `addr` (`host:port`, path `/metrics`).
     Metrics {
         /// The node.
@@ -208,6 +221,16 @@ impl std::fmt::Display for NodeEvent {
                 let what = if *applied { "applied" } else { "REFUSED" };
                 write!(f, "rules {node} v{version} {what}: {detail}")
             }
+            NodeEvent::Compacted {
+                node,
+                round,
+                dropped,
+                folded,
+                steps,
+            } => write!(
+                f,
+                "retention {node} after round {round}: {folded} folded, {dropped} dropped, in {steps} steps"
+            ),
             NodeEvent::Metrics { node, addr } => write!(f, "metrics {node} http://{addr}/metrics"),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),

@@ -28,7 +28,9 @@ pub(crate) use orchestrator::Events;
 pub use orchestrator::run_cluster;
 pub use plan::{Plan, RoundRecord, Sampling, api_key_of};
 pub use process::{NodeArgs, node_process, redis_history};
-pub use summary::{FailoverRecord, FaultRecord, OutageRecord, RulesRecord, Summary, UpsetRecord};
+pub use summary::{
+    FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, Summary, UpsetRecord,
+};
 
 /// Where the cluster runs (a `--backend` value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -54,6 +56,8 @@ pub struct ClusterOptions {
     pub kill_leader_at: Option<u64>,
     /// Push a new sampling period (ms) once this round is reported.
     pub new_period_at: Option<(u64, u64)>,
+    /// The retention schedule set in config before the nodes start (the leaders compact by it).
+    pub retention: Option<aeroguard_consensus::history::RetentionSchedule>,
     /// Push an alert rule file with a typo once this round is reported (the nodes must refuse it and keep
     /// their rules).
     pub bad_rules_at: Option<u64>,
@@ -93,6 +97,14 @@ impl ClusterOptions {
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),
             bad_rules_at: Some(22),
+            // Three days raw, then hourly buckets, a year kept; compacted every second (a plant would say every
+            // ten minutes).
+            retention: Some(aeroguard_consensus::history::RetentionSchedule {
+                keep_ms: 365 * 86_400_000,
+                raw_ms: Some(3 * 86_400_000),
+                bucket_ms: 3_600_000,
+                every_ms: 1_000,
+            }),
             session: Duration::from_secs(2),
             node_command: None,
             timeout: Duration::from_secs(120),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aeroguard_consensus::history::{HistoryStore, Point, Writer};
+use aeroguard_consensus::history::{Compactor, HistoryStore, Point, RetentionSchedule, Writer};
 use aeroguard_consensus::outbox::Append;
 use aeroguard_consensus::round::{Announcement, RoundFollower, RoundLeader};
 use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error, Leadership};
@@ -141,7 +141,7 @@ pub async fn run_node(
         });
         let term = Term {
             lead: &lead,
-            history: &*history,
+            history: &history,
             deliveries: &deliveries,
             rules: &rules,
         };
@@ -206,7 +206,7 @@ impl Drop for AbortOnDrop {
 /// A leader's term: its leadership, the history it reads, and where its deliveries go.
 struct Term<'a> {
     lead: &'a Leadership,
-    history: &'a dyn HistoryStore,
+    history: &'a Arc<dyn HistoryStore>,
     deliveries: &'a Deliveries,
     rules: &'a RuleWatch,
 }
@@ -228,7 +228,6 @@ async fn lead_rounds(
     } = *term;
     let me = coord.node().to_string();
     let series = plan.series();
-    let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
     let reported = |points: &[Point]| {
         points
             .iter()
@@ -242,8 +241,8 @@ async fn lead_rounds(
         .await?
         .map_or(0, |a| a.value.round);
     // Rounds still in this node's outbox (an earlier term of its own, the link down) count as reported.
-    let mut last =
-        reported(&history.range(&series, all.0, all.1).await?).max(deliveries.last_buffered_round()?);
+    // The newest points are enough (rounds grow with time), and older ones may have been folded by retention.
+    let mut last = reported(&history.latest(&series, 64).await?).max(deliveries.last_buffered_round()?);
     for r in last + 1..=announced {
         let writer = lead.writer()?;
         let point = Point::new(Timestamp::now(), r as f64)
@@ -256,7 +255,13 @@ async fn lead_rounds(
     }
     let leader = RoundLeader::<[f64; 3]>::new(coord.clone(), plan.round_options())?;
     let fusion = BrooksIyengar::new(1);
-    let mut alerts = LeaderAlerts::start(history, plan, rules, &lead.writer()?, deliveries).await?;
+    let mut alerts = LeaderAlerts::start(&**history, plan, rules, &lead.writer()?, deliveries).await?;
+    // Retention on the schedule in config (none set: nothing is compacted), fenced by this term.
+    let mut compactor = Compactor::new(
+        history.clone(),
+        RetentionSchedule::config(coord.config(), &plan.retention_key())?,
+    );
+    let kept = [series.clone(), plan.aborted_series(), plan.alert_state_series()];
     while last < plan.rounds {
         let started = tokio::time::Instant::now();
         let result = leader.run(lead).await?;
@@ -328,6 +333,24 @@ async fn lead_rounds(
             values: record.fused,
         })?;
         last = result.round;
+        // Retention, when due (not while the link to the history is down).
+        if deliveries.link_is_up() {
+            let names: Vec<&str> = kept.iter().map(String::as_str).collect();
+            match compactor.tick(lead, &names, now).await {
+                Ok(Some(c)) => emit(NodeEvent::Compacted {
+                    node: me.clone(),
+                    round: result.round,
+                    dropped: c.dropped,
+                    folded: c.folded,
+                    steps: c.steps,
+                }),
+                Ok(None) => {}
+                Err(e) => emit(NodeEvent::Warn {
+                    node: me.clone(),
+                    message: format!("retention: {e}"),
+                }),
+            }
+        }
         // The alert rules, on the round's own time: the upset must hold two rounds' worth before it fires.
         if fusable {
             let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);

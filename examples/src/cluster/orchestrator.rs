@@ -150,10 +150,16 @@ pub async fn run_cluster(options: ClusterOptions, print: impl Fn(&str)) -> Resul
             }
         };
     drop(tx);
+    if let Some(schedule) = &options.retention {
+        // As an operator would: the schedule goes to config, where the leaders read it every round.
+        aeroguard_consensus::history::RetentionSchedule::config(observer.config(), &plan.retention_key())?
+            .set(schedule, Expect::Any)
+            .await?;
+    }
     let outcome = watch(&options, &*observer, &mut nodes, &mut rx, &print).await;
     nodes.stop(options.session);
     let events = outcome?;
-    let summary = Summary::build(&plan, &*history, events).await;
+    let summary = Summary::build(&plan, options.retention, &*history, events).await;
     observer.close().await;
     // The run's outboxes (their nodes are stopped; anything left in them is in the summary's figures).
     let _ = std::fs::remove_dir_all(plan.outbox_dir().join(&plan.run));
@@ -185,6 +191,8 @@ pub(crate) struct Events {
     pub bad_rules: Option<u64>,
     /// Rule files reaching nodes: (node, version, applied, detail).
     pub rules: Vec<(String, u64, bool, String)>,
+    /// Compactions by the leaders: (dropped, folded, steps).
+    pub compactions: Vec<(u64, u64, u32)>,
 }
 
 async fn watch(
@@ -236,6 +244,12 @@ async fn watch(
                 applied,
                 detail,
             } => ev.rules.push((node, version, applied, detail)),
+            NodeEvent::Compacted {
+                dropped,
+                folded,
+                steps,
+                ..
+            } => ev.compactions.push((dropped, folded, steps)),
             NodeEvent::Round(r) => {
                 round_seen_at.entry(r.round).or_insert(at);
                 last_round = last_round.max(r.round);

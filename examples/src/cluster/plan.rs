@@ -95,6 +95,10 @@ impl Plan {
     pub fn series(&self) -> String {
         format!("{}-fused", self.run)
     }
+    /// The config key of the retention schedule the leaders compact by.
+    pub fn retention_key(&self) -> String {
+        format!("{}-retention", self.run)
+    }
     /// The config key of the alert rule file.
     pub fn rules_key(&self) -> String {
         format!("{}-alert-rules", self.run)

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aeroguard_consensus::history::HistoryStore;
+use aeroguard_consensus::history::{HistoryStore, RetentionSchedule};
 use aeroguard_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,29 @@ pub struct RulesRecord {
     pub live: usize,
 }
 
+/// Retention: the schedule in force and what the leaders' compactions did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetentionRecord {
+    /// Raw points kept this long, in ms (`None`: never folded).
+    pub raw_ms: Option<u64>,
+    /// Everything kept this long, in ms.
+    pub keep_ms: u64,
+    /// The bucket width, in ms.
+    pub bucket_ms: u64,
+    /// Compactions run.
+    pub runs: u64,
+    /// Raw points folded into buckets, in total.
+    pub folded: u64,
+    /// Raw points dropped for age.
+    pub dropped: u64,
+    /// The bounded steps they took.
+    pub steps: u64,
+    /// Points the fused series' buckets hold.
+    pub in_buckets: u64,
+    /// Points they should hold: the rounds below the first raw one, aborted ones aside.
+    pub expected_in_buckets: u64,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -101,6 +124,8 @@ pub struct Summary {
     pub upset: Option<UpsetRecord>,
     /// Alert transitions of the leaders' rules: (rule, status, round).
     pub alerts: Vec<(String, String, u64)>,
+    /// Retention, if a schedule was set.
+    pub retention: Option<RetentionRecord>,
     /// The alert rule file with a typo, if one was pushed.
     pub bad_rules: Option<RulesRecord>,
     /// The link outage, if the run had one and its leader lived through it.
@@ -125,7 +150,12 @@ fn one_leader_per_token(records: &[RoundRecord]) -> bool {
 }
 
 impl Summary {
-    pub(crate) async fn build(plan: &Plan, history: &dyn HistoryStore, ev: Events) -> crate::Result<Summary> {
+    pub(crate) async fn build(
+        plan: &Plan,
+        plan_retention: Option<RetentionSchedule>,
+        history: &dyn HistoryStore,
+        ev: Events,
+    ) -> crate::Result<Summary> {
         let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
         let points = history.range(&plan.series(), all.0, all.1).await?;
         let records: Vec<RoundRecord> = points
@@ -143,7 +173,17 @@ impl Summary {
             *count.entry(r.round).or_default() += 1;
         }
         let max = count.keys().chain(&aborted).copied().max().unwrap_or(0);
-        let lost = (1..=max)
+        // Rounds older than the retention's raw horizon are folded into buckets: those must account exactly for
+        // the rounds below the first raw one that were not aborted.
+        let buckets = history.buckets(&plan.series(), all.0, all.1).await?;
+        let in_buckets: u64 = buckets.iter().map(|b| b.count).sum();
+        let first_raw = if in_buckets > 0 {
+            count.keys().next().copied().unwrap_or(max + 1)
+        } else {
+            1
+        };
+        let folded_expected = (1..first_raw).filter(|r| !aborted.contains(r)).count() as u64;
+        let lost = (first_raw..=max)
             .filter(|r| !count.contains_key(r) && !aborted.contains(r))
             .collect();
         let mut terms: Vec<(String, u64)> = Vec::new();
@@ -199,7 +239,7 @@ impl Summary {
         let live = plan.nodes - ev.dead.len();
         Ok(Summary {
             rounds_planned: plan.rounds,
-            rounds_reported: count.len() as u64,
+            rounds_reported: count.len() as u64 + in_buckets,
             duplicates: count.iter().filter(|(_, n)| **n > 1).map(|(r, _)| *r).collect(),
             aborted,
             lost,
@@ -231,6 +271,17 @@ impl Summary {
                 }
             }),
             alerts: ev.alerts.clone(),
+            retention: plan_retention.map(|r| RetentionRecord {
+                raw_ms: r.raw_ms,
+                keep_ms: r.keep_ms,
+                bucket_ms: r.bucket_ms,
+                runs: ev.compactions.len() as u64,
+                folded: ev.compactions.iter().map(|c| c.1).sum(),
+                dropped: ev.compactions.iter().map(|c| c.0).sum(),
+                steps: ev.compactions.iter().map(|c| u64::from(c.2)).sum(),
+                in_buckets,
+                expected_in_buckets: folded_expected,
+            }),
             bad_rules: ev.bad_rules.map(|version| {
                 let of = |applied: bool| {
                     let mut n: Vec<String> = ev
@@ -338,6 +389,15 @@ impl Summary {
                 ));
             }
         }
+        if let Some(r) = &self.retention
+            && (r.runs == 0 || r.folded < r.in_buckets || r.in_buckets != r.expected_in_buckets)
+        {
+            out.push(format!(
+                "retention: {} compactions, {} folded, {} in buckets where the rounds below the first raw one \
+                 make {}",
+                r.runs, r.folded, r.in_buckets, r.expected_in_buckets
+            ));
+        }
         if let Some(r) = &self.bad_rules
             && (r.refused_by.len() < r.live || !r.applied_by.is_empty())
         {
@@ -421,6 +481,26 @@ impl fmt::Display for Summary {
         }
         for (rule, status, round) in &self.alerts {
             writeln!(f, "  alert                {rule} {status} at round {round}")?;
+        }
+        if let Some(r) = &self.retention {
+            let day = |ms: u64| match ms {
+                ms if ms % 86_400_000 == 0 => format!("{} d", ms / 86_400_000),
+                ms if ms % 3_600_000 == 0 => format!("{} h", ms / 3_600_000),
+                ms if ms % 1_000 == 0 => format!("{} s", ms / 1_000),
+                ms => format!("{ms} ms"),
+            };
+            writeln!(
+                f,
+                "  retention            raw for {}, then {} buckets, {} kept (the schedule in config): the leaders \
+                 compacted {} times ({} points folded in {} steps, {} dropped)",
+                r.raw_ms.map_or("ever".into(), day),
+                day(r.bucket_ms),
+                day(r.keep_ms),
+                r.runs,
+                r.folded,
+                r.steps,
+                r.dropped
+            )?;
         }
         if let Some(r) = &self.bad_rules {
             writeln!(

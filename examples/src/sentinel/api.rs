@@ -85,14 +85,14 @@ pub struct HistoryQuery {
 /// Checks a request before anything is stored or scored: the series name, sizes, finite values, times.
 pub fn validate(body: &Ingest) -> Result<(), String> {
     if body.series.is_empty()
-        || body.series.len() > 128
+        || body.series.len() > 120
         || !body
             .series
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
     {
         return Err(format!(
-            "series {:?}: use 1-128 letters, digits, '_', '.', ':' or '-'",
+            "series {:?}: use 1-120 letters, digits, '_', '.', ':' or '-'",
             body.series
         ));
     }

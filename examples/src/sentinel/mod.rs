@@ -8,13 +8,16 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /ingest` | `{"series": "pump-1", "token": 7, "readings": [{"at": 1700000000000, "values": [4.01, 60.2, 12.3]}]}`; bad input is a 400 with the reason, no or an unknown key a 401, a reader's key or another node's election a 403, a stale or forged token a 409, a body over 1 MiB a 413, a series past the limit a 429 |
-//! | `GET /verdicts?series=..&limit=..` | the latest verdicts with every member's vote |
+//! | `GET /verdicts?series=..&limit=..` | the latest verdicts with every member's vote, read from the store (what any instance scored, before or after a restart) |
 //! | `GET /history?series=..&from=..&to=..` | stored points, times in ms |
 //! | `GET /health` | liveness and what the service holds |
 //! | `GET /metrics` | Prometheus text: ingested and rejected counts, alarms, votes per member, ingest latency |
 //!
 //! Per series, the first `train_rows` readings train the ensemble (`EnsembleRecipe::default()`); verdicts
-//! follow from then on.
+//! follow from then on. The fitted ensemble is stored beside the series (in `<series>.model`, fenced like the
+//! points), and each verdict with its vote record in the series' points, so a restarted service (or another
+//! instance over the same store) resumes scoring without retraining, and skips readings at or before the last
+//! time the store holds.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,7 +41,7 @@ pub use api::{ApiError, Ingest, IngestReading, MAX_READINGS, MemberVote, Verdict
 pub use guard::{Grants, INSECURE};
 pub use keys::{ApiKeys, Caller, MAX_KEY_LEN, MAX_KEYS, Role, key_line, new_key};
 pub use metrics::Metrics;
-pub use series::{KEPT, Scored, Series, SeriesError};
+pub use series::{KEPT, Scored, Series, SeriesError, StoredModel, model_series, verdict_of};
 pub use serve::{Limits, serve};
 
 /// The largest request body accepted.

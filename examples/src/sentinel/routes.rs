@@ -14,7 +14,24 @@ use axum::response::IntoResponse;
 use super::Sentinel;
 use super::api::{ApiError, HistoryQuery, Ingest, VerdictOut, VerdictsQuery, validate};
 use super::keys::Caller;
-use super::series::SeriesError;
+use super::series::{KEPT, Series, SeriesError, StoredModel, model_series, verdict_of};
+
+/// A series new to this process, resumed from the store: its model (if it was fitted) and its newest time.
+async fn resume(s: &Sentinel, name: &str) -> Result<Series, ApiError> {
+    let unavailable =
+        |e: aeroguard_consensus::Error| s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", e.to_string());
+    let model = s
+        .history
+        .latest(&model_series(name), 1)
+        .await
+        .map_err(unavailable)?;
+    let stored = model
+        .last()
+        .and_then(|p| serde_json::from_value::<StoredModel>(p.detail.clone()?).ok());
+    let last = s.history.latest(name, 1).await.map_err(unavailable)?;
+    Series::resume(stored.as_ref(), last.last().map(|p| p.at.as_millis()))
+        .map_err(|e| s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))
+}
 
 /// `POST /ingest`.
 pub(super) async fn ingest(
@@ -58,7 +75,17 @@ pub(super) async fn ingest(
             ),
         ));
     }
-    let series = all.entry(req.series.clone()).or_default();
+    if !all.contains_key(&req.series) {
+        // New to this process (a restart, or another instance's series): its model and last time from the store.
+        let resumed = resume(&s, &req.series).await?;
+        all.insert(req.series.clone(), resumed);
+    }
+    let Some(series) = all.get_mut(&req.series) else {
+        return Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "series vanished".into(),
+        ));
+    };
     series
         .check_width(&req)
         .map_err(|e| s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
@@ -84,19 +111,13 @@ pub(super) async fn ingest(
         .map_err(|e| match e {
             SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
             SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
+            SeriesError::Model(_) => s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()),
         })?;
     // Points scored earlier that the history could not take go first; if it cannot take them now either, they
     // wait in the series (the readings are already taken: a re-send is skipped and stores them then).
     let points = series.to_store(scored.points);
-    let stored = s
-        .history
-        .append(
-            &req.series,
-            &Writer::new(FencingToken(req.token), caller.identity.as_str()),
-            &points,
-        )
-        .await;
-    series.keep(&scored.verdicts);
+    let writer = Writer::new(FencingToken(req.token), caller.identity.as_str());
+    let stored = s.history.append(&req.series, &writer, &points).await;
     stored.map_err(|e| match e {
         aeroguard_consensus::Error::Fenced { .. } | aeroguard_consensus::Error::FenceHeld { .. } => {
             s.reject(StatusCode::CONFLICT, "fenced", e.to_string())
@@ -112,6 +133,23 @@ pub(super) async fn ingest(
             s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string())
         }
     })?;
+    // A newly fitted ensemble goes to the store, so a restart resumes scoring without retraining (if the store
+    // cannot take it now, the next request tries again).
+    if let Some(model) = series.model_to_store() {
+        let model = model.map_err(|e| s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))?;
+        let at = Timestamp::from_millis(series.last_at().unwrap_or(0));
+        let point = serde_json::to_value(&model)
+            .map(|detail| Point::new(at, model.width as f64).with_detail(detail))
+            .map_err(|e| s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))?;
+        match s
+            .history
+            .append(&model_series(&req.series), &writer, &[point])
+            .await
+        {
+            Ok(()) => series.model_stored(),
+            Err(e) => tracing::warn!("{}: the model could not be stored yet: {e}", req.series),
+        }
+    }
     let alarms = scored.verdicts.iter().filter(|v| v.alarm).count();
     s.metrics
         .ingested(&req.series, (req.readings.len() - scored.skipped) as u64);
@@ -147,14 +185,25 @@ pub(super) async fn verdicts(
     q: Result<Query<VerdictsQuery>, QueryRejection>,
 ) -> Result<axum::Json<Vec<VerdictOut>>, ApiError> {
     let Query(q) = q.map_err(|e| bad_query(&s, &e))?;
-    let all = s.series.lock().await;
-    let Some(series) = all.get(&q.series) else {
+    // From the store, so what any instance scored, before or after a restart, is there.
+    let points = s
+        .history
+        .latest(&q.series, q.limit.unwrap_or(100).min(KEPT))
+        .await
+        .map_err(|e| match e {
+            aeroguard_consensus::Error::InvalidName { .. }
+            | aeroguard_consensus::Error::InvalidParameter { .. } => {
+                s.reject(StatusCode::BAD_REQUEST, "query", e.to_string())
+            }
+            other => s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string()),
+        })?;
+    if points.is_empty() {
         return Err(ApiError(
             StatusCode::NOT_FOUND,
             format!("no series {:?}", q.series),
         ));
-    };
-    Ok(axum::Json(series.latest(q.limit.unwrap_or(100))))
+    }
+    Ok(axum::Json(points.iter().filter_map(verdict_of).collect()))
 }
 
 /// `GET /history`.

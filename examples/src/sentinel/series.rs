@@ -1,7 +1,6 @@
 //! One series' state and logic, free of HTTP: its width, the readings that train its ensemble, the fitted
-//! voter, and the verdicts kept for `/verdicts`.
-
-use std::collections::VecDeque;
+//! voter and whether the store has it, and the last time it took. Verdicts, with every member's vote, go to the
+//! store with the points; `/verdicts` reads them from there.
 
 use aeroguard_consensus::history::Point;
 use aeroguard_core::Timestamp;
@@ -9,7 +8,7 @@ use aeroguard_detect::{EnsembleRecipe, Model, Voter};
 
 use super::api::{Ingest, IngestReading, MemberVote, VerdictOut, vote_name};
 
-/// Verdicts kept per series for `/verdicts`.
+/// The most verdicts one `/verdicts` request returns.
 pub const KEPT: usize = 1_000;
 
 /// Scored points kept per series while the history cannot take them (the oldest go first past it).
@@ -29,6 +28,24 @@ pub enum SeriesError {
     /// The ensemble could not be trained on the first readings.
     #[error("training: {0}")]
     Training(#[from] aeroguard_detect::Error),
+    /// A stored model could not be read back or written.
+    #[error("stored model: {0}")]
+    Model(String),
+}
+
+/// A series' fitted ensemble as the store keeps it (the detail of a point in [`model_series`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredModel {
+    /// The readings' width.
+    pub width: usize,
+    /// The voter, as `Voter::save` writes it.
+    pub voter: String,
+}
+
+/// Where a series' model is stored: the series' name with `.model` (service series names are at most 120
+/// characters, so it fits the store's 128).
+pub fn model_series(series: &str) -> String {
+    format!("{series}.model")
 }
 
 /// What ingesting readings produced: the points to store and the verdicts (none while training).
@@ -66,7 +83,8 @@ pub struct Series {
     width: usize,
     training: Vec<Vec<f64>>,
     voter: Option<Voter<Model>>,
-    verdicts: VecDeque<VerdictOut>,
+    /// Whether the store holds the fitted voter.
+    model_stored: bool,
     /// The time of the newest reading taken.
     last_at: Option<i64>,
     /// Points scored but not yet stored (the history was unavailable), oldest first.
@@ -74,6 +92,45 @@ pub struct Series {
 }
 
 impl Series {
+    /// A series resumed after a restart: its stored model if it had one (no retraining), and the newest time
+    /// the store holds (readings at or before it are skipped as re-sends).
+    pub fn resume(stored: Option<&StoredModel>, last_at: Option<i64>) -> Result<Series, SeriesError> {
+        let mut s = Series {
+            last_at,
+            ..Series::default()
+        };
+        if let Some(m) = stored {
+            s.voter = Some(Voter::load(&m.voter).map_err(|e| SeriesError::Model(e.to_string()))?);
+            s.width = m.width;
+            s.model_stored = true;
+        }
+        Ok(s)
+    }
+
+    /// The fitted voter to store, if the store does not have it yet.
+    pub fn model_to_store(&self) -> Option<Result<StoredModel, SeriesError>> {
+        let voter = self.voter.as_ref().filter(|_| !self.model_stored)?;
+        Some(
+            voter
+                .save()
+                .map(|voter| StoredModel {
+                    width: self.width,
+                    voter,
+                })
+                .map_err(|e| SeriesError::Model(e.to_string())),
+        )
+    }
+
+    /// Notes that the store holds the fitted voter.
+    pub fn model_stored(&mut self) {
+        self.model_stored = true;
+    }
+
+    /// The time of the newest reading taken.
+    pub fn last_at(&self) -> Option<i64> {
+        self.last_at
+    }
+
     /// Whether the ensemble is still gathering its training readings.
     pub fn is_training(&self) -> bool {
         self.voter.is_none()
@@ -132,23 +189,25 @@ impl Series {
                 }
                 Some(voter) => {
                     let v = voter.update(ndarray::ArrayView1::from(&r.values[..]));
+                    let members: Vec<MemberVote> = v
+                        .members
+                        .iter()
+                        .map(|m| MemberVote {
+                            name: m.name.clone(),
+                            score: m.score,
+                            threshold: m.threshold,
+                            vote: vote_name(&m.vote).into(),
+                        })
+                        .collect();
+                    // The vote record travels with the point: `/verdicts` reads it back from the store.
                     point = point
                         .with_alarm(v.alarm)
-                        .with_detail(serde_json::json!({ "values": r.values }));
+                        .with_detail(serde_json::json!({ "values": r.values, "members": members }));
                     scored.verdicts.push(VerdictOut {
                         at: r.at,
                         values: r.values.clone(),
                         alarm: v.alarm,
-                        members: v
-                            .members
-                            .iter()
-                            .map(|m| MemberVote {
-                                name: m.name.clone(),
-                                score: m.score,
-                                threshold: m.threshold,
-                                vote: vote_name(&m.vote).into(),
-                            })
-                            .collect(),
+                        members,
                     });
                 }
             }
@@ -172,22 +231,17 @@ impl Series {
         self.unsaved = points;
         over
     }
+}
 
-    /// Keeps verdicts for `/verdicts` (the newest [`KEPT`]).
-    pub fn keep(&mut self, verdicts: &[VerdictOut]) {
-        for v in verdicts {
-            self.verdicts.push_back(v.clone());
-            if self.verdicts.len() > KEPT {
-                self.verdicts.pop_front();
-            }
-        }
-    }
-
-    /// The newest `limit` verdicts kept, oldest first.
-    pub fn latest(&self, limit: usize) -> Vec<VerdictOut> {
-        let skip = self.verdicts.len().saturating_sub(limit.min(KEPT));
-        self.verdicts.iter().skip(skip).cloned().collect()
-    }
+/// A stored point as the verdict it records (`None` for a training row, which has none).
+pub fn verdict_of(p: &Point) -> Option<VerdictOut> {
+    let detail = p.detail.as_ref()?;
+    Some(VerdictOut {
+        at: p.at.as_millis(),
+        values: serde_json::from_value(detail.get("values")?.clone()).ok()?,
+        alarm: p.alarm?,
+        members: serde_json::from_value(detail.get("members")?.clone()).ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -227,10 +281,33 @@ mod tests {
         assert_eq!(scored.verdicts.len(), 1100);
         assert_eq!(scored.skipped, 0);
         assert!(scored.points.iter().all(|p| p.detail.is_some()));
-        s.keep(&scored.verdicts);
-        assert_eq!(s.latest(5000).len(), KEPT, "only the newest are kept");
-        assert_eq!(s.latest(3).last().unwrap().at, 1299 * 1000);
-        assert!(s.latest(5000).first().unwrap().at == 300 * 1000);
+        // Each scored point carries its verdict with the vote record, as `/verdicts` reads it back.
+        let back: Vec<VerdictOut> = scored.points.iter().filter_map(verdict_of).collect();
+        assert_eq!(back, scored.verdicts);
+        assert_eq!(s.last_at(), Some(1299 * 1000));
+        // Stored and resumed (a restart): no retraining, the same verdicts, re-sends still skipped.
+        let stored = s.model_to_store().unwrap().unwrap();
+        let mut resumed = Series::resume(Some(&stored), s.last_at()).unwrap();
+        assert!(!resumed.is_training() && resumed.model_to_store().is_none());
+        let next: Vec<IngestReading> = rows(10, None)
+            .into_iter()
+            .map(|mut r| {
+                r.at += 1_300_000;
+                r
+            })
+            .collect();
+        assert_eq!(resumed.ingest(&next, 200).unwrap().verdicts.len(), 10);
+        assert_eq!(resumed.ingest(&data[..5], 200).unwrap().skipped, 5);
+        assert!(
+            Series::resume(
+                Some(&StoredModel {
+                    width: 3,
+                    voter: "{}".into()
+                }),
+                None
+            )
+            .is_err()
+        );
         // The same rows again (a sender unsure they arrived): all skipped, nothing scored or stored twice.
         let again = s.ingest(&data[..], 200).unwrap();
         assert_eq!(
