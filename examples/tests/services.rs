@@ -9,6 +9,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+mod support;
+
 fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port))
         .unwrap_or_else(|e| panic!("127.0.0.1:{port} unreachable ({e}): run `scripts/services start` first"));
@@ -26,23 +28,7 @@ fn zk_four_letter(port: u16, word: &str) -> String {
 
 /// A connection to `127.0.0.1:port` as the services' user `credential`, over TLS when they run it.
 fn redis(port: u16, credential: &str) -> redis::Connection {
-    use aeroguard_examples::backend::services_credential;
-    let auth = services_credential(credential).unwrap();
-    let (user, password) = auth.split_once(':').unwrap();
-    let client = match services_credential("AEROGUARD_REDIS_CA") {
-        Ok(ca) if !ca.is_empty() => redis::Client::build_with_tls(
-            format!("rediss://{user}:{password}@127.0.0.1:{port}"),
-            redis::TlsCertificates {
-                client_tls: None,
-                root_cert: Some(std::fs::read(ca).unwrap()),
-            },
-        ),
-        _ => redis::Client::open(format!("redis://{user}:{password}@127.0.0.1:{port}")),
-    };
-    client
-        .unwrap()
-        .get_connection_with_timeout(Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("127.0.0.1:{port}: {e}: run `scripts/services start` first"))
+    support::raw(&format!("127.0.0.1:{port}"), credential)
 }
 
 fn master_of(sentinel: u16) -> (String, u16) {

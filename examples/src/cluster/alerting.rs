@@ -142,8 +142,7 @@ impl LeaderAlerts {
     ) -> Result<LeaderAlerts, Error> {
         let (version, in_force) = rules.current();
         let mut alerts = Alerts::new(in_force).map_err(|e| detect("alert rules", e))?;
-        let all = (Timestamp::EPOCH, Timestamp::from_millis(i64::MAX / 2));
-        let saved = history.range(&plan.alert_state_series(), all.0, all.1).await?;
+        let saved = history.latest(&plan.alert_state_series(), 1).await?;
         if let Some(state) = saved
             .last()
             .and_then(|p| serde_json::from_value::<AlertState>(p.detail.clone()?).ok())
