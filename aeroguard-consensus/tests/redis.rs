@@ -722,5 +722,16 @@ async fn history_latest_reads_only_the_newest() {
         store.latest("bad name", 1).await,
         Err(Error::InvalidName { .. })
     ));
+    // One append larger than the script's ZADD chunk (500 points): every point lands, once.
+    let big = format!("big-{}", run_id());
+    let points: Vec<Point> = (0..1_203).map(|i| p(i, i as f64)).collect();
+    store.append(&big, &t, &points).await.unwrap();
+    store.append(&big, &t, &points[1_000..]).await.unwrap();
+    let all = store
+        .range(&big, Timestamp::from_millis(0), Timestamp::from_millis(10_000))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1_203);
+    assert!(all.iter().enumerate().all(|(i, p)| p.value == i as f64));
     c.close().await;
 }

@@ -263,6 +263,7 @@ pub mod backend {
     }
 }
 
+pub mod bench;
 pub mod cluster;
 mod error;
 pub mod http;

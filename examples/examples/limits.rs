@@ -1,0 +1,259 @@
+//! The physical limit beside the project's figure, in one run, on the services of `scripts/services start`:
+//! first each server's raw limit (pipelined `XADD` and `ZADD` on the Redis master, pipelined znode creates on
+//! the ZooKeeper ensemble, one write round-trip), then the project's queue, history and election figures on
+//! the same servers, and the ratios against the targets of issue 18.
+//!
+//! ```text
+//! bash scripts/services start && eval "$(bash scripts/services env)"
+//! cargo run --release -p aeroguard-examples --example limits [-- --items 20000 --trials 200]
+//! ```
+
+use std::time::{Duration, Instant};
+
+use aeroguard_examples::backend::{Backend, SENTINELS, ZK_HOSTS, services_credential};
+use aeroguard_examples::bench::{history_throughput, percentile, queue_throughput, resign_failover};
+use clap::Parser;
+use zookeeper_client as zk;
+
+/// The physical limits of the test services beside the project's figures, as ratios, in one run.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Queue items per backend (raw writes and history points scale with it).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1_000..=1_000_000))]
+    items: u32,
+    /// Election hand-overs per backend.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(10..=100_000))]
+    trials: u64,
+}
+
+/// Commands one queue item needs on Redis: `XADD`, `XACK`, `XDEL` (`XREADGROUP` is shared by a batch).
+const REDIS_COMMANDS_PER_ITEM: f64 = 3.0;
+/// Writes one queue item needs on ZooKeeper: create the item, create the claim, delete both (one `multi`).
+const ZK_WRITES_PER_ITEM: f64 = 4.0;
+/// Points per history append (and members per raw `ZADD`).
+const BATCH: usize = 500;
+
+async fn redis_master() -> redis::aio::MultiplexedConnection {
+    let client = |addr: &str, credential: &str| {
+        let auth = services_credential(credential).expect("the services' credentials");
+        let (user, password) = auth.split_once(':').unwrap_or(("", ""));
+        match services_credential("AEROGUARD_REDIS_CA") {
+            Ok(ca) if !ca.is_empty() => redis::Client::build_with_tls(
+                format!("rediss://{user}:{password}@{addr}"),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(std::fs::read(ca).expect("the services' CA")),
+                },
+            ),
+            _ => redis::Client::open(format!("redis://{user}:{password}@{addr}")),
+        }
+        .expect("a Redis URL")
+    };
+    let mut sentinel = client(SENTINELS[0], "AEROGUARD_SENTINEL_AUTH")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Sentinel reachable: run `scripts/services start`");
+    let (host, port): (String, u16) = redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg("aeroguard")
+        .query_async(&mut sentinel)
+        .await
+        .expect("Sentinel names the master");
+    client(&format!("{host}:{port}"), "AEROGUARD_REDIS_AUTH")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the master reachable")
+}
+
+/// Pipelined `XADD` of `n` small entries, 500 per pipeline, one pipeline at a time (as the queue puts).
+async fn xadd_limit(c: &mut redis::aio::MultiplexedConnection, key: &str, n: u32) -> f64 {
+    let start = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(BATCH) {
+        let mut pipe = redis::pipe();
+        for i in chunk {
+            pipe.cmd("XADD")
+                .arg(key)
+                .arg("*")
+                .arg("d")
+                .arg(&i.to_be_bytes()[..])
+                .ignore();
+        }
+        pipe.query_async::<()>(c).await.expect("XADD");
+    }
+    let rate = f64::from(n) / start.elapsed().as_secs_f64();
+    let _: () = redis::cmd("DEL").arg(key).query_async(c).await.expect("DEL");
+    rate
+}
+
+/// `ZADD` of `points` members, 500 per command, eight commands in flight (as the history appends).
+async fn zadd_limit(c: &redis::aio::MultiplexedConnection, key: &str, points: usize) -> f64 {
+    let start = Instant::now();
+    let mut in_flight = tokio::task::JoinSet::new();
+    for b in 0..points.div_ceil(BATCH) {
+        if in_flight.len() >= 8 {
+            in_flight.join_next().await.expect("a task").expect("joined");
+        }
+        let (mut c, key) = (c.clone(), key.to_string());
+        in_flight.spawn(async move {
+            let mut cmd = redis::cmd("ZADD");
+            cmd.arg(&key);
+            for i in b * BATCH..((b + 1) * BATCH).min(points) {
+                cmd.arg(i).arg(format!("{{\"at\":{i},\"value\":{}.5}}", i % 1000));
+            }
+            cmd.query_async::<()>(&mut c).await.expect("ZADD");
+        });
+    }
+    while let Some(r) = in_flight.join_next().await {
+        r.expect("joined");
+    }
+    let rate = points as f64 / start.elapsed().as_secs_f64();
+    let _: () = redis::cmd("DEL")
+        .arg(key)
+        .query_async(&mut c.clone())
+        .await
+        .expect("DEL");
+    rate
+}
+
+async fn zk_client() -> zk::Client {
+    let mut connector = zk::Client::connector();
+    let auth = services_credential("AEROGUARD_ZK_AUTH").unwrap_or_default();
+    if !auth.is_empty() {
+        connector = connector.with_auth("digest", auth.as_bytes());
+    }
+    connector
+        .with_session_timeout(Duration::from_secs(10))
+        .with_server_version(3, 8, 0)
+        .connect(ZK_HOSTS)
+        .await
+        .expect("ZooKeeper reachable: run `scripts/services start`")
+}
+
+/// Pipelined creates of `n` small persistent sequential znodes (1,000 requests in flight), then one write
+/// round-trip at a time (create + delete, `trials` times): (creates per s, round-trip p50, p99).
+async fn zk_limits(client: &zk::Client, parent: &str, n: u32, trials: usize) -> (f64, Duration, Duration) {
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::creator_all());
+    client
+        .create(parent, b"", &opts)
+        .await
+        .expect("create the parent");
+    let seq = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::creator_all());
+    let prefix = format!("{parent}/i-");
+    let start = Instant::now();
+    let mut created = Vec::with_capacity(n as usize);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let pending: Vec<_> = chunk
+            .iter()
+            .map(|i| client.create(&prefix, &i.to_be_bytes(), &seq))
+            .collect();
+        for p in pending {
+            created.push(p.await.expect("create").1);
+        }
+    }
+    let rate = f64::from(n) / start.elapsed().as_secs_f64();
+    let mut rtt = Vec::with_capacity(trials);
+    let one = format!("{parent}/one");
+    for _ in 0..trials {
+        let t = Instant::now();
+        client.create(&one, b"", &opts).await.expect("create");
+        rtt.push(t.elapsed());
+        client.delete(&one, None).await.expect("delete");
+    }
+    rtt.sort();
+    for chunk in created.chunks(1000) {
+        let pending: Vec<_> = chunk
+            .iter()
+            .map(|s| client.delete(&format!("{prefix}{s}"), None))
+            .collect();
+        for p in pending {
+            p.await.expect("delete");
+        }
+    }
+    client.delete(parent, None).await.expect("delete the parent");
+    (rate, percentile(&rtt, 0.5), percentile(&rtt, 0.99))
+}
+
+fn line(what: &str, project: String, limit: String, ratio: f64, target: &str) {
+    let met = match target
+        .strip_prefix(">= ")
+        .and_then(|t| t.trim_end_matches('%').parse::<f64>().ok())
+    {
+        Some(t) if ratio * 100.0 >= t => "met",
+        Some(_) => "NOT met",
+        None => "",
+    };
+    println!(
+        "| {what:<40} | {project:>14} | {limit:>22} | {:>6.0} % | {target:<8} {met:<7} |",
+        ratio * 100.0
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    aeroguard_examples::init_tracing();
+    let cli = Cli::parse();
+    let run = format!("{}", std::process::id());
+    let items = cli.items;
+    let points = items as usize * 10;
+    println!(
+        "Raw limits first, then the project's figures, on the same servers in one run ({items} items)\n"
+    );
+    let mut master = redis_master().await;
+    let xadd = xadd_limit(&mut master, &format!("aeroguard:limits:{run}:xadd"), items * 5).await;
+    let zadd = zadd_limit(&master, &format!("aeroguard:limits:{run}:zadd"), points).await;
+    let zk = zk_client().await;
+    let (creates, rtt50, rtt99) = zk_limits(&zk, &format!("/aeroguard-limits-{run}"), items, 200).await;
+    let (_, redis_queue) = queue_throughput(Backend::Redis, items, &run).await;
+    let (appended, _, _) = history_throughput(points, &run).await;
+    let (_, zk_queue) = queue_throughput(Backend::ZooKeeper, items, &run).await;
+    let mut handover = resign_failover(Backend::ZooKeeper, cli.trials as usize, &run).await;
+    handover.sort();
+    let (h50, h99) = (percentile(&handover, 0.5), percentile(&handover, 0.99));
+    println!(
+        "| {:<40} | {:>14} | {:>22} | {:>8} | {:<16} |",
+        "what", "project", "limit", "ratio", "target"
+    );
+    println!("|{:-<42}|{:->16}|{:->24}|{:->10}|{:-<18}|", "", "", "", "", "");
+    line(
+        "Redis queue, pipelined (items/s)",
+        format!("{redis_queue:.0}"),
+        format!("XADD {xadd:.0} / 3 = {:.0}", xadd / REDIS_COMMANDS_PER_ITEM),
+        redis_queue / (xadd / REDIS_COMMANDS_PER_ITEM),
+        ">= 60%",
+    );
+    line(
+        "fenced history append (points/s)",
+        format!("{appended:.0}"),
+        format!("ZADD x500: {zadd:.0}"),
+        appended / zadd,
+        ">= 50%",
+    );
+    line(
+        "ZooKeeper queue, pipelined (items/s)",
+        format!("{zk_queue:.0}"),
+        format!("create {creates:.0} / 4 = {:.0}", creates / ZK_WRITES_PER_ITEM),
+        zk_queue / (creates / ZK_WRITES_PER_ITEM),
+        ">= 50%",
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    line(
+        "ZooKeeper hand-over p50 (ms)",
+        format!("{:.2}", ms(h50)),
+        format!("write RTT p50 {:.2}", ms(rtt50)),
+        ms(rtt50) / ms(h50),
+        "",
+    );
+    println!(
+        "| {:<40} | {:>14} | {:>22} | {:>8} | {:<16} |",
+        "ZooKeeper hand-over p99 (ms)",
+        format!("{:.2}", ms(h99)),
+        format!("write RTT p99 {:.2}", ms(rtt99)),
+        "",
+        if ms(h99) <= 5.0 {
+            "<= 5 ms met"
+        } else {
+            "<= 5 ms NOT met"
+        }
+    );
+}
