@@ -1,7 +1,6 @@
 //! The run's summary, read back from the history: what was reported, by whom, what was excluded, and the checks.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use aeroguard_consensus::history::{HistoryStore, RetentionSchedule};
 use aeroguard_core::Timestamp;
@@ -9,91 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Events, Plan, RoundRecord};
 
-/// A failover: who was killed, who took over, and how long it took.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailoverRecord {
-    /// The killed leader.
-    pub killed: String,
-    /// The next leader.
-    pub next: Option<String>,
-    /// From the kill to the next election, ms.
-    pub took_ms: Option<u64>,
-}
+mod display;
+mod records;
 
-/// How the fusion treated a faulty node during its fault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultRecord {
-    /// The node.
-    pub node: String,
-    /// The fault.
-    pub fault: String,
-    /// Reported rounds inside the fault's span.
-    pub rounds: u64,
-    /// Of those, rounds where the node was excluded on at least one channel.
-    pub excluded: u64,
-}
-
-/// The process upset and the alarms it raised.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpsetRecord {
-    /// Its first round.
-    pub from: u64,
-    /// Its last round.
-    pub to: u64,
-    /// The alarmed rounds from its start to two rounds after it, with who voted for each alarm.
-    pub alarmed: Vec<(u64, Vec<String>)>,
-}
-
-/// The link outage: what the leader buffered while its link to the history was down, and what it forwarded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutageRecord {
-    /// The first round reported with the link down.
-    pub from: u64,
-    /// The last one.
-    pub to: u64,
-    /// Entries waiting in the leader's outbox when the link came back.
-    pub buffered: u64,
-    /// Entries delivered to the history once it answered again.
-    pub forwarded: u64,
-}
-
-/// The alert rule file with a typo: who refused it, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RulesRecord {
-    /// Its config version.
-    pub version: u64,
-    /// Live nodes that refused it.
-    pub refused_by: Vec<String>,
-    /// Nodes that applied it (must be none).
-    pub applied_by: Vec<String>,
-    /// The reason the nodes gave (with the line).
-    pub reason: String,
-    /// Live nodes at the end.
-    pub live: usize,
-}
-
-/// Retention: the schedule in force and what the leaders' compactions did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RetentionRecord {
-    /// Raw points kept this long, in ms (`None`: never folded).
-    pub raw_ms: Option<u64>,
-    /// Everything kept this long, in ms.
-    pub keep_ms: u64,
-    /// The bucket width, in ms.
-    pub bucket_ms: u64,
-    /// Compactions run.
-    pub runs: u64,
-    /// Raw points folded into buckets, in total.
-    pub folded: u64,
-    /// Raw points dropped for age.
-    pub dropped: u64,
-    /// The bounded steps they took.
-    pub steps: u64,
-    /// Points the fused series' buckets hold.
-    pub in_buckets: u64,
-    /// Points they should hold: the rounds below the first raw one, aborted ones aside.
-    pub expected_in_buckets: u64,
-}
+pub use records::{FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, UpsetRecord};
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,117 +340,5 @@ impl Summary {
             ));
         }
         out
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "summary")?;
-        writeln!(
-            f,
-            "  rounds reported      {} of {}",
-            self.rounds_reported, self.rounds_planned
-        )?;
-        writeln!(f, "  reported twice       {:?}", self.duplicates)?;
-        writeln!(f, "  lost                 {:?}", self.lost)?;
-        writeln!(
-            f,
-            "  aborted by a crash   {:?} (opened by a dead leader, accounted by its successor)",
-            self.aborted
-        )?;
-        let terms: Vec<String> = self.terms.iter().map(|(n, t)| format!("{n} #{t}")).collect();
-        writeln!(f, "  leaders              {}", terms.join(" -> "))?;
-        for fo in &self.failovers {
-            writeln!(
-                f,
-                "  failover             {} killed -> {} elected after {} ms",
-                fo.killed,
-                fo.next.as_deref().unwrap_or("nobody"),
-                fo.took_ms.map_or("-".into(), |t| t.to_string())
-            )?;
-        }
-        writeln!(f, "  rounds without quorum {:?}", self.missing_quorum)?;
-        for fr in &self.faults {
-            writeln!(
-                f,
-                "  fault                {} {}: excluded in {} of {} rounds during the fault",
-                fr.node, fr.fault, fr.excluded, fr.rounds
-            )?;
-        }
-        writeln!(f, "  healthy excluded     {} rounds", self.healthy_excluded)?;
-        writeln!(
-            f,
-            "  alarms raised        {} ({} false)",
-            self.alarms,
-            self.false_alarms.len()
-        )?;
-        if let Some(UpsetRecord { from, to, alarmed }) = &self.upset {
-            writeln!(
-                f,
-                "  process upset        rounds {from}-{to} (flow falls by a third, pressure sags; every sensor agrees)"
-            )?;
-            for (round, voters) in alarmed {
-                writeln!(
-                    f,
-                    "    alarm in round {round:<3} voted for by {}",
-                    voters.join(", ")
-                )?;
-            }
-        }
-        for (rule, status, round) in &self.alerts {
-            writeln!(f, "  alert                {rule} {status} at round {round}")?;
-        }
-        if let Some(r) = &self.retention {
-            let day = |ms: u64| match ms {
-                ms if ms % 86_400_000 == 0 => format!("{} d", ms / 86_400_000),
-                ms if ms % 3_600_000 == 0 => format!("{} h", ms / 3_600_000),
-                ms if ms % 1_000 == 0 => format!("{} s", ms / 1_000),
-                ms => format!("{ms} ms"),
-            };
-            writeln!(
-                f,
-                "  retention            raw for {}, then {} buckets, {} kept (the schedule in config): the leaders \
-                 compacted {} times ({} points folded in {} steps, {} dropped)",
-                r.raw_ms.map_or("ever".into(), day),
-                day(r.bucket_ms),
-                day(r.keep_ms),
-                r.runs,
-                r.folded,
-                r.steps,
-                r.dropped
-            )?;
-        }
-        if let Some(r) = &self.bad_rules {
-            writeln!(
-                f,
-                "  alert rules          v{} (a typo) refused by {} of {} live nodes, the rules in force kept: {}",
-                r.version,
-                r.refused_by.len(),
-                r.live,
-                r.reason
-            )?;
-        }
-        if let Some(o) = &self.outage {
-            writeln!(
-                f,
-                "  link outage          rounds {}-{}: the leader's link to the history was down; {} rounds waited in \
-                 its outbox on disk and {} entries were forwarded in order when it returned",
-                o.from, o.to, o.buffered, o.forwarded
-            )?;
-        }
-        if let Some((p, applied, live)) = &self.config {
-            writeln!(
-                f,
-                "  sampling period      {p} ms applied by {} of {live} live nodes ({})",
-                applied.len(),
-                applied.join(", ")
-            )?;
-        }
-        let problems = self.problems();
-        if problems.is_empty() {
-            write!(f, "  checks               ok: no round reported twice, none lost")
-        } else {
-            write!(f, "  checks               FAILED: {}", problems.join("; "))
-        }
     }
 }

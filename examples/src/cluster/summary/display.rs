@@ -1,0 +1,117 @@
+//! The summary as people read it.
+
+use std::fmt;
+
+use super::{Summary, UpsetRecord};
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "summary")?;
+        writeln!(
+            f,
+            "  rounds reported      {} of {}",
+            self.rounds_reported, self.rounds_planned
+        )?;
+        writeln!(f, "  reported twice       {:?}", self.duplicates)?;
+        writeln!(f, "  lost                 {:?}", self.lost)?;
+        writeln!(
+            f,
+            "  aborted by a crash   {:?} (opened by a dead leader, accounted by its successor)",
+            self.aborted
+        )?;
+        let terms: Vec<String> = self.terms.iter().map(|(n, t)| format!("{n} #{t}")).collect();
+        writeln!(f, "  leaders              {}", terms.join(" -> "))?;
+        for fo in &self.failovers {
+            writeln!(
+                f,
+                "  failover             {} killed -> {} elected after {} ms",
+                fo.killed,
+                fo.next.as_deref().unwrap_or("nobody"),
+                fo.took_ms.map_or("-".into(), |t| t.to_string())
+            )?;
+        }
+        writeln!(f, "  rounds without quorum {:?}", self.missing_quorum)?;
+        for fr in &self.faults {
+            writeln!(
+                f,
+                "  fault                {} {}: excluded in {} of {} rounds during the fault",
+                fr.node, fr.fault, fr.excluded, fr.rounds
+            )?;
+        }
+        writeln!(f, "  healthy excluded     {} rounds", self.healthy_excluded)?;
+        writeln!(
+            f,
+            "  alarms raised        {} ({} false)",
+            self.alarms,
+            self.false_alarms.len()
+        )?;
+        if let Some(UpsetRecord { from, to, alarmed }) = &self.upset {
+            writeln!(
+                f,
+                "  process upset        rounds {from}-{to} (flow falls by a third, pressure sags; every sensor agrees)"
+            )?;
+            for (round, voters) in alarmed {
+                writeln!(
+                    f,
+                    "    alarm in round {round:<3} voted for by {}",
+                    voters.join(", ")
+                )?;
+            }
+        }
+        for (rule, status, round) in &self.alerts {
+            writeln!(f, "  alert                {rule} {status} at round {round}")?;
+        }
+        if let Some(r) = &self.retention {
+            let day = |ms: u64| match ms {
+                ms if ms % 86_400_000 == 0 => format!("{} d", ms / 86_400_000),
+                ms if ms % 3_600_000 == 0 => format!("{} h", ms / 3_600_000),
+                ms if ms % 1_000 == 0 => format!("{} s", ms / 1_000),
+                ms => format!("{ms} ms"),
+            };
+            writeln!(
+                f,
+                "  retention            raw for {}, then {} buckets, {} kept (the schedule in config): the leaders \
+                 compacted {} times ({} points folded in {} steps, {} dropped)",
+                r.raw_ms.map_or("ever".into(), day),
+                day(r.bucket_ms),
+                day(r.keep_ms),
+                r.runs,
+                r.folded,
+                r.steps,
+                r.dropped
+            )?;
+        }
+        if let Some(r) = &self.bad_rules {
+            writeln!(
+                f,
+                "  alert rules          v{} (a typo) refused by {} of {} live nodes, the rules in force kept: {}",
+                r.version,
+                r.refused_by.len(),
+                r.live,
+                r.reason
+            )?;
+        }
+        if let Some(o) = &self.outage {
+            writeln!(
+                f,
+                "  link outage          rounds {}-{}: the leader's link to the history was down; {} rounds waited in \
+                 its outbox on disk and {} entries were forwarded in order when it returned",
+                o.from, o.to, o.buffered, o.forwarded
+            )?;
+        }
+        if let Some((p, applied, live)) = &self.config {
+            writeln!(
+                f,
+                "  sampling period      {p} ms applied by {} of {live} live nodes ({})",
+                applied.len(),
+                applied.join(", ")
+            )?;
+        }
+        let problems = self.problems();
+        if problems.is_empty() {
+            write!(f, "  checks               ok: no round reported twice, none lost")
+        } else {
+            write!(f, "  checks               FAILED: {}", problems.join("; "))
+        }
+    }
+}
