@@ -49,7 +49,7 @@ impl Access {
 /// rustls needs a process-wide crypto provider; install ring's unless the program chose one (never panic in
 /// `ClientConfig::builder` when several providers are compiled in).
 #[cfg(feature = "tls")]
-fn install_crypto_provider() {
+pub(super) fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Another thread may have installed one meanwhile: either is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -234,6 +234,14 @@ impl Pool {
                 epoch_keys: super::keys::epoch_keys(&options.prefix),
                 quiet_ms: u64::try_from(options.quiet_period().as_millis()).unwrap_or(u64::MAX),
             },
+            super::RedisTarget::Cluster { .. } => {
+                return Err(Error::InvalidParameter {
+                    name: "target",
+                    value: format!("{target:?}"),
+                    reason: "Redis Cluster serves the history only (RedisClusterHistory): the coordination \
+                             recipes need one master, directly or through Sentinel",
+                });
+            }
         };
         let op_timeout = options.operation_timeout;
         Ok(Pool {

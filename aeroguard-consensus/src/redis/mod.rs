@@ -35,10 +35,14 @@
 //!   `MASTERDOWN` makes the next command resolve the master again; operations in flight during the failover fail
 //!   with `ConnectionLoss` and may be retried. Writes stall for about as long as Sentinel takes to promote a
 //!   replica (down-after + election; 2-3 s with the test services' settings).
-//! - Everything lives on one master: the scripts touch several keys, so Redis Cluster is not supported.
+//! - The coordination recipes live on one master: their scripts touch keys of several names (a session and a
+//!   lease, a token and a queue), which Redis Cluster would put in different slots. The history is per series
+//!   and scales out: [`RedisClusterHistory`] (feature `redis-cluster`) keeps each series in one slot.
 
 mod access;
 mod auth;
+#[cfg(feature = "redis-cluster")]
+mod cluster;
 mod config;
 mod conn;
 mod coordinator;
@@ -55,6 +59,8 @@ mod session;
 pub use auth::RedisCredentials;
 #[cfg(feature = "tls")]
 pub use auth::RedisTls;
+#[cfg(feature = "redis-cluster")]
+pub use cluster::RedisClusterHistory;
 pub use coordinator::RedisCoordinator;
 pub use history::RedisHistory;
 pub use options::{Durability, RedisOptions, RedisTarget};

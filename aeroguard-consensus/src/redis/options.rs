@@ -19,6 +19,13 @@ pub enum RedisTarget {
         /// The master's name in the Sentinels' configuration.
         master: String,
     },
+    /// A Redis Cluster, reached through any of these nodes (`redis://host:port`): for
+    /// [`RedisClusterHistory`](super::RedisClusterHistory) only (feature `redis-cluster`). The coordination
+    /// recipes need one master and refuse it.
+    Cluster {
+        /// Seed node URLs: the client learns the rest from them.
+        nodes: Vec<String>,
+    },
 }
 
 /// How far a write must have gone before it counts.
@@ -124,19 +131,24 @@ impl RedisOptions {
 
     /// The master `master` through these Sentinels (`host:port` or `redis://host:port`).
     pub fn sentinel(sentinels: &[&str], master: impl Into<String>) -> Self {
-        let sentinels = sentinels
-            .iter()
-            .map(|s| {
-                if s.contains("://") {
-                    s.to_string()
-                } else {
-                    format!("redis://{s}")
-                }
-            })
-            .collect();
+        let sentinels = sentinels.iter().map(|s| with_scheme(s)).collect();
         Self::with_target(RedisTarget::Sentinel {
             sentinels,
             master: master.into(),
+        })
+    }
+
+    /// A Redis Cluster through these seed nodes (`host:port` or `redis://host:port`), for the history
+    /// ([`RedisClusterHistory`](super::RedisClusterHistory)).
+    ///
+    /// ```
+    /// use aeroguard_consensus::redis::{RedisOptions, RedisTarget};
+    /// let o = RedisOptions::cluster(&["127.0.0.1:7001", "127.0.0.1:7002"]);
+    /// assert_eq!(o.target, RedisTarget::Cluster { nodes: vec!["redis://127.0.0.1:7001".into(), "redis://127.0.0.1:7002".into()] });
+    /// ```
+    pub fn cluster(nodes: &[&str]) -> Self {
+        Self::with_target(RedisTarget::Cluster {
+            nodes: nodes.iter().map(|s| with_scheme(s)).collect(),
         })
     }
 
@@ -192,6 +204,11 @@ impl RedisOptions {
             }
             crate::error::check_name("master", master)?;
         }
+        if let RedisTarget::Cluster { nodes } = &self.target {
+            if nodes.is_empty() || nodes.len() > 64 {
+                return Err(Error::parameter("nodes", nodes, "must name 1 to 64 seed nodes"));
+            }
+        }
         Ok(())
     }
 
@@ -218,5 +235,14 @@ impl RedisOptions {
     /// The session timeout in milliseconds, as scripts take it.
     pub(crate) fn ttl_ms(&self) -> u64 {
         u64::try_from(self.session.timeout.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// `host:port` as a `redis://` URL; URLs as they are.
+fn with_scheme(s: &str) -> String {
+    if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("redis://{s}")
     }
 }

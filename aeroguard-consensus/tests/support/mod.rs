@@ -1,6 +1,7 @@
 //! What the live-service tests share: the credentials of `scripts/services`.
 #![allow(dead_code)]
 
+pub mod history;
 pub mod redis;
 pub mod zk;
 
