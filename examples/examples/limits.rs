@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use aeroguard_examples::backend::{Backend, SENTINELS, ZK_HOSTS, services_credential};
-use aeroguard_examples::bench::{history_throughput, percentile, queue_throughput, resign_failover};
+use aeroguard_examples::bench::{cluster, history_throughput, percentile, queue_throughput, resign_failover};
 use clap::Parser;
 use zookeeper_client as zk;
 
@@ -25,6 +25,71 @@ struct Cli {
     /// Election hand-overs per backend.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(10..=100_000))]
     trials: u64,
+    /// Skip the Redis Cluster's table (its nodes are `AEROGUARD_REDIS_CLUSTER`).
+    #[arg(long)]
+    no_cluster: bool,
+}
+
+/// Series per cluster run: many, so that every master has work.
+const CLUSTER_SERIES: usize = 48;
+
+/// The history on the Redis Cluster: raw `ZADD` and fenced appends, with the series on one master and spread
+/// over all three, and the scaling from one to three.
+async fn cluster_table(run: &str, points: usize) {
+    let one = cluster::series(run, CLUSTER_SERIES, false).await;
+    let three = cluster::series(run, CLUSTER_SERIES, true).await;
+    let points = points / cluster::BATCH * cluster::BATCH;
+    let zadd1 = cluster::costed(points, cluster::zadd_limit(&one, points)).await;
+    let zadd3 = cluster::costed(points, cluster::zadd_limit(&three, points)).await;
+    let hist1 = cluster::costed(points, cluster::history_throughput(&one, points)).await;
+    let hist3 = cluster::costed(points, cluster::history_throughput(&three, points)).await;
+    println!(
+        "\nRedis Cluster (3 masters, 1 replica each), {CLUSTER_SERIES} series, {} batches of 500 in flight:\n",
+        cluster::IN_FLIGHT
+    );
+    println!(
+        "| {:<28} | {:>10} | {:>10} | {:>6} | {:>12} | {:>12} |",
+        "points/s", "1 master", "3 masters", "3 / 1", "server µs/pt", "client µs/pt"
+    );
+    println!("|{:-<30}|{:->12}|{:->12}|{:->8}|{:->14}|{:->14}|", "", "", "", "", "", "");
+    for (what, a, b) in [("raw ZADD x500", zadd1, zadd3), ("fenced history append", hist1, hist3)] {
+        println!(
+            "| {what:<28} | {:>10.0} | {:>10.0} | {:>5.2}x | {:>5.2} / {:<4.2} | {:>5.2} / {:<4.2} |",
+            a.rate,
+            b.rate,
+            b.rate / a.rate,
+            a.server_us,
+            b.server_us,
+            a.client_us,
+            b.client_us
+        );
+    }
+    println!(
+        "| {:<28} | {:>9.0}% | {:>9.0}% | {:>6} | {:>12} | {:>12} |",
+        "history / raw ZADD",
+        hist1.rate / zadd1.rate * 100.0,
+        hist3.rate / zadd3.rate * 100.0,
+        "",
+        "",
+        ""
+    );
+    // The model of DESIGN.md: a point costs `server` µs of CPU in the servers (its master and the replica that
+    // copies it) and `client` µs in the client. A master-replica pair on a core of its own takes 1e6 / server
+    // points/s, N pairs N times that, until the clients' cores run out; here all share the machine's cores.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    let ceiling = cores * 1e6 / (hist3.server_us + hist3.client_us);
+    println!(
+        "\nScaling model (DESIGN.md): a fenced point costs {:.2} µs of server CPU (master + replica) and {:.2} µs \
+         of client CPU. One master-replica pair per core: about {:.0} points/s per pair, N pairs N times that, \
+         while each client core adds {:.0} points/s. On this machine's {cores} cores, shared by all six servers \
+         and the client, the model's ceiling is {ceiling:.0} points/s; measured {:.0} ({:.0} %).",
+        hist3.server_us,
+        hist3.client_us,
+        1e6 / hist3.server_us,
+        1e6 / hist3.client_us,
+        hist3.rate,
+        hist3.rate / ceiling * 100.0
+    );
 }
 
 /// Commands one queue item needs on Redis: `XADD`, `XACK`, `XDEL` (`XREADGROUP` is shared by a batch).
@@ -256,4 +321,7 @@ async fn main() {
             "<= 5 ms NOT met"
         }
     );
+    if !cli.no_cluster {
+        cluster_table(&run, points).await;
+    }
 }

@@ -13,6 +13,8 @@ use aeroguard_core::Timestamp;
 
 use crate::backend::Backend;
 
+pub mod cluster;
+
 /// The `p` quantile (0 to 1) of sorted samples.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
