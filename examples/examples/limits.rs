@@ -51,8 +51,14 @@ async fn cluster_table(run: &str, points: usize) {
         "| {:<28} | {:>10} | {:>10} | {:>6} | {:>12} | {:>12} |",
         "points/s", "1 master", "3 masters", "3 / 1", "server µs/pt", "client µs/pt"
     );
-    println!("|{:-<30}|{:->12}|{:->12}|{:->8}|{:->14}|{:->14}|", "", "", "", "", "", "");
-    for (what, a, b) in [("raw ZADD x500", zadd1, zadd3), ("fenced history append", hist1, hist3)] {
+    println!(
+        "|{:-<30}|{:->12}|{:->12}|{:->8}|{:->14}|{:->14}|",
+        "", "", "", "", "", ""
+    );
+    for (what, a, b) in [
+        ("raw ZADD x500", zadd1, zadd3),
+        ("fenced history append", hist1, hist3),
+    ] {
         println!(
             "| {what:<28} | {:>10.0} | {:>10.0} | {:>5.2}x | {:>5.2} / {:<4.2} | {:>5.2} / {:<4.2} |",
             a.rate,

@@ -70,6 +70,16 @@ struct Cli {
     /// The most series the service holds (and labels in its metrics).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_series: u64,
+    /// The ensemble each series fits: `classic` (rules, k-means, isolation forest, 2 of 3) or `full` (adds the
+    /// convolutional autoencoder and the LSTM, 3 of 5).
+    #[arg(long, value_enum, default_value = "classic")]
+    ensemble: EnsembleArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum EnsembleArg {
+    Classic,
+    Full,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -145,6 +155,10 @@ async fn main() -> ExitCode {
     };
     let mut options = SentinelOptions::new(keys, cli.train_rows as usize);
     options.max_series = cli.max_series as usize;
+    options.recipe = match cli.ensemble {
+        EnsembleArg::Classic => aeroguard_detect::EnsembleRecipe::default(),
+        EnsembleArg::Full => aeroguard_detect::EnsembleRecipe::full(),
+    };
     if let Some(backend) = cli.cluster {
         match backend.connect("sentinel-service", Duration::from_secs(4)).await {
             Ok(c) => options = options.with_grants(Grants::new(c, &cli.election)),

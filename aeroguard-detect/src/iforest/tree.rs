@@ -97,13 +97,3 @@ pub(super) fn step(tree: &[Node], i: u32, row: &[f64]) -> u32 {
         n.right
     }
 }
-
-/// The path length of `row` in `tree`: its leaf's depth plus `c(leaf size)`.
-#[inline]
-pub(super) fn path(tree: &[Node], depth: usize, row: &[f64]) -> f64 {
-    let mut i = 0;
-    for _ in 0..depth {
-        i = step(tree, i, row);
-    }
-    tree[i as usize].value
-}

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use aeroguard_consensus::FencingToken;
 use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::redis::{RedisClusterHistory, RedisOptions};
-use aeroguard_consensus::FencingToken;
 use aeroguard_core::Timestamp;
 use redis::cluster_async::ClusterConnection;
 
@@ -42,7 +42,11 @@ pub fn slot(tag: &str) -> u16 {
     for &b in tag.as_bytes() {
         crc ^= u16::from(b) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     crc % 16384
@@ -111,7 +115,11 @@ pub async fn series(run: &str, count: usize, spread: bool) -> Vec<String> {
         m
     };
     let mut per: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let want = if spread { count.div_ceil(masters.len()) } else { count };
+    let want = if spread {
+        count.div_ceil(masters.len())
+    } else {
+        count
+    };
     for i in 0.. {
         let name = format!("cb-{run}-{spread}-{i}");
         let m = master_of(&map, slot(&name));
@@ -150,7 +158,12 @@ where
 /// Raw `ZADD` of `points` members, 500 per command, round-robin over the series' keys: points per second.
 pub async fn zadd_limit(series: &[String], points: usize) -> f64 {
     let c = raw().await;
-    let keys: Arc<Vec<String>> = Arc::new(series.iter().map(|s| format!("aeroguard:limits:{{{s}}}")).collect());
+    let keys: Arc<Vec<String>> = Arc::new(
+        series
+            .iter()
+            .map(|s| format!("aeroguard:limits:{{{s}}}"))
+            .collect(),
+    );
     let rate = drive(points / BATCH, |b| {
         let (mut c, keys) = (c.clone(), keys.clone());
         async move {
@@ -186,7 +199,11 @@ pub async fn history_throughput(series: &[String], points: usize) -> f64 {
                 .map(|i| Point::new(Timestamp::from_millis(base + i as i64), (i % 1000) as f64))
                 .collect();
             store
-                .append(&series[b % series.len()], &Writer::new(FencingToken(1), "bench"), &batch)
+                .append(
+                    &series[b % series.len()],
+                    &Writer::new(FencingToken(1), "bench"),
+                    &batch,
+                )
                 .await
                 .expect("append");
         }

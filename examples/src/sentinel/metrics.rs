@@ -156,12 +156,17 @@ impl Metrics {
 
     /// Counts one vote of `member` on `series`.
     pub fn vote(&self, series: &str, member: &str, vote: &str) {
+        self.votes_n(series, member, vote, 1);
+    }
+
+    /// Counts `n` votes of `member` on `series` (a request's votes are counted together, once per label set).
+    pub fn votes_n(&self, series: &str, member: &str, vote: &str, n: u64) {
         let labels = VoteLabels {
             series: series.into(),
             member: member.into(),
             vote: vote.into(),
         };
-        self.votes.get_or_create(&labels).inc();
+        self.votes.get_or_create(&labels).inc_by(n);
     }
 
     /// Records one ingest request's handling time.

@@ -60,6 +60,9 @@ pub struct SentinelOptions {
     /// Where posted tokens are checked against the current grant; `None`: against the highest token seen
     /// (the history's fence), from authenticated nodes only.
     pub grants: Option<Grants>,
+    /// The ensemble each series fits (`EnsembleRecipe::default()`: rules, k-means and an isolation forest;
+    /// `EnsembleRecipe::full()` adds the convolutional autoencoder and the LSTM).
+    pub recipe: aeroguard_detect::EnsembleRecipe,
 }
 
 impl SentinelOptions {
@@ -70,6 +73,7 @@ impl SentinelOptions {
             max_series: 1_000,
             keys,
             grants: None,
+            recipe: aeroguard_detect::EnsembleRecipe::default(),
         }
     }
 
@@ -80,12 +84,16 @@ impl SentinelOptions {
     }
 }
 
+/// One series' state, locked on its own: requests for different series run in parallel.
+type SeriesCell = Arc<Mutex<Series>>;
+
 /// The service's state.
 pub struct Sentinel {
     history: Arc<dyn HistoryStore>,
     history_name: &'static str,
     options: SentinelOptions,
-    series: Mutex<BTreeMap<String, Series>>,
+    /// Held only to find or add a series; each series has its own lock.
+    series: parking_lot::RwLock<BTreeMap<String, SeriesCell>>,
     metrics: Metrics,
 }
 
@@ -109,7 +117,7 @@ impl Sentinel {
             history,
             history_name,
             options,
-            series: Mutex::new(BTreeMap::new()),
+            series: parking_lot::RwLock::new(BTreeMap::new()),
             metrics: Metrics::new(),
         })
     }

@@ -33,6 +33,39 @@ async fn resume(s: &Sentinel, name: &str) -> Result<Series, ApiError> {
         .map_err(|e| s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))
 }
 
+/// The series' state: held already, or resumed from the store and added (within the series limit).
+async fn series_cell(s: &Sentinel, name: &str) -> Result<super::SeriesCell, ApiError> {
+    if let Some(cell) = s.series.read().get(name) {
+        return Ok(cell.clone());
+    }
+    let too_many = |held: usize| {
+        s.reject(
+            StatusCode::TOO_MANY_REQUESTS,
+            "series_limit",
+            format!(
+                "series limit reached: the service holds {held} series (--max-series); {name} is not taken"
+            ),
+        )
+    };
+    let held = s.series.read().len();
+    if held >= s.options.max_series {
+        return Err(too_many(held));
+    }
+    // New to this process (a restart, or another instance's series): its model and last time from the store.
+    let resumed = resume(s, name).await?.with_recipe(s.options.recipe.clone());
+    let mut all = s.series.write();
+    if let Some(cell) = all.get(name) {
+        // Another request added it meanwhile: that one is the series.
+        return Ok(cell.clone());
+    }
+    if all.len() >= s.options.max_series {
+        return Err(too_many(all.len()));
+    }
+    let cell = Arc::new(tokio::sync::Mutex::new(resumed));
+    all.insert(name.to_string(), cell.clone());
+    Ok(cell)
+}
+
 /// `POST /ingest`.
 pub(super) async fn ingest(
     State(s): State<Arc<Sentinel>>,
@@ -63,29 +96,8 @@ pub(super) async fn ingest(
             s.reject(e.0, reason, e.1)
         })?;
     }
-    let mut all = s.series.lock().await;
-    if !all.contains_key(&req.series) && all.len() >= s.options.max_series {
-        return Err(s.reject(
-            StatusCode::TOO_MANY_REQUESTS,
-            "series_limit",
-            format!(
-                "series limit reached: the service holds {} series (--max-series); {} is not taken",
-                all.len(),
-                req.series
-            ),
-        ));
-    }
-    if !all.contains_key(&req.series) {
-        // New to this process (a restart, or another instance's series): its model and last time from the store.
-        let resumed = resume(&s, &req.series).await?;
-        all.insert(req.series.clone(), resumed);
-    }
-    let Some(series) = all.get_mut(&req.series) else {
-        return Err(ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "series vanished".into(),
-        ));
-    };
+    let cell = series_cell(&s, &req.series).await?;
+    let mut series = cell.lock().await;
     series
         .check_width(&req)
         .map_err(|e| s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
@@ -106,13 +118,20 @@ pub(super) async fn ingest(
             ),
         ));
     }
-    let scored = series
-        .ingest(&req.readings, s.options.train_rows)
-        .map_err(|e| match e {
-            SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
-            SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
-            SeriesError::Model(_) => s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()),
-        })?;
+    // Fitting an ensemble takes a while (seconds for the full one): off the runtime's workers when it can.
+    let train_rows = s.options.train_rows;
+    let scored = if series.fits_with(req.readings.len(), train_rows)
+        && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(|| series.ingest(&req.readings, train_rows))
+    } else {
+        series.ingest(&req.readings, train_rows)
+    };
+    let scored = scored.map_err(|e| match e {
+        SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
+        SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
+        SeriesError::Model(_) => s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()),
+    })?;
     // Points scored earlier that the history could not take go first; if it cannot take them now either, they
     // wait in the series (the readings are already taken: a re-send is skipped and stores them then).
     let points = series.to_store(scored.points);
@@ -155,10 +174,16 @@ pub(super) async fn ingest(
         .ingested(&req.series, (req.readings.len() - scored.skipped) as u64);
     s.metrics.skipped(&req.series, scored.skipped as u64);
     s.metrics.alarms(&req.series, alarms as u64);
-    for v in &scored.verdicts {
-        for mv in &v.members {
-            s.metrics.vote(&req.series, &mv.name, &mv.vote);
+    // One count per (member, vote) of the request, not one per row.
+    let mut votes: Vec<(&str, &str, u64)> = Vec::new();
+    for mv in scored.verdicts.iter().flat_map(|v| &v.members) {
+        match votes.iter_mut().find(|(m, v, _)| *m == mv.name && *v == mv.vote) {
+            Some(seen) => seen.2 += 1,
+            None => votes.push((&mv.name, &mv.vote, 1)),
         }
+    }
+    for (member, vote, n) in votes {
+        s.metrics.votes_n(&req.series, member, vote, n);
     }
     s.metrics.observe_latency(started.elapsed().as_secs_f64());
     Ok(axum::Json(serde_json::json!({
@@ -229,12 +254,16 @@ pub(super) async fn history(
 
 /// `GET /health`.
 pub(super) async fn health(State(s): State<Arc<Sentinel>>) -> axum::Json<serde_json::Value> {
-    let all = s.series.lock().await;
+    let cells: Vec<super::SeriesCell> = s.series.read().values().cloned().collect();
+    let mut training = 0;
+    for cell in &cells {
+        training += usize::from(cell.lock().await.is_training());
+    }
     axum::Json(serde_json::json!({
         "status": "ok",
         "history": s.history_name,
-        "series": all.len(),
-        "training": all.values().filter(|v| v.is_training()).count(),
+        "series": cells.len(),
+        "training": training,
     }))
 }
 

@@ -89,6 +89,8 @@ pub struct Series {
     last_at: Option<i64>,
     /// Points scored but not yet stored (the history was unavailable), oldest first.
     unsaved: Vec<Point>,
+    /// What the series fits once trained (`EnsembleRecipe::default()` unless set).
+    recipe: EnsembleRecipe,
 }
 
 impl Series {
@@ -105,6 +107,12 @@ impl Series {
             s.model_stored = true;
         }
         Ok(s)
+    }
+
+    /// Fits `recipe` once trained (a series resumed with a stored model keeps that model).
+    pub fn with_recipe(mut self, recipe: EnsembleRecipe) -> Self {
+        self.recipe = recipe;
+        self
     }
 
     /// The fitted voter to store, if the store does not have it yet.
@@ -124,6 +132,11 @@ impl Series {
     /// Notes that the store holds the fitted voter.
     pub fn model_stored(&mut self) {
         self.model_stored = true;
+    }
+
+    /// Whether `readings` more readings would fit the ensemble (it trains, and they complete `train_rows`).
+    pub fn fits_with(&self, readings: usize, train_rows: usize) -> bool {
+        self.voter.is_none() && self.training.len() + readings >= train_rows
     }
 
     /// The time of the newest reading taken.
@@ -183,7 +196,7 @@ impl Series {
                         let rows = ndarray::Array2::from_shape_fn((self.training.len(), width), |(i, j)| {
                             self.training[i][j]
                         });
-                        self.voter = Some(EnsembleRecipe::default().fit(rows.view())?);
+                        self.voter = Some(self.recipe.fit(rows.view())?);
                         self.training.clear();
                     }
                 }
@@ -200,9 +213,7 @@ impl Series {
                         })
                         .collect();
                     // The vote record travels with the point: `/verdicts` reads it back from the store.
-                    point = point
-                        .with_alarm(v.alarm)
-                        .with_detail(serde_json::json!({ "values": r.values, "members": members }));
+                    point = point.with_alarm(v.alarm).with_detail(record(&r.values, &members));
                     scored.verdicts.push(VerdictOut {
                         at: r.at,
                         values: r.values.clone(),
@@ -233,14 +244,52 @@ impl Series {
     }
 }
 
-/// A stored point as the verdict it records (`None` for a training row, which has none).
+/// A verdict's record in its stored point: `{"values": [..], "votes": [[member, score, threshold, vote], ..]}`
+/// (a score that is not a finite number is `null`). Arrays, not objects: a record is made for every row scored,
+/// and objects cost the service a map and four keys per member.
+fn record(values: &[f64], members: &[MemberVote]) -> serde_json::Value {
+    use serde_json::Value;
+    let votes = members
+        .iter()
+        .map(|m| {
+            Value::Array(vec![
+                Value::from(m.name.as_str()),
+                m.score.map_or(Value::Null, Value::from),
+                Value::from(m.threshold),
+                Value::from(m.vote.as_str()),
+            ])
+        })
+        .collect();
+    let mut map = serde_json::Map::new();
+    map.insert("values".into(), values.iter().copied().map(Value::from).collect());
+    map.insert("votes".into(), Value::Array(votes));
+    Value::Object(map)
+}
+
+/// A stored point as the verdict it records (`None` for a training row, which has none). Reads the record of
+/// [`record`], and the object form (`"members": [{"name", "score", "threshold", "vote"}]`) of earlier versions.
 pub fn verdict_of(p: &Point) -> Option<VerdictOut> {
     let detail = p.detail.as_ref()?;
+    let members = match detail.get("votes") {
+        Some(votes) => votes
+            .as_array()?
+            .iter()
+            .map(|v| {
+                Some(MemberVote {
+                    name: v.get(0)?.as_str()?.to_string(),
+                    score: v.get(1)?.as_f64(),
+                    threshold: v.get(2)?.as_f64()?,
+                    vote: v.get(3)?.as_str()?.to_string(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?,
+        None => serde_json::from_value(detail.get("members")?.clone()).ok()?,
+    };
     Some(VerdictOut {
         at: p.at.as_millis(),
         values: serde_json::from_value(detail.get("values")?.clone()).ok()?,
         alarm: p.alarm?,
-        members: serde_json::from_value(detail.get("members")?.clone()).ok()?,
+        members,
     })
 }
 
