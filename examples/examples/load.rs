@@ -31,13 +31,13 @@ use hyper_util::rt::TokioExecutor;
 #[command(version)]
 struct Cli {
     /// Series posted (each owned by one connection, so its readings stay in order).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     series: u32,
     /// Connections, each with one request in flight.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     connections: u32,
     /// Rows per request.
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     rows: u32,
     /// Values per row.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -215,7 +215,11 @@ async fn main() -> std::process::ExitCode {
             while Instant::now() < deadline {
                 let body = body(owned[i], next[i], rows, width);
                 let t = Instant::now();
-                accepted += target.post(body).await?;
+                let taken = target.post(body).await?;
+                if taken != u64::from(rows) {
+                    return Err(format!("load-{}: {taken} of {rows} rows accepted", owned[i]));
+                }
+                accepted += taken;
                 latencies.push(t.elapsed());
                 next[i] += u64::from(rows);
                 i = (i + 1) % owned.len();
