@@ -204,10 +204,10 @@ impl RedisOptions {
             }
             crate::error::check_name("master", master)?;
         }
-        if let RedisTarget::Cluster { nodes } = &self.target {
-            if nodes.is_empty() || nodes.len() > 64 {
-                return Err(Error::parameter("nodes", nodes, "must name 1 to 64 seed nodes"));
-            }
+        if let RedisTarget::Cluster { nodes } = &self.target
+            && (nodes.is_empty() || nodes.len() > 64)
+        {
+            return Err(Error::parameter("nodes", nodes, "must name 1 to 64 seed nodes"));
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The Brooks-Iyengar hybrid algorithm.
 
 use super::outcome::{Outcome, majority_of};
-use super::sweep::{Region, meets_any, sweep};
+use super::sweep::{Meets, Region, sweep};
 use super::{Estimate, ExclusionReason, Fusion, Interval, Screen, StrategyKind};
 use crate::{Error, Reading, Timestamp};
 
@@ -102,8 +102,9 @@ impl Fusion for BrooksIyengar {
         };
         let interval = Interval::new(first.lo, last.hi);
         let value = weighted_midpoint(&chosen);
+        let agreement = Meets::new(&chosen);
         Ok(out.finish(value, Some(interval), |c| {
-            (!meets_any(&chosen, c.lo, c.hi)).then_some(ExclusionReason::OutsideAgreement)
+            (!agreement.meets(c.lo, c.hi)).then_some(ExclusionReason::OutsideAgreement)
         }))
     }
 }

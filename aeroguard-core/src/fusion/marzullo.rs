@@ -1,7 +1,7 @@
 //! Marzullo's interval intersection.
 
 use super::outcome::{Outcome, majority_of};
-use super::sweep::{meets_any, sweep};
+use super::sweep::{Meets, sweep, sweep_outline};
 use super::{Estimate, ExclusionReason, Fusion, Interval, Screen, StrategyKind};
 use crate::{Error, Reading, Timestamp};
 
@@ -66,9 +66,10 @@ impl Fusion for Marzullo {
         out.require(majority_of(self.f))?;
         let n = out.candidates().len();
         let needed = n - self.f;
-        let swept = sweep(out.candidates(), needed);
-        let agreed = swept.regions;
-        let (Some(first), Some(last)) = (agreed.first(), agreed.last()) else {
+        // The interval is the hull of what `n - f` intervals agree on; when that is one closed block (the usual
+        // case) the regions in between are never needed, else they are swept out for the exclusions.
+        let swept = sweep_outline(out.candidates(), needed);
+        let (Some(first), Some(last)) = (swept.outline.first, swept.outline.last) else {
             let max_overlap = swept.max_count;
             return Err(out.error(|strategy, f| Error::NoAgreement {
                 strategy,
@@ -79,8 +80,16 @@ impl Fusion for Marzullo {
             }));
         };
         let interval = Interval::new(first.lo, last.hi);
+        let regions;
+        let agreement = match swept.outline.closed_hull() {
+            Some((lo, hi)) => Meets::closed(lo, hi),
+            None => {
+                regions = sweep(out.candidates(), needed).regions;
+                Meets::new(&regions)
+            }
+        };
         Ok(out.finish(interval.midpoint(), Some(interval), |c| {
-            (!meets_any(&agreed, c.lo, c.hi)).then_some(ExclusionReason::OutsideAgreement)
+            (!agreement.meets(c.lo, c.hi)).then_some(ExclusionReason::OutsideAgreement)
         }))
     }
 }

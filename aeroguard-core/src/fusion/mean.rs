@@ -105,14 +105,19 @@ impl Fusion for WeightedMean {
 
     fn fuse(&self, readings: &[Reading], now: Timestamp) -> Result<Estimate, Error> {
         let mut out = Outcome::screen(StrategyKind::WeightedMean, 0, &self.screen, readings, now);
-        out.exclude_where(|c| {
-            let ok = c.variance.is_finite() && c.variance > 0.0;
-            (!ok).then_some(ExclusionReason::Unweightable { variance: c.variance })
+        out.exclude_where(|_, r| {
+            let variance = r.uncertainty.variance();
+            let ok = variance.is_finite() && variance > 0.0;
+            (!ok).then_some(ExclusionReason::Unweightable { variance })
         });
         out.require(1)?;
         // Weights relative to the smallest variance lie in (0, 1], so nothing overflows. Candidates are in
         // sensor order, so the sums do not depend on the input's order.
-        let pairs: Vec<(f64, f64)> = out.candidates().iter().map(|c| (c.value, c.variance)).collect();
+        let pairs: Vec<(f64, f64)> = out
+            .candidates()
+            .iter()
+            .map(|c| (c.value, out.variance(c)))
+            .collect();
         let min_var = pairs.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
         let total: f64 = pairs.iter().map(|p| min_var / p.1).sum();
         let value: f64 = pairs.iter().map(|p| (min_var / p.1 / total) * p.0).sum();

@@ -32,6 +32,11 @@ impl<'a> Outcome<'a> {
         }
     }
 
+    /// The variance of a candidate's reading (computed when asked: most strategies never do).
+    pub fn variance(&self, c: &Candidate) -> f64 {
+        self.readings[c.index].uncertainty.variance()
+    }
+
     /// The usable candidates, one per sensor.
     pub fn candidates(&self) -> &[Candidate] {
         &self.screened.candidates
@@ -56,19 +61,21 @@ impl<'a> Outcome<'a> {
     }
 
     /// Excludes, before the strategy runs, the candidates `reject` names a reason for.
-    pub fn exclude_where(&mut self, mut reject: impl FnMut(&Candidate) -> Option<ExclusionReason>) {
+    pub fn exclude_where(&mut self, mut reject: impl FnMut(&Candidate, &Reading) -> Option<ExclusionReason>) {
         let readings = self.readings;
         let excluded = &mut self.screened.excluded;
-        self.screened.candidates.retain(|c| match reject(c) {
-            Some(reason) => {
-                excluded.push(Exclusion {
-                    sensor: readings[c.index].sensor.clone(),
-                    reason,
-                });
-                false
-            }
-            None => true,
-        });
+        self.screened
+            .candidates
+            .retain(|c| match reject(c, &readings[c.index]) {
+                Some(reason) => {
+                    excluded.push(Exclusion {
+                        sensor: readings[c.index].sensor.clone(),
+                        reason,
+                    });
+                    false
+                }
+                None => true,
+            });
     }
 
     pub fn error(&self, kind: impl FnOnce(StrategyKind, usize) -> Error) -> Error {
@@ -89,6 +96,8 @@ impl<'a> Outcome<'a> {
             screened,
         } = self;
         let mut excluded = screened.excluded;
+        // The screen's exclusions come in input order; those added below in sensor order.
+        let sorted_already = excluded.is_empty();
         let mut used = Vec::with_capacity(screened.candidates.len());
         for c in &screened.candidates {
             let sensor = readings[c.index].sensor.clone();
@@ -99,7 +108,10 @@ impl<'a> Outcome<'a> {
         }
         // Candidates are in sensor order already (the screen sorts them), so `used` is too.
         debug_assert!(used.is_sorted());
-        sort_by_id(&mut excluded, |e| e.sensor.as_str());
+        if !sorted_already {
+            sort_by_id(&mut excluded, |e| e.sensor.as_str());
+        }
+        debug_assert!(excluded.is_sorted_by(|a, b| a.sensor <= b.sensor));
         Estimate {
             strategy: kind,
             value,

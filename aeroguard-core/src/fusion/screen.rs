@@ -116,13 +116,17 @@ impl Screen {
     /// Screens `readings` at time `now`.
     pub(crate) fn apply(&self, readings: &[Reading], now: Timestamp) -> Screened {
         let mut excluded = Vec::new();
-        let mut candidates = Vec::with_capacity(readings.len());
-        // Each id's sort key is read while its bytes are at hand: its first eight bytes, and how many bytes all
-        // ids share (ids are in separate allocations, and touching each costs a cache miss).
+        // (id key, reading's position) packed in one 64-bit integer, the position in the low bits and the key's
+        // leading bits above: a plain integer sort, no comparator calls. The key is read while the id's bytes
+        // are at hand (ids are in separate allocations, and touching each costs a cache miss): its first eight
+        // bytes, and how many bytes all ids share.
+        let bits = usize::BITS - readings.len().leading_zeros();
+        let low = (1u64 << bits) - 1;
+        let mut order: Vec<u64> = Vec::with_capacity(readings.len());
         let (mut first, mut shared, mut longest): (&[u8], usize, usize) = (&[], usize::MAX, 0);
         for (index, r) in readings.iter().enumerate() {
             match self.check(r, now) {
-                Ok((lo, hi)) => {
+                Ok(_) => {
                     let id = r.sensor.as_str().as_bytes();
                     if shared == usize::MAX {
                         (first, shared) = (id, id.len());
@@ -130,14 +134,7 @@ impl Screen {
                         shared = shared_len(first, shared, id);
                     }
                     longest = longest.max(id.len());
-                    candidates.push(Candidate {
-                        index,
-                        key: key_at(r.sensor.as_str(), 0),
-                        value: r.value,
-                        lo,
-                        hi,
-                        variance: r.uncertainty.variance(),
-                    })
+                    order.push((key_at(r.sensor.as_str(), 0) & !low) | index as u64);
                 }
                 Err(reason) => excluded.push(Exclusion {
                     sensor: r.sensor.clone(),
@@ -145,62 +142,73 @@ impl Screen {
                 }),
             }
         }
-        // Each sensor once: its newest reading, then its lowest value, then its smallest uncertainty. When the
-        // ids are longer than a key and share a prefix, the keys start past it, where the ids differ.
+        let position = |o: &u64| (*o & low) as usize;
+        // When the ids are longer than a key and share a prefix, the keys start past it, where the ids differ.
         if shared != usize::MAX && shared > 0 && longest > 8 {
-            for c in &mut candidates {
-                c.key = key_at(readings[c.index].sensor.as_str(), shared);
+            for o in &mut order {
+                let index = position(o);
+                *o = (key_at(readings[index].sensor.as_str(), shared) & !low) | index as u64;
             }
         }
-        // (key, position) packed in one integer: a plain integer sort, no comparator calls. Runs of equal keys
-        // (duplicates, or ids that agree on eight more bytes) are then put in the full order.
-        let mut order: Vec<u128> = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (u128::from(c.key) << 64) | i as u128)
-            .collect();
         order.sort_unstable();
-        let position = |o: &u128| (*o & u128::from(u64::MAX)) as usize;
-        let full = |a: &u128, b: &u128| {
-            let (a, b) = (&candidates[position(a)], &candidates[position(b)]);
-            let (ra, rb) = (&readings[a.index], &readings[b.index]);
+        // Each sensor once: its newest reading, then its lowest value, then its smallest uncertainty. Runs of
+        // equal packed keys (duplicates, or ids that agree on the key's bytes) are put in that full order.
+        let full = |a: &u64, b: &u64| {
+            let (ia, ib) = (position(a), position(b));
+            let (ra, rb) = (&readings[ia], &readings[ib]);
+            let (la, ha) = self.interval(ra);
+            let (lb, hb) = self.interval(rb);
             ra.sensor
                 .cmp(&rb.sensor)
                 .then(rb.timestamp.cmp(&ra.timestamp))
-                .then(a.value.total_cmp(&b.value))
-                // Then by everything fusion reads of a candidate, so which of two same-time, same-value
-                // readings is kept cannot depend on the input order (only the index is left to differ).
-                .then(a.variance.total_cmp(&b.variance))
-                .then(a.lo.total_cmp(&b.lo))
-                .then(a.hi.total_cmp(&b.hi))
-                .then(a.index.cmp(&b.index))
+                .then(ra.value.total_cmp(&rb.value))
+                // Then by everything fusion reads of a reading, so which of two same-time, same-value readings
+                // is kept cannot depend on the input order (only the position is left to differ).
+                .then(ra.uncertainty.variance().total_cmp(&rb.uncertainty.variance()))
+                .then(la.total_cmp(&lb))
+                .then(ha.total_cmp(&hb))
+                .then(ia.cmp(&ib))
         };
-        for run in order.chunk_by_mut(|a, b| a >> 64 == b >> 64) {
+        for run in order.chunk_by_mut(|a, b| a & !low == b & !low) {
             if run.len() > 1 {
                 run.sort_unstable_by(full);
             }
         }
         // Keys that differ mean sensors that differ: the strings are compared only when the keys agree.
-        let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
+        let mut kept: Vec<Candidate> = Vec::with_capacity(order.len());
+        let mut last: Option<u64> = None;
         for o in &order {
-            let c = candidates[position(o)];
-            match kept.last() {
-                Some(last)
-                    if last.key == c.key && readings[last.index].sensor == readings[c.index].sensor =>
-                {
-                    excluded.push(Exclusion {
-                        sensor: readings[c.index].sensor.clone(),
-                        reason: ExclusionReason::Duplicate,
-                    });
-                }
-                _ => kept.push(c),
+            let (index, r) = (position(o), &readings[position(o)]);
+            if let Some(l) = last
+                && l & !low == o & !low
+                && readings[position(&l)].sensor == r.sensor
+            {
+                excluded.push(Exclusion {
+                    sensor: r.sensor.clone(),
+                    reason: ExclusionReason::Duplicate,
+                });
+                continue;
             }
+            last = Some(*o);
+            let (lo, hi) = self.interval(r);
+            kept.push(Candidate {
+                index,
+                value: r.value,
+                lo,
+                hi,
+            });
         }
         Screened {
             candidates: kept,
             excluded,
             given: readings.len(),
         }
+    }
+
+    /// `value ± half-width` of a reading that passed [`check`](Self::check) (which computed the same).
+    fn interval(&self, r: &Reading) -> (f64, f64) {
+        let w = r.uncertainty.half_width(self.sigma_multiplier);
+        (r.value - w, r.value + w)
     }
 
     fn check(&self, r: &Reading, now: Timestamp) -> Result<(f64, f64), ExclusionReason> {
@@ -223,8 +231,7 @@ impl Screen {
                 });
             }
         }
-        let w = r.uncertainty.half_width(self.sigma_multiplier);
-        let (lo, hi) = (r.value - w, r.value + w);
+        let (lo, hi) = self.interval(r);
         if !(lo.is_finite() && hi.is_finite()) {
             return Err(ExclusionReason::IntervalOverflow);
         }
@@ -249,10 +256,13 @@ fn shared_len(first: &[u8], n: usize, id: &[u8]) -> usize {
 /// sort by id never reach the strings.
 fn key_at(id: &str, offset: usize) -> u64 {
     let rest = id.as_bytes().get(offset..).unwrap_or_default();
-    let mut bytes = [0u8; 8];
-    let n = rest.len().min(8);
-    bytes[..n].copy_from_slice(&rest[..n]);
-    u64::from_be_bytes(bytes)
+    if let Some(eight) = rest.first_chunk::<8>() {
+        return u64::from_be_bytes(*eight);
+    }
+    // Shorter: byte by byte (a copy of a variable length is a call to memcpy, the dearest step of the screen).
+    rest.iter()
+        .enumerate()
+        .fold(0, |key, (i, &b)| key | u64::from(b) << (56 - 8 * i))
 }
 
 /// Sorts `items` by the id `id` gives, keeping the order of equal ids (as a stable sort would), without
@@ -281,12 +291,9 @@ pub(crate) fn sort_by_id<T>(items: &mut Vec<T>, id: impl Fn(&T) -> &str) {
 pub(crate) struct Candidate {
     /// Its index in the caller's slice.
     pub index: usize,
-    /// Its sensor id's sort key ([`key_at`], past the prefix all candidates share).
-    pub key: u64,
     pub value: f64,
     pub lo: f64,
     pub hi: f64,
-    pub variance: f64,
 }
 
 /// The outcome of screening: usable candidates (one per sensor, sorted by sensor id) and exclusions.

@@ -29,25 +29,112 @@ fn unordered(key: u64) -> f64 {
     f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key })
 }
 
-/// What a sweep found: the regions covered at least `min_count` times, in order, and the highest coverage.
+/// What a sweep found: the regions covered at least `min_count` times, in order (when asked for), their
+/// outline, and the highest coverage.
 #[derive(Debug)]
 pub(crate) struct Sweep {
     pub regions: Vec<Region>,
+    pub outline: Outline,
     pub max_count: usize,
 }
 
-/// Sweeps the candidates' intervals from the first lower bound to the last upper bound, keeping the regions
-/// covered at least `min_count` times. O(n log n): two sorts of the endpoints, as integers in f64's total order
-/// (plain integer sorts, the fastest here), then one pass.
+/// The first and last region and whether the regions join up end to end (each begins where the one before
+/// ends), without the regions in between.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Outline {
+    pub first: Option<Region>,
+    pub last: Option<Region>,
+    pub joined: bool,
+}
+
+impl Outline {
+    fn add(&mut self, r: Region) {
+        match self.last {
+            None => (self.first, self.joined) = (Some(r), true),
+            Some(last) => self.joined &= last.hi == r.lo,
+        }
+        self.last = Some(r);
+    }
+
+    /// The closed hull, when the regions join up into it and begin and end with a point (as a sweep's regions
+    /// do when no stretch is left out): every point of it is covered.
+    pub fn closed_hull(&self) -> Option<(f64, f64)> {
+        match (self.first, self.last) {
+            (Some(a), Some(b)) if self.joined && a.is_point() && b.is_point() => Some((a.lo, b.hi)),
+            _ => None,
+        }
+    }
+}
+
+/// Sweeps the candidates' intervals, keeping the regions covered at least `min_count` times, and finds the
+/// highest coverage. O(n) on average: a point covered `min_count` times has `min_count` lower bounds at or before
+/// it and `min_count` upper bounds at or after it, so every such point lies in the window from the
+/// `min_count`-th smallest lower bound to the `min_count`-th largest upper bound. Two selections find the window;
+/// only the endpoints inside it are sorted (as integers in f64's total order) and swept, starting from the
+/// coverage the endpoints before it leave. When nothing is covered `min_count` times, the whole line is swept
+/// for the highest coverage (the error reports it).
 pub(crate) fn sweep(candidates: &[Candidate], min_count: usize) -> Sweep {
+    sweep_window(candidates, min_count, true)
+}
+
+/// [`sweep`] without the regions: their outline and the highest coverage only.
+pub(crate) fn sweep_outline(candidates: &[Candidate], min_count: usize) -> Sweep {
+    sweep_window(candidates, min_count, false)
+}
+
+fn sweep_window(candidates: &[Candidate], min_count: usize, keep: bool) -> Sweep {
+    let n = candidates.len();
+    if min_count == 0 || min_count > n {
+        return sweep_all(candidates, min_count);
+    }
+    let mut los: Vec<u64> = candidates.iter().map(|c| ordered(c.lo)).collect();
+    let mut his: Vec<u64> = candidates.iter().map(|c| ordered(c.hi)).collect();
+    let (_, &mut from, _) = los.select_nth_unstable(min_count - 1);
+    let (_, &mut to, _) = his.select_nth_unstable(n - min_count);
+    if from > to {
+        return sweep_all(candidates, min_count);
+    }
+    // Coverage just before the window: intervals begun before it and not ended before it. Each pass keeps the
+    // endpoints inside the window and counts those before it.
+    let inside = |xs: &mut Vec<u64>| {
+        let mut before = 0;
+        xs.retain(|&x| {
+            before += usize::from(x < from);
+            from <= x && x <= to
+        });
+        before
+    };
+    let (begun, ended) = (inside(&mut los), inside(&mut his));
+    los.sort_unstable();
+    his.sort_unstable();
+    let swept = sweep_sorted(&los, &his, begun - ended, min_count, keep);
+    if swept.outline.first.is_none() {
+        return sweep_all(candidates, min_count);
+    }
+    swept
+}
+
+/// The sweep over every endpoint.
+fn sweep_all(candidates: &[Candidate], min_count: usize) -> Sweep {
     let mut los: Vec<u64> = candidates.iter().map(|c| ordered(c.lo)).collect();
     let mut his: Vec<u64> = candidates.iter().map(|c| ordered(c.hi)).collect();
     los.sort_unstable();
     his.sort_unstable();
+    sweep_sorted(&los, &his, 0, min_count, true)
+}
+
+/// Sweeps sorted endpoints from the first to the last, `active` intervals covering the line before the first.
+fn sweep_sorted(los: &[u64], his: &[u64], mut active: usize, min_count: usize, keep: bool) -> Sweep {
     let (mut i, mut j) = (0, 0);
-    let mut active = 0usize; // intervals with lo < x <= hi at the current coordinate x (before its starts)
     let mut out = Vec::new();
-    let mut max_count = 0;
+    let mut outline = Outline::default();
+    let mut push = |r: Region| {
+        outline.add(r);
+        if keep {
+            out.push(r);
+        }
+    };
+    let mut max_count = active;
     while j < his.len() {
         let x = if i < los.len() { los[i].min(his[j]) } else { his[j] };
         let mut starts = 0;
@@ -64,7 +151,7 @@ pub(crate) fn sweep(candidates: &[Candidate], min_count: usize) -> Sweep {
         max_count = max_count.max(active);
         let at = unordered(x);
         if active >= min_count {
-            out.push(Region {
+            push(Region {
                 lo: at,
                 hi: at,
                 count: active,
@@ -77,7 +164,7 @@ pub(crate) fn sweep(candidates: &[Candidate], min_count: usize) -> Sweep {
             _ => break,
         };
         if active >= min_count {
-            out.push(Region {
+            push(Region {
                 lo: at,
                 hi: unordered(next),
                 count: active,
@@ -86,7 +173,51 @@ pub(crate) fn sweep(candidates: &[Candidate], min_count: usize) -> Sweep {
     }
     Sweep {
         regions: out,
+        outline,
         max_count,
+    }
+}
+
+/// Which intervals share a point with `regions` (sorted by position, as a sweep gives them), answered in O(1)
+/// when the regions join up end to end (the usual case: one block of agreement) and by binary search otherwise.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meets<'a> {
+    regions: &'a [Region],
+    /// The hull's ends, and whether the regions join up into it: closed at both ends (they begin and end with a
+    /// point), or open stretches only (their joints are not covered).
+    hull: Option<(f64, f64, bool)>,
+}
+
+impl<'a> Meets<'a> {
+    pub fn new(regions: &'a [Region]) -> Self {
+        let joined = regions.windows(2).all(|w| w[0].hi == w[1].lo);
+        let hull = match (regions.first(), regions.last()) {
+            (Some(a), Some(b)) if joined && a.is_point() && b.is_point() => Some((a.lo, b.hi, true)),
+            (Some(a), Some(b)) if joined && regions.iter().all(|r| !r.is_point()) => {
+                Some((a.lo, b.hi, false))
+            }
+            _ => None,
+        };
+        Meets { regions, hull }
+    }
+
+    /// Every point of the closed `[lo, hi]` is covered (an [`Outline::closed_hull`]).
+    pub fn closed(lo: f64, hi: f64) -> Self {
+        Meets {
+            regions: &[],
+            hull: Some((lo, hi, true)),
+        }
+    }
+
+    /// Whether the closed interval `[lo, hi]` shares a point with the regions ([`meets_any`]).
+    pub fn meets(&self, lo: f64, hi: f64) -> bool {
+        match self.hull {
+            Some((a, b, true)) => lo <= b && a <= hi,
+            // Open stretches joined end to end: an interval of some length overlapping their hull overlaps
+            // one of them; a single point may sit on a joint, which no stretch covers.
+            Some((a, b, false)) if lo < hi => lo < b && a < hi,
+            _ => meets_any(self.regions, lo, hi),
+        }
     }
 }
 
@@ -112,11 +243,9 @@ mod tests {
             .enumerate()
             .map(|(index, &(lo, hi))| Candidate {
                 index,
-                key: 0,
                 value: lo / 2.0 + hi / 2.0,
                 lo,
                 hi,
-                variance: 1.0,
             })
             .collect()
     }
@@ -157,6 +286,43 @@ mod tests {
             assert_eq!(unordered(ordered(x)).to_bits(), x.to_bits());
         }
         assert_eq!(ordered(-0.0), ordered(0.0), "equal values, equal keys");
+    }
+
+    #[test]
+    fn the_window_finds_what_the_whole_sweep_finds() {
+        use proptest::prelude::*;
+        let interval =
+            (-20i32..20, 0i32..8).prop_map(|(lo, w)| (f64::from(lo) / 2.0, f64::from(lo + w) / 2.0));
+        proptest!(ProptestConfig::with_cases(3000), |(iv in proptest::collection::vec(interval, 1..40), k in 0usize..45)| {
+            let c = cands(&iv);
+            let (window, all) = (sweep(&c, k), sweep_all(&c, k));
+            prop_assert_eq!(&window.regions, &all.regions);
+            let outline = sweep_outline(&c, k).outline;
+            prop_assert_eq!(outline.first, all.regions.first().copied());
+            prop_assert_eq!(outline.last, all.regions.last().copied());
+            if !all.regions.is_empty() {
+                prop_assert_eq!(outline.joined, all.regions.windows(2).all(|w| w[0].hi == w[1].lo));
+            }
+            if !all.regions.is_empty() {
+                prop_assert_eq!(window.max_count, all.max_count);
+            }
+        });
+    }
+
+    #[test]
+    fn the_shortcut_meets_as_the_search_does() {
+        use proptest::prelude::*;
+        let interval =
+            (-20i32..20, 0i32..8).prop_map(|(lo, w)| (f64::from(lo) / 2.0, f64::from(lo + w) / 2.0));
+        proptest!(ProptestConfig::with_cases(3000), |(iv in proptest::collection::vec(interval.clone(), 1..30),
+                                                        k in 1usize..20, probe in interval, stretches in any::<bool>())| {
+            let mut regions = sweep(&cands(&iv), k).regions;
+            if stretches {
+                regions.retain(|r| !r.is_point());
+            }
+            let m = Meets::new(&regions);
+            prop_assert_eq!(m.meets(probe.0, probe.1), meets_any(&regions, probe.0, probe.1));
+        });
     }
 
     #[test]
