@@ -1,7 +1,7 @@
 //! The Brooks-Iyengar hybrid algorithm.
 
 use super::outcome::{Outcome, majority_of};
-use super::sweep::{Meets, Region, sweep};
+use super::sweep::{Meets, Region, sweep, sweep_stretches};
 use super::{Estimate, ExclusionReason, Fusion, Interval, Screen, StrategyKind};
 use crate::{Error, Reading, Timestamp};
 
@@ -83,12 +83,12 @@ impl Fusion for BrooksIyengar {
         out.require(majority_of(self.f))?;
         let n = out.candidates().len();
         let needed = n - self.f;
-        let swept = sweep(out.candidates(), needed);
-        let stretches: Vec<Region> = swept.regions.iter().copied().filter(|r| !r.is_point()).collect();
-        let chosen = if stretches.is_empty() {
-            swept.regions
+        // The stretches of agreement, or its points where it has no stretch (then swept again for them).
+        let swept = sweep_stretches(out.candidates(), needed);
+        let chosen = if swept.regions.is_empty() && swept.outline.first.is_some() {
+            sweep(out.candidates(), needed).regions
         } else {
-            stretches
+            swept.regions
         };
         let (Some(first), Some(last)) = (chosen.first(), chosen.last()) else {
             let max_overlap = swept.max_count;

@@ -48,14 +48,6 @@ pub(crate) struct Outline {
 }
 
 impl Outline {
-    fn add(&mut self, r: Region) {
-        match self.last {
-            None => (self.first, self.joined) = (Some(r), true),
-            Some(last) => self.joined &= last.hi == r.lo,
-        }
-        self.last = Some(r);
-    }
-
     /// The closed hull, when the regions join up into it and begin and end with a point (as a sweep's regions
     /// do when no stretch is left out): every point of it is covered.
     pub fn closed_hull(&self) -> Option<(f64, f64)> {
@@ -74,25 +66,38 @@ impl Outline {
 /// coverage the endpoints before it leave. When nothing is covered `min_count` times, the whole line is swept
 /// for the highest coverage (the error reports it).
 pub(crate) fn sweep(candidates: &[Candidate], min_count: usize) -> Sweep {
-    sweep_window(candidates, min_count, true)
+    sweep_window(candidates, min_count, Keep::All)
 }
 
 /// [`sweep`] without the regions: their outline and the highest coverage only.
 pub(crate) fn sweep_outline(candidates: &[Candidate], min_count: usize) -> Sweep {
-    sweep_window(candidates, min_count, false)
+    sweep_window(candidates, min_count, Keep::None)
 }
 
-fn sweep_window(candidates: &[Candidate], min_count: usize, keep: bool) -> Sweep {
+/// [`sweep`] keeping the stretches only (the outline covers every region).
+pub(crate) fn sweep_stretches(candidates: &[Candidate], min_count: usize) -> Sweep {
+    sweep_window(candidates, min_count, Keep::Stretches)
+}
+
+/// Which regions a sweep keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Keep {
+    All,
+    Stretches,
+    None,
+}
+
+fn sweep_window(candidates: &[Candidate], min_count: usize, keep: Keep) -> Sweep {
     let n = candidates.len();
     if min_count == 0 || min_count > n {
-        return sweep_all(candidates, min_count);
+        return sweep_all(candidates, min_count, keep);
     }
     let mut los: Vec<u64> = candidates.iter().map(|c| ordered(c.lo)).collect();
     let mut his: Vec<u64> = candidates.iter().map(|c| ordered(c.hi)).collect();
     let (_, &mut from, _) = los.select_nth_unstable(min_count - 1);
     let (_, &mut to, _) = his.select_nth_unstable(n - min_count);
     if from > to {
-        return sweep_all(candidates, min_count);
+        return sweep_all(candidates, min_count, keep);
     }
     // Coverage just before the window: intervals begun before it and not ended before it. Each pass keeps the
     // endpoints inside the window and counts those before it.
@@ -109,30 +114,30 @@ fn sweep_window(candidates: &[Candidate], min_count: usize, keep: bool) -> Sweep
     his.sort_unstable();
     let swept = sweep_sorted(&los, &his, begun - ended, min_count, keep);
     if swept.outline.first.is_none() {
-        return sweep_all(candidates, min_count);
+        return sweep_all(candidates, min_count, keep);
     }
     swept
 }
 
 /// The sweep over every endpoint.
-fn sweep_all(candidates: &[Candidate], min_count: usize) -> Sweep {
+fn sweep_all(candidates: &[Candidate], min_count: usize, keep: Keep) -> Sweep {
     let mut los: Vec<u64> = candidates.iter().map(|c| ordered(c.lo)).collect();
     let mut his: Vec<u64> = candidates.iter().map(|c| ordered(c.hi)).collect();
     los.sort_unstable();
     his.sort_unstable();
-    sweep_sorted(&los, &his, 0, min_count, true)
+    sweep_sorted(&los, &his, 0, min_count, keep)
 }
 
 /// Sweeps sorted endpoints from the first to the last, `active` intervals covering the line before the first.
-fn sweep_sorted(los: &[u64], his: &[u64], mut active: usize, min_count: usize, keep: bool) -> Sweep {
+fn sweep_sorted(los: &[u64], his: &[u64], mut active: usize, min_count: usize, keep: Keep) -> Sweep {
     let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    let mut outline = Outline::default();
-    let mut push = |r: Region| {
-        outline.add(r);
-        if keep {
-            out.push(r);
-        }
+    let mut f = Found {
+        keep,
+        out: Vec::new(),
+        first: None,
+        last: None,
+        short: false,
+        joined: true,
     };
     let mut max_count = active;
     while j < his.len() {
@@ -151,11 +156,13 @@ fn sweep_sorted(los: &[u64], his: &[u64], mut active: usize, min_count: usize, k
         max_count = max_count.max(active);
         let at = unordered(x);
         if active >= min_count {
-            push(Region {
+            f.region(Region {
                 lo: at,
                 hi: at,
                 count: active,
             });
+        } else {
+            f.short = true;
         }
         active -= ends;
         let next = match (los.get(i), his.get(j)) {
@@ -164,17 +171,49 @@ fn sweep_sorted(los: &[u64], his: &[u64], mut active: usize, min_count: usize, k
             _ => break,
         };
         if active >= min_count {
-            push(Region {
+            f.region(Region {
                 lo: at,
                 hi: unordered(next),
                 count: active,
             });
+        } else {
+            f.short = true;
         }
     }
     Sweep {
-        regions: out,
-        outline,
+        outline: Outline {
+            first: f.first,
+            last: f.last,
+            joined: f.joined && f.first.is_some(),
+        },
+        regions: f.out,
         max_count,
+    }
+}
+
+/// The regions a sweep finds, and its outline as it goes: the first and last region, and whether coverage fell
+/// short between two regions.
+struct Found {
+    keep: Keep,
+    out: Vec<Region>,
+    first: Option<Region>,
+    last: Option<Region>,
+    short: bool,
+    joined: bool,
+}
+
+impl Found {
+    fn region(&mut self, r: Region) {
+        if self.first.is_none() {
+            // Coverage short of `min_count` before the first region is no gap between regions.
+            (self.first, self.short) = (Some(r), false);
+        } else if self.short {
+            self.joined = false;
+        }
+        self.last = Some(r);
+        if self.keep == Keep::All || (self.keep == Keep::Stretches && !r.is_point()) {
+            self.out.push(r);
+        }
     }
 }
 
@@ -295,7 +334,9 @@ mod tests {
             (-20i32..20, 0i32..8).prop_map(|(lo, w)| (f64::from(lo) / 2.0, f64::from(lo + w) / 2.0));
         proptest!(ProptestConfig::with_cases(3000), |(iv in proptest::collection::vec(interval, 1..40), k in 0usize..45)| {
             let c = cands(&iv);
-            let (window, all) = (sweep(&c, k), sweep_all(&c, k));
+            let (window, all) = (sweep(&c, k), sweep_all(&c, k, Keep::All));
+            let stretches: Vec<Region> = all.regions.iter().copied().filter(|r| !r.is_point()).collect();
+            prop_assert_eq!(sweep_stretches(&c, k).regions, stretches);
             prop_assert_eq!(&window.regions, &all.regions);
             let outline = sweep_outline(&c, k).outline;
             prop_assert_eq!(outline.first, all.regions.first().copied());
