@@ -111,3 +111,33 @@ fn bad_input_is_typed() {
         })
     ));
 }
+
+#[test]
+fn the_flat_layout_scores_as_the_pointer_walk_to_the_bit() {
+    // Small samples leave leaves high in the trees (pass-through chains); large ones fill the height limit.
+    for (max_samples, seed) in [(2usize, 1u64), (5, 2), (37, 3), (256, 4), (1000, 5)] {
+        let train = Array2::from_shape_fn((1000, 5), |(i, j)| {
+            ((i * 7919 + j * 104_729 + seed as usize) % 997) as f64 / 97.0
+        });
+        let model = IsolationForest::builder()
+            .seed(seed)
+            .max_samples(MaxSamples::Count(max_samples))
+            .n_estimators(37)
+            .build()
+            .unwrap()
+            .fit(train.view())
+            .unwrap();
+        let test = Array2::from_shape_fn((300, 5), |(i, j)| ((i * 31 + j * 17) % 113) as f64 / 7.0 - 3.0);
+        let batch = model.score(test.view()).unwrap();
+        let mut streaming = model.clone();
+        for (i, r) in test.outer_iter().enumerate() {
+            let walked = model.score_by_walk(r.as_slice().unwrap());
+            assert_eq!(
+                batch[i].to_bits(),
+                walked.to_bits(),
+                "max_samples {max_samples}, row {i}"
+            );
+            assert_eq!(streaming.update(r).unwrap().to_bits(), walked.to_bits());
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The trees laid out for scoring: each a complete binary tree of the height limit in flat arrays (node `i`'s
+//! children at `2i + 1` and `2i + 2`), so a step is two loads and a comparison, with no child pointers to chase.
+//! A leaf above the height limit becomes a chain of pass-through nodes (threshold +inf: every row goes left)
+//! ending on its value, so every walk is exactly `depth` steps and ends on the leaf the pointer walk ends on:
+//! the same path lengths, added in the same order, give the same scores to the bit.
+
+use std::sync::OnceLock;
+
+use super::tree::Node;
+
+/// Rows walking a tree in lockstep.
+const LANES: usize = 8;
+
+/// Above this height the arrays (`2^depth` slots a tree) cost more memory than the walk saves.
+const MAX_DEPTH: usize = 12;
+
+/// The forest in flat arrays.
+#[derive(Debug)]
+pub(super) struct Flat {
+    depth: usize,
+    /// `2^depth - 1`: internal slots per tree.
+    inner: usize,
+    /// Each internal slot's threshold and feature, side by side (one load address a step).
+    slots: Vec<(f64, u32)>,
+    /// `2^depth` path lengths per tree.
+    leaves: Vec<f64>,
+}
+
+impl Flat {
+    /// The flat layout of `trees`, each walked `depth` steps; `None` above [`MAX_DEPTH`].
+    pub fn new(trees: &[Vec<Node>], depth: usize) -> Option<Flat> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let inner = (1usize << depth) - 1;
+        let mut flat = Flat {
+            depth,
+            inner,
+            slots: vec![(f64::INFINITY, 0); inner * trees.len()],
+            leaves: vec![0.0; (inner + 1) * trees.len()],
+        };
+        for (t, tree) in trees.iter().enumerate() {
+            let (base, leaf_base) = (t * inner, t * (inner + 1));
+            let mut stack = vec![(0u32, 0usize, 0usize)];
+            while let Some((node, slot, level)) = stack.pop() {
+                let n = *tree.get(node as usize)?;
+                let is_leaf = n.left == node && n.right == node;
+                if level == depth || is_leaf {
+                    // Pass-through nodes below send the walk to the leftmost slot of the last level.
+                    let at_depth = ((slot + 1) << (depth - level)) - 1;
+                    flat.leaves[leaf_base + at_depth - inner] = n.value;
+                    continue;
+                }
+                flat.slots[base + slot] = (n.value, n.feature);
+                stack.push((n.left, 2 * slot + 1, level + 1));
+                stack.push((n.right, 2 * slot + 2, level + 1));
+            }
+        }
+        Some(flat)
+    }
+
+    /// Adds every tree's path length for each of the rows (`d` values each, row-major) to `out`, tree by tree,
+    /// eight rows walking each tree in lockstep (independent loads the CPU overlaps).
+    pub fn add_path_lengths(&self, rows: &[f64], d: usize, out: &mut [f64]) {
+        let inner = self.inner;
+        for (slots, leaves) in self
+            .slots
+            .chunks_exact(inner)
+            .zip(self.leaves.chunks_exact(inner + 1))
+        {
+            for (g, group) in out.chunks_mut(LANES).enumerate() {
+                let rows = &rows[g * LANES * d..];
+                let mut at = [0usize; LANES];
+                for _ in 0..self.depth {
+                    for (k, i) in at.iter_mut().enumerate().take(group.len()) {
+                        let (threshold, feature) = slots[*i];
+                        let x = rows[k * d + feature as usize];
+                        *i = 2 * *i + 1 + usize::from(x > threshold);
+                    }
+                }
+                for (o, i) in group.iter_mut().zip(at) {
+                    *o += leaves[i - inner];
+                }
+            }
+        }
+    }
+}
+
+impl Flat {
+    /// The sum of every tree's path length for one row, in tree order, eight trees walked in lockstep.
+    pub fn path_length(&self, row: &[f64]) -> f64 {
+        let inner = self.inner;
+        let mut total = 0.0;
+        let trees = self.leaves.len() / (inner + 1);
+        for first in (0..trees).step_by(8) {
+            let group = (trees - first).min(8);
+            let mut at = [0usize; 8];
+            for _ in 0..self.depth {
+                for (k, i) in at.iter_mut().enumerate().take(group) {
+                    let (threshold, feature) = self.slots[(first + k) * inner + *i];
+                    let x = row[feature as usize];
+                    *i = 2 * *i + 1 + usize::from(x > threshold);
+                }
+            }
+            for (k, i) in at.iter().enumerate().take(group) {
+                total += self.leaves[(first + k) * (inner + 1) + i - inner];
+            }
+        }
+        total
+    }
+}
+
+/// The flat layout, made when first needed (a fitted or loaded model has its trees; the layout is derived from
+/// them and never saved). Models compare equal whether or not it is made.
+#[derive(Debug, Default)]
+pub(super) struct Compiled(OnceLock<Option<Flat>>);
+
+impl Compiled {
+    pub fn get(&self, trees: &[Vec<Node>], depth: usize) -> Option<&Flat> {
+        self.0.get_or_init(|| Flat::new(trees, depth)).as_ref()
+    }
+}
+
+impl Clone for Compiled {
+    fn clone(&self) -> Self {
+        Compiled::default()
+    }
+}
+
+impl PartialEq for Compiled {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
