@@ -85,7 +85,10 @@ impl Fusion for BrooksIyengar {
         let needed = n - self.f;
         // The stretches of agreement, or its points where it has no stretch (then swept again for them).
         let swept = sweep_stretches(out.candidates(), needed);
-        let chosen = if swept.regions.is_empty() && swept.outline.first.is_some() {
+        let points_only = swept.regions.is_empty() && swept.outline.first.is_some();
+        // With no gap in the agreement its stretches join end to end: an open chain, no need to check.
+        let open_chain = swept.outline.joined && !points_only;
+        let chosen = if points_only {
             sweep(out.candidates(), needed).regions
         } else {
             swept.regions
@@ -102,7 +105,11 @@ impl Fusion for BrooksIyengar {
         };
         let interval = Interval::new(first.lo, last.hi);
         let value = weighted_midpoint(&chosen);
-        let agreement = Meets::new(&chosen);
+        let agreement = if open_chain {
+            Meets::open_chain(&chosen)
+        } else {
+            Meets::new(&chosen)
+        };
         Ok(out.finish(value, Some(interval), |c| {
             (!agreement.meets(c.lo, c.hi)).then_some(ExclusionReason::OutsideAgreement)
         }))

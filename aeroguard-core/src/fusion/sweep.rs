@@ -94,22 +94,29 @@ fn sweep_window(candidates: &[Candidate], min_count: usize, keep: Keep) -> Sweep
     }
     let mut los: Vec<u64> = candidates.iter().map(|c| ordered(c.lo)).collect();
     let mut his: Vec<u64> = candidates.iter().map(|c| ordered(c.hi)).collect();
-    let (_, &mut from, _) = los.select_nth_unstable(min_count - 1);
-    let (_, &mut to, _) = his.select_nth_unstable(n - min_count);
+    let (k, m) = (min_count - 1, n - min_count);
+    let (_, &mut from, _) = los.select_nth_unstable(k);
+    let (_, &mut to, _) = his.select_nth_unstable(m);
     if from > to {
         return sweep_all(candidates, min_count, keep);
     }
-    // Coverage just before the window: intervals begun before it and not ended before it. Each pass keeps the
-    // endpoints inside the window and counts those before it.
-    let inside = |xs: &mut Vec<u64>| {
-        let mut before = 0;
-        xs.retain(|&x| {
-            before += usize::from(x < from);
-            from <= x && x <= to
-        });
-        before
-    };
-    let (begun, ended) = (inside(&mut los), inside(&mut his));
+    // The selections split each list around its bound, so the window's endpoints and the coverage just before
+    // it (intervals begun before it and not ended before it) come from the parts that can hold them: lower
+    // bounds from `from` up (and those equal to it below), upper bounds up to `to` (and those equal to it above).
+    let same_from = los[..k].iter().filter(|&&x| x == from).count();
+    let begun = k - same_from;
+    let mut window_los: Vec<u64> = los[k..].iter().copied().filter(|&x| x <= to).collect();
+    window_los.extend(std::iter::repeat_n(from, same_from));
+    let mut ended = 0;
+    let mut window_his: Vec<u64> = Vec::with_capacity(m + 1);
+    for &x in &his[..=m] {
+        ended += usize::from(x < from);
+        if x >= from {
+            window_his.push(x);
+        }
+    }
+    window_his.extend(his[m + 1..].iter().copied().filter(|&x| x == to));
+    let (mut los, mut his) = (window_los, window_his);
     los.sort_unstable();
     his.sort_unstable();
     let swept = sweep_sorted(&los, &his, begun - ended, min_count, keep);
@@ -240,6 +247,18 @@ impl<'a> Meets<'a> {
         Meets { regions, hull }
     }
 
+    /// `stretches`, known to join end to end (their joints not covered): a single point is still looked up.
+    pub fn open_chain(stretches: &'a [Region]) -> Self {
+        let hull = match (stretches.first(), stretches.last()) {
+            (Some(a), Some(b)) => Some((a.lo, b.hi, false)),
+            _ => None,
+        };
+        Meets {
+            regions: stretches,
+            hull,
+        }
+    }
+
     /// Every point of the closed `[lo, hi]` is covered (an [`Outline::closed_hull`]).
     pub fn closed(lo: f64, hi: f64) -> Self {
         Meets {
@@ -363,6 +382,10 @@ mod tests {
             }
             let m = Meets::new(&regions);
             prop_assert_eq!(m.meets(probe.0, probe.1), meets_any(&regions, probe.0, probe.1));
+            if stretches && sweep_outline(&cands(&iv), k).outline.joined {
+                let chain = Meets::open_chain(&regions);
+                prop_assert_eq!(chain.meets(probe.0, probe.1), meets_any(&regions, probe.0, probe.1));
+            }
         });
     }
 
