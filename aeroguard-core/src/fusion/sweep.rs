@@ -21,7 +21,8 @@ impl Region {
 /// equal exactly when the values are).
 fn ordered(x: f64) -> u64 {
     let bits = (x + 0.0).to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+    // Negative: every bit flipped; positive: the sign bit set. Without a branch, so the maps vectorise.
+    bits ^ (((bits as i64 >> 63) as u64) | (1 << 63))
 }
 
 /// The inverse of [`ordered`].
