@@ -165,18 +165,8 @@ fn fail(e: &RedisError, operation: &'static str) -> Error {
         );
     if lost_now {
         lost(operation)
-    } else if super::conn::transient(e) {
-        Error::Overloaded {
-            backend: BACKEND,
-            operation,
-            reason: e.to_string(),
-        }
     } else {
-        Error::Backend {
-            backend: BACKEND,
-            operation,
-            message: e.to_string(),
-        }
+        super::conn::refused_or_failed(e, operation)
     }
 }
 
