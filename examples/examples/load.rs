@@ -126,7 +126,16 @@ impl Target {
             .header("authorization", &self.auth)
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;
-        let response = self.client.request(request).await.map_err(|e| e.to_string())?;
+        let response = self.client.request(request).await.map_err(|e| {
+            // The client's message alone is "client error (Connect)": the causes say what happened.
+            let mut text = format!("{} unreachable: {e}", self.uri);
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            text
+        })?;
         let status = response.status();
         let bytes = response
             .into_body()
