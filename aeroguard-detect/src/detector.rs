@@ -39,6 +39,13 @@ pub trait FittedDetector: fmt::Debug + Send + Sync {
     /// Scores the next row of a stream, carrying the streaming state forward.
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64>;
 
+    /// [`update`](Self::update) for a row measured at `at`. Detectors that measure persistence in time (rules
+    /// with [`Rule::Persistence`](crate::Rule::Persistence)`{ seconds, .. }`) use it; the others ignore it.
+    fn update_at(&mut self, row: ArrayView1<f64>, at: aeroguard_core::Timestamp) -> Result<f64> {
+        let _ = at;
+        self.update(row)
+    }
+
     /// Forgets the streaming state.
     fn reset(&mut self);
 
@@ -67,6 +74,9 @@ impl FittedDetector for Box<dyn FittedDetector> {
     }
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         (**self).update(row)
+    }
+    fn update_at(&mut self, row: ArrayView1<f64>, at: aeroguard_core::Timestamp) -> Result<f64> {
+        (**self).update_at(row, at)
     }
     fn reset(&mut self) {
         (**self).reset();

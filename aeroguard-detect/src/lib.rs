@@ -17,6 +17,7 @@ pub mod neural;
 mod nn;
 mod recipe;
 mod rules;
+mod timed;
 mod voter;
 mod windowed;
 
@@ -31,5 +32,6 @@ pub use iforest::{
 pub use model::Model;
 pub use recipe::EnsembleRecipe;
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
+pub use timed::TimeWindow;
 pub use voter::{Degraded, MemberRecord, Verdict, Vote, VoteRule, Voter, VoterBuilder};
 pub use windowed::{FittedWindowed, Windowed};

@@ -203,6 +203,9 @@ impl FittedDetector for Model {
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         self.inner_mut().update(row)
     }
+    fn update_at(&mut self, row: ArrayView1<f64>, at: aeroguard_core::Timestamp) -> Result<f64> {
+        self.inner_mut().update_at(row, at)
+    }
     fn reset(&mut self) {
         self.inner_mut().reset();
     }

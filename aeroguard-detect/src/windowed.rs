@@ -131,6 +131,10 @@ impl<F: FittedDetector> FittedDetector for FittedWindowed<F> {
         let f = self.state.push(row)?;
         self.inner.update(f.view())
     }
+    fn update_at(&mut self, row: ArrayView1<f64>, at: aeroguard_core::Timestamp) -> Result<f64> {
+        let f = self.state.push(row)?;
+        self.inner.update_at(f.view(), at)
+    }
     fn reset(&mut self) {
         self.state.reset();
         self.inner.reset();

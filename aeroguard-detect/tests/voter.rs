@@ -219,3 +219,66 @@ fn bad_ensembles_are_refused() {
         })
     ));
 }
+
+/// The vote's persistence in time: the same rows alarm at a slow rate and not at a fast one; saved and loaded,
+/// the window is the same; rows and time together are refused; without times the row's own vote is the alarm.
+#[test]
+fn k_of_duration_follows_the_clock() {
+    use aeroguard_core::Timestamp;
+    use aeroguard_detect::Detector;
+    use std::time::Duration;
+    let normal = ndarray::Array2::from_shape_fn((50, 1), |(i, _)| (i % 10) as f64);
+    let rules = || {
+        aeroguard_detect::RuleSet::new(vec![aeroguard_detect::Rule::Range {
+            sensor: 0,
+            min: 0.0,
+            max: 10.0,
+        }])
+        .unwrap()
+        .fit(normal.view())
+        .unwrap()
+    };
+    let make = || {
+        Voter::builder(vec![aeroguard_detect::Model::Rules(rules())])
+            .k_of_duration(Duration::from_secs(60), Duration::from_secs(120))
+            .build()
+            .unwrap()
+    };
+    let run = |voter: &mut Voter<aeroguard_detect::Model>, period_ms: i64| {
+        (0..20)
+            .map(|i| {
+                voter
+                    .update_at(
+                        ndarray::array![50.0].view(),
+                        Timestamp::from_millis(i * period_ms),
+                    )
+                    .alarm
+            })
+            .collect::<Vec<bool>>()
+    };
+    assert!(
+        run(&mut make(), 1_000).iter().all(|a| !a),
+        "19 s out of range is not 60 s"
+    );
+    let slow = run(&mut make(), 10_000);
+    assert_eq!(
+        slow.iter().position(|a| *a),
+        Some(6),
+        "the seventh row at 10 s a row is 60 s in: {slow:?}"
+    );
+    // Saved and loaded, the window holds.
+    let loaded: Voter<aeroguard_detect::Model> = Voter::load(&make().save().unwrap()).unwrap();
+    assert_eq!(run(&mut { loaded }, 10_000), slow);
+    // One temporal rule per voter.
+    assert!(
+        Voter::builder(vec![aeroguard_detect::Model::Rules(rules())])
+            .k_of_window(2, 3)
+            .k_of_duration(Duration::from_secs(1), Duration::from_secs(2))
+            .build()
+            .is_err()
+    );
+    // Without times: each verdict is its row's own vote.
+    let mut v = make();
+    assert!(v.update(ndarray::array![50.0].view()).alarm);
+    assert!(!v.update(ndarray::array![5.0].view()).alarm);
+}

@@ -53,6 +53,12 @@ pub enum Rule {
         clear: f64,
         /// Consecutive rows beyond `level` before the alarm.
         rows: usize,
+        /// And, when set, beyond `level` for at least this many seconds since the run's first row, by the rows'
+        /// timestamps ([`FittedDetector::update_at`]): plants sample at different rates, so "2 minutes" is
+        /// `seconds: 120` with `rows: 1` at any rate. Such a rule scores only rows with times: `update` and
+        /// `score` refuse it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seconds: Option<f64>,
     },
 }
 
@@ -96,6 +102,11 @@ impl Rule {
                 ..
             } if clear < level => bad("a `below` alarm clears at or above its level"),
             Rule::Persistence { rows: 0, .. } => bad("persistence needs at least 1 row"),
+            Rule::Persistence { seconds: Some(t), .. }
+                if !(t.is_finite() && t > 0.0 && t <= 7.0 * 86_400.0) =>
+            {
+                bad("persistence in seconds is finite, above 0 and at most a week")
+            }
             Rule::Persistence { rows, .. } if rows > limits::MAX_WINDOW => {
                 bad("persistence is at most limits::MAX_WINDOW (10000) rows")
             }
@@ -111,7 +122,7 @@ impl Rule {
 /// use ndarray::array;
 /// let rules = RuleSet::new(vec![
 ///     Rule::Range { sensor: 0, min: 0.0, max: 10.0 },
-///     Rule::Persistence { sensor: 1, side: Side::Above, level: 90.0, clear: 88.0, rows: 2 },
+///     Rule::Persistence { sensor: 1, side: Side::Above, level: 90.0, clear: 88.0, rows: 2, seconds: None },
 /// ])?;
 /// let mut model = rules.fit(array![[5.0, 80.0]].view())?;
 /// let mut alarms = Vec::new();
@@ -187,6 +198,7 @@ impl RuleSet {
                 level: hi + pad,
                 clear: hi,
                 rows: how.rows,
+                seconds: None,
             });
             rules.push(Rule::Persistence {
                 sensor,
@@ -194,6 +206,7 @@ impl RuleSet {
                 level: lo - pad,
                 clear: lo,
                 rows: how.rows,
+                seconds: None,
             });
         }
         RuleSet::new(rules)
@@ -235,6 +248,9 @@ struct RuleState {
     previous: Option<f64>,
     run: usize,
     alarmed: bool,
+    /// When the current run beyond the level began (ms), for persistence in seconds.
+    #[serde(default)]
+    since: Option<i64>,
 }
 
 /// A [`RuleSet`] checked against a data width, with the streaming state of its persistence rules.
@@ -247,8 +263,24 @@ pub struct FittedRules {
 }
 
 impl FittedRules {
-    /// The scores of each rule for the next row (0 where it holds), advancing the state.
-    fn step(rules: &[Rule], state: &mut [RuleState], row: ArrayView1<f64>) -> f64 {
+    /// Whether a rule needs the rows' times.
+    fn timed(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r, Rule::Persistence { seconds: Some(_), .. }))
+    }
+
+    fn needs_times() -> Error {
+        Error::parameter(
+            "timestamps",
+            "none",
+            "persistence in seconds needs the rows' times: call update_at",
+        )
+    }
+
+    /// The scores of each rule for the next row (0 where it holds), advancing the state; `at` is the row's
+    /// time (ms), which persistence in seconds needs.
+    fn step(rules: &[Rule], state: &mut [RuleState], row: ArrayView1<f64>, at: Option<i64>) -> f64 {
         let mut worst = 0.0f64;
         for (r, s) in rules.iter().zip(state.iter_mut()) {
             let v = row[r.sensor()];
@@ -270,15 +302,25 @@ impl FittedRules {
                     level,
                     clear,
                     rows,
+                    seconds,
                     ..
                 } => {
                     let sign = if side == Side::Above { 1.0 } else { -1.0 };
                     let beyond = sign * (v - level) > 0.0;
+                    if beyond && s.run == 0 && !s.alarmed {
+                        s.since = at;
+                    }
+                    // Long enough in time, when the rule asks (callers give times to such rules).
+                    let lasted = match (seconds, at, s.since) {
+                        (Some(t), Some(now), Some(since)) => (now - since) as f64 >= t * 1000.0,
+                        (Some(_), _, _) => false,
+                        (None, _, _) => true,
+                    };
                     // The run counts consecutive rows beyond the level while not alarmed.
                     s.alarmed = if s.alarmed {
                         sign * (v - clear) > 0.0
                     } else {
-                        s.run + 1 >= rows && beyond
+                        s.run + 1 >= rows && beyond && lasted
                     };
                     s.run = if beyond && !s.alarmed { s.run + 1 } else { 0 };
                     if s.alarmed {
@@ -310,14 +352,29 @@ impl FittedDetector for FittedRules {
     }
     fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         input::check("rows to score", x, self.width)?;
+        if self.timed() {
+            return Err(Self::needs_times());
+        }
         let mut state = vec![RuleState::default(); self.rules.len()];
         Ok(x.outer_iter()
-            .map(|r| Self::step(&self.rules, &mut state, r))
+            .map(|r| Self::step(&self.rules, &mut state, r, None))
             .collect())
     }
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         input::check_row("row to score", row, self.width)?;
-        Ok(Self::step(&self.rules, &mut self.state, row))
+        if self.timed() {
+            return Err(Self::needs_times());
+        }
+        Ok(Self::step(&self.rules, &mut self.state, row, None))
+    }
+    fn update_at(&mut self, row: ArrayView1<f64>, at: aeroguard_core::Timestamp) -> Result<f64> {
+        input::check_row("row to score", row, self.width)?;
+        Ok(Self::step(
+            &self.rules,
+            &mut self.state,
+            row,
+            Some(at.as_millis()),
+        ))
     }
     fn reset(&mut self) {
         self.state.iter_mut().for_each(|s| *s = RuleState::default());

@@ -31,6 +31,7 @@ fn persistence_does_not_chatter() {
         level: 10.0,
         clear: 12.0,
         rows: 3,
+        seconds: None,
     }])
     .unwrap();
     let m = r.fit(Array2::zeros((1, 1)).view()).unwrap();
@@ -76,6 +77,7 @@ fn bad_rules_are_named() {
         level: 1.0,
         clear: 2.0,
         rows: 1,
+        seconds: None,
     };
     assert!(matches!(
         RuleSet::new(vec![bad]),
@@ -96,4 +98,84 @@ fn bad_rules_are_named() {
         })
     ));
     assert!(RuleSet::learn(Array2::zeros((1, 2)).view(), LearnRules::default()).is_err());
+}
+
+#[test]
+fn persistence_in_seconds_follows_the_clock_not_the_rows() {
+    use aeroguard_core::Timestamp;
+    // "Above 90 for 2 minutes, clear below 88": the same ten rows above 90 alarm at one rate and not at another.
+    let rule = Rule::Persistence {
+        sensor: 0,
+        side: Side::Above,
+        level: 90.0,
+        clear: 88.0,
+        rows: 1,
+        seconds: Some(120.0),
+    };
+    let fitted = RuleSet::new(vec![rule])
+        .unwrap()
+        .fit(Array2::zeros((1, 1)).view())
+        .unwrap();
+    let alarms = |period_s: i64| {
+        let mut m = fitted.clone();
+        (0..10)
+            .map(|i| {
+                m.update_at(
+                    ndarray::array![95.0].view(),
+                    Timestamp::from_millis(i * period_s * 1000),
+                )
+                .unwrap()
+            })
+            .map(|s| s > 0.0)
+            .collect::<Vec<bool>>()
+    };
+    assert!(
+        alarms(1).iter().all(|a| !a),
+        "10 s above the level is not 2 minutes"
+    );
+    let slow = alarms(30);
+    assert_eq!(
+        slow.iter().position(|a| *a),
+        Some(4),
+        "at 30 s a row, the fifth row is 120 s in: {slow:?}"
+    );
+    // A dip below the level restarts the clock.
+    let mut m = fitted.clone();
+    let t = |s: i64| Timestamp::from_millis(s * 1000);
+    for (s, v) in [(0, 95.0), (100, 95.0), (110, 80.0), (130, 95.0), (240, 95.0)] {
+        assert_eq!(
+            m.update_at(ndarray::array![v].view(), t(s)).unwrap(),
+            0.0,
+            "no alarm at {s} s"
+        );
+    }
+    assert!(
+        m.update_at(ndarray::array![95.0].view(), t(250)).unwrap() > 0.0,
+        "120 s since the run began at 130 s"
+    );
+    // Without times the rule cannot be applied: a typed error, not a silent answer.
+    let mut m = fitted.clone();
+    assert!(matches!(
+        m.update(ndarray::array![95.0].view()),
+        Err(Error::InvalidParameter {
+            name: "timestamps",
+            ..
+        })
+    ));
+    assert!(matches!(
+        fitted.score(Array2::zeros((2, 1)).view()),
+        Err(Error::InvalidParameter {
+            name: "timestamps",
+            ..
+        })
+    ));
+    let bad = Rule::Persistence {
+        sensor: 0,
+        side: Side::Above,
+        level: 1.0,
+        clear: 0.0,
+        rows: 1,
+        seconds: Some(f64::NAN),
+    };
+    assert!(RuleSet::new(vec![bad]).is_err());
 }

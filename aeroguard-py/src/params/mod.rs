@@ -267,6 +267,10 @@ fn rule(i: usize, d: &Bound<'_, PyDict>) -> PyResult<Rule> {
             level: num("level")?,
             clear: num("clear")?,
             rows: count("rows")?,
+            seconds: match d.get_item("seconds")? {
+                Some(v) if !v.is_none() => Some(v.extract().map_err(|_| bad("seconds", "a number"))?),
+                _ => None,
+            },
         },
         other => {
             return Err(bad(

@@ -201,7 +201,11 @@ impl Series {
                     }
                 }
                 Some(voter) => {
-                    let v = voter.update(ndarray::ArrayView1::from(&r.values[..]));
+                    // With the reading's time: rules and votes that persist in seconds follow the clock.
+                    let v = voter.update_at(
+                        ndarray::ArrayView1::from(&r.values[..]),
+                        Timestamp::from_millis(r.at),
+                    );
                     let members: Vec<MemberVote> = v
                         .members
                         .iter()

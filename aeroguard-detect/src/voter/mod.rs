@@ -14,6 +14,7 @@
 //! (causal), which removes single-row flicker.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -141,8 +142,13 @@ pub struct Voter<D = Box<dyn FittedDetector>> {
     weights: Vec<f64>,
     rule: VoteRule,
     window: Option<(usize, usize)>,
+    /// `k` of the last `w` of time, in ms ([`VoterBuilder::k_of_duration`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duration: Option<(u64, u64)>,
     #[serde(skip)]
     recent: VecDeque<bool>,
+    #[serde(skip)]
+    timed: Option<crate::TimeWindow>,
 }
 
 /// A voter as saved: rebuilt through [`VoterBuilder::build`] on load, so a damaged file cannot make an
@@ -153,6 +159,8 @@ struct SavedVoter<D> {
     weights: Vec<f64>,
     rule: VoteRule,
     window: Option<(usize, usize)>,
+    #[serde(default)]
+    duration: Option<(u64, u64)>,
 }
 
 impl<D: FittedDetector> TryFrom<SavedVoter<D>> for Voter<D> {
@@ -162,21 +170,17 @@ impl<D: FittedDetector> TryFrom<SavedVoter<D>> for Voter<D> {
             .weights(v.weights)
             .m(v.rule.m)
             .degraded(v.rule.degraded);
-        match v.window {
-            Some((k, w)) => b.k_of_window(k, w).build(),
+        let b = match v.window {
+            Some((k, w)) => b.k_of_window(k, w),
+            None => b,
+        };
+        match v.duration {
+            Some((k, w)) => b
+                .k_of_duration(Duration::from_millis(k), Duration::from_millis(w))
+                .build(),
             None => b.build(),
         }
     }
-}
-
-/// Builds a [`Voter`].
-#[derive(Debug)]
-pub struct VoterBuilder<D> {
-    members: Vec<D>,
-    weights: Option<Vec<f64>>,
-    m: Option<f64>,
-    degraded: Degraded,
-    window: Option<(usize, usize)>,
 }
 
 impl<D: FittedDetector> Voter<D> {
@@ -188,6 +192,7 @@ impl<D: FittedDetector> Voter<D> {
             m: None,
             degraded: Degraded::default(),
             window: None,
+            duration: None,
         }
     }
 
@@ -235,13 +240,15 @@ impl<D: FittedDetector> Voter<D> {
                 let scores = scored
                     .iter()
                     .map(|s| s.as_ref().map(|v| v[i]).map_err(Clone::clone));
-                self.verdict(scores, &mut recent)
+                self.verdict(scores, &mut recent, None)
             })
             .collect())
     }
 
     /// The verdict on the next row of a stream. A member's error on this row is recorded as its failure;
-    /// the verdict itself never fails.
+    /// the verdict itself never fails. A voter with a time window ([`VoterBuilder::k_of_duration`]) needs
+    /// the rows' times: here, without them, each verdict's alarm is the row's own vote (use
+    /// [`update_at`](Self::update_at)).
     pub fn update(&mut self, row: ArrayView1<f64>) -> Verdict {
         let scores: Vec<_> = self
             .members
@@ -249,8 +256,46 @@ impl<D: FittedDetector> Voter<D> {
             .map(|m| m.update(row).map_err(|e| e.to_string()))
             .collect();
         let mut recent = std::mem::take(&mut self.recent);
-        let v = self.verdict(scores.into_iter(), &mut recent);
+        let v = self.verdict(scores.into_iter(), &mut recent, None);
         self.recent = recent;
+        v
+    }
+
+    /// [`update`](Self::update) for a row measured at `at`: members that measure persistence in time see the
+    /// time, and the vote's time window ([`VoterBuilder::k_of_duration`]) is applied.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aeroguard_core::Timestamp;
+    /// use aeroguard_detect::{Detector, FittedDetector, Rule, RuleSet, Voter};
+    /// use ndarray::{Array2, array};
+    /// let normal = Array2::from_shape_fn((50, 1), |(i, _)| (i % 10) as f64);
+    /// let rules = RuleSet::new(vec![Rule::Range { sensor: 0, min: 0.0, max: 10.0 }])?.fit(normal.view())?;
+    /// let members: Vec<Box<dyn FittedDetector>> = vec![Box::new(rules)];
+    /// // Out of range for at least 30 s of the last minute.
+    /// let window = (Duration::from_secs(30), Duration::from_secs(60));
+    /// let mut voter = Voter::builder(members).k_of_duration(window.0, window.1).build()?;
+    /// let at = |s: i64| Timestamp::from_millis(s * 1000);
+    /// assert!(!voter.update_at(array![50.0].view(), at(0)).alarm);
+    /// assert!(!voter.update_at(array![50.0].view(), at(20)).alarm); // out of range for 20 s
+    /// assert!(voter.update_at(array![50.0].view(), at(40)).alarm); // 40 s
+    /// # Ok::<(), aeroguard_detect::Error>(())
+    /// ```
+    pub fn update_at(&mut self, row: ArrayView1<f64>, at: aeroguard_core::Timestamp) -> Verdict {
+        let scores: Vec<_> = self
+            .members
+            .iter_mut()
+            .map(|m| m.update_at(row, at).map_err(|e| e.to_string()))
+            .collect();
+        let mut recent = std::mem::take(&mut self.recent);
+        let mut timed = self.timed.take();
+        let v = self.verdict(
+            scores.into_iter(),
+            &mut recent,
+            timed.as_mut().map(|t| (t, at.as_millis())),
+        );
+        self.recent = recent;
+        self.timed = timed;
         v
     }
 
@@ -258,12 +303,16 @@ impl<D: FittedDetector> Voter<D> {
     pub fn reset(&mut self) {
         self.members.iter_mut().for_each(FittedDetector::reset);
         self.recent.clear();
+        if let Some(t) = &mut self.timed {
+            t.reset();
+        }
     }
 
     fn verdict(
         &self,
         scores: impl Iterator<Item = std::result::Result<f64, String>>,
         recent: &mut VecDeque<bool>,
+        timed: Option<(&mut crate::TimeWindow, i64)>,
     ) -> Verdict {
         let members: Vec<MemberRecord> = scores
             .zip(&self.members)
@@ -287,15 +336,16 @@ impl<D: FittedDetector> Voter<D> {
         let votes: Vec<Vote> = members.iter().map(|r| r.vote.clone()).collect();
         let yes = self.rule.tally(&votes, &self.weights);
         let passed = self.rule.passes(&votes, &self.weights);
-        let alarm = match self.window {
-            None => passed,
-            Some((k, w)) => {
+        let alarm = match (self.window, timed) {
+            (Some((k, w)), _) => {
                 if recent.len() == w {
                     recent.pop_front();
                 }
                 recent.push_back(passed);
                 recent.iter().filter(|p| **p).count() >= k
             }
+            (None, Some((window, at))) => window.push(at, passed),
+            (None, None) => passed,
         };
         let degraded = votes.iter().any(|v| matches!(v, Vote::Failed(_)));
         Verdict {
@@ -309,94 +359,7 @@ impl<D: FittedDetector> Voter<D> {
     }
 }
 
-fn check_m(m: f64, weights: &[f64]) -> Result<()> {
-    let total: f64 = weights.iter().sum();
-    if !(m > 0.0 && m <= total + 1e-9) {
-        return Err(Error::parameter(
-            "m",
-            m,
-            "lies in (0, total weight of the members]",
-        ));
-    }
-    Ok(())
-}
+mod builder;
 
-impl<D: FittedDetector> VoterBuilder<D> {
-    /// Member weights (default 1 each).
-    pub fn weights(mut self, w: Vec<f64>) -> Self {
-        self.weights = Some(w);
-        self
-    }
-    /// Weight of yes votes needed for an alarm (default: a majority of the members).
-    pub fn m(mut self, m: f64) -> Self {
-        self.m = Some(m);
-        self
-    }
-    /// What a failed member counts as.
-    pub fn degraded(mut self, d: Degraded) -> Self {
-        self.degraded = d;
-        self
-    }
-    /// Alarm only when at least `k` of the last `w` rows passed the vote.
-    pub fn k_of_window(mut self, k: usize, w: usize) -> Self {
-        self.window = Some((k, w));
-        self
-    }
-    /// Validates: at least one member, members of one width with distinct names, positive finite weights,
-    /// `m` within the total weight, `1 <= k <= w`.
-    pub fn build(self) -> Result<Voter<D>> {
-        let n = self.members.len();
-        if n == 0 {
-            return Err(Error::Ensemble {
-                reason: "no members".into(),
-            });
-        }
-        let width = self.members[0].n_features();
-        for (i, m) in self.members.iter().enumerate() {
-            if m.n_features() != width {
-                return Err(Error::Ensemble {
-                    reason: format!(
-                        "member `{}` takes {} columns, member `{}` {width}",
-                        m.name(),
-                        m.n_features(),
-                        self.members[0].name()
-                    ),
-                });
-            }
-            if self.members[..i].iter().any(|o| o.name() == m.name()) {
-                return Err(Error::Ensemble {
-                    reason: format!("two members are named `{}`", m.name()),
-                });
-            }
-        }
-        let weights = self.weights.unwrap_or_else(|| vec![1.0; n]);
-        if weights.len() != n {
-            return Err(Error::parameter("weights", &weights, "one weight per member"));
-        }
-        if weights.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
-            return Err(Error::parameter(
-                "weights",
-                &weights,
-                "every weight is finite and above 0",
-            ));
-        }
-        let m = self.m.unwrap_or((n / 2 + 1) as f64);
-        check_m(m, &weights)?;
-        if let Some((k, w)) = self.window {
-            if !(k >= 1 && k <= w) {
-                return Err(Error::parameter("k_of_window", (k, w), "1 <= k <= w"));
-            }
-            crate::limits::at_most("k_of_window window", w, crate::limits::MAX_WINDOW)?;
-        }
-        Ok(Voter {
-            members: self.members,
-            weights,
-            rule: VoteRule {
-                m,
-                degraded: self.degraded,
-            },
-            window: self.window,
-            recent: VecDeque::new(),
-        })
-    }
-}
+pub use builder::VoterBuilder;
+use builder::check_m;
