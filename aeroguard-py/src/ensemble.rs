@@ -148,15 +148,19 @@ impl Ensemble {
 
     /// An ensemble of fitted members (`FittedModel`s, or fitted AeroGuard detectors): an alarm needs the
     /// weighted yes votes to reach `m` (default: a majority), and with `k_of` and `window`, `k_of` alarms in
-    /// the last `window` rows.
+    /// the last `window` rows; with `k_of_seconds` and `window_seconds`, the vote passed for at least
+    /// `k_of_seconds` of the last `window_seconds` (by the times given to `update(row, at_ms=...)`).
     #[staticmethod]
-    #[pyo3(signature = (members, *, m = None, weights = None, k_of = None, window = None))]
+    #[pyo3(signature = (members, *, m = None, weights = None, k_of = None, window = None, k_of_seconds = None,
+                        window_seconds = None))]
     fn of(
         members: Vec<Bound<'_, PyAny>>,
         m: Option<f64>,
         weights: Option<Vec<f64>>,
         k_of: Option<Int<usize>>,
         window: Option<Int<usize>>,
+        k_of_seconds: Option<f64>,
+        window_seconds: Option<f64>,
     ) -> PyResult<Ensemble> {
         let (k_of, window) = (opt(k_of), opt(window));
         let mut models = Vec::with_capacity(members.len());
@@ -188,6 +192,22 @@ impl Ensemble {
             (None, None) => {}
             _ => return Err(PyValueError::new_err("give k_of and window together")),
         }
+        match (k_of_seconds, window_seconds) {
+            (Some(k), Some(w)) => {
+                let seconds = |name: &str, v: f64| {
+                    std::time::Duration::try_from_secs_f64(v).map_err(|_| {
+                        PyValueError::new_err(format!("{name}: a finite number of seconds >= 0, got {v}"))
+                    })
+                };
+                b = b.k_of_duration(seconds("k_of_seconds", k)?, seconds("window_seconds", w)?);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give k_of_seconds and window_seconds together",
+                ));
+            }
+        }
         Ok(Ensemble {
             voter: b.build().map_err(errors::detect)?,
         })
@@ -212,11 +232,18 @@ impl Ensemble {
         Ok(out.into_iter().map(verdict).collect())
     }
 
-    /// Decides the next row of a stream.
-    fn update(&mut self, row: PyReadonlyArray1<'_, f64>) -> PyResult<Verdict> {
+    /// Decides the next row of a stream, measured at `at_ms` (ms since the epoch) when given: rules and votes
+    /// that persist in seconds need it.
+    #[pyo3(signature = (row, at_ms = None))]
+    fn update(&mut self, row: PyReadonlyArray1<'_, f64>, at_ms: Option<i64>) -> PyResult<Verdict> {
         let row = row.as_array();
         self.check(row.len(), row.iter().all(|v| v.is_finite()))?;
-        Ok(verdict(self.voter.update(row)))
+        Ok(verdict(match at_ms {
+            Some(at) => self
+                .voter
+                .update_at(row, aeroguard_core::Timestamp::from_millis(at)),
+            None => self.voter.update(row),
+        }))
     }
 
     /// The ensemble as JSON.

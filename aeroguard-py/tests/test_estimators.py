@@ -126,6 +126,18 @@ def test_ensembles_pickle_and_take_chosen_members():
         aeroguard.Ensemble.of([aeroguard.IsolationForest()])
     with pytest.raises(ValueError, match="together"):
         aeroguard.Ensemble.of(members, k_of=2)
+    # Persistence in time: out of range for 30 s of the last minute, from the rows' times.
+    timed = aeroguard.Ensemble.of([members[0]], m=1, k_of_seconds=30, window_seconds=60)
+    slow = [timed.update(np.array([9.0, 40.0, 5.0]), at_ms=i * 10_000).alarm for i in range(5)]
+    assert slow == [False, False, False, True, True], slow
+    fast = aeroguard.Ensemble.of([members[0]], m=1, k_of_seconds=30, window_seconds=60)
+    assert not any(fast.update(np.array([9.0, 40.0, 5.0]), at_ms=i * 1_000).alarm for i in range(5))
+    with pytest.raises(ValueError, match="together"):
+        aeroguard.Ensemble.of(members, k_of_seconds=2)
+    with pytest.raises(ValueError, match="k_of_seconds"):
+        aeroguard.Ensemble.of(members, k_of_seconds=float("nan"), window_seconds=3)
+    with pytest.raises(ValueError):
+        aeroguard.Ensemble.of(members, k_of_seconds=5, window_seconds=3)
     with pytest.raises(ValueError):
         aeroguard.Ensemble.of(members, m=4)
 
