@@ -8,6 +8,7 @@
 //! - [`Evaluation`]: a detector's predictions pooled over files into the protocol's [`Summary`].
 //! - [`metrics`]: F1 / FAR / MAR and NAB-like changepoint scores (SKAB's protocol).
 //! - [`nab`]: the Numenta Anomaly Benchmark's own scoring and loader.
+//! - [`cv`]: cross-validated choice of a vote's settings (leave one file or one folder out).
 //!
 //! ```
 //! use aeroguard_eval::{Evaluation, skab::SkabFile};
@@ -26,6 +27,7 @@
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cv;
 mod error;
 mod evaluation;
 pub mod metrics;

@@ -15,15 +15,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aeroguard_detect::{
-    Detector, EnsembleRecipe, FittedDetector, IsolationForest, Model, Verdict, Vote, Voter,
-};
+use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest, Model, Voter};
 use aeroguard_eval::metrics::rolling_median;
 use aeroguard_eval::skab::{self, SkabFile, TRAIN_ROWS};
 use aeroguard_eval::{Evaluation, Summary};
 use aeroguard_examples::{Error, Result};
 use clap::Parser;
 use ndarray::{Axis, Slice};
+
+mod analysis;
+mod cv;
+
+use analysis::Analysis;
 
 /// Scores AeroGuard's detectors on the SKAB benchmark (`shared/notes/skab-protocol.md`): each detector alone,
 /// every M of the ensembles, and the recommended ensemble, then deciding votes and error correlations.
@@ -168,91 +171,6 @@ impl Sweep {
     }
 }
 
-/// Deciding votes and error correlation of the recommended ensemble's members, pooled over test rows.
-#[derive(Default)]
-struct Analysis {
-    names: Vec<String>,
-    deciding: Vec<usize>,
-    decided_rows: usize,
-    /// Per member, per pooled test row: whether its vote was wrong.
-    errors: Vec<Vec<bool>>,
-}
-
-impl Analysis {
-    fn add(&mut self, verdicts: &[Verdict], labels: &[bool]) {
-        let Some(first) = verdicts.first() else { return };
-        if self.names.is_empty() {
-            self.names = first.members.iter().map(|m| m.name.clone()).collect();
-            self.deciding = vec![0; self.names.len()];
-            self.errors = vec![Vec::new(); self.names.len()];
-        }
-        for (v, &label) in verdicts.iter().zip(labels) {
-            let mut decided = false;
-            for (i, r) in v.members.iter().enumerate() {
-                let yes = r.vote == Vote::Yes;
-                // Deciding: without this member's vote (or with it flipped) the row's vote would go the other way.
-                let pivotal = if yes {
-                    v.yes - r.weight < v.required - 1e-9
-                } else {
-                    v.yes + r.weight >= v.required - 1e-9
-                };
-                if pivotal && v.passed == yes {
-                    self.deciding[i] += 1;
-                    decided = true;
-                }
-                self.errors[i].push(yes != label);
-            }
-            self.decided_rows += usize::from(decided);
-        }
-    }
-
-    fn print(&self) {
-        let rows = self.errors.first().map_or(0, Vec::len);
-        println!(
-            "\nDeciding votes of the recommended ensemble ({rows} test rows; a member decides a row when the"
-        );
-        println!(
-            "row's vote would have gone the other way without it): {} rows had a deciding member",
-            self.decided_rows
-        );
-        for (name, n) in self.names.iter().zip(&self.deciding) {
-            println!(
-                "  {name:<20} {n:>6} rows ({:.1} %)",
-                100.0 * *n as f64 / rows.max(1) as f64
-            );
-        }
-        println!(
-            "\nCorrelation of the members' errors (phi coefficient of 'vote differs from the label', per row):"
-        );
-        print!("{:<20}", "");
-        for n in &self.names {
-            print!(" {:>9}", n.chars().take(9).collect::<String>());
-        }
-        println!();
-        for (i, a) in self.errors.iter().enumerate() {
-            print!("{:<20}", self.names[i]);
-            for b in &self.errors {
-                print!(" {:>9.2}", phi(a, b));
-            }
-            println!();
-        }
-    }
-}
-
-fn phi(a: &[bool], b: &[bool]) -> f64 {
-    let (mut n11, mut n10, mut n01, mut n00) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        match (x, y) {
-            (true, true) => n11 += 1.0,
-            (true, false) => n10 += 1.0,
-            (false, true) => n01 += 1.0,
-            (false, false) => n00 += 1.0,
-        }
-    }
-    let d = ((n11 + n10) * (n01 + n00) * (n11 + n01) * (n10 + n00)).sqrt();
-    if d > 0.0 { (n11 * n00 - n10 * n01) / d } else { 0.0 }
-}
-
 fn run(cli: &Cli) -> Result<()> {
     let dir = match &cli.data {
         Some(d) => d.clone(),
@@ -293,6 +211,10 @@ fn run(cli: &Cli) -> Result<()> {
     let mut recommended = Evaluation::new("ensemble");
     let mut reference = Evaluation::new("isolation_forest (benchmark recipe)");
     let mut analysis = Analysis::default();
+    // The recommended members' scores per file, for cross-validation; and a check that they give back the
+    // ensemble's own alarms under its own setting (the vote counted from scores, as the voter counts it).
+    let mut scored = Vec::with_capacity(files.len());
+    let mut differing = 0usize;
     let started = std::time::Instant::now();
     let bar = aeroguard_examples::progress(files.len() as u64, "fitting and scoring");
     for f in &files {
@@ -334,6 +256,15 @@ fn run(cli: &Cli) -> Result<()> {
         let verdicts = ensemble.decide(f.x.view())?;
         let alarms: Vec<bool> = verdicts.iter().map(|v| v.alarm).collect();
         recommended.add(f, &test_part(&alarms))?;
+        let chosen: Vec<Model> = wanted.iter().map(|&i| members[i].clone()).collect();
+        let s = cv::scored(f, &chosen, &recipe)?;
+        differing += s
+            .alarms(&cv::recipe_setting(&recipe))
+            .iter()
+            .zip(&alarms)
+            .filter(|(a, b)| a != b)
+            .count();
+        scored.push(s);
         analysis.add(&test_part(&verdicts), &test_part(&f.anomaly));
         bar.inc(1);
     }
@@ -348,10 +279,25 @@ fn run(cli: &Cli) -> Result<()> {
         rows.extend(s.evals.iter().map(Evaluation::summary));
     }
     rows.push(recommended.summary());
+    let report = cv::report(&files, &scored, &recipe)?;
+    rows.extend(report.rows.iter().cloned());
+    let settings: Vec<serde_json::Value> = report
+        .folder_settings
+        .iter()
+        .map(|(folder, s)| {
+            serde_json::json!({ "held_out": folder, "scale": s.scale, "m": s.m, "k_of": s.k_of, "window": s.window })
+        })
+        .collect();
+    let curve: Vec<serde_json::Value> = report
+        .curve
+        .iter()
+        .map(|(scale, f1, far)| serde_json::json!({ "scale": scale, "f1": f1, "far": far }))
+        .collect();
     if cli.json {
         println!(
             "{}",
-            serde_json::json!({ "files": files.len(), "detectors": rows })
+            serde_json::json!({ "files": files.len(), "detectors": rows, "cv_folder_settings": settings,
+                                 "threshold_curve": curve, "cv_check_differing_rows": differing })
         );
         return Ok(());
     }
@@ -370,6 +316,28 @@ fn run(cli: &Cli) -> Result<()> {
             "{:<36} {:>5.2} {:>7.2} {:>7.2} {:>6} {:>6} {:>6} {:>6} {:>8.2} {:>8.2} {:>8.2}",
             r.name, r.f1, r.far, r.mar, r.tp, r.fp, r.fn_, r.tn, r.nab_standard, r.nab_low_fp, r.nab_low_fn
         );
+    }
+    println!(
+        "\nCross-validation (rows ensemble_cv_file, ensemble_cv_folder): each held-out file or folder scored with the\n\
+         setting (threshold scale on every robust-z member, votes needed, k of w rows) with the best F1 at FAR <= {:.0} %\n\
+         on the other files only. The votes counted from the members' scores differ from the ensemble's on {differing} rows.",
+        cv::FAR_BUDGET * 100.0
+    );
+    for (folder, s) in &report.folder_settings {
+        println!(
+            "  without {folder:<8}: scale {:.2}, {} of {} votes, {} of {} rows",
+            s.scale,
+            s.m,
+            wanted.len(),
+            s.k_of,
+            s.window
+        );
+    }
+    println!(
+        "\nThreshold curve of the recommended ensemble (its own M and temporal rule, every robust z scaled; in sample):"
+    );
+    for (scale, f1, far) in &report.curve {
+        println!("  scale {scale:<5} F1 {f1:.2}  FAR {far:5.2} %");
     }
     analysis.print();
     Ok(())

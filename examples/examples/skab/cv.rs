@@ -1,0 +1,145 @@
+//! Cross-validated figures of the recommended ensemble: its members' scores per file, each fold's setting
+//! (threshold scale, votes needed, temporal rule) chosen on the other folds' files only
+//! (`aeroguard_eval::cv`), and the threshold curve.
+
+use aeroguard_detect::{EnsembleRecipe, FittedDetector, Model};
+use aeroguard_eval::cv::{self, Baseline, Grid, Scored, Setting};
+use aeroguard_eval::metrics::Counts;
+use aeroguard_eval::skab::{SkabFile, TRAIN_ROWS};
+use aeroguard_eval::{Evaluation, Summary};
+use aeroguard_examples::Result;
+
+/// The false-alarm budget the settings are chosen for.
+pub const FAR_BUDGET: f64 = 0.10;
+
+/// The robust z the recipe gave a member, by its name (`None`: a threshold the scale does not move).
+fn recipe_z(recipe: &EnsembleRecipe, name: &str) -> Option<f64> {
+    match name {
+        "kmeans" => Some(recipe.z),
+        "isolation_forest" => Some(recipe.forest_z),
+        "autoencoder" => recipe.autoencoder_z,
+        "conv_autoencoder" => recipe.conv_z,
+        "lstm" => recipe.lstm_z,
+        _ => None,
+    }
+}
+
+/// A member's threshold as a function of the scale: robust z of its training scores when that gives back the
+/// threshold it was fitted with, a fixed threshold otherwise.
+fn baseline(m: &Model, train: ndarray::ArrayView2<f64>, z: Option<f64>) -> Result<Baseline> {
+    let fixed = Baseline::Fixed(m.threshold());
+    let Some(z) = z else { return Ok(fixed) };
+    let mut s: Vec<f64> = m
+        .score(train)?
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    if s.is_empty() {
+        return Ok(fixed);
+    }
+    s.sort_by(f64::total_cmp);
+    let median = aeroguard_detect::quantile_sorted(&s, 0.5);
+    let mut dev: Vec<f64> = s.iter().map(|v| (v - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let mad = aeroguard_detect::quantile_sorted(&dev, 0.5);
+    let robust = Baseline::RobustZ { median, mad, z };
+    let t = m.threshold();
+    Ok(if (robust.threshold(1.0) - t).abs() <= 1e-9 * t.abs().max(1.0) {
+        robust
+    } else {
+        fixed
+    })
+}
+
+/// One file's scores from the recommended members.
+pub fn scored(f: &SkabFile, members: &[Model], recipe: &EnsembleRecipe) -> Result<Scored> {
+    let train = f.train(TRAIN_ROWS);
+    let mut scores = Vec::with_capacity(members.len());
+    let mut baselines = Vec::with_capacity(members.len());
+    for m in members {
+        scores.push(m.score(f.x.view())?.to_vec());
+        baselines.push(baseline(m, train, recipe_z(recipe, m.name()))?);
+    }
+    Ok(Scored {
+        folder: f.folder(),
+        scores,
+        baselines,
+        labels: f.anomaly.clone(),
+        test_from: TRAIN_ROWS.min(f.anomaly.len()),
+    })
+}
+
+/// The recipe's own setting (what the `ensemble` row uses).
+pub fn recipe_setting(recipe: &EnsembleRecipe) -> Setting {
+    Setting {
+        scale: 1.0,
+        m: recipe.m.round() as usize,
+        k_of: recipe.k_of,
+        window: recipe.of_window,
+    }
+}
+
+/// The settings tried: threshold scales, every M, and a few temporal rules.
+pub fn grid(recipe: &EnsembleRecipe, members: usize) -> Grid {
+    let mut windows = vec![(1, 1), (recipe.k_of, recipe.of_window), (6, 10), (8, 10)];
+    windows.dedup();
+    Grid {
+        scales: vec![0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
+        ms: (1..=members).collect(),
+        windows,
+    }
+}
+
+/// What cross-validation found: the rows for the table, and the settings the folder folds chose.
+pub struct Report {
+    /// `ensemble_cv_file` and `ensemble_cv_folder`.
+    pub rows: Vec<Summary>,
+    /// Per folder: the setting chosen without it.
+    pub folder_settings: Vec<(String, Setting)>,
+    /// The threshold curve of the recipe's setting, in sample: (scale, F1, FAR %).
+    pub curve: Vec<(f64, f64, f64)>,
+}
+
+/// Leave one file out and leave one folder out over `scored` (in the order of `files`).
+pub fn report(files: &[SkabFile], scored: &[Scored], recipe: &EnsembleRecipe) -> Result<Report> {
+    let members = scored.first().map_or(0, |s| s.scores.len());
+    let grid = grid(recipe, members);
+    let mut rows = Vec::new();
+    let mut folder_settings = Vec::new();
+    for (name, folds) in [
+        ("ensemble_cv_file", cv::by_file(scored)),
+        ("ensemble_cv_folder", cv::by_folder(scored)),
+    ] {
+        let mut eval = Evaluation::new(name);
+        for (i, setting, alarms) in cv::cross_validate(scored, &folds, &grid, FAR_BUDGET) {
+            eval.add(&files[i], &alarms[scored[i].test_from..])?;
+            if name == "ensemble_cv_folder" && !folder_settings.iter().any(|(f, _)| *f == scored[i].folder) {
+                folder_settings.push((scored[i].folder.clone(), setting));
+            }
+        }
+        rows.push(eval.summary());
+    }
+    let base = recipe_setting(recipe);
+    let curve = grid
+        .scales
+        .iter()
+        .map(|&scale| {
+            let s = Setting { scale, ..base };
+            let mut c = Counts::default();
+            for f in scored {
+                let fc = f.counts(&s);
+                c.tp += fc.tp;
+                c.fp += fc.fp;
+                c.fn_ += fc.fn_;
+                c.tn += fc.tn;
+            }
+            (scale, c.f1(), c.far())
+        })
+        .collect();
+    Ok(Report {
+        rows,
+        folder_settings,
+        curve,
+    })
+}
