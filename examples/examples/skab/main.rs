@@ -25,6 +25,7 @@ use ndarray::{Axis, Slice};
 
 mod analysis;
 mod cv;
+mod roles;
 
 use analysis::Analysis;
 
@@ -98,6 +99,13 @@ struct Cli {
     /// Print each file's fitting times to stderr.
     #[arg(long)]
     timing: bool,
+    /// Score channels that trend through their training rows on their change over `--rate-lag` rows (a
+    /// trend at least this many times the scatter around it); off when unset.
+    #[arg(long, value_name = "RATIO")]
+    trend_ratio: Option<f64>,
+    /// Rows the rate of a trending channel spans.
+    #[arg(long, value_name = "ROWS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    rate_lag: u64,
 }
 
 fn main() -> ExitCode {
@@ -178,7 +186,29 @@ fn run(cli: &Cli) -> Result<()> {
             skab::default_dir().ok_or_else(|| Error::Run("no SKAB data found: pass --data DIR".into()))?
         }
     };
-    let files = skab::load_dir(&dir)?;
+    let mut files = skab::load_dir(&dir)?;
+    if let Some(ratio) = cli.trend_ratio {
+        let mut trending = vec![0usize; files.first().map_or(0, |f| f.x.ncols())];
+        for f in &mut files {
+            let (x, roles) = roles::rate_trending(&f.x, TRAIN_ROWS, ratio, cli.rate_lag as usize);
+            f.x = x;
+            for (n, r) in trending.iter_mut().zip(roles) {
+                *n += usize::from(r);
+            }
+        }
+        if !cli.json {
+            let columns = files.first().map(|f| f.columns.clone()).unwrap_or_default();
+            let by: Vec<String> = columns
+                .iter()
+                .zip(&trending)
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            println!(
+                "trending channels (scored on their rate), files per column: {}",
+                by.join(", ")
+            );
+        }
+    }
     let recipe = recipe(cli);
     // Every member is fitted for the table: the three classic ones and all three neural ones.
     let every = EnsembleRecipe {
