@@ -75,3 +75,21 @@ pub(super) fn access_error(e: &RedisError, operation: &'static str) -> Option<Er
         None
     }
 }
+
+/// A server's answer that is neither an access refusal nor a lost connection: a refusal for now (`Overloaded`,
+/// retryable) or anything else (`Backend`).
+pub(crate) fn refused_or_failed(e: &RedisError, operation: &'static str) -> Error {
+    if super::conn::transient(e) {
+        Error::Overloaded {
+            backend: BACKEND,
+            operation,
+            reason: e.to_string(),
+        }
+    } else {
+        Error::Backend {
+            backend: BACKEND,
+            operation,
+            message: e.to_string(),
+        }
+    }
+}

@@ -166,7 +166,7 @@ fn fail(e: &RedisError, operation: &'static str) -> Error {
     if lost_now {
         lost(operation)
     } else {
-        super::conn::refused_or_failed(e, operation)
+        super::access::refused_or_failed(e, operation)
     }
 }
 

@@ -413,7 +413,7 @@ impl Pool {
                 operation,
             }
         } else {
-            refused_or_failed(e, operation)
+            super::access::refused_or_failed(e, operation)
         }
     }
 
@@ -421,24 +421,6 @@ impl Pool {
     pub fn forget(&self) {
         self.shared.lock().take();
         self.idle.lock().clear();
-    }
-}
-
-/// A server's answer that is neither an access refusal nor a lost connection: a refusal for now (`Overloaded`,
-/// retryable) or anything else (`Backend`).
-pub(crate) fn refused_or_failed(e: &RedisError, operation: &'static str) -> Error {
-    if transient(e) {
-        Error::Overloaded {
-            backend: BACKEND,
-            operation,
-            reason: e.to_string(),
-        }
-    } else {
-        Error::Backend {
-            backend: BACKEND,
-            operation,
-            message: e.to_string(),
-        }
     }
 }
 
