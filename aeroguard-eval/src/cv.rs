@@ -125,19 +125,21 @@ impl Scored {
     }
 }
 
+/// The counts of `files`' test rows under `s`, pooled.
+pub fn pooled(files: &[&Scored], s: &Setting) -> Counts {
+    let mut c = Counts::default();
+    for f in files {
+        c.merge(&f.counts(s));
+    }
+    c
+}
+
 /// The setting with the best F1 whose pooled false-alarm rate on `files` stays within `far_budget` (a
 /// fraction); when none does, the one with the fewest false alarms. Ties go to the earlier setting.
 pub fn choose(files: &[&Scored], grid: &Grid, far_budget: f64) -> Setting {
     let mut best: Option<(bool, f64, f64, Setting)> = None;
     for s in grid.settings() {
-        let mut c = Counts::default();
-        for f in files {
-            let fc = f.counts(&s);
-            c.tp += fc.tp;
-            c.fp += fc.fp;
-            c.fn_ += fc.fn_;
-            c.tn += fc.tn;
-        }
+        let c = pooled(files, &s);
         let (f1, far) = (c.f1(), c.far() / 100.0);
         let within = far <= far_budget;
         let better = match best {

@@ -39,6 +39,14 @@ impl Counts {
         }
     }
 
+    /// Adds another pool's counts.
+    pub fn merge(&mut self, other: &Counts) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.fn_ += other.fn_;
+        self.tn += other.tn;
+    }
+
     /// `TP / (TP + (FP + FN) / 2)`; 0 when there is nothing to find and nothing flagged.
     pub fn f1(&self) -> f64 {
         let d = self.tp as f64 + (self.fp + self.fn_) as f64 / 2.0;

@@ -4,7 +4,6 @@
 
 use aeroguard_detect::{EnsembleRecipe, FittedDetector, Model};
 use aeroguard_eval::cv::{self, Baseline, Grid, Scored, Setting};
-use aeroguard_eval::metrics::Counts;
 use aeroguard_eval::skab::{SkabFile, TRAIN_ROWS};
 use aeroguard_eval::{Evaluation, Summary};
 use aeroguard_examples::Result;
@@ -121,19 +120,12 @@ pub fn report(files: &[SkabFile], scored: &[Scored], recipe: &EnsembleRecipe) ->
         rows.push(eval.summary());
     }
     let base = recipe_setting(recipe);
+    let all: Vec<&Scored> = scored.iter().collect();
     let curve = grid
         .scales
         .iter()
         .map(|&scale| {
-            let s = Setting { scale, ..base };
-            let mut c = Counts::default();
-            for f in scored {
-                let fc = f.counts(&s);
-                c.tp += fc.tp;
-                c.fp += fc.fp;
-                c.fn_ += fc.fn_;
-                c.tn += fc.tn;
-            }
+            let c = cv::pooled(&all, &Setting { scale, ..base });
             (scale, c.f1(), c.far())
         })
         .collect();
