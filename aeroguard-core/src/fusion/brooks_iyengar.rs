@@ -53,12 +53,14 @@ impl BrooksIyengar {
     }
 }
 
-/// `Σ w·mid / Σ w`, with weights and midpoints kept finite, clamped to the regions' span.
+/// `Σ w·mid / Σ w`, with weights and midpoints kept finite, clamped to the regions' span. One division: each
+/// weight is scaled by `1 / Σ w` (at most 1, so no product overflows).
 fn weighted_midpoint(regions: &[Region]) -> f64 {
     let total: f64 = regions.iter().map(|r| r.count as f64).sum();
+    let scale = 1.0 / total;
     let value: f64 = regions
         .iter()
-        .map(|r| (r.count as f64 / total) * Interval::new(r.lo, r.hi).midpoint())
+        .map(|r| (r.count as f64 * scale) * Interval::new(r.lo, r.hi).midpoint())
         .sum();
     match (regions.first(), regions.last()) {
         (Some(a), Some(b)) => value.clamp(
