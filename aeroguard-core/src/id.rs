@@ -7,8 +7,8 @@
 //! estimate and vote record carries cost no allocation, and short ones not even an atomic increment.
 
 use std::fmt;
-use serde::{Deserialize, Serialize};
 
+use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
 use crate::Error;

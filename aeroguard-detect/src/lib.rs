@@ -15,8 +15,10 @@ pub mod limits;
 mod model;
 pub mod neural;
 mod nn;
+mod rated;
 mod recipe;
 mod rules;
+mod shift;
 mod timed;
 mod voter;
 mod windowed;
@@ -30,8 +32,10 @@ pub use iforest::{
     FittedIsolationForest, IsolationForest, IsolationForestBuilder, MaxSamples, average_path_length,
 };
 pub use model::Model;
+pub use rated::{FittedRated, RateRoles};
 pub use recipe::EnsembleRecipe;
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
+pub use shift::{FittedLevelShift, LevelShift, LevelShiftBuilder, Role};
 pub use timed::TimeWindow;
 pub use voter::{Degraded, MemberRecord, Verdict, Vote, VoteRule, Voter, VoterBuilder};
 pub use windowed::{FittedWindowed, Windowed};

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::neural::{FittedAutoencoder, FittedConvAutoencoder, FittedLstm};
 use crate::{
-    Error, FittedClusterProfile, FittedDetector, FittedIsolationForest, FittedRules, FittedWindowed, Result,
-    Voter,
+    Error, FittedClusterProfile, FittedDetector, FittedIsolationForest, FittedLevelShift, FittedRated,
+    FittedRules, FittedWindowed, Result, Voter,
 };
 
 /// Any fitted detector of this crate. Saves to and loads from JSON with its parameters, threshold and
@@ -44,6 +44,10 @@ pub enum Model {
     ConvAutoencoder(Box<FittedConvAutoencoder>),
     /// An LSTM predictor.
     Lstm(Box<FittedLstm>),
+    /// A level-shift detector.
+    LevelShift(Box<FittedLevelShift>),
+    /// A model fed slow sensors as rates.
+    Rated(Box<FittedRated<Model>>),
 }
 
 impl Model {
@@ -80,6 +84,11 @@ impl Model {
             Model::Autoencoder(m) => m.check(),
             Model::ConvAutoencoder(m) => m.check(),
             Model::Lstm(m) => m.check(),
+            Model::LevelShift(m) => m.check(),
+            Model::Rated(r) => {
+                r.inner().check()?;
+                r.check(r.inner().n_features())
+            }
         }
     }
 
@@ -92,6 +101,8 @@ impl Model {
             Model::Autoencoder(m) => m.as_ref(),
             Model::ConvAutoencoder(m) => m.as_ref(),
             Model::Lstm(m) => m.as_ref(),
+            Model::LevelShift(m) => m.as_ref(),
+            Model::Rated(m) => m.as_ref(),
         }
     }
 
@@ -104,6 +115,8 @@ impl Model {
             Model::Autoencoder(m) => m.as_mut(),
             Model::ConvAutoencoder(m) => m.as_mut(),
             Model::Lstm(m) => m.as_mut(),
+            Model::LevelShift(m) => m.as_mut(),
+            Model::Rated(m) => m.as_mut(),
         }
     }
 }
@@ -176,6 +189,16 @@ impl From<FittedConvAutoencoder> for Model {
 impl From<FittedLstm> for Model {
     fn from(m: FittedLstm) -> Self {
         Model::Lstm(Box::new(m))
+    }
+}
+impl From<FittedLevelShift> for Model {
+    fn from(m: FittedLevelShift) -> Self {
+        Model::LevelShift(Box::new(m))
+    }
+}
+impl<F: Into<Model>> From<FittedRated<F>> for Model {
+    fn from(m: FittedRated<F>) -> Self {
+        Model::Rated(Box::new(m.map_inner(Into::into)))
     }
 }
 impl<F: Into<Model>> From<FittedWindowed<F>> for Model {

@@ -19,6 +19,8 @@ pub enum Baseline {
     },
     /// A threshold the scale does not move (the rules' 0).
     Fixed(f64),
+    /// A threshold already in robust z units, which the scale multiplies (the level-shift member's).
+    Scaled(f64),
 }
 
 impl Baseline {
@@ -27,6 +29,7 @@ impl Baseline {
         match *self {
             Baseline::RobustZ { median, mad, z } => median + scale * z * 1.4826 * mad,
             Baseline::Fixed(t) => t,
+            Baseline::Scaled(t) => scale * t,
         }
     }
 }
@@ -41,6 +44,8 @@ pub struct Scored {
     pub scores: Vec<Vec<f64>>,
     /// Per member, how its threshold follows the scale.
     pub baselines: Vec<Baseline>,
+    /// Per member, the weight of its yes vote (empty: 1 each).
+    pub weights: Vec<f64>,
     /// The label of every row.
     pub labels: Vec<bool>,
     /// Where the scored (test) rows begin.
@@ -52,7 +57,7 @@ pub struct Scored {
 pub struct Setting {
     /// Multiplies every robust-z member's z.
     pub scale: f64,
-    /// Yes votes needed.
+    /// Weight of the yes votes needed.
     pub m: usize,
     /// `k` of the last `w` rows that passed the vote.
     pub k_of: usize,
@@ -93,24 +98,27 @@ impl Grid {
 
 impl Scored {
     /// The alarms on every row under `s`: a member votes yes when its score is above its threshold (a NaN
-    /// score abstains), the row passes with `m` yes votes, and alarms when `k_of` of the last `window` rows
-    /// passed, as the voter decides.
+    /// score abstains), the row passes when the yes votes weigh `m` or more, and alarms when `k_of` of the
+    /// last `window` rows passed, as the voter decides.
     pub fn alarms(&self, s: &Setting) -> Vec<bool> {
         let rows = self.labels.len();
         let thresholds: Vec<f64> = self.baselines.iter().map(|b| b.threshold(s.scale)).collect();
+        let weight = |i: usize| self.weights.get(i).copied().unwrap_or(1.0);
         let mut recent = std::collections::VecDeque::with_capacity(s.window);
         (0..rows)
             .map(|t| {
-                let yes = self
+                let yes: f64 = self
                     .scores
                     .iter()
                     .zip(&thresholds)
-                    .filter(|(sc, thr)| sc[t] > **thr)
-                    .count();
+                    .enumerate()
+                    .filter(|(_, (sc, thr))| sc[t] > **thr)
+                    .map(|(i, _)| weight(i))
+                    .sum();
                 if recent.len() == s.window {
                     recent.pop_front();
                 }
-                recent.push_back(yes >= s.m);
+                recent.push_back(yes >= s.m as f64);
                 recent.iter().filter(|p| **p).count() >= s.k_of
             })
             .collect()
@@ -220,6 +228,7 @@ mod tests {
                 mad: 1.0 / 1.4826,
                 z: 1.0,
             }],
+            weights: Vec::new(),
             labels,
             test_from: 0,
         }
@@ -258,6 +267,7 @@ mod tests {
             folder: "x".into(),
             scores: vec![vec![1.0, 1.0, f64::NAN, 1.0], vec![1.0, 0.0, 1.0, 1.0]],
             baselines: vec![Baseline::Fixed(0.5), Baseline::Fixed(0.5)],
+            weights: Vec::new(),
             labels: vec![false; 4],
             test_from: 0,
         };
@@ -271,5 +281,18 @@ mod tests {
         assert_eq!(f.alarms(&s(1, 1, 1)), vec![true, true, true, true]);
         assert_eq!(f.alarms(&s(2, 2, 3)), vec![false, false, false, false]);
         assert_eq!(f.alarms(&s(2, 2, 4)), vec![false, false, false, true]);
+        // Weighted: the second member's yes weighs 2, so it passes m = 2 alone and the first does not.
+        let w = Scored {
+            weights: vec![1.0, 2.0],
+            ..f.clone()
+        };
+        assert_eq!(w.alarms(&s(2, 1, 1)), vec![true, false, true, true]);
+        assert_eq!(w.alarms(&s(3, 1, 1)), vec![true, false, false, true]);
+    }
+
+    #[test]
+    fn a_scaled_baseline_multiplies_its_threshold() {
+        assert_eq!(Baseline::Scaled(10.0).threshold(1.5), 15.0);
+        assert_eq!(Baseline::Fixed(10.0).threshold(1.5), 10.0);
     }
 }

@@ -122,7 +122,8 @@ impl Ensemble {
 #[pymethods]
 impl Ensemble {
     /// Fits the recommended ensemble on normal rows `x`: the three classic members, or with `neural=True` the
-    /// five of `EnsembleRecipe::full` (3 of 5). `m` overrides the votes needed.
+    /// six of `EnsembleRecipe::full` (rules, k-means, isolation forest, convolutional autoencoder, LSTM and the
+    /// level shift, whose vote weighs 2; 3 needed). `m` overrides the votes needed.
     #[staticmethod]
     #[pyo3(signature = (x, *, neural = false, m = None, random_state = 0))]
     fn fit(

@@ -180,7 +180,12 @@ async fn stream_pattern_limit(c: &mut redis::aio::MultiplexedConnection, key: &s
     for chunk in (0..n).collect::<Vec<_>>().chunks(BATCH) {
         let mut pipe = redis::pipe();
         for i in chunk {
-            pipe.cmd("XADD").arg(key).arg("*").arg("d").arg(&i.to_be_bytes()[..]).ignore();
+            pipe.cmd("XADD")
+                .arg(key)
+                .arg("*")
+                .arg("d")
+                .arg(&i.to_be_bytes()[..])
+                .ignore();
         }
         pipe.query_async::<()>(c).await.expect("XADD");
     }
@@ -331,7 +336,8 @@ async fn main() {
     let mut pairs = Vec::new();
     for i in 0..cli.repeats {
         let xadd = xadd_limit(&mut master, &format!("aeroguard:limits:{run}:xadd"), items * 5).await;
-        let pattern = stream_pattern_limit(&mut master, &format!("aeroguard:limits:{run}:pattern"), items).await;
+        let pattern =
+            stream_pattern_limit(&mut master, &format!("aeroguard:limits:{run}:pattern"), items).await;
         let (_, queue) = queue_throughput(Backend::Redis, items, &format!("{run}-{i}")).await;
         pairs.push((queue / (xadd / REDIS_COMMANDS_PER_ITEM), xadd, queue, pattern));
     }

@@ -71,7 +71,7 @@ struct Cli {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_series: u64,
     /// The ensemble each series fits: `classic` (rules, k-means, isolation forest, 2 of 3) or `full` (adds the
-    /// convolutional autoencoder and the LSTM, 3 of 5).
+    /// convolutional autoencoder, the LSTM and the level shift, whose vote weighs 2; 3 needed).
     #[arg(long, value_enum, default_value = "classic")]
     ensemble: EnsembleArg,
 }

@@ -27,6 +27,9 @@ fn recipe_z(recipe: &EnsembleRecipe, name: &str) -> Option<f64> {
 /// threshold it was fitted with, a fixed threshold otherwise.
 fn baseline(m: &Model, train: ndarray::ArrayView2<f64>, z: Option<f64>) -> Result<Baseline> {
     let fixed = Baseline::Fixed(m.threshold());
+    if m.name() == "level_shift" {
+        return Ok(Baseline::Scaled(m.threshold()));
+    }
     let Some(z) = z else { return Ok(fixed) };
     let mut s: Vec<f64> = m
         .score(train)?
@@ -64,6 +67,7 @@ pub fn scored(f: &SkabFile, members: &[Model], recipe: &EnsembleRecipe) -> Resul
         folder: f.folder(),
         scores,
         baselines,
+        weights: recipe.weights.clone(),
         labels: f.anomaly.clone(),
         test_from: TRAIN_ROWS.min(f.anomaly.len()),
     })
@@ -73,26 +77,32 @@ pub fn scored(f: &SkabFile, members: &[Model], recipe: &EnsembleRecipe) -> Resul
 pub fn recipe_setting(recipe: &EnsembleRecipe) -> Setting {
     Setting {
         scale: 1.0,
-        m: recipe.m.round() as usize,
+        m: recipe.m.ceil() as usize,
         k_of: recipe.k_of,
         window: recipe.of_window,
     }
 }
 
-/// The settings tried: threshold scales, every M, and a few temporal rules.
+/// The settings tried: threshold scales, every M up to the members' total weight, and a few temporal rules.
 pub fn grid(recipe: &EnsembleRecipe, members: usize) -> Grid {
+    let total = if recipe.weights.is_empty() {
+        members
+    } else {
+        recipe.weights.iter().sum::<f64>().ceil() as usize
+    };
     let mut windows = vec![(1, 1), (recipe.k_of, recipe.of_window), (6, 10), (8, 10)];
     windows.dedup();
     Grid {
         scales: vec![0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
-        ms: (1..=members).collect(),
+        ms: (1..=total).collect(),
         windows,
     }
 }
 
 /// What cross-validation found: the rows for the table, and the settings the folder folds chose.
 pub struct Report {
-    /// `ensemble_cv_file` and `ensemble_cv_folder`.
+    /// `ensemble_cv_file` and `ensemble_cv_folder`, then each member alone, leave one folder out
+    /// (`<member>_cv_folder`: its threshold scale and temporal rule chosen on the other folders).
     pub rows: Vec<Summary>,
     /// Per folder: the setting chosen without it.
     pub folder_settings: Vec<(String, Setting)>,
@@ -101,7 +111,12 @@ pub struct Report {
 }
 
 /// Leave one file out and leave one folder out over `scored` (in the order of `files`).
-pub fn report(files: &[SkabFile], scored: &[Scored], recipe: &EnsembleRecipe) -> Result<Report> {
+pub fn report(
+    files: &[SkabFile],
+    scored: &[Scored],
+    names: &[String],
+    recipe: &EnsembleRecipe,
+) -> Result<Report> {
     let members = scored.first().map_or(0, |s| s.scores.len());
     let grid = grid(recipe, members);
     let mut rows = Vec::new();
@@ -116,6 +131,28 @@ pub fn report(files: &[SkabFile], scored: &[Scored], recipe: &EnsembleRecipe) ->
             if name == "ensemble_cv_folder" && !folder_settings.iter().any(|(f, _)| *f == scored[i].folder) {
                 folder_settings.push((scored[i].folder.clone(), setting));
             }
+        }
+        rows.push(eval.summary());
+    }
+    // Each member alone, its own scale and temporal rule chosen the same way: what the vote must beat.
+    let alone = Grid {
+        ms: vec![1],
+        ..grid.clone()
+    };
+    for i in 0..members {
+        let single: Vec<Scored> = scored
+            .iter()
+            .map(|s| Scored {
+                scores: vec![s.scores[i].clone()],
+                baselines: vec![s.baselines[i]],
+                weights: Vec::new(),
+                ..s.clone()
+            })
+            .collect();
+        let name = format!("{}_cv_folder", names.get(i).map_or("member", |n| n.as_str()));
+        let mut eval = Evaluation::new(name);
+        for (f, _, alarms) in cv::cross_validate(&single, &cv::by_folder(&single), &alone, FAR_BUDGET) {
+            eval.add(&files[f], &alarms[single[f].test_from..])?;
         }
         rows.push(eval.summary());
     }

@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest, Model, Voter};
+use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest, Model, Role, Voter};
 use aeroguard_eval::metrics::rolling_median;
 use aeroguard_eval::skab::{self, SkabFile, TRAIN_ROWS};
 use aeroguard_eval::{Evaluation, Summary};
@@ -25,7 +25,6 @@ use ndarray::{Axis, Slice};
 
 mod analysis;
 mod cv;
-mod roles;
 
 use analysis::Analysis;
 
@@ -99,13 +98,25 @@ struct Cli {
     /// Print each file's fitting times to stderr.
     #[arg(long)]
     timing: bool,
-    /// Score channels that trend through their training rows on their change over `--rate-lag` rows (a
-    /// trend at least this many times the scatter around it); off when unset.
+    /// Feed every member but the level-shift one the sensors slower than this through their training rows
+    /// (`var(diff) / (2 var)`) as their change over `--rate-lag` rows (0: none).
     #[arg(long, value_name = "RATIO")]
-    trend_ratio: Option<f64>,
-    /// Rows the rate of a trending channel spans.
-    #[arg(long, value_name = "ROWS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000))]
-    rate_lag: u64,
+    rate_below: Option<f64>,
+    /// The level-shift member's alarm level (robust z of its rolling means); `0` leaves it out.
+    #[arg(long, value_name = "Z")]
+    shift_z: Option<f64>,
+    /// Rows of the level-shift member's rolling mean.
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    shift_window: Option<u64>,
+    /// The fraction of the level-shift alarm level its alarm holds down to (1: no hysteresis).
+    #[arg(long, value_name = "F")]
+    shift_release: Option<f64>,
+    /// Sensors slower than this through their training rows are left out of the level-shift member (0: none).
+    #[arg(long, value_name = "RATIO")]
+    slow_below: Option<f64>,
+    /// Rows the rate of a slow sensor spans.
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    rate_lag: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -142,7 +153,18 @@ fn recipe(cli: &Cli) -> EnsembleRecipe {
     r.lstm_z = cli.lstm_z.or(r.lstm_z);
     r.training.epochs = cli.epochs.map_or(r.training.epochs, |e| e as usize);
     r.training.verbose = cli.verbose;
+    r.shift_z = zero_is_off(cli.shift_z, r.shift_z);
+    r.shift_window = cli.shift_window.map_or(r.shift_window, |w| w as usize);
+    r.shift_release = cli.shift_release.unwrap_or(r.shift_release);
+    r.slow_below = zero_is_off(cli.slow_below, r.slow_below);
+    r.rate_below = zero_is_off(cli.rate_below, r.rate_below);
+    r.rate_lag = cli.rate_lag.map_or(r.rate_lag, |l| l as usize);
     r
+}
+
+/// A flag's value, where 0 switches the part off and no flag keeps the recipe's.
+fn zero_is_off(flag: Option<f64>, recipe: Option<f64>) -> Option<f64> {
+    flag.map_or(recipe, |v| (v != 0.0).then_some(v))
 }
 
 fn test_part<T: Clone>(rows: &[T]) -> Vec<T> {
@@ -186,35 +208,14 @@ fn run(cli: &Cli) -> Result<()> {
             skab::default_dir().ok_or_else(|| Error::Run("no SKAB data found: pass --data DIR".into()))?
         }
     };
-    let mut files = skab::load_dir(&dir)?;
-    if let Some(ratio) = cli.trend_ratio {
-        let mut trending = vec![0usize; files.first().map_or(0, |f| f.x.ncols())];
-        for f in &mut files {
-            let (x, roles) = roles::rate_trending(&f.x, TRAIN_ROWS, ratio, cli.rate_lag as usize);
-            f.x = x;
-            for (n, r) in trending.iter_mut().zip(roles) {
-                *n += usize::from(r);
-            }
-        }
-        if !cli.json {
-            let columns = files.first().map(|f| f.columns.clone()).unwrap_or_default();
-            let by: Vec<String> = columns
-                .iter()
-                .zip(&trending)
-                .map(|(c, n)| format!("{c} {n}"))
-                .collect();
-            println!(
-                "trending channels (scored on their rate), files per column: {}",
-                by.join(", ")
-            );
-        }
-    }
+    let files = skab::load_dir(&dir)?;
     let recipe = recipe(cli);
     // Every member is fitted for the table: the three classic ones and all three neural ones.
     let every = EnsembleRecipe {
         autoencoder_z: recipe.autoencoder_z.or(Some(150.0)),
         conv_z: recipe.conv_z.or(EnsembleRecipe::full().conv_z),
         lstm_z: recipe.lstm_z.or(EnsembleRecipe::full().lstm_z),
+        shift_z: recipe.shift_z.or(Some(10.0)),
         ..recipe.clone()
     };
     let names = [
@@ -224,16 +225,24 @@ fn run(cli: &Cli) -> Result<()> {
         "autoencoder",
         "conv_autoencoder",
         "lstm",
+        "level_shift",
     ];
     let mut alone: Vec<Evaluation> = names.iter().map(|n| Evaluation::new(*n)).collect();
     let mut sweeps = [
         Sweep::new("classic", vec![0, 1, 2]),
         Sweep::new("4 members", vec![0, 1, 2, 4]),
         Sweep::new("5 members", vec![0, 1, 2, 4, 5]),
+        Sweep::new("6 members", vec![0, 1, 2, 4, 5, 6]),
+        Sweep::new("kmeans, neural, shift", vec![1, 4, 5, 6]),
     ];
     // The recommended ensemble's members, by name, in the recipe's order.
     let mut wanted = vec![0, 1, 2];
-    for (i, z) in [(3, recipe.autoencoder_z), (4, recipe.conv_z), (5, recipe.lstm_z)] {
+    for (i, z) in [
+        (3, recipe.autoencoder_z),
+        (4, recipe.conv_z),
+        (5, recipe.lstm_z),
+        (6, recipe.shift_z),
+    ] {
         if z.is_some() {
             wanted.push(i);
         }
@@ -246,6 +255,9 @@ fn run(cli: &Cli) -> Result<()> {
     let mut scored = Vec::with_capacity(files.len());
     let mut differing = 0usize;
     let started = std::time::Instant::now();
+    // Per column, the files whose training rows made it a rate for the members, and slow for the level shift.
+    let width = files.first().map_or(0, |f| f.x.ncols());
+    let (mut rated, mut slow) = (vec![0usize; width], vec![0usize; width]);
     let bar = aeroguard_examples::progress(files.len() as u64, "fitting and scoring");
     for f in &files {
         bar.set_message(f.name());
@@ -259,15 +271,22 @@ fn run(cli: &Cli) -> Result<()> {
         let test = f.x.slice_axis(Axis(0), Slice::from(TRAIN_ROWS..));
         reference.add(f, &rolling_median(&forest.is_anomaly(test)?.to_vec(), 3))?;
         let t0 = std::time::Instant::now();
-        let mut members = every.classic_members(train)?;
-        let t1 = std::time::Instant::now();
-        members.extend(every.neural_members(train)?);
+        let members = every.members(train)?;
+        if let Some(roles) = every.rate_roles(train)? {
+            for (n, r) in rated.iter_mut().zip(roles.rate()) {
+                *n += usize::from(*r);
+            }
+        }
+        if let Some(Model::LevelShift(m)) = members.last() {
+            for (n, r) in slow.iter_mut().zip(m.roles()) {
+                *n += usize::from(*r == Role::Slow);
+            }
+        }
         if cli.timing {
             eprintln!(
-                "{}: classic members {:.2} s, neural members {:.2} s",
+                "{}: members fitted in {:.2} s",
                 f.path.display(),
-                (t1 - t0).as_secs_f64(),
-                t1.elapsed().as_secs_f64()
+                t0.elapsed().as_secs_f64()
             );
         }
         // Every member alone, under the ensemble's temporal rule; the whole file is one causal sequence.
@@ -309,7 +328,8 @@ fn run(cli: &Cli) -> Result<()> {
         rows.extend(s.evals.iter().map(Evaluation::summary));
     }
     rows.push(recommended.summary());
-    let report = cv::report(&files, &scored, &recipe)?;
+    let member_names: Vec<String> = wanted.iter().map(|&i| names[i].to_string()).collect();
+    let report = cv::report(&files, &scored, &member_names, &recipe)?;
     rows.extend(report.rows.iter().cloned());
     let settings: Vec<serde_json::Value> = report
         .folder_settings
@@ -337,6 +357,20 @@ fn run(cli: &Cli) -> Result<()> {
         dir.display(),
         elapsed.as_secs_f64()
     );
+    let columns = files.first().map(|f| f.columns.clone()).unwrap_or_default();
+    let per_column = |counts: &[usize]| -> String {
+        columns
+            .iter()
+            .zip(counts)
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "Channel roles learned from each file's training rows, files per column:\n  fed as rates to the members (--rate-below): {}\n  left out of the level shift as slow (--slow-below): {}",
+        per_column(&rated),
+        per_column(&slow)
+    );
     println!(
         "{:<36} {:>5} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>8} {:>8} {:>8}",
         "detector", "F1", "FAR %", "MAR %", "TP", "FP", "FN", "TN", "NAB std", "NAB lFP", "NAB lFN"
@@ -355,10 +389,14 @@ fn run(cli: &Cli) -> Result<()> {
     );
     for (folder, s) in &report.folder_settings {
         println!(
-            "  without {folder:<8}: scale {:.2}, {} of {} votes, {} of {} rows",
+            "  without {folder:<8}: scale {:.2}, votes weighing {} of {}, {} of {} rows",
             s.scale,
             s.m,
-            wanted.len(),
+            if recipe.weights.is_empty() {
+                wanted.len() as f64
+            } else {
+                recipe.weights.iter().sum()
+            },
             s.k_of,
             s.window
         );

@@ -1,0 +1,360 @@
+//! A level-shift detector: each sensor's causal rolling mean against the level and scatter it had in the
+//! training rows, with hysteresis; sensors that drift slowly through the training rows are learned as such and
+//! left out, so the drift that follows does not raise alarms.
+
+use ndarray::{Array1, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, input, quantile_sorted};
+
+#[cfg(test)]
+mod tests;
+
+/// What a sensor column is scored on, learned from the training rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Its rolling mean's distance from the training level, in training scatters.
+    Level,
+    /// Left out: it moves slowly through the training rows (a temperature drifting with the day), so its
+    /// training level says nothing about where it will be next.
+    Slow,
+}
+
+/// Unfitted parameters of a level-shift detector, validated by [`LevelShift::builder`].
+///
+/// A row's score is the largest, over the sensors scored on their level, of `|m - c| / s`: `m` the sensor's
+/// mean over the last `window` rows, `c` the median and `s` the robust scatter (1.4826 MAD) of that mean over
+/// the training rows. An alarm starts when the score passes `z` and holds until it falls to `z · release`
+/// (hysteresis: a shift that wavers does not chatter). A sensor is slow when, over the training rows, its
+/// changes from row to row are small against its spread: `var(diff) / (2 var)` below `slow_below` (white
+/// noise gives 1, a drift or a random walk near 0).
+///
+/// ```
+/// use aeroguard_detect::{Detector, FittedDetector, LevelShift, Role};
+/// use ndarray::Array2;
+/// // Column 0 is noise around 5, column 1 drifts upward through the training rows.
+/// let x = Array2::from_shape_fn((400, 2), |(i, j)| match j {
+///     0 => 5.0 + ((i * 7919) % 13) as f64 / 13.0,
+///     _ => 20.0 + i as f64 * 0.01,
+/// });
+/// let mut m = LevelShift::builder().window(10).z(8.0).build()?.fit(x.view())?;
+/// assert_eq!(m.roles(), &[Role::Level, Role::Slow]);
+/// // The drift goes on (column 1) and nothing is flagged; then column 0 steps up by 3 and it is.
+/// let quiet = m.update(ndarray::array![5.5, 30.0].view())?;
+/// assert!(quiet <= m.threshold(), "{quiet}");
+/// let mut last = 0.0;
+/// for _ in 0..10 {
+///     last = m.update(ndarray::array![8.5, 30.0].view())?;
+/// }
+/// assert!(last > m.threshold(), "{last}");
+/// # Ok::<(), aeroguard_detect::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelShift {
+    window: usize,
+    z: f64,
+    release: f64,
+    slow_below: Option<f64>,
+}
+
+/// Builds a [`LevelShift`]; [`build`](LevelShiftBuilder::build) checks every parameter.
+#[derive(Debug, Clone)]
+pub struct LevelShiftBuilder(LevelShift);
+
+impl Default for LevelShift {
+    fn default() -> Self {
+        LevelShift {
+            window: 15,
+            z: 10.0,
+            release: 0.5,
+            slow_below: Some(0.3),
+        }
+    }
+}
+
+impl LevelShift {
+    /// Defaults: 15-row means, alarm above z 10, released at half that, sensors with `var(diff) / (2 var)`
+    /// under 0.3 left out as slow.
+    pub fn builder() -> LevelShiftBuilder {
+        LevelShiftBuilder(LevelShift::default())
+    }
+}
+
+impl LevelShift {
+    /// Rows of the rolling mean.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// The fraction of `z` an alarm holds down to.
+    pub fn release(&self) -> f64 {
+        self.release
+    }
+
+    /// The slowness below which a sensor is left out.
+    pub fn slow_below(&self) -> Option<f64> {
+        self.slow_below
+    }
+}
+
+impl LevelShiftBuilder {
+    /// Rows of the rolling mean (1 to [`limits::MAX_WINDOW`](crate::limits::MAX_WINDOW)).
+    pub fn window(mut self, rows: usize) -> Self {
+        self.0.window = rows;
+        self
+    }
+
+    /// The score an alarm starts above (finite, above 0).
+    pub fn z(mut self, z: f64) -> Self {
+        self.0.z = z;
+        self
+    }
+
+    /// The fraction of `z` an alarm holds down to (in `(0, 1]`; 1 is no hysteresis).
+    pub fn release(mut self, fraction: f64) -> Self {
+        self.0.release = fraction;
+        self
+    }
+
+    /// Leave out sensors slower than this (in `(0, 1]`); `None` scores every sensor.
+    pub fn slow_below(mut self, ratio: Option<f64>) -> Self {
+        self.0.slow_below = ratio;
+        self
+    }
+
+    /// The parameters, checked.
+    pub fn build(self) -> Result<LevelShift> {
+        let p = self.0;
+        if p.window == 0 || p.window > crate::limits::MAX_WINDOW {
+            return Err(Error::parameter("window", p.window, "lies in 1..=10000 rows"));
+        }
+        if !(p.z.is_finite() && p.z > 0.0) {
+            return Err(Error::parameter("z", p.z, "is finite and above 0"));
+        }
+        if !(p.release > 0.0 && p.release <= 1.0) {
+            return Err(Error::parameter("release", p.release, "lies in (0, 1]"));
+        }
+        if let Some(r) = p.slow_below
+            && !(r > 0.0 && r <= 1.0)
+        {
+            return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
+        }
+        Ok(p)
+    }
+}
+
+/// `var(diff) / (2 var)` of a column: 1 for white noise, near 0 for a drift; 1 for a constant column.
+pub(crate) fn slowness(column: &[f64]) -> f64 {
+    let n = column.len() as f64;
+    if column.len() < 3 {
+        return 1.0;
+    }
+    let mean = column.iter().sum::<f64>() / n;
+    let var = column.iter().map(|y| (y - mean) * (y - mean)).sum::<f64>() / n;
+    let dvar = column
+        .windows(2)
+        .map(|w| (w[1] - w[0]) * (w[1] - w[0]))
+        .sum::<f64>()
+        / (n - 1.0);
+    if var > 0.0 && var.is_finite() && dvar.is_finite() {
+        dvar / (2.0 * var)
+    } else {
+        1.0
+    }
+}
+
+/// The median and the robust scatter (1.4826 MAD, or the standard deviation when the MAD is 0, never 0).
+fn level_and_scatter(mut values: Vec<f64>) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let median = quantile_sorted(&values, 0.5);
+    let mut dev: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let mut s = 1.4826 * quantile_sorted(&dev, 0.5);
+    if s.is_nan() || s <= 0.0 {
+        let n = values.len().max(1) as f64;
+        s = (values.iter().map(|v| (v - median) * (v - median)).sum::<f64>() / n).sqrt();
+    }
+    let floor = 1e-12 * median.abs().max(1.0);
+    (median, if s.is_finite() { s.max(floor) } else { floor })
+}
+
+impl Detector for LevelShift {
+    type Fitted = FittedLevelShift;
+
+    fn fit(&self, x: ArrayView2<f64>) -> Result<FittedLevelShift> {
+        let p = LevelShiftBuilder(self.clone()).build()?;
+        input::training("level shift", x, (2 * p.window).max(8))?;
+        let roles: Vec<Role> = x
+            .columns()
+            .into_iter()
+            .map(|c| match p.slow_below {
+                Some(r) if slowness(&c.to_vec()) < r => Role::Slow,
+                _ => Role::Level,
+            })
+            .collect();
+        if !roles.contains(&Role::Level) {
+            return Err(Error::Fit {
+                what: "level shift",
+                reason: format!(
+                    "every one of the {} columns drifts slowly through the training rows (slow_below {:?}), so none is left to score",
+                    roles.len(),
+                    p.slow_below
+                ),
+            });
+        }
+        let features = FeatureWindow::builder()
+            .window(p.window)
+            .raw(false)
+            .mean(true)
+            .build()?;
+        let means = features.transform(x)?;
+        // Full windows only: the first rows' means are over fewer rows and scatter more.
+        let from = (p.window - 1).min(means.nrows() - 1);
+        let (mut center, mut scale) = (Vec::new(), Vec::new());
+        for c in means.columns() {
+            let (m, s) = level_and_scatter(c.iter().skip(from).copied().collect());
+            center.push(m);
+            scale.push(s);
+        }
+        Ok(FittedLevelShift {
+            state: features.state(x.ncols()),
+            features,
+            n_features: x.ncols(),
+            roles,
+            center,
+            scale,
+            on: p.z,
+            release: p.release,
+            threshold: p.z,
+            latched: false,
+        })
+    }
+}
+
+/// A fitted [`LevelShift`]: the training level and scatter of each sensor's rolling mean, the sensors' roles,
+/// and the streaming state (the window and whether an alarm holds).
+///
+/// The hysteresis is in the score: while a shift holds (it passed the fitted `z` and has not fallen to
+/// `z · release`), the score is the raw one divided by `release`. So the score does not depend on the
+/// threshold, and [`set_threshold`](FittedDetector::set_threshold) moves only where alarms are drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedLevelShift {
+    features: FeatureWindow,
+    state: FeatureState,
+    n_features: usize,
+    roles: Vec<Role>,
+    center: Vec<f64>,
+    scale: Vec<f64>,
+    on: f64,
+    release: f64,
+    threshold: f64,
+    latched: bool,
+}
+
+impl FittedLevelShift {
+    /// Each sensor's role, learned from the training rows.
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// Each sensor's training level (the median of its rolling mean).
+    pub fn center(&self) -> &[f64] {
+        &self.center
+    }
+
+    /// Each sensor's training scatter (1.4826 MAD of its rolling mean).
+    pub fn scale(&self) -> &[f64] {
+        &self.scale
+    }
+
+    /// The largest shift over the sensors scored on their level, in training scatters.
+    fn raw(&self, means: ArrayView1<f64>) -> f64 {
+        let mut worst = 0.0f64;
+        for (j, role) in self.roles.iter().enumerate() {
+            if *role == Role::Level {
+                worst = worst.max((means[j] - self.center[j]).abs() / self.scale[j]);
+            }
+        }
+        worst
+    }
+
+    /// The score of one row's means, moving the latch.
+    fn step(&self, latched: &mut bool, means: ArrayView1<f64>) -> f64 {
+        let raw = self.raw(means);
+        *latched = if *latched {
+            raw > self.on * self.release
+        } else {
+            raw > self.on
+        };
+        if *latched { raw / self.release } else { raw }
+    }
+
+    /// Checks a loaded model's internal consistency.
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad = |reason: &str| Error::Model {
+            operation: "load",
+            reason: format!("level shift: {reason}"),
+        };
+        let n = self.n_features;
+        if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {
+            return Err(bad("roles, levels and scatters must have one entry per column"));
+        }
+        if !self.roles.contains(&Role::Level) {
+            return Err(bad("no column is scored on its level"));
+        }
+        if !self.center.iter().all(|c| c.is_finite()) || !self.scale.iter().all(|s| s.is_finite() && *s > 0.0)
+        {
+            return Err(bad("levels must be finite and scatters finite and above 0"));
+        }
+        if !(self.on.is_finite() && self.on > 0.0 && self.threshold.is_finite()) {
+            return Err(bad("z and the threshold must be finite"));
+        }
+        if !(self.release > 0.0 && self.release <= 1.0) {
+            return Err(bad("release must lie in (0, 1]"));
+        }
+        self.state.check(n)?;
+        if self.state.spec() != &self.features || self.features.per_column() != 1 {
+            return Err(bad("the rolling mean differs from its state's"));
+        }
+        Ok(())
+    }
+}
+
+impl FittedDetector for FittedLevelShift {
+    fn name(&self) -> &str {
+        "level_shift"
+    }
+
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    fn set_threshold(&mut self, threshold: f64) {
+        self.threshold = threshold;
+    }
+
+    fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        input::check("rows to score", x, self.n_features)?;
+        let means = self.features.transform(x)?;
+        let mut latched = false;
+        Ok(means.outer_iter().map(|m| self.step(&mut latched, m)).collect())
+    }
+
+    fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
+        let means = self.state.push(row)?;
+        let mut latched = self.latched;
+        let s = self.step(&mut latched, means.view());
+        self.latched = latched;
+        Ok(s)
+    }
+
+    fn reset(&mut self) {
+        self.state.reset();
+        self.latched = false;
+    }
+}

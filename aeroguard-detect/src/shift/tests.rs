@@ -1,0 +1,190 @@
+use ndarray::{Array2, array};
+
+use super::*;
+use crate::Model;
+
+/// Two noisy columns around 5 and 50 (a deterministic pseudo-random scatter), `rows` long.
+fn normal(rows: usize) -> Array2<f64> {
+    Array2::from_shape_fn((rows, 2), |(i, j)| {
+        let u = ((i * 7919 + j * 104_729) % 1000) as f64 / 1000.0 - 0.5;
+        if j == 0 { 5.0 + u } else { 50.0 + 10.0 * u }
+    })
+}
+
+fn fitted() -> FittedLevelShift {
+    LevelShift::builder()
+        .window(5)
+        .z(8.0)
+        .release(0.5)
+        .build()
+        .unwrap()
+        .fit(normal(300).view())
+        .unwrap()
+}
+
+#[test]
+fn batch_and_stream_agree_and_the_training_rows_stay_quiet() {
+    let mut m = fitted();
+    let x = normal(300);
+    let batch = m.score(x.view()).unwrap();
+    for (i, row) in x.outer_iter().enumerate() {
+        assert_eq!(m.update(row).unwrap(), batch[i], "row {i}");
+    }
+    let alarms = batch.iter().filter(|s| **s > m.threshold()).count();
+    assert_eq!(alarms, 0, "{:?}", batch.iter().cloned().fold(0.0, f64::max));
+}
+
+#[test]
+fn an_alarm_holds_down_to_the_release_level_then_clears() {
+    let m = fitted();
+    let (c, s) = (m.center()[0], m.scale()[0]);
+    // Means at 12, then 6 (under z 8 but above its release at 4), then 3 scatters above the level.
+    let mut x = normal(300)
+        .slice_axis(ndarray::Axis(0), ndarray::Slice::from(..20))
+        .to_owned();
+    let mut tail = Vec::new();
+    for level in [12.0, 6.0, 3.0] {
+        for _ in 0..10 {
+            tail.push([c + level * s, m.center()[1]]);
+        }
+    }
+    let tail = Array2::from_shape_vec((30, 2), tail.concat()).unwrap();
+    x.append(ndarray::Axis(0), tail.view()).unwrap();
+    let alarms: Vec<bool> = m
+        .score(x.view())
+        .unwrap()
+        .iter()
+        .map(|v| *v > m.threshold())
+        .collect();
+    assert!(alarms[29], "the shift of 12 alarms");
+    assert!(alarms[39], "at 6 the alarm holds (release at 4)");
+    assert!(!alarms[49], "at 3 it has cleared");
+    // Without hysteresis the same rows at 6 are quiet.
+    let plain = LevelShift::builder()
+        .window(5)
+        .z(8.0)
+        .release(1.0)
+        .build()
+        .unwrap()
+        .fit(normal(300).view())
+        .unwrap();
+    assert!(plain.score(x.view()).unwrap()[39] <= plain.threshold());
+}
+
+#[test]
+fn the_score_does_not_depend_on_the_threshold() {
+    let mut m = fitted();
+    let mut x = normal(60);
+    for i in 30..60 {
+        x[[i, 0]] += 3.0;
+    }
+    let before = m.score(x.view()).unwrap();
+    m.set_threshold(2.0);
+    assert_eq!(m.score(x.view()).unwrap(), before);
+    assert!(before.iter().any(|s| *s > 8.0));
+}
+
+#[test]
+fn slow_columns_are_learned_and_left_out() {
+    let mut x = normal(400);
+    for (i, mut row) in x.outer_iter_mut().enumerate() {
+        row[1] = 20.0 + i as f64 * 0.05;
+    }
+    let m = LevelShift::builder()
+        .window(5)
+        .build()
+        .unwrap()
+        .fit(x.view())
+        .unwrap();
+    assert_eq!(m.roles(), &[Role::Level, Role::Slow]);
+    // The drift going on far past the training level changes nothing.
+    let on = m.score(array![[5.0, 90.0], [5.1, 95.0]].view()).unwrap();
+    assert!(on.iter().all(|s| *s < 8.0), "{on:?}");
+    // With the role switched off the drift alarms.
+    let all = LevelShift::builder()
+        .window(5)
+        .slow_below(None)
+        .build()
+        .unwrap()
+        .fit(x.view())
+        .unwrap();
+    assert_eq!(all.roles(), &[Role::Level, Role::Level]);
+    assert!(all.score(array![[5.0, 90.0]].view()).unwrap()[0] > 8.0);
+    // Nothing left to score is an error that says so.
+    let drifting = Array2::from_shape_fn((400, 2), |(i, j)| i as f64 * (j + 1) as f64);
+    let e = LevelShift::default().fit(drifting.view()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Fit {
+                what: "level shift",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("drifts slowly"), "{e}");
+}
+
+#[test]
+fn bad_parameters_and_bad_input_are_typed_errors() {
+    for (b, name) in [
+        (LevelShift::builder().window(0), "window"),
+        (LevelShift::builder().z(f64::NAN), "z"),
+        (LevelShift::builder().z(-1.0), "z"),
+        (LevelShift::builder().release(0.0), "release"),
+        (LevelShift::builder().release(1.5), "release"),
+        (LevelShift::builder().slow_below(Some(2.0)), "slow_below"),
+    ] {
+        match b.build() {
+            Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    let e = LevelShift::default().fit(normal(10).view()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotEnoughRows {
+                needed: 30,
+                got: 10,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let mut m = fitted();
+    assert!(matches!(
+        m.update(array![f64::NAN, 1.0].view()),
+        Err(Error::NonFinite { column: 0, .. })
+    ));
+    assert!(matches!(
+        m.score(array![[1.0, 2.0, 3.0]].view()),
+        Err(Error::Shape { got: 3, .. })
+    ));
+    let mut bad = normal(300);
+    bad[[7, 1]] = f64::INFINITY;
+    assert!(matches!(
+        LevelShift::default().fit(bad.view()),
+        Err(Error::NonFinite { row: 7, .. })
+    ));
+}
+
+#[test]
+fn saves_loads_and_refuses_a_damaged_model() {
+    let model = Model::from(fitted());
+    let json = model.save().unwrap();
+    let loaded = Model::load(&json).unwrap();
+    let x = normal(50);
+    assert_eq!(loaded.score(x.view()).unwrap(), model.score(x.view()).unwrap());
+    assert_eq!(loaded.name(), "level_shift");
+    let s = fitted().scale()[0];
+    let zero_scale = json.replacen(&format!("{s}"), "0.0", 1);
+    assert_ne!(zero_scale, json);
+    assert!(matches!(Model::load(&zero_scale), Err(Error::Model { .. })));
+    let no_level = json.replace("\"level\"", "\"slow\"");
+    assert!(matches!(Model::load(&no_level), Err(Error::Model { .. })));
+    let short = json.replacen("\"roles\":[\"level\",", "\"roles\":[", 1);
+    assert_ne!(short, json);
+    assert!(matches!(Model::load(&short), Err(Error::Model { .. })));
+}
