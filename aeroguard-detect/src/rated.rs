@@ -219,7 +219,12 @@ mod tests {
         assert!((t[[3, 1]] - 0.6).abs() < 1e-9, "against row 0 before the lag");
         assert!((t[[50, 1]] - 1.0).abs() < 1e-9, "five rows of 0.2");
         assert_eq!(t.column(0), x.column(0));
-        let forest = IsolationForest::builder().seed(3).build().unwrap().fit(t.view()).unwrap();
+        let forest = IsolationForest::builder()
+            .seed(3)
+            .build()
+            .unwrap()
+            .fit(t.view())
+            .unwrap();
         let mut m = roles.wrap(forest).unwrap();
         let batch = m.score(x.view()).unwrap();
         for round in 0..2 {
@@ -247,11 +252,18 @@ mod tests {
         ));
         let roles = RateRoles::learn(x.view(), 0.3, 5).unwrap();
         let three = Array2::from_shape_fn((50, 3), |(i, j)| (i + j) as f64);
-        let forest = IsolationForest::builder().build().unwrap().fit(three.view()).unwrap();
+        let forest = IsolationForest::builder()
+            .build()
+            .unwrap()
+            .fit(three.view())
+            .unwrap();
         assert!(matches!(roles.wrap(forest), Err(Error::Shape { got: 3, .. })));
         let forest = IsolationForest::builder().build().unwrap().fit(x.view()).unwrap();
         let mut m = roles.wrap(forest).unwrap();
-        assert!(matches!(m.update(array![1.0].view()), Err(Error::Shape { got: 1, .. })));
+        assert!(matches!(
+            m.update(array![1.0].view()),
+            Err(Error::Shape { got: 1, .. })
+        ));
         assert!(matches!(
             m.update(array![1.0, f64::INFINITY].view()),
             Err(Error::NonFinite { column: 1, .. })
@@ -272,10 +284,21 @@ mod tests {
         let names: Vec<&str> = voter.members().iter().map(|m| m.name()).collect();
         assert_eq!(
             names,
-            ["rules", "kmeans", "isolation_forest", "conv_autoencoder", "lstm", "level_shift"]
+            [
+                "rules",
+                "kmeans",
+                "isolation_forest",
+                "conv_autoencoder",
+                "lstm",
+                "level_shift"
+            ]
         );
         for m in &voter.members()[..5] {
-            assert!(matches!(m, Model::Rated(r) if r.roles().rate() == [false, true]), "{}", m.name());
+            assert!(
+                matches!(m, Model::Rated(r) if r.roles().rate() == [false, true]),
+                "{}",
+                m.name()
+            );
         }
         assert!(matches!(voter.members()[5], Model::LevelShift(_)));
         let json = voter.save().unwrap();
@@ -284,6 +307,9 @@ mod tests {
         // A damaged wrapper (its roles one column short) is refused on load.
         let damaged = json.replacen("\"rate\":[false,true]", "\"rate\":[false]", 1);
         assert_ne!(damaged, json);
-        assert!(matches!(crate::Voter::<Model>::load(&damaged), Err(Error::Model { .. })));
+        assert!(matches!(
+            crate::Voter::<Model>::load(&damaged),
+            Err(Error::Model { .. })
+        ));
     }
 }

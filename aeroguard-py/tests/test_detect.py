@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,43 @@ def test_without_scikit_learn():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_level_shift_learns_slow_sensors_and_holds_its_alarm():
+    rng = np.random.default_rng(3)
+    rows = 400
+    # Column 0 is noise around 5; column 1 drifts upward (a temperature), which the model must leave out.
+    X = np.column_stack([5 + rng.normal(size=rows), 20 + 0.05 * np.arange(rows)])
+    det = aeroguard.LevelShift(window=10, z=8.0, release=0.5)
+    assert det.get_params() == {"window": 10, "z": 8.0, "release": 0.5, "slow_below": 0.3}
+    det.fit(X)
+    assert json.loads(json.loads(det.save())["model"])["roles"] == ["level", "slow"]
+    later = np.column_stack([5 + rng.normal(size=60), 60 + 0.05 * np.arange(60)])
+    later[20:40, 0] += 4.0  # a step of four scatters of the raw noise, far more of its 10-row mean
+    flags = det.is_anomaly(later)
+    assert not flags[:20].any(), "the drift alone raises nothing"
+    assert flags[30:40].all(), "the step does"
+    # Streaming gives the batch's scores, and a saved model the same.
+    batch = det.score_samples(later)
+    again = aeroguard.LevelShift.load(det.save())
+    np.testing.assert_allclose([-again.update(r) for r in later], batch)
+    # Far past its training range, the drift alarms when every sensor is scored, and not when it is left out.
+    far = later[:20] + np.array([0.0, 140.0])
+    every = aeroguard.LevelShift(window=10, z=8.0, slow_below=None).fit(X)
+    assert every.is_anomaly(far).all()
+    assert not det.is_anomaly(far).any()
+    for bad in [dict(window=0), dict(z=float("nan")), dict(release=1.5), dict(slow_below=2.0)]:
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            aeroguard.LevelShift(**bad).fit(X)
+    with pytest.raises(ValueError, match="NaN|finite"):
+        det.update(np.array([np.nan, 1.0]))
+
+
+def test_full_ensemble_has_the_level_shift_and_weighs_it_double():
+    X = normal()
+    ens = aeroguard.Ensemble.fit(X, neural=True)
+    assert ens.members == [
+        "rules", "kmeans", "isolation_forest", "conv_autoencoder", "lstm", "level_shift",
+    ]
+    v = ens.update(X[0])
+    assert [r.weight for r in v.members] == [1.0, 1.0, 1.0, 1.0, 1.0, 2.0]

@@ -1,7 +1,7 @@
 //! Neural detector speed on 8 features: the LSTM predictor (hidden 32) carrying its state one row at a time,
 //! the dense autoencoder (window 4, 32 hidden, bottleneck 4) per streamed row, the convolutional autoencoder
 //! (window 16) per streamed row, and batch scoring per sample for each. The full recommended ensemble (3 classic
-//! + 2 neural members, with the vote record) per streamed row.
+//! + 2 neural members + the level shift, behind their rate roles, with the vote record) per streamed row.
 //!
 //! `cargo bench -p aeroguard-benches --bench neural`
 

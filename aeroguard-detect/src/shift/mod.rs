@@ -28,7 +28,8 @@ pub enum Role {
 /// the training rows. An alarm starts when the score passes `z` and holds until it falls to `z · release`
 /// (hysteresis: a shift that wavers does not chatter). A sensor is slow when, over the training rows, its
 /// changes from row to row are small against its spread: `var(diff) / (2 var)` below `slow_below` (white
-/// noise gives 1, a drift or a random walk near 0).
+/// noise gives 1, a drift or a random walk near 0). When every sensor is slow (smooth signals sampled fast),
+/// none is left out.
 ///
 /// ```
 /// use aeroguard_detect::{Detector, FittedDetector, LevelShift, Role};
@@ -82,6 +83,11 @@ impl LevelShift {
 }
 
 impl LevelShift {
+    /// The score an alarm starts above.
+    pub fn z(&self) -> f64 {
+        self.z
+    }
+
     /// Rows of the rolling mean.
     pub fn window(&self) -> usize {
         self.window
@@ -185,7 +191,7 @@ impl Detector for LevelShift {
     fn fit(&self, x: ArrayView2<f64>) -> Result<FittedLevelShift> {
         let p = LevelShiftBuilder(self.clone()).build()?;
         input::training("level shift", x, (2 * p.window).max(8))?;
-        let roles: Vec<Role> = x
+        let mut roles: Vec<Role> = x
             .columns()
             .into_iter()
             .map(|c| match p.slow_below {
@@ -193,15 +199,9 @@ impl Detector for LevelShift {
                 _ => Role::Level,
             })
             .collect();
+        // Every sensor slow (smooth signals sampled fast): leaving all out would score nothing, so none is.
         if !roles.contains(&Role::Level) {
-            return Err(Error::Fit {
-                what: "level shift",
-                reason: format!(
-                    "every one of the {} columns drifts slowly through the training rows (slow_below {:?}), so none is left to score",
-                    roles.len(),
-                    p.slow_below
-                ),
-            });
+            roles.fill(Role::Level);
         }
         let features = FeatureWindow::builder()
             .window(p.window)

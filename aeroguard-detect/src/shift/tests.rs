@@ -110,20 +110,10 @@ fn slow_columns_are_learned_and_left_out() {
         .unwrap();
     assert_eq!(all.roles(), &[Role::Level, Role::Level]);
     assert!(all.score(array![[5.0, 90.0]].view()).unwrap()[0] > 8.0);
-    // Nothing left to score is an error that says so.
+    // When every sensor is slow, none is left out (else nothing would be scored).
     let drifting = Array2::from_shape_fn((400, 2), |(i, j)| i as f64 * (j + 1) as f64);
-    let e = LevelShift::default().fit(drifting.view()).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Fit {
-                what: "level shift",
-                ..
-            }
-        ),
-        "{e}"
-    );
-    assert!(e.to_string().contains("drifts slowly"), "{e}");
+    let m = LevelShift::default().fit(drifting.view()).unwrap();
+    assert_eq!(m.roles(), &[Role::Level, Role::Level]);
 }
 
 #[test]

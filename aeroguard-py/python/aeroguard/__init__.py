@@ -44,6 +44,7 @@ from aeroguard.detect import (
     ClusterProfile,
     ConvAutoencoder,
     IsolationForest,
+    LevelShift,
     NotFittedError,
     RuleSet,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "IsolationForest",
     "Leadership",
     "LeadershipLostError",
+    "LevelShift",
     "MemberRecord",
     "ModelError",
     "NotFittedError",

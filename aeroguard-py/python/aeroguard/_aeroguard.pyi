@@ -28,6 +28,7 @@ __all__ = [
     "LstmParams",
     "ClusterProfileParams",
     "RuleSetParams",
+    "LevelShiftParams",
     "FittedModel",
     "Ensemble",
     "Verdict",
@@ -188,6 +189,20 @@ class RuleSetParams:
         margin: Optional[float] = None,
         rows: Optional[int] = None,
     ) -> RuleSetParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class LevelShiftParams:
+    def __new__(
+        cls,
+        *,
+        window: Optional[int] = None,
+        z: Optional[float] = None,
+        release: Optional[float] = None,
+        slow_below: Optional[float] = ...,
+    ) -> LevelShiftParams: ...
     @staticmethod
     def defaults() -> Dict[str, Any]: ...
     def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...

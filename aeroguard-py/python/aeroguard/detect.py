@@ -109,6 +109,7 @@ _CAE = _aeroguard.ConvAutoencoderParams.defaults()
 _LSTM = _aeroguard.LstmParams.defaults()
 _CP = _aeroguard.ClusterProfileParams.defaults()
 _RS = _aeroguard.RuleSetParams.defaults()
+_LS = _aeroguard.LevelShiftParams.defaults()
 
 
 class IsolationForest(_Detector):
@@ -297,6 +298,27 @@ class LSTM(_Detector):
 
     def fit(self, X: Any, y: Any = None) -> "LSTM":
         return _fit_calibrated(self, X)
+
+
+class LevelShift(_Detector):
+    """Each sensor's rolling mean over ``window`` rows against its training level, in training scatters (robust
+    z); an alarm starts above ``z`` and holds down to ``z * release``. Sensors that drift slowly through the
+    training rows (``var(diff) / (2 var)`` under ``slow_below``) are left out; ``slow_below=None`` scores all."""
+
+    _spec = _aeroguard.LevelShiftParams
+
+    def __init__(
+        self,
+        *,
+        window: int = _LS["window"],
+        z: float = _LS["z"],
+        release: float = _LS["release"],
+        slow_below: Optional[float] = _LS["slow_below"],
+    ) -> None:
+        self.window = window
+        self.z = z
+        self.release = release
+        self.slow_below = slow_below
 
 
 _D = TypeVar("_D", bound=_Detector)

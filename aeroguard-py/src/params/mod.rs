@@ -9,12 +9,14 @@ use aeroguard_detect::{
 };
 
 mod neural;
+mod shift;
 
 pub use neural::{AutoencoderParams, ConvAutoencoderParams, LstmParams};
 use numpy::PyReadonlyArray2;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+pub use shift::LevelShiftParams;
 
 use crate::errors;
 use crate::ints::{Int, opt};

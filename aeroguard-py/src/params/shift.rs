@@ -1,0 +1,60 @@
+//! The level-shift detector's typed constructor.
+
+use aeroguard_detect::LevelShift;
+use numpy::PyReadonlyArray2;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::fit;
+use crate::errors;
+use crate::ints::{Int, opt};
+use crate::model::FittedModel;
+
+/// `LevelShift`'s parameters, validated by its builder: rows of the rolling mean, the alarm level, the
+/// fraction it holds down to, and the slowness below which a sensor is left out (`None`: none is).
+#[pyclass(module = "aeroguard._aeroguard", frozen)]
+pub struct LevelShiftParams(LevelShift);
+
+#[pymethods]
+impl LevelShiftParams {
+    #[new]
+    #[pyo3(signature = (*, window = None, z = None, release = None, slow_below = Some(f64::NAN)))]
+    fn new(
+        window: Option<Int<usize>>,
+        z: Option<f64>,
+        release: Option<f64>,
+        slow_below: Option<f64>,
+    ) -> PyResult<Self> {
+        let d = LevelShift::default();
+        // NaN (the signature's default) keeps the builder's; an explicit None scores every sensor.
+        let slow_below = match slow_below {
+            Some(v) if v.is_nan() => d.slow_below(),
+            other => other,
+        };
+        let mut b = LevelShift::builder()
+            .window(opt(window).unwrap_or(d.window()))
+            .release(release.unwrap_or(d.release()))
+            .slow_below(slow_below);
+        if let Some(z) = z {
+            b = b.z(z);
+        }
+        Ok(LevelShiftParams(b.build().map_err(errors::detect)?))
+    }
+
+    /// The builder's defaults, by parameter.
+    #[staticmethod]
+    fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+        let l = LevelShift::default();
+        let d = PyDict::new(py);
+        d.set_item("window", l.window())?;
+        d.set_item("z", l.z())?;
+        d.set_item("release", l.release())?;
+        d.set_item("slow_below", l.slow_below())?;
+        Ok(d)
+    }
+
+    /// Fits on normal rows `x`.
+    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+        fit(py, &self.0, x)
+    }
+}
