@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aeroguard_detect::{Detector, FeatureWindow, FittedDetector, IsolationForest, Windowed};
+use aeroguard_detect::{Detector, FeatureWindow, FittedDetector, IsolationForest, LevelShift, Windowed};
 use aeroguard_eval::nab::{self, NabResult, NabSeries, PROFILES};
 use aeroguard_examples::{Error, Result};
 use clap::Parser;
@@ -74,6 +74,19 @@ fn forest_48(values: &[f64], train: usize) -> Result<Vec<f64>> {
     forest(values, train, 48)
 }
 
+/// The level shift: the 12-row mean against its training level, in training scatters (alarm above z 10, held
+/// to 5).
+fn level_shift(values: &[f64], train: usize) -> Result<Vec<f64>> {
+    let x = column(values)?;
+    let training = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..train));
+    let model = LevelShift::builder()
+        .window(12)
+        .slow_below(None)
+        .build()?
+        .fit(training)?;
+    Ok(relative(&model.score(x.view())?.to_vec(), model.threshold()))
+}
+
 /// A windowed Gaussian in the manner of NAB's baseline (our code): how many standard deviations of the last
 /// 6,400 rows the value lies from their mean, with the window started on the training rows.
 fn windowed_gaussian(values: &[f64], _train: usize) -> Result<Vec<f64>> {
@@ -110,9 +123,10 @@ fn perfect(series: &NabSeries) -> Vec<f64> {
     s
 }
 
-const DETECTORS: [(&str, Scorer); 3] = [
+const DETECTORS: [(&str, Scorer); 4] = [
     ("forest(window 12)", forest_12),
     ("forest(window 48)", forest_48),
+    ("shift(window 12)", level_shift),
     ("windowed gaussian", windowed_gaussian),
 ];
 

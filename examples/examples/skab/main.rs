@@ -7,10 +7,11 @@
 //! ```
 //!
 //! DIR holds any of SKAB's `valve1/`, `valve2/`, `other/` folders (default: `../shared/data/skab`). The table
-//! has each detector alone, the benchmark's isolation-forest recipe, every M of the classic 3-member ensemble
-//! and of the 4- and 5-member ensembles with the neural members, and the recommended ensemble as `ensemble`
-//! (`EnsembleRecipe::full`; `--classic` for the 3-member default). Then, for the recommended ensemble, how often
-//! each member cast the deciding vote, and how correlated the members' errors are.
+//! has each detector alone, the benchmark's isolation-forest recipe, every M of the classic 3-member ensemble,
+//! of the 4- and 5-member ensembles with the neural members and of the 6 with the level shift, the recommended
+//! ensemble as `ensemble` (`EnsembleRecipe::full`; `--classic` for the 3-member default), and its cross-validated
+//! rows beside each member's. Then, for the recommended ensemble, how often each member cast the deciding vote,
+//! and how correlated the members' errors are.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -343,11 +344,20 @@ fn run(cli: &Cli) -> Result<()> {
         .iter()
         .map(|(scale, f1, far)| serde_json::json!({ "scale": scale, "f1": f1, "far": far }))
         .collect();
+    let columns = files.first().map(|f| f.columns.clone()).unwrap_or_default();
     if cli.json {
+        let by_column = |counts: &[usize]| -> serde_json::Map<String, serde_json::Value> {
+            columns
+                .iter()
+                .zip(counts)
+                .map(|(c, n)| (c.clone(), (*n).into()))
+                .collect()
+        };
         println!(
             "{}",
             serde_json::json!({ "files": files.len(), "detectors": rows, "cv_folder_settings": settings,
-                                 "threshold_curve": curve, "cv_check_differing_rows": differing })
+                                 "threshold_curve": curve, "cv_check_differing_rows": differing,
+                                 "roles": { "rated_files": by_column(&rated), "slow_files": by_column(&slow) } })
         );
         return Ok(());
     }
@@ -357,7 +367,6 @@ fn run(cli: &Cli) -> Result<()> {
         dir.display(),
         elapsed.as_secs_f64()
     );
-    let columns = files.first().map(|f| f.columns.clone()).unwrap_or_default();
     let per_column = |counts: &[usize]| -> String {
         columns
             .iter()
