@@ -2,8 +2,6 @@
 //! the day) are fed to it as their change over `lag` rows instead of their level, so a model fitted on the first
 //! rows does not flag the drift that follows.
 
-use std::collections::VecDeque;
-
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +68,9 @@ impl RateRoles {
     /// `x` with its slow columns replaced by their rates (one sequence from its first row).
     pub fn transform(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
         input::check("rows to transform", x, self.rate.len())?;
+        if !self.rate.contains(&true) {
+            return Ok(x.to_owned());
+        }
         let mut out = x.to_owned();
         for (j, rate) in self.rate.iter().enumerate() {
             if *rate {
@@ -92,18 +93,40 @@ impl RateRoles {
         }
         Ok(FittedRated {
             roles: self.clone(),
-            recent: VecDeque::new(),
+            kept: Vec::new(),
+            kept_rows: 0,
+            next: 0,
+            out: Scratch::default(),
             inner,
         })
     }
 }
 
+/// A buffer reused from row to row: no part of a model's identity or of its saved form.
+#[derive(Debug, Clone, Default)]
+struct Scratch(Vec<f64>);
+
+impl PartialEq for Scratch {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// A detector behind [`RateRoles`]: takes raw rows, feeds the inner model their transform, and keeps the last
-/// `lag` rows for streaming.
+/// `lag` rows for streaming (in one ring of `lag × width` values, so a streamed row allocates only its
+/// transform).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedRated<F> {
     roles: RateRoles,
-    recent: VecDeque<Vec<f64>>,
+    /// The kept rows, row after row (`kept_rows × width` values).
+    kept: Vec<f64>,
+    /// How many rows are kept (at most `lag`).
+    kept_rows: usize,
+    /// The slot the next row goes to once the ring is full (the oldest row's).
+    next: usize,
+    /// The last row's transform (reused, so streaming allocates nothing).
+    #[serde(skip)]
+    out: Scratch,
     inner: F,
 }
 
@@ -121,7 +144,10 @@ impl<F> FittedRated<F> {
     pub(crate) fn map_inner<G>(self, f: impl FnOnce(F) -> G) -> FittedRated<G> {
         FittedRated {
             roles: self.roles,
-            recent: self.recent,
+            kept: self.kept,
+            kept_rows: self.kept_rows,
+            next: self.next,
+            out: self.out,
             inner: f(self.inner),
         }
     }
@@ -131,8 +157,9 @@ impl<F> FittedRated<F> {
         let width = self.roles.rate.len();
         let ok = width == inner_width
             && (1..=limits::MAX_WINDOW).contains(&self.roles.lag)
-            && self.recent.len() <= self.roles.lag
-            && self.recent.iter().all(|r| r.len() == width);
+            && self.kept_rows <= self.roles.lag
+            && self.kept.len() == self.kept_rows * width
+            && self.next < self.roles.lag;
         if ok {
             Ok(())
         } else {
@@ -143,21 +170,47 @@ impl<F> FittedRated<F> {
         }
     }
 
-    /// The transform of the next raw row, moving the kept rows forward.
-    fn push(&mut self, row: ArrayView1<f64>) -> Result<Array1<f64>> {
+    /// Puts the next raw row's transform in `out`, moving the kept rows forward; false when no sensor is a
+    /// rate (the row goes to the inner model as it is, and nothing is kept).
+    fn push(&mut self, row: ArrayView1<f64>) -> Result<bool> {
         input::check_row("row to score", row, self.roles.rate.len())?;
-        let reference = self.recent.front().cloned().unwrap_or_else(|| row.to_vec());
-        let out: Array1<f64> = row
-            .iter()
-            .zip(&self.roles.rate)
-            .zip(&reference)
-            .map(|((v, rate), r)| if *rate { v - r } else { *v })
-            .collect();
-        if self.recent.len() == self.roles.lag {
-            self.recent.pop_front();
+        if !self.roles.rate.contains(&true) {
+            return Ok(false);
         }
-        self.recent.push_back(row.to_vec());
-        Ok(out)
+        let width = self.roles.rate.len();
+        // The row `lag` back: while the ring fills, the first row; once full, the slot about to be overwritten.
+        let slot = if self.kept_rows < self.roles.lag {
+            0
+        } else {
+            self.next
+        };
+        self.out.0.clear();
+        if self.kept_rows == 0 {
+            let first = row.iter().zip(&self.roles.rate);
+            self.out
+                .0
+                .extend(first.map(|(v, rate)| if *rate { 0.0 } else { *v }));
+        } else {
+            let reference = &self.kept[slot * width..(slot + 1) * width];
+            let pairs = row.iter().zip(&self.roles.rate).zip(reference);
+            self.out
+                .0
+                .extend(pairs.map(|((v, rate), r)| if *rate { v - r } else { *v }));
+        }
+        if self.kept_rows < self.roles.lag {
+            self.kept.extend(row.iter());
+            self.kept_rows += 1;
+            self.next = self.kept_rows % self.roles.lag;
+        } else {
+            for (k, v) in self.kept[slot * width..(slot + 1) * width]
+                .iter_mut()
+                .zip(row.iter())
+            {
+                *k = *v;
+            }
+            self.next = (self.next + 1) % self.roles.lag;
+        }
+        Ok(true)
     }
 }
 
@@ -175,18 +228,31 @@ impl<F: FittedDetector> FittedDetector for FittedRated<F> {
         self.inner.set_threshold(threshold);
     }
     fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
-        self.inner.score(self.roles.transform(x)?.view())
+        if self.roles.rate.contains(&true) {
+            self.inner.score(self.roles.transform(x)?.view())
+        } else {
+            input::check("rows to score", x, self.roles.rate.len())?;
+            self.inner.score(x)
+        }
     }
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
-        let r = self.push(row)?;
-        self.inner.update(r.view())
+        if self.push(row)? {
+            self.inner.update(ArrayView1::from(&self.out.0[..]))
+        } else {
+            self.inner.update(row)
+        }
     }
     fn update_at(&mut self, row: ArrayView1<f64>, at: aeroguard_core::Timestamp) -> Result<f64> {
-        let r = self.push(row)?;
-        self.inner.update_at(r.view(), at)
+        if self.push(row)? {
+            self.inner.update_at(ArrayView1::from(&self.out.0[..]), at)
+        } else {
+            self.inner.update_at(row, at)
+        }
     }
     fn reset(&mut self) {
-        self.recent.clear();
+        self.kept.clear();
+        self.kept_rows = 0;
+        self.next = 0;
         self.inner.reset();
     }
 }

@@ -82,6 +82,10 @@ pub struct EnsembleRecipe {
     /// level-shift member; `None` scores every sensor.
     #[serde(default = "default_slow_below")]
     pub slow_below: Option<f64>,
+    /// Rows over which the level-shift member's level follows normal operation (guarded: never while an alarm
+    /// holds or the score is over its release level); `None` keeps the training level.
+    #[serde(default)]
+    pub shift_follow: Option<usize>,
     /// Sensors slower than this through the training rows are fed to every member but the level-shift one as
     /// their change over `rate_lag` rows ([`RateRoles`]); `None` feeds every sensor as it is.
     #[serde(default)]
@@ -138,6 +142,7 @@ impl Default for EnsembleRecipe {
             shift_window: default_shift_window(),
             shift_release: default_shift_release(),
             slow_below: default_slow_below(),
+            shift_follow: None,
             rate_below: None,
             rate_lag: default_rate_lag(),
         }
@@ -247,6 +252,7 @@ impl EnsembleRecipe {
             .z(z)
             .release(self.shift_release)
             .slow_below(self.slow_below)
+            .follow(self.shift_follow)
             .build()?;
         Ok(Some(shift.fit(x)?.into()))
     }

@@ -57,6 +57,7 @@ pub struct LevelShift {
     z: f64,
     release: f64,
     slow_below: Option<f64>,
+    follow: Option<usize>,
 }
 
 /// Builds a [`LevelShift`]; [`build`](LevelShiftBuilder::build) checks every parameter.
@@ -70,6 +71,7 @@ impl Default for LevelShift {
             z: 10.0,
             release: 0.5,
             slow_below: Some(0.3),
+            follow: None,
         }
     }
 }
@@ -102,6 +104,11 @@ impl LevelShift {
     pub fn slow_below(&self) -> Option<f64> {
         self.slow_below
     }
+
+    /// The rows over which the level follows the rolling mean, if it does.
+    pub fn follow(&self) -> Option<usize> {
+        self.follow
+    }
 }
 
 impl LevelShiftBuilder {
@@ -129,6 +136,14 @@ impl LevelShiftBuilder {
         self
     }
 
+    /// Let each sensor's level follow its rolling mean, an exponential average over about `rows` rows, while no
+    /// alarm holds and the score stays at or under the release level (`z · release`), so a slow drift of
+    /// normal operation is learned and a shift is not. `None` (the default) keeps the training level.
+    pub fn follow(mut self, rows: Option<usize>) -> Self {
+        self.0.follow = rows;
+        self
+    }
+
     /// The parameters, checked.
     pub fn build(self) -> Result<LevelShift> {
         let p = self.0;
@@ -145,6 +160,11 @@ impl LevelShiftBuilder {
             && !(r > 0.0 && r <= 1.0)
         {
             return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
+        }
+        if let Some(rows) = p.follow
+            && !(1..=1_000_000).contains(&rows)
+        {
+            return Err(Error::parameter("follow", rows, "lies in 1..=1000000 rows"));
         }
         Ok(p)
     }
@@ -227,6 +247,8 @@ impl Detector for LevelShift {
             on: p.z,
             release: p.release,
             threshold: p.z,
+            follow: p.follow.map(|rows| 1.0 / rows as f64),
+            level: Vec::new(),
             latched: false,
         })
     }
@@ -249,6 +271,12 @@ pub struct FittedLevelShift {
     on: f64,
     release: f64,
     threshold: f64,
+    /// The weight of each new mean in the level that follows (`1 / rows`); `None`: the level is fixed.
+    #[serde(default)]
+    follow: Option<f64>,
+    /// The level now, when it follows (empty until the first streamed row).
+    #[serde(default)]
+    level: Vec<f64>,
     latched: bool,
 }
 
@@ -268,25 +296,36 @@ impl FittedLevelShift {
         &self.scale
     }
 
-    /// The largest shift over the sensors scored on their level, in training scatters.
-    fn raw(&self, means: ArrayView1<f64>) -> f64 {
+    /// The largest shift from `level` over the sensors scored on their level, in training scatters.
+    fn raw(&self, level: &[f64], means: ArrayView1<f64>) -> f64 {
         let mut worst = 0.0f64;
         for (j, role) in self.roles.iter().enumerate() {
             if *role == Role::Level {
-                worst = worst.max((means[j] - self.center[j]).abs() / self.scale[j]);
+                worst = worst.max((means[j] - level[j]).abs() / self.scale[j]);
             }
         }
         worst
     }
 
-    /// The score of one row's means, moving the latch.
-    fn step(&self, latched: &mut bool, means: ArrayView1<f64>) -> f64 {
-        let raw = self.raw(means);
+    /// The score of one row's means, moving the latch and, when it follows, the level. The guard: the level
+    /// moves only while no alarm holds and the score is at or under the release level.
+    fn step(&self, latched: &mut bool, level: &mut [f64], means: ArrayView1<f64>) -> f64 {
+        let raw = self.raw(level, means);
         *latched = if *latched {
             raw > self.on * self.release
         } else {
             raw > self.on
         };
+        if let Some(a) = self.follow
+            && !*latched
+            && raw <= self.on * self.release
+        {
+            for (j, role) in self.roles.iter().enumerate() {
+                if *role == Role::Level {
+                    level[j] += a * (means[j] - level[j]);
+                }
+            }
+        }
         if *latched { raw / self.release } else { raw }
     }
 
@@ -312,6 +351,12 @@ impl FittedLevelShift {
         }
         if !(self.release > 0.0 && self.release <= 1.0) {
             return Err(bad("release must lie in (0, 1]"));
+        }
+        if self.follow.is_some_and(|a| !(a > 0.0 && a <= 1.0)) {
+            return Err(bad("the following weight must lie in (0, 1]"));
+        }
+        if !(self.level.is_empty() || self.level.len() == n && self.level.iter().all(|v| v.is_finite())) {
+            return Err(bad("the level now must be empty or one finite value per column"));
         }
         self.state.check(n)?;
         if self.state.spec() != &self.features || self.features.per_column() != 1 {
@@ -341,20 +386,29 @@ impl FittedDetector for FittedLevelShift {
     fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         input::check("rows to score", x, self.n_features)?;
         let means = self.features.transform(x)?;
-        let mut latched = false;
-        Ok(means.outer_iter().map(|m| self.step(&mut latched, m)).collect())
+        let (mut latched, mut level) = (false, self.center.clone());
+        Ok(means
+            .outer_iter()
+            .map(|m| self.step(&mut latched, &mut level, m))
+            .collect())
     }
 
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         let means = self.state.push(row)?;
         let mut latched = self.latched;
-        let s = self.step(&mut latched, means.view());
+        let mut level = std::mem::take(&mut self.level);
+        if level.is_empty() {
+            level = self.center.clone();
+        }
+        let s = self.step(&mut latched, &mut level, means.view());
         self.latched = latched;
+        self.level = level;
         Ok(s)
     }
 
     fn reset(&mut self) {
         self.state.reset();
         self.latched = false;
+        self.level.clear();
     }
 }

@@ -178,3 +178,56 @@ fn saves_loads_and_refuses_a_damaged_model() {
     assert_ne!(short, json);
     assert!(matches!(Model::load(&short), Err(Error::Model { .. })));
 }
+
+#[test]
+fn a_following_level_learns_a_slow_drift_but_not_a_shift() {
+    let fixed = LevelShift::builder().window(5).z(8.0).slow_below(None);
+    let follow = fixed.clone().follow(Some(50));
+    let (fixed, mut follow) = (
+        fixed.build().unwrap().fit(normal(300).view()).unwrap(),
+        follow.build().unwrap().fit(normal(300).view()).unwrap(),
+    );
+    // Column 0 drifts by 2.5 raw units over 500 rows (about 19 scatters of its 5-row mean), column 1 stays.
+    let mut drift = normal(800)
+        .slice_axis(ndarray::Axis(0), ndarray::Slice::from(300..))
+        .to_owned();
+    for (i, mut row) in drift.outer_iter_mut().enumerate() {
+        row[0] += i as f64 * 0.005;
+    }
+    let flagged = |m: &FittedLevelShift, x: &Array2<f64>| -> usize {
+        m.score(x.view())
+            .unwrap()
+            .iter()
+            .filter(|s| **s > m.threshold())
+            .count()
+    };
+    assert!(flagged(&fixed, &drift) > 100, "the fixed level flags the drift");
+    assert_eq!(flagged(&follow, &drift), 0, "the following level learns it");
+    // A step of 3 raw units held for 300 rows: the guard keeps the level from learning it.
+    let mut step = normal(300);
+    for i in 20..300 {
+        step[[i, 0]] += 3.0;
+    }
+    let scores = follow.score(step.view()).unwrap();
+    assert!(
+        scores.iter().skip(30).all(|s| *s > follow.threshold()),
+        "still alarmed at the end"
+    );
+    // Streaming, save and load carry the level.
+    let batch = follow.score(drift.view()).unwrap();
+    for (i, row) in drift.outer_iter().enumerate().take(250) {
+        assert_eq!(follow.update(row).unwrap(), batch[i], "row {i}");
+    }
+    let model = Model::from(follow.clone());
+    let mut loaded = match Model::load(&model.save().unwrap()).unwrap() {
+        Model::LevelShift(m) => *m,
+        other => panic!("{other:?}"),
+    };
+    for (i, row) in drift.outer_iter().enumerate().skip(250) {
+        assert_eq!(loaded.update(row).unwrap(), batch[i], "row {i} after load");
+    }
+    assert!(matches!(
+        LevelShift::builder().follow(Some(0)).build(),
+        Err(Error::InvalidParameter { name: "follow", .. })
+    ));
+}

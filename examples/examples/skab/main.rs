@@ -99,6 +99,9 @@ struct Cli {
     /// Print each file's fitting times to stderr.
     #[arg(long)]
     timing: bool,
+    /// Rows over which the level shift's level follows normal operation (guarded by its alarm; 0: fixed).
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    shift_follow: Option<u64>,
     /// Feed every member but the level-shift one the sensors slower than this through their training rows
     /// (`var(diff) / (2 var)`) as their change over `--rate-lag` rows (0: none).
     #[arg(long, value_name = "RATIO")]
@@ -159,6 +162,11 @@ fn recipe(cli: &Cli) -> EnsembleRecipe {
     r.shift_release = cli.shift_release.unwrap_or(r.shift_release);
     r.slow_below = zero_is_off(cli.slow_below, r.slow_below);
     r.rate_below = zero_is_off(cli.rate_below, r.rate_below);
+    r.shift_follow = match cli.shift_follow {
+        Some(0) => None,
+        Some(rows) => Some(rows as usize),
+        None => r.shift_follow,
+    };
     r.rate_lag = cli.rate_lag.map_or(r.rate_lag, |l| l as usize);
     r
 }
