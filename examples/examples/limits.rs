@@ -142,9 +142,8 @@ async fn redis_master() -> redis::aio::MultiplexedConnection {
         .expect("the master reachable")
 }
 
-/// Pipelined `XADD` of `n` small entries, 500 per pipeline, one pipeline at a time (as the queue puts).
-async fn xadd_limit(c: &mut redis::aio::MultiplexedConnection, key: &str, n: u32) -> f64 {
-    let start = Instant::now();
+/// `n` small entries `XADD`ed to `key`, 500 per pipeline, one pipeline at a time (as the queue puts).
+async fn xadd_pipelined(c: &mut redis::aio::MultiplexedConnection, key: &str, n: u32) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(BATCH) {
         let mut pipe = redis::pipe();
         for i in chunk {
@@ -157,6 +156,12 @@ async fn xadd_limit(c: &mut redis::aio::MultiplexedConnection, key: &str, n: u32
         }
         pipe.query_async::<()>(c).await.expect("XADD");
     }
+}
+
+/// Pipelined `XADD` of `n` small entries, 500 per pipeline, one pipeline at a time (as the queue puts).
+async fn xadd_limit(c: &mut redis::aio::MultiplexedConnection, key: &str, n: u32) -> f64 {
+    let start = Instant::now();
+    xadd_pipelined(c, key, n).await;
     let rate = f64::from(n) / start.elapsed().as_secs_f64();
     let _: () = redis::cmd("DEL").arg(key).query_async(c).await.expect("DEL");
     rate
@@ -177,18 +182,7 @@ async fn stream_pattern_limit(c: &mut redis::aio::MultiplexedConnection, key: &s
         .await
         .expect("XGROUP CREATE");
     let start = Instant::now();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(BATCH) {
-        let mut pipe = redis::pipe();
-        for i in chunk {
-            pipe.cmd("XADD")
-                .arg(key)
-                .arg("*")
-                .arg("d")
-                .arg(&i.to_be_bytes()[..])
-                .ignore();
-        }
-        pipe.query_async::<()>(c).await.expect("XADD");
-    }
+    xadd_pipelined(c, key, n).await;
     let mut done = 0;
     while done < n {
         let reply: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
