@@ -41,6 +41,9 @@ struct Inner {
     cursor: parking_lot::Mutex<String>,
     /// When this handle last removed idle consumers from the group.
     reaped: parking_lot::Mutex<Option<Instant>>,
+    /// When this handle's takes last scanned the pending list for entries to reclaim, and whether it released
+    /// a delivery since (a release is reclaimable at once, so the next take scans).
+    scanned: parking_lot::Mutex<(Option<Instant>, bool)>,
     me: std::sync::Weak<Inner>,
 }
 
@@ -60,6 +63,7 @@ impl RedisQueue {
                 pending: parking_lot::Mutex::new(Vec::new()),
                 cursor: parking_lot::Mutex::new("0-0".into()),
                 reaped: parking_lot::Mutex::new(None),
+                scanned: parking_lot::Mutex::new((None, false)),
                 me: me.clone(),
             }),
         }
@@ -152,6 +156,17 @@ impl Inner {
         let (stream, dead, consumer) = (self.stream.clone(), self.dead.clone(), consumer.to_string());
         let (idle, limit) = (self.h.options.ttl_ms(), self.options.limit());
         let cursor = self.cursor.lock().clone();
+        // Scan for entries to reclaim at the reclaim interval (a crashed consumer's entries become claimable
+        // only after a session timeout anyway), after this handle released one, or when a scan is under way.
+        let scan = {
+            let mut s = self.scanned.lock();
+            let due = s.0.is_none_or(|at| at.elapsed() >= self.h.options.session.timeout / 4);
+            let scan = due || s.1 || cursor != "0-0";
+            if scan {
+                *s = (Some(Instant::now()), false);
+            }
+            scan
+        };
         let flat: Vec<Vec<u8>> = self
             .h
             .run("queue take", |mut c| async move {
@@ -164,6 +179,7 @@ impl Inner {
                     .arg(max)
                     .arg(&cursor)
                     .arg(limit)
+                    .arg(if scan { "1" } else { "0" })
                     .invoke_async(&mut c)
                     .await
             })
@@ -267,6 +283,7 @@ impl Acker for Inner {
     }
 
     fn release(&self, id: &str) {
+        self.scanned.lock().1 = true;
         self.h.unhold(&self.stream, &[id.to_string()]);
         self.pending.lock().push(id.to_string());
         // Flush soon even if no take follows on this handle.

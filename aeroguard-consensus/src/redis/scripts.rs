@@ -118,7 +118,8 @@ return {1, v}",
 });
 
 /// KEYS: stream, dead-letter stream. ARGV: group, consumer, min idle ms, count, cursor, max deliveries (0: no
-/// limit). Reclaims entries idle longer than the limit (crashed or released), scanning the pending list from
+/// limit), whether to scan (`1`; `0` reads new entries only: the scan is the costly part, so callers run it
+/// when a reclaim can be due). Reclaims entries idle longer than the limit (crashed or released), scanning the pending list from
 /// `cursor` (each `XAUTOCLAIM` looks at most ten entries per wanted one, so a scan that restarted at `0-0` every
 /// time never got past many live claims), else reads new ones: `{next cursor, id, payload, id, payload, ...}`.
 /// A reclaimed entry delivered more than the limit (`XPENDING` counts deliveries) moves to the dead-letter
@@ -130,7 +131,9 @@ local out = {'0-0'}
 local cursor = ARGV[5]
 local limit = tonumber(ARGV[6])
 -- Scan on until something is reclaimed, the pending list is done, or about 10,000 entries were looked at.
-for _ = 1, math.max(1, math.floor(1000 / tonumber(ARGV[4]))) do
+local rounds = 0
+if ARGV[7] == '1' then rounds = math.max(1, math.floor(1000 / tonumber(ARGV[4]))) end
+for _ = 1, rounds do
   local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', ARGV[4])
   cursor = claimed[1]
   for _, e in ipairs(claimed[2]) do
