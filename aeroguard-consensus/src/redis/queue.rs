@@ -160,7 +160,8 @@ impl Inner {
         // only after a session timeout anyway), after this handle released one, or when a scan is under way.
         let scan = {
             let mut s = self.scanned.lock();
-            let due = s.0.is_none_or(|at| at.elapsed() >= self.h.options.session.timeout / 4);
+            let due =
+                s.0.is_none_or(|at| at.elapsed() >= self.h.options.session.timeout / 4);
             let scan = due || s.1 || cursor != "0-0";
             if scan {
                 *s = (Some(Instant::now()), false);
