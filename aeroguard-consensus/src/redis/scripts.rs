@@ -119,8 +119,8 @@ return {1, v}",
 
 /// KEYS: stream, dead-letter stream. ARGV: group, consumer, min idle ms, count, cursor, max deliveries (0: no
 /// limit), whether to scan (`1`; `0` reads new entries only: the scan is the costly part, so callers run it
-/// when a reclaim can be due). Reclaims entries idle longer than the limit (crashed or released), scanning the pending list from
-/// `cursor` (each `XAUTOCLAIM` looks at most ten entries per wanted one, so a scan that restarted at `0-0` every
+/// when a reclaim can be due). Reclaims entries idle longer than the limit (crashed or released), scanning the
+/// pending list from `cursor` (each `XAUTOCLAIM` looks at most ten entries per wanted one, so a scan that restarted at `0-0` every
 /// time never got past many live claims), else reads new ones: `{next cursor, id, payload, id, payload, ...}`.
 /// A reclaimed entry delivered more than the limit (`XPENDING` counts deliveries) moves to the dead-letter
 /// stream instead, with its id and count.
