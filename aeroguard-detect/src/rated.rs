@@ -113,8 +113,8 @@ impl PartialEq for Scratch {
 }
 
 /// A detector behind [`RateRoles`]: takes raw rows, feeds the inner model their transform, and keeps the last
-/// `lag` rows for streaming (in one ring of `lag × width` values, so a streamed row allocates only its
-/// transform).
+/// `lag` rows for streaming (in one ring of `lag × width` values, the transform in a reused buffer, so
+/// streaming allocates nothing once the ring is full).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedRated<F> {
     roles: RateRoles,
