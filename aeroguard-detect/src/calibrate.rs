@@ -71,15 +71,27 @@ impl Calibration {
             Calibration::Quantile(q) => quantile_sorted(&sorted, q),
             Calibration::Contamination(c) => quantile_sorted(&sorted, 1.0 - c),
             Calibration::RobustZ(k) => {
-                let median = quantile_sorted(&sorted, 0.5);
-                let mut dev: Vec<f64> = sorted.iter().map(|s| (s - median).abs()).collect();
-                dev.sort_by(f64::total_cmp);
-                let mad = quantile_sorted(&dev, 0.5);
+                let (median, mad) = median_and_mad(&sorted);
                 median + k * 1.4826 * mad
             }
             Calibration::Fixed(t) => t,
         })
     }
+}
+
+/// The median of `values` and their median absolute deviation from it (`NaN`s for no values). Any order.
+///
+/// ```
+/// use aeroguard_detect::median_and_mad;
+/// assert_eq!(median_and_mad(&[3.0, 1.0, 2.0, 100.0]), (2.5, 1.0));
+/// ```
+pub fn median_and_mad(values: &[f64]) -> (f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = quantile_sorted(&sorted, 0.5);
+    let mut dev: Vec<f64> = sorted.iter().map(|v| (v - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    (median, quantile_sorted(&dev, 0.5))
 }
 
 /// The `q`-quantile of sorted values, interpolating linearly between neighbours (numpy's `linear`).

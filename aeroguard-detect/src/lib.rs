@@ -23,7 +23,7 @@ mod timed;
 mod voter;
 mod windowed;
 
-pub use calibrate::{Calibration, quantile_sorted};
+pub use calibrate::{Calibration, median_and_mad, quantile_sorted};
 pub use cluster::{Algorithm, ClusterProfile, ClusterProfileBuilder, FittedClusterProfile};
 pub use detector::{Detector, FittedDetector};
 pub use error::{Error, Result};

@@ -174,21 +174,19 @@ impl EnsembleRecipe {
 
     /// The members, fitted on normal rows.
     pub fn members(&self, x: ArrayView2<f64>) -> Result<Vec<Model>> {
-        let mut members = Vec::new();
-        match self.rate_roles(x)? {
-            Some(roles) => {
-                let rated = roles.transform(x)?;
-                for m in self.classic_members(rated.view())? {
-                    members.push(roles.wrap(m)?.into());
-                }
-                for m in self.neural_members(rated.view())? {
-                    members.push(roles.wrap(m)?.into());
-                }
-            }
-            None => {
-                members.extend(self.classic_members(x)?);
-                members.extend(self.neural_members(x)?);
-            }
+        let roles = self.rate_roles(x)?;
+        let rated = roles.as_ref().map(|r| r.transform(x)).transpose()?;
+        let fit_on = match &rated {
+            Some(r) => r.view(),
+            None => x.view(),
+        };
+        let mut members = self.classic_members(fit_on)?;
+        members.extend(self.neural_members(fit_on)?);
+        if let Some(roles) = roles {
+            members = members
+                .into_iter()
+                .map(|m| roles.wrap(m).map(Model::from))
+                .collect::<Result<_>>()?;
         }
         members.extend(self.shift_member(x)?);
         Ok(members)

@@ -5,7 +5,7 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, input, quantile_sorted};
+use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, input, median_and_mad};
 
 #[cfg(test)]
 mod tests;
@@ -57,6 +57,7 @@ pub struct LevelShift {
     z: f64,
     release: f64,
     slow_below: Option<f64>,
+    #[serde(default)]
     follow: Option<usize>,
 }
 
@@ -191,12 +192,9 @@ pub(crate) fn slowness(column: &[f64]) -> f64 {
 }
 
 /// The median and the robust scatter (1.4826 MAD, or the standard deviation when the MAD is 0, never 0).
-fn level_and_scatter(mut values: Vec<f64>) -> (f64, f64) {
-    values.sort_by(f64::total_cmp);
-    let median = quantile_sorted(&values, 0.5);
-    let mut dev: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
-    dev.sort_by(f64::total_cmp);
-    let mut s = 1.4826 * quantile_sorted(&dev, 0.5);
+fn level_and_scatter(values: &[f64]) -> (f64, f64) {
+    let (median, mad) = median_and_mad(values);
+    let mut s = 1.4826 * mad;
     if s.is_nan() || s <= 0.0 {
         let n = values.len().max(1) as f64;
         s = (values.iter().map(|v| (v - median) * (v - median)).sum::<f64>() / n).sqrt();
@@ -233,7 +231,7 @@ impl Detector for LevelShift {
         let from = (p.window - 1).min(means.nrows() - 1);
         let (mut center, mut scale) = (Vec::new(), Vec::new());
         for c in means.columns() {
-            let (m, s) = level_and_scatter(c.iter().skip(from).copied().collect());
+            let (m, s) = level_and_scatter(&c.iter().skip(from).copied().collect::<Vec<_>>());
             center.push(m);
             scale.push(s);
         }

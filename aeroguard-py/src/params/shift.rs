@@ -18,7 +18,8 @@ pub struct LevelShiftParams(LevelShift);
 #[pymethods]
 impl LevelShiftParams {
     #[new]
-    #[pyo3(signature = (*, window = None, z = None, release = None, slow_below = Some(f64::NAN)))]
+    // `slow_below=None` is a choice (score every sensor), so its default is the builder's value itself.
+    #[pyo3(signature = (*, window = None, z = None, release = None, slow_below = LevelShift::default().slow_below()))]
     fn new(
         window: Option<Int<usize>>,
         z: Option<f64>,
@@ -26,11 +27,6 @@ impl LevelShiftParams {
         slow_below: Option<f64>,
     ) -> PyResult<Self> {
         let d = LevelShift::default();
-        // NaN (the signature's default) keeps the builder's; an explicit None scores every sensor.
-        let slow_below = match slow_below {
-            Some(v) if v.is_nan() => d.slow_below(),
-            other => other,
-        };
         let mut b = LevelShift::builder()
             .window(opt(window).unwrap_or(d.window()))
             .release(release.unwrap_or(d.release()))

@@ -31,7 +31,7 @@ fn baseline(m: &Model, train: ndarray::ArrayView2<f64>, z: Option<f64>) -> Resul
         return Ok(Baseline::Scaled(m.threshold()));
     }
     let Some(z) = z else { return Ok(fixed) };
-    let mut s: Vec<f64> = m
+    let s: Vec<f64> = m
         .score(train)?
         .iter()
         .copied()
@@ -40,11 +40,7 @@ fn baseline(m: &Model, train: ndarray::ArrayView2<f64>, z: Option<f64>) -> Resul
     if s.is_empty() {
         return Ok(fixed);
     }
-    s.sort_by(f64::total_cmp);
-    let median = aeroguard_detect::quantile_sorted(&s, 0.5);
-    let mut dev: Vec<f64> = s.iter().map(|v| (v - median).abs()).collect();
-    dev.sort_by(f64::total_cmp);
-    let mad = aeroguard_detect::quantile_sorted(&dev, 0.5);
+    let (median, mad) = aeroguard_detect::median_and_mad(&s);
     let robust = Baseline::RobustZ { median, mad, z };
     let t = m.threshold();
     Ok(if (robust.threshold(1.0) - t).abs() <= 1e-9 * t.abs().max(1.0) {
@@ -143,10 +139,12 @@ pub fn report(
         let single: Vec<Scored> = scored
             .iter()
             .map(|s| Scored {
+                folder: s.folder.clone(),
                 scores: vec![s.scores[i].clone()],
                 baselines: vec![s.baselines[i]],
                 weights: Vec::new(),
-                ..s.clone()
+                labels: s.labels.clone(),
+                test_from: s.test_from,
             })
             .collect();
         let name = format!("{}_cv_folder", names.get(i).map_or("member", |n| n.as_str()));

@@ -281,8 +281,8 @@ fn run(cli: &Cli) -> Result<()> {
         reference.add(f, &rolling_median(&forest.is_anomaly(test)?.to_vec(), 3))?;
         let t0 = std::time::Instant::now();
         let members = every.members(train)?;
-        if let Some(roles) = every.rate_roles(train)? {
-            for (n, r) in rated.iter_mut().zip(roles.rate()) {
+        if let Some(Model::Rated(m)) = members.first() {
+            for (n, r) in rated.iter_mut().zip(m.roles().rate()) {
                 *n += usize::from(*r);
             }
         }
