@@ -61,7 +61,7 @@ pub use election::{
 pub use inbox::check_inbox;
 pub use queue::{
     check_queue, check_queue_ack_needs_the_claim, check_queue_crashed_consumer, check_queue_dead_letters,
-    check_queue_released_item_behind_live_claims,
+    check_queue_length_under_out_of_order_acks, check_queue_released_item_behind_live_claims,
 };
 pub use registry::{check_config, check_config_watch_sees_a_fresh_key, check_registry};
 pub use session::check_session_expiry_recovery;
@@ -114,6 +114,7 @@ pub async fn run_all(h: &dyn Harness) {
     check_queue_ack_needs_the_claim(h).await;
     check_queue_released_item_behind_live_claims(h).await;
     check_queue_dead_letters(h).await;
+    check_queue_length_under_out_of_order_acks(h).await;
     check_session_expiry_recovery(h).await;
 }
 
@@ -139,6 +140,7 @@ macro_rules! conformance_tests {
             queue_ack_needs_the_claim => check_queue_ack_needs_the_claim,
             queue_released_item_behind_live_claims => check_queue_released_item_behind_live_claims,
             queue_dead_letters => check_queue_dead_letters,
+            queue_length_under_out_of_order_acks => check_queue_length_under_out_of_order_acks,
             session_expiry_recovery => check_session_expiry_recovery,
             inbox => check_inbox,
         );

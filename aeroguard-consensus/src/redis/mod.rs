@@ -12,7 +12,7 @@
 //! | election | `el:{<name>}:lease` (`SET NX PX`, renewed by a compare-and-extend script), `el:{<name>}:token` (incremented on every grant: the fencing token), `el:{<name>}:queue` / `:alive` (candidates in join order, with liveness deadlines), `el:{<name>}:wake:<candidate>` (a list the predecessor pushes to when it leaves; candidates wait on it with `BLPOP`) |
 //! | registry | `svc:{<service>}:live` (node → deadline), `:data`, `:owner`, and `:events`, a stream of joins and leaves |
 //! | config | `cfg:{<key>}` (version and bytes), `cfg:{<key>}:changes`, a stream of versions that watchers block on |
-//! | queue | `q:{<name>}`: a stream with the consumer group `aeroguard`; `XREADGROUP`, `XACK` + `XDEL`, `XAUTOCLAIM` of entries idle longer than the session timeout |
+//! | queue | `q:{<name>}`: a stream with the consumer group `aeroguard`; `XREADGROUP`, `XACK` + `XTRIM MINID` (`XDEL` out of order), `XAUTOCLAIM` of entries idle longer than the session timeout |
 //!
 //! # What the backend promises, and what it cannot
 //!

@@ -1,7 +1,8 @@
-//! The queue on a Redis stream with one consumer group: `XADD` to put, `XREADGROUP` to take, `XACK` + `XDEL`
-//! to remove, and `XAUTOCLAIM` of entries idle longer than the session timeout to take over what a crashed
-//! consumer held. A live consumer's heartbeat keeps its entries' idle time at zero; a dropped delivery is
-//! released by marking it idle for ages, so the next taker (this consumer or another) reclaims it first.
+//! The queue on a Redis stream with one consumer group: `XADD` to put, `XREADGROUP` to take, `XACK` and an
+//! `XTRIM` below the oldest entry still pending to remove (`XDEL` for entries acked out of order), and
+//! `XAUTOCLAIM` of entries idle longer than the session timeout to take over what a crashed consumer held. A
+//! live consumer's heartbeat keeps its entries' idle time at zero; a dropped delivery is released by marking it
+//! idle for ages, so the next taker (this consumer or another) reclaims it first.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -205,10 +205,16 @@ return n",
     )
 });
 
-/// KEYS: stream. ARGV: group, consumer, lowest id, highest id, ids... Acknowledges and deletes the entries if
-/// the consumer holds every one of them: `{1, deleted}`; otherwise nothing changes and the first entry it does
+/// KEYS: stream. ARGV: group, consumer, lowest id, highest id, ids... Acknowledges and removes the entries if
+/// the consumer holds every one of them: `{1, removed}`; otherwise nothing changes and the first entry it does
 /// not hold (another consumer has it, or nobody: acked already) is named with its holder: `{0, id, holder}`.
 /// One `XPENDING` over the batch's range, filtered by consumer, finds what the consumer holds.
+///
+/// Removal is by trimming where it can be: every entry below the group's oldest pending one has been delivered
+/// (deliveries go in stream order) and acknowledged, so one `XTRIM MINID` drops them all, whole stream nodes at
+/// a time. Acked entries above the oldest pending one (acked out of order) are deleted one by one (`XDEL`), so
+/// the stream's length stays the number of entries not yet acknowledged. With nothing pending, everything up
+/// to the batch's highest id goes.
 pub static QUEUE_ACK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -225,7 +231,23 @@ for i = 5, #ARGV do
   table.insert(ids, ARGV[i])
 end
 redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-return {1, redis.call('XDEL', KEYS[1], unpack(ids))}",
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local first = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1)[1]
+if not first then
+  return {1, redis.call('XTRIM', KEYS[1], 'MINID', ARGV[4]) + redis.call('XDEL', KEYS[1], ARGV[4])}
+end
+local removed = redis.call('XTRIM', KEYS[1], 'MINID', first[1])
+local fms, fseq = parse(first[1])
+local above = {}
+for _, id in ipairs(ids) do
+  local ms, seq = parse(id)
+  if ms > fms or (ms == fms and seq > fseq) then table.insert(above, id) end
+end
+if #above > 0 then removed = removed + redis.call('XDEL', KEYS[1], unpack(above)) end
+return {1, removed}",
     )
 });
 
