@@ -254,6 +254,11 @@ impl FittedIsolationForest {
         let d = x.ncols();
         let norm = self.norm();
         let mut rows = vec![0.0; BLOCK * d];
+        let mut padded = if d <= flat::PAD {
+            vec![[0.0; flat::PAD]; BLOCK]
+        } else {
+            Vec::new()
+        };
         for (start, chunk) in (0..).step_by(BLOCK).zip(out.chunks_mut(BLOCK)) {
             for (k, r) in x.outer_iter().skip(start).take(chunk.len()).enumerate() {
                 rows[k * d..(k + 1) * d]
@@ -264,7 +269,14 @@ impl FittedIsolationForest {
             chunk.iter_mut().for_each(|o| *o = 0.0);
             let depth = self.depth();
             if let Some(flat) = self.flat.get(&self.trees, depth) {
-                flat.add_path_lengths(&rows[..chunk.len() * d], d, chunk);
+                if d <= flat::PAD {
+                    for (p, r) in padded.iter_mut().zip(rows.chunks_exact(d)) {
+                        p[..d].copy_from_slice(r);
+                    }
+                    flat.add_padded(&padded[..chunk.len()], chunk);
+                } else {
+                    flat.add_path_lengths(&rows[..chunk.len() * d], d, chunk);
+                }
                 chunk.iter_mut().for_each(|o| *o = 2f64.powf(-*o / norm));
                 continue;
             }

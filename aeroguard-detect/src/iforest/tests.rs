@@ -115,8 +115,16 @@ fn bad_input_is_typed() {
 #[test]
 fn the_flat_layout_scores_as_the_pointer_walk_to_the_bit() {
     // Small samples leave leaves high in the trees (pass-through chains); large ones fill the height limit.
-    for (max_samples, seed) in [(2usize, 1u64), (5, 2), (37, 3), (256, 4), (1000, 5)] {
-        let train = Array2::from_shape_fn((1000, 5), |(i, j)| {
+    // Rows of up to 16 features walk padded arrays, wider ones the general walk.
+    for (max_samples, seed, d) in [
+        (2usize, 1u64, 5),
+        (5, 2, 5),
+        (37, 3, 5),
+        (256, 4, 5),
+        (1000, 5, 5),
+        (256, 6, 20),
+    ] {
+        let train = Array2::from_shape_fn((1000, d), |(i, j)| {
             ((i * 7919 + j * 104_729 + seed as usize) % 997) as f64 / 97.0
         });
         let model = IsolationForest::builder()
@@ -127,7 +135,7 @@ fn the_flat_layout_scores_as_the_pointer_walk_to_the_bit() {
             .unwrap()
             .fit(train.view())
             .unwrap();
-        let test = Array2::from_shape_fn((300, 5), |(i, j)| ((i * 31 + j * 17) % 113) as f64 / 7.0 - 3.0);
+        let test = Array2::from_shape_fn((300, d), |(i, j)| ((i * 31 + j * 17) % 113) as f64 / 7.0 - 3.0);
         let batch = model.score(test.view()).unwrap();
         let mut streaming = model.clone();
         for (i, r) in test.outer_iter().enumerate() {
@@ -135,7 +143,7 @@ fn the_flat_layout_scores_as_the_pointer_walk_to_the_bit() {
             assert_eq!(
                 batch[i].to_bits(),
                 walked.to_bits(),
-                "max_samples {max_samples}, row {i}"
+                "max_samples {max_samples}, {d} features, row {i}"
             );
             assert_eq!(streaming.update(r).unwrap().to_bits(), walked.to_bits());
         }
