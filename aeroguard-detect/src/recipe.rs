@@ -86,6 +86,9 @@ pub struct EnsembleRecipe {
     /// holds or the score is over its release level); `None` keeps the training level.
     #[serde(default)]
     pub shift_follow: Option<usize>,
+    /// What a slow sensor's shift counts for in the level-shift member (0: left out).
+    #[serde(default)]
+    pub shift_slow_weight: f64,
     /// Sensors slower than this through the training rows are fed to every member but the level-shift one as
     /// their change over `rate_lag` rows ([`RateRoles`]); `None` feeds every sensor as it is.
     #[serde(default)]
@@ -143,6 +146,7 @@ impl Default for EnsembleRecipe {
             shift_release: default_shift_release(),
             slow_below: default_slow_below(),
             shift_follow: None,
+            shift_slow_weight: 0.0,
             rate_below: None,
             rate_lag: default_rate_lag(),
         }
@@ -240,7 +244,7 @@ impl EnsembleRecipe {
     }
 
     /// The level-shift member when `shift_z` is set: each sensor's rolling mean against its training level,
-    /// with hysteresis, slow sensors left out.
+    /// with hysteresis, slow sensors left out or damped.
     pub fn shift_member(&self, x: ArrayView2<f64>) -> Result<Option<Model>> {
         let Some(z) = self.shift_z else {
             return Ok(None);
@@ -251,6 +255,7 @@ impl EnsembleRecipe {
             .release(self.shift_release)
             .slow_below(self.slow_below)
             .follow(self.shift_follow)
+            .slow_weight(self.shift_slow_weight)
             .build()?;
         Ok(Some(shift.fit(x)?.into()))
     }

@@ -157,7 +157,7 @@ def test_level_shift_learns_slow_sensors_and_holds_its_alarm():
     # Column 0 is noise around 5; column 1 drifts upward (a temperature), which the model must leave out.
     X = np.column_stack([5 + rng.normal(size=rows), 20 + 0.05 * np.arange(rows)])
     det = aeroguard.LevelShift(window=10, z=8.0, release=0.5)
-    assert det.get_params() == {"window": 10, "z": 8.0, "release": 0.5, "slow_below": 0.3}
+    assert det.get_params() == {"window": 10, "z": 8.0, "release": 0.5, "slow_below": 0.3, "slow_weight": 0.0}
     det.fit(X)
     assert json.loads(json.loads(det.save())["model"])["roles"] == ["level", "slow"]
     later = np.column_stack([5 + rng.normal(size=60), 60 + 0.05 * np.arange(60)])
@@ -174,7 +174,14 @@ def test_level_shift_learns_slow_sensors_and_holds_its_alarm():
     every = aeroguard.LevelShift(window=10, z=8.0, slow_below=None).fit(X)
     assert every.is_anomaly(far).all()
     assert not det.is_anomaly(far).any()
-    for bad in [dict(window=0), dict(z=float("nan")), dict(release=1.5), dict(slow_below=2.0)]:
+    # Damped to a tenth, a jump of about 140 scatters of the drifting sensor alarms (14 > 8) where the far drift
+    # (about 23 scatters, so 2.3) does not; left out, neither does.
+    damped = aeroguard.LevelShift(window=10, z=8.0, slow_weight=0.1).fit(X)
+    jump = later[:20] + np.array([0.0, 1000.0])
+    assert damped.is_anomaly(jump).all()
+    assert not damped.is_anomaly(far).any()
+    assert not det.is_anomaly(jump).any()
+    for bad in [dict(window=0), dict(z=float("nan")), dict(release=1.5), dict(slow_below=2.0), dict(slow_weight=-1.0)]:
         with pytest.raises(ValueError, match=next(iter(bad))):
             aeroguard.LevelShift(**bad).fit(X)
     with pytest.raises(ValueError, match="NaN|finite"):

@@ -68,9 +68,11 @@ fn unique(base: &str) -> String {
 
 #[derive(Default)]
 struct Log {
-    /// Successful history appends: when, by whom, with which token.
+    /// Successful history appends: when the call started, by whom, with which token. The start, not the
+    /// answer: a write answered by the master just before it died can be logged after the kill, and must not
+    /// count as "writes resumed" (CI failed on such a put, logged 1 ms after the kill).
     appends: Vec<(Instant, String, u64)>,
-    /// Successful puts: when, which item.
+    /// Successful puts: when the call started, which item.
     puts: Vec<(Instant, u32)>,
     /// Failed puts: when the call started, how long it took, and the error.
     put_errors: Vec<(Instant, Duration, String)>,
@@ -129,11 +131,7 @@ async fn leader_loop(
             let point = Point::new(Timestamp::now(), f64::from(seq));
             let started = Instant::now();
             match store.append(&series, &writer, &[point]).await {
-                Ok(()) => log
-                    .lock()
-                    .unwrap()
-                    .appends
-                    .push((Instant::now(), node.into(), token.0)),
+                Ok(()) => log.lock().unwrap().appends.push((started, node.into(), token.0)),
                 Err(Error::Fenced { .. }) => break,
                 Err(e) => log.lock().unwrap().append_errors.push((
                     started,
@@ -187,7 +185,7 @@ async fn failover() {
             let started = Instant::now();
             match q.put(i.to_be_bytes().to_vec()).await {
                 Ok(()) => {
-                    plog.lock().unwrap().puts.push((Instant::now(), i));
+                    plog.lock().unwrap().puts.push((started, i));
                     i += 1;
                 }
                 Err(e) => plog

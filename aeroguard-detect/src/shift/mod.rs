@@ -1,6 +1,6 @@
 //! A level-shift detector: each sensor's causal rolling mean against the level and scatter it had in the
 //! training rows, with hysteresis; sensors that drift slowly through the training rows are learned as such and
-//! left out, so the drift that follows does not raise alarms.
+//! left out or damped, so the drift that follows does not raise alarms.
 
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,9 @@ mod tests;
 pub enum Role {
     /// Its rolling mean's distance from the training level, in training scatters.
     Level,
-    /// Left out: it moves slowly through the training rows (a temperature drifting with the day), so its
-    /// training level says nothing about where it will be next.
+    /// Damped: it moves slowly through the training rows (a temperature drifting with the day), so its
+    /// training level says little about where it will be next. Its shift counts at the detector's
+    /// `slow_weight` (0 by default: left out), so only a jump far beyond any drift raises an alarm.
     Slow,
 }
 
@@ -28,8 +29,8 @@ pub enum Role {
 /// the training rows. An alarm starts when the score passes `z` and holds until it falls to `z · release`
 /// (hysteresis: a shift that wavers does not chatter). A sensor is slow when, over the training rows, its
 /// changes from row to row are small against its spread: `var(diff) / (2 var)` below `slow_below` (white
-/// noise gives 1, a drift or a random walk near 0). When every sensor is slow (smooth signals sampled fast),
-/// none is left out.
+/// noise gives 1, a drift or a random walk near 0). A slow sensor's shift counts at `slow_weight` of its value
+/// (0, the default, leaves it out). When every sensor is slow (smooth signals sampled fast), none is.
 ///
 /// ```
 /// use aeroguard_detect::{Detector, FittedDetector, LevelShift, Role};
@@ -59,6 +60,8 @@ pub struct LevelShift {
     slow_below: Option<f64>,
     #[serde(default)]
     follow: Option<usize>,
+    #[serde(default)]
+    slow_weight: f64,
 }
 
 /// Builds a [`LevelShift`]; [`build`](LevelShiftBuilder::build) checks every parameter.
@@ -73,6 +76,7 @@ impl Default for LevelShift {
             release: 0.5,
             slow_below: Some(0.3),
             follow: None,
+            slow_weight: 0.0,
         }
     }
 }
@@ -110,6 +114,11 @@ impl LevelShift {
     pub fn follow(&self) -> Option<usize> {
         self.follow
     }
+
+    /// What a slow sensor's shift counts for (0: left out).
+    pub fn slow_weight(&self) -> f64 {
+        self.slow_weight
+    }
 }
 
 impl LevelShiftBuilder {
@@ -145,6 +154,13 @@ impl LevelShiftBuilder {
         self
     }
 
+    /// What a slow sensor's shift counts for, in `[0, 1]`: 0 (the default) leaves slow sensors out, 0.1 lets
+    /// a slow sensor raise an alarm only when it moves ten times as far as a level sensor must.
+    pub fn slow_weight(mut self, weight: f64) -> Self {
+        self.0.slow_weight = weight;
+        self
+    }
+
     /// The parameters, checked.
     pub fn build(self) -> Result<LevelShift> {
         let p = self.0;
@@ -166,6 +182,9 @@ impl LevelShiftBuilder {
             && !(1..=1_000_000).contains(&rows)
         {
             return Err(Error::parameter("follow", rows, "lies in 1..=1000000 rows"));
+        }
+        if !(0.0..=1.0).contains(&p.slow_weight) {
+            return Err(Error::parameter("slow_weight", p.slow_weight, "lies in [0, 1]"));
         }
         Ok(p)
     }
@@ -246,6 +265,7 @@ impl Detector for LevelShift {
             release: p.release,
             threshold: p.z,
             follow: p.follow.map(|rows| 1.0 / rows as f64),
+            slow_weight: p.slow_weight,
             level: Vec::new(),
             latched: false,
         })
@@ -272,6 +292,9 @@ pub struct FittedLevelShift {
     /// The weight of each new mean in the level that follows (`1 / rows`); `None`: the level is fixed.
     #[serde(default)]
     follow: Option<f64>,
+    /// What a slow sensor's shift counts for (0: left out).
+    #[serde(default)]
+    slow_weight: f64,
     /// The level now, when it follows (empty until the first streamed row).
     #[serde(default)]
     level: Vec<f64>,
@@ -294,13 +317,17 @@ impl FittedLevelShift {
         &self.scale
     }
 
-    /// The largest shift from `level` over the sensors scored on their level, in training scatters.
+    /// The largest shift from `level`, in training scatters, over the sensors scored on their level and the
+    /// slow ones at their weight.
     fn raw(&self, level: &[f64], means: ArrayView1<f64>) -> f64 {
         let mut worst = 0.0f64;
         for (j, role) in self.roles.iter().enumerate() {
-            if *role == Role::Level {
-                worst = worst.max((means[j] - level[j]).abs() / self.scale[j]);
-            }
+            let weight = match role {
+                Role::Level => 1.0,
+                Role::Slow if self.slow_weight > 0.0 => self.slow_weight,
+                Role::Slow => continue,
+            };
+            worst = worst.max(weight * (means[j] - level[j]).abs() / self.scale[j]);
         }
         worst
     }
@@ -349,6 +376,9 @@ impl FittedLevelShift {
         }
         if !(self.release > 0.0 && self.release <= 1.0) {
             return Err(bad("release must lie in (0, 1]"));
+        }
+        if !(0.0..=1.0).contains(&self.slow_weight) {
+            return Err(bad("the slow sensors' weight must lie in [0, 1]"));
         }
         if self.follow.is_some_and(|a| !(a > 0.0 && a <= 1.0)) {
             return Err(bad("the following weight must lie in (0, 1]"));

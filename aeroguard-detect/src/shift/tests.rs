@@ -110,6 +110,29 @@ fn slow_columns_are_learned_and_left_out() {
         .unwrap();
     assert_eq!(all.roles(), &[Role::Level, Role::Level]);
     assert!(all.score(array![[5.0, 90.0]].view()).unwrap()[0] > 8.0);
+    // Damped instead of left out: the drift's shift counts a tenth, so the drift stays quiet and a jump ten
+    // times as far as a level sensor needs alarms.
+    let damped = LevelShift::builder()
+        .window(5)
+        .slow_weight(0.1)
+        .build()
+        .unwrap()
+        .fit(x.view())
+        .unwrap();
+    assert_eq!(damped.roles(), &[Role::Level, Role::Slow]);
+    let z = |m: &FittedLevelShift, v: f64| (v - m.center()[1]).abs() / m.scale()[1];
+    let drift = damped.score(array![[5.0, 40.0]].view()).unwrap()[0];
+    assert!(
+        (drift - 0.1 * z(&damped, 40.0)).abs() < 1e-9 && drift < 8.0,
+        "{drift}"
+    );
+    let jump = damped.center()[1] + 9.0 * damped.scale()[1] / 0.1;
+    assert!(damped.score(array![[5.0, jump]].view()).unwrap()[0] > 8.0);
+    assert_eq!(
+        m.score(array![[5.0, jump]].view()).unwrap()[0],
+        m.score(array![[5.0, 20.0]].view()).unwrap()[0],
+        "left out, the jump changes nothing"
+    );
     // When every sensor is slow, none is left out (else nothing would be scored).
     let drifting = Array2::from_shape_fn((400, 2), |(i, j)| i as f64 * (j + 1) as f64);
     let m = LevelShift::default().fit(drifting.view()).unwrap();
@@ -125,6 +148,8 @@ fn bad_parameters_and_bad_input_are_typed_errors() {
         (LevelShift::builder().release(0.0), "release"),
         (LevelShift::builder().release(1.5), "release"),
         (LevelShift::builder().slow_below(Some(2.0)), "slow_below"),
+        (LevelShift::builder().slow_weight(-0.1), "slow_weight"),
+        (LevelShift::builder().slow_weight(f64::NAN), "slow_weight"),
     ] {
         match b.build() {
             Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),

@@ -202,6 +202,7 @@ class LevelShiftParams:
         z: Optional[float] = None,
         release: Optional[float] = None,
         slow_below: Optional[float] = ...,
+        slow_weight: Optional[float] = None,
     ) -> LevelShiftParams: ...
     @staticmethod
     def defaults() -> Dict[str, Any]: ...

@@ -303,7 +303,8 @@ class LSTM(_Detector):
 class LevelShift(_Detector):
     """Each sensor's rolling mean over ``window`` rows against its training level, in training scatters (robust
     z); an alarm starts above ``z`` and holds down to ``z * release``. Sensors that drift slowly through the
-    training rows (``var(diff) / (2 var)`` under ``slow_below``) are left out; ``slow_below=None`` scores all."""
+    training rows (``var(diff) / (2 var)`` under ``slow_below``) count at ``slow_weight`` of their shift (0, the
+    default: left out); ``slow_below=None`` scores all alike."""
 
     _spec = _aeroguard.LevelShiftParams
 
@@ -314,11 +315,13 @@ class LevelShift(_Detector):
         z: float = _LS["z"],
         release: float = _LS["release"],
         slow_below: Optional[float] = _LS["slow_below"],
+        slow_weight: float = _LS["slow_weight"],
     ) -> None:
         self.window = window
         self.z = z
         self.release = release
         self.slow_below = slow_below
+        self.slow_weight = slow_weight
 
 
 _D = TypeVar("_D", bound=_Detector)

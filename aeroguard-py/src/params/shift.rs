@@ -11,7 +11,8 @@ use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
 /// `LevelShift`'s parameters, validated by its builder: rows of the rolling mean, the alarm level, the
-/// fraction it holds down to, and the slowness below which a sensor is left out (`None`: none is).
+/// fraction it holds down to, the slowness below which a sensor is slow (`None`: none is), and what a slow
+/// sensor's shift counts for (0: left out).
 #[pyclass(module = "aeroguard._aeroguard", frozen)]
 pub struct LevelShiftParams(LevelShift);
 
@@ -19,18 +20,20 @@ pub struct LevelShiftParams(LevelShift);
 impl LevelShiftParams {
     #[new]
     // `slow_below=None` is a choice (score every sensor), so its default is the builder's value itself.
-    #[pyo3(signature = (*, window = None, z = None, release = None, slow_below = LevelShift::default().slow_below()))]
+    #[pyo3(signature = (*, window = None, z = None, release = None, slow_below = LevelShift::default().slow_below(), slow_weight = None))]
     fn new(
         window: Option<Int<usize>>,
         z: Option<f64>,
         release: Option<f64>,
         slow_below: Option<f64>,
+        slow_weight: Option<f64>,
     ) -> PyResult<Self> {
         let d = LevelShift::default();
         let mut b = LevelShift::builder()
             .window(opt(window).unwrap_or(d.window()))
             .release(release.unwrap_or(d.release()))
-            .slow_below(slow_below);
+            .slow_below(slow_below)
+            .slow_weight(slow_weight.unwrap_or(d.slow_weight()));
         if let Some(z) = z {
             b = b.z(z);
         }
@@ -46,6 +49,7 @@ impl LevelShiftParams {
         d.set_item("z", l.z())?;
         d.set_item("release", l.release())?;
         d.set_item("slow_below", l.slow_below())?;
+        d.set_item("slow_weight", l.slow_weight())?;
         Ok(d)
     }
 

@@ -121,6 +121,9 @@ struct Cli {
     /// Rows the rate of a slow sensor spans.
     #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     rate_lag: Option<u64>,
+    /// What a slow sensor's shift counts for in the level-shift member, in [0, 1] (0: left out).
+    #[arg(long, value_name = "W")]
+    shift_slow_weight: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -168,6 +171,7 @@ fn recipe(cli: &Cli) -> EnsembleRecipe {
         None => r.shift_follow,
     };
     r.rate_lag = cli.rate_lag.map_or(r.rate_lag, |l| l as usize);
+    r.shift_slow_weight = cli.shift_slow_weight.unwrap_or(r.shift_slow_weight);
     r
 }
 
