@@ -1,6 +1,8 @@
 //! Detector scoring speed: the isolation forest (100 trees, 256 samples, 8 features) in batch, per sample,
 //! on one thread and on every core, and one row at a time as in a streaming loop; the recommended ensemble
-//! per streamed row. `benches/iforest_sklearn.py` times scikit-learn on the same data.
+//! per streamed row. `benches/iforest_sklearn.py` times scikit-learn on the same data. Beside the forest, its
+//! floor: the loads one sample's walk makes (100 trees x 8 steps, each a slot then the row's value), made with
+//! no step waiting on the one before.
 //!
 //! `cargo bench -p aeroguard-benches --bench detect`
 
@@ -74,5 +76,36 @@ fn ensemble(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, forest, ensemble);
+/// The floor of the forest's batch walk, per sample: the same 800 steps of two dependent loads (a tree slot's
+/// threshold and feature, then the row's value at that feature) and a comparison, from arrays of the same sizes
+/// (256 slots a tree, rows of 16 values, one block of 128 rows in cache), but with each step's slot picked by a
+/// hash instead of by the step before, so nothing waits and the CPU runs the loads as fast as its ports allow.
+fn forest_floor(c: &mut Criterion) {
+    let slots: [(f64, u32); 256] = std::array::from_fn(|i| ((i % 17) as f64 / 17.0, (i as u32 * 7) % 8));
+    let rows: Vec<[f64; 16]> = (0..128)
+        .map(|r| std::array::from_fn(|j| ((r * 31 + j * 17) % 101) as f64 / 101.0))
+        .collect();
+    let mut group = c.benchmark_group("isolation_forest");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(128));
+    group.bench_function("floor: 800 independent steps a sample, 128 samples", |b| {
+        b.iter(|| {
+            let mut right = 0usize;
+            for (r, row) in rows.iter().enumerate() {
+                let mut h = r * 40_503;
+                for _ in 0..800 {
+                    h = h.wrapping_add(2_654_435_761);
+                    let (threshold, feature) = slots[(h >> 8) & 255];
+                    right += usize::from(row[feature as usize & 15] > threshold);
+                }
+            }
+            black_box(right)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, forest, forest_floor, ensemble);
 criterion_main!(benches);
