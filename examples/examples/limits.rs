@@ -311,7 +311,7 @@ fn line(what: &str, project: String, limit: String, ratio: f64, target: &str) {
         None => "",
     };
     println!(
-        "| {what:<40} | {project:>14} | {limit:>22} | {:>6.0} % | {target:<8} {met:<7} |",
+        "| {what:<40} | {project:>14} | {limit:>22} | {:>6.1} % | {target:<8} {met:<7} |",
         ratio * 100.0
     );
 }
