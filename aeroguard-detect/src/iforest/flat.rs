@@ -115,8 +115,7 @@ impl Flat {
 
     /// The padded walk for trees of `N = 2^depth` slots.
     fn walk_padded<const N: usize>(&self, rows: &[[f64; PAD]], out: &mut [f64]) {
-        // `depth` is a constant here (N = 2^depth), so the walk unrolls.
-        let (inner, depth) = (N - 1, N.trailing_zeros());
+        let inner = N - 1;
         for (slots, leaves) in self.slots.chunks_exact(N).zip(self.leaves.chunks_exact(N)) {
             let (Ok(slots), Ok(leaves)) =
                 (<&[(f64, u32); N]>::try_from(slots), <&[f64; N]>::try_from(leaves))
@@ -126,22 +125,10 @@ impl Flat {
             for (rows, out) in rows.chunks(LANES).zip(out.chunks_mut(LANES)) {
                 let mut at = [0usize; LANES];
                 let lanes = rows.len().min(out.len());
-                if let Ok(rows) = <&[[f64; PAD]; LANES]>::try_from(rows) {
-                    for _ in 0..depth {
-                        for (i, row) in at.iter_mut().zip(rows) {
-                            let (threshold, feature) = slots[*i & (N - 1)];
-                            let x = row[feature as usize & (PAD - 1)];
-                            *i = 2 * *i + 1 + usize::from(x > threshold);
-                        }
-                    }
-                } else {
-                    for _ in 0..depth {
-                        for (i, row) in at.iter_mut().zip(rows) {
-                            let (threshold, feature) = slots[*i & (N - 1)];
-                            let x = row[feature as usize & (PAD - 1)];
-                            *i = 2 * *i + 1 + usize::from(x > threshold);
-                        }
-                    }
+                // A full group is a fixed-size array, so its lanes unroll; the last group may be short.
+                match <&[[f64; PAD]; LANES]>::try_from(rows) {
+                    Ok(full) => descend(slots, full, &mut at),
+                    Err(_) => descend(slots, rows, &mut at),
                 }
                 for (o, i) in out.iter_mut().zip(at).take(lanes) {
                     *o += leaves[(i - inner) & (N - 1)];
@@ -170,6 +157,19 @@ impl Flat {
             }
         }
         total
+    }
+}
+
+/// Walks `rows` (one a lane) down a tree of `N = 2^depth` slots, `depth` steps (a constant here, so the steps
+/// unroll). Inlined, so a caller's fixed-size array of rows keeps its length known.
+#[inline(always)]
+fn descend<const N: usize>(slots: &[(f64, u32); N], rows: &[[f64; PAD]], at: &mut [usize; LANES]) {
+    for _ in 0..N.trailing_zeros() {
+        for (i, row) in at.iter_mut().zip(rows) {
+            let (threshold, feature) = slots[*i & (N - 1)];
+            let x = row[feature as usize & (PAD - 1)];
+            *i = 2 * *i + 1 + usize::from(x > threshold);
+        }
     }
 }
 
