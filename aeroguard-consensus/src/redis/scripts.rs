@@ -214,7 +214,9 @@ return n",
 /// (deliveries go in stream order) and acknowledged, so one `XTRIM MINID` drops them all, whole stream nodes at
 /// a time. Acked entries above the oldest pending one (acked out of order) are deleted one by one (`XDEL`), so
 /// the stream's length stays the number of entries not yet acknowledged. With nothing pending, everything up
-/// to the batch's highest id goes.
+/// to the batch's highest id goes. This holds because the stream has one consumer group (`GROUP`) whose
+/// delivered id only moves forward (nothing calls `XGROUP SETID`); a second group would need the oldest pending
+/// entry over both.
 pub static QUEUE_ACK: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
