@@ -17,6 +17,7 @@ pub mod neural;
 mod nn;
 mod rated;
 mod recipe;
+mod relations;
 mod rules;
 mod shift;
 mod timed;
@@ -34,6 +35,7 @@ pub use iforest::{
 pub use model::Model;
 pub use rated::{FittedRated, RateRoles};
 pub use recipe::EnsembleRecipe;
+pub use relations::{FittedRelations, MAX_RELATED, Relations, RelationsBuilder};
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
 pub use shift::{FittedLevelShift, LevelShift, LevelShiftBuilder, Role};
 pub use timed::TimeWindow;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::neural::{FittedAutoencoder, FittedConvAutoencoder, FittedLstm};
 use crate::{
     Error, FittedClusterProfile, FittedDetector, FittedIsolationForest, FittedLevelShift, FittedRated,
-    FittedRules, FittedWindowed, Result, Voter,
+    FittedRelations, FittedRules, FittedWindowed, Result, Voter,
 };
 
 /// Any fitted detector of this crate. Saves to and loads from JSON with its parameters, threshold and
@@ -48,6 +48,8 @@ pub enum Model {
     LevelShift(Box<FittedLevelShift>),
     /// A model fed slow sensors as rates.
     Rated(Box<FittedRated<Model>>),
+    /// A relations detector.
+    Relations(Box<FittedRelations>),
 }
 
 impl Model {
@@ -85,6 +87,7 @@ impl Model {
             Model::ConvAutoencoder(m) => m.check(),
             Model::Lstm(m) => m.check(),
             Model::LevelShift(m) => m.check(),
+            Model::Relations(m) => m.check(),
             Model::Rated(r) => {
                 r.inner().check()?;
                 r.check(r.inner().n_features())
@@ -102,6 +105,7 @@ impl Model {
             Model::ConvAutoencoder(m) => m.as_ref(),
             Model::Lstm(m) => m.as_ref(),
             Model::LevelShift(m) => m.as_ref(),
+            Model::Relations(m) => m.as_ref(),
             Model::Rated(m) => m.as_ref(),
         }
     }
@@ -116,6 +120,7 @@ impl Model {
             Model::ConvAutoencoder(m) => m.as_mut(),
             Model::Lstm(m) => m.as_mut(),
             Model::LevelShift(m) => m.as_mut(),
+            Model::Relations(m) => m.as_mut(),
             Model::Rated(m) => m.as_mut(),
         }
     }
@@ -189,6 +194,11 @@ impl From<FittedConvAutoencoder> for Model {
 impl From<FittedLstm> for Model {
     fn from(m: FittedLstm) -> Self {
         Model::Lstm(Box::new(m))
+    }
+}
+impl From<FittedRelations> for Model {
+    fn from(m: FittedRelations) -> Self {
+        Model::Relations(Box::new(m))
     }
 }
 impl From<FittedLevelShift> for Model {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::neural::{Autoencoder, ConvAutoencoder, Lstm, Training};
 use crate::{
     Algorithm, Calibration, ClusterProfile, Detector, FeatureWindow, IsolationForest, LearnRules, LevelShift,
-    Model, RateRoles, Result, RuleSet, Voter, Windowed,
+    Model, RateRoles, Relations, Result, RuleSet, Voter, Windowed,
 };
 
 /// A recipe for the recommended ensemble: orthogonal members on causal feature windows, each calibrated on the
@@ -89,6 +89,10 @@ pub struct EnsembleRecipe {
     /// What a slow sensor's shift counts for in the level-shift member (0: left out).
     #[serde(default)]
     pub shift_slow_weight: f64,
+    /// The relations member's alarm level ([`Relations`]: each sensor's rolling mean predicted from the others',
+    /// the miss in training scatters); `None` leaves the member out. It comes after the level shift.
+    #[serde(default)]
+    pub relations_z: Option<f64>,
     /// Sensors slower than this through the training rows are fed to every member but the level-shift one as
     /// their change over `rate_lag` rows ([`RateRoles`]); `None` feeds every sensor as it is.
     #[serde(default)]
@@ -147,6 +151,7 @@ impl Default for EnsembleRecipe {
             slow_below: default_slow_below(),
             shift_follow: None,
             shift_slow_weight: 0.0,
+            relations_z: None,
             rate_below: None,
             rate_lag: default_rate_lag(),
         }
@@ -193,6 +198,7 @@ impl EnsembleRecipe {
                 .collect::<Result<_>>()?;
         }
         members.extend(self.shift_member(x)?);
+        members.extend(self.relations_member(x)?);
         Ok(members)
     }
 
@@ -258,6 +264,19 @@ impl EnsembleRecipe {
             .slow_weight(self.shift_slow_weight)
             .build()?;
         Ok(Some(shift.fit(x)?.into()))
+    }
+
+    /// The relations member when `relations_z` is set, with the level shift's window and slow sensors.
+    pub fn relations_member(&self, x: ArrayView2<f64>) -> Result<Option<Model>> {
+        let Some(z) = self.relations_z else {
+            return Ok(None);
+        };
+        let relations = Relations::builder()
+            .window(self.shift_window)
+            .z(z)
+            .slow_below(self.slow_below)
+            .build()?;
+        Ok(Some(relations.fit(x)?.into()))
     }
 
     /// The three classic members (rules, k-means, isolation forest), fitted on normal rows.

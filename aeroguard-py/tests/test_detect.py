@@ -188,6 +188,35 @@ def test_level_shift_learns_slow_sensors_and_holds_its_alarm():
         det.update(np.array([np.nan, 1.0]))
 
 
+def test_relations_flags_a_broken_relation_that_no_range_shows():
+    rng = np.random.default_rng(5)
+    rows = 400
+    # The pump's current and the flow both follow an erratic load; pressure is on its own.
+    load = rng.uniform(-0.5, 0.5, rows + 60)
+    X = np.column_stack(
+        [10 + 0.5 * load, 20 + load, 3 + 0.2 * rng.uniform(-0.5, 0.5, rows + 60)]
+    ) + 0.02 * rng.normal(size=(rows + 60, 3))
+    det = aeroguard.Relations(window=5, z=8.0)
+    assert det.get_params() == {"window": 5, "z": 8.0, "release": 0.6, "slow_below": 0.3, "ridge": 0.001}
+    det.fit(X[:rows])
+    later = X[rows:].copy()
+    assert not det.is_anomaly(later).any(), "the relation holds: quiet"
+    later[30:, 1] -= 0.2  # flow falls a fifth of its swing, the current holds: each stays in its range
+    flags = det.is_anomaly(later)
+    assert not flags[:30].any() and flags[36:].all()
+    # A level shift on the same rows sees nothing: the fall is inside the flow's own scatter.
+    shift = aeroguard.LevelShift(window=5, z=8.0).fit(X[:rows])
+    assert not shift.is_anomaly(later).any()
+    batch = det.score_samples(later)
+    again = aeroguard.Relations.load(det.save())
+    np.testing.assert_allclose([-again.update(r) for r in later], batch)
+    for bad in [dict(window=0), dict(z=-1.0), dict(release=0.0), dict(ridge=float("nan"))]:
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            aeroguard.Relations(**bad).fit(X)
+    with pytest.raises(ValueError, match="NaN|finite"):
+        det.update(np.array([1.0, np.inf, 2.0]))
+
+
 def test_full_ensemble_has_the_level_shift_and_weighs_it_double():
     X = normal()
     ens = aeroguard.Ensemble.fit(X, neural=True)

@@ -211,7 +211,7 @@ pub(crate) fn slowness(column: &[f64]) -> f64 {
 }
 
 /// The median and the robust scatter (1.4826 MAD, or the standard deviation when the MAD is 0, never 0).
-fn level_and_scatter(values: &[f64]) -> (f64, f64) {
+pub(crate) fn level_and_scatter(values: &[f64]) -> (f64, f64) {
     let (median, mad) = median_and_mad(values);
     let mut s = 1.4826 * mad;
     if s.is_nan() || s <= 0.0 {

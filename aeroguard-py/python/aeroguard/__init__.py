@@ -46,6 +46,7 @@ from aeroguard.detect import (
     IsolationForest,
     LevelShift,
     NotFittedError,
+    Relations,
     RuleSet,
 )
 from aeroguard.fusion import STRATEGIES, fuse
@@ -78,6 +79,7 @@ __all__ = [
     "NotFittedError",
     "NotFoundError",
     "Queue",
+    "Relations",
     "Registration",
     "RoundFollower",
     "RoundLeader",

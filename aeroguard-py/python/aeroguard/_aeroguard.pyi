@@ -29,6 +29,7 @@ __all__ = [
     "ClusterProfileParams",
     "RuleSetParams",
     "LevelShiftParams",
+    "RelationsParams",
     "FittedModel",
     "Ensemble",
     "Verdict",
@@ -204,6 +205,21 @@ class LevelShiftParams:
         slow_below: Optional[float] = ...,
         slow_weight: Optional[float] = None,
     ) -> LevelShiftParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class RelationsParams:
+    def __new__(
+        cls,
+        *,
+        window: Optional[int] = None,
+        z: Optional[float] = None,
+        release: Optional[float] = None,
+        slow_below: Optional[float] = ...,
+        ridge: Optional[float] = None,
+    ) -> RelationsParams: ...
     @staticmethod
     def defaults() -> Dict[str, Any]: ...
     def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...

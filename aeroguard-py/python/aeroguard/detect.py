@@ -110,6 +110,7 @@ _LSTM = _aeroguard.LstmParams.defaults()
 _CP = _aeroguard.ClusterProfileParams.defaults()
 _RS = _aeroguard.RuleSetParams.defaults()
 _LS = _aeroguard.LevelShiftParams.defaults()
+_RL = _aeroguard.RelationsParams.defaults()
 
 
 class IsolationForest(_Detector):
@@ -322,6 +323,31 @@ class LevelShift(_Detector):
         self.release = release
         self.slow_below = slow_below
         self.slow_weight = slow_weight
+
+
+class Relations(_Detector):
+    """Each sensor's rolling mean over ``window`` rows predicted from the other sensors' (a ridge regression on
+    the training rows), scored on the miss in training scatters of the miss; an alarm starts above ``z`` and
+    holds down to ``z * release``. It flags a fault that breaks how sensors move together (flow falling while
+    the pump's current holds) before any one sensor leaves its range. Sensors slow through the training rows
+    (``var(diff) / (2 var)`` under ``slow_below``) are left out; ``slow_below=None`` relates all."""
+
+    _spec = _aeroguard.RelationsParams
+
+    def __init__(
+        self,
+        *,
+        window: int = _RL["window"],
+        z: float = _RL["z"],
+        release: float = _RL["release"],
+        slow_below: Optional[float] = _RL["slow_below"],
+        ridge: float = _RL["ridge"],
+    ) -> None:
+        self.window = window
+        self.z = z
+        self.release = release
+        self.slow_below = slow_below
+        self.ridge = ridge
 
 
 _D = TypeVar("_D", bound=_Detector)

@@ -9,6 +9,7 @@ use aeroguard_detect::{
 };
 
 mod neural;
+mod relations;
 mod shift;
 
 pub use neural::{AutoencoderParams, ConvAutoencoderParams, LstmParams};
@@ -16,6 +17,7 @@ use numpy::PyReadonlyArray2;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+pub use relations::RelationsParams;
 pub use shift::LevelShiftParams;
 
 use crate::errors;

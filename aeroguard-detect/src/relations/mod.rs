@@ -1,0 +1,388 @@
+//! A relations detector: each sensor's rolling mean predicted from the other sensors' (a linear regression on
+//! the training rows), scored on how far the prediction misses, in training scatters of the miss. A fault that
+//! breaks how the sensors move together (a valve closing: flow falls while the pump's current does not) shows
+//! here before any one sensor leaves its own range.
+
+use ndarray::{Array1, ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::shift::{level_and_scatter, slowness};
+use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, Role, input};
+
+mod solve;
+#[cfg(test)]
+mod tests;
+
+/// Most sensors one relations model relates (each is regressed on all the others: the fit grows with the cube).
+pub const MAX_RELATED: usize = 64;
+
+/// Unfitted parameters of a relations detector, validated by [`Relations::builder`].
+///
+/// Each sensor's mean over the last `window` rows is standardised by its training level and scatter (median,
+/// 1.4826 MAD), then predicted from the other sensors' standardised means by a ridge regression fitted on the
+/// training rows. A row's score is the largest, over the sensors, of the prediction's miss in training scatters
+/// of the miss. An alarm starts above `z` and holds until the score falls to `z · release` (the hysteresis is
+/// in the score, as in [`LevelShift`](crate::LevelShift)). Sensors slow through the training rows
+/// (`var(diff) / (2 var)` under `slow_below`) drift for reasons of their own and are left out, unless all are.
+///
+/// ```
+/// use aeroguard_detect::{Detector, FittedDetector, Relations};
+/// use ndarray::{Array2, array};
+/// // Flow follows the pump's current (flow = 2 current + noise), both wandering over the training rows.
+/// let x = Array2::from_shape_fn((400, 2), |(i, j)| {
+///     let current = 10.0 + (i as f64 * 0.05).sin();
+///     let noise = ((i * 7919 + j * 104_729) % 100) as f64 / 1000.0;
+///     if j == 0 { current + noise } else { 2.0 * current + noise }
+/// });
+/// let m = Relations::builder().window(5).z(8.0).build()?.fit(x.view())?;
+/// // Both move, together: quiet. Flow drops while the current holds: the relation breaks.
+/// assert!(m.score(array![[10.8, 21.6]].view())?[0] <= m.threshold());
+/// assert!(m.score(array![[10.8, 19.0]].view())?[0] > m.threshold());
+/// # Ok::<(), aeroguard_detect::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Relations {
+    window: usize,
+    z: f64,
+    release: f64,
+    slow_below: Option<f64>,
+    ridge: f64,
+}
+
+impl Default for Relations {
+    fn default() -> Self {
+        Relations {
+            window: 15,
+            z: 11.5,
+            release: 0.6,
+            slow_below: Some(0.3),
+            ridge: 1e-3,
+        }
+    }
+}
+
+/// Builds a [`Relations`]; [`build`](RelationsBuilder::build) checks every parameter.
+#[derive(Debug, Clone)]
+pub struct RelationsBuilder(Relations);
+
+impl Relations {
+    /// Defaults: 15-row means, alarm above z 11.5, released at 0.6 of that, sensors with `var(diff) / (2 var)`
+    /// under 0.3 left out as slow, ridge 0.001 per training row.
+    pub fn builder() -> RelationsBuilder {
+        RelationsBuilder(Relations::default())
+    }
+
+    /// The score an alarm starts above.
+    pub fn z(&self) -> f64 {
+        self.z
+    }
+
+    /// Rows of the rolling mean.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// The fraction of `z` an alarm holds down to.
+    pub fn release(&self) -> f64 {
+        self.release
+    }
+
+    /// The slowness below which a sensor is left out.
+    pub fn slow_below(&self) -> Option<f64> {
+        self.slow_below
+    }
+
+    /// The ridge penalty per training row.
+    pub fn ridge(&self) -> f64 {
+        self.ridge
+    }
+}
+
+impl RelationsBuilder {
+    /// Rows of the rolling mean (1 to [`limits::MAX_WINDOW`](crate::limits::MAX_WINDOW)).
+    pub fn window(mut self, rows: usize) -> Self {
+        self.0.window = rows;
+        self
+    }
+
+    /// The score an alarm starts above (finite, above 0).
+    pub fn z(mut self, z: f64) -> Self {
+        self.0.z = z;
+        self
+    }
+
+    /// The fraction of `z` an alarm holds down to (in `(0, 1]`; 1 is no hysteresis).
+    pub fn release(mut self, fraction: f64) -> Self {
+        self.0.release = fraction;
+        self
+    }
+
+    /// Leave out sensors slower than this (in `(0, 1]`); `None` relates every sensor.
+    pub fn slow_below(mut self, ratio: Option<f64>) -> Self {
+        self.0.slow_below = ratio;
+        self
+    }
+
+    /// The ridge penalty per training row (finite, at least 0): larger keeps the regression from leaning on
+    /// sensors that moved together only by chance in the training rows.
+    pub fn ridge(mut self, ridge: f64) -> Self {
+        self.0.ridge = ridge;
+        self
+    }
+
+    /// The parameters, checked.
+    pub fn build(self) -> Result<Relations> {
+        let p = self.0;
+        if p.window == 0 || p.window > crate::limits::MAX_WINDOW {
+            return Err(Error::parameter("window", p.window, "lies in 1..=10000 rows"));
+        }
+        if !(p.z.is_finite() && p.z > 0.0) {
+            return Err(Error::parameter("z", p.z, "is finite and above 0"));
+        }
+        if !(p.release > 0.0 && p.release <= 1.0) {
+            return Err(Error::parameter("release", p.release, "lies in (0, 1]"));
+        }
+        if let Some(r) = p.slow_below
+            && !(r > 0.0 && r <= 1.0)
+        {
+            return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
+        }
+        if !(p.ridge.is_finite() && p.ridge >= 0.0) {
+            return Err(Error::parameter("ridge", p.ridge, "is finite and at least 0"));
+        }
+        Ok(p)
+    }
+}
+
+impl Detector for Relations {
+    type Fitted = FittedRelations;
+
+    fn fit(&self, x: ArrayView2<f64>) -> Result<FittedRelations> {
+        let p = RelationsBuilder(self.clone()).build()?;
+        input::training("relations", x, (2 * p.window).max(8))?;
+        let mut roles: Vec<Role> = x
+            .columns()
+            .into_iter()
+            .map(|c| match p.slow_below {
+                Some(r) if slowness(&c.to_vec()) < r => Role::Slow,
+                _ => Role::Level,
+            })
+            .collect();
+        if !roles.contains(&Role::Level) {
+            roles.fill(Role::Level);
+        }
+        let related: Vec<usize> = (0..roles.len()).filter(|j| roles[*j] == Role::Level).collect();
+        if related.len() > MAX_RELATED {
+            return Err(Error::parameter(
+                "sensors related",
+                related.len(),
+                "is at most 64 (leave some out, or fit one model per group)",
+            ));
+        }
+        let features = FeatureWindow::builder()
+            .window(p.window)
+            .raw(false)
+            .mean(true)
+            .build()?;
+        let means = features.transform(x)?;
+        // Full windows only: the first rows' means are over fewer rows and scatter more.
+        let from = (p.window - 1).min(means.nrows() - 1);
+        let (mut center, mut scale) = (vec![0.0; roles.len()], vec![1.0; roles.len()]);
+        for &j in &related {
+            let col: Vec<f64> = means.column(j).iter().skip(from).copied().collect();
+            (center[j], scale[j]) = level_and_scatter(&col);
+        }
+        let z: Vec<Vec<f64>> = means
+            .outer_iter()
+            .skip(from)
+            .map(|m| related.iter().map(|&j| (m[j] - center[j]) / scale[j]).collect())
+            .collect();
+        let coefficients = solve::regressions(&z, p.ridge * z.len() as f64)?;
+        let mut fitted = FittedRelations {
+            state: features.state(x.ncols()),
+            features,
+            n_features: x.ncols(),
+            roles,
+            related,
+            center,
+            scale,
+            coefficients,
+            miss_center: Vec::new(),
+            miss_scale: Vec::new(),
+            on: p.z,
+            release: p.release,
+            threshold: p.z,
+            latched: false,
+        };
+        let misses: Vec<Vec<f64>> = z.iter().map(|row| fitted.misses(row)).collect();
+        for k in 0..fitted.related.len() {
+            let (c, s) = level_and_scatter(&misses.iter().map(|m| m[k]).collect::<Vec<_>>());
+            fitted.miss_center.push(c);
+            fitted.miss_scale.push(s);
+        }
+        Ok(fitted)
+    }
+}
+
+/// A fitted [`Relations`]: each related sensor's level and scatter, its regression on the others, the level
+/// and scatter of its training misses, and the streaming state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedRelations {
+    features: FeatureWindow,
+    state: FeatureState,
+    n_features: usize,
+    roles: Vec<Role>,
+    /// The columns related (scored on their level), in order.
+    related: Vec<usize>,
+    center: Vec<f64>,
+    scale: Vec<f64>,
+    /// Per related sensor: the intercept, then one coefficient per related sensor (its own is 0).
+    coefficients: Vec<Vec<f64>>,
+    miss_center: Vec<f64>,
+    miss_scale: Vec<f64>,
+    on: f64,
+    release: f64,
+    threshold: f64,
+    latched: bool,
+}
+
+impl FittedRelations {
+    /// Each sensor's role, learned from the training rows (slow ones are left out).
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// Per related sensor: the intercept and the coefficients of its prediction from the standardised means
+    /// of the related sensors (its own coefficient is 0).
+    pub fn coefficients(&self) -> &[Vec<f64>] {
+        &self.coefficients
+    }
+
+    /// Each related sensor's prediction miss, for standardised means `z` (one per related sensor).
+    fn misses(&self, z: &[f64]) -> Vec<f64> {
+        self.coefficients
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let predicted = c[0] + c[1..].iter().zip(z).map(|(b, v)| b * v).sum::<f64>();
+                z[k] - predicted
+            })
+            .collect()
+    }
+
+    /// The largest miss of one row's means, in training scatters of the miss.
+    fn raw(&self, means: ArrayView1<f64>) -> f64 {
+        let z: Vec<f64> = self
+            .related
+            .iter()
+            .map(|&j| (means[j] - self.center[j]) / self.scale[j])
+            .collect();
+        self.misses(&z)
+            .iter()
+            .zip(self.miss_center.iter().zip(&self.miss_scale))
+            .map(|(m, (c, s))| (m - c).abs() / s)
+            .fold(0.0, f64::max)
+    }
+
+    /// The score of one row's means, moving the latch.
+    fn step(&self, latched: &mut bool, means: ArrayView1<f64>) -> f64 {
+        let raw = self.raw(means);
+        *latched = if *latched {
+            raw > self.on * self.release
+        } else {
+            raw > self.on
+        };
+        if *latched { raw / self.release } else { raw }
+    }
+
+    /// Checks a loaded model's internal consistency.
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad = |reason: &str| Error::Model {
+            operation: "load",
+            reason: format!("relations: {reason}"),
+        };
+        let n = self.n_features;
+        if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {
+            return Err(bad("roles, levels and scatters must have one entry per column"));
+        }
+        let k = self.related.len();
+        let related_ok = k > 0
+            && k <= MAX_RELATED
+            && self.related.windows(2).all(|w| w[0] < w[1])
+            && self
+                .related
+                .iter()
+                .all(|&j| j < n && self.roles[j] == Role::Level);
+        if !related_ok {
+            return Err(bad(
+                "the related columns must be 1 to 64 distinct level columns, in order",
+            ));
+        }
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        if self.coefficients.len() != k
+            || !self.coefficients.iter().all(|c| c.len() == k + 1 && finite(c))
+            || self.miss_center.len() != k
+            || self.miss_scale.len() != k
+            || !finite(&self.center)
+            || !finite(&self.miss_center)
+            || !self
+                .scale
+                .iter()
+                .chain(&self.miss_scale)
+                .all(|s| s.is_finite() && *s > 0.0)
+        {
+            return Err(bad(
+                "one regression and one finite miss level and scatter above 0 per related column",
+            ));
+        }
+        if !(self.on.is_finite() && self.on > 0.0 && self.threshold.is_finite()) {
+            return Err(bad("z and the threshold must be finite"));
+        }
+        if !(self.release > 0.0 && self.release <= 1.0) {
+            return Err(bad("release must lie in (0, 1]"));
+        }
+        self.state.check(n)?;
+        if self.state.spec() != &self.features || self.features.per_column() != 1 {
+            return Err(bad("the rolling mean differs from its state's"));
+        }
+        Ok(())
+    }
+}
+
+impl FittedDetector for FittedRelations {
+    fn name(&self) -> &str {
+        "relations"
+    }
+
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    fn set_threshold(&mut self, threshold: f64) {
+        self.threshold = threshold;
+    }
+
+    fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        input::check("rows to score", x, self.n_features)?;
+        let means = self.features.transform(x)?;
+        let mut latched = false;
+        Ok(means.outer_iter().map(|m| self.step(&mut latched, m)).collect())
+    }
+
+    fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
+        let means = self.state.push(row)?;
+        let mut latched = self.latched;
+        let s = self.step(&mut latched, means.view());
+        self.latched = latched;
+        Ok(s)
+    }
+
+    fn reset(&mut self) {
+        self.state.reset();
+        self.latched = false;
+    }
+}
