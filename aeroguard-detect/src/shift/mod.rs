@@ -16,9 +16,10 @@ mod tests;
 pub enum Role {
     /// Its rolling mean's distance from the training level, in training scatters.
     Level,
-    /// Damped: it moves slowly through the training rows (a temperature drifting with the day), so its
-    /// training level says little about where it will be next. Its shift counts at the detector's
-    /// `slow_weight` (0 by default: left out), so only a jump far beyond any drift raises an alarm.
+    /// Damped or left out: it moves slowly through the training rows (a temperature drifting with the day), so
+    /// its training level says little about where it will be next. A level shift counts its shift at its
+    /// `slow_weight` (0 by default: left out), so only a jump far beyond any drift raises an alarm; a
+    /// [`Relations`](crate::Relations) model leaves it out.
     Slow,
 }
 
