@@ -5,7 +5,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::shift::slowness;
+use crate::alarm::slowness;
 use crate::{Error, FittedDetector, Result, input, limits};
 
 /// Which sensors are fed as rates, learned from training rows by [`RateRoles::learn`].

@@ -6,7 +6,7 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::shift::{level_and_scatter, slowness};
+use crate::alarm::{self, level_and_scatter};
 use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, Role, input};
 
 mod solve;
@@ -133,20 +133,7 @@ impl RelationsBuilder {
     /// The parameters, checked.
     pub fn build(self) -> Result<Relations> {
         let p = self.0;
-        if p.window == 0 || p.window > crate::limits::MAX_WINDOW {
-            return Err(Error::parameter("window", p.window, "lies in 1..=10000 rows"));
-        }
-        if !(p.z.is_finite() && p.z > 0.0) {
-            return Err(Error::parameter("z", p.z, "is finite and above 0"));
-        }
-        if !(p.release > 0.0 && p.release <= 1.0) {
-            return Err(Error::parameter("release", p.release, "lies in (0, 1]"));
-        }
-        if let Some(r) = p.slow_below
-            && !(r > 0.0 && r <= 1.0)
-        {
-            return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
-        }
+        alarm::check(p.window, p.z, p.release, p.slow_below)?;
         if !(p.ridge.is_finite() && p.ridge >= 0.0) {
             return Err(Error::parameter("ridge", p.ridge, "is finite and at least 0"));
         }
@@ -160,17 +147,7 @@ impl Detector for Relations {
     fn fit(&self, x: ArrayView2<f64>) -> Result<FittedRelations> {
         let p = RelationsBuilder(self.clone()).build()?;
         input::training("relations", x, (2 * p.window).max(8))?;
-        let mut roles: Vec<Role> = x
-            .columns()
-            .into_iter()
-            .map(|c| match p.slow_below {
-                Some(r) if slowness(&c.to_vec()) < r => Role::Slow,
-                _ => Role::Level,
-            })
-            .collect();
-        if !roles.contains(&Role::Level) {
-            roles.fill(Role::Level);
-        }
+        let roles = alarm::roles(x, p.slow_below);
         let related: Vec<usize> = (0..roles.len()).filter(|j| roles[*j] == Role::Level).collect();
         if related.len() > MAX_RELATED {
             return Err(Error::parameter(
@@ -179,14 +156,7 @@ impl Detector for Relations {
                 "is at most 64 (leave some out, or fit one model per group)",
             ));
         }
-        let features = FeatureWindow::builder()
-            .window(p.window)
-            .raw(false)
-            .mean(true)
-            .build()?;
-        let means = features.transform(x)?;
-        // Full windows only: the first rows' means are over fewer rows and scatter more.
-        let from = (p.window - 1).min(means.nrows() - 1);
+        let (features, means, from) = alarm::training_means(x, p.window)?;
         let (mut center, mut scale) = (vec![0.0; roles.len()], vec![1.0; roles.len()]);
         for &j in &related {
             let col: Vec<f64> = means.column(j).iter().skip(from).copied().collect();
@@ -286,13 +256,7 @@ impl FittedRelations {
 
     /// The score of one row's means, moving the latch.
     fn step(&self, latched: &mut bool, means: ArrayView1<f64>) -> f64 {
-        let raw = self.raw(means);
-        *latched = if *latched {
-            raw > self.on * self.release
-        } else {
-            raw > self.on
-        };
-        if *latched { raw / self.release } else { raw }
+        alarm::hysteresis(latched, self.raw(means), self.on, self.release)
     }
 
     /// Checks a loaded model's internal consistency.

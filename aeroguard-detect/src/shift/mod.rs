@@ -5,7 +5,8 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, input, median_and_mad};
+use crate::alarm::{self, level_and_scatter};
+use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, input};
 
 #[cfg(test)]
 mod tests;
@@ -165,20 +166,7 @@ impl LevelShiftBuilder {
     /// The parameters, checked.
     pub fn build(self) -> Result<LevelShift> {
         let p = self.0;
-        if p.window == 0 || p.window > crate::limits::MAX_WINDOW {
-            return Err(Error::parameter("window", p.window, "lies in 1..=10000 rows"));
-        }
-        if !(p.z.is_finite() && p.z > 0.0) {
-            return Err(Error::parameter("z", p.z, "is finite and above 0"));
-        }
-        if !(p.release > 0.0 && p.release <= 1.0) {
-            return Err(Error::parameter("release", p.release, "lies in (0, 1]"));
-        }
-        if let Some(r) = p.slow_below
-            && !(r > 0.0 && r <= 1.0)
-        {
-            return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
-        }
+        alarm::check(p.window, p.z, p.release, p.slow_below)?;
         if let Some(rows) = p.follow
             && !(1..=1_000_000).contains(&rows)
         {
@@ -191,64 +179,14 @@ impl LevelShiftBuilder {
     }
 }
 
-/// `var(diff) / (2 var)` of a column: 1 for white noise, near 0 for a drift; 1 for a constant column.
-pub(crate) fn slowness(column: &[f64]) -> f64 {
-    let n = column.len() as f64;
-    if column.len() < 3 {
-        return 1.0;
-    }
-    let mean = column.iter().sum::<f64>() / n;
-    let var = column.iter().map(|y| (y - mean) * (y - mean)).sum::<f64>() / n;
-    let dvar = column
-        .windows(2)
-        .map(|w| (w[1] - w[0]) * (w[1] - w[0]))
-        .sum::<f64>()
-        / (n - 1.0);
-    if var > 0.0 && var.is_finite() && dvar.is_finite() {
-        dvar / (2.0 * var)
-    } else {
-        1.0
-    }
-}
-
-/// The median and the robust scatter (1.4826 MAD, or the standard deviation when the MAD is 0, never 0).
-pub(crate) fn level_and_scatter(values: &[f64]) -> (f64, f64) {
-    let (median, mad) = median_and_mad(values);
-    let mut s = 1.4826 * mad;
-    if s.is_nan() || s <= 0.0 {
-        let n = values.len().max(1) as f64;
-        s = (values.iter().map(|v| (v - median) * (v - median)).sum::<f64>() / n).sqrt();
-    }
-    let floor = 1e-12 * median.abs().max(1.0);
-    (median, if s.is_finite() { s.max(floor) } else { floor })
-}
-
 impl Detector for LevelShift {
     type Fitted = FittedLevelShift;
 
     fn fit(&self, x: ArrayView2<f64>) -> Result<FittedLevelShift> {
         let p = LevelShiftBuilder(self.clone()).build()?;
         input::training("level shift", x, (2 * p.window).max(8))?;
-        let mut roles: Vec<Role> = x
-            .columns()
-            .into_iter()
-            .map(|c| match p.slow_below {
-                Some(r) if slowness(&c.to_vec()) < r => Role::Slow,
-                _ => Role::Level,
-            })
-            .collect();
-        // Every sensor slow (smooth signals sampled fast): leaving all out would score nothing, so none is.
-        if !roles.contains(&Role::Level) {
-            roles.fill(Role::Level);
-        }
-        let features = FeatureWindow::builder()
-            .window(p.window)
-            .raw(false)
-            .mean(true)
-            .build()?;
-        let means = features.transform(x)?;
-        // Full windows only: the first rows' means are over fewer rows and scatter more.
-        let from = (p.window - 1).min(means.nrows() - 1);
+        let roles = alarm::roles(x, p.slow_below);
+        let (features, means, from) = alarm::training_means(x, p.window)?;
         let (mut center, mut scale) = (Vec::new(), Vec::new());
         for c in means.columns() {
             let (m, s) = level_and_scatter(&c.iter().skip(from).copied().collect::<Vec<_>>());
@@ -337,11 +275,7 @@ impl FittedLevelShift {
     /// moves only while no alarm holds and the score is at or under the release level.
     fn step(&self, latched: &mut bool, level: &mut [f64], means: ArrayView1<f64>) -> f64 {
         let raw = self.raw(level, means);
-        *latched = if *latched {
-            raw > self.on * self.release
-        } else {
-            raw > self.on
-        };
+        let score = alarm::hysteresis(latched, raw, self.on, self.release);
         if let Some(a) = self.follow
             && !*latched
             && raw <= self.on * self.release
@@ -352,7 +286,7 @@ impl FittedLevelShift {
                 }
             }
         }
-        if *latched { raw / self.release } else { raw }
+        score
     }
 
     /// Checks a loaded model's internal consistency.
