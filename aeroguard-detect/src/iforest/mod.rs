@@ -253,26 +253,25 @@ impl FittedIsolationForest {
         const BLOCK: usize = 128;
         let d = x.ncols();
         let norm = self.norm();
-        let mut rows = vec![0.0; BLOCK * d];
-        let mut padded = if d <= flat::PAD {
-            vec![[0.0; flat::PAD]; BLOCK]
-        } else {
-            Vec::new()
-        };
+        let depth = self.depth();
+        let flat = self.flat.get(&self.trees, depth);
+        // Rows of up to `PAD` features are copied straight into padded arrays (the flat walk's fast path);
+        // others into one row-major buffer.
+        let pad = flat.is_some() && d <= flat::PAD;
+        let mut padded = vec![[0.0; flat::PAD]; if pad { BLOCK } else { 0 }];
+        let mut rows = vec![0.0; if pad { 0 } else { BLOCK * d }];
         for (start, chunk) in (0..).step_by(BLOCK).zip(out.chunks_mut(BLOCK)) {
             for (k, r) in x.outer_iter().skip(start).take(chunk.len()).enumerate() {
-                rows[k * d..(k + 1) * d]
-                    .iter_mut()
-                    .zip(r.iter())
-                    .for_each(|(a, b)| *a = *b);
+                let to = if pad {
+                    &mut padded[k][..d]
+                } else {
+                    &mut rows[k * d..(k + 1) * d]
+                };
+                to.iter_mut().zip(r.iter()).for_each(|(a, b)| *a = *b);
             }
             chunk.iter_mut().for_each(|o| *o = 0.0);
-            let depth = self.depth();
-            if let Some(flat) = self.flat.get(&self.trees, depth) {
-                if d <= flat::PAD {
-                    for (p, r) in padded.iter_mut().zip(rows.chunks_exact(d)) {
-                        p[..d].copy_from_slice(r);
-                    }
+            if let Some(flat) = flat {
+                if pad {
                     flat.add_padded(&padded[..chunk.len()], chunk);
                 } else {
                     flat.add_path_lengths(&rows[..chunk.len() * d], d, chunk);

@@ -173,7 +173,6 @@ impl Detector for Relations {
             features,
             n_features: x.ncols(),
             roles,
-            related,
             center,
             scale,
             coefficients,
@@ -184,9 +183,9 @@ impl Detector for Relations {
             threshold: p.z,
             latched: false,
         };
-        let misses: Vec<Vec<f64>> = z.iter().map(|row| fitted.misses(row)).collect();
-        for k in 0..fitted.related.len() {
-            let (c, s) = level_and_scatter(&misses.iter().map(|m| m[k]).collect::<Vec<_>>());
+        for k in 0..related.len() {
+            let misses: Vec<f64> = z.iter().map(|row| fitted.miss(k, row)).collect();
+            let (c, s) = level_and_scatter(&misses);
             fitted.miss_center.push(c);
             fitted.miss_scale.push(s);
         }
@@ -201,9 +200,8 @@ pub struct FittedRelations {
     features: FeatureWindow,
     state: FeatureState,
     n_features: usize,
+    /// The columns related are those with [`Role::Level`], in order.
     roles: Vec<Role>,
-    /// The columns related (scored on their level), in order.
-    related: Vec<usize>,
     center: Vec<f64>,
     scale: Vec<f64>,
     /// Per related sensor: the intercept, then one coefficient per related sensor (its own is 0).
@@ -228,29 +226,23 @@ impl FittedRelations {
         &self.coefficients
     }
 
-    /// Each related sensor's prediction miss, for standardised means `z` (one per related sensor).
-    fn misses(&self, z: &[f64]) -> Vec<f64> {
-        self.coefficients
-            .iter()
-            .enumerate()
-            .map(|(k, c)| {
-                let predicted = c[0] + c[1..].iter().zip(z).map(|(b, v)| b * v).sum::<f64>();
-                z[k] - predicted
-            })
-            .collect()
+    /// Related sensor `k`'s prediction miss, for standardised means `z` (one per related sensor).
+    fn miss(&self, k: usize, z: &[f64]) -> f64 {
+        let c = &self.coefficients[k];
+        z[k] - c[0] - c[1..].iter().zip(z).map(|(b, v)| b * v).sum::<f64>()
     }
 
-    /// The largest miss of one row's means, in training scatters of the miss.
+    /// The largest miss of one row's means, in training scatters of the miss. Streamed rows allocate nothing:
+    /// the standardised means fit on the stack (at most [`MAX_RELATED`]).
     fn raw(&self, means: ArrayView1<f64>) -> f64 {
-        let z: Vec<f64> = self
-            .related
-            .iter()
-            .map(|&j| (means[j] - self.center[j]) / self.scale[j])
-            .collect();
-        self.misses(&z)
-            .iter()
-            .zip(self.miss_center.iter().zip(&self.miss_scale))
-            .map(|(m, (c, s))| (m - c).abs() / s)
+        let mut z = [0.0; MAX_RELATED];
+        let related = self.roles.iter().enumerate().filter(|(_, r)| **r == Role::Level);
+        for (zk, (j, _)) in z.iter_mut().zip(related) {
+            *zk = (means[j] - self.center[j]) / self.scale[j];
+        }
+        let z = &z[..self.coefficients.len()];
+        (0..z.len())
+            .map(|k| (self.miss(k, z) - self.miss_center[k]).abs() / self.miss_scale[k])
             .fold(0.0, f64::max)
     }
 
@@ -269,18 +261,9 @@ impl FittedRelations {
         if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {
             return Err(bad("roles, levels and scatters must have one entry per column"));
         }
-        let k = self.related.len();
-        let related_ok = k > 0
-            && k <= MAX_RELATED
-            && self.related.windows(2).all(|w| w[0] < w[1])
-            && self
-                .related
-                .iter()
-                .all(|&j| j < n && self.roles[j] == Role::Level);
-        if !related_ok {
-            return Err(bad(
-                "the related columns must be 1 to 64 distinct level columns, in order",
-            ));
+        let k = self.roles.iter().filter(|r| **r == Role::Level).count();
+        if k == 0 || k > MAX_RELATED {
+            return Err(bad("1 to 64 columns must be related (scored on their level)"));
         }
         let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
         if self.coefficients.len() != k
