@@ -1,6 +1,6 @@
 //! What the level-shift and relations detectors share: sensor roles learned from the training rows, the rolling
-//! means and their robust level and scatter, the checks of the alarm parameters, and the hysteresis kept in the
-//! score.
+//! means and their robust level and scatter, and the checks of the alarm parameters (the latch
+//! they keep between rows is in `settle`).
 
 use ndarray::{Array2, ArrayView2};
 
@@ -89,12 +89,4 @@ pub(crate) fn check(window: usize, z: f64, release: f64, slow_below: Option<f64>
         return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
     }
     Ok(())
-}
-
-/// Moves the latch for a raw score and gives the score with the hysteresis in it: an alarm starts above `on`
-/// and holds until the raw score falls to `on · release`; while it holds, the score is the raw one divided by
-/// `release`. So the score does not depend on where the threshold is drawn.
-pub(crate) fn hysteresis(latched: &mut bool, raw: f64, on: f64, release: f64) -> f64 {
-    *latched = if *latched { raw > on * release } else { raw > on };
-    if *latched { raw / release } else { raw }
 }

@@ -356,7 +356,8 @@ mod tests {
                 "isolation_forest",
                 "conv_autoencoder",
                 "lstm",
-                "level_shift"
+                "level_shift",
+                "relations"
             ]
         );
         for m in &voter.members()[..5] {
@@ -367,6 +368,7 @@ mod tests {
             );
         }
         assert!(matches!(voter.members()[5], Model::LevelShift(_)));
+        assert!(matches!(voter.members()[6], Model::Relations(_)));
         let json = voter.save().unwrap();
         let loaded = crate::Voter::<Model>::load(&json).unwrap();
         assert_eq!(loaded.decide(x.view()).unwrap(), voter.decide(x.view()).unwrap());

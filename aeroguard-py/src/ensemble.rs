@@ -122,8 +122,9 @@ impl Ensemble {
 #[pymethods]
 impl Ensemble {
     /// Fits the recommended ensemble on normal rows `x`: the three classic members, or with `neural=True` the
-    /// six of `EnsembleRecipe::full` (rules, k-means, isolation forest, convolutional autoencoder, LSTM and the
-    /// level shift, whose vote weighs 2; 3 needed). `m` overrides the votes needed.
+    /// seven of `EnsembleRecipe::full` (rules, k-means, isolation forest, convolutional autoencoder, LSTM, the
+    /// level shift and the relations member, whose vote weighs 6 of the 6 needed). `m` overrides the votes
+    /// needed.
     #[staticmethod]
     #[pyo3(signature = (x, *, neural = false, m = None, random_state = 0))]
     fn fit(

@@ -157,7 +157,9 @@ def test_level_shift_learns_slow_sensors_and_holds_its_alarm():
     # Column 0 is noise around 5; column 1 drifts upward (a temperature), which the model must leave out.
     X = np.column_stack([5 + rng.normal(size=rows), 20 + 0.05 * np.arange(rows)])
     det = aeroguard.LevelShift(window=10, z=8.0, release=0.5)
-    assert det.get_params() == {"window": 10, "z": 8.0, "release": 0.5, "slow_below": 0.3, "slow_weight": 0.0}
+    assert det.get_params() == {
+        "window": 10, "z": 8.0, "release": 0.5, "slow_below": 0.3, "slow_weight": 0.0, "settle": None,
+    }
     det.fit(X)
     assert json.loads(json.loads(det.save())["model"])["roles"] == ["level", "slow"]
     later = np.column_stack([5 + rng.normal(size=60), 60 + 0.05 * np.arange(60)])
@@ -197,7 +199,9 @@ def test_relations_flags_a_broken_relation_that_no_range_shows():
         [10 + 0.5 * load, 20 + load, 3 + 0.2 * rng.uniform(-0.5, 0.5, rows + 60)]
     ) + 0.02 * rng.normal(size=(rows + 60, 3))
     det = aeroguard.Relations(window=5, z=8.0)
-    assert det.get_params() == {"window": 5, "z": 8.0, "release": 0.6, "slow_below": 0.3, "ridge": 0.001}
+    assert det.get_params() == {
+        "window": 5, "z": 8.0, "release": 0.6, "slow_below": 0.3, "ridge": 0.001, "settle": None,
+    }
     det.fit(X[:rows])
     later = X[rows:].copy()
     assert not det.is_anomaly(later).any(), "the relation holds: quiet"
@@ -217,11 +221,39 @@ def test_relations_flags_a_broken_relation_that_no_range_shows():
         det.update(np.array([1.0, np.inf, 2.0]))
 
 
-def test_full_ensemble_has_the_level_shift_and_weighs_it_double():
+@pytest.mark.parametrize("cls", [aeroguard.LevelShift, aeroguard.Relations])
+def test_settle_ends_the_alarm_when_the_fault_ends_off_the_training_level(cls):
+    rng = np.random.default_rng(7)
+    # Two sensors that move together; a fault lifts both far, and after it they stay a little off where
+    # they were trained (the relation between them breaks the same way, for the relations model).
+    base = rng.normal(size=(400 + 260, 1))
+    X = np.column_stack([10 + base[:, 0], 20 + 2 * base[:, 0]]) + 0.05 * rng.normal(size=(660, 2))
+    later = X[400:].copy()
+    later[20:80, 0] += 30.0  # the fault
+    later[80:, 0] += 3.0  # the after-effect
+    kw = dict(window=5, z=8.0, slow_below=None)
+    plain = cls(**kw).fit(X[:400])
+    settled = cls(**kw, settle=(0.3, 1.0, 400)).fit(X[:400])
+    assert settled.get_params()["settle"] == (0.3, 1.0, 400)
+    p, s = plain.is_anomaly(later), settled.is_anomaly(later)
+    assert not p[:20].any() and not s[:20].any()
+    assert p[25:80].all() and s[25:80].all(), "both flag the fault"
+    assert p[100:].all(), "without settle, the after-effect holds the alarm"
+    assert not s[100:].any(), "with it, the alarm ends with the fault"
+    # Saved and loaded (the parameters come back from JSON as a list), streaming gives the batch's scores.
+    again = cls.load(settled.save())
+    np.testing.assert_allclose([-again.update(r) for r in later], settled.score_samples(later))
+    for bad, name in [((1.0, 1.0, 10), "peak_release"), ((0.3, -1.0, 10), "rearm"), ((0.3, 1.0, 0), "rows"),
+                      ((0.3, 1.0), "settle"), ("abc", "settle"), ((0.3, 1.0, 10**30), "out of range")]:
+        with pytest.raises(ValueError, match=name):
+            cls(**kw, settle=bad).fit(X[:400])
+
+
+def test_full_ensemble_has_the_relations_member_deciding():
     X = normal()
     ens = aeroguard.Ensemble.fit(X, neural=True)
     assert ens.members == [
-        "rules", "kmeans", "isolation_forest", "conv_autoencoder", "lstm", "level_shift",
+        "rules", "kmeans", "isolation_forest", "conv_autoencoder", "lstm", "level_shift", "relations",
     ]
     v = ens.update(X[0])
-    assert [r.weight for r in v.members] == [1.0, 1.0, 1.0, 1.0, 1.0, 2.0]
+    assert [r.weight for r in v.members] == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0]

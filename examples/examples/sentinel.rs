@@ -71,7 +71,8 @@ struct Cli {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_series: u64,
     /// The ensemble each series fits: `classic` (rules, k-means, isolation forest, 2 of 3) or `full` (adds the
-    /// convolutional autoencoder, the LSTM and the level shift, whose vote weighs 2; 3 needed).
+    /// convolutional autoencoder, the LSTM, the level shift and the relations member, which decides unless all six
+    /// others agree).
     #[arg(long, value_enum, default_value = "classic")]
     ensemble: EnsembleArg,
 }

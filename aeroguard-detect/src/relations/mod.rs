@@ -7,6 +7,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::{self, level_and_scatter};
+use crate::settle::{Latch, Settle};
 use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, Role, input};
 
 mod solve;
@@ -22,7 +23,8 @@ pub const MAX_RELATED: usize = 64;
 /// 1.4826 MAD), then predicted from the other sensors' standardised means by a ridge regression fitted on the
 /// training rows. A row's score is the largest, over the sensors, of the prediction's miss in training scatters
 /// of the miss. An alarm starts above `z` and holds until the score falls to `z · release` (the hysteresis is
-/// in the score, as in [`LevelShift`](crate::LevelShift)). Sensors slow through the training rows
+/// in the score, as in [`LevelShift`](crate::LevelShift)); a [`Settle`] ends it under a fraction of its peak instead
+/// and holds off the next for a while. Sensors slow through the training rows
 /// (`var(diff) / (2 var)` under `slow_below`) drift for reasons of their own and are left out, unless all are.
 ///
 /// ```
@@ -47,6 +49,8 @@ pub struct Relations {
     release: f64,
     slow_below: Option<f64>,
     ridge: f64,
+    #[serde(default)]
+    settle: Option<Settle>,
 }
 
 impl Default for Relations {
@@ -57,6 +61,7 @@ impl Default for Relations {
             release: 0.6,
             slow_below: Some(0.3),
             ridge: 1e-3,
+            settle: None,
         }
     }
 }
@@ -96,6 +101,11 @@ impl Relations {
     pub fn ridge(&self) -> f64 {
         self.ridge
     }
+
+    /// How an alarm ends after a fault and how soon another may start, if set.
+    pub fn settle(&self) -> Option<Settle> {
+        self.settle
+    }
 }
 
 impl RelationsBuilder {
@@ -130,12 +140,22 @@ impl RelationsBuilder {
         self
     }
 
+    /// End an alarm under a fraction of its peak and hold off the next for a while ([`Settle`]); `None`, the
+    /// default, ends it at `z · release` and starts the next above `z`.
+    pub fn settle(mut self, settle: Option<Settle>) -> Self {
+        self.0.settle = settle;
+        self
+    }
+
     /// The parameters, checked.
     pub fn build(self) -> Result<Relations> {
         let p = self.0;
         alarm::check(p.window, p.z, p.release, p.slow_below)?;
         if !(p.ridge.is_finite() && p.ridge >= 0.0) {
             return Err(Error::parameter("ridge", p.ridge, "is finite and at least 0"));
+        }
+        if let Some(s) = &p.settle {
+            s.check()?;
         }
         Ok(p)
     }
@@ -181,7 +201,8 @@ impl Detector for Relations {
             on: p.z,
             release: p.release,
             threshold: p.z,
-            latched: false,
+            settle: p.settle,
+            latch: Latch::default(),
         };
         for k in 0..related.len() {
             let misses: Vec<f64> = z.iter().map(|row| fitted.miss(k, row)).collect();
@@ -211,7 +232,10 @@ pub struct FittedRelations {
     on: f64,
     release: f64,
     threshold: f64,
-    latched: bool,
+    #[serde(default)]
+    settle: Option<Settle>,
+    #[serde(flatten)]
+    latch: Latch,
 }
 
 impl FittedRelations {
@@ -247,8 +271,8 @@ impl FittedRelations {
     }
 
     /// The score of one row's means, moving the latch.
-    fn step(&self, latched: &mut bool, means: ArrayView1<f64>) -> f64 {
-        alarm::hysteresis(latched, self.raw(means), self.on, self.release)
+    fn step(&self, latch: &mut Latch, means: ArrayView1<f64>) -> f64 {
+        latch.step(self.raw(means), self.on, self.release, self.settle.as_ref())
     }
 
     /// Checks a loaded model's internal consistency.
@@ -288,6 +312,9 @@ impl FittedRelations {
         if !(self.release > 0.0 && self.release <= 1.0) {
             return Err(bad("release must lie in (0, 1]"));
         }
+        if let Some(s) = &self.settle {
+            s.check()?;
+        }
         self.state.check(n)?;
         if self.state.spec() != &self.features || self.features.per_column() != 1 {
             return Err(bad("the rolling mean differs from its state's"));
@@ -316,20 +343,20 @@ impl FittedDetector for FittedRelations {
     fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         input::check("rows to score", x, self.n_features)?;
         let means = self.features.transform(x)?;
-        let mut latched = false;
-        Ok(means.outer_iter().map(|m| self.step(&mut latched, m)).collect())
+        let mut latch = Latch::default();
+        Ok(means.outer_iter().map(|m| self.step(&mut latch, m)).collect())
     }
 
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         let means = self.state.push(row)?;
-        let mut latched = self.latched;
-        let s = self.step(&mut latched, means.view());
-        self.latched = latched;
+        let mut latch = self.latch;
+        let s = self.step(&mut latch, means.view());
+        self.latch = latch;
         Ok(s)
     }
 
     fn reset(&mut self) {
         self.state.reset();
-        self.latched = false;
+        self.latch = Latch::default();
     }
 }

@@ -136,3 +136,47 @@ fn saves_loads_and_refuses_a_damaged_model() {
     assert_ne!(short, json);
     assert!(matches!(Model::load(&short), Err(Error::Model { .. })));
 }
+
+#[test]
+fn a_settled_alarm_ends_when_the_broken_relation_mostly_heals() {
+    let x = plant(400);
+    let fit = |s: Option<Settle>| {
+        Relations::builder()
+            .window(5)
+            .z(8.0)
+            .settle(s)
+            .build()
+            .unwrap()
+            .fit(x.view())
+            .unwrap()
+    };
+    let settle = Settle::new(0.3, 1.0, 400).unwrap();
+    let (plain, settled) = (fit(None), fit(Some(settle)));
+    assert_eq!(settled.settle, Some(settle));
+    // Flow falls 0.5 against the current (a miss of about 54 scatters), then comes back to 0.15 under where the
+    // relation puts it (about 10).
+    let mut later = plant(600).slice_axis(Axis(0), Slice::from(400..)).to_owned();
+    for (i, mut row) in later.outer_iter_mut().enumerate() {
+        row[1] -= match i {
+            0..20 => 0.0,
+            20..80 => 0.5,
+            _ => 0.15,
+        };
+    }
+    let alarms = |m: &FittedRelations| -> Vec<bool> {
+        let t = m.threshold();
+        m.score(later.view()).unwrap().iter().map(|s| *s > t).collect()
+    };
+    let (p, s) = (alarms(&plain), alarms(&settled));
+    assert!(p[25..80].iter().all(|a| *a) && s[25..80].iter().all(|a| *a));
+    assert!(
+        p[90..].iter().all(|a| *a),
+        "the plain alarm holds through the after-effect"
+    );
+    assert!(s[90..].iter().all(|a| !*a), "the settled one does not");
+    let mut m = settled.clone();
+    let batch = settled.score(later.view()).unwrap();
+    for (i, row) in later.outer_iter().enumerate() {
+        assert_eq!(m.update(row).unwrap(), batch[i], "row {i}");
+    }
+}

@@ -6,6 +6,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::{self, level_and_scatter};
+use crate::settle::{Latch, Settle};
 use crate::{Detector, Error, FeatureState, FeatureWindow, FittedDetector, Result, input};
 
 #[cfg(test)]
@@ -64,6 +65,8 @@ pub struct LevelShift {
     follow: Option<usize>,
     #[serde(default)]
     slow_weight: f64,
+    #[serde(default)]
+    settle: Option<Settle>,
 }
 
 /// Builds a [`LevelShift`]; [`build`](LevelShiftBuilder::build) checks every parameter.
@@ -79,6 +82,7 @@ impl Default for LevelShift {
             slow_below: Some(0.3),
             follow: None,
             slow_weight: 0.0,
+            settle: None,
         }
     }
 }
@@ -115,6 +119,11 @@ impl LevelShift {
     /// The rows over which the level follows the rolling mean, if it does.
     pub fn follow(&self) -> Option<usize> {
         self.follow
+    }
+
+    /// How an alarm ends after a fault and how soon another may start, if set.
+    pub fn settle(&self) -> Option<Settle> {
+        self.settle
     }
 
     /// What a slow sensor's shift counts for (0: left out).
@@ -163,6 +172,14 @@ impl LevelShiftBuilder {
         self
     }
 
+    /// End an alarm under a fraction of its peak and hold off the next for a while ([`Settle`]): a plant that
+    /// does not come back to its training level after a fault raises no alarm through the after-effect.
+    /// `None`, the default, ends an alarm at `z · release` and starts the next above `z`.
+    pub fn settle(mut self, settle: Option<Settle>) -> Self {
+        self.0.settle = settle;
+        self
+    }
+
     /// The parameters, checked.
     pub fn build(self) -> Result<LevelShift> {
         let p = self.0;
@@ -174,6 +191,9 @@ impl LevelShiftBuilder {
         }
         if !(0.0..=1.0).contains(&p.slow_weight) {
             return Err(Error::parameter("slow_weight", p.slow_weight, "lies in [0, 1]"));
+        }
+        if let Some(s) = &p.settle {
+            s.check()?;
         }
         Ok(p)
     }
@@ -206,7 +226,8 @@ impl Detector for LevelShift {
             follow: p.follow.map(|rows| 1.0 / rows as f64),
             slow_weight: p.slow_weight,
             level: Vec::new(),
-            latched: false,
+            settle: p.settle,
+            latch: Latch::default(),
         })
     }
 }
@@ -215,8 +236,10 @@ impl Detector for LevelShift {
 /// and the streaming state (the window and whether an alarm holds).
 ///
 /// The hysteresis is in the score: while a shift holds (it passed the fitted `z` and has not fallen to
-/// `z · release`), the score is the raw one divided by `release`. So the score does not depend on the
-/// threshold, and [`set_threshold`](FittedDetector::set_threshold) moves only where alarms are drawn.
+/// `z · release`), the score is the raw one divided by `release`; with a [`Settle`], the score is
+/// `z · raw / level`, `level` the raw level the alarm turns at on that row. So the score passes `z` exactly
+/// on the rows an alarm holds, it does not depend on the threshold, and
+/// [`set_threshold`](FittedDetector::set_threshold) moves only where alarms are drawn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedLevelShift {
     features: FeatureWindow,
@@ -237,7 +260,10 @@ pub struct FittedLevelShift {
     /// The level now, when it follows (empty until the first streamed row).
     #[serde(default)]
     level: Vec<f64>,
-    latched: bool,
+    #[serde(default)]
+    settle: Option<Settle>,
+    #[serde(flatten)]
+    latch: Latch,
 }
 
 impl FittedLevelShift {
@@ -273,11 +299,11 @@ impl FittedLevelShift {
 
     /// The score of one row's means, moving the latch and, when it follows, the level. The guard: the level
     /// moves only while no alarm holds and the score is at or under the release level.
-    fn step(&self, latched: &mut bool, level: &mut [f64], means: ArrayView1<f64>) -> f64 {
+    fn step(&self, latch: &mut Latch, level: &mut [f64], means: ArrayView1<f64>) -> f64 {
         let raw = self.raw(level, means);
-        let score = alarm::hysteresis(latched, raw, self.on, self.release);
+        let score = latch.step(raw, self.on, self.release, self.settle.as_ref());
         if let Some(a) = self.follow
-            && !*latched
+            && !latch.latched
             && raw <= self.on * self.release
         {
             for (j, role) in self.roles.iter().enumerate() {
@@ -318,6 +344,9 @@ impl FittedLevelShift {
         if self.follow.is_some_and(|a| !(a > 0.0 && a <= 1.0)) {
             return Err(bad("the following weight must lie in (0, 1]"));
         }
+        if let Some(s) = &self.settle {
+            s.check()?;
+        }
         if !(self.level.is_empty() || self.level.len() == n && self.level.iter().all(|v| v.is_finite())) {
             return Err(bad("the level now must be empty or one finite value per column"));
         }
@@ -349,29 +378,29 @@ impl FittedDetector for FittedLevelShift {
     fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         input::check("rows to score", x, self.n_features)?;
         let means = self.features.transform(x)?;
-        let (mut latched, mut level) = (false, self.center.clone());
+        let (mut latch, mut level) = (Latch::default(), self.center.clone());
         Ok(means
             .outer_iter()
-            .map(|m| self.step(&mut latched, &mut level, m))
+            .map(|m| self.step(&mut latch, &mut level, m))
             .collect())
     }
 
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         let means = self.state.push(row)?;
-        let mut latched = self.latched;
+        let mut latch = self.latch;
         let mut level = std::mem::take(&mut self.level);
         if level.is_empty() {
             level = self.center.clone();
         }
-        let s = self.step(&mut latched, &mut level, means.view());
-        self.latched = latched;
+        let s = self.step(&mut latch, &mut level, means.view());
+        self.latch = latch;
         self.level = level;
         Ok(s)
     }
 
     fn reset(&mut self) {
         self.state.reset();
-        self.latched = false;
+        self.latch = Latch::default();
         self.level.clear();
     }
 }

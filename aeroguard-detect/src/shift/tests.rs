@@ -256,3 +256,81 @@ fn a_following_level_learns_a_slow_drift_but_not_a_shift() {
         Err(Error::InvalidParameter { name: "follow", .. })
     ));
 }
+
+#[test]
+fn a_settled_alarm_ends_with_the_fault_and_streams_saves_and_loads_mid_way() {
+    let x = normal(300);
+    let settle = Settle::new(0.3, 1.0, 400).unwrap();
+    let fit = |s: Option<Settle>| {
+        LevelShift::builder()
+            .window(5)
+            .z(8.0)
+            .slow_below(None)
+            .settle(s)
+            .build()
+            .unwrap()
+            .fit(x.view())
+            .unwrap()
+    };
+    let (plain, settled) = (fit(None), fit(Some(settle)));
+    assert_eq!(settled.settle, Some(settle));
+    // A fault lifts column 0 by 20 (88 scatters of its mean), then it stays 2.5 above its level (11 scatters).
+    let mut later = normal(200);
+    for (i, mut row) in later.outer_iter_mut().enumerate() {
+        row[0] += match i {
+            0..20 => 0.0,
+            20..80 => 20.0,
+            _ => 2.5,
+        };
+    }
+    let alarms = |m: &FittedLevelShift| -> Vec<bool> {
+        let t = m.threshold();
+        m.score(later.view()).unwrap().iter().map(|s| *s > t).collect()
+    };
+    let (p, s) = (alarms(&plain), alarms(&settled));
+    assert!(p[25..80].iter().all(|a| *a) && s[25..80].iter().all(|a| *a));
+    assert!(
+        p[90..].iter().all(|a| *a),
+        "the after-effect holds the plain alarm"
+    );
+    assert!(s[90..].iter().all(|a| !*a), "and not the settled one");
+    // Streamed, the scores are the batch's, also after a save and load in the middle of the hold-off.
+    let batch = settled.score(later.view()).unwrap();
+    let mut m = settled.clone();
+    for (i, row) in later.outer_iter().enumerate().take(100) {
+        assert_eq!(m.update(row).unwrap(), batch[i], "row {i}");
+    }
+    let json = Model::from(m).save().unwrap();
+    assert!(json.contains("\"peak\"") && json.contains("\"since\""));
+    let Model::LevelShift(mut m) = Model::load(&json).unwrap() else {
+        panic!("not a level shift")
+    };
+    for (i, row) in later.outer_iter().enumerate().skip(100) {
+        assert_eq!(m.update(row).unwrap(), batch[i], "row {i}");
+    }
+    // A settle damaged on disk is refused.
+    let damaged = json.replacen("\"rearm\":1.0", "\"rearm\":-1.0", 1);
+    assert_ne!(damaged, json);
+    assert!(matches!(
+        Model::load(&damaged),
+        Err(Error::InvalidParameter { name: "rearm", .. })
+    ));
+}
+
+#[test]
+fn a_model_saved_before_settle_loads_and_scores_as_it_did() {
+    let model = Model::from(fitted());
+    let json = model.save().unwrap();
+    // What an earlier version wrote: the latch alone, no peak, no count, no settle.
+    let old = json
+        .replace(",\"settle\":null", "")
+        .replace(",\"peak\":0.0", "")
+        .replace(",\"since\":0", "");
+    assert!(
+        !old.contains("settle") && !old.contains("peak") && !old.contains("since"),
+        "{old}"
+    );
+    let loaded = Model::load(&old).unwrap();
+    let x = normal(50);
+    assert_eq!(loaded.score(x.view()).unwrap(), model.score(x.view()).unwrap());
+}

@@ -204,6 +204,7 @@ class LevelShiftParams:
         release: Optional[float] = None,
         slow_below: Optional[float] = ...,
         slow_weight: Optional[float] = None,
+        settle: Optional[Sequence[float]] = None,
     ) -> LevelShiftParams: ...
     @staticmethod
     def defaults() -> Dict[str, Any]: ...
@@ -219,6 +220,7 @@ class RelationsParams:
         release: Optional[float] = None,
         slow_below: Optional[float] = ...,
         ridge: Optional[float] = None,
+        settle: Optional[Sequence[float]] = None,
     ) -> RelationsParams: ...
     @staticmethod
     def defaults() -> Dict[str, Any]: ...

@@ -305,7 +305,10 @@ class LevelShift(_Detector):
     """Each sensor's rolling mean over ``window`` rows against its training level, in training scatters (robust
     z); an alarm starts above ``z`` and holds down to ``z * release``. Sensors that drift slowly through the
     training rows (``var(diff) / (2 var)`` under ``slow_below``) count at ``slow_weight`` of their shift (0, the
-    default: left out); ``slow_below=None`` scores all alike."""
+    default: left out); ``slow_below=None`` scores all alike. ``settle=(peak_release, rearm, rows)`` ends an
+    alarm once the score falls under ``peak_release`` of its peak, and right after, a new one must pass ``rearm``
+    of that peak, falling back to ``z`` over ``rows`` rows: a plant that stays off its training level after a
+    fault raises no alarm through the after-effect."""
 
     _spec = _aeroguard.LevelShiftParams
 
@@ -317,12 +320,14 @@ class LevelShift(_Detector):
         release: float = _LS["release"],
         slow_below: Optional[float] = _LS["slow_below"],
         slow_weight: float = _LS["slow_weight"],
+        settle: Optional[Tuple[float, float, int]] = _LS["settle"],
     ) -> None:
         self.window = window
         self.z = z
         self.release = release
         self.slow_below = slow_below
         self.slow_weight = slow_weight
+        self.settle = settle
 
 
 class Relations(_Detector):
@@ -330,7 +335,8 @@ class Relations(_Detector):
     the training rows), scored on the miss in training scatters of the miss; an alarm starts above ``z`` and
     holds down to ``z * release``. It flags a fault that breaks how sensors move together (flow falling while
     the pump's current holds) before any one sensor leaves its range. Sensors slow through the training rows
-    (``var(diff) / (2 var)`` under ``slow_below``) are left out; ``slow_below=None`` relates all."""
+    (``var(diff) / (2 var)`` under ``slow_below``) are left out; ``slow_below=None`` relates all.
+    ``settle=(peak_release, rearm, rows)`` ends alarms after a fault as in :class:`LevelShift`."""
 
     _spec = _aeroguard.RelationsParams
 
@@ -342,12 +348,14 @@ class Relations(_Detector):
         release: float = _RL["release"],
         slow_below: Optional[float] = _RL["slow_below"],
         ridge: float = _RL["ridge"],
+        settle: Optional[Tuple[float, float, int]] = _RL["settle"],
     ) -> None:
         self.window = window
         self.z = z
         self.release = release
         self.slow_below = slow_below
         self.ridge = ridge
+        self.settle = settle
 
 
 _D = TypeVar("_D", bound=_Detector)

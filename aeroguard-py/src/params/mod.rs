@@ -5,7 +5,7 @@
 use aeroguard_detect::neural::Training;
 use aeroguard_detect::{
     Algorithm, Calibration, ClusterProfile, Detector, IsolationForest, LearnRules, MaxSamples, Model, Rule,
-    RuleSet, Side,
+    RuleSet, Settle, Side,
 };
 
 mod neural;
@@ -33,6 +33,29 @@ where
     let view = x.as_array();
     let fitted = py.detach(|| d.fit(view)).map_err(errors::detect)?;
     Ok(FittedModel::new(fitted.into()))
+}
+
+/// `settle=(peak_release, rearm, rows)`, a tuple or a list of three (a saved detector's parameters come back
+/// from JSON as a list), as a [`Settle`]; `None` is none.
+pub(crate) fn settle(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Settle>> {
+    let Some(v) = v.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let shape =
+        || PyValueError::new_err("settle must be (peak_release, rearm, rows), as (0.3, 1.0, 400), or None");
+    let items: Vec<Bound<'_, PyAny>> = v.extract().map_err(|_| shape())?;
+    let [peak, rearm, rows] = &items[..] else {
+        return Err(shape());
+    };
+    let rows: Int<usize> = rows.extract()?;
+    Settle::new(peak.extract()?, rearm.extract()?, rows.0)
+        .map(Some)
+        .map_err(errors::detect)
+}
+
+/// A [`Settle`] as Python sees it: `(peak_release, rearm, rows)` or None.
+pub(crate) fn settle_tuple(s: Option<Settle>) -> Option<(f64, f64, usize)> {
+    s.map(|s| (s.peak_release(), s.rearm(), s.rows()))
 }
 
 /// The calibration: scikit-learn's `contamination`, or a robust z threshold, else the builder's.

@@ -61,7 +61,7 @@ pub struct SentinelOptions {
     /// (the history's fence), from authenticated nodes only.
     pub grants: Option<Grants>,
     /// The ensemble each series fits (`EnsembleRecipe::default()`: rules, k-means and an isolation forest;
-    /// `EnsembleRecipe::full()` adds the convolutional autoencoder, the LSTM and the level shift).
+    /// `EnsembleRecipe::full()` adds the convolutional autoencoder, the LSTM, the level shift and relations).
     pub recipe: aeroguard_detect::EnsembleRecipe,
 }
 
