@@ -23,9 +23,9 @@ pub const MAX_RELATED: usize = 64;
 /// 1.4826 MAD), then predicted from the other sensors' standardised means by a ridge regression fitted on the
 /// training rows. A row's score is the largest, over the sensors, of the prediction's miss in training scatters
 /// of the miss. An alarm starts above `z` and holds until the score falls to `z · release` (the hysteresis is
-/// in the score, as in [`LevelShift`](crate::LevelShift)); a [`Settle`] ends it under a fraction of its peak instead
-/// and holds off the next for a while. Sensors slow through the training rows
-/// (`var(diff) / (2 var)` under `slow_below`) drift for reasons of their own and are left out, unless all are.
+/// in the score, as in [`LevelShift`](crate::LevelShift)); a [`Settle`] ends it under a fraction of its peak
+/// instead and holds off the next for a while. Sensors slow through the training rows (`var(diff) / (2 var)`
+/// under `slow_below`) drift for reasons of their own and are left out, unless all are.
 ///
 /// ```
 /// use aeroguard_detect::{Detector, FittedDetector, Relations};

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use aeroguard_detect::{EnsembleRecipe, Settle};
+use aeroguard_examples::{Error, Result};
 use clap::Parser;
 
 /// Scores AeroGuard's detectors on the SKAB benchmark (`shared/notes/skab-protocol.md`): each detector alone,
@@ -18,7 +19,7 @@ pub struct Cli {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// The classic 3-member ensemble as the recommended one (default: the full 5-member recipe).
+    /// The classic 3-member ensemble as the recommended one (default: the full 7-member recipe).
     #[arg(long)]
     pub classic: bool,
     /// Rows of the causal feature window.
@@ -136,7 +137,9 @@ fn parse_settle(v: &str) -> std::result::Result<SettleFlag, String> {
         .map_err(|e| e.to_string())
 }
 
-pub fn recipe(cli: &Cli) -> EnsembleRecipe {
+/// The recipe the flags make; a weight list that does not match the members the flags leave is refused here,
+/// before any file is fitted, naming both counts.
+pub fn recipe(cli: &Cli) -> Result<EnsembleRecipe> {
     let mut r = if cli.classic {
         EnsembleRecipe::default()
     } else {
@@ -173,7 +176,19 @@ pub fn recipe(cli: &Cli) -> EnsembleRecipe {
     r.shift_slow_weight = cli.shift_slow_weight.unwrap_or(r.shift_slow_weight);
     r.relations_z = zero_is_off(cli.relations_z, r.relations_z);
     r.settle = cli.settle.map_or(r.settle, |f| f.0);
-    r
+    let members = 3 + [r.autoencoder_z, r.conv_z, r.lstm_z, r.shift_z, r.relations_z]
+        .iter()
+        .filter(|z| z.is_some())
+        .count();
+    if !r.weights.is_empty() && r.weights.len() != members {
+        return Err(Error::Run(format!(
+            "{} weights for {members} members: with a member switched off (a `--...-z 0`), pass --weights with \
+             one weight per member left, in the order rules, kmeans, isolation forest, [autoencoder], [conv \
+             autoencoder], [lstm], [level shift], [relations], and --m",
+            r.weights.len()
+        )));
+    }
+    Ok(r)
 }
 
 /// A flag's value, where 0 switches the part off and no flag keeps the recipe's.

@@ -83,7 +83,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
     };
     let files = skab::load_dir(&dir)?;
-    let recipe = recipe(cli);
+    let recipe = recipe(cli)?;
     // Every member is fitted for the table: the classic three, the neural three, the level shift, relations.
     let every = EnsembleRecipe {
         autoencoder_z: recipe.autoencoder_z.or(Some(150.0)),
