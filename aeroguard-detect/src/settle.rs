@@ -160,6 +160,36 @@ impl Latch {
     }
 }
 
+/// For the detectors' tests: on `later` (a fault on rows 20-79, an after-effect from row 80), both models flag
+/// the fault, the plain one holds through the after-effect and the settled one does not, and the settled one
+/// streams the batch's scores.
+#[cfg(test)]
+pub(crate) fn assert_settles<M: crate::FittedDetector + Clone>(
+    plain: &M,
+    settled: &M,
+    later: ndarray::ArrayView2<f64>,
+) {
+    let alarms = |m: &M| -> Vec<bool> {
+        let t = m.threshold();
+        m.score(later).unwrap().iter().map(|s| *s > t).collect()
+    };
+    let (p, s) = (alarms(plain), alarms(settled));
+    assert!(
+        p[25..80].iter().all(|a| *a) && s[25..80].iter().all(|a| *a),
+        "both flag the fault"
+    );
+    assert!(
+        p[90..].iter().all(|a| *a),
+        "the plain alarm holds through the after-effect"
+    );
+    assert!(s[90..].iter().all(|a| !*a), "the settled one does not");
+    let batch = settled.score(later).unwrap();
+    let mut m = settled.clone();
+    for (i, row) in later.outer_iter().enumerate() {
+        assert_eq!(m.update(row).unwrap(), batch[i], "row {i}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

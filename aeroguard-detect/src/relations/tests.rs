@@ -163,20 +163,5 @@ fn a_settled_alarm_ends_when_the_broken_relation_mostly_heals() {
             _ => 0.15,
         };
     }
-    let alarms = |m: &FittedRelations| -> Vec<bool> {
-        let t = m.threshold();
-        m.score(later.view()).unwrap().iter().map(|s| *s > t).collect()
-    };
-    let (p, s) = (alarms(&plain), alarms(&settled));
-    assert!(p[25..80].iter().all(|a| *a) && s[25..80].iter().all(|a| *a));
-    assert!(
-        p[90..].iter().all(|a| *a),
-        "the plain alarm holds through the after-effect"
-    );
-    assert!(s[90..].iter().all(|a| !*a), "the settled one does not");
-    let mut m = settled.clone();
-    let batch = settled.score(later.view()).unwrap();
-    for (i, row) in later.outer_iter().enumerate() {
-        assert_eq!(m.update(row).unwrap(), batch[i], "row {i}");
-    }
+    crate::settle::assert_settles(&plain, &settled, later.view());
 }

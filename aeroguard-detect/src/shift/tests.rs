@@ -283,18 +283,8 @@ fn a_settled_alarm_ends_with_the_fault_and_streams_saves_and_loads_mid_way() {
             _ => 2.5,
         };
     }
-    let alarms = |m: &FittedLevelShift| -> Vec<bool> {
-        let t = m.threshold();
-        m.score(later.view()).unwrap().iter().map(|s| *s > t).collect()
-    };
-    let (p, s) = (alarms(&plain), alarms(&settled));
-    assert!(p[25..80].iter().all(|a| *a) && s[25..80].iter().all(|a| *a));
-    assert!(
-        p[90..].iter().all(|a| *a),
-        "the after-effect holds the plain alarm"
-    );
-    assert!(s[90..].iter().all(|a| !*a), "and not the settled one");
-    // Streamed, the scores are the batch's, also after a save and load in the middle of the hold-off.
+    crate::settle::assert_settles(&plain, &settled, later.view());
+    // Streamed across a save and load in the middle of the hold-off, the scores are still the batch's.
     let batch = settled.score(later.view()).unwrap();
     let mut m = settled.clone();
     for (i, row) in later.outer_iter().enumerate().take(100) {
