@@ -65,14 +65,14 @@ impl Fault {
 }
 
 /// The default schedule for `nodes` nodes, one fault at a time (Brooks-Iyengar with f = 1 tolerates one):
-/// n2 stuck in rounds 6-16, n3 drifting in rounds 18-26, n4 spiking in rounds 28-30 (each only if the node
+/// n2 stuck in rounds 3-16, n3 drifting in rounds 18-26, n4 spiking in rounds 28-30 (each only if the node
 /// exists).
 pub fn default_faults(nodes: usize) -> Vec<Fault> {
     [
         Fault {
             node: 1,
             kind: FaultKind::Stuck,
-            from: 6,
+            from: 3,
             to: 16,
         },
         Fault {
