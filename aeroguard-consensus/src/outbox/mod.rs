@@ -253,7 +253,8 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
     }
 
     /// Removes entry `seq` (a no-op if the limits' policy dropped it meanwhile). The removal is not synced by
-    /// itself: a crash may bring it back (delivered twice, which sinks absorb), and the next push syncs it.
+    /// itself: a crash may bring it back (delivered twice, which sinks absorb); the end of the pass, or the next
+    /// push, syncs it.
     fn remove(&self, seq: u64) -> Result<()> {
         self.write(Durability::None, "remove", |entries, meta| {
             if let Some(old) = entries
@@ -269,8 +270,23 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
     }
 
     /// One pass: hands the entries to `deliver`, oldest first, until the outbox is empty or `deliver` asks to
-    /// retry. Entries pushed during the pass are forwarded in it too.
-    pub async fn forward<F, Fut>(&self, mut deliver: F) -> Result<Pass>
+    /// retry. Entries pushed during the pass are forwarded in it too. The pass's removals are made durable
+    /// (one sync) before it returns, so a process killed after a pass does not deliver that pass again; one
+    /// killed during a pass may deliver what the pass had sent a second time (sinks absorb it).
+    pub async fn forward<F, Fut>(&self, deliver: F) -> Result<Pass>
+    where
+        F: FnMut(&T) -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        let pass = self.pass(deliver).await?;
+        if pass.sent + pass.refused > 0 {
+            self.write(Durability::Immediate, "sync", |_, _| Ok(()))?;
+        }
+        Ok(pass)
+    }
+
+    /// [`forward`](Self::forward) without the sync at the end.
+    async fn pass<F, Fut>(&self, mut deliver: F) -> Result<Pass>
     where
         F: FnMut(&T) -> Fut,
         Fut: Future<Output = Outcome>,
