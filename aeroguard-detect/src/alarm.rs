@@ -4,7 +4,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::{Error, FeatureWindow, Result, Role, median_and_mad};
+use crate::{Error, FeatureWindow, Result, Role, Settle, median_and_mad};
 
 /// `var(diff) / (2 var)` of a column: 1 for white noise, near 0 for a drift; 1 for a constant column.
 pub(crate) fn slowness(column: &[f64]) -> f64 {
@@ -72,8 +72,14 @@ pub(crate) fn training_means(
 }
 
 /// Checks the parameters every alarm of this kind has: the window, the alarm level, the fraction it holds down
-/// to, and the slowness threshold.
-pub(crate) fn check(window: usize, z: f64, release: f64, slow_below: Option<f64>) -> Result<()> {
+/// to, the slowness threshold, and how it settles after a fault.
+pub(crate) fn check(
+    window: usize,
+    z: f64,
+    release: f64,
+    slow_below: Option<f64>,
+    settle: Option<&Settle>,
+) -> Result<()> {
     if window == 0 || window > crate::limits::MAX_WINDOW {
         return Err(Error::parameter("window", window, "lies in 1..=10000 rows"));
     }
@@ -88,5 +94,5 @@ pub(crate) fn check(window: usize, z: f64, release: f64, slow_below: Option<f64>
     {
         return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
     }
-    Ok(())
+    settle.map_or(Ok(()), Settle::check)
 }

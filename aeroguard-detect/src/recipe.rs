@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::neural::{Autoencoder, ConvAutoencoder, Lstm, Training};
 use crate::{
-    Algorithm, Calibration, ClusterProfile, Detector, FeatureWindow, IsolationForest, LearnRules, LevelShift,
-    Model, RateRoles, Relations, Result, RuleSet, Settle, Voter, Windowed,
+    Algorithm, Calibration, ClusterProfile, Detector, Error, FeatureWindow, IsolationForest, LearnRules,
+    LevelShift, Model, RateRoles, Relations, Result, RuleSet, Settle, Voter, Windowed,
 };
 
 /// A recipe for the recommended ensemble: orthogonal members on causal feature windows, each calibrated on the
@@ -348,6 +348,43 @@ impl EnsembleRecipe {
 
     /// The fitted ensemble.
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<Voter<Model>> {
+        self.check()?;
         self.voter(self.members(x)?)
+    }
+
+    /// How many members the recipe fits: the three classic ones, then each of the autoencoder, the
+    /// convolutional autoencoder, the LSTM, the level shift and the relations member whose threshold is set.
+    pub fn member_count(&self) -> usize {
+        let optional = [
+            self.autoencoder_z,
+            self.conv_z,
+            self.lstm_z,
+            self.shift_z,
+            self.relations_z,
+        ];
+        3 + optional.iter().filter(|z| z.is_some()).count()
+    }
+
+    /// What can be checked before anything is fitted (a fit trains neural members for seconds): one weight per
+    /// member, when weights are given.
+    ///
+    /// ```
+    /// use aeroguard_detect::{EnsembleRecipe, Error};
+    /// let mut r = EnsembleRecipe::full();
+    /// assert!(r.check().is_ok());
+    /// r.relations_z = None; // six members left, seven weights
+    /// assert!(matches!(r.check(), Err(Error::InvalidParameter { name: "weights", .. })));
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        let members = self.member_count();
+        if self.weights.is_empty() || self.weights.len() == members {
+            return Ok(());
+        }
+        Err(Error::InvalidParameter {
+            name: "weights",
+            value: format!("{} weights for {members} members", self.weights.len()),
+            reason: "one per member, in the order rules, kmeans, isolation forest, [autoencoder], [conv autoencoder], \
+                     [lstm], [level shift], [relations]",
+        })
     }
 }

@@ -150,12 +150,9 @@ impl RelationsBuilder {
     /// The parameters, checked.
     pub fn build(self) -> Result<Relations> {
         let p = self.0;
-        alarm::check(p.window, p.z, p.release, p.slow_below)?;
+        alarm::check(p.window, p.z, p.release, p.slow_below, p.settle.as_ref())?;
         if !(p.ridge.is_finite() && p.ridge >= 0.0) {
             return Err(Error::parameter("ridge", p.ridge, "is finite and at least 0"));
-        }
-        if let Some(s) = &p.settle {
-            s.check()?;
         }
         Ok(p)
     }

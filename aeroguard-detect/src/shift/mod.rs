@@ -183,7 +183,7 @@ impl LevelShiftBuilder {
     /// The parameters, checked.
     pub fn build(self) -> Result<LevelShift> {
         let p = self.0;
-        alarm::check(p.window, p.z, p.release, p.slow_below)?;
+        alarm::check(p.window, p.z, p.release, p.slow_below, p.settle.as_ref())?;
         if let Some(rows) = p.follow
             && !(1..=1_000_000).contains(&rows)
         {
@@ -191,9 +191,6 @@ impl LevelShiftBuilder {
         }
         if !(0.0..=1.0).contains(&p.slow_weight) {
             return Err(Error::parameter("slow_weight", p.slow_weight, "lies in [0, 1]"));
-        }
-        if let Some(s) = &p.settle {
-            s.check()?;
         }
         Ok(p)
     }

@@ -137,8 +137,7 @@ fn parse_settle(v: &str) -> std::result::Result<SettleFlag, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The recipe the flags make; a weight list that does not match the members the flags leave is refused here,
-/// before any file is fitted, naming both counts.
+/// The recipe the flags make, checked ([`EnsembleRecipe::check`]) before any file is fitted.
 pub fn recipe(cli: &Cli) -> Result<EnsembleRecipe> {
     let mut r = if cli.classic {
         EnsembleRecipe::default()
@@ -176,18 +175,11 @@ pub fn recipe(cli: &Cli) -> Result<EnsembleRecipe> {
     r.shift_slow_weight = cli.shift_slow_weight.unwrap_or(r.shift_slow_weight);
     r.relations_z = zero_is_off(cli.relations_z, r.relations_z);
     r.settle = cli.settle.map_or(r.settle, |f| f.0);
-    let members = 3 + [r.autoencoder_z, r.conv_z, r.lstm_z, r.shift_z, r.relations_z]
-        .iter()
-        .filter(|z| z.is_some())
-        .count();
-    if !r.weights.is_empty() && r.weights.len() != members {
-        return Err(Error::Run(format!(
-            "{} weights for {members} members: with a member switched off (a `--...-z 0`), pass --weights with \
-             one weight per member left, in the order rules, kmeans, isolation forest, [autoencoder], [conv \
-             autoencoder], [lstm], [level shift], [relations], and --m",
-            r.weights.len()
-        )));
-    }
+    r.check().map_err(|e| {
+        Error::Run(format!(
+            "{e} (a `--...-z 0` switches a member off: pass --weights for those left, and --m)"
+        ))
+    })?;
     Ok(r)
 }
 
