@@ -22,6 +22,7 @@ mod relations;
 mod rules;
 mod settle;
 mod shift;
+mod surprise;
 mod timed;
 mod voter;
 mod windowed;
@@ -41,6 +42,10 @@ pub use relations::{FittedRelations, MAX_RELATED, Relations, RelationsBuilder};
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
 pub use settle::{MAX_SETTLE_ROWS, Settle};
 pub use shift::{FittedLevelShift, LevelShift, LevelShiftBuilder, Role};
+pub use surprise::{
+    FittedSurprise, Likelihood, LikelihoodBuilder, LikelihoodState, MAX_LIKELIHOOD_HISTORY,
+    MAX_SURPRISE_VALUE, Surprise, SurpriseBuilder,
+};
 pub use timed::TimeWindow;
 pub use voter::{Degraded, MemberRecord, Verdict, Vote, VoteRule, Voter, VoterBuilder};
 pub use windowed::{FittedWindowed, Windowed};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::neural::{FittedAutoencoder, FittedConvAutoencoder, FittedLstm};
 use crate::{
     Error, FittedClusterProfile, FittedDetector, FittedIsolationForest, FittedLevelShift, FittedRated,
-    FittedRelations, FittedRules, FittedWindowed, Result, Voter,
+    FittedRelations, FittedRules, FittedSurprise, FittedWindowed, Result, Voter,
 };
 
 /// Any fitted detector of this crate. Saves to and loads from JSON with its parameters, threshold and
@@ -50,6 +50,8 @@ pub enum Model {
     Rated(Box<FittedRated<Model>>),
     /// A relations detector.
     Relations(Box<FittedRelations>),
+    /// A surprise detector.
+    Surprise(Box<FittedSurprise>),
 }
 
 impl Model {
@@ -88,6 +90,7 @@ impl Model {
             Model::Lstm(m) => m.check(),
             Model::LevelShift(m) => m.check(),
             Model::Relations(m) => m.check(),
+            Model::Surprise(m) => m.check(),
             Model::Rated(r) => {
                 r.inner().check()?;
                 r.check(r.inner().n_features())
@@ -106,6 +109,7 @@ impl Model {
             Model::Lstm(m) => m.as_ref(),
             Model::LevelShift(m) => m.as_ref(),
             Model::Relations(m) => m.as_ref(),
+            Model::Surprise(m) => m.as_ref(),
             Model::Rated(m) => m.as_ref(),
         }
     }
@@ -121,6 +125,7 @@ impl Model {
             Model::Lstm(m) => m.as_mut(),
             Model::LevelShift(m) => m.as_mut(),
             Model::Relations(m) => m.as_mut(),
+            Model::Surprise(m) => m.as_mut(),
             Model::Rated(m) => m.as_mut(),
         }
     }
@@ -199,6 +204,11 @@ impl From<FittedLstm> for Model {
 impl From<FittedRelations> for Model {
     fn from(m: FittedRelations) -> Self {
         Model::Relations(Box::new(m))
+    }
+}
+impl From<FittedSurprise> for Model {
+    fn from(m: FittedSurprise) -> Self {
+        Model::Surprise(Box::new(m))
     }
 }
 impl From<FittedLevelShift> for Model {

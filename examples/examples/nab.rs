@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aeroguard_detect::{
-    Detector, FeatureWindow, FittedDetector, IsolationForest, LevelShift, Settle, Windowed,
+    Detector, FeatureWindow, FittedDetector, IsolationForest, LevelShift, Settle, Surprise, Windowed,
 };
 use aeroguard_eval::nab::{self, NabResult, NabSeries, PROFILES};
 use aeroguard_examples::{Error, Result};
@@ -99,6 +99,29 @@ fn shift(values: &[f64], train: usize, settle: Option<Settle>) -> Result<Vec<f64
     Ok(relative(&model.score(x.view())?.to_vec(), model.threshold()))
 }
 
+/// The surprise detector with its defaults: Numenta's anomaly likelihood over each value's distance from its
+/// running mean and each change against the training rows' mean change, and the range check. Its score is a
+/// probability already, the same on every series.
+fn surprise(values: &[f64], train: usize) -> Result<Vec<f64>> {
+    surprise_with(values, train, Surprise::builder().build()?)
+}
+
+/// The same without the range check.
+fn surprise_no_range(values: &[f64], train: usize) -> Result<Vec<f64>> {
+    surprise_with(values, train, Surprise::builder().spatial(None).build()?)
+}
+
+fn surprise_with(values: &[f64], train: usize, detector: Surprise) -> Result<Vec<f64>> {
+    let x = column(values)?;
+    let training = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..train));
+    let model = detector.fit(training)?;
+    let rest = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(train..));
+    // The training rows are probation (never scored); the rest is scored as one stream from the fitted state.
+    let mut scores = vec![0.0; train];
+    scores.extend(model.score(rest)?);
+    Ok(scores)
+}
+
 /// A windowed Gaussian in the manner of NAB's baseline (our code): how many standard deviations of the last
 /// 6,400 rows the value lies from their mean, with the window started on the training rows.
 fn windowed_gaussian(values: &[f64], _train: usize) -> Result<Vec<f64>> {
@@ -135,7 +158,9 @@ fn perfect(series: &NabSeries) -> Vec<f64> {
     s
 }
 
-const DETECTORS: [(&str, Scorer); 5] = [
+const DETECTORS: [(&str, Scorer); 7] = [
+    ("surprise", surprise),
+    ("surprise, no range check", surprise_no_range),
     ("forest(window 12)", forest_12),
     ("forest(window 48)", forest_48),
     ("shift(window 12)", level_shift),
