@@ -33,6 +33,7 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<params::RuleSetParams>()?;
     m.add_class::<params::LevelShiftParams>()?;
     m.add_class::<params::RelationsParams>()?;
+    m.add_class::<params::SurpriseParams>()?;
     m.add_class::<model::FittedModel>()?;
     m.add_class::<ensemble::Ensemble>()?;
     m.add_class::<ensemble::Verdict>()?;

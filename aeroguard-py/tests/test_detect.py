@@ -257,3 +257,32 @@ def test_full_ensemble_has_the_relations_member_deciding():
     ]
     v = ens.update(X[0])
     assert [r.weight for r in v.members] == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0]
+
+
+def test_surprise_flags_a_spike_in_a_single_metric_and_keeps_learning():
+    rng = np.random.default_rng(11)
+    t = np.arange(2000)
+    metric = (100 + 10 * np.sin(t / 50) + rng.normal(scale=0.3, size=t.size)).reshape(-1, 1)
+    det = aeroguard.Surprise(history=1000)
+    assert det.get_params() == {
+        "window": 6400, "average": 10, "history": 1000, "reestimate": 100, "filter": True, "spatial": 0.05,
+        "tail": 1e-5,
+    }
+    det.fit(metric[:500])
+    assert det.threshold_ == pytest.approx(0.5, abs=1e-6)
+    later = metric[500:].copy()
+    assert not det.is_anomaly(later).any(), "the wave and its noise are normal"
+    later[700, 0] += 6.0  # inside the range the metric has shown, twenty times its noise
+    flags = det.is_anomaly(later)
+    assert flags[700] and not flags[:700].any() and flags.sum() <= 3
+    # Streaming gives the batch's scores, and a saved model the same.
+    batch = det.score_samples(later)
+    again = aeroguard.Surprise.load(det.save())
+    np.testing.assert_allclose([-again.update(r) for r in later], batch)
+    for bad in [dict(window=1), dict(history=1), dict(reestimate=1), dict(tail=0.0), dict(spatial=-1.0)]:
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            aeroguard.Surprise(**bad).fit(metric)
+    with pytest.raises(ValueError, match="rows"):
+        aeroguard.Surprise().fit(metric[:50])
+    with pytest.raises(ValueError, match="NaN|finite"):
+        det.update(np.array([np.nan]))

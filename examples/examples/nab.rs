@@ -111,6 +111,13 @@ fn surprise_no_range(values: &[f64], train: usize) -> Result<Vec<f64>> {
     surprise_with(values, train, Surprise::builder().spatial(None).build()?)
 }
 
+/// The same without the likelihood's red filter: a lasting change alarms on every row until the history
+/// absorbs it.
+fn surprise_no_filter(values: &[f64], train: usize) -> Result<Vec<f64>> {
+    let likelihood = aeroguard_detect::Likelihood::builder().filter(false).build()?;
+    surprise_with(values, train, Surprise::builder().likelihood(likelihood).build()?)
+}
+
 fn surprise_with(values: &[f64], train: usize, detector: Surprise) -> Result<Vec<f64>> {
     let x = column(values)?;
     let training = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..train));
@@ -158,9 +165,10 @@ fn perfect(series: &NabSeries) -> Vec<f64> {
     s
 }
 
-const DETECTORS: [(&str, Scorer); 7] = [
+const DETECTORS: [(&str, Scorer); 8] = [
     ("surprise", surprise),
     ("surprise, no range check", surprise_no_range),
+    ("surprise, no filter", surprise_no_filter),
     ("forest(window 12)", forest_12),
     ("forest(window 48)", forest_48),
     ("shift(window 12)", level_shift),

@@ -48,6 +48,7 @@ from aeroguard.detect import (
     NotFittedError,
     Relations,
     RuleSet,
+    Surprise,
 )
 from aeroguard.fusion import STRATEGIES, fuse
 
@@ -80,6 +81,7 @@ __all__ = [
     "NotFoundError",
     "Queue",
     "Relations",
+    "Surprise",
     "Registration",
     "RoundFollower",
     "RoundLeader",

@@ -30,6 +30,7 @@ __all__ = [
     "RuleSetParams",
     "LevelShiftParams",
     "RelationsParams",
+    "SurpriseParams",
     "FittedModel",
     "Ensemble",
     "Verdict",
@@ -222,6 +223,23 @@ class RelationsParams:
         ridge: Optional[float] = None,
         settle: Optional[Sequence[float]] = None,
     ) -> RelationsParams: ...
+    @staticmethod
+    def defaults() -> Dict[str, Any]: ...
+    def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...
+
+@final
+class SurpriseParams:
+    def __new__(
+        cls,
+        *,
+        window: Optional[int] = None,
+        average: Optional[int] = None,
+        history: Optional[int] = None,
+        reestimate: Optional[int] = None,
+        filter: Optional[bool] = None,
+        spatial: Optional[float] = ...,
+        tail: Optional[float] = None,
+    ) -> SurpriseParams: ...
     @staticmethod
     def defaults() -> Dict[str, Any]: ...
     def fit(self, x: npt.NDArray[np.float64]) -> FittedModel: ...

@@ -111,6 +111,7 @@ _CP = _aeroguard.ClusterProfileParams.defaults()
 _RS = _aeroguard.RuleSetParams.defaults()
 _LS = _aeroguard.LevelShiftParams.defaults()
 _RL = _aeroguard.RelationsParams.defaults()
+_SU = _aeroguard.SurpriseParams.defaults()
 
 
 class IsolationForest(_Detector):
@@ -384,3 +385,35 @@ __all__ = [
     "NotFittedError",
     "RuleSet",
 ]
+
+
+class Surprise(_Detector):
+    """How surprising each value and each change are, for single streams of any kind (a web metric, a machine
+    temperature, one sensor): each value's distance from its running mean (over about ``window`` rows) and each
+    change against the training rows' mean change feed Numenta's anomaly likelihood (the mean of the last
+    ``average`` raw scores against its own distribution over ``history`` rows, refitted every ``reestimate``;
+    with ``filter``, a lasting change alarms once at its start). With ``spatial``, a value beyond the range seen
+    by more than that fraction of it scores 1. An alarm is a tail probability under ``tail``. The model keeps
+    learning as it streams (``update``); batch scoring starts from the fitted state. Needs at least
+    ``31 + reestimate`` training rows."""
+
+    _spec = _aeroguard.SurpriseParams
+
+    def __init__(
+        self,
+        *,
+        window: int = _SU["window"],
+        average: int = _SU["average"],
+        history: int = _SU["history"],
+        reestimate: int = _SU["reestimate"],
+        filter: bool = _SU["filter"],
+        spatial: Optional[float] = _SU["spatial"],
+        tail: float = _SU["tail"],
+    ) -> None:
+        self.window = window
+        self.average = average
+        self.history = history
+        self.reestimate = reestimate
+        self.filter = filter
+        self.spatial = spatial
+        self.tail = tail

@@ -11,6 +11,7 @@ use aeroguard_detect::{
 mod neural;
 mod relations;
 mod shift;
+mod surprise;
 
 pub use neural::{AutoencoderParams, ConvAutoencoderParams, LstmParams};
 use numpy::PyReadonlyArray2;
@@ -19,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 pub use relations::RelationsParams;
 pub use shift::LevelShiftParams;
+pub use surprise::SurpriseParams;
 
 use crate::errors;
 use crate::ints::{Int, opt};
