@@ -1,6 +1,6 @@
 //! Detector scoring speed: the isolation forest (100 trees, 256 samples, 8 features) in batch, per sample,
 //! on one thread and on every core, and one row at a time as in a streaming loop; the recommended ensemble
-//! per streamed row. `benches/iforest_sklearn.py` times scikit-learn on the same data. Beside the forest, its
+//! per streamed row; the surprise detector on one metric. `benches/iforest_sklearn.py` times scikit-learn on the same data. Beside the forest, its
 //! floor: the loads one sample's walk makes (100 trees x 8 steps, each a slot then the row's value), made with
 //! no step waiting on the one before.
 //!
@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest};
+use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest, Surprise};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array2;
 
@@ -76,6 +76,34 @@ fn ensemble(c: &mut Criterion) {
     group.finish();
 }
 
+/// The surprise detector on one metric: a streamed row (two likelihoods; every 100th row refits each on its
+/// 8,640-row history), and a batch of 10,000 rows from the fitted state.
+fn surprise(c: &mut Criterion) {
+    let train = data(1000, 0).column(0).to_owned().insert_axis(ndarray::Axis(1));
+    let test = data(10_000, 1000)
+        .column(0)
+        .to_owned()
+        .insert_axis(ndarray::Axis(1));
+    let mut model = Surprise::builder().build().unwrap().fit(train.view()).unwrap();
+    let mut group = c.benchmark_group("surprise");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    group.bench_function("streamed row, one metric", |b| {
+        b.iter(|| {
+            i = (i + 1) % test.nrows();
+            black_box(model.update(test.row(i)).unwrap())
+        })
+    });
+    group.throughput(Throughput::Elements(test.nrows() as u64));
+    group.bench_function("batch 10k rows, one metric", |b| {
+        b.iter(|| black_box(model.score(test.view()).unwrap()))
+    });
+    group.finish();
+}
+
 /// The floor of the forest's batch walk, per sample: the same 800 steps of two dependent loads (a tree slot's
 /// threshold and feature, then the row's value at that feature) and a comparison, from arrays of the same sizes
 /// (256 slots a tree, rows of 16 values, one block of 128 rows in cache), but with each step's slot picked by a
@@ -107,5 +135,5 @@ fn forest_floor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, forest, forest_floor, ensemble);
+criterion_group!(benches, forest, forest_floor, ensemble, surprise);
 criterion_main!(benches);
