@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use aeroguard_detect::{
-    Detector, IsolationForest, LearnRules, Model, RuleSet, Voter,
+    Detector, IsolationForest, LearnRules, Likelihood, Model, RuleSet, Surprise, Voter,
     neural::{Autoencoder, Lstm},
 };
 use ndarray::Array2;
@@ -53,6 +53,22 @@ fn main() {
         "model_load",
         "lstm.json",
         Model::from(lstm.expect("an lstm"))
+            .save()
+            .expect("json")
+            .as_bytes(),
+    );
+    // A small history, so the seed is small.
+    let surprise = Likelihood::builder()
+        .average(3)
+        .history(20)
+        .reestimate(10)
+        .build()
+        .and_then(|l| Surprise::builder().likelihood(l).build())
+        .and_then(|d| d.fit(x.view()));
+    write(
+        "model_load",
+        "surprise.json",
+        Model::from(surprise.expect("a surprise detector"))
             .save()
             .expect("json")
             .as_bytes(),
