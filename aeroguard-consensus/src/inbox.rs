@@ -1,29 +1,4 @@
 //! Per-member slots whose writer the backend vouches for: what a round's submissions travel in.
-//!
-//! A value on a shared queue carries whatever node name its sender wrote into it, so one process could answer
-//! a round as n6, n7 and n8. An inbox gives every member one slot, keyed by its node id, that only that
-//! member's authenticated identity can write:
-//!
-//! | backend | who can write node `n`'s slot | what the reader checks |
-//! |---|---|---|
-//! | memory | the coordinator of `n` (one process, nothing to forge) | nothing |
-//! | ZooKeeper, with [`ZkAuth`](crate::zookeeper::ZkAuth) | the identity the roster names for `n` ([`ZkAuth::with_member`](crate::zookeeper::ZkAuth::with_member)) | the slot's ACL: `n`'s identity is its only writer and administrator, the ACL never changed, and the value was written after creation |
-//! | ZooKeeper, without authentication | anyone | nothing (an open ensemble attests nothing) |
-//! | Redis | the ACL users whose key patterns cover `<prefix>-inbox/n/*` (see SECURITY.md) | nothing the server lets a client read: the operator's ACL is the guarantee |
-//!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use aeroguard_consensus::{Coordinator, Slot, memory::MemoryCluster};
-//!
-//! let cluster = MemoryCluster::new();
-//! let n1 = cluster.connect("n1".parse()?)?;
-//! let lead = cluster.connect("lead".parse()?)?;
-//! n1.inbox("pressure")?.post(b"4.02".to_vec()).await?;
-//! let inbox = lead.inbox("pressure")?;
-//! assert_eq!(inbox.read(&"n1".parse()?).await?, Slot::Posted(b"4.02".to_vec()));
-//! assert_eq!(inbox.read(&"n2".parse()?).await?, Slot::Empty);
-//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
-//! ```
 
 use std::fmt;
 
@@ -46,7 +21,32 @@ pub enum Slot {
     Unattested(String),
 }
 
-/// One slot per member under a name; see the [module docs](self).
+/// One slot per member under a name.
+///
+/// A value on a shared queue carries whatever node name its sender wrote into it, so one process could answer
+/// a round as n6, n7 and n8. An inbox gives every member one slot, keyed by its node id, that only that
+/// member's authenticated identity can write:
+///
+/// | backend | who can write node `n`'s slot | what the reader checks |
+/// |---|---|---|
+/// | memory | the coordinator of `n` (one process, nothing to forge) | nothing |
+/// | ZooKeeper, with [`ZkAuth`](crate::zookeeper::ZkAuth) | the identity the roster names for `n` ([`ZkAuth::with_member`](crate::zookeeper::ZkAuth::with_member)) | the slot's ACL: `n`'s identity is its only writer and administrator, the ACL never changed, and the value was written after creation |
+/// | ZooKeeper, without authentication | anyone | nothing (an open ensemble attests nothing) |
+/// | Redis | the ACL users whose key patterns cover `<prefix>-inbox/n/*` (see SECURITY.md) | nothing the server lets a client read: the operator's ACL is the guarantee |
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use aeroguard_consensus::{Coordinator, Slot, memory::MemoryCluster};
+///
+/// let cluster = MemoryCluster::new();
+/// let n1 = cluster.connect("n1".parse()?)?;
+/// let lead = cluster.connect("lead".parse()?)?;
+/// n1.inbox("pressure")?.post(b"4.02".to_vec()).await?;
+/// let inbox = lead.inbox("pressure")?;
+/// assert_eq!(inbox.read(&"n1".parse()?).await?, Slot::Posted(b"4.02".to_vec()));
+/// assert_eq!(inbox.read(&"n2".parse()?).await?, Slot::Empty);
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait Inbox: fmt::Debug + Send + Sync {
     /// Replaces this node's value (at most [`MAX_SLOT_BYTES`]).

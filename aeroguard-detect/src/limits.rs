@@ -1,6 +1,5 @@
 //! Upper bounds on everything a user, a file or a request sizes: past them comes
-//! [`Error::InvalidParameter`](crate::Error::InvalidParameter) (or, in a model file,
-//! [`Error::Model`](crate::Error::Model)), never an allocation that aborts the process.
+//! [`Error::InvalidParameter`] (or, in a model file, [`Error::Model`]), never an allocation that aborts the process.
 //!
 //! They sit far above any sensible setting (a 4,096-unit LSTM over 10,000-row windows is already days of
 //! training on a CPU), and low enough that the largest structure they allow fits in memory.

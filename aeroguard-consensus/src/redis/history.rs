@@ -88,7 +88,7 @@ pub(super) fn invocation<'a>(
     inv
 }
 
-/// A [`HistoryStore`] in Redis, sharing a [`RedisCoordinator`](super::RedisCoordinator)'s connections (and
+/// A [`HistoryStore`](crate::history::HistoryStore) in Redis, sharing a [`RedisCoordinator`](super::RedisCoordinator)'s connections (and
 /// following the master through Sentinel like it). It keeps that coordinator alive while it lives.
 ///
 /// With [`Durability::Replicas`](super::Durability::Replicas), appends wait for the replicas and fail with

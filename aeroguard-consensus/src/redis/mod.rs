@@ -29,7 +29,7 @@
 //!   a replica has it, and Sentinel then promotes a replica without it: a config version, a queue item, a history
 //!   point, or an election grant (and with it a fencing-token increment, so a token could be handed out twice).
 //!   [`Durability::Replicas`] makes grants, config writes and history writes wait (`WAIT`) until that many
-//!   replicas have them, and fail with [`Error::NotReplicated`] otherwise; that narrows the window but is not
+//!   replicas have them, and fail with [`Error::NotReplicated`](crate::Error::NotReplicated) otherwise; that narrows the window but is not
 //!   consensus (Redis can still lose a write that `WAIT` reported on if it fails over twice).
 //! - **Failover.** Through Sentinel ([`RedisTarget::Sentinel`]) every connection error, `READONLY` or
 //!   `MASTERDOWN` makes the next command resolve the master again; operations in flight during the failover fail

@@ -1,15 +1,5 @@
 //! Authentication and ACLs on ZooKeeper: who a client is (the digest scheme) and what each kind of znode lets
 //! others do.
-//!
-//! | znodes | cluster identity | this node's identity | observers | anyone else |
-//! |---|---|---|---|---|
-//! | root and recipe parents (`elections/<name>`, `services/<svc>`, `config`, `queues/<name>/...`) | read, write, create, delete, admin | (as cluster) | read | nothing |
-//! | a node's own: election candidates, registrations, queue claims | read | all | read | nothing |
-//! | shared values: config keys, queue items | read, write, delete, admin | (as cluster) | read | nothing |
-//!
-//! ZooKeeper decides a delete by the *parent's* ACL, so every holder of the cluster credential may delete a
-//! candidate or registration (a leader must be able to clean up after a crashed one); nobody else can, and
-//! only the node itself can rewrite its own znodes.
 
 use std::fmt;
 
@@ -100,7 +90,17 @@ impl fmt::Debug for ZkDigest {
     }
 }
 
-/// Who a ZooKeeper client is and what its znodes allow (see the [module docs](self) for the table).
+/// Who a ZooKeeper client is (the digest scheme) and what its znodes allow others to do:
+///
+/// | znodes | cluster identity | this node's identity | observers | anyone else |
+/// |---|---|---|---|---|
+/// | root and recipe parents (`elections/<name>`, `services/<svc>`, `config`, `queues/<name>/...`) | read, write, create, delete, admin | (as cluster) | read | nothing |
+/// | a node's own: election candidates, registrations, queue claims | read | all | read | nothing |
+/// | shared values: config keys, queue items | read, write, delete, admin | (as cluster) | read | nothing |
+///
+/// ZooKeeper decides a delete by the *parent's* ACL, so every holder of the cluster credential may delete a
+/// candidate or registration (a leader must be able to clean up after a crashed one); nobody else can, and
+/// only the node itself can rewrite its own znodes.
 ///
 /// ```
 /// use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkOptions};

@@ -1,14 +1,4 @@
-//! Alert rules from a TOML file. A bad file is refused whole, with the line of the first problem and why.
-//!
-//! ```toml
-//! [[rule]]
-//! name = "pump-hot"
-//! above = 90.0                # or `below = 5.0`, or `anomaly = true` (the ensemble's verdict)
-//! for = "2m"                  # how long it must hold: ms, s, m, h, d, combined as in "1m30s"
-//! keep_firing_for = "30s"
-//! severity = "critical"       # info, warning (the default) or critical
-//! labels = { team = "ops" }
-//! ```
+//! Alert rules from a TOML file ([`parse_rules`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -109,8 +99,18 @@ fn convert(raw: RawRule) -> std::result::Result<AlertRule, String> {
     Ok(rule)
 }
 
-/// Parses a rule file (see the [module docs](self)). Errors name the line and what is wrong there
-/// ([`Error::RuleFile`]); nothing of a bad file is kept.
+/// Parses a rule file. Errors name the line and what is wrong there ([`Error::RuleFile`]); nothing of a bad
+/// file is kept: it is refused whole.
+///
+/// ```toml
+/// [[rule]]
+/// name = "pump-hot"
+/// above = 90.0                # or `below = 5.0`, or `anomaly = true` (the ensemble's verdict)
+/// for = "2m"                  # how long it must hold: ms, s, m, h, d, combined as in "1m30s"
+/// keep_firing_for = "30s"
+/// severity = "critical"       # info, warning (the default) or critical
+/// labels = { team = "ops" }
+/// ```
 ///
 /// ```
 /// use aeroguard_detect::alert::parse_rules;

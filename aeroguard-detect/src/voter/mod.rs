@@ -35,7 +35,7 @@ pub enum Vote {
     Failed(String),
 }
 
-/// What to do with a failed member. See the [module docs](self).
+/// What to do with a failed member (see [`Voter`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Degraded {

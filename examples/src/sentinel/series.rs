@@ -239,7 +239,7 @@ impl Series {
     }
 
     /// Keeps `points` the history could not take, for the next request to store first (the newest
-    /// [`UNSAVED`]); how many older ones it had to drop.
+    /// `UNSAVED`, 10,000); how many older ones it had to drop.
     pub fn keep_unsaved(&mut self, mut points: Vec<Point>) -> usize {
         let over = points.len().saturating_sub(UNSAVED);
         points.drain(..over);
@@ -271,7 +271,7 @@ fn record(values: &[f64], members: &[MemberVote]) -> serde_json::Value {
 }
 
 /// A stored point as the verdict it records (`None` for a training row, which has none). Reads the record of
-/// [`record`], and the object form (`"members": [{"name", "score", "threshold", "vote"}]`) of earlier versions.
+/// `record`, and the object form (`"members": [{"name", "score", "threshold", "vote"}]`) of earlier versions.
 pub fn verdict_of(p: &Point) -> Option<VerdictOut> {
     let detail = p.detail.as_ref()?;
     let members = match detail.get("votes") {
