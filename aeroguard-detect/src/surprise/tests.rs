@@ -165,3 +165,49 @@ fn it_saves_and_loads_mid_stream_and_a_damaged_file_is_refused() {
         assert!(Model::load(&damaged).is_err(), "{from} -> {to} loaded");
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Values from tiny to huge, both signs, with runs of repeats (flat stretches) and jumps.
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            -1e3f64..1e3,
+            Just(0.0),
+            Just(5.0),
+            -MAX_SURPRISE_VALUE..MAX_SURPRISE_VALUE,
+            (-1e-300f64..1e-300),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn any_finite_stream_scores_in_range_and_streams_as_batch(
+            train in proptest::collection::vec(value(), 45..120),
+            next in proptest::collection::vec(value(), 1..120),
+            cut in 0usize..120,
+        ) {
+            let likelihood = Likelihood::builder().average(3).history(20).reestimate(10).build().unwrap();
+            let detector = Surprise::builder().likelihood(likelihood).build().unwrap();
+            let x = Array2::from_shape_vec((train.len(), 1), train).unwrap();
+            let mut m = detector.fit(x.view()).unwrap();
+            let y = Array2::from_shape_vec((next.len(), 1), next).unwrap();
+            let batch = m.score(y.view()).unwrap();
+            prop_assert!(batch.iter().all(|s| (0.0..=1.0).contains(s)), "{:?}", batch);
+            // Streamed, with a save and load at `cut`: the batch's scores, to the bit.
+            let cut = cut.min(y.nrows());
+            let mut streamed = Vec::new();
+            for r in y.outer_iter().take(cut) {
+                streamed.push(m.update(r).unwrap());
+            }
+            let mut loaded = Model::load(&Model::from(m).save().unwrap()).unwrap();
+            for r in y.outer_iter().skip(cut) {
+                streamed.push(loaded.update(r).unwrap());
+            }
+            prop_assert_eq!(batch.to_vec(), streamed);
+        }
+    }
+}
