@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use aeroguard_consensus::history::MemoryHistory;
 use aeroguard_examples::bench::percentile;
 use aeroguard_examples::sentinel::{
-    ApiKeys, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
+    ApiKeys, Limits, Role, Sentinel, SentinelOptions, SeriesModel, key_line, new_key, router, serve,
 };
 use bytes::Bytes;
 use clap::Parser;
@@ -167,10 +167,10 @@ async fn main() -> std::process::ExitCode {
             let keys = ApiKeys::parse(&key_line("loadgen", Role::Node, &key)).expect("a key line");
             let mut options = SentinelOptions::new(Some(keys), cli.train_rows as usize);
             options.max_series = cli.series as usize;
-            options.recipe = match cli.ensemble {
+            options.model = SeriesModel::Ensemble(match cli.ensemble {
                 EnsembleArg::Classic => aeroguard_detect::EnsembleRecipe::default(),
                 EnsembleArg::Full => aeroguard_detect::EnsembleRecipe::full(),
-            };
+            });
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("a loopback port");

@@ -24,7 +24,7 @@ use std::time::Duration;
 use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
 use aeroguard_examples::backend::Backend;
 use aeroguard_examples::sentinel::{
-    ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
+    ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, SeriesModel, key_line, new_key, router, serve,
 };
 use clap::Parser;
 
@@ -64,23 +64,25 @@ struct Cli {
         requires = "cluster"
     )]
     election: String,
-    /// Readings per series that train its ensemble before verdicts begin.
+    /// Readings per series that train its model before verdicts begin.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(50..=1_000_000))]
     train_rows: u64,
     /// The most series the service holds (and labels in its metrics).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_series: u64,
-    /// The ensemble each series fits: `classic` (rules, k-means, isolation forest, 2 of 3) or `full` (adds the
+    /// What each series fits: `classic` (rules, k-means, isolation forest, 2 of 3), `full` (adds the
     /// convolutional autoencoder, the LSTM, the level shift and the relations member, which decides unless all six
-    /// others agree).
-    #[arg(long, value_enum, default_value = "classic")]
-    ensemble: EnsembleArg,
+    /// others agree), both for a plant's several sensors; or `surprise` (the surprise detector alone, for single
+    /// metrics whose faults are spikes and sudden changes; at least 131 training rows).
+    #[arg(long, alias = "ensemble", value_enum, default_value = "classic")]
+    model: ModelArg,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum EnsembleArg {
+enum ModelArg {
     Classic,
     Full,
+    Surprise,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -156,10 +158,15 @@ async fn main() -> ExitCode {
     };
     let mut options = SentinelOptions::new(keys, cli.train_rows as usize);
     options.max_series = cli.max_series as usize;
-    options.recipe = match cli.ensemble {
-        EnsembleArg::Classic => aeroguard_detect::EnsembleRecipe::default(),
-        EnsembleArg::Full => aeroguard_detect::EnsembleRecipe::full(),
+    options.model = match cli.model {
+        ModelArg::Classic => SeriesModel::Ensemble(aeroguard_detect::EnsembleRecipe::default()),
+        ModelArg::Full => SeriesModel::Ensemble(aeroguard_detect::EnsembleRecipe::full()),
+        ModelArg::Surprise => SeriesModel::Surprise(aeroguard_detect::Surprise::default()),
     };
+    if let Err(e) = options.check() {
+        eprintln!("error: --train-rows {}: {e}", cli.train_rows);
+        return ExitCode::from(2);
+    }
     if let Some(backend) = cli.cluster {
         match backend.connect("sentinel-service", Duration::from_secs(4)).await {
             Ok(c) => options = options.with_grants(Grants::new(c, &cli.election)),
@@ -196,8 +203,11 @@ async fn main() -> ExitCode {
             k.len()
         ),
     };
+    // The bound address, so `--listen 127.0.0.1:0` tells where it landed.
+    let bound = listener.local_addr().map_or(listen, |a| a.to_string());
     println!(
-        "sentinel listening on http://{listen} (history: {name}; {checks}; ensemble trained on the first {} rows per series)",
+        "sentinel listening on http://{bound} (history: {name}; {checks}; {} model trained on the first {} rows per series)",
+        format!("{:?}", cli.model).to_lowercase(),
         options.train_rows
     );
     match serve(

@@ -231,3 +231,49 @@ async fn bad_requests_are_refused_with_a_reason() {
         "{m}"
     );
 }
+
+/// A single web metric served with the surprise detector: quiet on its wave and noise, a spike raises one
+/// alarm with a vote record of one member; too few training rows for it are refused when the service starts.
+#[tokio::test]
+async fn a_single_metric_with_the_surprise_detector() {
+    use aeroguard_examples::sentinel::SeriesModel;
+    let mut options = SentinelOptions::new(None, 120);
+    options.model = SeriesModel::Surprise(aeroguard_detect::Surprise::default());
+    let refused = options.check().unwrap_err();
+    assert!(refused.contains("120") && refused.contains("131"), "{refused}");
+    options.train_rows = 200;
+    options.check().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let service = Sentinel::new(Arc::new(MemoryHistory::new()), "memory", options);
+    tokio::spawn(async move { serve(listener, router(service), Default::default()).await });
+    let latency = |r: u64| 40.0 + 5.0 * (r as f64 / 30.0).sin() + ((r * 7919) % 13) as f64 / 13.0;
+    let body = |from: u64, to: u64, spike: Option<u64>| {
+        let rows: Vec<serde_json::Value> = (from..to)
+            .map(|r| {
+                let v = latency(r) + if Some(r) == spike { 30.0 } else { 0.0 };
+                serde_json::json!({ "at": 1_700_000_000_000i64 + r as i64 * 1000, "values": [v] })
+            })
+            .collect();
+        serde_json::json!({ "series": "api-latency", "token": 1, "readings": rows }).to_string()
+    };
+    let r = post(&addr, &body(0, 200, None)).await;
+    assert!(r.body.contains("\"training\":false"), "{}", r.body);
+    let normal: serde_json::Value =
+        serde_json::from_str(&post(&addr, &body(200, 400, None)).await.body).unwrap();
+    assert_eq!(
+        (normal["scored"].as_u64(), normal["alarms"].as_u64()),
+        (Some(200), Some(0)),
+        "{normal}"
+    );
+    let spiked: serde_json::Value =
+        serde_json::from_str(&post(&addr, &body(400, 420, Some(410))).await.body).unwrap();
+    assert_eq!(spiked["alarms"], 1, "{spiked}");
+    let v = request(&addr, "GET", "/verdicts?series=api-latency&limit=10", None, &[])
+        .await
+        .unwrap();
+    let verdicts: Vec<serde_json::Value> = serde_json::from_str(&v.body).unwrap();
+    let alarmed: Vec<&serde_json::Value> = verdicts.iter().filter(|v| v["alarm"] == true).collect();
+    assert_eq!(alarmed.len(), 1, "{}", v.body);
+    assert_eq!(alarmed[0]["members"][0]["name"], "surprise", "{}", v.body);
+}

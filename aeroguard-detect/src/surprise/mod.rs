@@ -27,11 +27,12 @@ pub const MAX_SURPRISE_VALUE: f64 = 1e150;
 /// [`Likelihood`] of its own, which asks how unusual its recent mean is against its own history; the row's
 /// score is the largest likelihood score over the columns (in `[0, 1]`: 0.5 at a tail of 10⁻⁵). With
 /// `spatial` set, a value beyond the range the column has ever shown by more than that fraction of the range
-/// scores 1 at once (as Numenta's NAB detector). An alarm is a score above the one of `tail`.
+/// scores 1 at once (as Numenta's NAB detector). An alarm is a score above that of a tail of `tail`.
 ///
 /// Nothing here assumes the plant's physics: no level, no relation between sensors, no training-level
 /// scatter that must hold. It suits single metrics whose normal drifts and whose faults are spikes, bursts
-/// and sudden changes (NAB), and learns as it goes (the fitted state moves with every streamed row).
+/// and sudden changes (NAB). It learns as it goes: in streaming use, the running statistics, the range and the
+/// likelihoods' histories move with every row.
 ///
 /// ```
 /// use aeroguard_detect::{Detector, FittedDetector, Surprise};
@@ -154,8 +155,9 @@ impl Surprise {
         Ok(())
     }
 
-    /// Training rows needed: the warm-up, then enough for the likelihood's first fit.
-    fn needed(&self) -> usize {
+    /// The fewest training rows [`fit`](Detector::fit) takes: a 30-row warm-up of the running statistics, then
+    /// enough for the likelihood's first fit (131 with the defaults).
+    pub fn min_rows(&self) -> usize {
         WARMUP as usize + self.likelihood.reestimate() + 1
     }
 }
@@ -165,7 +167,7 @@ impl Detector for Surprise {
 
     fn fit(&self, x: ArrayView2<f64>) -> Result<FittedSurprise> {
         self.check()?;
-        input::training("surprise", x, self.needed())?;
+        input::training("surprise", x, self.min_rows())?;
         let scale = x
             .columns()
             .into_iter()

@@ -13,8 +13,9 @@
 //! | `GET /health` | liveness and what the service holds |
 //! | `GET /metrics` | Prometheus text: ingested and rejected counts, alarms, votes per member, ingest latency |
 //!
-//! Per series, the first `train_rows` readings train the ensemble (`EnsembleRecipe::default()`); verdicts
-//! follow from then on. The fitted ensemble is stored beside the series (in `<series>.model`, fenced like the
+//! Per series, the first `train_rows` readings train its model ([`SeriesModel`]: by default the classic
+//! ensemble, `EnsembleRecipe::default()`; or the surprise detector for single metrics); verdicts follow from
+//! then on. The fitted model is stored beside the series (in `<series>.model`, fenced like the
 //! points), and each verdict with its vote record in the series' points, so a restarted service (or another
 //! instance over the same store) resumes scoring without retraining, and skips readings at or before the last
 //! time the store holds.
@@ -30,6 +31,7 @@ use axum::routing::{get, post};
 use tokio::sync::Mutex;
 
 mod api;
+mod fit;
 mod guard;
 mod keys;
 mod metrics;
@@ -38,11 +40,15 @@ mod series;
 mod serve;
 
 pub use api::{ApiError, Ingest, IngestReading, MAX_READINGS, MemberVote, VerdictOut, validate};
+pub use fit::SeriesModel;
 pub use guard::{Grants, INSECURE};
 pub use keys::{ApiKeys, Caller, MAX_KEY_LEN, MAX_KEYS, Role, key_line, new_key};
 pub use metrics::Metrics;
 pub use series::{KEPT, Scored, Series, SeriesError, StoredModel, model_series, verdict_of};
 pub use serve::{Limits, serve};
+
+/// The fewest training readings per series.
+pub const MIN_TRAIN_ROWS: usize = 50;
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -50,7 +56,8 @@ pub const MAX_BODY: usize = 1 << 20;
 /// How the service runs: training, limits, who may call it and where grants are checked.
 #[derive(Debug, Clone)]
 pub struct SentinelOptions {
-    /// Readings per series that train its ensemble (at least 50).
+    /// Readings per series that train its model (at least [`MIN_TRAIN_ROWS`], and at least what the model
+    /// needs: [`SentinelOptions::check`]).
     pub train_rows: usize,
     /// The most series held; a new series past it is refused (429). Every metric labelled by series is
     /// bounded by it too.
@@ -60,21 +67,32 @@ pub struct SentinelOptions {
     /// Where posted tokens are checked against the current grant; `None`: against the highest token seen
     /// (the history's fence), from authenticated nodes only.
     pub grants: Option<Grants>,
-    /// The ensemble each series fits (`EnsembleRecipe::default()`: rules, k-means and an isolation forest;
-    /// `EnsembleRecipe::full()` adds the convolutional autoencoder, the LSTM, the level shift and relations).
-    pub recipe: aeroguard_detect::EnsembleRecipe,
+    /// What each series fits once trained ([`SeriesModel`]; by default the classic ensemble).
+    pub model: SeriesModel,
 }
 
 impl SentinelOptions {
     /// Options with API keys `keys` (`None` for insecure), training on `train_rows`, 1,000 series at most.
     pub fn new(keys: Option<ApiKeys>, train_rows: usize) -> Self {
         SentinelOptions {
-            train_rows: train_rows.max(50),
+            train_rows: train_rows.max(MIN_TRAIN_ROWS),
             max_series: 1_000,
             keys,
             grants: None,
-            recipe: aeroguard_detect::EnsembleRecipe::default(),
+            model: SeriesModel::default(),
         }
+    }
+
+    /// Fails, naming both counts, when `train_rows` is fewer than the model fits on.
+    pub fn check(&self) -> Result<(), String> {
+        let needed = self.model.rows_needed();
+        if self.train_rows < needed {
+            return Err(format!(
+                "{} training readings per series, but the model needs at least {needed}",
+                self.train_rows
+            ));
+        }
+        Ok(())
     }
 
     /// Checks posted tokens against `grants`.

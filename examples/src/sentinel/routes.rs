@@ -52,7 +52,7 @@ async fn series_cell(s: &Sentinel, name: &str) -> Result<super::SeriesCell, ApiE
         return Err(too_many(held));
     }
     // New to this process (a restart, or another instance's series): its model and last time from the store.
-    let resumed = resume(s, name).await?.with_recipe(s.options.recipe.clone());
+    let resumed = resume(s, name).await?.with_model(s.options.model.clone());
     let mut all = s.series.write();
     if let Some(cell) = all.get(name) {
         // Another request added it meanwhile: that one is the series.

@@ -4,8 +4,9 @@
 
 use aeroguard_consensus::history::Point;
 use aeroguard_core::Timestamp;
-use aeroguard_detect::{EnsembleRecipe, Model, Voter};
+use aeroguard_detect::{Model, Voter};
 
+use super::SeriesModel;
 use super::api::{Ingest, IngestReading, MemberVote, VerdictOut, vote_name};
 
 /// The most verdicts one `/verdicts` request returns.
@@ -89,8 +90,8 @@ pub struct Series {
     last_at: Option<i64>,
     /// Points scored but not yet stored (the history was unavailable), oldest first.
     unsaved: Vec<Point>,
-    /// What the series fits once trained (`EnsembleRecipe::default()` unless set).
-    recipe: EnsembleRecipe,
+    /// What the series fits once trained (the classic ensemble unless set).
+    model: SeriesModel,
 }
 
 impl Series {
@@ -109,9 +110,9 @@ impl Series {
         Ok(s)
     }
 
-    /// Fits `recipe` once trained (a series resumed with a stored model keeps that model).
-    pub fn with_recipe(mut self, recipe: EnsembleRecipe) -> Self {
-        self.recipe = recipe;
+    /// Fits `model` once trained (a series resumed with a stored model keeps that model).
+    pub fn with_model(mut self, model: SeriesModel) -> Self {
+        self.model = model;
         self
     }
 
@@ -196,7 +197,7 @@ impl Series {
                         let rows = ndarray::Array2::from_shape_fn((self.training.len(), width), |(i, j)| {
                             self.training[i][j]
                         });
-                        self.voter = Some(self.recipe.fit(rows.view())?);
+                        self.voter = Some(self.model.fit(rows.view())?);
                         self.training.clear();
                     }
                 }
