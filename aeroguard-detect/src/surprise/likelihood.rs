@@ -30,8 +30,8 @@ const MIN_VARIANCE: f64 = 0.0003;
 /// row under 10⁻⁵ right after another is reported at 10⁻³ (0.3), so a lasting change raises one alarm at its
 /// start, not one per row. A mean below the fitted one is not surprising (Numenta's is two-sided).
 ///
-/// The score is a probability, not a distance: one threshold means the same on every stream, whatever the
-/// raw score's scale.
+/// The score comes from a probability, not a distance: one threshold means the same on every stream, whatever
+/// the raw score's scale.
 ///
 /// ```
 /// use aeroguard_detect::Likelihood;
@@ -198,7 +198,8 @@ impl LikelihoodState {
         if !raw.is_finite() {
             return Err(Error::parameter("raw score", raw, "is finite"));
         }
-        if self.recent.len() == self.spec.average {
+        // `while` and `max(1)`: a state deserialised with parameters never checked still stays bounded.
+        while self.recent.len() >= self.spec.average.max(1) {
             self.recent.pop_front();
         }
         self.recent.push_back(raw);
@@ -217,7 +218,7 @@ impl LikelihoodState {
             }
             None => 0.0,
         };
-        if self.means.len() == self.spec.history {
+        while self.means.len() >= self.spec.history.max(1) {
             self.means.pop_front();
         }
         self.means.push_back(mean);
@@ -408,5 +409,19 @@ mod tests {
         let mut damaged = b;
         damaged.fitted = Some((1.0, 0.0));
         assert!(damaged.check().is_err());
+    }
+
+    #[test]
+    fn a_state_with_unchecked_parameters_stays_bounded() {
+        // Parameters no builder would pass, from JSON: every buffer still holds at most one value.
+        let spec: Likelihood =
+            serde_json::from_str(r#"{"average":0,"history":0,"reestimate":0,"filter":true}"#).unwrap();
+        assert!(spec.check().is_err());
+        let mut s = spec.state();
+        for i in 0..1000 {
+            let score = s.push(i as f64).unwrap();
+            assert!((0.0..=1.0).contains(&score), "{score}");
+        }
+        assert_eq!((s.recent.len(), s.means.len()), (1, 1));
     }
 }
