@@ -376,17 +376,6 @@ def _fit_calibrated(est: _D, X: Any) -> _D:
     return est
 
 
-__all__ = [
-    "LSTM",
-    "Autoencoder",
-    "ClusterProfile",
-    "ConvAutoencoder",
-    "IsolationForest",
-    "NotFittedError",
-    "RuleSet",
-]
-
-
 class Surprise(_Detector):
     """How surprising each value and each change are, for single streams of any kind (a web metric, a machine
     temperature, one sensor): each value's distance from its running mean (over about ``window`` rows) and each
@@ -417,3 +406,17 @@ class Surprise(_Detector):
         self.filter = filter
         self.spatial = spatial
         self.tail = tail
+
+
+__all__ = [
+    "LSTM",
+    "Autoencoder",
+    "ClusterProfile",
+    "ConvAutoencoder",
+    "IsolationForest",
+    "LevelShift",
+    "NotFittedError",
+    "Relations",
+    "RuleSet",
+    "Surprise",
+]
