@@ -73,7 +73,8 @@ struct Cli {
     /// What each series fits: `classic` (rules, k-means, isolation forest, 2 of 3), `full` (adds the
     /// convolutional autoencoder, the LSTM, the level shift and the relations member, which decides unless all six
     /// others agree), both for a plant's several sensors; or `surprise` (the surprise detector alone, for single
-    /// metrics whose faults are spikes and sudden changes; at least 131 training rows).
+    /// metrics whose faults are spikes and sudden changes; at least 131 training rows; about 140 KB a series of
+    /// one value once streamed, so size --max-series with it).
     #[arg(long, alias = "ensemble", value_enum, default_value = "classic")]
     model: ModelArg,
 }

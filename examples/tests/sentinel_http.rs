@@ -11,18 +11,15 @@ use aeroguard_examples::sentinel::{Sentinel, SentinelOptions, router, serve};
 
 /// The service started insecure (the validation tests below; authentication is in sentinel_security.rs).
 async fn start() -> String {
+    start_with(SentinelOptions::new(None, 120)).await
+}
+
+/// The service started insecure with `options`.
+async fn start_with(options: SentinelOptions) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let service = Sentinel::new(
-        Arc::new(MemoryHistory::new()),
-        "memory",
-        SentinelOptions::new(None, 120),
-    );
-    tokio::spawn(async move {
-        serve(listener, router(service), Default::default())
-            .await
-            .unwrap()
-    });
+    let service = Sentinel::new(Arc::new(MemoryHistory::new()), "memory", options);
+    tokio::spawn(async move { serve(listener, router(service), Default::default()).await });
     addr
 }
 
@@ -241,12 +238,34 @@ async fn a_single_metric_with_the_surprise_detector() {
     options.model = SeriesModel::Surprise(aeroguard_detect::Surprise::default());
     let refused = options.check().unwrap_err();
     assert!(refused.contains("120") && refused.contains("131"), "{refused}");
+    // A service built with too few rows anyway trains once the model has what it needs, without refusals.
+    let short = start_with(options.clone()).await;
+    let one = |r: i64| serde_json::json!({ "at": r * 1000, "values": [40.0 + (r % 7) as f64] });
+    let first: Vec<serde_json::Value> = (0..120).map(one).collect();
+    let r = post(
+        &short,
+        &serde_json::json!({ "series": "s", "token": 1, "readings": first }).to_string(),
+    )
+    .await;
+    assert!(
+        r.status == 200 && r.body.contains("\"training\":true"),
+        "{}",
+        r.body
+    );
+    let rest: Vec<serde_json::Value> = (120..131).map(one).collect();
+    let r = post(
+        &short,
+        &serde_json::json!({ "series": "s", "token": 1, "readings": rest }).to_string(),
+    )
+    .await;
+    assert!(
+        r.status == 200 && r.body.contains("\"training\":false"),
+        "{}",
+        r.body
+    );
     options.train_rows = 200;
     options.check().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let service = Sentinel::new(Arc::new(MemoryHistory::new()), "memory", options);
-    tokio::spawn(async move { serve(listener, router(service), Default::default()).await });
+    let addr = start_with(options).await;
     let latency = |r: u64| 40.0 + 5.0 * (r as f64 / 30.0).sin() + ((r * 7919) % 13) as f64 / 13.0;
     let body = |from: u64, to: u64, spike: Option<u64>| {
         let rows: Vec<serde_json::Value> = (from..to)

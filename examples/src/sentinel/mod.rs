@@ -125,12 +125,15 @@ impl std::fmt::Debug for Sentinel {
 }
 
 impl Sentinel {
-    /// A service storing into `history` (named in `/health`).
+    /// A service storing into `history` (named in `/health`). A `train_rows` under what the model fits on is
+    /// raised to it, so no series ever fails to train for want of rows ([`SentinelOptions::check`] tells a
+    /// program that would rather refuse).
     pub fn new(
         history: Arc<dyn HistoryStore>,
         history_name: &'static str,
-        options: SentinelOptions,
+        mut options: SentinelOptions,
     ) -> Arc<Self> {
+        options.train_rows = options.train_rows.max(options.model.rows_needed());
         Arc::new(Sentinel {
             history,
             history_name,
