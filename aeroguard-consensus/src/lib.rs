@@ -37,6 +37,8 @@ mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod coordinator;
+#[cfg(feature = "deployment")]
+pub mod deployment;
 mod election;
 mod error;
 pub mod history;

@@ -15,7 +15,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aeroguard_examples::cluster::{self, ClusterOptions, NodeArgs, Where};
+use aeroguard_node::{self as cluster, ClusterOptions, NodeArgs, Where};
 use clap::{Parser, Subcommand};
 
 /// Five redundant sensor nodes elect a leader, hand in measurements each round; the leader fuses them, scores

@@ -22,6 +22,7 @@ pub enum Error {
         /// What was being done.
         what: String,
         /// The cause.
+        #[source]
         source: std::io::Error,
     },
     /// JSON could not be encoded or decoded.
@@ -30,15 +31,8 @@ pub enum Error {
         /// What was being encoded or decoded.
         what: &'static str,
         /// The cause.
+        #[source]
         source: serde_json::Error,
-    },
-    /// An HTTP request failed.
-    #[error("HTTP {what}: {reason}")]
-    Http {
-        /// The request.
-        what: String,
-        /// Why.
-        reason: String,
     },
     /// A run was set up wrongly, or a check of its outcome failed.
     #[error("{0}")]

@@ -1,0 +1,264 @@
+//! What a sensor node reports as it runs: typed events, sent as JSON lines by node processes and as values by
+//! in-process nodes, and printed for people by [`Display`](std::fmt::Display).
+
+use serde::{Deserialize, Serialize};
+
+use super::sim::CHANNELS;
+
+/// One thing a node did or saw.
+///
+/// ```
+/// use aeroguard_node::NodeEvent;
+/// let e = NodeEvent::Elected { node: "n2".into(), token: 7 };
+/// let line = serde_json::to_string(&e)?;
+/// assert_eq!(line, r#"{"event":"elected","node":"n2","token":7}"#);
+/// assert_eq!(NodeEvent::parse(&line), Some(e.clone()));
+/// assert_eq!(e.to_string(), "elected n2 7");
+/// assert_eq!(NodeEvent::parse("not json"), None);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// The node won the election with this fencing token.
+    Elected {
+        /// The node.
+        node: String,
+        /// Its fencing token.
+        token: u64,
+    },
+    /// The node's term ended.
+    Lost {
+        /// The node.
+        node: String,
+        /// Why.
+        reason: String,
+    },
+    /// A sampling period from the config watch is in force.
+    Applied {
+        /// The node.
+        node: String,
+        /// The new period.
+        period_ms: u64,
+        /// The config version.
+        version: u64,
+    },
+    /// A config version failed validation; the last good one stays.
+    Rejected {
+        /// The node.
+        node: String,
+        /// The refused version.
+        version: u64,
+        /// Why.
+        error: String,
+    },
+    /// A new leader accounted for a round its predecessor opened and never reported.
+    Aborted {
+        /// The round.
+        round: u64,
+        /// The leader that accounted for it.
+        node: String,
+    },
+    /// The leader reported a round.
+    Round(RoundLine),
+    /// An alert of the leader's rules changed state (pending, firing, resolved).
+    Alert {
+        /// The leader.
+        node: String,
+        /// The rule.
+        rule: String,
+        /// `pending`, `firing` or `resolved`.
+        status: String,
+        /// The round whose sample moved it.
+        round: u64,
+    },
+    /// The leader's link to the history went down or came back (the simulated outage); what its outbox held.
+    Link {
+        /// The leader.
+        node: String,
+        /// Whether the link is up now.
+        up: bool,
+        /// The last round reported before the change.
+        round: u64,
+        /// Entries waiting in the outbox.
+        queued: u64,
+    },
+    /// An outbox delivered everything it held back while its receiver was away.
+    Forwarded {
+        /// The node.
+        node: String,
+        /// `history` or `service`.
+        to: String,
+        /// Entries delivered since the receiver first asked to retry.
+        sent: u64,
+    },
+    /// A new alert rule file reached the node through the config watch: applied, or refused (with the line
+    /// and the reason) while the last good rules stay in force.
+    Rules {
+        /// The node.
+        node: String,
+        /// The config version of the file.
+        version: u64,
+        /// Whether it is in force now.
+        applied: bool,
+        /// What is in force, or why the file was refused.
+        detail: String,
+    },
+    /// The leader compacted the history by the retention schedule in config.
+    Compacted {
+        /// The leader.
+        node: String,
+        /// The round it had just reported.
+        round: u64,
+        /// Raw points dropped for age.
+        dropped: u64,
+        /// Raw points folded into buckets.
+        folded: u64,
+        /// The bounded steps it took.
+        steps: u32,
+    },
+    /// The node serves its metrics at `addr` (`host:port`, path `/metrics`).
+    Metrics {
+        /// The node.
+        node: String,
+        /// Where.
+        addr: String,
+    },
+    /// Something went wrong that the node rides out.
+    Warn {
+        /// The node.
+        node: String,
+        /// What.
+        message: String,
+    },
+    /// The node stopped on an error.
+    Failed {
+        /// The node.
+        node: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// What the leader reported for one round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundLine {
+    /// The round.
+    pub round: u64,
+    /// The leader.
+    pub leader: String,
+    /// Its fencing token.
+    pub token: u64,
+    /// Fused pressure, temperature, flow.
+    pub fused: [f64; 3],
+    /// Nodes that answered.
+    pub answered: usize,
+    /// Nodes in the cluster.
+    pub nodes: usize,
+    /// Whether the round reached its quorum.
+    pub reached_quorum: bool,
+    /// Nodes the fusion excluded, per channel.
+    pub excluded: [Vec<String>; 3],
+    /// The ensemble's alarm.
+    pub alarm: bool,
+    /// Members that voted for it.
+    pub voted_yes: Vec<String>,
+}
+
+impl NodeEvent {
+    /// An event from one JSON line; `None` for anything else (a node's stray output).
+    pub fn parse(line: &str) -> Option<NodeEvent> {
+        serde_json::from_str(line).ok()
+    }
+}
+
+impl std::fmt::Display for NodeEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeEvent::Elected { node, token } => write!(f, "elected {node} {token}"),
+            NodeEvent::Lost { node, reason } => write!(f, "lost {node} {reason}"),
+            NodeEvent::Applied {
+                node,
+                period_ms,
+                version,
+            } => write!(f, "applied {node} {period_ms} {version}"),
+            NodeEvent::Rejected { node, version, error } => write!(f, "rejected {node} {version} {error}"),
+            NodeEvent::Aborted { round, node } => write!(f, "aborted {round} {node}"),
+            NodeEvent::Alert {
+                node,
+                rule,
+                status,
+                round,
+            } => write!(f, "alert {rule} {status} at round {round} ({node})"),
+            NodeEvent::Link {
+                node,
+                up: false,
+                round,
+                queued,
+            } => write!(
+                f,
+                "link {node} to the history DOWN after round {round} ({queued} waiting in its outbox)"
+            ),
+            NodeEvent::Link {
+                node, round, queued, ..
+            } => write!(
+                f,
+                "link {node} to the history up after round {round} ({queued} waiting in its outbox)"
+            ),
+            NodeEvent::Forwarded { node, to, sent } => {
+                write!(
+                    f,
+                    "forwarded {node}: {sent} held back delivered to the {to}, in order"
+                )
+            }
+            NodeEvent::Rules {
+                node,
+                version,
+                applied,
+                detail,
+            } => {
+                let what = if *applied { "applied" } else { "REFUSED" };
+                write!(f, "rules {node} v{version} {what}: {detail}")
+            }
+            NodeEvent::Compacted {
+                node,
+                round,
+                dropped,
+                folded,
+                steps,
+            } => write!(
+                f,
+                "retention {node} after round {round}: {folded} folded, {dropped} dropped, in {steps} steps"
+            ),
+            NodeEvent::Metrics { node, addr } => write!(f, "metrics {node} http://{addr}/metrics"),
+            NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
+            NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
+            NodeEvent::Round(r) => {
+                let ex: Vec<String> = (0..3)
+                    .filter(|&c| !r.excluded[c].is_empty())
+                    .map(|c| format!("{}:{}", CHANNELS[c], r.excluded[c].join("+")))
+                    .collect();
+                write!(
+                    f,
+                    "round {:>3} leader {} #{} | p {:.3} bar  t {:.2} C  f {:.3} m3/h | {}/{} answered{} | excluded [{}] | {}",
+                    r.round,
+                    r.leader,
+                    r.token,
+                    r.fused[0],
+                    r.fused[1],
+                    r.fused[2],
+                    r.answered,
+                    r.nodes,
+                    if r.reached_quorum { "" } else { " (no quorum)" },
+                    ex.join(" "),
+                    if r.alarm {
+                        format!("ALARM ({})", r.voted_yes.join(", "))
+                    } else {
+                        "ok".into()
+                    }
+                )
+            }
+        }
+    }
+}

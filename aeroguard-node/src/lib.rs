@@ -1,0 +1,125 @@
+//! # aeroguard-node
+//!
+//! The redundant sensor cluster: N nodes measure one simulated pump, elect a leader, hand in measurements
+//! through the round recipe; the leader fuses, scores and appends to the fenced history. The orchestrator
+//! here starts the nodes (tasks on the memory backend, processes on ZooKeeper or Redis), kills the leader and
+//! pushes a new sampling period on schedule, then checks the history: no round reported twice, none lost.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+mod alerting;
+mod deliver;
+mod detection;
+mod error;
+mod events;
+mod metrics;
+mod node;
+mod orchestrator;
+mod plan;
+mod process;
+pub mod sim;
+mod summary;
+
+pub use alerting::{DEFAULT_RULES, RuleFile, rules_for};
+pub use error::{Error, Result};
+pub use deliver::{Deliveries, Post, outbox_file};
+pub use events::{NodeEvent, RoundLine};
+pub use metrics::{outbox_metrics, serve_metrics};
+pub use node::{Emit, run_node};
+pub(crate) use orchestrator::Events;
+pub use orchestrator::run_cluster;
+pub use plan::{Plan, RoundRecord, Sampling, api_key_of};
+pub use process::{NodeArgs, node_process, redis_history};
+pub use summary::{
+    FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, Summary, UpsetRecord,
+};
+
+/// Where the cluster runs (a `--backend` value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Where {
+    /// Nodes as tasks of this process on the embedded memory backend; history in memory.
+    Memory,
+    /// Nodes as processes on the ZooKeeper ensemble; history in Redis (through Sentinel).
+    #[value(name = "zookeeper", alias = "zk")]
+    ZooKeeper,
+    /// Nodes as processes on Redis (through Sentinel), history in Redis.
+    Redis,
+}
+
+/// A run: the plan the nodes share, and what the orchestrator does to them.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The backend.
+    pub backend: Where,
+    /// The nodes' plan.
+    pub plan: Plan,
+    /// Kill the leader once this round is reported.
+    pub kill_leader_at: Option<u64>,
+    /// Push a new sampling period (ms) once this round is reported.
+    pub new_period_at: Option<(u64, u64)>,
+    /// The retention schedule set in config before the nodes start (the leaders compact by it).
+    pub retention: Option<aeroguard_consensus::history::RetentionSchedule>,
+    /// Push an alert rule file with a typo once this round is reported (the nodes must refuse it and keep
+    /// their rules).
+    pub bad_rules_at: Option<u64>,
+    /// The nodes' session timeout.
+    pub session: Duration,
+    /// The node program for process backends (`aeroguard-node`, or this program re-run with `sensor-node`),
+    /// and the arguments that come before the node's own.
+    pub node_command: Option<(std::path::PathBuf, Vec<String>)>,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl ClusterOptions {
+    /// Five nodes, 40 rounds every 150 ms, the default faults, the leader killed after round 12, the sampling
+    /// period halved after round 24, a link outage in rounds 16-20 (the leader's rounds wait in its outbox), an
+    /// alert rule file with a typo pushed after round 22, a process upset in rounds 27-33, a 2 s session.
+    pub fn new(backend: Where, run: &str) -> Self {
+        ClusterOptions {
+            backend,
+            plan: Plan {
+                run: run.to_string(),
+                nodes: 5,
+                rounds: 40,
+                period_ms: 150,
+                deadline_ms: 400,
+                seed: 7,
+                faults: sim::default_faults(5),
+                post: None,
+                api_keys: None,
+                upset: Some(sim::Upset { from: 27, to: 33 }),
+                outage: Some(sim::Outage { from: 16, to: 20 }),
+                outbox_dir: None,
+                outbox_max_bytes: None,
+                alertmanager: None,
+                metrics_keys: None,
+            },
+            kill_leader_at: Some(12),
+            new_period_at: Some((24, 75)),
+            bad_rules_at: Some(22),
+            // Three days raw, then hourly buckets, a year kept; compacted every second (a plant would say every
+            // ten minutes).
+            retention: Some(aeroguard_consensus::history::RetentionSchedule {
+                keep_ms: 365 * 86_400_000,
+                raw_ms: Some(3 * 86_400_000),
+                bucket_ms: 3_600_000,
+                every_ms: 1_000,
+            }),
+            session: Duration::from_secs(2),
+            node_command: None,
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A unique run name.
+pub fn unique_run(base: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{base}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}

@@ -1,0 +1,141 @@
+//! A node's metrics for Prometheus (OpenMetrics text): its outboxes' figures, read when scraped.
+
+use aeroguard_consensus::outbox::OutboxStats;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Labels naming an outbox.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutboxLabel {
+    /// `history` or `service`.
+    outbox: String,
+}
+
+/// The figures of a node's outboxes as OpenMetrics text (`aeroguard_outbox_*{outbox="history"}`): entries and
+/// bytes waiting, the byte limit, and entries pushed, forwarded, refused and dropped when full.
+///
+/// ```
+/// use aeroguard_consensus::outbox::OutboxStats;
+/// let stats = OutboxStats { queued: 4, dropped: 7, ..Default::default() };
+/// let text = aeroguard_node::outbox_metrics(&[("history", stats)]);
+/// assert!(text.contains("aeroguard_outbox_dropped_total{outbox=\"history\"} 7"), "{text}");
+/// assert!(text.contains("aeroguard_outbox_queued{outbox=\"history\"} 4"), "{text}");
+/// ```
+pub fn outbox_metrics(outboxes: &[(&str, OutboxStats)]) -> String {
+    let mut registry = Registry::default();
+    let gauge = |registry: &mut Registry, name: &str, help: &str, value: fn(&OutboxStats) -> u64| {
+        let family = Family::<OutboxLabel, Gauge>::default();
+        for (outbox, stats) in outboxes {
+            let label = OutboxLabel {
+                outbox: (*outbox).to_string(),
+            };
+            family
+                .get_or_create(&label)
+                .set(i64::try_from(value(stats)).unwrap_or(i64::MAX));
+        }
+        registry.register(name, help, family);
+    };
+    gauge(
+        &mut registry,
+        "aeroguard_outbox_queued",
+        "Entries waiting for delivery",
+        |s| s.queued,
+    );
+    gauge(
+        &mut registry,
+        "aeroguard_outbox_bytes",
+        "Payload bytes waiting for delivery",
+        |s| s.bytes,
+    );
+    gauge(
+        &mut registry,
+        "aeroguard_outbox_max_bytes",
+        "The outbox's byte limit",
+        |s| s.max_bytes,
+    );
+    let counter = |registry: &mut Registry, name: &str, help: &str, value: fn(&OutboxStats) -> u64| {
+        let family = Family::<OutboxLabel, Counter>::default();
+        for (outbox, stats) in outboxes {
+            let label = OutboxLabel {
+                outbox: (*outbox).to_string(),
+            };
+            family.get_or_create(&label).inc_by(value(stats));
+        }
+        registry.register(name, help, family);
+    };
+    counter(
+        &mut registry,
+        "aeroguard_outbox_pushed",
+        "Entries written to the outbox",
+        |s| s.pushed,
+    );
+    counter(
+        &mut registry,
+        "aeroguard_outbox_forwarded",
+        "Entries delivered",
+        |s| s.sent,
+    );
+    counter(
+        &mut registry,
+        "aeroguard_outbox_refused",
+        "Entries the receiver refused for good (fenced, malformed)",
+        |s| s.refused,
+    );
+    counter(
+        &mut registry,
+        "aeroguard_outbox_dropped",
+        "Entries dropped because the outbox was full (the oldest first)",
+        |s| s.dropped,
+    );
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+        tracing::warn!(error = %e, "metrics could not be encoded");
+    }
+    out
+}
+
+/// Serves a node's `/metrics` on `listener` until it fails: the figures `render` returns when scraped, to
+/// callers holding a key in `keys` (a reader's or a node's; `Authorization: Bearer <key>`), with the limits of
+/// [`serve`](aeroguard_sentinel::serve). Every other path is a 404.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    keys: aeroguard_sentinel::ApiKeys,
+    render: std::sync::Arc<dyn Fn() -> String + Send + Sync>,
+) -> std::io::Result<()> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let keys = std::sync::Arc::new(keys);
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let (keys, render) = (keys.clone(), render.clone());
+            async move {
+                let presented = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(str::trim);
+                if presented.and_then(|k| keys.check(k)).is_none() {
+                    return (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, "Bearer")],
+                        "a reader's key is required (Authorization: Bearer <key>)".to_string(),
+                    )
+                        .into_response();
+                }
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    render(),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    aeroguard_sentinel::serve(listener, app, Default::default()).await
+}

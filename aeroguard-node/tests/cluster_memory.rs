@@ -1,0 +1,151 @@
+//! The sensor cluster end to end on the embedded memory backend (no servers): a fixed number of rounds with
+//! the seeded fault schedule and a leader crash; the summary read back from the history must show no round
+//! reported twice or lost, the faulty sensors excluded, the crash survived, the rounds of a link outage
+//! buffered and forwarded, and the new sampling period applied.
+
+use std::time::Duration;
+
+use aeroguard_node::{self as cluster, ClusterOptions, Where};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_cluster_survives_a_leader_crash() {
+    let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-memory"));
+    options.plan.rounds = 34;
+    let summary = cluster::run_cluster(options, |line| println!("{line}"))
+        .await
+        .unwrap();
+    println!("{summary}");
+    assert!(summary.problems().is_empty(), "{:?}", summary.problems());
+    assert_eq!(summary.rounds_reported + summary.aborted.len() as u64, 34);
+    assert!(summary.duplicates.is_empty() && summary.lost.is_empty());
+    assert_eq!(summary.terms.len(), 2, "one failover: {:?}", summary.terms);
+    assert!(
+        summary.terms[1].1 > summary.terms[0].1,
+        "the new term has a higher token"
+    );
+    let failover = &summary.failovers[0];
+    let took = Duration::from_millis(failover.took_ms.unwrap());
+    assert!(
+        took >= Duration::from_millis(1_500) && took <= Duration::from_secs(4),
+        "a crashed leader is replaced after its 2 s session times out, not before: {took:?}"
+    );
+    for f in &summary.faults {
+        if f.node != failover.killed {
+            assert!(
+                f.excluded >= 1,
+                "{} ({}) excluded during its fault: {f:?}",
+                f.node,
+                f.fault
+            );
+        }
+    }
+    let spike = summary.faults.iter().find(|f| f.fault == "spike").unwrap();
+    if spike.node != failover.killed {
+        assert_eq!(spike.excluded, spike.rounds, "a spike is excluded in every round");
+    }
+    assert!(
+        summary.healthy_excluded <= 2,
+        "healthy sensors excluded in {} rounds",
+        summary.healthy_excluded
+    );
+    // The link outage (rounds 16-20): every round waited in the leader's outbox and reached the history after.
+    let outage = summary
+        .outage
+        .clone()
+        .expect("the leader lived through the outage");
+    assert_eq!((outage.from, outage.to), (16, 20));
+    assert_eq!(outage.buffered, 5, "rounds 16-20 waited on disk: {outage:?}");
+    assert!(outage.forwarded >= outage.buffered, "{outage:?}");
+    // The rule file with a typo (pushed after round 22): every live node refused it with the line and the
+    // reason, and the rules in force stayed (the process-anomaly alert still fired and resolved).
+    let rules = summary.bad_rules.clone().expect("a bad rule file was pushed");
+    assert_eq!(rules.refused_by.len(), rules.live, "{rules:?}");
+    assert!(rules.applied_by.is_empty(), "{rules:?}");
+    assert!(
+        rules.reason.contains("line 11") && rules.reason.contains("critcal"),
+        "{}",
+        rules.reason
+    );
+    let (period, applied, live) = summary.config.clone().unwrap();
+    assert_eq!(
+        (period, applied.len()),
+        (75, live),
+        "every live node applied the new period"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firing_alert_survives_a_leader_crash_once() {
+    // The leader dies while the process-anomaly alert fires (it fires at round 31); its successor takes over the
+    // alert state the dead leader wrote with its token: the alert resolves once, and fires once, not twice.
+    let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-alert-failover"));
+    options.kill_leader_at = Some(32);
+    options.plan.rounds = 40;
+    options.plan.outage = None;
+    options.bad_rules_at = None;
+    let summary = cluster::run_cluster(options, |line| println!("{line}"))
+        .await
+        .unwrap();
+    println!("{summary}");
+    assert!(summary.problems().is_empty(), "{:?}", summary.problems());
+    assert_eq!(summary.terms.len(), 2, "one failover: {:?}", summary.terms);
+    let went = |status: &str| {
+        summary
+            .alerts
+            .iter()
+            .filter(|(rule, s, _)| rule == "process-anomaly" && s == status)
+            .map(|a| a.2)
+            .collect::<Vec<u64>>()
+    };
+    let (fired, resolved) = (went("firing"), went("resolved"));
+    assert_eq!(
+        fired.len(),
+        1,
+        "fired once across the failover: {:?}",
+        summary.alerts
+    );
+    assert_eq!(
+        resolved.len(),
+        1,
+        "resolved once, by the successor: {:?}",
+        summary.alerts
+    );
+    assert!(fired[0] <= 32 && resolved[0] > 32, "{:?}", summary.alerts);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_compacts_on_the_schedule_in_config() {
+    // Raw points older than 1.5 s fold into 500 ms buckets, compacted every second: over a run of about 4 s
+    // the oldest rounds end in buckets, and the summary accounts for every round, raw or folded.
+    let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-retention"));
+    options.plan.rounds = 45;
+    options.plan.period_ms = 75;
+    options.plan.faults = Vec::new();
+    options.plan.upset = None;
+    options.plan.outage = None;
+    options.kill_leader_at = None;
+    options.new_period_at = None;
+    options.bad_rules_at = None;
+    options.retention = Some(aeroguard_consensus::history::RetentionSchedule {
+        keep_ms: 3_600_000,
+        raw_ms: Some(1_500),
+        bucket_ms: 500,
+        every_ms: 1_000,
+    });
+    let summary = cluster::run_cluster(options, |line| println!("{line}"))
+        .await
+        .unwrap();
+    println!("{summary}");
+    assert!(summary.problems().is_empty(), "{:?}", summary.problems());
+    let r = summary.retention.clone().unwrap();
+    assert!(r.runs >= 2, "{r:?}");
+    assert!(
+        // Folded counts every series the leader keeps (the fused rounds, and its alert state); the fused
+        // series' buckets hold the rounds.
+        r.in_buckets >= 10 && r.folded >= r.in_buckets,
+        "the oldest rounds were folded: {r:?}"
+    );
+    assert_eq!(r.in_buckets, r.expected_in_buckets, "{r:?}");
+    assert_eq!(summary.rounds_reported + summary.aborted.len() as u64, 45);
+    assert!(summary.lost.is_empty() && summary.duplicates.is_empty());
+}

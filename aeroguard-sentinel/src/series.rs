@@ -1,0 +1,388 @@
+//! One series' state and logic, free of HTTP: its width, the readings that train its ensemble, the fitted
+//! voter and whether the store has it, and the last time it took. Verdicts, with every member's vote, go to the
+//! store with the points; `/verdicts` reads them from there.
+
+use aeroguard_consensus::history::Point;
+use aeroguard_core::Timestamp;
+use aeroguard_detect::{Model, Voter};
+
+use super::SeriesModel;
+use super::api::{Ingest, IngestReading, MemberVote, VerdictOut, vote_name};
+
+/// The most verdicts one `/verdicts` request returns.
+pub const KEPT: usize = 1_000;
+
+/// Scored points kept per series while the history cannot take them (the oldest go first past it).
+pub const UNSAVED: usize = 10_000;
+
+/// Why a series refused readings.
+#[derive(Debug, thiserror::Error)]
+pub enum SeriesError {
+    /// Readings of another width than the series has.
+    #[error("readings: {got} values each, the series has {expected}")]
+    Width {
+        /// The series' width.
+        expected: usize,
+        /// The readings' width.
+        got: usize,
+    },
+    /// The ensemble could not be trained on the first readings.
+    #[error("training: {0}")]
+    Training(#[from] aeroguard_detect::Error),
+    /// A stored model could not be read back or written.
+    #[error("stored model: {0}")]
+    Model(String),
+}
+
+/// A series' fitted ensemble as the store keeps it (the detail of a point in [`model_series`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredModel {
+    /// The readings' width.
+    pub width: usize,
+    /// The voter, as `Voter::save` writes it.
+    pub voter: String,
+}
+
+/// Where a series' model is stored: the series' name with `.model` (service series names are at most 120
+/// characters, so it fits the store's 128).
+pub fn model_series(series: &str) -> String {
+    format!("{series}.model")
+}
+
+/// What ingesting readings produced: the points to store and the verdicts (none while training).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// One point per new reading, alarms and values in their detail.
+    pub points: Vec<Point>,
+    /// One verdict per reading scored.
+    pub verdicts: Vec<VerdictOut>,
+    /// Readings skipped because they are not after the last time the series took: a sender re-sending what
+    /// it is not sure arrived (store-and-forward after a crash or a lost answer) changes nothing.
+    pub skipped: usize,
+}
+
+/// One series: it trains an ensemble on its first readings, then scores every reading after.
+///
+/// ```
+/// use aeroguard_sentinel::{IngestReading, Series};
+/// let mut s = Series::default();
+/// let rows: Vec<IngestReading> = (0..60)
+///     .map(|i| IngestReading { at: i, values: vec![1.0 + (i % 7) as f64 * 0.01, 2.0 - (i % 5) as f64 * 0.01] })
+///     .collect();
+/// let first = s.ingest(&rows[..50], 50)?;
+/// assert!(first.verdicts.is_empty() && !s.is_training());
+/// let next = s.ingest(&rows[50..], 50)?;
+/// assert_eq!(next.verdicts.len(), 10);
+/// assert!(s.ingest(&[IngestReading { at: 99, values: vec![1.0] }], 50).is_err());
+/// // Sent again (the sender never saw the answer): skipped, nothing scored twice.
+/// let again = s.ingest(&rows[55..], 50)?;
+/// assert_eq!((again.skipped, again.verdicts.len()), (5, 0));
+/// # Ok::<(), aeroguard_sentinel::SeriesError>(())
+/// ```
+#[derive(Default)]
+pub struct Series {
+    width: usize,
+    training: Vec<Vec<f64>>,
+    voter: Option<Voter<Model>>,
+    /// Whether the store holds the fitted voter.
+    model_stored: bool,
+    /// The time of the newest reading taken.
+    last_at: Option<i64>,
+    /// Points scored but not yet stored (the history was unavailable), oldest first.
+    unsaved: Vec<Point>,
+    /// What the series fits once trained (the classic ensemble unless set).
+    model: SeriesModel,
+}
+
+impl Series {
+    /// A series resumed after a restart: its stored model if it had one (no retraining), and the newest time
+    /// the store holds (readings at or before it are skipped as re-sends).
+    pub fn resume(stored: Option<&StoredModel>, last_at: Option<i64>) -> Result<Series, SeriesError> {
+        let mut s = Series {
+            last_at,
+            ..Series::default()
+        };
+        if let Some(m) = stored {
+            s.voter = Some(Voter::load(&m.voter).map_err(|e| SeriesError::Model(e.to_string()))?);
+            s.width = m.width;
+            s.model_stored = true;
+        }
+        Ok(s)
+    }
+
+    /// Fits `model` once trained (a series resumed with a stored model keeps that model).
+    pub fn with_model(mut self, model: SeriesModel) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// The fitted voter to store, if the store does not have it yet.
+    pub fn model_to_store(&self) -> Option<Result<StoredModel, SeriesError>> {
+        let voter = self.voter.as_ref().filter(|_| !self.model_stored)?;
+        Some(
+            voter
+                .save()
+                .map(|voter| StoredModel {
+                    width: self.width,
+                    voter,
+                })
+                .map_err(|e| SeriesError::Model(e.to_string())),
+        )
+    }
+
+    /// Notes that the store holds the fitted voter.
+    pub fn model_stored(&mut self) {
+        self.model_stored = true;
+    }
+
+    /// Whether `readings` more readings would fit the ensemble (it trains, and they complete `train_rows`).
+    pub fn fits_with(&self, readings: usize, train_rows: usize) -> bool {
+        self.voter.is_none() && self.training.len() + readings >= train_rows
+    }
+
+    /// The time of the newest reading taken.
+    pub fn last_at(&self) -> Option<i64> {
+        self.last_at
+    }
+
+    /// Whether the ensemble is still gathering its training readings.
+    pub fn is_training(&self) -> bool {
+        self.voter.is_none()
+    }
+
+    /// Checks a request's width against the series' before anything else happens.
+    pub fn check_width(&self, req: &Ingest) -> Result<(), SeriesError> {
+        let got = req.readings.first().map_or(0, |r| r.values.len());
+        self.check(got)
+    }
+
+    fn check(&self, got: usize) -> Result<(), SeriesError> {
+        if self.width != 0 && self.width != got {
+            return Err(SeriesError::Width {
+                expected: self.width,
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    /// Trains on, or scores, validated readings (all of one width); the ensemble is fitted once `train_rows`
+    /// readings have arrived.
+    pub fn ingest(&mut self, readings: &[IngestReading], train_rows: usize) -> Result<Scored, SeriesError> {
+        let width = readings.first().map_or(self.width, |r| r.values.len());
+        self.check(width)?;
+        if let Some(r) = readings.iter().find(|r| r.values.len() != width) {
+            return Err(SeriesError::Width {
+                expected: width,
+                got: r.values.len(),
+            });
+        }
+        self.width = width;
+        let mut scored = Scored {
+            points: Vec::with_capacity(readings.len()),
+            verdicts: Vec::new(),
+            skipped: 0,
+        };
+        for r in readings {
+            if self.last_at.is_some_and(|last| r.at <= last) {
+                scored.skipped += 1;
+                continue;
+            }
+            self.last_at = Some(r.at);
+            let mut point = Point::new(Timestamp::from_millis(r.at), r.values[0]);
+            match self.voter.as_mut() {
+                None => {
+                    self.training.push(r.values.clone());
+                    if self.training.len() >= train_rows {
+                        let rows = ndarray::Array2::from_shape_fn((self.training.len(), width), |(i, j)| {
+                            self.training[i][j]
+                        });
+                        self.voter = Some(self.model.fit(rows.view())?);
+                        self.training.clear();
+                    }
+                }
+                Some(voter) => {
+                    // With the reading's time: rules and votes that persist in seconds follow the clock.
+                    let v = voter.update_at(
+                        ndarray::ArrayView1::from(&r.values[..]),
+                        Timestamp::from_millis(r.at),
+                    );
+                    let members: Vec<MemberVote> = v
+                        .members
+                        .iter()
+                        .map(|m| MemberVote {
+                            name: m.name.clone(),
+                            score: m.score,
+                            threshold: m.threshold,
+                            vote: vote_name(&m.vote).into(),
+                        })
+                        .collect();
+                    // The vote record travels with the point: `/verdicts` reads it back from the store.
+                    point = point.with_alarm(v.alarm).with_detail(record(&r.values, &members));
+                    scored.verdicts.push(VerdictOut {
+                        at: r.at,
+                        values: r.values.clone(),
+                        alarm: v.alarm,
+                        members,
+                    });
+                }
+            }
+            scored.points.push(point);
+        }
+        Ok(scored)
+    }
+
+    /// The points to store now: those the history could not take before, then `points`.
+    pub fn to_store(&mut self, points: Vec<Point>) -> Vec<Point> {
+        let mut all = std::mem::take(&mut self.unsaved);
+        all.extend(points);
+        all
+    }
+
+    /// Keeps `points` the history could not take, for the next request to store first (the newest
+    /// `UNSAVED`, 10,000); how many older ones it had to drop.
+    pub fn keep_unsaved(&mut self, mut points: Vec<Point>) -> usize {
+        let over = points.len().saturating_sub(UNSAVED);
+        points.drain(..over);
+        self.unsaved = points;
+        over
+    }
+}
+
+/// A verdict's record in its stored point: `{"values": [..], "votes": [[member, score, threshold, vote], ..]}`
+/// (a score that is not a finite number is `null`). Arrays, not objects: a record is made for every row scored,
+/// and objects cost the service a map and four keys per member.
+fn record(values: &[f64], members: &[MemberVote]) -> serde_json::Value {
+    use serde_json::Value;
+    let votes = members
+        .iter()
+        .map(|m| {
+            Value::Array(vec![
+                Value::from(m.name.as_str()),
+                m.score.map_or(Value::Null, Value::from),
+                Value::from(m.threshold),
+                Value::from(m.vote.as_str()),
+            ])
+        })
+        .collect();
+    let mut map = serde_json::Map::new();
+    map.insert("values".into(), values.iter().copied().map(Value::from).collect());
+    map.insert("votes".into(), Value::Array(votes));
+    Value::Object(map)
+}
+
+/// A stored point as the verdict it records (`None` for a training row, which has none). Reads the record of
+/// `record`, and the object form (`"members": [{"name", "score", "threshold", "vote"}]`) of earlier versions.
+pub fn verdict_of(p: &Point) -> Option<VerdictOut> {
+    let detail = p.detail.as_ref()?;
+    let members = match detail.get("votes") {
+        Some(votes) => votes
+            .as_array()?
+            .iter()
+            .map(|v| {
+                Some(MemberVote {
+                    name: v.get(0)?.as_str()?.to_string(),
+                    score: v.get(1)?.as_f64(),
+                    threshold: v.get(2)?.as_f64()?,
+                    vote: v.get(3)?.as_str()?.to_string(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?,
+        None => serde_json::from_value(detail.get("members")?.clone()).ok()?,
+    };
+    Some(VerdictOut {
+        at: p.at.as_millis(),
+        values: serde_json::from_value(detail.get("values")?.clone()).ok()?,
+        alarm: p.alarm?,
+        members,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn rows(n: i64, spike_at: Option<i64>) -> Vec<IngestReading> {
+        (0..n)
+            .map(|i| {
+                let wobble = ((i * 7919) % 13) as f64 * 0.01;
+                let spike = if Some(i) == spike_at { 50.0 } else { 0.0 };
+                IngestReading {
+                    at: i * 1000,
+                    values: vec![4.0 + wobble + spike, 60.0 - wobble, 12.0 + wobble / 2.0],
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn trains_then_scores_and_keeps_the_newest_verdicts() {
+        let mut s = Series::default();
+        let train = s.ingest(&rows(200, None), 200).unwrap();
+        assert_eq!(train.points.len(), 200);
+        assert!(train.verdicts.is_empty());
+        assert!(!s.is_training());
+        // The next 1,100 rows, after the training ones.
+        let data: Vec<IngestReading> = rows(1100, Some(1050))
+            .into_iter()
+            .map(|mut r| {
+                r.at += 200_000;
+                r
+            })
+            .collect();
+        let scored = s.ingest(&data[..], 200).unwrap();
+        assert_eq!(scored.verdicts.len(), 1100);
+        assert_eq!(scored.skipped, 0);
+        assert!(scored.points.iter().all(|p| p.detail.is_some()));
+        // Each scored point carries its verdict with the vote record, as `/verdicts` reads it back.
+        let back: Vec<VerdictOut> = scored.points.iter().filter_map(verdict_of).collect();
+        assert_eq!(back, scored.verdicts);
+        assert_eq!(s.last_at(), Some(1299 * 1000));
+        // Stored and resumed (a restart): no retraining, the same verdicts, re-sends still skipped.
+        let stored = s.model_to_store().unwrap().unwrap();
+        let mut resumed = Series::resume(Some(&stored), s.last_at()).unwrap();
+        assert!(!resumed.is_training() && resumed.model_to_store().is_none());
+        let next: Vec<IngestReading> = rows(10, None)
+            .into_iter()
+            .map(|mut r| {
+                r.at += 1_300_000;
+                r
+            })
+            .collect();
+        assert_eq!(resumed.ingest(&next, 200).unwrap().verdicts.len(), 10);
+        assert_eq!(resumed.ingest(&data[..5], 200).unwrap().skipped, 5);
+        assert!(
+            Series::resume(
+                Some(&StoredModel {
+                    width: 3,
+                    voter: "{}".into()
+                }),
+                None
+            )
+            .is_err()
+        );
+        // The same rows again (a sender unsure they arrived): all skipped, nothing scored or stored twice.
+        let again = s.ingest(&data[..], 200).unwrap();
+        assert_eq!(
+            (again.skipped, again.verdicts.len(), again.points.len()),
+            (1100, 0, 0)
+        );
+    }
+
+    #[test]
+    fn width_changes_are_refused_and_change_nothing() {
+        let mut s = Series::default();
+        s.ingest(&rows(10, None), 200).unwrap();
+        let narrow = [IngestReading {
+            at: 1,
+            values: vec![1.0, 2.0],
+        }];
+        assert!(matches!(
+            s.ingest(&narrow, 200),
+            Err(SeriesError::Width { expected: 3, got: 2 })
+        ));
+        assert!(s.is_training());
+        assert_eq!(s.training.len(), 10);
+    }
+}
