@@ -17,6 +17,7 @@ mod events;
 mod metrics;
 mod node;
 mod orchestrator;
+mod output;
 mod plan;
 mod process;
 pub mod sim;
@@ -30,6 +31,7 @@ pub use metrics::{outbox_metrics, serve_metrics};
 pub use node::{Emit, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::run_cluster;
+pub use output::CommandEvent;
 pub use plan::{Plan, RoundRecord, Sampling, api_key_of};
 pub use process::{NodeArgs, node_process, redis_history};
 pub use summary::{

@@ -1,19 +1,20 @@
-//! A coordination node as its own process, for failure tests and the failover benchmark: kill it with
-//! SIGKILL and watch the others take over.
+//! `aeroguard-node`: a sensor node and the coordination roles the failure tests and benchmarks kill and
+//! watch. Every command prints one JSON object a line (`CommandEvent`, or `NodeEvent` for `sensor`).
 //!
 //! ```text
 //! aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] lead ELECTION
-//!     campaigns forever; prints `elected <node> <token> <unix-ms>` and `lost <node> <reason>`
+//!     campaigns forever; prints {"event":"elected",...} and {"event":"lost",...}
 //! aeroguard-node --node ID [--backend zookeeper|redis] [--session-ms N] consume QUEUE [--batch N]
-//!     takes and acks items forever; prints `got <u32>` for each item before acking it
+//!     takes and acks items forever; prints {"event":"got","item":N} for each item before acking it
 //! aeroguard-node sensor --backend zookeeper|redis --index I --session-ms N --plan JSON
-//!     a node of the sensor cluster (the library of this crate), printing its events as JSON lines
+//!     a node of the sensor cluster, printing its events
 //! aeroguard-node drain --outbox FILE [--as NAME]
 //!     forwards what a node's history outbox holds to the Redis history, in order; prints
-//!     `forwarded <n>` after each batch and `drained <sent> <refused>` at the end
+//!     {"event":"forwarded",...} after each batch and {"event":"drained",...} at the end
 //! ```
-//! The backends are the test services of `scripts/services start` (ZooKeeper on 2181-2183, Redis through the
-//! Sentinels on 26379-26381). Output is line-buffered; errors go to stderr and the process exits with status 2.
+//! The servers and credentials come from the environment (`aeroguard_consensus::deployment`: by default the
+//! test services of `scripts/services start`). Output is line-buffered; errors go to stderr and the process
+//! exits with status 2.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -23,12 +24,17 @@ use std::time::Duration;
 use aeroguard_consensus::{Coordinator, Delivery, Error};
 use aeroguard_core::Timestamp;
 use aeroguard_consensus::deployment::Backend;
-use aeroguard_node::{NodeArgs, node_process};
+use aeroguard_node::{CommandEvent, NodeArgs, node_process};
 use clap::{Parser, Subcommand};
 
-/// A coordination node as its own process (failure tests and the failover benchmark kill it).
+/// The node allocates per round and per request on several threads; mimalloc over glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A sensor node, and the coordination roles failure tests and benchmarks kill and watch; every command prints
+/// JSON lines.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(name = "aeroguard-node", version)]
 struct Cli {
     /// This node's id (required by `lead` and `consume`).
     #[arg(long)]
@@ -45,12 +51,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Campaign forever; print `elected <node> <token> <unix-ms>` and `lost <node> <reason>`.
+    /// Campaign forever; print an `elected` line for each term won and a `lost` line when it ends.
     Lead {
         /// The election.
         election: String,
     },
-    /// Take and ack items forever; print `got <u32>` for each item before acking it.
+    /// Take and ack items forever; print a `got` line for each item before acking it.
     Consume {
         /// The queue.
         queue: String,
@@ -75,7 +81,8 @@ enum Command {
     },
 }
 
-fn say(line: String) {
+fn say(event: CommandEvent) {
+    let line = event.to_line();
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
         // Whoever read this process's output is gone; nothing to tell.
@@ -148,7 +155,7 @@ async fn drain(file: &std::path::Path, name: &str, patience: Duration) -> Result
         sent += pass.sent;
         refused += pass.refused;
         if pass.sent + pass.refused > 0 {
-            say(format!("forwarded {}", pass.sent));
+            say(CommandEvent::Forwarded { entries: pass.sent as u64 });
             stuck_since = tokio::time::Instant::now();
         }
         match pass.stopped.as_deref() {
@@ -164,7 +171,10 @@ async fn drain(file: &std::path::Path, name: &str, patience: Duration) -> Result
             Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    say(format!("drained {sent} {refused}"));
+    say(CommandEvent::Drained {
+        sent: sent as u64,
+        refused: refused as u64,
+    });
     Ok(())
 }
 
@@ -185,14 +195,16 @@ async fn lead(coord: Arc<dyn Coordinator>, election: &str) -> Result<(), String>
     loop {
         match election.campaign().await {
             Ok(term) => {
-                say(format!(
-                    "elected {} {} {}",
-                    coord.node(),
-                    term.token().0,
-                    Timestamp::now().as_millis()
-                ));
+                say(CommandEvent::Elected {
+                    node: coord.node().to_string(),
+                    token: term.token().0,
+                    at_ms: Timestamp::now().as_millis(),
+                });
                 let reason = term.lost().await;
-                say(format!("lost {} {reason}", coord.node()));
+                say(CommandEvent::Lost {
+                    node: coord.node().to_string(),
+                    reason: reason.to_string(),
+                });
             }
             Err(Error::Closed) => return Ok(()),
             Err(e) => {
@@ -210,7 +222,7 @@ async fn consume(coord: Arc<dyn Coordinator>, queue: &str, batch: usize) -> Resu
             Ok(items) => {
                 for d in &items {
                     let n = d.payload().try_into().map(u32::from_be_bytes).unwrap_or(u32::MAX);
-                    say(format!("got {n}"));
+                    say(CommandEvent::Got { item: n });
                 }
                 if let Err(e) = Delivery::ack_all(items).await {
                     tracing::warn!(error = %e, "ack failed; the items come back");

@@ -152,7 +152,10 @@ async fn a_forwarder_killed_halfway_loses_and_doubles_nothing() {
     let mut lines = std::io::BufReader::new(first.stdout.take().unwrap()).lines();
     for _ in 0..2 {
         let line = lines.next().unwrap().unwrap();
-        assert!(line.starts_with("forwarded "), "{line}");
+        assert!(
+            matches!(aeroguard_node::CommandEvent::parse(&line), Some(aeroguard_node::CommandEvent::Forwarded { .. })),
+            "{line}"
+        );
     }
     first.kill().unwrap();
     first.wait().unwrap();
@@ -166,14 +169,9 @@ async fn a_forwarder_killed_halfway_loses_and_doubles_nothing() {
     let out = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success(), "{out}");
     let last = out.lines().last().unwrap();
-    let sent: u64 = last
-        .strip_prefix("drained ")
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let Some(aeroguard_node::CommandEvent::Drained { sent, .. }) = aeroguard_node::CommandEvent::parse(last) else {
+        panic!("the drain's last line is not `drained`: {last}");
+    };
     assert!(
         sent <= n - halfway + 64,
         "the second drain sent only what was left (and a batch at most again): {last}"

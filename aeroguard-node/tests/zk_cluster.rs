@@ -13,11 +13,28 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
 use aeroguard_consensus::{Coordinator, SessionState};
 use aeroguard_consensus::deployment::zk_auth;
+use aeroguard_node::CommandEvent;
 
 /// The tests kill and restart shared servers: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 const HOSTS: &str = "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183";
+
+/// The token of an `elected` line of `aeroguard-node lead`.
+fn elected_token(line: &str) -> u64 {
+    match CommandEvent::parse(line) {
+        Some(CommandEvent::Elected { token, .. }) => token,
+        other => panic!("not an elected line: {line} ({other:?})"),
+    }
+}
+
+/// The item of a `got` line of `aeroguard-node consume`.
+fn item(line: &str) -> u32 {
+    match CommandEvent::parse(line) {
+        Some(CommandEvent::Got { item }) => item,
+        other => panic!("not a got line: {line} ({other:?})"),
+    }
+}
 
 fn unique(base: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
@@ -109,8 +126,8 @@ fn killed_leader_process_is_replaced_within_the_session_timeout() {
         })
         .collect();
     let (mut leader, line, _) = next_line(&rx, Duration::from_secs(15), "election");
-    assert!(line.starts_with("elected"), "{line}");
-    let mut token: u64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(matches!(CommandEvent::parse(&line), Some(CommandEvent::Elected { .. })), "{line}");
+    let mut token: u64 = elected_token(&line);
     for round in 0..2 {
         let index = nodes.iter().position(|(id, _)| *id == leader).unwrap();
         let (_, mut node) = nodes.remove(index);
@@ -118,7 +135,7 @@ fn killed_leader_process_is_replaced_within_the_session_timeout() {
         node.child.kill().unwrap();
         let _ = node.child.wait();
         let (next, line, at) = next_line(&rx, Duration::from_secs(10), "failover");
-        assert!(line.starts_with("elected"), "{line}");
+        assert!(matches!(CommandEvent::parse(&line), Some(CommandEvent::Elected { .. })), "{line}");
         let took = at - killed;
         eprintln!("round {round}: {leader} killed, {next} elected after {took:?}");
         // The servers expire a session within one tick (200 ms here) after its timeout.
@@ -126,7 +143,7 @@ fn killed_leader_process_is_replaced_within_the_session_timeout() {
             took < Duration::from_millis(session_ms + 1000),
             "failover took {took:?}"
         );
-        let next_token: u64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+        let next_token: u64 = elected_token(&line);
         assert!(
             next_token > token,
             "tokens must increase: {token} then {next_token}"
@@ -249,14 +266,14 @@ async fn ten_thousand_items() {
         );
         while got_a.len() < 3000 {
             let (_, line, _) = next_line(&rx, Duration::from_secs(30), "consumer a");
-            got_a.push(line.trim_start_matches("got ").parse::<u32>().unwrap());
+            got_a.push(item(&line));
         }
         a.child.kill().unwrap();
         let _ = a.child.wait();
     }
     // Lines already printed before the kill.
     while let Ok((_, line, _)) = rx.recv_timeout(Duration::from_millis(200)) {
-        got_a.push(line.trim_start_matches("got ").parse::<u32>().unwrap());
+        got_a.push(item(&line));
     }
     let _b = spawn_node(
         "b",
@@ -272,11 +289,11 @@ async fn ten_thousand_items() {
             q.len().await.unwrap()
         );
         while let Ok((_, line, _)) = rx.recv_timeout(Duration::from_millis(100)) {
-            got_b.push(line.trim_start_matches("got ").parse::<u32>().unwrap());
+            got_b.push(item(&line));
         }
     }
     while let Ok((_, line, _)) = rx.recv_timeout(Duration::from_millis(300)) {
-        got_b.push(line.trim_start_matches("got ").parse::<u32>().unwrap());
+        got_b.push(item(&line));
     }
     let mut all: Vec<u32> = got_a.iter().chain(got_b.iter()).copied().collect();
     all.sort_unstable();

@@ -1,7 +1,7 @@
 //! Coordination benchmark against the services started by `scripts/services start`: prints a table.
 //!
 //! ```text
-//! cargo build --release -p aeroguard-examples --bin aeroguard-node
+//! cargo build --release -p aeroguard-node
 //! cargo run --release -p aeroguard-benches --example coordination_bench -- [--backend zookeeper|redis] [--trials 50] [--items 10000]
 //! cargo run --release -p aeroguard-benches --example coordination_bench -- --help
 //! ```
@@ -46,19 +46,20 @@ fn row(what: &str, mut samples: Vec<Duration>, peer: &str) {
 }
 
 fn node_binary() -> std::path::PathBuf {
+    // The build beside this program first, then an installed one on the PATH.
     let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join("aeroguard-node"))
-        .unwrap();
-    if !bin.exists() {
+    let beside = exe.parent().and_then(|p| p.parent()).map(|p| p.join("aeroguard-node"));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("aeroguard-node"));
+    let found = beside.into_iter().chain(on_path).find(|p| p.exists());
+    let Some(bin) = found else {
         eprintln!(
-            "{} not found: build it first with `cargo build --release -p aeroguard-examples --bin aeroguard-node`",
-            bin.display()
+            "aeroguard-node not found: install it with `cargo install --path aeroguard-node`, or build it with `cargo build --release -p aeroguard-node`"
         );
         std::process::exit(2);
-    }
+    };
     bin
 }
 
@@ -89,7 +90,7 @@ async fn kill_failover(backend: Backend, trials: usize, session: Duration, run: 
                 let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
                 let first = tokio::task::spawn_blocking(move || lines.next()).await.unwrap();
                 assert!(
-                    first.is_some_and(|l| l.is_ok_and(|l| l.starts_with("elected"))),
+                    first.is_some_and(|l| l.is_ok_and(|l| l.starts_with(r#"{"event":"elected""#))),
                     "victim not elected"
                 );
                 let follower = connect(backend, &format!("heir-{t}"), session).await;

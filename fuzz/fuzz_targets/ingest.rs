@@ -7,7 +7,7 @@
 use std::sync::{Arc, LazyLock};
 
 use aeroguard_consensus::history::MemoryHistory;
-use aeroguard_examples::sentinel::{ApiKeys, Role, Sentinel, SentinelOptions, key_line, router};
+use aeroguard_sentinel::{ApiKeys, Role, Sentinel, SentinelOptions, key_line, router};
 use axum::body::Body;
 use axum::http::Request;
 use libfuzzer_sys::fuzz_target;
