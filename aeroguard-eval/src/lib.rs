@@ -1,9 +1,10 @@
 //! # aeroguard-eval
 //!
 //! Scoring AeroGuard's detectors on labelled benchmark data, kept out of the library crates: the data sets are
-//! not part of the project (they stay in `../shared/data` under their own licence) and a user of
-//! `aeroguard-detect` needs none of this.
+//! not part of the project (each keeps its own licence; [`data`] says where they are and how to get them) and
+//! a user of `aeroguard-detect` needs none of this.
 //!
+//! - [`data`]: where the data sets are (`AEROGUARD_DATA`), and what to run when they are missing.
 //! - [`skab`]: the SKAB loader (CSV through the `csv` crate, times through `jiff`) and its protocol split.
 //! - [`Evaluation`]: a detector's predictions pooled over files into the protocol's [`Summary`].
 //! - [`metrics`]: F1 / FAR / MAR and NAB-like changepoint scores (SKAB's protocol).
@@ -28,6 +29,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod cv;
+pub mod data;
 mod error;
 mod evaluation;
 pub mod metrics;

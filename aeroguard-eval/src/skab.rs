@@ -218,18 +218,6 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<SkabFile>> {
     Ok(files)
 }
 
-/// Where the SKAB data is: `$AEROGUARD_SKAB_DIR` if set, else the first `shared/data/skab` found beside the
-/// current directory or any of its ancestors (the layout of the AeroGuard workplace: `../shared/data/skab`).
-pub fn default_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("AEROGUARD_SKAB_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .map(|a| a.join("shared/data/skab"))
-        .find(|p| p.is_dir())
-}
-
 /// Parses `YYYY-MM-DD HH:MM:SS` (a civil time, read as UTC) to seconds since the Unix epoch.
 fn parse_datetime(s: &str) -> Option<f64> {
     let civil = DateTime::strptime("%Y-%m-%d %H:%M:%S", s).ok()?;

@@ -12,7 +12,7 @@ use aeroguard_eval::skab::{self, TRAIN_ROWS};
 #[test]
 fn full_ensemble_on_skab() {
     use aeroguard_detect::EnsembleRecipe;
-    let dir = skab::default_dir().expect("SKAB data: set AEROGUARD_SKAB_DIR or run beside shared/data/skab");
+    let dir = aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab).unwrap_or_else(|e| panic!("{e}"));
     let files = skab::load_dir(&dir).unwrap();
     assert_eq!(files.len(), 26);
     let recipe = EnsembleRecipe::full();

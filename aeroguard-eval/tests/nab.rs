@@ -1,5 +1,5 @@
-//! NAB's scoring on the real `realKnownCause` series (read from `$AEROGUARD_NAB_DIR`, else `../shared/data/nab`;
-//! never copied into the repository): the windows land on rows, the reference detectors score 0 and 100, and a
+//! NAB's scoring on the real `realKnownCause` series (read from the data folder, `aeroguard_eval::data`; never
+//! copied into the repository): the windows land on rows, the reference detectors score 0 and 100, and a
 //! detector that fires on every row scores below the null one at its own threshold yet is never chosen so.
 
 use std::path::PathBuf;
@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use aeroguard_eval::nab::{PROFILES, load_category, probation, score_corpus};
 
 fn dir() -> PathBuf {
-    std::env::var_os("AEROGUARD_NAB_DIR")
-        .map_or_else(|| PathBuf::from("../../shared/data/nab"), PathBuf::from)
+    aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Nab).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

@@ -6,7 +6,7 @@ use aeroguard_eval::skab::{self, SkabFile, TRAIN_ROWS};
 use aeroguard_eval::{Evaluation, Summary};
 
 fn files() -> Vec<SkabFile> {
-    let dir = skab::default_dir().expect("SKAB data: set AEROGUARD_SKAB_DIR or run beside shared/data/skab");
+    let dir = aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab).unwrap_or_else(|e| panic!("{e}"));
     let files = skab::load_dir(&dir).unwrap();
     assert_eq!(files.len(), 26, "the shared data has 26 labelled files");
     files

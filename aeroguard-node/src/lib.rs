@@ -30,7 +30,7 @@ pub use events::{NodeEvent, RoundLine};
 pub use metrics::{outbox_metrics, serve_metrics};
 pub use node::{Emit, run_node};
 pub(crate) use orchestrator::Events;
-pub use orchestrator::run_cluster;
+pub use orchestrator::{Action, Progress, run_cluster};
 pub use output::CommandEvent;
 pub use plan::{Plan, RoundRecord, Sampling, api_key_of};
 pub use process::{NodeArgs, node_process, redis_history};

@@ -15,10 +15,10 @@ TRAIN = 400
 
 
 def skab_files():
-    root = os.environ.get("AEROGUARD_SKAB_DIR") or next(
-        (d for d in ("../shared/data/skab", "../../shared/data/skab", "/work/shared/data/skab") if os.path.isdir(d)), None
+    root = os.environ.get("AEROGUARD_SKAB_DIR") or (
+        os.environ.get("AEROGUARD_DATA") and os.path.join(os.environ["AEROGUARD_DATA"], "skab")
     )
-    assert root, "SKAB data not found: set AEROGUARD_SKAB_DIR"
+    assert root, "SKAB data not found: run `scripts/data fetch` (or set AEROGUARD_DATA)"
     files = sorted(glob.glob(os.path.join(root, "valve1", "*.csv")) + glob.glob(os.path.join(root, "valve2", "*.csv"))
                    + glob.glob(os.path.join(root, "other", "*.csv")))
     assert len(files) == 26

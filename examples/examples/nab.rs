@@ -6,7 +6,8 @@
 //! cargo run --release -p aeroguard-examples --example nab -- [--data DIR] [--category NAME] [--json]
 //! ```
 //!
-//! DIR is a NAB checkout with `data/` and `labels/` (default: `$AEROGUARD_NAB_DIR` or `../shared/data/nab`).
+//! DIR is a NAB checkout with `data/` and `labels/` (default: `$AEROGUARD_NAB_DIR` or `$AEROGUARD_DATA/nab`;
+//! `scripts/data fetch` gets it).
 //! Each detector learns from a series' probation rows only (its first 15 %, at most 750), then scores every row
 //! causally. Scores are divided by the threshold each detector calibrated on its training rows, so one
 //! corpus-wide threshold means the same on every series.
@@ -26,7 +27,8 @@ use ndarray::Array2;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// The NAB checkout holding `data/` and `labels/` (default: `$AEROGUARD_NAB_DIR` or `../shared/data/nab`).
+    /// The NAB checkout holding `data/` and `labels/` (default: `$AEROGUARD_NAB_DIR` or
+    /// `$AEROGUARD_DATA/nab`; `scripts/data fetch` gets it).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// The category (a folder under `data/`).
@@ -177,11 +179,10 @@ const DETECTORS: [(&str, Scorer); 8] = [
 ];
 
 fn run(cli: &Cli) -> Result<()> {
-    let dir = cli
-        .data
-        .clone()
-        .or_else(|| std::env::var_os("AEROGUARD_NAB_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("../shared/data/nab"));
+    let dir = match &cli.data {
+        Some(d) => d.clone(),
+        None => aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Nab)?,
+    };
     let series = nab::load_category(&dir, &cli.category)?;
     if series.is_empty() {
         return Err(Error::Run(format!(

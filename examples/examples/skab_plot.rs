@@ -21,8 +21,8 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: `$AEROGUARD_SKAB_DIR` or
-    /// `../shared/data/skab`).
+    /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: the data folder,
+    /// `$AEROGUARD_SKAB_DIR` or `$AEROGUARD_DATA/skab`; `scripts/data fetch` gets it).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// Where the SVGs go (default: `skab-plots/` in the temporary folder).
@@ -66,9 +66,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<usize> {
     let dir = match cli.data {
         Some(d) => d,
-        None => {
-            skab::default_dir().ok_or_else(|| Error::Run("no SKAB data found: pass --data DIR".into()))?
-        }
+        None => aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab)?,
     };
     let out = cli.out.unwrap_or_else(|| std::env::temp_dir().join("skab-plots"));
     std::fs::create_dir_all(&out).map_err(|e| Error::io(format!("create {}", out.display()), e))?;

@@ -12,8 +12,8 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(version)]
 pub struct Cli {
-    /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: `$AEROGUARD_SKAB_DIR` or
-    /// `../shared/data/skab`).
+    /// The folder holding SKAB's `valve1/`, `valve2/`, `other/` (default: the data folder,
+    /// `$AEROGUARD_SKAB_DIR` or `$AEROGUARD_DATA/skab`; `scripts/data fetch` gets it).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Print one JSON object instead of the table.

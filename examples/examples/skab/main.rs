@@ -6,7 +6,7 @@
 //! cargo run --release -p aeroguard-examples --example skab -- --help     # every tuning flag
 //! ```
 //!
-//! DIR holds any of SKAB's `valve1/`, `valve2/`, `other/` folders (default: `../shared/data/skab`). The table
+//! DIR holds any of SKAB's `valve1/`, `valve2/`, `other/` folders (default: `$AEROGUARD_SKAB_DIR` or `$AEROGUARD_DATA/skab`). The table
 //! has each detector alone, the benchmark's isolation-forest recipe, every M of the classic 3-member ensemble,
 //! of the 4- and 5-member ensembles with the neural members and of the 6 with the level shift, the recommended
 //! ensemble as `ensemble` (`EnsembleRecipe::full`; `--classic` for the 3-member default), and its cross-validated
@@ -78,9 +78,7 @@ impl Sweep {
 fn run(cli: &Cli) -> Result<()> {
     let dir = match &cli.data {
         Some(d) => d.clone(),
-        None => {
-            skab::default_dir().ok_or_else(|| Error::Run("no SKAB data found: pass --data DIR".into()))?
-        }
+        None => aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab)?,
     };
     let files = skab::load_dir(&dir)?;
     let recipe = recipe(cli)?;
