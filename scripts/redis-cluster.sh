@@ -57,10 +57,14 @@ cluster_create() {
   done
   [[ "$(cluster_info rc1 cluster_known_nodes)" == 1 && "$(cluster_info rc1 cluster_slots_assigned)" == 0 ]] || return 0
   log "creating the Redis Cluster (3 masters, 1 replica each)"
-  local tls=() auth=()
+  local tls=() auth=() password=()
   if [[ -f "$TLS_DIR/ca.crt" ]]; then tls=(--tls --cacert "$TLS_DIR/ca.crt"); fi
-  if [[ -n "$(credential AEROGUARD_REDIS_ADMIN)" ]]; then auth=(--user "$(user_of AEROGUARD_REDIS_ADMIN)"); fi
-  REDISCLI_AUTH="$(pass_of AEROGUARD_REDIS_ADMIN)" redis-cli "${tls[@]}" "${auth[@]}" --cluster create "${addrs[@]}" \
+  # Plain services have no users: an empty REDISCLI_AUTH would still send AUTH and be refused.
+  if [[ -n "$(credential AEROGUARD_REDIS_ADMIN)" ]]; then
+    auth=(--user "$(user_of AEROGUARD_REDIS_ADMIN)")
+    password=("REDISCLI_AUTH=$(pass_of AEROGUARD_REDIS_ADMIN)")
+  fi
+  env "${password[@]}" redis-cli "${tls[@]}" "${auth[@]}" --cluster create "${addrs[@]}" \
     --cluster-replicas 1 --cluster-yes >"$DIR/rc1/create.log" 2>&1 \
     || die "redis-cli --cluster create failed (log: $DIR/rc1/create.log)"
 }

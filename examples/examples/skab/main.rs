@@ -19,7 +19,7 @@ use aeroguard_detect::{Detector, EnsembleRecipe, FittedDetector, IsolationForest
 use aeroguard_eval::metrics::rolling_median;
 use aeroguard_eval::skab::{self, SkabFile, TRAIN_ROWS};
 use aeroguard_eval::{Evaluation, Summary};
-use aeroguard_examples::{Error, Result};
+use aeroguard_examples::Result;
 use clap::Parser;
 use ndarray::{Axis, Slice};
 
