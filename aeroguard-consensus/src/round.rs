@@ -1,4 +1,4 @@
-//! The measurement round (the seeds' "sequence trigger"), built only on the other recipes, so it is the same
+//! The measurement round (a "sequence trigger": the leader asks, every member answers), built only on the other recipes, so it is the same
 //! on every backend.
 //!
 //! 1. The leader opens round `r + 1` by compare-and-set on the announcement key `round-<name>` (so each round

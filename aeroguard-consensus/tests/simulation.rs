@@ -7,7 +7,7 @@
 //! - queue: every item is acked exactly once (nothing lost, nothing acked twice), despite consumers crashing;
 //! - config watchers end on the latest version; the registry ends on exactly the live members.
 //!
-//! `AEROGUARD_SIM_SEED=N` replays one seed; `AEROGUARD_SIM_SEEDS=K` runs K seeds (default 1,000).
+//! `AEROGUARD_SIM_SEED=N` replays one seed; `AEROGUARD_SIM_SEEDS=K` runs K seed values (default 1,000).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -314,16 +314,16 @@ fn seeded_fault_schedules() {
         }
         return;
     }
-    let seeds: u64 = std::env::var("AEROGUARD_SIM_SEEDS")
+    let runs: u64 = std::env::var("AEROGUARD_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    // Seeds are independent: spread them over the machine's cores, one paused runtime each.
+    // Seed values are independent: spread them over the machine's cores, one paused runtime each.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
     let workers: Vec<_> = (0..threads)
         .map(|t| {
             std::thread::spawn(move || {
-                (0..seeds)
+                (0..runs)
                     .filter(|s| s % threads == t)
                     .filter_map(|seed| {
                         run_seed(seed)
@@ -337,7 +337,7 @@ fn seeded_fault_schedules() {
     let failures: Vec<String> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
     assert!(
         failures.is_empty(),
-        "{} of {seeds} schedules failed:\n{}",
+        "{} of {runs} schedules failed:\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -27,7 +27,7 @@ pub use error::{Error, Result};
 pub struct RunOptions {
     /// Recipes on ZooKeeper (`true`) or Redis; the history is on Redis either way.
     pub zookeeper: bool,
-    /// Seeds the nemesis's choices.
+    /// The seed value of the nemesis's choices.
     pub seed: u64,
     /// How long faults are injected.
     pub duration: Duration,

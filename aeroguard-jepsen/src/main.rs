@@ -35,7 +35,7 @@ enum Command {
         /// Where the recipes run (the history is on Redis either way).
         #[arg(long)]
         backend: Backend,
-        /// Seeds the nemesis's choices.
+        /// The seed value of the nemesis's choices.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// How long faults are injected, in seconds.

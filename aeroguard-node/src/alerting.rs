@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::outbox::Append;
-use aeroguard_consensus::{Config, ConfigEvent, Coordinator, Error};
+use aeroguard_consensus::{Config, ConfigEvent, Coordinator};
 use aeroguard_core::Timestamp;
 use aeroguard_detect::alert::{AlertEvent, AlertRule, AlertState, Alerts, Sample};
 use serde::{Deserialize, Serialize};
 
 use super::deliver::Deliveries;
+use crate::{Error, Result};
 use super::{Emit, NodeEvent, Plan};
 
 /// The main job's rules, as shipped (`rules.toml` beside this file).
@@ -25,20 +26,12 @@ pub struct RuleFile {
 }
 
 /// `text`'s rules for `plan`'s run (each labelled `run`), or why not, with the line.
-pub fn rules_for(plan: &Plan, text: &str) -> Result<Vec<AlertRule>, String> {
-    let rules = aeroguard_detect::alert::parse_rules(text).map_err(|e| e.to_string())?;
+pub fn rules_for(plan: &Plan, text: &str) -> aeroguard_detect::Result<Vec<AlertRule>> {
+    let rules = aeroguard_detect::alert::parse_rules(text)?;
     Ok(rules
         .into_iter()
         .map(|r| r.with_label("run", &plan.run))
         .collect())
-}
-
-fn detect(operation: &'static str, e: impl std::fmt::Display) -> Error {
-    Error::Backend {
-        backend: "detect",
-        operation,
-        message: e.to_string(),
-    }
 }
 
 /// The rules in force on a node: the newest good rule file of the config key (the shipped rules until one is
@@ -56,10 +49,10 @@ impl Drop for RuleWatch {
 
 impl RuleWatch {
     /// Reads the rule file of `plan` (or the shipped one) and starts watching it.
-    pub async fn start(coord: &Arc<dyn Coordinator>, plan: &Plan, emit: &Emit) -> Result<RuleWatch, Error> {
+    pub async fn start(coord: &Arc<dyn Coordinator>, plan: &Plan, emit: &Emit) -> Result<RuleWatch> {
         let p2 = plan.clone();
         let config = Config::<RuleFile>::new(coord.config(), &plan.rules_key())?
-            .with_validator(move |f| rules_for(&p2, &f.toml).map(drop));
+            .with_validator(move |f| rules_for(&p2, &f.toml).map(drop).map_err(|e| e.to_string()));
         let first = match config.get().await {
             Ok(Some(v)) => rules_for(plan, &v.value.toml).map(|r| (v.version, r)).ok(),
             _ => None,
@@ -68,7 +61,7 @@ impl RuleWatch {
             Some(f) => f,
             None => (
                 0,
-                rules_for(plan, DEFAULT_RULES).map_err(|e| detect("alert rules", e))?,
+                rules_for(plan, DEFAULT_RULES)?,
             ),
         };
         let latest = Arc::new(parking_lot::Mutex::new(first));
@@ -139,15 +132,15 @@ impl LeaderAlerts {
         rules: &RuleWatch,
         writer: &Writer,
         deliveries: &Deliveries,
-    ) -> Result<LeaderAlerts, Error> {
+    ) -> Result<LeaderAlerts> {
         let (version, in_force) = rules.current();
-        let mut alerts = Alerts::new(in_force).map_err(|e| detect("alert rules", e))?;
+        let mut alerts = Alerts::new(in_force)?;
         let saved = history.latest(&plan.alert_state_series(), 1).await?;
         if let Some(state) = saved
             .last()
             .and_then(|p| serde_json::from_value::<AlertState>(p.detail.clone()?).ok())
         {
-            alerts.restore(state).map_err(|e| detect("restore alerts", e))?;
+            alerts.restore(state)?;
         }
         let mut me = LeaderAlerts {
             alerts,
@@ -160,11 +153,14 @@ impl LeaderAlerts {
         Ok(me)
     }
 
-    fn write(&mut self, at: Timestamp, writer: &Writer, deliveries: &Deliveries) -> Result<(), Error> {
+    fn write(&mut self, at: Timestamp, writer: &Writer, deliveries: &Deliveries) -> Result<()> {
         let state = self.alerts.state();
         self.written = shape(&state);
         let firing = state.alerts.iter().filter(|a| a.firing.is_some()).count();
-        let detail = serde_json::to_value(&state).map_err(|e| detect("encode alert state", e))?;
+        let detail = serde_json::to_value(&state).map_err(|source| Error::Json {
+            what: "the alert state",
+            source,
+        })?;
         deliveries.append(&Append {
             series: self.state_series.clone(),
             writer: writer.clone(),
@@ -181,20 +177,18 @@ impl LeaderAlerts {
         rules: &RuleWatch,
         writer: &Writer,
         deliveries: &Deliveries,
-    ) -> Result<Vec<AlertEvent>, Error> {
+    ) -> Result<Vec<AlertEvent>> {
         let mut events = Vec::new();
         let (version, in_force) = rules.current();
         if version != self.version {
             events = self
                 .alerts
-                .replace_rules(in_force, at)
-                .map_err(|e| detect("alert rules", e))?;
+                .replace_rules(in_force, at)?;
             self.version = version;
         }
         events.extend(
             self.alerts
-                .observe(&self.series, at, sample)
-                .map_err(|e| detect("alerts", e))?,
+                .observe(&self.series, at, sample)?,
         );
         deliveries.notify(&events)?;
         if shape(&self.alerts.state()) != self.written {

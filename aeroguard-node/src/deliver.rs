@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use aeroguard_consensus::Error;
+use crate::{Error, Result};
 use aeroguard_consensus::history::HistoryStore;
 use aeroguard_consensus::outbox::{Append, Outbox, OutboxLimits, OutboxStats, Outcome};
 use aeroguard_detect::alert::{AlertEvent, AlertStatus, Notifier};
@@ -77,14 +77,6 @@ impl std::fmt::Debug for Deliveries {
     }
 }
 
-fn storage(e: impl std::fmt::Display) -> Error {
-    Error::Backend {
-        backend: "outbox",
-        operation: "open",
-        message: e.to_string(),
-    }
-}
-
 impl Deliveries {
     /// Opens node `me`'s history outbox for `run` under `dir` (what an earlier life of the node left is
     /// forwarded first) and starts forwarding it to `history`. Each outbox is bounded by `limits`.
@@ -95,10 +87,10 @@ impl Deliveries {
         history: Arc<dyn HistoryStore>,
         limits: OutboxLimits,
         emit: Emit,
-    ) -> Result<Deliveries, Error> {
+    ) -> Result<Deliveries> {
         let file = outbox_file(dir, run, me, "history");
         if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| storage(format!("{}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
         }
         let appends = Arc::new(Outbox::<Append>::open(&file, limits)?);
         let link_up = Arc::new(AtomicBool::new(true));
@@ -130,7 +122,7 @@ impl Deliveries {
     }
 
     /// Also posts each round to the analysis service at `addr` (`host:port`), with the node's key if any.
-    pub fn with_posts(mut self, addr: String, key: Option<String>) -> Result<Deliveries, Error> {
+    pub fn with_posts(mut self, addr: String, key: Option<String>) -> Result<Deliveries> {
         let file = outbox_file(&self.dir, &self.run, &self.me, "posts");
         let posts = Arc::new(Outbox::<Post>::open(&file, self.limits)?);
         let (outbox, node, e) = (posts.clone(), self.me.clone(), self.emit.clone());
@@ -165,7 +157,7 @@ impl Deliveries {
     /// Also sends alert transitions (firing, resolved) to `notifier`, through an outbox of their own: a
     /// notification waits out an unreachable receiver, and one the receiver refuses for good is dropped,
     /// counted.
-    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Result<Deliveries, Error> {
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Result<Deliveries> {
         let file = outbox_file(&self.dir, &self.run, &self.me, "alerts");
         let alerts = Arc::new(Outbox::<Vec<AlertEvent>>::open(&file, self.limits)?);
         let (outbox, node, e) = (alerts.clone(), self.me.clone(), self.emit.clone());
@@ -188,27 +180,27 @@ impl Deliveries {
 
     /// Writes the firing and resolved transitions among `events` to disk, if the node notifies; the forwarder
     /// sends them.
-    pub fn notify(&self, events: &[AlertEvent]) -> Result<(), Error> {
+    pub fn notify(&self, events: &[AlertEvent]) -> Result<()> {
         let news: Vec<AlertEvent> = events
             .iter()
             .filter(|e| e.status != AlertStatus::Pending)
             .cloned()
             .collect();
         match &self.alerts {
-            Some(outbox) if !news.is_empty() => outbox.push(&news).map(drop),
+            Some(outbox) if !news.is_empty() => Ok(outbox.push(&news).map(drop)?),
             _ => Ok(()),
         }
     }
 
     /// Writes a fenced append to disk; the forwarder delivers it.
-    pub fn append(&self, append: &Append) -> Result<(), Error> {
-        self.appends.push(append).map(drop)
+    pub fn append(&self, append: &Append) -> Result<()> {
+        Ok(self.appends.push(append).map(drop)?)
     }
 
     /// Writes a post to disk, if the node posts; the forwarder delivers it.
-    pub fn post(&self, post: &Post) -> Result<(), Error> {
+    pub fn post(&self, post: &Post) -> Result<()> {
         match &self.posts {
-            Some(outbox) => outbox.push(post).map(drop),
+            Some(outbox) => Ok(outbox.push(post).map(drop)?),
             None => Ok(()),
         }
     }
@@ -224,7 +216,7 @@ impl Deliveries {
     }
 
     /// The highest round among the appends still waiting (a leader counts them as reported).
-    pub fn last_buffered_round(&self) -> Result<u64, Error> {
+    pub fn last_buffered_round(&self) -> Result<u64> {
         Ok(self
             .appends
             .oldest(usize::MAX)?

@@ -14,6 +14,9 @@ pub enum Error {
     /// Fusion failed, or an identifier was refused.
     #[error(transparent)]
     Core(#[from] aeroguard_core::Error),
+    /// A notifier could not be set up.
+    #[error(transparent)]
+    Notify(#[from] aeroguard_detect::alert::NotifyError),
     /// The analysis service's client or keys failed.
     #[error(transparent)]
     Sentinel(#[from] aeroguard_sentinel::Error),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aeroguard_consensus::Error;
+use crate::{Error, Result};
 use aeroguard_consensus::round::{Quorum, RoundOptions};
 use serde::{Deserialize, Serialize};
 
@@ -55,12 +55,9 @@ pub struct Plan {
 }
 
 /// Node `node`'s key in an `identity key` file, if listed.
-pub fn api_key_of(file: &std::path::Path, node: &str) -> Result<Option<String>, Error> {
-    let text = std::fs::read_to_string(file).map_err(|e| Error::Backend {
-        backend: "file",
-        operation: "read the API keys",
-        message: format!("{}: {e}", file.display()),
-    })?;
+pub fn api_key_of(file: &std::path::Path, node: &str) -> Result<Option<String>> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::io(format!("read the API keys {}", file.display()), e))?;
     Ok(text.lines().find_map(|l| {
         let mut f = l.split_whitespace();
         (f.next() == Some(node))
@@ -125,16 +122,11 @@ impl Plan {
     }
     /// The Alertmanager the leader notifies, with the services' credentials (`AEROGUARD_ALERTMANAGER_AUTH`,
     /// `user:password`, from the environment: never in the plan, which travels on command lines).
-    pub fn notifier(&self) -> Result<Option<Arc<dyn aeroguard_detect::alert::Notifier>>, Error> {
+    pub fn notifier(&self) -> Result<Option<Arc<dyn aeroguard_detect::alert::Notifier>>> {
         let Some(url) = &self.alertmanager else {
             return Ok(None);
         };
-        let bad = |e: &dyn std::fmt::Display| Error::Backend {
-            backend: "alertmanager",
-            operation: "configure",
-            message: e.to_string(),
-        };
-        let mut am = aeroguard_detect::alert::Alertmanager::new(url).map_err(|e| bad(&e))?;
+        let mut am = aeroguard_detect::alert::Alertmanager::new(url)?;
         if let Ok(auth) = std::env::var("AEROGUARD_ALERTMANAGER_AUTH")
             && let Some((user, password)) = auth.split_once(':')
         {

@@ -1,5 +1,5 @@
 //! Every fusion strategy at n = 3, 16 and 1024 readings (mid-value select: n = 3 only), beside one sort of the
-//! same values (`one_sort`), the yardstick of issue 18: each strategy at n = 1024 within 3x of it.
+//! same values (`one_sort`), the yardstick: each strategy at n = 1024 within 3x of it.
 //!
 //! `cargo bench -p aeroguard-benches --bench fusion`
 

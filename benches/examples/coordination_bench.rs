@@ -149,7 +149,7 @@ async fn main() {
     let peer = |zk: &'static str| if backend == Backend::ZooKeeper { zk } else { "-" };
     println!(
         "| {:<44} | {:>5} | {:>10} | {:>10} | {:<22} |",
-        "failover", "n", "p50 ms", "p99 ms", "Kazoo here (issue #3)"
+        "failover", "n", "p50 ms", "p99 ms", "Kazoo, same machine"
     );
     println!("|{:-<46}|{:->7}|{:->12}|{:->12}|{:-<24}|", "", "", "", "", "");
     row(
@@ -170,7 +170,7 @@ async fn main() {
     let (single, pipelined) = queue_throughput(backend, items, &run).await;
     println!(
         "\n| {:<44} | {:>12} | {:<22} |",
-        "queue put + take + ack", "items/s", "Kazoo here (issue #3)"
+        "queue put + take + ack", "items/s", "Kazoo, same machine"
     );
     println!("|{:-<46}|{:->14}|{:-<24}|", "", "", "");
     println!("| {:<44} | {:>12.0} | {:<22} |", "one at a time", single, "-");

@@ -1,7 +1,7 @@
 //! The physical limit beside the project's figure, in one run, on the services of `scripts/services start`:
 //! first each server's raw limit (pipelined `XADD` and `ZADD` on the Redis master, pipelined znode creates on
 //! the ZooKeeper ensemble, one write round-trip), then the project's queue, history and election figures on
-//! the same servers, and the ratios against the targets of issue 18. The Redis queue and the history are
+//! the same servers, and the ratios against the project's targets. The Redis queue and the history are
 //! measured `--repeats` times, each beside a fresh `XADD` or `ZADD` limit, and the median ratio shown.
 //!
 //! ```text

@@ -99,7 +99,7 @@ impl Acker for MemoryAcker {
             Err(Error::SessionExpired { .. }) => {
                 return Err(Error::Conflict {
                     key: format!("{}/{}", self.name, ids.first().map_or("", String::as_str)),
-                    expected: "a claim held by this session".into(),
+                    expected: "a claim held by the caller's session".into(),
                     actual: "claim lost (session expired)".into(),
                 });
             }
@@ -112,7 +112,7 @@ impl Acker for MemoryAcker {
             if q.claims.get(&seq) != Some(&self.sid) {
                 return Err(Error::Conflict {
                     key: format!("{}/{id}", self.name),
-                    expected: "a claim held by this session".into(),
+                    expected: "a claim held by the caller's session".into(),
                     actual: "claim lost (session expired or item released)".into(),
                 });
             }

@@ -78,7 +78,7 @@ impl RedisClusterHistory {
                 "must be Redis URLs (redis://host:port) alike in credentials and TLS",
             )
         };
-        let mut seeds = Vec::with_capacity(nodes.len());
+        let mut seed_nodes = Vec::with_capacity(nodes.len());
         for url in nodes {
             #[cfg(feature = "tls")]
             let url = match (&options.tls, url.strip_prefix("redis://")) {
@@ -90,11 +90,11 @@ impl RedisClusterHistory {
                 let settings = c.apply(info.redis_settings().clone());
                 info = info.set_redis_settings(settings);
             }
-            seeds.push(info);
+            seed_nodes.push(info);
         }
         let op = options.operation_timeout;
         #[allow(unused_mut)]
-        let mut builder = redis::cluster::ClusterClientBuilder::new(seeds)
+        let mut builder = redis::cluster::ClusterClientBuilder::new(seed_nodes)
             .connection_timeout(op)
             .response_timeout(op)
             .retries(6)

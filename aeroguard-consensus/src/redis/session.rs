@@ -1,5 +1,5 @@
 //! The session a coordinator and its recipes share: emulated by a key with a TTL, kept alive by a heartbeat
-//! that also keeps the queue claims this session holds.
+//! that also keeps the queue claims the session holds.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -372,7 +372,7 @@ pub(super) async fn heartbeat(cell: std::sync::Weak<Cell>) {
     }
 }
 
-/// Resets the idle time of the entries this session holds, so `XAUTOCLAIM` leaves them alone.
+/// Resets the idle time of the entries the session holds, so `XAUTOCLAIM` leaves them alone.
 async fn touch_held(c: &Cell, sid: &str) {
     let held: Vec<(String, Vec<String>)> = c
         .held

@@ -60,7 +60,7 @@ impl Drop for Candidacy {
 }
 
 /// Deletes `path` without waiting for the answer. The request is queued on the session now (the client orders
-/// requests when their futures are created), so later requests of this session see the deletion.
+/// requests when their futures are created), so later requests of the same session see the deletion.
 pub(crate) fn delete_in_background(client: zk::Client, path: String) {
     let request = client.delete(&path, None);
     if let Ok(rt) = tokio::runtime::Handle::try_current() {

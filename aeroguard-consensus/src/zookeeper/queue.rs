@@ -237,7 +237,7 @@ impl Acker for ZkAcker {
                 }) => {
                     return Err(Error::Conflict {
                         key: chunk.get(index / 2).cloned().unwrap_or_default(),
-                        expected: "a claim held by this session".into(),
+                        expected: "a claim held by the caller's session".into(),
                         actual: "claim lost (session expired or item released)".into(),
                     });
                 }
@@ -251,7 +251,7 @@ impl Acker for ZkAcker {
                 }) => {
                     return Err(Error::Conflict {
                         key: chunk.first().cloned().unwrap_or_default(),
-                        expected: "a claim held by this session".into(),
+                        expected: "a claim held by the caller's session".into(),
                         actual: "claim lost (session expired)".into(),
                     });
                 }

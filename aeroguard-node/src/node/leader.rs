@@ -1,0 +1,255 @@
+//! A node's term as leader: it accounts for a round its predecessor left open, then opens rounds, fuses the
+//! answers (Brooks-Iyengar), scores the fused row with the ensemble, stores and posts it through the outbox,
+//! compacts the history on schedule and evaluates the alert rules, until the plan's rounds are done.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aeroguard_consensus::history::{Compactor, HistoryStore, Point, RetentionSchedule, Writer};
+use aeroguard_consensus::outbox::Append;
+use aeroguard_consensus::round::{Announcement, RoundLeader, RoundResult};
+use aeroguard_consensus::{Config, Coordinator, Leadership};
+use aeroguard_core::fusion::{BrooksIyengar, Fusion};
+use aeroguard_core::{Reading, SensorId, Timestamp};
+use aeroguard_detect::{Model, Verdict, Voter};
+
+use super::Emit;
+use crate::alerting::{LeaderAlerts, RuleWatch};
+use crate::deliver::{Deliveries, Post};
+use crate::events::{NodeEvent, RoundLine};
+use crate::plan::{Plan, RoundRecord};
+use crate::sim::HALF_WIDTH;
+use crate::{Error, Result};
+
+/// A leader's term: its leadership and what it leads with.
+pub(super) struct Term<'a> {
+    pub coord: &'a Arc<dyn Coordinator>,
+    pub lead: &'a Leadership,
+    pub history: &'a Arc<dyn HistoryStore>,
+    pub deliveries: &'a Deliveries,
+    pub rules: &'a RuleWatch,
+    pub plan: &'a Plan,
+    pub emit: &'a Emit,
+}
+
+/// The rounds reported among `points` (the newest of them).
+fn reported(points: &[Point]) -> u64 {
+    points
+        .iter()
+        .filter_map(|p| p.detail.as_ref()?.get("round")?.as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Fuses each channel of the answers; a channel the fusion cannot settle stays NaN, with no exclusions.
+fn fuse(result: &RoundResult<[f64; 3]>, now: Timestamp) -> ([f64; 3], [Vec<String>; 3]) {
+    let fusion = BrooksIyengar::new(1);
+    let mut fused = [f64::NAN; 3];
+    let mut excluded: [Vec<String>; 3] = Default::default();
+    for c in 0..3 {
+        let readings: Vec<Reading> = result
+            .answered
+            .iter()
+            .filter_map(|(node, v)| {
+                Some(Reading::new(SensorId::new(node.as_str()).ok()?, v[c], now).with_half_width(HALF_WIDTH[c]))
+            })
+            .collect();
+        if let Ok(e) = fusion.fuse(&readings, now) {
+            fused[c] = e.value;
+            excluded[c] = e.excluded.iter().map(|x| x.sensor.to_string()).collect();
+        }
+    }
+    (fused, excluded)
+}
+
+/// The round's record (what was fused and excluded, who answered, the vote), and whether every channel fused.
+fn round_record(
+    me: &str,
+    result: &RoundResult<[f64; 3]>,
+    now: Timestamp,
+    voter: &mut Voter<Model>,
+) -> (RoundRecord, bool) {
+    let (fused, excluded) = fuse(result, now);
+    // A channel the fusion could not settle leaves the round without a value or a vote.
+    let fusable = fused.iter().all(|v| v.is_finite());
+    let verdict: Option<Verdict> = fusable.then(|| voter.update(ndarray::ArrayView1::from(&fused[..])));
+    let record = RoundRecord {
+        round: result.round,
+        leader: me.to_string(),
+        token: result.token.0,
+        fused: if fusable { fused } else { [0.0; 3] },
+        excluded,
+        answered: result.answered.iter().map(|(n, _)| n.to_string()).collect(),
+        reached_quorum: fusable && result.reached_quorum,
+        alarm: verdict.as_ref().is_some_and(|v| v.alarm),
+        voted_yes: verdict
+            .iter()
+            .flat_map(|v| &v.members)
+            .filter(|m| m.vote == aeroguard_detect::Vote::Yes)
+            .map(|m| m.name.clone())
+            .collect(),
+    };
+    (record, fusable)
+}
+
+impl Term<'_> {
+    fn me(&self) -> String {
+        self.coord.node().to_string()
+    }
+
+    /// Accounts for rounds the previous leader opened and never reported (it died in between); the last round
+    /// reported. Rounds still in this node's outbox (an earlier term of its own, the link down) count as
+    /// reported. The newest points are enough (rounds grow with time; older ones may have been folded).
+    async fn account_for_aborted(&self) -> Result<u64> {
+        let (plan, me) = (self.plan, self.me());
+        let announced = Config::<Announcement>::new(self.coord.config(), &format!("round-{}", plan.run))?
+            .get()
+            .await?
+            .map_or(0, |a| a.value.round);
+        let last = reported(&self.history.latest(&plan.series(), 64).await?).max(self.deliveries.last_buffered_round()?);
+        for r in last + 1..=announced {
+            let writer = self.lead.writer()?;
+            let point = Point::new(Timestamp::now(), r as f64)
+                .with_detail(serde_json::json!({ "round": r, "accounted_by": me, "token": writer.token.0 }));
+            self.history.append(&plan.aborted_series(), &writer, &[point]).await?;
+            (self.emit)(NodeEvent::Aborted {
+                round: r,
+                node: me.clone(),
+            });
+        }
+        Ok(last)
+    }
+
+    /// Leads rounds until `plan.rounds` are reported or the leadership is lost.
+    pub(super) async fn lead_rounds(&self, voter: &mut Voter<Model>, period: &AtomicU64) -> Result<()> {
+        let plan = self.plan;
+        let mut last = self.account_for_aborted().await?;
+        let leader = RoundLeader::<[f64; 3]>::new(self.coord.clone(), plan.round_options())?;
+        let mut alerts =
+            LeaderAlerts::start(&**self.history, plan, self.rules, &self.lead.writer()?, self.deliveries).await?;
+        // Retention on the schedule in config (none set: nothing is compacted), fenced by this term.
+        let mut compactor = Compactor::new(
+            self.history.clone(),
+            RetentionSchedule::config(self.coord.config(), &plan.retention_key())?,
+        );
+        while last < plan.rounds {
+            let started = tokio::time::Instant::now();
+            let result = leader.run(self.lead).await?;
+            let now = Timestamp::now();
+            let (record, fusable) = round_record(&self.me(), &result, now, voter);
+            self.deliver(&record, &result, now, last)?;
+            last = result.round;
+            self.compact(&mut compactor, result.round, now).await;
+            if fusable {
+                self.alert(&mut alerts, &record, &result, now);
+            }
+            self.report(&record, last);
+            let wait = Duration::from_millis(period.load(Ordering::SeqCst)).saturating_sub(started.elapsed());
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+
+    /// Stores the round (fenced by its token) and posts it to the service, both through the outbox; the plan's
+    /// link outage starts here.
+    fn deliver(&self, record: &RoundRecord, result: &RoundResult<[f64; 3]>, now: Timestamp, last: u64) -> Result<()> {
+        let (me, series) = (self.me(), self.plan.series());
+        let detail = serde_json::to_value(record).map_err(|source| Error::Json {
+            what: "the round record",
+            source,
+        })?;
+        let point = Point::new(now, record.fused[0]).with_alarm(record.alarm).with_detail(detail);
+        if self.plan.outage.is_some_and(|o| o.from == result.round) {
+            self.deliveries.set_link(false);
+            (self.emit)(NodeEvent::Link {
+                node: me.clone(),
+                up: false,
+                round: last,
+                queued: self.deliveries.stats().0.queued,
+            });
+        }
+        self.deliveries.append(&Append {
+            series: series.clone(),
+            writer: Writer::new(result.token, me.as_str()),
+            points: vec![point],
+        })?;
+        self.deliveries.post(&Post {
+            series,
+            token: result.token.0,
+            at: now.as_millis(),
+            values: record.fused,
+        })
+    }
+
+    /// Retention, when due (not while the link to the history is down).
+    async fn compact(&self, compactor: &mut Compactor, round: u64, now: Timestamp) {
+        if !self.deliveries.link_is_up() {
+            return;
+        }
+        let plan = self.plan;
+        let kept = [plan.series(), plan.aborted_series(), plan.alert_state_series()];
+        let names: Vec<&str> = kept.iter().map(String::as_str).collect();
+        match compactor.tick(self.lead, &names, now).await {
+            Ok(Some(c)) => (self.emit)(NodeEvent::Compacted {
+                node: self.me(),
+                round,
+                dropped: c.dropped,
+                folded: c.folded,
+                steps: c.steps,
+            }),
+            Ok(None) => {}
+            Err(e) => (self.emit)(NodeEvent::Warn {
+                node: self.me(),
+                message: format!("retention: {e}"),
+            }),
+        }
+    }
+
+    /// The alert rules, on the round's own time: the upset must hold two rounds' worth before it fires.
+    fn alert(&self, alerts: &mut LeaderAlerts, record: &RoundRecord, result: &RoundResult<[f64; 3]>, now: Timestamp) {
+        let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
+        let writer = Writer::new(result.token, self.me().as_str());
+        match alerts.observe(now, sample, self.rules, &writer, self.deliveries) {
+            Ok(events) => {
+                for e in events {
+                    (self.emit)(NodeEvent::Alert {
+                        node: self.me(),
+                        rule: e.rule,
+                        status: format!("{:?}", e.status).to_lowercase(),
+                        round: record.round,
+                    });
+                }
+            }
+            Err(e) => (self.emit)(NodeEvent::Warn {
+                node: self.me(),
+                message: format!("alerts: {e}"),
+            }),
+        }
+    }
+
+    /// Reports the round; the plan's link outage ends here.
+    fn report(&self, record: &RoundRecord, last: u64) {
+        (self.emit)(NodeEvent::Round(RoundLine {
+            round: record.round,
+            leader: self.me(),
+            token: record.token,
+            fused: record.fused,
+            answered: record.answered.len(),
+            nodes: self.plan.nodes,
+            reached_quorum: record.reached_quorum,
+            excluded: record.excluded.clone(),
+            alarm: record.alarm,
+            voted_yes: record.voted_yes.clone(),
+        }));
+        if self.plan.outage.is_some_and(|o| o.to == record.round) {
+            (self.emit)(NodeEvent::Link {
+                node: self.me(),
+                up: true,
+                round: last,
+                queued: self.deliveries.stats().0.queued,
+            });
+            self.deliveries.set_link(true);
+        }
+    }
+}
