@@ -39,8 +39,7 @@ pub fn sentinels() -> Vec<String> {
 
 /// The state folder of `scripts/services` (`AEROGUARD_SERVICES_DIR`, default `/tmp/aeroguard-services`).
 pub fn services_dir() -> std::path::PathBuf {
-    std::env::var_os("AEROGUARD_SERVICES_DIR")
-        .map_or_else(|| "/tmp/aeroguard-services".into(), Into::into)
+    std::env::var_os("AEROGUARD_SERVICES_DIR").map_or_else(|| "/tmp/aeroguard-services".into(), Into::into)
 }
 
 /// A credential of the test services whose state folder is `dir`: the line `name=...` of its
@@ -234,12 +233,11 @@ impl Backend {
     /// Connects `node` with session timeout `session` to the test services, with its own login when it has
     /// one ([`zk_member_auth`], [`redis_member_auth`]).
     pub async fn connect(self, node: &str, session: Duration) -> Result<Arc<dyn Coordinator>> {
-        let id =
-            aeroguard_core::NodeId::new(node).map_err(|_| Error::InvalidName {
-                what: "node",
-                name: node.to_string(),
-                reason: "not a valid node id",
-            })?;
+        let id = aeroguard_core::NodeId::new(node).map_err(|_| Error::InvalidName {
+            what: "node",
+            name: node.to_string(),
+            reason: "not a valid node id",
+        })?;
         Ok(match self {
             Backend::ZooKeeper => {
                 let mut options = ZkOptions::new(zk_hosts()).with_session_timeout(session);

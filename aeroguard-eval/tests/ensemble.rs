@@ -12,7 +12,8 @@ use aeroguard_eval::skab::{self, TRAIN_ROWS};
 #[test]
 fn full_ensemble_on_skab() {
     use aeroguard_detect::EnsembleRecipe;
-    let dir = aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab).unwrap_or_else(|e| panic!("{e}"));
+    let dir =
+        aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab).unwrap_or_else(|e| panic!("{e}"));
     let files = skab::load_dir(&dir).unwrap();
     assert_eq!(files.len(), 26);
     let recipe = EnsembleRecipe::full();

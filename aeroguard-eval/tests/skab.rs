@@ -6,7 +6,8 @@ use aeroguard_eval::skab::{self, SkabFile, TRAIN_ROWS};
 use aeroguard_eval::{Evaluation, Summary};
 
 fn files() -> Vec<SkabFile> {
-    let dir = aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab).unwrap_or_else(|e| panic!("{e}"));
+    let dir =
+        aeroguard_eval::data::dir(aeroguard_eval::data::DataSet::Skab).unwrap_or_else(|e| panic!("{e}"));
     let files = skab::load_dir(&dir).unwrap();
     assert_eq!(files.len(), 26, "the shared data has 26 labelled files");
     files

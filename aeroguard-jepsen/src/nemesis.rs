@@ -107,7 +107,11 @@ impl Nemesis {
 
     /// The Sentinels' client user and password of this run's servers.
     fn sentinel_auth(&self) -> Option<(String, String)> {
-        let c = aeroguard_consensus::deployment::services_credential_in(&self.services_dir, "AEROGUARD_SENTINEL_AUTH").ok()?;
+        let c = aeroguard_consensus::deployment::services_credential_in(
+            &self.services_dir,
+            "AEROGUARD_SENTINEL_AUTH",
+        )
+        .ok()?;
         c.split_once(':').map(|(u, p)| (u.to_string(), p.to_string()))
     }
 
@@ -127,8 +131,11 @@ impl Nemesis {
         for (i, port) in [26379, 26380, 26381].into_iter().enumerate() {
             let host = format!("10.77.0.3{}", i + 1);
             let user = self.sentinel_auth().map(|(u, _)| u).unwrap_or_default();
-            let ca = aeroguard_consensus::deployment::services_credential_in(&self.services_dir, "AEROGUARD_REDIS_CA")
-                .unwrap_or_default();
+            let ca = aeroguard_consensus::deployment::services_credential_in(
+                &self.services_dir,
+                "AEROGUARD_REDIS_CA",
+            )
+            .unwrap_or_default();
             let tls: &[&str] = if ca.is_empty() {
                 &[]
             } else {

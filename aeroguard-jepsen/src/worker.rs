@@ -62,11 +62,13 @@ impl Setup {
                         id.clone(),
                         ZkOptions::new(self.zk_hosts.as_str())
                             .with_session_timeout(self.session)
-                            .with_auth(aeroguard_consensus::deployment::zk_auth()?.ok_or(Error::Unauthorized {
-                                backend: "zookeeper",
-                                operation: "read the test services' credentials",
-                                reason: "the fault-injection runs need authenticated services".into(),
-                            })?),
+                            .with_auth(aeroguard_consensus::deployment::zk_auth()?.ok_or(
+                                Error::Unauthorized {
+                                    backend: "zookeeper",
+                                    operation: "read the test services' credentials",
+                                    reason: "the fault-injection runs need authenticated services".into(),
+                                },
+                            )?),
                     )
                     .await?
                 } else {

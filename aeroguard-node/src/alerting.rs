@@ -12,8 +12,8 @@ use aeroguard_detect::alert::{AlertEvent, AlertRule, AlertState, Alerts, Sample}
 use serde::{Deserialize, Serialize};
 
 use super::deliver::Deliveries;
-use crate::{Error, Result};
 use super::{Emit, NodeEvent, Plan};
+use crate::{Error, Result};
 
 /// The main job's rules, as shipped (`rules.toml` beside this file).
 pub const DEFAULT_RULES: &str = include_str!("rules.toml");
@@ -59,10 +59,7 @@ impl RuleWatch {
         };
         let first = match first {
             Some(f) => f,
-            None => (
-                0,
-                rules_for(plan, DEFAULT_RULES)?,
-            ),
+            None => (0, rules_for(plan, DEFAULT_RULES)?),
         };
         let latest = Arc::new(parking_lot::Mutex::new(first));
         let mut watch = config.watch().await?;
@@ -181,15 +178,10 @@ impl LeaderAlerts {
         let mut events = Vec::new();
         let (version, in_force) = rules.current();
         if version != self.version {
-            events = self
-                .alerts
-                .replace_rules(in_force, at)?;
+            events = self.alerts.replace_rules(in_force, at)?;
             self.version = version;
         }
-        events.extend(
-            self.alerts
-                .observe(&self.series, at, sample)?,
-        );
+        events.extend(self.alerts.observe(&self.series, at, sample)?);
         deliveries.notify(&events)?;
         if shape(&self.alerts.state()) != self.written {
             self.write(at, writer, deliveries)?;

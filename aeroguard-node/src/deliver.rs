@@ -90,7 +90,8 @@ impl Deliveries {
     ) -> Result<Deliveries> {
         let file = outbox_file(dir, run, me, "history");
         if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
         }
         let appends = Arc::new(Outbox::<Append>::open(&file, limits)?);
         let link_up = Arc::new(AtomicBool::new(true));
@@ -140,8 +141,13 @@ impl Deliveries {
                     let headers: Vec<(&str, &str)> =
                         bearer.iter().map(|b| ("authorization", b.as_str())).collect();
                     // A link that hangs (no answer, no reset) is a link down too.
-                    let request =
-                        aeroguard_sentinel::client::request(&addr, "POST", "/ingest", Some(body.as_bytes()), &headers);
+                    let request = aeroguard_sentinel::client::request(
+                        &addr,
+                        "POST",
+                        "/ingest",
+                        Some(body.as_bytes()),
+                        &headers,
+                    );
                     match tokio::time::timeout(POST_TIMEOUT, request).await {
                         Ok(answer) => Post::outcome(answer),
                         Err(_) => Outcome::Retry(format!("no answer in {POST_TIMEOUT:?}")),

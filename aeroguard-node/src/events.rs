@@ -234,31 +234,35 @@ impl std::fmt::Display for NodeEvent {
             NodeEvent::Metrics { node, addr } => write!(f, "metrics {node} http://{addr}/metrics"),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
-            NodeEvent::Round(r) => {
-                let ex: Vec<String> = (0..3)
-                    .filter(|&c| !r.excluded[c].is_empty())
-                    .map(|c| format!("{}:{}", CHANNELS[c], r.excluded[c].join("+")))
-                    .collect();
-                write!(
-                    f,
-                    "round {:>3} leader {} #{} | p {:.3} bar  t {:.2} C  f {:.3} m3/h | {}/{} answered{} | excluded [{}] | {}",
-                    r.round,
-                    r.leader,
-                    r.token,
-                    r.fused[0],
-                    r.fused[1],
-                    r.fused[2],
-                    r.answered,
-                    r.nodes,
-                    if r.reached_quorum { "" } else { " (no quorum)" },
-                    ex.join(" "),
-                    if r.alarm {
-                        format!("ALARM ({})", r.voted_yes.join(", "))
-                    } else {
-                        "ok".into()
-                    }
-                )
-            }
+            NodeEvent::Round(r) => r.fmt(f),
         }
+    }
+}
+
+impl std::fmt::Display for RoundLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ex: Vec<String> = (0..3)
+            .filter(|&c| !self.excluded[c].is_empty())
+            .map(|c| format!("{}:{}", CHANNELS[c], self.excluded[c].join("+")))
+            .collect();
+        write!(
+            f,
+            "round {:>3} leader {} #{} | p {:.3} bar  t {:.2} C  f {:.3} m3/h | {}/{} answered{} | excluded [{}] | {}",
+            self.round,
+            self.leader,
+            self.token,
+            self.fused[0],
+            self.fused[1],
+            self.fused[2],
+            self.answered,
+            self.nodes,
+            if self.reached_quorum { "" } else { " (no quorum)" },
+            ex.join(" "),
+            if self.alarm {
+                format!("ALARM ({})", self.voted_yes.join(", "))
+            } else {
+                "ok".into()
+            }
+        )
     }
 }

@@ -24,8 +24,8 @@ pub mod sim;
 mod summary;
 
 pub use alerting::{DEFAULT_RULES, RuleFile, rules_for};
-pub use error::{Error, Result};
 pub use deliver::{Deliveries, Post, outbox_file};
+pub use error::{Error, Result};
 pub use events::{NodeEvent, RoundLine};
 pub use metrics::{outbox_metrics, serve_metrics};
 pub use node::{Emit, run_node};

@@ -106,10 +106,12 @@ async fn main() -> ExitCode {
             Ok(coord) => roles::lead(coord, &election).await,
             Err(e) => Err(e),
         },
-        Command::Consume { queue, batch } => match roles::connect(&cli.node, cli.backend, cli.session_ms).await {
-            Ok(coord) => roles::consume(coord, &queue, batch as usize).await,
-            Err(e) => Err(e),
-        },
+        Command::Consume { queue, batch } => {
+            match roles::connect(&cli.node, cli.backend, cli.session_ms).await {
+                Ok(coord) => roles::consume(coord, &queue, batch as usize).await,
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -119,4 +121,3 @@ async fn main() -> ExitCode {
         }
     }
 }
-

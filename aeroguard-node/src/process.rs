@@ -8,8 +8,8 @@ use aeroguard_consensus::history::HistoryStore;
 use aeroguard_consensus::redis::RedisCoordinator;
 
 use super::{NodeEvent, Plan, run_node};
-use aeroguard_consensus::deployment::Backend;
 use crate::{Error, Result};
+use aeroguard_consensus::deployment::Backend;
 
 /// The arguments of a node process (the orchestrator passes them; people rarely do).
 #[derive(Debug, Clone, clap::Args)]

@@ -8,16 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aeroguard_consensus::Coordinator;
+use aeroguard_consensus::deployment::services_credential;
 use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
 use aeroguard_consensus::memory::MemoryCluster;
 use aeroguard_core::Timestamp;
 use aeroguard_detect::alert::{AlertEvent, AlertStatus, Alertmanager, Notifier, NotifyError, Severity};
-use aeroguard_consensus::deployment::services_credential;
 use aeroguard_node::{self as cluster, ClusterOptions, Emit, NodeEvent, Plan, Where, run_node, unique_run};
 use aeroguard_sentinel::client::request;
-use aeroguard_sentinel::{
-    ApiKeys, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
-};
+use aeroguard_sentinel::{ApiKeys, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve};
 use base64::Engine as _;
 
 const ALERTMANAGER: &str = "127.0.0.1:9093";

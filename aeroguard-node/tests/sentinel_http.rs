@@ -238,7 +238,13 @@ async fn a_single_metric_with_the_surprise_detector() {
     options.model = SeriesModel::Surprise(aeroguard_detect::Surprise::default());
     let refused = options.check().unwrap_err();
     assert!(
-        matches!(refused, aeroguard_sentinel::Error::TrainingRows { rows: 120, needed: 131 }),
+        matches!(
+            refused,
+            aeroguard_sentinel::Error::TrainingRows {
+                rows: 120,
+                needed: 131
+            }
+        ),
         "{refused}"
     );
     // A service built with too few rows anyway trains once the model has what it needs, without refusals.

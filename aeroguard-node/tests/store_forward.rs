@@ -12,8 +12,8 @@ use aeroguard_consensus::outbox::{Append, OutboxLimits};
 use aeroguard_core::Timestamp;
 use aeroguard_node::{Deliveries, Emit, NodeEvent, Post, sim};
 use aeroguard_sentinel::client::request;
-use aeroguard_testkit::netcut::LinkProxy;
 use aeroguard_sentinel::{Sentinel, SentinelOptions, router, serve};
+use aeroguard_testkit::netcut::LinkProxy;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(

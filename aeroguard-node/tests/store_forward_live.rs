@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aeroguard_consensus::FencingToken;
+use aeroguard_consensus::deployment::redis_auth;
 use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::outbox::{Append, Outbox, OutboxLimits, Outcome};
 use aeroguard_consensus::redis::{RedisCoordinator, RedisOptions};
 use aeroguard_core::Timestamp;
-use aeroguard_consensus::deployment::redis_auth;
 use aeroguard_node::{redis_history, unique_run};
 use aeroguard_testkit::netcut::LinkProxy;
 
@@ -153,7 +153,10 @@ async fn a_forwarder_killed_halfway_loses_and_doubles_nothing() {
     for _ in 0..2 {
         let line = lines.next().unwrap().unwrap();
         assert!(
-            matches!(aeroguard_node::CommandEvent::parse(&line), Some(aeroguard_node::CommandEvent::Forwarded { .. })),
+            matches!(
+                aeroguard_node::CommandEvent::parse(&line),
+                Some(aeroguard_node::CommandEvent::Forwarded { .. })
+            ),
             "{line}"
         );
     }
@@ -169,7 +172,8 @@ async fn a_forwarder_killed_halfway_loses_and_doubles_nothing() {
     let out = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success(), "{out}");
     let last = out.lines().last().unwrap();
-    let Some(aeroguard_node::CommandEvent::Drained { sent, .. }) = aeroguard_node::CommandEvent::parse(last) else {
+    let Some(aeroguard_node::CommandEvent::Drained { sent, .. }) = aeroguard_node::CommandEvent::parse(last)
+    else {
         panic!("the drain's last line is not `drained`: {last}");
     };
     assert!(

@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aeroguard_consensus::deployment::zk_auth;
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
 use aeroguard_consensus::{Coordinator, SessionState};
-use aeroguard_consensus::deployment::zk_auth;
 use aeroguard_node::CommandEvent;
 
 /// The tests kill and restart shared servers: one at a time.
@@ -126,7 +126,10 @@ fn killed_leader_process_is_replaced_within_the_session_timeout() {
         })
         .collect();
     let (mut leader, line, _) = next_line(&rx, Duration::from_secs(15), "election");
-    assert!(matches!(CommandEvent::parse(&line), Some(CommandEvent::Elected { .. })), "{line}");
+    assert!(
+        matches!(CommandEvent::parse(&line), Some(CommandEvent::Elected { .. })),
+        "{line}"
+    );
     let mut token: u64 = elected_token(&line);
     for round in 0..2 {
         let index = nodes.iter().position(|(id, _)| *id == leader).unwrap();
@@ -135,7 +138,10 @@ fn killed_leader_process_is_replaced_within_the_session_timeout() {
         node.child.kill().unwrap();
         let _ = node.child.wait();
         let (next, line, at) = next_line(&rx, Duration::from_secs(10), "failover");
-        assert!(matches!(CommandEvent::parse(&line), Some(CommandEvent::Elected { .. })), "{line}");
+        assert!(
+            matches!(CommandEvent::parse(&line), Some(CommandEvent::Elected { .. })),
+            "{line}"
+        );
         let took = at - killed;
         eprintln!("round {round}: {leader} killed, {next} elected after {took:?}");
         // The servers expire a session within one tick (200 ms here) after its timeout.

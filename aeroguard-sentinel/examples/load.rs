@@ -3,9 +3,9 @@
 //! service's memory per series.
 //!
 //! ```text
-//! cargo run --release -p aeroguard-examples --example load                 # the service in-process, memory history
-//! cargo run --release -p aeroguard-examples --example load -- --ensemble classic --seconds 5
-//! cargo run --release -p aeroguard-examples --example load -- --addr 127.0.0.1:8080 --key "$KEY"  # a running one
+//! cargo run --release -p aeroguard-sentinel --example load                 # the service in-process, memory history
+//! cargo run --release -p aeroguard-sentinel --example load -- --ensemble classic --seconds 5
+//! cargo run --release -p aeroguard-sentinel --example load -- --addr 127.0.0.1:8080 --key "$KEY"  # a running one
 //! ```
 //!
 //! In-process (the default), the service runs on the same two worker threads as the generator, with its own
@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aeroguard_consensus::history::MemoryHistory;
-use aeroguard_testkit::bench::percentile;
 use aeroguard_sentinel::{
     ApiKeys, Limits, Role, Sentinel, SentinelOptions, SeriesModel, key_line, new_key, router, serve,
 };
+use aeroguard_testkit::bench::percentile;
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
@@ -154,41 +154,30 @@ impl Target {
     }
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> std::process::ExitCode {
-    aeroguard_sentinel::logging::init("warn");
-    let cli = Cli::parse();
-    let connections = cli.connections.min(cli.series);
-    let rss_before = rss();
-    let (addr, key, in_process) = match (&cli.addr, &cli.key) {
-        (Some(addr), Some(key)) => (addr.clone(), key.clone(), false),
-        _ => {
-            let key = new_key();
-            let keys = ApiKeys::parse(&key_line("loadgen", Role::Node, &key)).expect("a key line");
-            let mut options = SentinelOptions::new(Some(keys), cli.train_rows as usize);
-            options.max_series = cli.series as usize;
-            options.model = SeriesModel::Ensemble(match cli.ensemble {
-                EnsembleArg::Classic => aeroguard_detect::EnsembleRecipe::default(),
-                EnsembleArg::Full => aeroguard_detect::EnsembleRecipe::full(),
-            });
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("a loopback port");
-            let addr = listener.local_addr().expect("its address").to_string();
-            let app = router(Sentinel::new(Arc::new(MemoryHistory::new()), "memory", options));
-            tokio::spawn(serve(listener, app, Limits::default()));
-            (addr, key, true)
-        }
-    };
-    let target = Arc::new(Target {
-        client: Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(connections as usize)
-            .build_http(),
-        uri: format!("http://{addr}/ingest"),
-        auth: format!("Bearer {key}"),
+/// The service to load: the one at `--addr` with `--key`, or one started in this process (`true`).
+async fn service(cli: &Cli) -> (String, String, bool) {
+    if let (Some(addr), Some(key)) = (&cli.addr, &cli.key) {
+        return (addr.clone(), key.clone(), false);
+    }
+    let key = new_key();
+    let keys = ApiKeys::parse(&key_line("loadgen", Role::Node, &key)).expect("a key line");
+    let mut options = SentinelOptions::new(Some(keys), cli.train_rows as usize);
+    options.max_series = cli.series as usize;
+    options.model = SeriesModel::Ensemble(match cli.ensemble {
+        EnsembleArg::Classic => aeroguard_detect::EnsembleRecipe::default(),
+        EnsembleArg::Full => aeroguard_detect::EnsembleRecipe::full(),
     });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("its address").to_string();
+    let app = router(Sentinel::new(Arc::new(MemoryHistory::new()), "memory", options));
+    tokio::spawn(serve(listener, app, Limits::default()));
+    (addr, key, true)
+}
 
-    // Training: every series gets its first rows (not timed), a few at a time: each request fits an ensemble.
+/// Training: every series gets its first rows (not timed), a few at a time: each request fits an ensemble.
+async fn train(cli: &Cli, target: &Arc<Target>) -> Result<Duration, String> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..TRAINING_IN_FLIGHT {
@@ -202,15 +191,18 @@ async fn main() -> std::process::ExitCode {
         });
     }
     while let Some(r) = tasks.join_next().await {
-        if let Err(e) = r.expect("joined") {
-            eprintln!("error while training: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+        r.expect("joined")?;
     }
-    let trained = started.elapsed();
-    let rss_trained = rss();
+    Ok(started.elapsed())
+}
 
-    // The timed phase: every connection round-robins its own series, one request in flight.
+/// The timed phase: every connection round-robins its own series, one request in flight; the rows accepted,
+/// every request's latency, and the seconds it ran.
+async fn load(
+    cli: &Cli,
+    target: &Arc<Target>,
+    connections: u32,
+) -> Result<(u64, Vec<Duration>, f64), String> {
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -239,34 +231,55 @@ async fn main() -> std::process::ExitCode {
     }
     let (mut accepted, mut latencies) = (0u64, Vec::new());
     while let Some(r) = tasks.join_next().await {
-        match r.expect("joined") {
-            Ok((a, l)) => {
-                accepted += a;
-                latencies.extend(l);
-            }
-            Err(e) => {
-                eprintln!("error under load: {e}");
-                return std::process::ExitCode::FAILURE;
-            }
-        }
+        let (a, l) = r.expect("joined")?;
+        accepted += a;
+        latencies.extend(l);
     }
-    let secs = started.elapsed().as_secs_f64();
     latencies.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "{} series, {connections} connections, {} rows per request, {} values per row, {} s{}",
-        cli.series,
-        cli.rows,
-        cli.width,
-        cli.seconds,
-        if in_process {
-            format!(
-                ", in-process service ({:?} ensemble, memory history)",
-                cli.ensemble
-            )
-        } else {
-            format!(" against {addr}")
+    Ok((accepted, latencies, started.elapsed().as_secs_f64()))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> std::process::ExitCode {
+    aeroguard_sentinel::logging::init("warn");
+    let cli = Cli::parse();
+    let connections = cli.connections.min(cli.series);
+    let rss_before = rss();
+    let (addr, key, in_process) = service(&cli).await;
+    let target = Arc::new(Target {
+        client: Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(connections as usize)
+            .build_http(),
+        uri: format!("http://{addr}/ingest"),
+        auth: format!("Bearer {key}"),
+    });
+    let trained = match train(&cli, &target).await {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error while training: {e}");
+            return std::process::ExitCode::FAILURE;
         }
+    };
+    let rss_trained = rss();
+    let (accepted, latencies, secs) = match load(&cli, &target, connections).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error under load: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let against = if in_process {
+        format!(
+            ", in-process service ({:?} ensemble, memory history)",
+            cli.ensemble
+        )
+    } else {
+        format!(" against {addr}")
+    };
+    println!(
+        "{} series, {connections} connections, {} rows per request, {} values per row, {} s{against}",
+        cli.series, cli.rows, cli.width, cli.seconds
     );
     println!(
         "training: {} series x {} rows in {:.1} s",

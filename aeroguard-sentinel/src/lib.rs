@@ -38,6 +38,7 @@ mod error;
 mod fit;
 mod guard;
 pub mod history;
+mod ingest;
 mod keys;
 pub mod logging;
 mod metrics;

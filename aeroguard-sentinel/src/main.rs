@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
-use aeroguard_sentinel::{ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve};
+use aeroguard_sentinel::{
+    ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
+};
 use clap::Parser;
 
 mod settings;
@@ -56,7 +58,11 @@ fn keygen(identity: &str, role: Role, file: &std::path::Path) -> Result<(), Refu
                 .map_err(|e| aeroguard_sentinel::Error::io(format!("write {}", file.display()), e))
         })
         .map_err(|e| Refusal(e.to_string(), 1))?;
-    eprintln!("{identity} ({}) added to {}; its key (shown once):", role.as_str(), file.display());
+    eprintln!(
+        "{identity} ({}) added to {}; its key (shown once):",
+        role.as_str(),
+        file.display()
+    );
     println!("{key}");
     Ok(())
 }
@@ -110,7 +116,9 @@ async fn history(settings: &Settings) -> Result<(Arc<dyn HistoryStore>, &'static
     match aeroguard_sentinel::history::redis_history().await {
         Ok(h) => Ok((Arc::new(h), "redis")),
         Err(e) => Err(Refusal(
-            format!("Redis through Sentinel: {e} (are the servers up? `scripts/services start` starts the test services)"),
+            format!(
+                "Redis through Sentinel: {e} (are the servers up? `scripts/services start` starts the test services)"
+            ),
             1,
         )),
     }
@@ -119,7 +127,10 @@ async fn history(settings: &Settings) -> Result<(Arc<dyn HistoryStore>, &'static
 async fn run(cli: Cli) -> Result<(), Refusal> {
     let settings = Settings::resolve(cli).map_err(|e| Refusal(e, 2))?;
     if let Some(identity) = &settings.keygen {
-        let file = settings.keys.as_deref().ok_or_else(|| Refusal("--keygen needs --keys FILE".into(), 2))?;
+        let file = settings
+            .keys
+            .as_deref()
+            .ok_or_else(|| Refusal("--keygen needs --keys FILE".into(), 2))?;
         return keygen(identity, settings.role, file);
     }
     let options = options(&settings).await?;
@@ -130,18 +141,27 @@ async fn run(cli: Cli) -> Result<(), Refusal> {
     let checks = match (&options.keys, &options.grants) {
         (None, _) => "INSECURE: no keys, anyone may post".to_string(),
         (Some(k), Some(_)) => format!("{} keys, tokens checked against the cluster's grants", k.len()),
-        (Some(k), None) => format!("{} keys, tokens fenced by the highest seen (no --cluster)", k.len()),
+        (Some(k), None) => format!(
+            "{} keys, tokens fenced by the highest seen (no --cluster)",
+            k.len()
+        ),
     };
     // The bound address, so `--listen 127.0.0.1:0` tells where it landed.
-    let bound = listener.local_addr().map_or(settings.listen.clone(), |a| a.to_string());
+    let bound = listener
+        .local_addr()
+        .map_or(settings.listen.clone(), |a| a.to_string());
     println!(
         "sentinel listening on http://{bound} (history: {name}; {checks}; {} model trained on the first {} rows per series)",
         settings.model.name(),
         options.train_rows
     );
-    serve(listener, router(Sentinel::new(history, name, options)), Limits::default())
-        .await
-        .map_err(|e| Refusal(e.to_string(), 1))
+    serve(
+        listener,
+        router(Sentinel::new(history, name, options)),
+        Limits::default(),
+    )
+    .await
+    .map_err(|e| Refusal(e.to_string(), 1))
 }
 
 #[tokio::main]

@@ -120,7 +120,9 @@ impl FileSettings {
         let what = |e: &dyn std::fmt::Display| format!("--config {}: {e}", path.display());
         let size = std::fs::metadata(path).map_err(|e| what(&e))?.len();
         if size > MAX_CONFIG_BYTES {
-            return Err(what(&format!("{size} bytes, more than the {MAX_CONFIG_BYTES} accepted")));
+            return Err(what(&format!(
+                "{size} bytes, more than the {MAX_CONFIG_BYTES} accepted"
+            )));
         }
         let text = std::fs::read_to_string(path).map_err(|e| what(&e))?;
         toml::from_str(&text).map_err(|e| what(&e))
@@ -169,7 +171,10 @@ impl Settings {
             return Err("keys and insecure exclude each other".into());
         }
         Ok(Settings {
-            listen: cli.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
+            listen: cli
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
             keys,
             insecure,
             keygen: cli.keygen,
@@ -179,7 +184,10 @@ impl Settings {
             },
             redis: cli.redis || file.redis.unwrap_or(false),
             cluster,
-            election: cli.election.or(file.election).unwrap_or_else(|| "{series}".into()),
+            election: cli
+                .election
+                .or(file.election)
+                .unwrap_or_else(|| "{series}".into()),
             train_rows: train_rows as usize,
             max_series: max_series as usize,
             model: cli.model.or(file.model).unwrap_or(ModelArg::Classic),
@@ -221,7 +229,9 @@ mod tests {
 
     #[test]
     fn a_file_sets_what_flags_leave_and_flags_win() {
-        let f = file("listen = \"127.0.0.1:9\"\ntrain-rows = 300\nmodel = \"surprise\"\ninsecure = true\ncluster = \"zk\"\n");
+        let f = file(
+            "listen = \"127.0.0.1:9\"\ntrain-rows = 300\nmodel = \"surprise\"\ninsecure = true\ncluster = \"zk\"\n",
+        );
         let path = f.0.to_str().unwrap();
         let s = Settings::resolve(cli(&["--config", path, "--train-rows", "400"])).unwrap();
         assert_eq!(s.listen, "127.0.0.1:9");
@@ -230,7 +240,10 @@ mod tests {
         assert!(s.insecure);
         assert_eq!(s.cluster, Some(Backend::ZooKeeper));
         let d = Settings::resolve(cli(&[])).unwrap();
-        assert_eq!((d.listen.as_str(), d.train_rows, d.max_series), ("127.0.0.1:8080", 200, 1000));
+        assert_eq!(
+            (d.listen.as_str(), d.train_rows, d.max_series),
+            ("127.0.0.1:8080", 200, 1000)
+        );
     }
 
     #[test]

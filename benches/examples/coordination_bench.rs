@@ -48,7 +48,10 @@ fn row(what: &str, mut samples: Vec<Duration>, peer: &str) {
 fn node_binary() -> std::path::PathBuf {
     // The build beside this program first, then an installed one on the PATH.
     let exe = std::env::current_exe().unwrap();
-    let beside = exe.parent().and_then(|p| p.parent()).map(|p| p.join("aeroguard-node"));
+    let beside = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|p| p.join("aeroguard-node"));
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())

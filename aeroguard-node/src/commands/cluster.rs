@@ -57,7 +57,8 @@ impl ClusterArgs {
         options.kill_leader_at = (!self.no_kill).then_some(self.kill_at);
         options.session = Duration::from_millis(self.session_ms);
         if self.backend != Where::Memory {
-            let me = std::env::current_exe().map_err(|e| format!("cannot find this program to start nodes: {e}"))?;
+            let me = std::env::current_exe()
+                .map_err(|e| format!("cannot find this program to start nodes: {e}"))?;
             options.node_command = Some((me, vec!["sensor".into()]));
         }
         Ok(options)
@@ -80,11 +81,19 @@ pub async fn run(args: ClusterArgs) -> Result<bool, String> {
     let options = args.options()?;
     let json = args.json;
     if !json {
-        let faults: Vec<String> =
-            options.plan.faults.iter().map(|f| format!("n{} {} {}-{}", f.node + 1, f.label(), f.from, f.to)).collect();
+        let faults: Vec<String> = options
+            .plan
+            .faults
+            .iter()
+            .map(|f| format!("n{} {} {}-{}", f.node + 1, f.label(), f.from, f.to))
+            .collect();
         println!(
             "sensor cluster on {:?}: {} nodes, {} rounds every {} ms, faults {faults:?}, leader killed after round {:?}",
-            args.backend, options.plan.nodes, options.plan.rounds, options.plan.period_ms, options.kill_leader_at
+            args.backend,
+            options.plan.nodes,
+            options.plan.rounds,
+            options.plan.period_ms,
+            options.kill_leader_at
         );
     }
     let bar = progress_bar(args.rounds, json);
@@ -116,7 +125,9 @@ fn progress_bar(rounds: u64, hidden: bool) -> indicatif::ProgressBar {
     if hidden {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed} {msg}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix("rounds");

@@ -44,7 +44,9 @@ pub async fn drain(file: &std::path::Path, name: &str, patience: Duration) -> Re
         sent += pass.sent;
         refused += pass.refused;
         if pass.sent + pass.refused > 0 {
-            say(CommandEvent::Forwarded { entries: pass.sent as u64 });
+            say(CommandEvent::Forwarded {
+                entries: pass.sent as u64,
+            });
             stuck_since = tokio::time::Instant::now();
         }
         match pass.stopped.as_deref() {
@@ -66,4 +68,3 @@ pub async fn drain(file: &std::path::Path, name: &str, patience: Duration) -> Re
     });
     Ok(())
 }
-

@@ -52,7 +52,10 @@ fn fuse(result: &RoundResult<[f64; 3]>, now: Timestamp) -> ([f64; 3], [Vec<Strin
             .answered
             .iter()
             .filter_map(|(node, v)| {
-                Some(Reading::new(SensorId::new(node.as_str()).ok()?, v[c], now).with_half_width(HALF_WIDTH[c]))
+                Some(
+                    Reading::new(SensorId::new(node.as_str()).ok()?, v[c], now)
+                        .with_half_width(HALF_WIDTH[c]),
+                )
             })
             .collect();
         if let Ok(e) = fusion.fuse(&readings, now) {
@@ -107,12 +110,15 @@ impl Term<'_> {
             .get()
             .await?
             .map_or(0, |a| a.value.round);
-        let last = reported(&self.history.latest(&plan.series(), 64).await?).max(self.deliveries.last_buffered_round()?);
+        let last = reported(&self.history.latest(&plan.series(), 64).await?)
+            .max(self.deliveries.last_buffered_round()?);
         for r in last + 1..=announced {
             let writer = self.lead.writer()?;
             let point = Point::new(Timestamp::now(), r as f64)
                 .with_detail(serde_json::json!({ "round": r, "accounted_by": me, "token": writer.token.0 }));
-            self.history.append(&plan.aborted_series(), &writer, &[point]).await?;
+            self.history
+                .append(&plan.aborted_series(), &writer, &[point])
+                .await?;
             (self.emit)(NodeEvent::Aborted {
                 round: r,
                 node: me.clone(),
@@ -126,8 +132,14 @@ impl Term<'_> {
         let plan = self.plan;
         let mut last = self.account_for_aborted().await?;
         let leader = RoundLeader::<[f64; 3]>::new(self.coord.clone(), plan.round_options())?;
-        let mut alerts =
-            LeaderAlerts::start(&**self.history, plan, self.rules, &self.lead.writer()?, self.deliveries).await?;
+        let mut alerts = LeaderAlerts::start(
+            &**self.history,
+            plan,
+            self.rules,
+            &self.lead.writer()?,
+            self.deliveries,
+        )
+        .await?;
         // Retention on the schedule in config (none set: nothing is compacted), fenced by this term.
         let mut compactor = Compactor::new(
             self.history.clone(),
@@ -153,13 +165,21 @@ impl Term<'_> {
 
     /// Stores the round (fenced by its token) and posts it to the service, both through the outbox; the plan's
     /// link outage starts here.
-    fn deliver(&self, record: &RoundRecord, result: &RoundResult<[f64; 3]>, now: Timestamp, last: u64) -> Result<()> {
+    fn deliver(
+        &self,
+        record: &RoundRecord,
+        result: &RoundResult<[f64; 3]>,
+        now: Timestamp,
+        last: u64,
+    ) -> Result<()> {
         let (me, series) = (self.me(), self.plan.series());
         let detail = serde_json::to_value(record).map_err(|source| Error::Json {
             what: "the round record",
             source,
         })?;
-        let point = Point::new(now, record.fused[0]).with_alarm(record.alarm).with_detail(detail);
+        let point = Point::new(now, record.fused[0])
+            .with_alarm(record.alarm)
+            .with_detail(detail);
         if self.plan.outage.is_some_and(|o| o.from == result.round) {
             self.deliveries.set_link(false);
             (self.emit)(NodeEvent::Link {
@@ -207,7 +227,13 @@ impl Term<'_> {
     }
 
     /// The alert rules, on the round's own time: the upset must hold two rounds' worth before it fires.
-    fn alert(&self, alerts: &mut LeaderAlerts, record: &RoundRecord, result: &RoundResult<[f64; 3]>, now: Timestamp) {
+    fn alert(
+        &self,
+        alerts: &mut LeaderAlerts,
+        record: &RoundRecord,
+        result: &RoundResult<[f64; 3]>,
+        now: Timestamp,
+    ) {
         let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
         let writer = Writer::new(result.token, self.me().as_str());
         match alerts.observe(now, sample, self.rules, &writer, self.deliveries) {

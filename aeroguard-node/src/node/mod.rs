@@ -64,13 +64,25 @@ pub async fn run_node(
 
 /// What the node must deliver goes to disk first (and what an earlier life left is forwarded now): its history
 /// appends, its posts to the service and its alert notifications.
-fn open_deliveries(plan: &Plan, me: &str, history: &Arc<dyn HistoryStore>, emit: &Emit) -> Result<Deliveries> {
+fn open_deliveries(
+    plan: &Plan,
+    me: &str,
+    history: &Arc<dyn HistoryStore>,
+    emit: &Emit,
+) -> Result<Deliveries> {
     let api_key = match &plan.api_keys {
         Some(file) => api_key_of(file, me)?,
         None => None,
     };
     let limits = aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outbox_max_bytes.unwrap_or(64 << 20));
-    let mut deliveries = Deliveries::open(&plan.outbox_dir(), &plan.run, me, history.clone(), limits, emit.clone())?;
+    let mut deliveries = Deliveries::open(
+        &plan.outbox_dir(),
+        &plan.run,
+        me,
+        history.clone(),
+        limits,
+        emit.clone(),
+    )?;
     if let Some(addr) = &plan.post {
         deliveries = deliveries.with_posts(addr.clone(), api_key)?;
     }

@@ -13,8 +13,8 @@ use tokio::time::Instant;
 
 use crate::process::redis_history;
 use crate::{ClusterOptions, Emit, NodeEvent, Plan, Summary, Where, run_node};
-use aeroguard_consensus::deployment::Backend;
 use crate::{Error, Result};
+use aeroguard_consensus::deployment::Backend;
 
 mod watch;
 
@@ -114,7 +114,10 @@ impl std::fmt::Display for Action {
             Action::PushPeriod {
                 period_ms,
                 after_round,
-            } => write!(f, "*** pushing sampling period {period_ms} ms after round {after_round}"),
+            } => write!(
+                f,
+                "*** pushing sampling period {period_ms} ms after round {after_round}"
+            ),
             Action::PushBadRules { after_round } => write!(
                 f,
                 "*** pushing alert rules with a typo (severity = \"critcal\") after round {after_round}"
@@ -197,7 +200,10 @@ async fn start_processes(
         let tx = tx.clone();
         std::thread::spawn(move || {
             use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(std::io::Result::ok)
+            {
                 let heard = NodeEvent::parse(&line).map_or(Heard::Line(line), Heard::Event);
                 if tx.send((Instant::now(), heard)).is_err() {
                     return;
@@ -265,4 +271,3 @@ pub(crate) struct Events {
     /// Compactions by the leaders: (dropped, folded, steps).
     pub compactions: Vec<(u64, u64, u32)>,
 }
-

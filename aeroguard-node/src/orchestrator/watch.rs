@@ -140,7 +140,9 @@ pub(super) async fn watch(
             let settle = Instant::now() + Duration::from_millis(500);
             while let Ok(Some((_, heard))) = tokio::time::timeout_at(settle, rx.recv()).await {
                 if let Heard::Event(
-                    event @ (NodeEvent::Applied { .. } | NodeEvent::Forwarded { .. } | NodeEvent::Rules { .. }),
+                    event @ (NodeEvent::Applied { .. }
+                    | NodeEvent::Forwarded { .. }
+                    | NodeEvent::Rules { .. }),
                 ) = heard
                 {
                     record_late(&mut ev, event);

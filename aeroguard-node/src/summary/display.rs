@@ -58,6 +58,19 @@ impl fmt::Display for Summary {
                 )?;
             }
         }
+        self.fmt_behaviour(f)?;
+        let problems = self.problems();
+        if problems.is_empty() {
+            write!(f, "  checks               ok: no round reported twice, none lost")
+        } else {
+            write!(f, "  checks               FAILED: {}", problems.join("; "))
+        }
+    }
+}
+
+impl Summary {
+    /// The alerts, retention, the rule file, the outage and the config push, as people read them.
+    fn fmt_behaviour(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (rule, status, round) in &self.alerts {
             writeln!(f, "  alert                {rule} {status} at round {round}")?;
         }
@@ -107,11 +120,6 @@ impl fmt::Display for Summary {
                 applied.join(", ")
             )?;
         }
-        let problems = self.problems();
-        if problems.is_empty() {
-            write!(f, "  checks               ok: no round reported twice, none lost")
-        } else {
-            write!(f, "  checks               FAILED: {}", problems.join("; "))
-        }
+        Ok(())
     }
 }

@@ -1,0 +1,103 @@
+//! The checks a run must pass.
+
+use super::{Summary, UpsetRecord};
+
+impl Summary {
+    /// The checks a run must pass, as problems found (empty: all good).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.timed_out {
+            out.push("the run timed out".into());
+        }
+        if self.rounds_reported < self.rounds_planned.saturating_sub(self.aborted.len() as u64) {
+            out.push(format!(
+                "only {} of {} rounds reported",
+                self.rounds_reported, self.rounds_planned
+            ));
+        }
+        if !self.duplicates.is_empty() {
+            out.push(format!("rounds reported twice: {:?}", self.duplicates));
+        }
+        if !self.lost.is_empty() {
+            out.push(format!("rounds lost: {:?}", self.lost));
+        }
+        if !self.tokens_in_order {
+            out.push("the history accepted a lower token after a higher one".into());
+        }
+        for f in &self.failovers {
+            if f.next.is_none() {
+                out.push(format!("nobody took over from {}", f.killed));
+            }
+        }
+        out.extend(self.fault_problems());
+        out
+    }
+
+    /// What the faults, the upset, retention, the rule file, the outage and the config push should have done.
+    fn fault_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.faults {
+            if f.rounds > 0 && f.excluded == 0 {
+                out.push(format!(
+                    "{} ({}) was never excluded during its fault",
+                    f.node, f.fault
+                ));
+            }
+        }
+        if !self.false_alarms.is_empty() {
+            out.push(format!("false alarms in rounds {:?}", self.false_alarms));
+        }
+        if let Some(UpsetRecord { from, to, alarmed }) = &self.upset {
+            if alarmed.is_empty() {
+                out.push(format!("no alarm for the process upset in rounds {from}-{to}"));
+            }
+            let went = |status: &str| {
+                self.alerts
+                    .iter()
+                    .any(|(rule, s, _)| rule == "process-anomaly" && s == status)
+            };
+            // Firing needs a few rounds of the upset, resolving a few after it (the vote's window).
+            let fire_by = self.rounds_planned >= from + 6;
+            let resolve_by = self.rounds_planned >= to + 7;
+            if (fire_by && !went("firing")) || (resolve_by && !went("resolved")) {
+                out.push(format!(
+                    "the process-anomaly alert did not fire and resolve: {:?}",
+                    self.alerts
+                ));
+            }
+        }
+        if let Some(r) = &self.retention
+            && (r.runs == 0 || r.folded < r.in_buckets || r.in_buckets != r.expected_in_buckets)
+        {
+            out.push(format!(
+                "retention: {} compactions, {} folded, {} in buckets where the rounds below the first raw one \
+                 make {}",
+                r.runs, r.folded, r.in_buckets, r.expected_in_buckets
+            ));
+        }
+        if let Some(r) = &self.bad_rules
+            && (r.refused_by.len() < r.live || !r.applied_by.is_empty())
+        {
+            out.push(format!(
+                "the rule file with a typo was refused by {:?} of {} live nodes, applied by {:?}",
+                r.refused_by, r.live, r.applied_by
+            ));
+        }
+        if let Some(o) = &self.outage
+            && (o.buffered == 0 || o.forwarded < o.buffered)
+        {
+            out.push(format!(
+                "the link outage in rounds {}-{}: {} rounds buffered, {} forwarded",
+                o.from, o.to, o.buffered, o.forwarded
+            ));
+        }
+        if let Some((period, applied, live)) = &self.config
+            && applied.len() < *live
+        {
+            out.push(format!(
+                "only {applied:?} of {live} live nodes applied period {period} ms"
+            ));
+        }
+        out
+    }
+}
