@@ -48,3 +48,66 @@ pub trait Coordinator: fmt::Debug + Send + Sync + 'static {
     /// Closes the session: its ephemeral state goes at once.
     async fn close(&self);
 }
+
+/// The parts of a backend's [`Coordinator`] that every backend shares: the node, the backend's name and the
+/// session from its session session (the field `session`), and each recipe made over that session once its name is
+/// checked. Each backend writes only `close`.
+macro_rules! recipes_over_cell {
+    (
+        backend: $backend:expr,
+        election: $election:path,
+        registry: $registry:path,
+        config: $config:path,
+        inbox: $inbox:path,
+        queue: $queue:path $(,)?
+    ) => {
+        fn node(&self) -> &aeroguard_core::NodeId {
+            &self.session.node
+        }
+
+        fn backend(&self) -> &'static str {
+            $backend
+        }
+
+        fn session(&self) -> tokio::sync::watch::Receiver<crate::SessionStatus> {
+            self.session.status()
+        }
+
+        fn election(&self, name: &str) -> crate::Result<std::sync::Arc<dyn crate::Election>> {
+            crate::error::check_name("election", name)?;
+            Ok(std::sync::Arc::new(<$election>::new(
+                self.session.clone(),
+                name,
+            )))
+        }
+
+        fn registry(&self) -> std::sync::Arc<dyn crate::Registry> {
+            std::sync::Arc::new(<$registry>::new(self.session.clone()))
+        }
+
+        fn config(&self) -> std::sync::Arc<dyn crate::ConfigStore> {
+            std::sync::Arc::new(<$config>::new(self.session.clone()))
+        }
+
+        fn inbox(&self, name: &str) -> crate::Result<std::sync::Arc<dyn crate::Inbox>> {
+            Ok(std::sync::Arc::new(<$inbox>::new(
+                self.session.clone(),
+                name,
+            )?))
+        }
+
+        fn queue_with(
+            &self,
+            name: &str,
+            options: crate::QueueOptions,
+        ) -> crate::Result<std::sync::Arc<dyn crate::Queue>> {
+            crate::queue::check_names(name, &options)?;
+            Ok(std::sync::Arc::new(<$queue>::new(
+                self.session.clone(),
+                name,
+                options,
+            )))
+        }
+    };
+}
+pub(crate) use recipes_over_cell;

@@ -63,6 +63,36 @@ pub fn dead_letter_name(name: &str) -> String {
 }
 
 /// Checks a queue's name and, when it dead-letters, its dead-letter queue's name.
+/// A `take_batch`'s size, checked: at least one.
+pub(crate) fn check_batch(max: usize) -> Result<()> {
+    if max == 0 {
+        return Err(crate::Error::parameter("max", max, "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// What a take that waited `timeout` in vain returns.
+pub(crate) fn take_timed_out(timeout: Option<Duration>) -> crate::Error {
+    crate::Error::Timeout {
+        operation: "queue take",
+        after: timeout.unwrap_or_default(),
+    }
+}
+
+/// Waits for `wake` until `deadline` (`None`: as long as it takes); past it, the take's [`take_timed_out`].
+pub(crate) async fn wait_until(
+    wake: impl std::future::Future<Output = Result<()>>,
+    deadline: Option<tokio::time::Instant>,
+    timeout: Option<Duration>,
+) -> Result<()> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, wake)
+            .await
+            .map_err(|_| take_timed_out(timeout))?,
+        None => wake.await,
+    }
+}
+
 pub(crate) fn check_names(name: &str, options: &QueueOptions) -> Result<()> {
     crate::error::check_name("queue", name)?;
     if options.max_deliveries.is_some() {

@@ -3,25 +3,25 @@
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use super::Handle;
+use super::Session;
 use super::election::wait_change;
 use crate::config::{Expect, RawConfigWatch, Versioned};
 use crate::{ConfigStore, Error, Result};
 
 #[derive(Debug)]
 pub(crate) struct MemoryConfig {
-    h: Handle,
+    session: Session,
 }
 
 impl MemoryConfig {
-    pub fn new(h: Handle) -> Self {
-        MemoryConfig { h }
+    pub fn new(session: Session) -> Self {
+        MemoryConfig { session }
     }
 }
 
-fn read(h: &Handle, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
-    let sid = h.sid()?;
-    let st = h.cluster.lock();
+fn read(session: &Session, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
+    let sid = session.sid()?;
+    let st = session.cluster.lock();
     st.live(sid, "config get")?;
     Ok(st.configs.get(key).cloned())
 }
@@ -30,13 +30,13 @@ fn read(h: &Handle, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
 impl ConfigStore for MemoryConfig {
     async fn get_raw(&self, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
         crate::error::check_name("config key", key)?;
-        read(&self.h, key)
+        read(&self.session, key)
     }
 
     async fn set_raw(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64> {
         crate::error::check_name("config key", key)?;
-        let sid = self.h.sid()?;
-        let mut st = self.h.cluster.lock();
+        let sid = self.session.sid()?;
+        let mut st = self.session.cluster.lock();
         st.live(sid, "config set")?;
         let current = st.configs.get(key).map(|v| v.version);
         let ok = match (expect, current) {
@@ -53,28 +53,28 @@ impl ConfigStore for MemoryConfig {
         }
         let version = current.unwrap_or(0) + 1;
         st.configs.insert(key.to_string(), Versioned { version, value });
-        self.h.cluster.changed(&mut st);
+        self.session.cluster.changed(&mut st);
         Ok(version)
     }
 
     async fn watch_raw(&self, key: &str) -> Result<RawConfigWatch> {
         crate::error::check_name("config key", key)?;
-        self.h.sid()?;
+        self.session.sid()?;
         let (tx, rx) = mpsc::channel(64);
-        let (h, key) = (self.h.clone(), key.to_string());
+        let (session, key) = (self.session.clone(), key.to_string());
         tokio::spawn(async move {
             let mut last = 0u64;
             loop {
                 // Subscribe first, then read: a change between the two still wakes the watcher.
-                let Ok(sid) = h.sid() else { return };
-                let mut session = h.session();
-                let epoch = session.borrow_and_update().epoch;
-                let Some(mut notify) = h.cluster.subscribe(sid) else {
+                let Ok(sid) = session.sid() else { return };
+                let mut status_rx = session.status();
+                let epoch = status_rx.borrow_and_update().epoch;
+                let Some(mut notify) = session.cluster.subscribe(sid) else {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
                 loop {
-                    if let Ok(Some(v)) = read(&h, &key)
+                    if let Ok(Some(v)) = read(&session, &key)
                         && v.version > last
                     {
                         last = v.version;
@@ -83,7 +83,7 @@ impl ConfigStore for MemoryConfig {
                         }
                     }
                     tokio::select! {
-                        r = wait_change(&mut notify, &mut session, epoch, "config watch") => match r {
+                        r = wait_change(&mut notify, &mut status_rx, epoch, "config watch") => match r {
                             Ok(()) => {}
                             Err(Error::Closed) => return,
                             Err(_) => break,

@@ -10,20 +10,17 @@ use tokio::sync::watch;
 
 use super::state::SessionId;
 use super::{BACKEND, MemoryCluster, config, election, inbox, queue, registry};
-use crate::{
-    ConfigStore, Coordinator, Election, Error, Inbox, Queue, Registry, Result, SessionOptions, SessionState,
-    SessionStatus,
-};
+use crate::{Coordinator, Error, Result, SessionOptions, SessionState, SessionStatus};
 
 /// One node's session with a [`MemoryCluster`].
 #[derive(Debug)]
 pub struct MemoryCoordinator {
-    cell: Handle,
+    session: Session,
 }
 
 /// The session a coordinator and its recipes share: rebuilt after an expiry.
 #[derive(Debug)]
-pub(crate) struct SessionCell {
+pub(crate) struct MemorySession {
     pub cluster: MemoryCluster,
     pub node: NodeId,
     pub options: SessionOptions,
@@ -32,9 +29,9 @@ pub(crate) struct SessionCell {
 }
 
 /// What recipes hold.
-pub(crate) type Handle = Arc<SessionCell>;
+pub(crate) type Session = Arc<MemorySession>;
 
-impl SessionCell {
+impl MemorySession {
     /// The current session id; an expired session is replaced by a new one (epoch + 1) first.
     pub fn sid(&self) -> Result<SessionId> {
         let mut sid = self.sid.lock();
@@ -53,7 +50,7 @@ impl SessionCell {
         Ok(*sid)
     }
 
-    pub fn session(&self) -> watch::Receiver<SessionStatus> {
+    pub fn status(&self) -> watch::Receiver<SessionStatus> {
         self.status.subscribe()
     }
 
@@ -70,7 +67,7 @@ impl MemoryCoordinator {
         });
         let sid = cluster.open_session(&node, status.clone());
         MemoryCoordinator {
-            cell: Arc::new(SessionCell {
+            session: Arc::new(MemorySession {
                 cluster,
                 node,
                 options,
@@ -82,66 +79,39 @@ impl MemoryCoordinator {
 
     /// The cluster this coordinator is connected to.
     pub fn cluster(&self) -> &MemoryCluster {
-        &self.cell.cluster
+        &self.session.cluster
     }
 
     /// The session options.
     pub fn options(&self) -> SessionOptions {
-        self.cell.options
+        self.session.options
     }
 
     /// Rebuilds the session now if it expired (recipes do it on their next call anyway).
     pub fn reconnect(&self) -> Result<()> {
-        self.cell.sid().map(|_| ())
+        self.session.sid().map(|_| ())
     }
 }
 
 #[async_trait]
 impl Coordinator for MemoryCoordinator {
-    fn node(&self) -> &NodeId {
-        &self.cell.node
-    }
-
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
-
-    fn session(&self) -> watch::Receiver<SessionStatus> {
-        self.cell.session()
-    }
-
-    fn election(&self, name: &str) -> Result<Arc<dyn Election>> {
-        crate::error::check_name("election", name)?;
-        Ok(Arc::new(election::MemoryElection::new(self.cell.clone(), name)))
-    }
-
-    fn registry(&self) -> Arc<dyn Registry> {
-        Arc::new(registry::MemoryRegistry::new(self.cell.clone()))
-    }
-
-    fn config(&self) -> Arc<dyn ConfigStore> {
-        Arc::new(config::MemoryConfig::new(self.cell.clone()))
-    }
-
-    fn inbox(&self, name: &str) -> Result<Arc<dyn Inbox>> {
-        Ok(Arc::new(inbox::MemoryInbox::new(self.cell.clone(), name)?))
-    }
-
-    fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {
-        crate::queue::check_names(name, &options)?;
-        Ok(Arc::new(queue::MemoryQueue::new(
-            self.cell.clone(),
-            name,
-            options,
-        )))
+    crate::coordinator::recipes_over_cell! {
+        backend: BACKEND,
+        election: election::MemoryElection,
+        registry: registry::MemoryRegistry,
+        config: config::MemoryConfig,
+        inbox: inbox::MemoryInbox,
+        queue: queue::MemoryQueue,
     }
 
     async fn close(&self) {
-        let sid = *self.cell.sid.lock();
-        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
-        let mut st = self.cell.cluster.lock();
+        let sid = *self.session.sid.lock();
+        self.session
+            .status
+            .send_modify(|s| s.state = SessionState::Closed);
+        let mut st = self.session.cluster.lock();
         st.drop_ephemerals(sid);
         st.sessions.remove(&sid);
-        self.cell.cluster.changed(&mut st);
+        self.session.cluster.changed(&mut st);
     }
 }

@@ -4,32 +4,32 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-use super::{Handle, SessionId};
+use super::{Session, SessionId};
 use crate::election::Tenure;
 use crate::{Election, Error, FencingToken, Leadership, LossReason, Result, SessionState, SessionStatus};
 
 #[derive(Debug)]
 pub(crate) struct MemoryElection {
-    h: Handle,
+    session: Session,
     name: String,
 }
 
 impl MemoryElection {
-    pub fn new(h: Handle, name: &str) -> Self {
+    pub fn new(session: Session, name: &str) -> Self {
         MemoryElection {
-            h,
+            session,
             name: name.to_string(),
         }
     }
 
     fn withdraw(&self, seq: u64) {
-        withdraw(&self.h, &self.name, seq);
+        withdraw(&self.session, &self.name, seq);
     }
 }
 
-fn withdraw(h: &Handle, name: &str, seq: u64) {
-    let Ok(sid) = h.sid() else { return };
-    let mut st = h.cluster.lock();
+fn withdraw(session: &Session, name: &str, seq: u64) {
+    let Ok(sid) = session.sid() else { return };
+    let mut st = session.cluster.lock();
     // A request from a cut-off or crashed session never reaches the cluster: its entry stays until the
     // session expires, as on ZooKeeper.
     if st.live(sid, "resign").is_err() {
@@ -39,7 +39,7 @@ fn withdraw(h: &Handle, name: &str, seq: u64) {
         let before = c.len();
         c.retain(|c| c.0 != seq);
         if c.len() != before {
-            h.cluster.changed(&mut st);
+            session.cluster.changed(&mut st);
         }
     }
 }
@@ -83,7 +83,7 @@ pub(crate) async fn wait_change(
 
 #[derive(Debug)]
 struct MemoryTenure {
-    h: Handle,
+    session: Session,
     name: String,
     seq: u64,
 }
@@ -91,17 +91,18 @@ struct MemoryTenure {
 #[async_trait]
 impl Tenure for MemoryTenure {
     async fn resign(&self) -> Result<()> {
-        withdraw(&self.h, &self.name, self.seq);
+        withdraw(&self.session, &self.name, self.seq);
         Ok(())
     }
 
     fn resign_in_background(&self) {
-        withdraw(&self.h, &self.name, self.seq);
+        withdraw(&self.session, &self.name, self.seq);
     }
 }
 
-fn position(h: &Handle, name: &str, seq: u64) -> Option<usize> {
-    h.cluster
+fn position(session: &Session, name: &str, seq: u64) -> Option<usize> {
+    session
+        .cluster
         .lock()
         .elections
         .get(name)
@@ -116,18 +117,18 @@ impl Election for MemoryElection {
 
     async fn campaign(&self) -> Result<Leadership> {
         const OP: &str = "campaign";
-        let mut session = self.h.session();
-        let sid: SessionId = self.h.sid()?;
-        let epoch = session.borrow_and_update().epoch;
+        let mut status_rx = self.session.status();
+        let sid: SessionId = self.session.sid()?;
+        let epoch = status_rx.borrow_and_update().epoch;
         let seq = {
-            let mut st = self.h.cluster.lock();
+            let mut st = self.session.cluster.lock();
             st.live(sid, OP)?;
             let seq = st.next_zxid();
             st.elections
                 .entry(self.name.clone())
                 .or_default()
-                .push((seq, self.h.node.clone(), sid));
-            self.h.cluster.changed(&mut st);
+                .push((seq, self.session.node.clone(), sid));
+            self.session.cluster.changed(&mut st);
             seq
         };
         let mut guard = Candidacy {
@@ -136,23 +137,23 @@ impl Election for MemoryElection {
             armed: true,
         };
         let mut notify = self
-            .h
+            .session
             .cluster
             .subscribe(sid)
             .ok_or(Error::SessionExpired { operation: OP })?;
         loop {
-            let connected = session.borrow().state == SessionState::Connected;
-            match position(&self.h, &self.name, seq) {
+            let connected = status_rx.borrow().state == SessionState::Connected;
+            match position(&self.session, &self.name, seq) {
                 None => return Err(Error::SessionExpired { operation: OP }),
                 Some(0) if connected => break,
                 Some(_) => {}
             }
-            wait_change(&mut notify, &mut session, epoch, OP).await?;
+            wait_change(&mut notify, &mut status_rx, epoch, OP).await?;
         }
         guard.armed = false;
-        let (h, name) = (self.h.clone(), self.name.clone());
+        let (session, name) = (self.session.clone(), self.name.clone());
         let gone = async move {
-            while position(&h, &name, seq).is_some() {
+            while position(&session, &name, seq).is_some() {
                 if notify.changed().await.is_err() {
                     return LossReason::Closed;
                 }
@@ -160,16 +161,16 @@ impl Election for MemoryElection {
             LossReason::Deposed
         };
         let tenure = MemoryTenure {
-            h: self.h.clone(),
+            session: self.session.clone(),
             name: self.name.clone(),
             seq,
         };
         Ok(Leadership::start(
             &self.name,
-            self.h.node.clone(),
+            self.session.node.clone(),
             FencingToken(seq),
-            self.h.session(),
-            self.h.grace(),
+            self.session.status(),
+            self.session.grace(),
             gone,
             Box::new(tenure),
         ))
@@ -180,8 +181,8 @@ impl Election for MemoryElection {
     }
 
     async fn grant(&self) -> Result<Option<crate::Grant>> {
-        let sid = self.h.sid()?;
-        let st = self.h.cluster.lock();
+        let sid = self.session.sid()?;
+        let st = self.session.cluster.lock();
         st.live(sid, "grant")?;
         Ok(st
             .elections
@@ -194,8 +195,8 @@ impl Election for MemoryElection {
     }
 
     async fn contenders(&self) -> Result<Vec<NodeId>> {
-        let sid = self.h.sid()?;
-        let st = self.h.cluster.lock();
+        let sid = self.session.sid()?;
+        let st = self.session.cluster.lock();
         st.live(sid, "contenders")?;
         Ok(st
             .elections

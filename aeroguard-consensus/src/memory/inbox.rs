@@ -3,20 +3,20 @@
 use aeroguard_core::NodeId;
 use async_trait::async_trait;
 
-use super::Handle;
+use super::Session;
 use crate::{Inbox, Result, Slot};
 
 #[derive(Debug)]
 pub(crate) struct MemoryInbox {
-    h: Handle,
+    session: Session,
     name: String,
 }
 
 impl MemoryInbox {
-    pub fn new(h: Handle, name: &str) -> Result<Self> {
+    pub fn new(session: Session, name: &str) -> Result<Self> {
         crate::inbox::check(name, &[])?;
         Ok(MemoryInbox {
-            h,
+            session,
             name: name.to_string(),
         })
     }
@@ -26,17 +26,18 @@ impl MemoryInbox {
 impl Inbox for MemoryInbox {
     async fn post(&self, value: Vec<u8>) -> Result<()> {
         crate::inbox::check(&self.name, &value)?;
-        let sid = self.h.sid()?;
-        let mut st = self.h.cluster.lock();
+        let sid = self.session.sid()?;
+        let mut st = self.session.cluster.lock();
         st.live(sid, "inbox post")?;
-        st.inboxes.insert((self.name.clone(), self.h.node.clone()), value);
-        self.h.cluster.changed(&mut st);
+        st.inboxes
+            .insert((self.name.clone(), self.session.node.clone()), value);
+        self.session.cluster.changed(&mut st);
         Ok(())
     }
 
     async fn read(&self, node: &NodeId) -> Result<Slot> {
-        let sid = self.h.sid()?;
-        let st = self.h.cluster.lock();
+        let sid = self.session.sid()?;
+        let st = self.session.cluster.lock();
         st.live(sid, "inbox read")?;
         Ok(st
             .inboxes

@@ -32,8 +32,8 @@ mod queue;
 mod registry;
 mod state;
 
-pub(crate) use coordinator::Handle;
 pub use coordinator::MemoryCoordinator;
+pub(crate) use coordinator::Session;
 use faults::Chaos;
 use state::SessionEntry;
 pub(crate) use state::{SessionId, State};

@@ -7,21 +7,21 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::election::wait_change;
-use super::{Handle, SessionId};
+use super::{Session, SessionId};
 use crate::queue::{Acker, QueueOptions, dead_letter_name};
 use crate::{Delivery, Error, Queue, Result};
 
 #[derive(Debug)]
 pub(crate) struct MemoryQueue {
-    h: Handle,
+    session: Session,
     name: String,
     options: QueueOptions,
 }
 
 impl MemoryQueue {
-    pub fn new(h: Handle, name: &str, options: QueueOptions) -> Self {
+    pub fn new(session: Session, name: &str, options: QueueOptions) -> Self {
         MemoryQueue {
-            h,
+            session,
             name: name.to_string(),
             options,
         }
@@ -30,7 +30,7 @@ impl MemoryQueue {
     /// Claims up to `max` of the oldest free items; one that has had its deliveries goes to the dead-letter
     /// queue instead.
     fn claim(&self, sid: SessionId, max: usize) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut st = self.h.cluster.lock();
+        let mut st = self.session.cluster.lock();
         st.live(sid, "queue take")?;
         let limit = self.options.limit();
         let mut out = Vec::new();
@@ -66,7 +66,7 @@ impl MemoryQueue {
                 let seq = st.next_zxid();
                 st.queues.entry(name.clone()).or_default().items.insert(seq, item);
             }
-            self.h.cluster.changed(&mut st);
+            self.session.cluster.changed(&mut st);
         }
         Ok(out)
     }
@@ -74,7 +74,7 @@ impl MemoryQueue {
 
 #[derive(Debug)]
 struct MemoryAcker {
-    h: Handle,
+    session: Session,
     name: String,
     sid: SessionId,
 }
@@ -93,7 +93,7 @@ impl Acker for MemoryAcker {
     }
 
     async fn ack_many(&self, ids: &[String]) -> Result<()> {
-        let mut st = self.h.cluster.lock();
+        let mut st = self.session.cluster.lock();
         match st.live(self.sid, "queue ack") {
             // The delivery's session is gone, and its claims with it: as on ZooKeeper, that is a conflict.
             Err(Error::SessionExpired { .. }) => {
@@ -123,18 +123,18 @@ impl Acker for MemoryAcker {
             q.items.remove(&seq);
             q.deliveries.remove(&seq);
         }
-        self.h.cluster.changed(&mut st);
+        self.session.cluster.changed(&mut st);
         Ok(())
     }
 
     fn release(&self, id: &str) {
         let Ok(seq) = seq_of(id) else { return };
-        let mut st = self.h.cluster.lock();
+        let mut st = self.session.cluster.lock();
         if let Some(q) = st.queues.get_mut(&self.name)
             && q.claims.get(&seq) == Some(&self.sid)
         {
             q.claims.remove(&seq);
-            self.h.cluster.changed(&mut st);
+            self.session.cluster.changed(&mut st);
         }
     }
 }
@@ -146,8 +146,8 @@ impl Queue for MemoryQueue {
     }
 
     async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
-        let sid = self.h.sid()?;
-        let mut st = self.h.cluster.lock();
+        let sid = self.session.sid()?;
+        let mut st = self.session.cluster.lock();
         st.live(sid, "queue put")?;
         for item in items {
             let seq = st.next_zxid();
@@ -157,29 +157,27 @@ impl Queue for MemoryQueue {
                 .items
                 .insert(seq, item);
         }
-        self.h.cluster.changed(&mut st);
+        self.session.cluster.changed(&mut st);
         Ok(())
     }
 
     async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {
         const OP: &str = "queue take";
-        if max == 0 {
-            return Err(Error::parameter("max", max, "must be at least 1"));
-        }
+        crate::queue::check_batch(max)?;
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            let sid = self.h.sid()?;
-            let mut session = self.h.session();
-            let epoch = session.borrow_and_update().epoch;
+            let sid = self.session.sid()?;
+            let mut status_rx = self.session.status();
+            let epoch = status_rx.borrow_and_update().epoch;
             let mut notify = self
-                .h
+                .session
                 .cluster
                 .subscribe(sid)
                 .ok_or(Error::SessionExpired { operation: OP })?;
             let got = self.claim(sid, max)?;
             if !got.is_empty() {
                 let acker: Arc<dyn Acker> = Arc::new(MemoryAcker {
-                    h: self.h.clone(),
+                    session: self.session.clone(),
                     name: self.name.clone(),
                     sid,
                 });
@@ -188,25 +186,14 @@ impl Queue for MemoryQueue {
                     .map(|(seq, payload)| Delivery::new(format!("{seq:020}"), payload, acker.clone()))
                     .collect());
             }
-            let wait = wait_change(&mut notify, &mut session, epoch, OP);
-            match deadline {
-                Some(d) => match tokio::time::timeout_at(d, wait).await {
-                    Ok(r) => r?,
-                    Err(_) => {
-                        return Err(Error::Timeout {
-                            operation: OP,
-                            after: timeout.unwrap_or_default(),
-                        });
-                    }
-                },
-                None => wait.await?,
-            }
+            let wait = wait_change(&mut notify, &mut status_rx, epoch, OP);
+            crate::queue::wait_until(wait, deadline, timeout).await?;
         }
     }
 
     async fn len(&self) -> Result<usize> {
-        let sid = self.h.sid()?;
-        let st = self.h.cluster.lock();
+        let sid = self.session.sid()?;
+        let st = self.session.cluster.lock();
         st.live(sid, "queue len")?;
         Ok(st.queues.get(&self.name).map_or(0, |q| q.items.len()))
     }

@@ -8,29 +8,29 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use super::{Handle, scripts};
+use super::{Session, scripts};
 use crate::{ConfigStore, Error, Expect, RawConfigWatch, Result, Versioned};
 
 #[derive(Debug)]
 pub(crate) struct RedisConfig {
-    h: Handle,
+    session: Session,
 }
 
 impl RedisConfig {
-    pub fn new(h: Handle) -> Self {
-        RedisConfig { h }
+    pub fn new(session: Session) -> Self {
+        RedisConfig { session }
     }
 }
 
-fn keys(h: &Handle, key: &str) -> (String, String) {
-    let value = h.named("cfg", key);
+fn keys(session: &Session, key: &str) -> (String, String) {
+    let value = session.named("cfg", key);
     let changes = format!("{value}:changes");
     (value, changes)
 }
 
-async fn read(h: &Handle, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
-    let (value, _) = keys(h, key);
-    let (version, data): (Option<u64>, Option<Vec<u8>>) = h
+async fn read(session: &Session, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
+    let (value, _) = keys(session, key);
+    let (version, data): (Option<u64>, Option<Vec<u8>>) = session
         .run("config get", |mut c| async move {
             redis::cmd("HMGET")
                 .arg(&value)
@@ -47,9 +47,9 @@ async fn read(h: &Handle, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
 }
 
 /// The id of the newest change, or `0-0`.
-async fn newest_change(h: &Handle, key: &str) -> Result<String> {
-    let (_, changes) = keys(h, key);
-    let newest: Vec<(String, Vec<(String, String)>)> = h
+async fn newest_change(session: &Session, key: &str) -> Result<String> {
+    let (_, changes) = keys(session, key);
+    let newest: Vec<(String, Vec<(String, String)>)> = session
         .run("config watch", |mut c| async move {
             redis::cmd("XREVRANGE")
                 .arg(&changes)
@@ -71,19 +71,19 @@ async fn newest_change(h: &Handle, key: &str) -> Result<String> {
 impl ConfigStore for RedisConfig {
     async fn get_raw(&self, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
         crate::error::check_name("config key", key)?;
-        read(&self.h, key).await
+        read(&self.session, key).await
     }
 
     async fn set_raw(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64> {
         crate::error::check_name("config key", key)?;
-        let (hash, changes) = keys(&self.h, key);
+        let (hash, changes) = keys(&self.session, key);
         let (mode, expected) = match expect {
             Expect::Any => ("any", 0),
             Expect::Absent => ("absent", 0),
             Expect::Version(v) => ("version", v),
         };
         let (ok, version): (i64, u64) = self
-            .h
+            .session
             .run_replicated("config set", |mut c| async move {
                 scripts::CONFIG_SET
                     .key(&hash)
@@ -111,8 +111,8 @@ impl ConfigStore for RedisConfig {
 
     async fn watch_raw(&self, key: &str) -> Result<RawConfigWatch> {
         crate::error::check_name("config key", key)?;
-        let mut last = newest_change(&self.h, key).await?;
-        let current = read(&self.h, key).await?;
+        let mut last = newest_change(&self.session, key).await?;
+        let current = read(&self.session, key).await?;
         let (tx, rx) = mpsc::channel(16);
         // The last value sent, as (version, bytes): a failover that lost writes rolls the key back to an older
         // version, and the writes after it reuse the lost version numbers with other bytes. Anything that differs
@@ -123,16 +123,16 @@ impl ConfigStore for RedisConfig {
             // A fresh channel: the current value always fits.
             tx.try_send(v).ok();
         }
-        let (h, key) = (self.h.clone(), key.to_string());
+        let (session, key) = (self.session.clone(), key.to_string());
         tokio::spawn(async move {
-            let (_, changes) = keys(&h, &key);
+            let (_, changes) = keys(&session, &key);
             let block = Duration::from_secs(2);
             loop {
-                if h.is_closed() {
+                if session.is_closed() {
                     return;
                 }
                 let woke = tokio::select! {
-                    r = h.pool.xread_newest(&changes, &last, block, "config watch") => r,
+                    r = session.pool.xread_newest(&changes, &last, block, "config watch") => r,
                     _ = tx.closed() => return,
                 };
                 match woke {
@@ -142,7 +142,7 @@ impl ConfigStore for RedisConfig {
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
                 // Re-read on every wake-up: the value itself is the truth, the stream only a doorbell.
-                match read(&h, &key).await {
+                match read(&session, &key).await {
                     Ok(Some(v))
                         if seen
                             .as_ref()

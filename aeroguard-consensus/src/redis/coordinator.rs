@@ -9,14 +9,14 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use super::session::{Cell, Handle, heartbeat, open_session};
+use super::session::{RedisSession, Session, heartbeat, open_session};
 use super::{BACKEND, RedisHistory, RedisOptions, config, conn, election, inbox, queue, registry, scripts};
-use crate::{ConfigStore, Coordinator, Election, Queue, Registry, Result, SessionState, SessionStatus};
+use crate::{Coordinator, Result, SessionState, SessionStatus};
 
 /// One node's session with Redis.
 #[derive(Debug)]
 pub struct RedisCoordinator {
-    pub(super) cell: Handle,
+    pub(super) session: Session,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
@@ -32,7 +32,7 @@ impl RedisCoordinator {
             state: SessionState::Connected,
             epoch: 1,
         });
-        let cell = Arc::new(Cell {
+        let session = Arc::new(RedisSession {
             options,
             node,
             pool,
@@ -43,22 +43,25 @@ impl RedisCoordinator {
             leases: Mutex::new(HashMap::new()),
             registrations: Mutex::new(HashSet::new()),
         });
-        let sid = open_session(&cell).await?;
-        *cell.session_id.lock() = sid;
-        let span = tracing::info_span!("session", backend = BACKEND, node = %cell.node);
+        let sid = open_session(&session).await?;
+        *session.session_id.lock() = sid;
+        let span = tracing::info_span!("session", backend = BACKEND, node = %session.node);
         let heartbeat = tokio::spawn(tracing::Instrument::instrument(
-            heartbeat(Arc::downgrade(&cell)),
+            heartbeat(Arc::downgrade(&session)),
             span,
         ));
-        Ok(Arc::new(RedisCoordinator { cell, heartbeat }))
+        Ok(Arc::new(RedisCoordinator { session, heartbeat }))
     }
 
     /// Deletes the session key at the server while the coordinator lives on, as if it had been silent past
     /// the session timeout (for failure tests): it sees `Expired` at its next heartbeat, then opens a new session.
     pub async fn force_expire(&self) -> Result<()> {
-        let sid = self.cell.session_id.lock().clone();
-        let key = format!("{}:{sid}", self.cell.named("session", self.cell.node.as_str()));
-        self.cell
+        let sid = self.session.session_id.lock().clone();
+        let key = format!(
+            "{}:{sid}",
+            self.session.named("session", self.session.node.as_str())
+        );
+        self.session
             .run("expire session", |mut c| async move {
                 redis::cmd("DEL").arg(&key).query_async::<i64>(&mut c).await
             })
@@ -70,9 +73,11 @@ impl RedisCoordinator {
     /// `Closed` to its own recipes, and nothing cleaned up at the server, so its leases, registrations and
     /// claims run out after the session timeout, as a crashed process's would.
     pub fn abandon(&self) {
-        self.cell.closed.store(true, Ordering::SeqCst);
+        self.session.closed.store(true, Ordering::SeqCst);
         self.heartbeat.abort();
-        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+        self.session
+            .status
+            .send_modify(|s| s.state = SessionState::Closed);
     }
 
     /// A history store on this coordinator's connection (see [`RedisHistory`]).
@@ -81,11 +86,11 @@ impl RedisCoordinator {
     }
 
     async fn release_everything(&self) {
-        let leases: Vec<(String, (String, String, String))> = self.cell.leases.lock().drain().collect();
+        let leases: Vec<(String, (String, String, String))> = self.session.leases.lock().drain().collect();
         for (lease, (queue, alive, member)) in leases {
             let wake = format!("{}:wake:", lease.trim_end_matches(":lease"));
             let left = self
-                .cell
+                .session
                 .run("close", |mut c| async move {
                     let (renewals, released) = super::election::lease_counts(&lease);
                     scripts::ELECTION_LEAVE
@@ -102,17 +107,20 @@ impl RedisCoordinator {
                 .await;
             crate::error::best_effort("close: leave election", left);
         }
-        let regs: Vec<(String, String)> = self.cell.registrations.lock().drain().collect();
+        let regs: Vec<(String, String)> = self.session.registrations.lock().drain().collect();
         for (service, owner) in regs {
             crate::error::best_effort(
                 "close: deregister",
-                registry::delete(&self.cell, &service, &owner).await,
+                registry::delete(&self.session, &service, &owner).await,
             );
         }
-        let sid = self.cell.session_id.lock().clone();
-        let key = format!("{}:{sid}", self.cell.named("session", self.cell.node.as_str()));
+        let sid = self.session.session_id.lock().clone();
+        let key = format!(
+            "{}:{sid}",
+            self.session.named("session", self.session.node.as_str())
+        );
         let deleted = self
-            .cell
+            .session
             .run("close", |mut c| async move {
                 redis::cmd("DEL").arg(&key).query_async::<i64>(&mut c).await
             })
@@ -123,56 +131,35 @@ impl RedisCoordinator {
 
 #[async_trait]
 impl Coordinator for RedisCoordinator {
-    fn node(&self) -> &NodeId {
-        &self.cell.node
-    }
-
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
-
-    fn session(&self) -> watch::Receiver<SessionStatus> {
-        self.cell.session()
-    }
-
-    fn election(&self, name: &str) -> Result<Arc<dyn Election>> {
-        crate::error::check_name("election", name)?;
-        Ok(Arc::new(election::RedisElection::new(self.cell.clone(), name)))
-    }
-
-    fn registry(&self) -> Arc<dyn Registry> {
-        Arc::new(registry::RedisRegistry::new(self.cell.clone()))
-    }
-
-    fn config(&self) -> Arc<dyn ConfigStore> {
-        Arc::new(config::RedisConfig::new(self.cell.clone()))
-    }
-
-    fn inbox(&self, name: &str) -> Result<Arc<dyn crate::Inbox>> {
-        Ok(Arc::new(inbox::RedisInbox::new(self.cell.clone(), name)?))
-    }
-
-    fn queue_with(&self, name: &str, options: crate::QueueOptions) -> Result<Arc<dyn Queue>> {
-        crate::queue::check_names(name, &options)?;
-        Ok(Arc::new(queue::RedisQueue::new(self.cell.clone(), name, options)))
+    crate::coordinator::recipes_over_cell! {
+        backend: BACKEND,
+        election: election::RedisElection,
+        registry: registry::RedisRegistry,
+        config: config::RedisConfig,
+        inbox: inbox::RedisInbox,
+        queue: queue::RedisQueue,
     }
 
     async fn close(&self) {
-        if self.cell.is_closed() {
+        if self.session.is_closed() {
             return;
         }
         self.heartbeat.abort();
         self.release_everything().await;
-        self.cell.closed.store(true, Ordering::SeqCst);
-        self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+        self.session.closed.store(true, Ordering::SeqCst);
+        self.session
+            .status
+            .send_modify(|s| s.state = SessionState::Closed);
     }
 }
 
 impl Drop for RedisCoordinator {
     fn drop(&mut self) {
         self.heartbeat.abort();
-        if !self.cell.closed.swap(true, Ordering::SeqCst) {
-            self.cell.status.send_modify(|s| s.state = SessionState::Closed);
+        if !self.session.closed.swap(true, Ordering::SeqCst) {
+            self.session
+                .status
+                .send_modify(|s| s.state = SessionState::Closed);
         }
     }
 }

@@ -14,7 +14,7 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::{Handle, scripts};
+use super::{Session, scripts};
 use crate::election::{LeaseClock, Tenure};
 use crate::{Election, Error, FencingToken, Leadership, LossReason, Result};
 
@@ -49,14 +49,14 @@ struct Witness {
 
 #[derive(Debug)]
 pub(crate) struct RedisElection {
-    h: Handle,
+    session: Session,
     name: String,
     keys: Keys,
 }
 
 impl RedisElection {
-    pub fn new(h: Handle, name: &str) -> Self {
-        let base = h.named("el", name);
+    pub fn new(session: Session, name: &str) -> Self {
+        let base = session.named("el", name);
         let keys = Keys {
             queue: format!("{base}:queue"),
             alive: format!("{base}:alive"),
@@ -67,10 +67,10 @@ impl RedisElection {
             wake: format!("{base}:wake:"),
             renewals: lease_counts(&format!("{base}:lease")).0,
             released: lease_counts(&format!("{base}:lease")).1,
-            epoch: h.epoch_keys(),
+            epoch: session.epoch_keys(),
         };
         RedisElection {
-            h,
+            session,
             name: name.to_string(),
             keys,
         }
@@ -79,10 +79,10 @@ impl RedisElection {
     async fn join(&self) -> Result<String> {
         let (k, node, ttl) = (
             self.keys.clone(),
-            self.h.node.to_string(),
-            self.h.options.ttl_ms(),
+            self.session.node.to_string(),
+            self.session.options.ttl_ms(),
         );
-        self.h
+        self.session
             .run("join election", |mut c| async move {
                 scripts::ELECTION_JOIN
                     .key(&k.queue)
@@ -104,14 +104,14 @@ impl RedisElection {
         member: &mut String,
         witness: &mut Option<Witness>,
     ) -> Result<Option<(u64, Instant)>> {
-        let (k, m, ttl) = (self.keys.clone(), member.clone(), self.h.options.ttl_ms());
-        let t = self.h.options.session.timeout;
+        let (k, m, ttl) = (self.keys.clone(), member.clone(), self.session.options.ttl_ms());
+        let t = self.session.options.session.timeout;
         // The renewal count this candidate has seen stand still for a whole lease, if any.
         let witnessed = witness.filter(|w| w.since.elapsed() >= t).map_or(-1, |w| w.count);
         let sent = Instant::now();
         // With replicas asked for, a grant is not used before they have it (`WAIT` after the script).
         let answer = self
-            .h
+            .session
             .run_replicated("campaign", |mut c| async move {
                 scripts::ELECTION_ACQUIRE
                     .key(&k.queue)
@@ -136,7 +136,7 @@ impl RedisElection {
                 // Perhaps granted, not replicated: not used, and not kept.
                 crate::error::best_effort(
                     "leave unreplicated grant",
-                    leave(&self.h, &self.keys, member).await,
+                    leave(&self.session, &self.keys, member).await,
                 );
                 return Err(e);
             }
@@ -167,16 +167,16 @@ impl RedisElection {
         };
         let wait = wait.clamp(Duration::from_millis(1), cap);
         let wake = format!("{}{member}", self.keys.wake);
-        let mut conn = self.h.pool.dedicated("campaign wait").await?;
+        let mut conn = self.session.pool.dedicated("campaign wait").await?;
         let mut cmd = redis::cmd("BLPOP");
         cmd.arg(&wake).arg(wait.as_secs_f64().max(0.001));
         let blpop = cmd.query_async::<Option<(String, String)>>(&mut conn);
-        match tokio::time::timeout(self.h.pool.blocking_limit(wait), blpop).await {
+        match tokio::time::timeout(self.session.pool.blocking_limit(wait), blpop).await {
             Ok(Ok(_)) => {
-                self.h.pool.give_back(conn);
+                self.session.pool.give_back(conn);
                 Ok(None)
             }
-            Ok(Err(e)) => Err(self.h.pool.fail(e, "campaign wait")),
+            Ok(Err(e)) => Err(self.session.pool.fail(e, "campaign wait")),
             Err(_) => Err(Error::ConnectionLoss {
                 backend: super::BACKEND,
                 operation: "campaign wait",
@@ -185,12 +185,12 @@ impl RedisElection {
     }
 
     async fn granted(&self, member: &str, token: u64, sent: Instant) -> Result<Leadership> {
-        let t = self.h.options.session.timeout;
+        let t = self.session.options.session.timeout;
         let clock = LeaseClock::new(t, sent + t.mul_f64(0.9));
-        self.h
+        self.session
             .track_lease(&self.keys.lease, &self.keys.queue, &self.keys.alive, member, true);
         let renewals = renew(
-            self.h.clone(),
+            self.session.clone(),
             self.keys.clone(),
             member.to_string(),
             clock.clone(),
@@ -198,13 +198,13 @@ impl RedisElection {
         );
         Ok(Leadership::start(
             &self.name,
-            self.h.node.clone(),
+            self.session.node.clone(),
             FencingToken(token),
-            self.h.session(),
-            self.h.options.session.grace,
+            self.session.status(),
+            self.session.options.session.grace,
             renewals,
             Box::new(RedisTenure {
-                h: self.h.clone(),
+                session: self.session.clone(),
                 keys: self.keys.clone(),
                 member: member.to_string(),
             }),
@@ -213,38 +213,45 @@ impl RedisElection {
     }
 }
 
-async fn leave(h: &Handle, k: &Keys, member: &str) -> Result<()> {
-    h.track_lease(&k.lease, &k.queue, &k.alive, member, false);
+async fn leave(session: &Session, k: &Keys, member: &str) -> Result<()> {
+    session.track_lease(&k.lease, &k.queue, &k.alive, member, false);
     let (k, m) = (k.clone(), member.to_string());
-    h.run("leave election", |mut c| async move {
-        scripts::ELECTION_LEAVE
-            .key(&k.queue)
-            .key(&k.alive)
-            .key(&k.lease)
-            .key(&k.renewals)
-            .key(&k.released)
-            .arg(&m)
-            .arg(&k.wake)
-            .invoke_async::<i64>(&mut c)
-            .await
-    })
-    .await
-    .map(|_| ())
+    session
+        .run("leave election", |mut c| async move {
+            scripts::ELECTION_LEAVE
+                .key(&k.queue)
+                .key(&k.alive)
+                .key(&k.lease)
+                .key(&k.renewals)
+                .key(&k.released)
+                .arg(&m)
+                .arg(&k.wake)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|_| ())
 }
 
-fn leave_in_background(h: Handle, k: Keys, member: String) {
+fn leave_in_background(session: Session, k: Keys, member: String) {
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
-            crate::error::best_effort("leave election", leave(&h, &k, &member).await);
+            crate::error::best_effort("leave election", leave(&session, &k, &member).await);
         });
     }
 }
 
 /// Renews the lease every `T/3` until it is lost: resolves with `Deposed` when the lease is found to be
 /// someone else's, `LeaseExpired` when the local deadline passes without a successful renewal.
-async fn renew(h: Handle, k: Keys, member: String, clock: Arc<LeaseClock>, mut last: Instant) -> LossReason {
-    let t = h.options.session.timeout;
-    let (period, ttl) = (t / 3, h.options.ttl_ms());
+async fn renew(
+    session: Session,
+    k: Keys,
+    member: String,
+    clock: Arc<LeaseClock>,
+    mut last: Instant,
+) -> LossReason {
+    let t = session.options.session.timeout;
+    let (period, ttl) = (t / 3, session.options.ttl_ms());
     let mut next = last + period;
     loop {
         tokio::select! {
@@ -256,7 +263,7 @@ async fn renew(h: Handle, k: Keys, member: String, clock: Arc<LeaseClock>, mut l
         }
         let sent = Instant::now();
         let (k2, m) = (k.clone(), member.clone());
-        let attempt = h.run("renew lease", |mut c| async move {
+        let attempt = session.run("renew lease", |mut c| async move {
             scripts::ELECTION_RENEW
                 .key(&k2.queue)
                 .key(&k2.alive)
@@ -287,7 +294,7 @@ async fn renew(h: Handle, k: Keys, member: String, clock: Arc<LeaseClock>, mut l
 
 /// Withdraws the candidacy if the campaign future is dropped before election.
 struct Candidacy {
-    h: Handle,
+    session: Session,
     keys: Keys,
     member: String,
     armed: bool,
@@ -297,7 +304,7 @@ impl Drop for Candidacy {
     fn drop(&mut self) {
         if self.armed {
             leave_in_background(
-                self.h.clone(),
+                self.session.clone(),
                 self.keys.clone(),
                 std::mem::take(&mut self.member),
             );
@@ -307,7 +314,7 @@ impl Drop for Candidacy {
 
 #[derive(Debug)]
 struct RedisTenure {
-    h: Handle,
+    session: Session,
     keys: Keys,
     member: String,
 }
@@ -315,14 +322,14 @@ struct RedisTenure {
 #[async_trait]
 impl Tenure for RedisTenure {
     async fn resign(&self) -> Result<()> {
-        match leave(&self.h, &self.keys, &self.member).await {
+        match leave(&self.session, &self.keys, &self.member).await {
             Err(Error::Closed) => Ok(()),
             other => other,
         }
     }
 
     fn resign_in_background(&self) {
-        leave_in_background(self.h.clone(), self.keys.clone(), self.member.clone());
+        leave_in_background(self.session.clone(), self.keys.clone(), self.member.clone());
     }
 }
 
@@ -343,15 +350,15 @@ impl Election for RedisElection {
 
     async fn campaign(&self) -> Result<Leadership> {
         const OP: &str = "campaign";
-        let (_, epoch) = self.h.session_now(OP)?;
+        let (_, epoch) = self.session.session_now(OP)?;
         let member = self.join().await?;
         let mut guard = Candidacy {
-            h: self.h.clone(),
+            session: self.session.clone(),
             keys: self.keys.clone(),
             member,
             armed: true,
         };
-        let ended = self.h.session_ended(epoch);
+        let ended = self.session.session_ended(epoch);
         tokio::pin!(ended);
         let mut witness = None;
         let (token, sent) = loop {
@@ -389,7 +396,7 @@ impl Election for RedisElection {
         let (lease, term) = (self.keys.lease.clone(), self.keys.term.clone());
         // One MGET: the keys share the election's hash slot, so the holder and its term are read together.
         let (holder, token): (Option<String>, Option<u64>) = self
-            .h
+            .session
             .run("grant", |mut c| async move {
                 redis::cmd("MGET")
                     .arg(&lease)
@@ -426,7 +433,7 @@ impl Election for RedisElection {
 impl RedisElection {
     async fn listing(&self) -> Result<Vec<String>> {
         let k = self.keys.clone();
-        self.h
+        self.session
             .run("contenders", |mut c| async move {
                 scripts::ELECTION_CONTENDERS
                     .key(&k.queue)

@@ -10,7 +10,7 @@ use aeroguard_core::Timestamp;
 use async_trait::async_trait;
 use redis::Script;
 
-use super::{Handle, scripts};
+use super::{Session, scripts};
 use crate::history::{Bucket, Compacted, Point, Retention, Writer, check_append, check_range};
 use crate::{Error, FencingToken, Result};
 
@@ -38,9 +38,9 @@ pub(super) trait Exec: Send + Sync {
 }
 
 #[async_trait]
-impl Exec for Handle {
+impl Exec for Session {
     fn named(&self, kind: &str, name: &str) -> String {
-        super::session::Cell::named(self, kind, name)
+        super::session::RedisSession::named(self, kind, name)
     }
 
     async fn strings(&self, what: &'static str, cmd: redis::Cmd) -> Result<Vec<String>> {
@@ -95,14 +95,14 @@ pub(super) fn invocation<'a>(
 /// `NotReplicated` when they do not answer in time (the points are on the master all the same).
 #[derive(Debug, Clone)]
 pub struct RedisHistory {
-    inner: Fenced<Handle>,
+    inner: Fenced<Session>,
     _owner: Arc<super::RedisCoordinator>,
 }
 
 impl RedisHistory {
     pub(crate) fn new(owner: Arc<super::RedisCoordinator>) -> Self {
         RedisHistory {
-            inner: Fenced(owner.cell.clone()),
+            inner: Fenced(owner.session.clone()),
             _owner: owner,
         }
     }

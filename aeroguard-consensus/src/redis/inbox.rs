@@ -8,26 +8,26 @@
 use aeroguard_core::NodeId;
 use async_trait::async_trait;
 
-use super::Handle;
+use super::Session;
 use crate::{Inbox, Result, Slot};
 
 #[derive(Debug)]
 pub(crate) struct RedisInbox {
-    h: Handle,
+    session: Session,
     name: String,
 }
 
 impl RedisInbox {
-    pub fn new(h: Handle, name: &str) -> Result<Self> {
+    pub fn new(session: Session, name: &str) -> Result<Self> {
         crate::inbox::check(name, &[])?;
         Ok(RedisInbox {
-            h,
+            session,
             name: name.to_string(),
         })
     }
 
     fn key(&self, node: &NodeId) -> String {
-        super::keys::inbox(&self.h.options.prefix, &self.name, node.as_str())
+        super::keys::inbox(&self.session.options.prefix, &self.name, node.as_str())
     }
 }
 
@@ -35,8 +35,8 @@ impl RedisInbox {
 impl Inbox for RedisInbox {
     async fn post(&self, value: Vec<u8>) -> Result<()> {
         crate::inbox::check(&self.name, &value)?;
-        let key = self.key(&self.h.node);
-        self.h
+        let key = self.key(&self.session.node);
+        self.session
             .run("inbox post", |mut c| {
                 let (key, value) = (key.clone(), value.clone());
                 async move {
@@ -53,7 +53,7 @@ impl Inbox for RedisInbox {
     async fn read(&self, node: &NodeId) -> Result<Slot> {
         let key = self.key(node);
         let value: Option<Vec<u8>> = self
-            .h
+            .session
             .run("inbox read", |mut c| {
                 let key = key.clone();
                 async move { redis::cmd("GET").arg(key).query_async(&mut c).await }

@@ -64,6 +64,6 @@ pub use cluster::RedisClusterHistory;
 pub use coordinator::RedisCoordinator;
 pub use history::RedisHistory;
 pub use options::{Durability, RedisOptions, RedisTarget};
-pub(crate) use session::Handle;
+pub(crate) use session::Session;
 
 pub(crate) const BACKEND: &str = "redis";

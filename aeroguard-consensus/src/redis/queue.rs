@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::{Handle, scripts};
+use super::{Session, scripts};
 use crate::queue::{Acker, QueueOptions, dead_letter_name};
 use crate::{Delivery, Error, Queue, Result};
 
@@ -27,7 +27,7 @@ pub(crate) struct RedisQueue {
 
 #[derive(Debug)]
 struct Inner {
-    h: Handle,
+    session: Session,
     name: String,
     stream: String,
     /// Where items delivered more than `options` allow go.
@@ -49,12 +49,12 @@ struct Inner {
 }
 
 impl RedisQueue {
-    pub fn new(h: Handle, name: &str, options: QueueOptions) -> Self {
-        let stream = h.named("q", name);
-        let dead = h.named("q", &dead_letter_name(name));
+    pub fn new(session: Session, name: &str, options: QueueOptions) -> Self {
+        let stream = session.named("q", name);
+        let dead = session.named("q", &dead_letter_name(name));
         RedisQueue {
             inner: Arc::new_cyclic(|me| Inner {
-                h,
+                session,
                 name: name.to_string(),
                 stream,
                 dead,
@@ -77,7 +77,7 @@ impl Inner {
             .get_or_try_init(|| async {
                 let stream = self.stream.clone();
                 let created = self
-                    .h
+                    .session
                     .run("create consumer group", |mut c| async move {
                         redis::cmd("XGROUP")
                             .arg("CREATE")
@@ -106,10 +106,10 @@ impl Inner {
         if guard.is_empty() {
             return Ok(());
         }
-        let (consumer, _) = self.h.owner("release delivery")?;
+        let (consumer, _) = self.session.owner("release delivery")?;
         let ids = guard.clone();
         let stream = self.stream.clone();
-        self.h
+        self.session
             .run("release delivery", |mut c| async move {
                 let mut inv = scripts::QUEUE_TOUCH.key(&stream);
                 inv.arg(GROUP).arg(&consumer).arg(RELEASED_IDLE);
@@ -126,7 +126,7 @@ impl Inner {
     /// Removes consumers that hold nothing and were idle for a session timeout, at most once per timeout per
     /// handle (best effort: a failure leaves them for the next time).
     async fn reap(&self, consumer: &str) {
-        let t = self.h.options.session.timeout;
+        let t = self.session.options.session.timeout;
         {
             let mut last = self.reaped.lock();
             if last.is_some_and(|at| at.elapsed() < t) {
@@ -134,9 +134,13 @@ impl Inner {
             }
             *last = Some(Instant::now());
         }
-        let (stream, me, idle) = (self.stream.clone(), consumer.to_string(), self.h.options.ttl_ms());
+        let (stream, me, idle) = (
+            self.stream.clone(),
+            consumer.to_string(),
+            self.session.options.ttl_ms(),
+        );
         let removed = self
-            .h
+            .session
             .run("remove idle consumers", |mut c| async move {
                 scripts::QUEUE_REAP
                     .key(&stream)
@@ -155,14 +159,14 @@ impl Inner {
         self.flush_releases().await?;
         self.reap(consumer).await;
         let (stream, dead, consumer) = (self.stream.clone(), self.dead.clone(), consumer.to_string());
-        let (idle, limit) = (self.h.options.ttl_ms(), self.options.limit());
+        let (idle, limit) = (self.session.options.ttl_ms(), self.options.limit());
         let cursor = self.cursor.lock().clone();
         // Scan for entries to reclaim at the reclaim interval (a crashed consumer's entries become claimable
         // only after a session timeout anyway), after this handle released one, or when a scan is under way.
         let scan = {
             let mut s = self.scanned.lock();
             let due =
-                s.0.is_none_or(|at| at.elapsed() >= self.h.options.session.timeout / 4);
+                s.0.is_none_or(|at| at.elapsed() >= self.session.options.session.timeout / 4);
             let scan = due || s.1 || cursor != "0-0";
             if scan {
                 *s = (Some(Instant::now()), false);
@@ -170,7 +174,7 @@ impl Inner {
             scan
         };
         let flat: Vec<Vec<u8>> = self
-            .h
+            .session
             .run("queue take", |mut c| async move {
                 scripts::QUEUE_TAKE
                     .key(&stream)
@@ -200,7 +204,7 @@ impl Inner {
 
     /// Blocks for new entries up to `block`.
     async fn wait_take(&self, max: usize, consumer: &str, block: Duration) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut conn = self.h.pool.dedicated("queue take").await?;
+        let mut conn = self.session.pool.dedicated("queue take").await?;
         let options = redis::streams::StreamReadOptions::default()
             .group(GROUP, consumer)
             .count(max)
@@ -208,9 +212,9 @@ impl Inner {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg(&options).arg("STREAMS").arg(&self.stream).arg(">");
         let cmd = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
-        match tokio::time::timeout(self.h.pool.blocking_limit(block), cmd).await {
+        match tokio::time::timeout(self.session.pool.blocking_limit(block), cmd).await {
             Ok(Ok(reply)) => {
-                self.h.pool.give_back(conn);
+                self.session.pool.give_back(conn);
                 let mut out = Vec::new();
                 for key in reply.map(|r| r.keys).unwrap_or_default() {
                     for entry in key.ids {
@@ -220,7 +224,7 @@ impl Inner {
                 }
                 Ok(out)
             }
-            Ok(Err(e)) => Err(self.h.pool.fail(e, "queue take")),
+            Ok(Err(e)) => Err(self.session.pool.fail(e, "queue take")),
             Err(_) => Err(Error::ConnectionLoss {
                 backend: super::BACKEND,
                 operation: "queue take",
@@ -239,8 +243,8 @@ impl Acker for Inner {
         if ids.is_empty() {
             return Ok(());
         }
-        self.h.unhold(&self.stream, ids);
-        let (consumer, _) = self.h.owner("queue ack")?;
+        self.session.unhold(&self.stream, ids);
+        let (consumer, _) = self.session.owner("queue ack")?;
         let (stream, batch) = (self.stream.clone(), ids.to_vec());
         let me = consumer.clone();
         // The batch's range, for the one XPENDING that lists what this consumer holds in it.
@@ -259,7 +263,7 @@ impl Acker for Inner {
             .cloned()
             .unwrap_or_default();
         let answer: redis::Value = self
-            .h
+            .session
             .run("queue ack", |mut c| async move {
                 let mut inv = scripts::QUEUE_ACK.key(&stream);
                 inv.arg(GROUP).arg(&me).arg(&low).arg(&high);
@@ -286,7 +290,7 @@ impl Acker for Inner {
 
     fn release(&self, id: &str) {
         self.scanned.lock().1 = true;
-        self.h.unhold(&self.stream, &[id.to_string()]);
+        self.session.unhold(&self.stream, &[id.to_string()]);
         self.pending.lock().push(id.to_string());
         // Flush soon even if no take follows on this handle.
         if let (Some(me), Ok(rt)) = (self.me.upgrade(), tokio::runtime::Handle::try_current()) {
@@ -312,7 +316,7 @@ impl Queue for RedisQueue {
         for chunk in items.chunks(1024) {
             let stream = stream.clone();
             self.inner
-                .h
+                .session
                 .run_pipeline_replicated("queue put", |mut c| async move {
                     let mut pipe = redis::pipe();
                     for item in chunk {
@@ -327,23 +331,18 @@ impl Queue for RedisQueue {
 
     async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {
         const OP: &str = "queue take";
-        if max == 0 {
-            return Err(Error::parameter("max", max, "must be at least 1"));
-        }
+        crate::queue::check_batch(max)?;
         self.inner.ensure_group().await?;
         let deadline = timeout.map(|t| Instant::now() + t);
         // Come back to reclaim at least this often (entries of crashed consumers, released deliveries).
-        let reclaim_every = self.inner.h.options.session.timeout / 4;
+        let reclaim_every = self.inner.session.options.session.timeout / 4;
         loop {
-            let (consumer, _) = self.inner.h.owner(OP)?;
+            let (consumer, _) = self.inner.session.owner(OP)?;
             let mut got = self.inner.try_take(max, &consumer).await?;
             if got.is_empty() {
                 let left = deadline.map_or(reclaim_every, |d| d.saturating_duration_since(Instant::now()));
                 if left.is_zero() {
-                    return Err(Error::Timeout {
-                        operation: OP,
-                        after: timeout.unwrap_or_default(),
-                    });
+                    return Err(crate::queue::take_timed_out(timeout));
                 }
                 got = self
                     .inner
@@ -352,7 +351,7 @@ impl Queue for RedisQueue {
             }
             if !got.is_empty() {
                 self.inner
-                    .h
+                    .session
                     .hold(&self.inner.stream, got.iter().map(|(id, _)| id.clone()));
                 let acker: Arc<dyn Acker> = self.inner.clone();
                 return Ok(got
@@ -366,7 +365,7 @@ impl Queue for RedisQueue {
     async fn len(&self) -> Result<usize> {
         let stream = self.inner.stream.clone();
         self.inner
-            .h
+            .session
             .run("queue length", |mut c| async move {
                 redis::cmd("XLEN").arg(&stream).query_async::<usize>(&mut c).await
             })

@@ -10,7 +10,7 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use super::{Handle, scripts};
+use super::{Session, scripts};
 use crate::registry::Deregister;
 use crate::{Error, Instance, Membership, MembershipWatch, Registration, Registry, Result, SessionState};
 
@@ -22,8 +22,8 @@ struct Keys {
     events: String,
 }
 
-fn keys(h: &Handle, service: &str) -> Keys {
-    let base = h.named("svc", service);
+fn keys(session: &Session, service: &str) -> Keys {
+    let base = session.named("svc", service);
     Keys {
         live: format!("{base}:live"),
         data: format!("{base}:data"),
@@ -34,63 +34,69 @@ fn keys(h: &Handle, service: &str) -> Keys {
 
 #[derive(Debug)]
 pub(crate) struct RedisRegistry {
-    h: Handle,
+    session: Session,
 }
 
 impl RedisRegistry {
-    pub fn new(h: Handle) -> Self {
-        RedisRegistry { h }
+    pub fn new(session: Session) -> Self {
+        RedisRegistry { session }
     }
 }
 
 /// Puts the registration: 2 created, 1 extended, 0 held by another owner.
-async fn put(h: &Handle, service: &str, owner: &str, payload: &str, previous: &str) -> Result<i64> {
+async fn put(session: &Session, service: &str, owner: &str, payload: &str, previous: &str) -> Result<i64> {
     let (k, node, owner, payload, previous, ttl) = (
-        keys(h, service),
-        h.node.to_string(),
+        keys(session, service),
+        session.node.to_string(),
         owner.to_string(),
         payload.to_string(),
         previous.to_string(),
-        h.options.ttl_ms(),
+        session.options.ttl_ms(),
     );
-    h.run("register", |mut c| async move {
-        scripts::REGISTRY_PUT
-            .key(&k.live)
-            .key(&k.data)
-            .key(&k.owner)
-            .key(&k.events)
-            .arg(&node)
-            .arg(&owner)
-            .arg(&payload)
-            .arg(ttl)
-            .arg(&previous)
-            .invoke_async(&mut c)
-            .await
-    })
-    .await
+    session
+        .run("register", |mut c| async move {
+            scripts::REGISTRY_PUT
+                .key(&k.live)
+                .key(&k.data)
+                .key(&k.owner)
+                .key(&k.events)
+                .arg(&node)
+                .arg(&owner)
+                .arg(&payload)
+                .arg(ttl)
+                .arg(&previous)
+                .invoke_async(&mut c)
+                .await
+        })
+        .await
 }
 
-pub(crate) async fn delete(h: &Handle, service: &str, owner: &str) -> Result<()> {
-    let (k, node, owner) = (keys(h, service), h.node.to_string(), owner.to_string());
-    h.run("deregister", |mut c| async move {
-        scripts::REGISTRY_DELETE
-            .key(&k.live)
-            .key(&k.data)
-            .key(&k.owner)
-            .key(&k.events)
-            .arg(&node)
-            .arg(&owner)
-            .invoke_async::<i64>(&mut c)
-            .await
-    })
-    .await
-    .map(|_| ())
+pub(crate) async fn delete(session: &Session, service: &str, owner: &str) -> Result<()> {
+    let (k, node, owner) = (
+        keys(session, service),
+        session.node.to_string(),
+        owner.to_string(),
+    );
+    session
+        .run("deregister", |mut c| async move {
+            scripts::REGISTRY_DELETE
+                .key(&k.live)
+                .key(&k.data)
+                .key(&k.owner)
+                .key(&k.events)
+                .arg(&node)
+                .arg(&owner)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|_| ())
 }
 
 /// The live instances (sorted by node), the last event id and how long until the earliest deadline.
-async fn list(h: &Handle, service: &str) -> Result<(Vec<Instance>, String, Option<Duration>)> {
-    let k = keys(h, service);
-    let raw: Vec<redis::Value> = h
+async fn list(session: &Session, service: &str) -> Result<(Vec<Instance>, String, Option<Duration>)> {
+    let k = keys(session, service);
+    let raw: Vec<redis::Value> = session
         .run("list instances", |mut c| async move {
             scripts::REGISTRY_LIST
                 .key(&k.live)
@@ -129,46 +135,46 @@ async fn list(h: &Handle, service: &str) -> Result<(Vec<Instance>, String, Optio
 
 /// Keeps one registration alive; re-creates it in a new session after an expiry.
 async fn keep_alive(
-    h: Handle,
+    session: Session,
     service: String,
     payload: String,
     mut owner: String,
     active: Arc<std::sync::atomic::AtomicBool>,
 ) {
     use std::sync::atomic::Ordering;
-    let period = h.options.session.timeout / 3;
-    let mut session = h.session();
-    let mut epoch = session.borrow().epoch;
+    let period = session.options.session.timeout / 3;
+    let mut status_rx = session.status();
+    let mut epoch = status_rx.borrow().epoch;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
-            r = session.changed() => if r.is_err() { return },
+            r = status_rx.changed() => if r.is_err() { return },
         }
-        if !active.load(Ordering::SeqCst) || h.is_closed() {
+        if !active.load(Ordering::SeqCst) || session.is_closed() {
             return;
         }
-        let status = *session.borrow_and_update();
+        let status = *status_rx.borrow_and_update();
         if status.state != SessionState::Connected {
             continue;
         }
         let previous = owner.clone();
         if status.epoch != epoch {
-            match h.owner("register") {
+            match session.owner("register") {
                 Ok((o, e)) => {
                     owner = o;
                     epoch = e;
                 }
                 Err(_) => continue,
             }
-            h.track_registration(&service, &previous, false);
-            h.track_registration(&service, &owner, true);
+            session.track_registration(&service, &previous, false);
+            session.track_registration(&service, &owner, true);
         }
-        if let Ok(0) = put(&h, &service, &owner, &payload, &previous).await {
+        if let Ok(0) = put(&session, &service, &owner, &payload, &previous).await {
             return; // another owner took the node's registration
         }
         if !active.load(Ordering::SeqCst) {
             // Deregistered while the put was in flight: undo it.
-            crate::error::best_effort("undo registration", delete(&h, &service, &owner).await);
+            crate::error::best_effort("undo registration", delete(&session, &service, &owner).await);
             return;
         }
     }
@@ -176,7 +182,7 @@ async fn keep_alive(
 
 #[derive(Debug)]
 struct RedisRegistration {
-    h: Handle,
+    session: Session,
     service: String,
     owner: String,
     active: Arc<std::sync::atomic::AtomicBool>,
@@ -185,16 +191,16 @@ struct RedisRegistration {
 impl Deregister for RedisRegistration {
     fn deregister(&self) {
         self.active.store(false, std::sync::atomic::Ordering::SeqCst);
-        self.h.track_registration(&self.service, &self.owner, false);
-        let (h, service, owner) = (self.h.clone(), self.service.clone(), self.owner.clone());
+        self.session.track_registration(&self.service, &self.owner, false);
+        let (session, service, owner) = (self.session.clone(), self.service.clone(), self.owner.clone());
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
                 // The owner may have changed with a new session: remove whichever this node holds.
-                crate::error::best_effort("deregister", delete(&h, &service, &owner).await);
-                if let Ok((current, _)) = h.owner("deregister")
+                crate::error::best_effort("deregister", delete(&session, &service, &owner).await);
+                if let Ok((current, _)) = session.owner("deregister")
                     && current != owner
                 {
-                    crate::error::best_effort("deregister", delete(&h, &service, &current).await);
+                    crate::error::best_effort("deregister", delete(&session, &service, &current).await);
                 }
             });
         }
@@ -205,24 +211,24 @@ impl Deregister for RedisRegistration {
 impl Registry for RedisRegistry {
     async fn register(&self, service: &str, payload: serde_json::Value) -> Result<Registration> {
         crate::error::check_name("service", service)?;
-        let (owner, _) = self.h.owner("register")?;
+        let (owner, _) = self.session.owner("register")?;
         let text = payload.to_string();
-        match put(&self.h, service, &owner, &text, &owner).await? {
+        match put(&self.session, service, &owner, &text, &owner).await? {
             2 => {}
             _ => {
                 return Err(Error::Conflict {
-                    key: format!("{service}/{}", self.h.node),
+                    key: format!("{service}/{}", self.session.node),
                     expected: "no registration".into(),
                     actual: "already registered".into(),
                 });
             }
         }
-        self.h.track_registration(service, &owner, true);
+        self.session.track_registration(service, &owner, true);
         let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let span = tracing::debug_span!("registration", node = %self.h.node, service);
+        let span = tracing::debug_span!("registration", node = %self.session.node, service);
         tokio::spawn(tracing::Instrument::instrument(
             keep_alive(
-                self.h.clone(),
+                self.session.clone(),
                 service.to_string(),
                 text,
                 owner.clone(),
@@ -232,9 +238,9 @@ impl Registry for RedisRegistry {
         ));
         Ok(Registration {
             service: service.to_string(),
-            node: self.h.node.clone(),
+            node: self.session.node.clone(),
             inner: Box::new(RedisRegistration {
-                h: self.h.clone(),
+                session: self.session.clone(),
                 service: service.to_string(),
                 owner,
                 active,
@@ -244,18 +250,18 @@ impl Registry for RedisRegistry {
 
     async fn instances(&self, service: &str) -> Result<Vec<Instance>> {
         crate::error::check_name("service", service)?;
-        Ok(list(&self.h, service).await?.0)
+        Ok(list(&self.session, service).await?.0)
     }
 
     async fn watch(&self, service: &str) -> Result<MembershipWatch> {
         crate::error::check_name("service", service)?;
-        let (instances, last, wait) = list(&self.h, service).await?;
+        let (instances, last, wait) = list(&self.session, service).await?;
         let (tx, rx) = mpsc::channel(16);
         let first = Membership::diff(service, &[], instances.clone());
         // A fresh channel with room for 16: the first membership always fits.
         tx.try_send(first).ok();
         tokio::spawn(follow(
-            self.h.clone(),
+            self.session.clone(),
             service.to_string(),
             instances,
             last,
@@ -268,23 +274,23 @@ impl Registry for RedisRegistry {
 
 /// Follows the events stream and the deadlines; sends one event per change of membership.
 async fn follow(
-    h: Handle,
+    session: Session,
     service: String,
     mut previous: Vec<Instance>,
     mut last: String,
     mut wait: Option<Duration>,
     tx: mpsc::Sender<Membership>,
 ) {
-    let events = keys(&h, &service).events;
+    let events = keys(&session, &service).events;
     // Fallback re-listing, in case an event is lost in a failover.
     let cap = Duration::from_secs(2);
     loop {
-        if h.is_closed() {
+        if session.is_closed() {
             return;
         }
         let block = wait.unwrap_or(cap).min(cap);
         let outcome = tokio::select! {
-            r = h.pool.xread_newest(&events, &last, block, "watch members") => r,
+            r = session.pool.xread_newest(&events, &last, block, "watch members") => r,
             _ = tx.closed() => return,
         };
         match outcome {
@@ -292,7 +298,7 @@ async fn follow(
             Ok(None) => {}
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
-        match list(&h, &service).await {
+        match list(&session, &service).await {
             Ok((instances, _, next_wait)) => {
                 wait = next_wait;
                 if instances != previous {

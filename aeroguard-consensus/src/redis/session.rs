@@ -16,7 +16,7 @@ use crate::{Error, Result, SessionState, SessionStatus};
 
 /// The session a coordinator and its recipes share.
 #[derive(Debug)]
-pub(crate) struct Cell {
+pub(crate) struct RedisSession {
     pub options: RedisOptions,
     pub node: NodeId,
     pub pool: conn::Pool,
@@ -31,9 +31,9 @@ pub(crate) struct Cell {
     pub registrations: Mutex<HashSet<(String, String)>>,
 }
 
-pub(crate) type Handle = Arc<Cell>;
+pub(crate) type Session = Arc<RedisSession>;
 
-impl Cell {
+impl RedisSession {
     /// The base key of `name` of `kind` (see `keys`).
     pub fn named(&self, kind: &str, name: &str) -> String {
         super::keys::named(&self.options.prefix, kind, name)
@@ -63,7 +63,7 @@ impl Cell {
         Ok((format!("{}|{sid}", self.node), epoch))
     }
 
-    pub fn session(&self) -> watch::Receiver<SessionStatus> {
+    pub fn status(&self) -> watch::Receiver<SessionStatus> {
         self.status.subscribe()
     }
 
@@ -258,38 +258,39 @@ impl Cell {
 
 pub(super) fn new_session_id() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
-    h.write_u32(std::process::id());
-    format!("{:016x}", h.finish())
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
 }
 
 /// Opens a session key; the session id on success.
-pub(super) async fn open_session(cell: &Cell) -> Result<String> {
+pub(super) async fn open_session(session: &RedisSession) -> Result<String> {
     let sid = new_session_id();
-    let key = format!("{}:{sid}", cell.named("session", cell.node.as_str()));
-    let ttl = cell.options.ttl_ms();
-    cell.run("open session", |mut c| async move {
-        redis::cmd("SET")
-            .arg(&key)
-            .arg(1)
-            .arg("PX")
-            .arg(ttl)
-            .query_async::<()>(&mut c)
-            .await
-    })
-    .await?;
+    let key = format!("{}:{sid}", session.named("session", session.node.as_str()));
+    let ttl = session.options.ttl_ms();
+    session
+        .run("open session", |mut c| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("PX")
+                .arg(ttl)
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await?;
     Ok(sid)
 }
 
 /// Extends the session every `T/3` and keeps held queue entries claimed; maps failures to `Suspended`, a
 /// silence longer than `T` or a missing session key to `Expired`, then opens a new session.
-pub(super) async fn heartbeat(cell: std::sync::Weak<Cell>) {
-    let Some(c) = cell.upgrade() else { return };
+pub(super) async fn heartbeat(session: std::sync::Weak<RedisSession>) {
+    let Some(c) = session.upgrade() else { return };
     let period = c.options.session.timeout / 3;
     let ttl = c.options.ttl_ms();
     drop(c);
@@ -298,7 +299,7 @@ pub(super) async fn heartbeat(cell: std::sync::Weak<Cell>) {
     loop {
         tokio::time::sleep(wait).await;
         wait = period;
-        let Some(c) = cell.upgrade() else { return };
+        let Some(c) = session.upgrade() else { return };
         if c.is_closed() {
             return;
         }
@@ -347,7 +348,7 @@ pub(super) async fn heartbeat(cell: std::sync::Weak<Cell>) {
         // A new session, backing off while the server is unreachable.
         let mut backoff = Duration::from_millis(100);
         loop {
-            let Some(c) = cell.upgrade() else { return };
+            let Some(c) = session.upgrade() else { return };
             if c.is_closed() {
                 return;
             }
@@ -373,7 +374,7 @@ pub(super) async fn heartbeat(cell: std::sync::Weak<Cell>) {
 }
 
 /// Resets the idle time of the entries the session holds, so `XAUTOCLAIM` leaves them alone.
-async fn touch_held(c: &Cell, sid: &str) {
+async fn touch_held(c: &RedisSession, sid: &str) {
     let held: Vec<(String, Vec<String>)> = c
         .held
         .lock()

@@ -6,18 +6,18 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use zookeeper_client as zk;
 
-use super::{AclKind, Handle, zk_err};
+use super::{AclKind, Session, zk_err};
 use crate::config::{Expect, RawConfigWatch, Versioned};
 use crate::{ConfigStore, Error, Result};
 
 #[derive(Debug)]
 pub(crate) struct ZkConfig {
-    h: Handle,
+    session: Session,
 }
 
 impl ZkConfig {
-    pub fn new(h: Handle) -> Self {
-        ZkConfig { h }
+    pub fn new(session: Session) -> Self {
+        ZkConfig { session }
     }
 }
 
@@ -37,8 +37,11 @@ fn conflict(key: &str, expect: Expect, actual: &str) -> Error {
 impl ConfigStore for ZkConfig {
     async fn get_raw(&self, key: &str) -> Result<Option<Versioned<Vec<u8>>>> {
         crate::error::check_name("config key", key)?;
-        let (client, _) = self.h.client("config get")?;
-        match client.get_data(&self.h.path(&format!("config/{key}"))).await {
+        let (client, _) = self.session.client("config get")?;
+        match client
+            .get_data(&self.session.path(&format!("config/{key}")))
+            .await
+        {
             Ok((value, stat)) => Ok(Some(Versioned {
                 version: version_of(&stat),
                 value,
@@ -51,11 +54,11 @@ impl ConfigStore for ZkConfig {
     async fn set_raw(&self, key: &str, value: Vec<u8>, expect: Expect) -> Result<u64> {
         const OP: &str = "config set";
         crate::error::check_name("config key", key)?;
-        let (client, _) = self.h.client(OP)?;
-        let path = self.h.path(&format!("config/{key}"));
-        let h = &self.h;
+        let (client, _) = self.session.client(OP)?;
+        let path = self.session.path(&format!("config/{key}"));
+        let session = &self.session;
         let create = |client: zk::Client, path: String, value: Vec<u8>| async move {
-            let opts = h.create_options(zk::CreateMode::Persistent, AclKind::Shared);
+            let opts = session.create_options(zk::CreateMode::Persistent, AclKind::Shared);
             client
                 .create(&path, &value, &opts)
                 .await
@@ -63,7 +66,9 @@ impl ConfigStore for ZkConfig {
         };
         match expect {
             Expect::Absent => {
-                self.h.ensure_dir(&client, &self.h.path("config")).await?;
+                self.session
+                    .ensure_dir(&client, &self.session.path("config"))
+                    .await?;
                 match create(client, path, value).await {
                     Ok(v) => Ok(v),
                     Err(zk::Error::NodeExists) => Err(conflict(key, expect, "a value")),
@@ -83,7 +88,9 @@ impl ConfigStore for ZkConfig {
                 match client.set_data(&path, &value, None).await {
                     Ok(stat) => return Ok(version_of(&stat)),
                     Err(zk::Error::NoNode) => {
-                        self.h.ensure_dir(&client, &self.h.path("config")).await?;
+                        self.session
+                            .ensure_dir(&client, &self.session.path("config"))
+                            .await?;
                         match create(client.clone(), path.clone(), value.clone()).await {
                             Ok(v) => return Ok(v),
                             Err(zk::Error::NodeExists) => continue,
@@ -98,13 +105,13 @@ impl ConfigStore for ZkConfig {
 
     async fn watch_raw(&self, key: &str) -> Result<RawConfigWatch> {
         crate::error::check_name("config key", key)?;
-        self.h.client("config watch")?;
+        self.session.client("config watch")?;
         let (tx, rx) = mpsc::channel(64);
-        let (h, path) = (self.h.clone(), self.h.path(&format!("config/{key}")));
+        let (session, path) = (self.session.clone(), self.session.path(&format!("config/{key}")));
         tokio::spawn(async move {
             let mut last = 0u64;
             loop {
-                let (client, epoch) = match h.client("config watch") {
+                let (client, epoch) = match session.client("config watch") {
                     Ok(c) => c,
                     Err(Error::Closed) => return,
                     Err(_) => {
@@ -140,7 +147,7 @@ impl ConfigStore for ZkConfig {
                 };
                 tokio::select! {
                     _ = watcher.changed() => {}
-                    _ = h.session_ended(epoch) => {}
+                    _ = session.session_ended(epoch) => {}
                     _ = tx.closed() => return,
                 }
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use zookeeper_client as zk;
 
-use super::{BACKEND, Cell, ZkAuth, ZkOptions, zk_err};
+use super::{BACKEND, ZkAuth, ZkOptions, ZkSession, zk_err};
 use crate::{Error, Result, SessionState};
 
 pub(super) fn connector(options: &ZkOptions) -> zk::Connector {
@@ -51,12 +51,12 @@ fn auth_err(options: &ZkOptions, e: zk::Error) -> Error {
 }
 
 /// Follows the client's session states; after an expiry, builds a new session.
-pub(super) async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Client) {
+pub(super) async fn supervise(session: std::sync::Weak<ZkSession>, mut client: zk::Client) {
     loop {
         let mut states = client.state_watcher();
         let mut state = states.state();
         loop {
-            let Some(c) = cell.upgrade() else { return };
+            let Some(c) = session.upgrade() else { return };
             let mapped = match state {
                 zk::SessionState::SyncConnected | zk::SessionState::ConnectedReadOnly => {
                     SessionState::Connected
@@ -76,7 +76,7 @@ pub(super) async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Clien
             drop(c);
             state = states.changed().await;
         }
-        let Some(c) = cell.upgrade() else { return };
+        let Some(c) = session.upgrade() else { return };
         if c.closed.load(Ordering::SeqCst) {
             return;
         }
@@ -93,13 +93,13 @@ pub(super) async fn supervise(cell: std::sync::Weak<Cell>, mut client: zk::Clien
                 Err(_) => {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
-                    if cell.upgrade().is_none_or(|c| c.closed.load(Ordering::SeqCst)) {
+                    if session.upgrade().is_none_or(|c| c.closed.load(Ordering::SeqCst)) {
                         return;
                     }
                 }
             }
         };
-        let Some(c) = cell.upgrade() else { return };
+        let Some(c) = session.upgrade() else { return };
         *c.client.write() = Some(client.clone());
         let epoch = c.epoch() + 1;
         c.start_lease(&client, epoch, since);

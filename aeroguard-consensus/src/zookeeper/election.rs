@@ -4,22 +4,22 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use zookeeper_client as zk;
 
-use super::{AclKind, Handle, zk_err};
+use super::{AclKind, Session, zk_err};
 use crate::election::Tenure;
 use crate::{Election, Error, FencingToken, Leadership, LossReason, Result};
 
 #[derive(Debug)]
 pub(crate) struct ZkElection {
-    h: Handle,
+    session: Session,
     name: String,
     dir: String,
 }
 
 impl ZkElection {
-    pub fn new(h: Handle, name: &str) -> Self {
-        let dir = h.path(&format!("elections/{name}"));
+    pub fn new(session: Session, name: &str) -> Self {
+        let dir = session.path(&format!("elections/{name}"));
         ZkElection {
-            h,
+            session,
             name: name.to_string(),
             dir,
         }
@@ -122,17 +122,17 @@ impl Election for ZkElection {
 
     async fn campaign(&self) -> Result<Leadership> {
         const OP: &str = "campaign";
-        let (client, epoch) = self.h.client(OP)?;
-        self.h.ensure_dir(&client, &self.dir).await?;
+        let (client, epoch) = self.session.client(OP)?;
+        self.session.ensure_dir(&client, &self.dir).await?;
         let opts = self
-            .h
+            .session
             .create_options(zk::CreateMode::EphemeralSequential, AclKind::Own);
-        let prefix = format!("{}/{}~", self.dir, self.h.node);
+        let prefix = format!("{}/{}~", self.dir, self.session.node);
         let (stat, seq) = client
-            .create(&prefix, self.h.node.as_str().as_bytes(), &opts)
+            .create(&prefix, self.session.node.as_str().as_bytes(), &opts)
             .await
             .map_err(|e| zk_err(e, OP))?;
-        let me = format!("{}~{seq}", self.h.node);
+        let me = format!("{}~{seq}", self.session.node);
         let path = format!("{}/{me}", self.dir);
         let mut guard = Candidacy {
             client: client.clone(),
@@ -154,7 +154,7 @@ impl Election for ZkElection {
                 Ok((Some(_), watcher)) => {
                     let event = tokio::select! {
                         event = watcher.changed() => event,
-                        e = self.h.session_ended(epoch) => return Err(e),
+                        e = self.session.session_ended(epoch) => return Err(e),
                     };
                     // Second in line and the first is gone: sequence numbers only grow, so nobody can be
                     // ahead any more. Skip the re-listing round trip.
@@ -166,17 +166,17 @@ impl Election for ZkElection {
             }
         }
         guard.armed = false;
-        let grace = self.h.grace(&client);
+        let grace = self.session.grace(&client);
         Ok(Leadership::start(
             &self.name,
-            self.h.node.clone(),
+            self.session.node.clone(),
             FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
-            self.h.session(),
+            self.session.status(),
             grace,
             gone(client.clone(), path.clone()),
             Box::new(ZkTenure { client, path }),
         )
-        .with_lease(self.h.lease()))
+        .with_lease(self.session.lease()))
     }
 
     async fn leader(&self) -> Result<Option<NodeId>> {
@@ -184,7 +184,7 @@ impl Election for ZkElection {
     }
 
     async fn grant(&self) -> Result<Option<crate::Grant>> {
-        let (client, _) = self.h.client("grant")?;
+        let (client, _) = self.session.client("grant")?;
         // The lowest candidate leads; its token is its znode's creation zxid. A leader that leaves between the
         // listing and the read is not the grant any more: read again.
         for _ in 0..8 {
@@ -214,7 +214,7 @@ impl Election for ZkElection {
     }
 
     async fn contenders(&self) -> Result<Vec<NodeId>> {
-        let (client, _) = self.h.client("contenders")?;
+        let (client, _) = self.session.client("contenders")?;
         let all = self.candidates(&client).await?;
         all.into_iter()
             .map(|(_, node, _)| {

@@ -11,26 +11,26 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use zookeeper_client as zk;
 
-use super::{AclKind, Handle, zk_err};
+use super::{AclKind, Session, zk_err};
 use crate::{Inbox, Result, Slot};
 
 #[derive(Debug)]
 pub(crate) struct ZkInbox {
-    h: Handle,
+    session: Session,
     name: String,
 }
 
 impl ZkInbox {
-    pub fn new(h: Handle, name: &str) -> Result<Self> {
+    pub fn new(session: Session, name: &str) -> Result<Self> {
         crate::inbox::check(name, &[])?;
         Ok(ZkInbox {
-            h,
+            session,
             name: name.to_string(),
         })
     }
 
     fn dir(&self) -> String {
-        self.h.path(&format!("inbox/{}", self.name))
+        self.session.path(&format!("inbox/{}", self.name))
     }
 
     fn slot(&self, node: &NodeId) -> String {
@@ -39,7 +39,7 @@ impl ZkInbox {
 
     /// Whether the slot's ACL and history let its value stand for `node`: `None` if so, else why not.
     fn vouch(&self, node: &NodeId, acls: &[zk::Acl], stat: &zk::Stat) -> Option<String> {
-        let auth = self.h.options.auth.as_ref()?;
+        let auth = self.session.options.auth.as_ref()?;
         let Some(identity) = auth.identity_of(node.as_str()) else {
             return Some(format!(
                 "{node} is not in this client's roster (ZkAuth::with_member), so nothing vouches for its slot"
@@ -77,16 +77,18 @@ impl Inbox for ZkInbox {
     async fn post(&self, value: Vec<u8>) -> Result<()> {
         const OP: &str = "inbox post";
         crate::inbox::check(&self.name, &value)?;
-        let (client, _) = self.h.client(OP)?;
-        let path = self.slot(&self.h.node);
+        let (client, _) = self.session.client(OP)?;
+        let path = self.slot(&self.session.node);
         let mut cleared = false;
         loop {
             match client.set_data(&path, &value, None).await {
                 Ok(_) => return Ok(()),
                 Err(zk::Error::NoNode) => {
-                    self.h.ensure_dir(&client, &self.dir()).await?;
+                    self.session.ensure_dir(&client, &self.dir()).await?;
                     // Created empty, then written: a reader trusts only values set after creation.
-                    let opts = self.h.create_options(zk::CreateMode::Persistent, AclKind::Slot);
+                    let opts = self
+                        .session
+                        .create_options(zk::CreateMode::Persistent, AclKind::Slot);
                     match client.create(&path, &[], &opts).await {
                         Ok(_) | Err(zk::Error::NodeExists) => {}
                         Err(e) => return Err(zk_err(e, OP)),
@@ -107,7 +109,7 @@ impl Inbox for ZkInbox {
 
     async fn read(&self, node: &NodeId) -> Result<Slot> {
         const OP: &str = "inbox read";
-        let (client, _) = self.h.client(OP)?;
+        let (client, _) = self.session.client(OP)?;
         let path = self.slot(node);
         // A slot this client may not read was not made by the library (its slots grant the cluster read): a
         // refusal for that one slot, not an error that would end the round.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use zookeeper_client as zk;
 
-use super::Cell;
+use super::ZkSession;
 use crate::election::LeaseClock;
 
 /// The fraction of the session timeout a proof of life is trusted for.
@@ -27,12 +27,12 @@ pub(crate) fn clock(negotiated: Duration, since: Instant) -> Arc<LeaseClock> {
 
 /// Keeps `clock` moving while the session of `client` (epoch `epoch`) lives: every `T/5`, a read of the root
 /// sent at `s` and answered moves the deadline to `s + 9T/10`. Ends with the session or the coordinator.
-pub(crate) async fn keep(cell: Weak<Cell>, client: zk::Client, clock: Arc<LeaseClock>, epoch: u64) {
+pub(crate) async fn keep(session: Weak<ZkSession>, client: zk::Client, clock: Arc<LeaseClock>, epoch: u64) {
     let negotiated = client.session_timeout();
     let every = (negotiated / 5).max(Duration::from_millis(20));
     loop {
         tokio::time::sleep(every).await;
-        let root = match cell.upgrade() {
+        let root = match session.upgrade() {
             Some(c) if !c.is_closed() && c.epoch() == epoch => c.options.root.clone(),
             _ => return,
         };

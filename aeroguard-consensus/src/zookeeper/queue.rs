@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use zookeeper_client as zk;
 
 use super::election::delete_in_background;
-use super::{AclKind, Handle, zk_err};
+use super::{AclKind, Session, zk_err};
 use crate::queue::{Acker, QueueOptions, dead_letter_name};
 use crate::{Delivery, Error, Queue, Result};
 
@@ -24,7 +24,7 @@ const MULTI_BYTES: usize = 512 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct ZkQueue {
-    h: Handle,
+    session: Session,
     name: String,
     items: String,
     claims: String,
@@ -35,12 +35,12 @@ pub(crate) struct ZkQueue {
 }
 
 impl ZkQueue {
-    pub fn new(h: Handle, name: &str, options: QueueOptions) -> Self {
-        let items = h.path(&format!("queues/{name}/items"));
-        let claims = h.path(&format!("queues/{name}/claims"));
-        let dead = h.path(&format!("queues/{}/items", dead_letter_name(name)));
+    pub fn new(session: Session, name: &str, options: QueueOptions) -> Self {
+        let items = session.path(&format!("queues/{name}/items"));
+        let claims = session.path(&format!("queues/{name}/claims"));
+        let dead = session.path(&format!("queues/{}/items", dead_letter_name(name)));
         ZkQueue {
-            h,
+            session,
             name: name.to_string(),
             items,
             claims,
@@ -99,9 +99,9 @@ impl ZkQueue {
     /// Moves claimed items to the dead-letter queue: create there, delete claim and item, in one `multi` each.
     /// Best effort: an item that could not move stays (released) and moves on its next take.
     async fn bury(&self, client: &zk::Client, dead: Vec<(String, Vec<u8>)>) -> Result<()> {
-        self.h.ensure_dir(client, &self.dead).await?;
+        self.session.ensure_dir(client, &self.dead).await?;
         let opts = self
-            .h
+            .session
             .create_options(zk::CreateMode::PersistentSequential, AclKind::Shared);
         let prefix = format!("{}/i-", self.dead);
         for (name, data) in dead {
@@ -134,8 +134,8 @@ impl ZkQueue {
 
     async fn ensure(&self, client: &zk::Client) -> Result<()> {
         if !self.ready.load(Ordering::Relaxed) {
-            self.h.ensure_dir(client, &self.items).await?;
-            self.h.ensure_dir(client, &self.claims).await?;
+            self.session.ensure_dir(client, &self.items).await?;
+            self.session.ensure_dir(client, &self.claims).await?;
             self.ready.store(true, Ordering::Relaxed);
         }
         Ok(())
@@ -146,7 +146,9 @@ impl ZkQueue {
     /// reads go in one multi-read once the claims are answered (fewer requests for the servers).
     async fn claim(&self, client: &zk::Client, free: &[String]) -> Result<Vec<(String, Option<Vec<u8>>)>> {
         const OP: &str = "queue claim";
-        let opts = self.h.create_options(zk::CreateMode::Ephemeral, AclKind::Own);
+        let opts = self
+            .session
+            .create_options(zk::CreateMode::Ephemeral, AclKind::Own);
         let claim_paths: Vec<String> = free.iter().map(|i| format!("{}/{i}", self.claims)).collect();
         let mut claimed = Vec::new();
         let mut failure = None;
@@ -277,10 +279,10 @@ impl Queue for ZkQueue {
 
     async fn put_batch(&self, items: Vec<Vec<u8>>) -> Result<()> {
         const OP: &str = "queue put";
-        let (client, _) = self.h.client(OP)?;
+        let (client, _) = self.session.client(OP)?;
         self.ensure(&client).await?;
         let opts = self
-            .h
+            .session
             .create_options(zk::CreateMode::PersistentSequential, AclKind::Shared);
         let prefix = format!("{}/i-", self.items);
         let mut start = 0;
@@ -312,12 +314,10 @@ impl Queue for ZkQueue {
 
     async fn take_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Delivery>> {
         const OP: &str = "queue take";
-        if max == 0 {
-            return Err(Error::parameter("max", max, "must be at least 1"));
-        }
+        crate::queue::check_batch(max)?;
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            let (client, epoch) = self.h.client(OP)?;
+            let (client, epoch) = self.session.client(OP)?;
             self.ensure(&client).await?;
             // Both listings go out together (pipelined), then both answers are read.
             let items_call = client.get_and_watch_children(&self.items);
@@ -363,26 +363,15 @@ impl Queue for ZkQueue {
                 tokio::select! {
                     _ = items_watch.changed() => Ok(()),
                     _ = claims_watch.changed() => Ok(()),
-                    e = self.h.session_ended(epoch) => Err(e),
+                    e = self.session.session_ended(epoch) => Err(e),
                 }
             };
-            match deadline {
-                Some(d) => match tokio::time::timeout_at(d, wake).await {
-                    Ok(r) => r?,
-                    Err(_) => {
-                        return Err(Error::Timeout {
-                            operation: OP,
-                            after: timeout.unwrap_or_default(),
-                        });
-                    }
-                },
-                None => wake.await?,
-            }
+            crate::queue::wait_until(wake, deadline, timeout).await?;
         }
     }
 
     async fn len(&self) -> Result<usize> {
-        let (client, _) = self.h.client("queue len")?;
+        let (client, _) = self.session.client("queue len")?;
         match client.check_stat(&self.items).await {
             Ok(Some(stat)) => Ok(usize::try_from(stat.num_children).unwrap_or(0)),
             Ok(None) => Ok(0),

@@ -10,33 +10,36 @@ use tokio::sync::mpsc;
 use zookeeper_client as zk;
 
 use super::election::delete_in_background;
-use super::{AclKind, Handle, zk_err};
+use super::{AclKind, Session, zk_err};
 use crate::registry::Deregister;
 use crate::{Error, Instance, Membership, MembershipWatch, Registration, Registry, Result};
 
 #[derive(Debug)]
 pub(crate) struct ZkRegistry {
-    h: Handle,
+    session: Session,
 }
 
 impl ZkRegistry {
-    pub fn new(h: Handle) -> Self {
-        ZkRegistry { h }
+    pub fn new(session: Session) -> Self {
+        ZkRegistry { session }
     }
 }
 
-fn dir(h: &Handle, service: &str) -> String {
-    h.path(&format!("services/{service}"))
+fn dir(session: &Session, service: &str) -> String {
+    session.path(&format!("services/{service}"))
 }
 
-async fn create(h: &Handle, client: &zk::Client, service: &str, payload: &[u8]) -> Result<()> {
-    let d = dir(h, service);
-    h.ensure_dir(client, &d).await?;
-    let opts = h.create_options(zk::CreateMode::Ephemeral, AclKind::Own);
-    match client.create(&format!("{d}/{}", h.node), payload, &opts).await {
+async fn create(session: &Session, client: &zk::Client, service: &str, payload: &[u8]) -> Result<()> {
+    let d = dir(session, service);
+    session.ensure_dir(client, &d).await?;
+    let opts = session.create_options(zk::CreateMode::Ephemeral, AclKind::Own);
+    match client
+        .create(&format!("{d}/{}", session.node), payload, &opts)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(zk::Error::NodeExists) => Err(Error::Conflict {
-            key: format!("{service}/{}", h.node),
+            key: format!("{service}/{}", session.node),
             expected: "no registration".into(),
             actual: "already registered".into(),
         }),
@@ -83,7 +86,7 @@ async fn read(
 
 #[derive(Debug)]
 struct ZkRegistration {
-    h: Handle,
+    session: Session,
     service: String,
     active: Arc<AtomicBool>,
 }
@@ -91,8 +94,11 @@ struct ZkRegistration {
 impl Deregister for ZkRegistration {
     fn deregister(&self) {
         self.active.store(false, Ordering::SeqCst);
-        if let Ok((client, _)) = self.h.client("deregister") {
-            delete_in_background(client, format!("{}/{}", dir(&self.h, &self.service), self.h.node));
+        if let Ok((client, _)) = self.session.client("deregister") {
+            delete_in_background(
+                client,
+                format!("{}/{}", dir(&self.session, &self.service), self.session.node),
+            );
         }
     }
 }
@@ -107,21 +113,21 @@ impl Registry for ZkRegistry {
             version: 0,
             reason: e.to_string(),
         })?;
-        let (client, _) = self.h.client("register")?;
-        create(&self.h, &client, service, &bytes).await?;
+        let (client, _) = self.session.client("register")?;
+        create(&self.session, &client, service, &bytes).await?;
         let active = Arc::new(AtomicBool::new(true));
         // Re-create the znode in every new session after an expiry, while the handle lives.
-        let (h, svc, flag) = (self.h.clone(), service.to_string(), active.clone());
+        let (session, svc, flag) = (self.session.clone(), service.to_string(), active.clone());
         tokio::spawn(async move {
-            let mut session = h.session();
-            let mut epoch = session.borrow_and_update().epoch;
-            while session.changed().await.is_ok() && flag.load(Ordering::SeqCst) {
-                let now = *session.borrow_and_update();
+            let mut status_rx = session.status();
+            let mut epoch = status_rx.borrow_and_update().epoch;
+            while status_rx.changed().await.is_ok() && flag.load(Ordering::SeqCst) {
+                let now = *status_rx.borrow_and_update();
                 if now.epoch != epoch && now.is_connected() {
                     epoch = now.epoch;
                     for _ in 0..20 {
-                        match h.client("re-register") {
-                            Ok((client, _)) => match create(&h, &client, &svc, &bytes).await {
+                        match session.client("re-register") {
+                            Ok((client, _)) => match create(&session, &client, &svc, &bytes).await {
                                 Ok(()) | Err(Error::Conflict { .. }) => break,
                                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
                             },
@@ -132,38 +138,38 @@ impl Registry for ZkRegistry {
             }
         });
         let inner = ZkRegistration {
-            h: self.h.clone(),
+            session: self.session.clone(),
             service: service.to_string(),
             active,
         };
         Ok(Registration {
             service: service.to_string(),
-            node: self.h.node.clone(),
+            node: self.session.node.clone(),
             inner: Box::new(inner),
         })
     }
 
     async fn instances(&self, service: &str) -> Result<Vec<Instance>> {
         crate::error::check_name("service", service)?;
-        let (client, _) = self.h.client("instances")?;
-        Ok(read(&client, &dir(&self.h, service), false).await?.0)
+        let (client, _) = self.session.client("instances")?;
+        Ok(read(&client, &dir(&self.session, service), false).await?.0)
     }
 
     async fn watch(&self, service: &str) -> Result<MembershipWatch> {
         crate::error::check_name("service", service)?;
-        let d = dir(&self.h, service);
+        let d = dir(&self.session, service);
         {
-            let (client, _) = self.h.client("watch service")?;
-            self.h.ensure_dir(&client, &d).await?;
+            let (client, _) = self.session.client("watch service")?;
+            self.session.ensure_dir(&client, &d).await?;
         }
         let (tx, rx) = mpsc::channel(64);
-        let (h, svc) = (self.h.clone(), service.to_string());
+        let (session, svc) = (self.session.clone(), service.to_string());
         tokio::spawn(async move {
             let mut prev: Vec<Instance> = Vec::new();
             let mut sent_once = false;
             loop {
-                let Ok((client, epoch)) = h.client("watch service") else {
-                    if h.client("watch service").err() == Some(Error::Closed) {
+                let Ok((client, epoch)) = session.client("watch service") else {
+                    if session.client("watch service").err() == Some(Error::Closed) {
                         return;
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -181,7 +187,7 @@ impl Registry for ZkRegistry {
                         if let Some(w) = watcher {
                             tokio::select! {
                                 _ = w.changed() => {}
-                                _ = h.session_ended(epoch) => {}
+                                _ = session.session_ended(epoch) => {}
                                 _ = tx.closed() => return,
                             }
                         }
