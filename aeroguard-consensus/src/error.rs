@@ -219,19 +219,7 @@ pub(crate) fn check_password(password: &str) -> Result<()> {
 
 /// Validates a name used in paths and keys: 1 to 128 characters from `[A-Za-z0-9_.:-]`.
 pub(crate) fn check_name(what: &'static str, name: &str) -> Result<()> {
-    let reason = if name.is_empty() {
-        Some("it is empty")
-    } else if name.len() > 128 {
-        Some("it is longer than 128 characters")
-    } else if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
-    {
-        Some("only ASCII letters, digits and `_ . : -` are allowed")
-    } else {
-        None
-    };
-    match reason {
+    match aeroguard_core::identifier_problem(name) {
         Some(reason) => Err(Error::InvalidName {
             what,
             name: name.chars().take(160).collect(),

@@ -16,8 +16,19 @@ use crate::Error;
 /// The longest identifier accepted, in bytes.
 pub const MAX_ID_LEN: usize = 128;
 
-fn validate(kind: &'static str, id: &str) -> Result<(), Error> {
-    let reason = if id.is_empty() {
+/// Why `id` is not an identifier (1 to [`MAX_ID_LEN`] characters from `[A-Za-z0-9_.:-]`), or `None` when it is
+/// one. The one rule for every name that ends up in a path, a key or a label: sensor and node ids, election,
+/// queue and config names, series, alert rules.
+///
+/// ```
+/// use aeroguard_core::identifier_problem;
+/// assert_eq!(identifier_problem("pump-1:pressure"), None);
+/// assert_eq!(identifier_problem(""), Some("it is empty"));
+/// assert!(identifier_problem("a/b").is_some());
+/// assert!(identifier_problem(&"x".repeat(129)).is_some());
+/// ```
+pub fn identifier_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
         Some("it is empty")
     } else if id.len() > MAX_ID_LEN {
         Some("it is longer than 128 characters")
@@ -28,8 +39,11 @@ fn validate(kind: &'static str, id: &str) -> Result<(), Error> {
         Some("only ASCII letters, digits and `_ . : -` are allowed")
     } else {
         None
-    };
-    match reason {
+    }
+}
+
+fn validate(kind: &'static str, id: &str) -> Result<(), Error> {
+    match identifier_problem(id) {
         Some(reason) => Err(Error::InvalidId {
             kind,
             id: id.chars().take(160).collect(),

@@ -33,6 +33,6 @@ mod reading;
 mod time;
 
 pub use error::Error;
-pub use id::{MAX_ID_LEN, NodeId, SensorId};
+pub use id::{MAX_ID_LEN, NodeId, SensorId, identifier_problem};
 pub use reading::{Quality, Reading, Uncertainty};
 pub use time::Timestamp;

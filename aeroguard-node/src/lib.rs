@@ -32,7 +32,7 @@ pub use node::{Emit, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::{Action, Progress, run_cluster};
 pub use output::CommandEvent;
-pub use plan::{Plan, RoundRecord, Sampling, api_key_of};
+pub use plan::{Outputs, Plan, Plant, RoundRecord, Sampling, api_key_of};
 pub use process::{NodeArgs, node_process, redis_history};
 pub use summary::{
     FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, Summary, UpsetRecord,
@@ -89,16 +89,13 @@ impl ClusterOptions {
                 rounds: 40,
                 period_ms: 150,
                 deadline_ms: 400,
-                seed: 7,
-                faults: sim::default_faults(5),
-                post: None,
-                api_keys: None,
-                upset: Some(sim::Upset { from: 27, to: 33 }),
-                outage: Some(sim::Outage { from: 16, to: 20 }),
-                outbox_dir: None,
-                outbox_max_bytes: None,
-                alertmanager: None,
-                metrics_keys: None,
+                plant: Plant {
+                    seed: 7,
+                    faults: sim::default_faults(5),
+                    upset: Some(sim::Upset { from: 27, to: 33 }),
+                    outage: Some(sim::Outage { from: 16, to: 20 }),
+                },
+                outputs: Outputs::default(),
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

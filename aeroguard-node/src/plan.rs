@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::sim::{self, Fault};
 
-/// Everything a node needs to know about the run.
+/// Everything a node needs to know about the run: its names and pace, the simulated plant, and where its
+/// results go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// A prefix unique to the run (names of the election, service, config key, round and series).
@@ -22,22 +23,37 @@ pub struct Plan {
     pub period_ms: u64,
     /// How long a leader collects a round.
     pub deadline_ms: u64,
+    /// What the nodes measure, and what goes wrong with it.
+    pub plant: Plant,
+    /// Where the leader's results go besides the history.
+    #[serde(default)]
+    pub outputs: Outputs,
+}
+
+/// The simulated plant: the measurement noise, the sensor faults, a process upset and a link outage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plant {
     /// Seed of the measurement noise.
     pub seed: u64,
     /// The fault schedule.
     pub faults: Vec<Fault>,
-    /// The sentinel service (`host:port`) the leader posts each fused row to, if any.
-    #[serde(default)]
-    pub post: Option<String>,
-    /// The nodes' API keys for the service: a file of `identity key` lines (each node posts with its own).
-    #[serde(default)]
-    pub api_keys: Option<std::path::PathBuf>,
     /// A process upset every sensor sees, which the ensemble should raise an alarm for.
     #[serde(default)]
     pub upset: Option<sim::Upset>,
     /// A link outage: the leader's link to the history is down for these rounds.
     #[serde(default)]
     pub outage: Option<sim::Outage>,
+}
+
+/// Where a node's results go besides the history, and how much it may keep on disk meanwhile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// The analysis service (`host:port`) the leader posts each fused row to, if any.
+    #[serde(default)]
+    pub post: Option<String>,
+    /// The nodes' API keys for the service: a file of `identity key` lines (each node posts with its own).
+    #[serde(default)]
+    pub api_keys: Option<std::path::PathBuf>,
     /// Where the nodes keep their outboxes (`None`: `aeroguard-outbox` in the temporary directory); each node
     /// has its files under `<dir>/<run>/`.
     #[serde(default)]
@@ -123,7 +139,7 @@ impl Plan {
     /// The Alertmanager the leader notifies, with the services' credentials (`AEROGUARD_ALERTMANAGER_AUTH`,
     /// `user:password`, from the environment: never in the plan, which travels on command lines).
     pub fn notifier(&self) -> Result<Option<Arc<dyn aeroguard_detect::alert::Notifier>>> {
-        let Some(url) = &self.alertmanager else {
+        let Some(url) = &self.outputs.alertmanager else {
             return Ok(None);
         };
         let mut am = aeroguard_detect::alert::Alertmanager::new(url)?;
@@ -136,7 +152,8 @@ impl Plan {
     }
     /// The directory of the run's outboxes.
     pub fn outbox_dir(&self) -> std::path::PathBuf {
-        self.outbox_dir
+        self.outputs
+            .outbox_dir
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("aeroguard-outbox"))
     }

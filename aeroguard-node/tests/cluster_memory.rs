@@ -81,7 +81,7 @@ async fn a_firing_alert_survives_a_leader_crash_once() {
     let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-alert-failover"));
     options.kill_leader_at = Some(32);
     options.plan.rounds = 40;
-    options.plan.outage = None;
+    options.plan.plant.outage = None;
     options.bad_rules_at = None;
     let summary = cluster::run_cluster(options, |line| println!("{line}"))
         .await
@@ -120,9 +120,9 @@ async fn the_leader_compacts_on_the_schedule_in_config() {
     let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-retention"));
     options.plan.rounds = 45;
     options.plan.period_ms = 75;
-    options.plan.faults = Vec::new();
-    options.plan.upset = None;
-    options.plan.outage = None;
+    options.plan.plant.faults = Vec::new();
+    options.plan.plant.upset = None;
+    options.plan.plant.outage = None;
     options.kill_leader_at = None;
     options.new_period_at = None;
     options.bad_rules_at = None;

@@ -117,7 +117,7 @@ async fn the_clusters_alert_fires_and_resolves_in_alertmanager() {
         "the nodes read AEROGUARD_ALERTMANAGER_AUTH: run eval \"$(scripts/services env)\" first"
     );
     let mut options = ClusterOptions::new(Where::Memory, &unique_run("am-cluster"));
-    options.plan.alertmanager = Some(format!("http://{ALERTMANAGER}"));
+    options.plan.outputs.alertmanager = Some(format!("http://{ALERTMANAGER}"));
     let series = options.plan.series();
     let watching = async {
         // While the run goes, poll Alertmanager: the upset's alert must show as active.
@@ -200,13 +200,13 @@ async fn prometheus_scrapes_the_service_and_the_nodes_and_every_dashboard_panel_
     plan.rounds = 100_000;
     plan.period_ms = 50;
     plan.deadline_ms = 200;
-    plan.faults = Vec::new();
-    plan.upset = None;
-    plan.outage = None;
-    plan.post = Some(service.clone());
-    plan.api_keys = Some(dir.join("node-keys"));
-    plan.metrics_keys = Some(dir.join("keys"));
-    plan.outbox_dir = Some(dir.join("outbox"));
+    plan.plant.faults = Vec::new();
+    plan.plant.upset = None;
+    plan.plant.outage = None;
+    plan.outputs.post = Some(service.clone());
+    plan.outputs.api_keys = Some(dir.join("node-keys"));
+    plan.outputs.metrics_keys = Some(dir.join("keys"));
+    plan.outputs.outbox_dir = Some(dir.join("outbox"));
     let memory = MemoryCluster::new();
     let history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<NodeEvent>();

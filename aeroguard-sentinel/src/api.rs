@@ -82,18 +82,19 @@ pub struct HistoryQuery {
     pub to: Option<i64>,
 }
 
+/// The longest series name: its model is stored under `<series>.model`, an identifier of at most
+/// [`aeroguard_core::MAX_ID_LEN`] characters.
+pub const MAX_SERIES_LEN: usize = aeroguard_core::MAX_ID_LEN - ".model".len();
+
 /// Checks a request before anything is stored or scored: the series name, sizes, finite values, times.
 pub fn validate(body: &Ingest) -> Result<(), String> {
-    if body.series.is_empty()
-        || body.series.len() > 120
-        || !body
-            .series
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
-    {
+    // The series' model is stored as `<series>.model`, which must be an identifier too.
+    let problem = aeroguard_core::identifier_problem(&body.series)
+        .or((body.series.len() > MAX_SERIES_LEN).then_some("it is longer than 122 characters"));
+    if let Some(problem) = problem {
         return Err(format!(
-            "series {:?}: use 1-120 letters, digits, '_', '.', ':' or '-'",
-            body.series
+            "series {:?}: {problem} (use 1-{MAX_SERIES_LEN} letters, digits, '_', '.', ':' or '-')",
+            body.series.chars().take(160).collect::<String>()
         ));
     }
     if body.readings.is_empty() {

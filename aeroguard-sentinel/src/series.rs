@@ -43,8 +43,8 @@ pub struct StoredModel {
     pub voter: String,
 }
 
-/// Where a series' model is stored: the series' name with `.model` (service series names are at most 120
-/// characters, so it fits the store's 128).
+/// Where a series' model is stored: the series' name with `.model` (service series names are at most
+/// [`MAX_SERIES_LEN`](crate::MAX_SERIES_LEN) characters, so it fits the store's 128).
 pub fn model_series(series: &str) -> String {
     format!("{series}.model")
 }

@@ -144,13 +144,7 @@ impl AlertRule {
 
     /// Checks the rule: its name, its level, its durations and its labels.
     pub fn validate(&self) -> Result<()> {
-        let ok_name = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 128
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
-        };
-        if !ok_name(&self.name) {
+        if aeroguard_core::identifier_problem(&self.name).is_some() {
             return Err(Error::parameter(
                 "name",
                 &self.name,

@@ -50,10 +50,10 @@ impl ClusterArgs {
         options.plan.nodes = self.nodes as usize;
         options.plan.rounds = self.rounds;
         options.plan.period_ms = self.period_ms;
-        options.plan.seed = self.seed;
-        options.plan.faults = sim::default_faults(options.plan.nodes);
-        options.plan.post = self.post.clone();
-        options.plan.api_keys = self.api_keys.clone();
+        options.plan.plant.seed = self.seed;
+        options.plan.plant.faults = sim::default_faults(options.plan.nodes);
+        options.plan.outputs.post = self.post.clone();
+        options.plan.outputs.api_keys = self.api_keys.clone();
         options.kill_leader_at = (!self.no_kill).then_some(self.kill_at);
         options.session = Duration::from_millis(self.session_ms);
         if self.backend != Where::Memory {
@@ -83,6 +83,7 @@ pub async fn run(args: ClusterArgs) -> Result<bool, String> {
     if !json {
         let faults: Vec<String> = options
             .plan
+            .plant
             .faults
             .iter()
             .map(|f| format!("n{} {} {}-{}", f.node + 1, f.label(), f.from, f.to))

@@ -180,7 +180,7 @@ impl Term<'_> {
         let point = Point::new(now, record.fused[0])
             .with_alarm(record.alarm)
             .with_detail(detail);
-        if self.plan.outage.is_some_and(|o| o.from == result.round) {
+        if self.plan.plant.outage.is_some_and(|o| o.from == result.round) {
             self.deliveries.set_link(false);
             (self.emit)(NodeEvent::Link {
                 node: me.clone(),
@@ -268,7 +268,7 @@ impl Term<'_> {
             alarm: record.alarm,
             voted_yes: record.voted_yes.clone(),
         }));
-        if self.plan.outage.is_some_and(|o| o.to == record.round) {
+        if self.plan.plant.outage.is_some_and(|o| o.to == record.round) {
             (self.emit)(NodeEvent::Link {
                 node: self.me(),
                 up: true,

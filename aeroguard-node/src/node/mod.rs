@@ -39,7 +39,7 @@ pub async fn run_node(
         .register(&plan.service(), serde_json::json!({ "index": index }))
         .await?;
     let deliveries = Arc::new(open_deliveries(&plan, &me, &history, &emit)?);
-    let _metrics = match &plan.metrics_keys {
+    let _metrics = match &plan.outputs.metrics_keys {
         Some(file) => Some(serve_node_metrics(file, &me, deliveries.clone(), &emit).await?),
         None => None,
     };
@@ -47,7 +47,7 @@ pub async fn run_node(
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     let watching = AbortOnDrop(watch_sampling(&coord, &plan, period.clone(), emit.clone()).await?);
     let following = AbortOnDrop(follow_rounds(&coord, &plan, index, emit.clone()).await?);
-    let mut voter = super::detection::recipe().fit(sim::normal_history(400, plan.seed).view())?;
+    let mut voter = super::detection::recipe().fit(sim::normal_history(400, plan.plant.seed).view())?;
     let lead = Campaign {
         coord: &coord,
         history: &history,
@@ -70,11 +70,11 @@ fn open_deliveries(
     history: &Arc<dyn HistoryStore>,
     emit: &Emit,
 ) -> Result<Deliveries> {
-    let api_key = match &plan.api_keys {
+    let api_key = match &plan.outputs.api_keys {
         Some(file) => api_key_of(file, me)?,
         None => None,
     };
-    let limits = aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outbox_max_bytes.unwrap_or(64 << 20));
+    let limits = aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outputs.outbox_max_bytes.unwrap_or(64 << 20));
     let mut deliveries = Deliveries::open(
         &plan.outbox_dir(),
         &plan.run,
@@ -83,7 +83,7 @@ fn open_deliveries(
         limits,
         emit.clone(),
     )?;
-    if let Some(addr) = &plan.post {
+    if let Some(addr) = &plan.outputs.post {
         deliveries = deliveries.with_posts(addr.clone(), api_key)?;
     }
     if let Some(notifier) = plan.notifier()? {
@@ -141,7 +141,7 @@ async fn follow_rounds(
     let (plan, me) = (plan.clone(), coord.node().to_string());
     Ok(tokio::spawn(async move {
         while let Ok(round) = follower.next_round().await {
-            let value = sim::measure(index, round.round, plan.seed, &plan.faults, plan.upset.as_ref());
+            let value = sim::measure(index, round.round, plan.plant.seed, &plan.plant.faults, plan.plant.upset.as_ref());
             if let Err(e) = follower.submit(&round, &value).await {
                 emit(NodeEvent::Warn {
                     node: me.clone(),

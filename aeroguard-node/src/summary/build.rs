@@ -99,7 +99,7 @@ fn excluded_in(r: &RoundRecord, node: &str) -> bool {
 
 /// Each planned sensor fault, and in how many of its rounds fusion excluded the node.
 pub(super) fn faults(plan: &Plan, records: &[RoundRecord]) -> Vec<FaultRecord> {
-    plan.faults
+    plan.plant.faults
         .iter()
         .map(|f| {
             let node = Plan::node_name(f.node);
@@ -119,7 +119,7 @@ pub(super) fn faults(plan: &Plan, records: &[RoundRecord]) -> Vec<FaultRecord> {
 
 /// Rounds in which fusion excluded a node that had no fault then (nor in the three rounds after one).
 pub(super) fn healthy_excluded(plan: &Plan, records: &[RoundRecord]) -> u64 {
-    if plan.faults.is_empty() {
+    if plan.plant.faults.is_empty() {
         return 0;
     }
     records
@@ -127,6 +127,7 @@ pub(super) fn healthy_excluded(plan: &Plan, records: &[RoundRecord]) -> u64 {
         .filter(|r| {
             (0..plan.nodes).map(Plan::node_name).any(|n| {
                 let faulty_now = plan
+                    .plant
                     .faults
                     .iter()
                     .any(|f| Plan::node_name(f.node) == n && (f.from..=f.to + 3).contains(&r.round));
@@ -138,7 +139,7 @@ pub(super) fn healthy_excluded(plan: &Plan, records: &[RoundRecord]) -> u64 {
 
 /// The process upset's rounds that alarmed, with who voted yes.
 pub(super) fn upset(plan: &Plan, records: &[RoundRecord]) -> Option<UpsetRecord> {
-    plan.upset.map(|u| UpsetRecord {
+    plan.plant.upset.map(|u| UpsetRecord {
         from: u.from,
         to: u.to,
         alarmed: records
@@ -198,7 +199,7 @@ pub(super) fn bad_rules(plan: &Plan, ev: &Events, version: u64) -> RulesRecord {
 
 /// The link outage: what the leader's outbox held back and what it forwarded when the link returned.
 pub(super) fn outage(plan: &Plan, ev: &Events) -> Option<OutageRecord> {
-    plan.outage.and_then(|o| {
+    plan.plant.outage.and_then(|o| {
         let up = ev.links.iter().find(|l| l.0)?;
         Some(OutageRecord {
             from: o.from,
