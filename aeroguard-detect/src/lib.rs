@@ -37,7 +37,7 @@ pub use iforest::{
 };
 pub use model::Model;
 pub use rated::{FittedRated, RateRoles};
-pub use recipe::EnsembleRecipe;
+pub use recipe::{ClassicMembers, EnsembleRecipe, Inputs, LevelMembers, NeuralMembers, Voting};
 pub use relations::{FittedRelations, MAX_RELATED, Relations, RelationsBuilder};
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
 pub use settle::{MAX_SETTLE_ROWS, Settle};

@@ -339,12 +339,10 @@ mod tests {
     #[test]
     fn the_full_recipe_feeds_slow_sensors_as_rates_and_saves_whole() {
         let x = drifting(400);
-        let recipe = EnsembleRecipe {
-            training: crate::neural::Training {
-                epochs: 2,
-                ..Default::default()
-            },
-            ..EnsembleRecipe::full()
+        let mut recipe = EnsembleRecipe::full();
+        recipe.neural.training = crate::neural::Training {
+            epochs: 2,
+            ..Default::default()
         };
         let voter = recipe.fit(x.view()).unwrap();
         let names: Vec<&str> = voter.members().iter().map(|m| m.name()).collect();

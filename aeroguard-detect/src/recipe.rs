@@ -37,30 +37,55 @@ use crate::{
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnsembleRecipe {
+    /// How the sensors are shaped before the members see them.
+    pub inputs: Inputs,
+    /// The rules, k-means and isolation-forest members.
+    pub classic: ClassicMembers,
+    /// The neural members (none by default).
+    pub neural: NeuralMembers,
+    /// The level-shift and relations members (none by default).
+    pub levels: LevelMembers,
+    /// How the members' votes make the alarm.
+    pub voting: Voting,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+/// How the sensors are shaped before the members see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
     /// Rows in the rolling windows.
     pub window: usize,
-    /// Robust z multiplier for the k-means member's threshold.
-    pub z: f64,
-    /// Robust z multiplier for the isolation forest's threshold.
-    pub forest_z: f64,
-    /// Whether the forest also sees rolling standard deviations.
-    pub forest_std: bool,
+    /// Sensors slower than this through the training rows (`var(diff) / (2 var)`) are fed to every member but
+    /// the level-shift and relations ones as their change over `rate_lag` rows ([`RateRoles`]); `None` feeds
+    /// every sensor as it is.
+    #[serde(default)]
+    pub rate_below: Option<f64>,
+    /// Rows the rate of a slow sensor spans.
+    #[serde(default = "default_rate_lag")]
+    pub rate_lag: usize,
+}
+
+/// The three classic members: persistence rules, a k-means profile and an isolation forest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicMembers {
     /// How the rule member learns its bands.
     pub rules: LearnRules,
+    /// Robust z multiplier for the k-means member's threshold.
+    pub kmeans_z: f64,
     /// Clusters of the k-means member.
     pub k: usize,
     /// Whether the k-means member decorrelates the sensors (Mahalanobis distance).
     pub whiten: bool,
-    /// Weights of the members, in order (empty: 1 each).
-    pub weights: Vec<f64>,
-    /// Weight of the yes votes needed.
-    pub m: f64,
-    /// Temporal rule: at least `k_of` of the last `of_window` rows' votes.
-    pub k_of: usize,
-    /// See `k_of`.
-    pub of_window: usize,
-    /// Seed of every random choice.
-    pub seed: u64,
+    /// Robust z multiplier for the isolation forest's threshold.
+    pub forest_z: f64,
+    /// Whether the forest also sees rolling standard deviations.
+    pub forest_std: bool,
+}
+
+/// The neural members, each present when its threshold is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NeuralMembers {
     /// Robust z multiplier of the dense autoencoder's threshold; `None` leaves the member out.
     pub autoencoder_z: Option<f64>,
     /// Robust z multiplier of the convolutional autoencoder's threshold; `None` leaves the member out.
@@ -69,41 +94,68 @@ pub struct EnsembleRecipe {
     pub lstm_z: Option<f64>,
     /// How the neural members train.
     pub training: Training,
+}
+
+/// The members that watch each sensor's level ([`LevelShift`]) and the relations between sensors
+/// ([`Relations`]), each present when its alarm level is set; they share the rolling window and the slow
+/// sensors they leave out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelMembers {
     /// The level-shift member's alarm level (robust z of the rolling means); `None` leaves the member out.
-    #[serde(default)]
     pub shift_z: Option<f64>,
-    /// Rows of the level-shift member's rolling mean.
+    /// Rows of both members' rolling means.
     #[serde(default = "default_shift_window")]
-    pub shift_window: usize,
+    pub window: usize,
     /// The fraction of `shift_z` the level-shift member's alarm holds down to.
     #[serde(default = "default_shift_release")]
-    pub shift_release: f64,
-    /// Sensors slower than this through the training rows (`var(diff) / (2 var)`) are left out of the
-    /// level-shift member; `None` scores every sensor.
+    pub release: f64,
+    /// Sensors slower than this through the training rows (`var(diff) / (2 var)`) are left out of both members;
+    /// `None` scores every sensor.
     #[serde(default = "default_slow_below")]
     pub slow_below: Option<f64>,
     /// Rows over which the level-shift member's level follows normal operation (guarded: never while an alarm
     /// holds or the score is over its release level); `None` keeps the training level.
     #[serde(default)]
-    pub shift_follow: Option<usize>,
+    pub follow: Option<usize>,
     /// What a slow sensor's shift counts for in the level-shift member (0: left out).
     #[serde(default)]
-    pub shift_slow_weight: f64,
-    /// The relations member's alarm level ([`Relations`]: each sensor's rolling mean predicted from the others',
-    /// the miss in training scatters); `None` leaves the member out. It comes after the level shift.
+    pub slow_weight: f64,
+    /// The relations member's alarm level (each sensor's rolling mean predicted from the others', the miss in
+    /// training scatters); `None` leaves the member out. It comes after the level shift.
     #[serde(default)]
     pub relations_z: Option<f64>,
-    /// How the level-shift and relations members' alarms end after a fault and how soon another may start
-    /// ([`Settle`]); `None` ends them at their release level.
+    /// How both members' alarms end after a fault and how soon another may start ([`Settle`]); `None` ends them
+    /// at their release level.
     #[serde(default)]
     pub settle: Option<Settle>,
-    /// Sensors slower than this through the training rows are fed to every member but the level-shift one as
-    /// their change over `rate_lag` rows ([`RateRoles`]); `None` feeds every sensor as it is.
-    #[serde(default)]
-    pub rate_below: Option<f64>,
-    /// Rows the rate of a slow sensor spans.
-    #[serde(default = "default_rate_lag")]
-    pub rate_lag: usize,
+}
+
+impl Default for LevelMembers {
+    fn default() -> Self {
+        LevelMembers {
+            shift_z: None,
+            window: default_shift_window(),
+            release: default_shift_release(),
+            slow_below: default_slow_below(),
+            follow: None,
+            slow_weight: 0.0,
+            relations_z: None,
+            settle: None,
+        }
+    }
+}
+
+/// How the members' votes make the alarm: weights, the weight needed, and a k-of-window rule over rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Voting {
+    /// Weights of the members, in order (empty: 1 each).
+    pub weights: Vec<f64>,
+    /// Weight of the yes votes needed.
+    pub m: f64,
+    /// Temporal rule: at least `k_of` of the last `of_window` rows' votes.
+    pub k_of: usize,
+    /// See `k_of`.
+    pub of_window: usize,
 }
 
 fn default_rate_lag() -> usize {
@@ -129,36 +181,32 @@ fn default_slow_below() -> Option<f64> {
 impl Default for EnsembleRecipe {
     fn default() -> Self {
         EnsembleRecipe {
-            window: 15,
-            z: 25.0,
-            forest_z: 5.0,
-            forest_std: false,
-            rules: LearnRules {
-                quantiles: (0.0, 1.0),
-                margin: 3.0,
-                rows: 5,
+            inputs: Inputs {
+                window: 15,
+                rate_below: None,
+                rate_lag: default_rate_lag(),
             },
-            k: 1,
-            whiten: true,
-            weights: Vec::new(),
-            m: 2.0,
-            k_of: 3,
-            of_window: 5,
+            classic: ClassicMembers {
+                rules: LearnRules {
+                    quantiles: (0.0, 1.0),
+                    margin: 3.0,
+                    rows: 5,
+                },
+                kmeans_z: 25.0,
+                k: 1,
+                whiten: true,
+                forest_z: 5.0,
+                forest_std: false,
+            },
+            neural: NeuralMembers::default(),
+            levels: LevelMembers::default(),
+            voting: Voting {
+                weights: Vec::new(),
+                m: 2.0,
+                k_of: 3,
+                of_window: 5,
+            },
             seed: 0,
-            autoencoder_z: None,
-            conv_z: None,
-            lstm_z: None,
-            training: Training::default(),
-            shift_z: None,
-            shift_window: default_shift_window(),
-            shift_release: default_shift_release(),
-            slow_below: default_slow_below(),
-            shift_follow: None,
-            shift_slow_weight: 0.0,
-            relations_z: None,
-            settle: None,
-            rate_below: None,
-            rate_lag: default_rate_lag(),
         }
     }
 }
@@ -177,16 +225,29 @@ impl EnsembleRecipe {
     /// sample, 0.84 at 8.6 % leave one folder out): the other members add no alarm it misses without adding
     /// false ones. Training the two neural members takes about a second per 400 rows (release build).
     pub fn full() -> Self {
+        let base = Self::default();
         EnsembleRecipe {
-            conv_z: Some(150.0),
-            lstm_z: Some(400.0),
-            shift_z: Some(10.0),
-            relations_z: Some(5.0),
-            settle: Some(Settle::RECOMMENDED),
-            weights: vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0],
-            m: 6.0,
-            rate_below: Some(0.05),
-            ..Self::default()
+            inputs: Inputs {
+                rate_below: Some(0.05),
+                ..base.inputs
+            },
+            neural: NeuralMembers {
+                conv_z: Some(150.0),
+                lstm_z: Some(400.0),
+                ..base.neural
+            },
+            levels: LevelMembers {
+                shift_z: Some(10.0),
+                relations_z: Some(5.0),
+                settle: Some(Settle::RECOMMENDED),
+                ..base.levels
+            },
+            voting: Voting {
+                weights: vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0],
+                m: 6.0,
+                ..base.voting
+            },
+            ..base
         }
     }
 
@@ -214,30 +275,31 @@ impl EnsembleRecipe {
     /// The roles learned from `x` when `rate_below` is set: which sensors the members but the level-shift one
     /// see as rates.
     pub fn rate_roles(&self, x: ArrayView2<f64>) -> Result<Option<RateRoles>> {
-        self.rate_below
-            .map(|r| RateRoles::learn(x, r, self.rate_lag))
+        self.inputs
+            .rate_below
+            .map(|r| RateRoles::learn(x, r, self.inputs.rate_lag))
             .transpose()
     }
 
     /// The neural members whose thresholds are set, on rolling means of `window` rows.
     pub fn neural_members(&self, x: ArrayView2<f64>) -> Result<Vec<Model>> {
         let mean = FeatureWindow::builder()
-            .window(self.window)
+            .window(self.inputs.window)
             .raw(false)
             .mean(true)
             .build()?;
         let mut out = Vec::new();
-        if let Some(z) = self.autoencoder_z {
+        if let Some(z) = self.neural.autoencoder_z {
             let ae = Autoencoder::builder()
-                .training(self.training)
+                .training(self.neural.training)
                 .seed(self.seed)
                 .calibration(Calibration::RobustZ(z))
                 .build()?;
             out.push(Windowed::new("autoencoder", mean.clone(), ae).fit(x)?.into());
         }
-        if let Some(z) = self.conv_z {
+        if let Some(z) = self.neural.conv_z {
             let conv = ConvAutoencoder::builder()
-                .training(self.training)
+                .training(self.neural.training)
                 .seed(self.seed)
                 .calibration(Calibration::RobustZ(z))
                 .build()?;
@@ -247,9 +309,9 @@ impl EnsembleRecipe {
                     .into(),
             );
         }
-        if let Some(z) = self.lstm_z {
+        if let Some(z) = self.neural.lstm_z {
             let lstm = Lstm::builder()
-                .training(self.training)
+                .training(self.neural.training)
                 .seed(self.seed)
                 .calibration(Calibration::RobustZ(z))
                 .build()?;
@@ -261,31 +323,31 @@ impl EnsembleRecipe {
     /// The level-shift member when `shift_z` is set: each sensor's rolling mean against its training level,
     /// with hysteresis, slow sensors left out or damped.
     pub fn shift_member(&self, x: ArrayView2<f64>) -> Result<Option<Model>> {
-        let Some(z) = self.shift_z else {
+        let Some(z) = self.levels.shift_z else {
             return Ok(None);
         };
         let shift = LevelShift::builder()
-            .window(self.shift_window)
+            .window(self.levels.window)
             .z(z)
-            .release(self.shift_release)
-            .slow_below(self.slow_below)
-            .follow(self.shift_follow)
-            .slow_weight(self.shift_slow_weight)
-            .settle(self.settle)
+            .release(self.levels.release)
+            .slow_below(self.levels.slow_below)
+            .follow(self.levels.follow)
+            .slow_weight(self.levels.slow_weight)
+            .settle(self.levels.settle)
             .build()?;
         Ok(Some(shift.fit(x)?.into()))
     }
 
     /// The relations member when `relations_z` is set, with the level shift's window and slow sensors.
     pub fn relations_member(&self, x: ArrayView2<f64>) -> Result<Option<Model>> {
-        let Some(z) = self.relations_z else {
+        let Some(z) = self.levels.relations_z else {
             return Ok(None);
         };
         let relations = Relations::builder()
-            .window(self.shift_window)
+            .window(self.levels.window)
             .z(z)
-            .slow_below(self.slow_below)
-            .settle(self.settle)
+            .slow_below(self.levels.slow_below)
+            .settle(self.levels.settle)
             .build()?;
         Ok(Some(relations.fit(x)?.into()))
     }
@@ -293,12 +355,12 @@ impl EnsembleRecipe {
     /// The three classic members (rules, k-means, isolation forest), fitted on normal rows.
     pub fn classic_members(&self, x: ArrayView2<f64>) -> Result<Vec<Model>> {
         let mean = FeatureWindow::builder()
-            .window(self.window)
+            .window(self.inputs.window)
             .raw(false)
             .mean(true)
             .build()?;
         let mean_std = FeatureWindow::builder()
-            .window(self.window)
+            .window(self.inputs.window)
             .raw(false)
             .mean(true)
             .std(true)
@@ -307,24 +369,28 @@ impl EnsembleRecipe {
         let rules = Windowed::new(
             "rules",
             mean.clone(),
-            RuleSet::learn(smoothed.view(), self.rules)?,
+            RuleSet::learn(smoothed.view(), self.classic.rules)?,
         );
         let kmeans = ClusterProfile::builder()
-            .algorithm(Algorithm::KMeans { k: self.k })
+            .algorithm(Algorithm::KMeans { k: self.classic.k })
             .seed(self.seed)
-            .whiten(self.whiten)
-            .calibration(Calibration::RobustZ(self.z))
+            .whiten(self.classic.whiten)
+            .calibration(Calibration::RobustZ(self.classic.kmeans_z))
             .build()?;
         let forest = IsolationForest::builder()
             .seed(self.seed)
-            .calibration(Calibration::RobustZ(self.forest_z))
+            .calibration(Calibration::RobustZ(self.classic.forest_z))
             .build()?;
         Ok(vec![
             rules.fit(x)?.into(),
             Windowed::new("kmeans", mean.clone(), kmeans).fit(x)?.into(),
             Windowed::new(
                 "isolation_forest",
-                if self.forest_std { mean_std } else { mean.clone() },
+                if self.classic.forest_std {
+                    mean_std
+                } else {
+                    mean.clone()
+                },
                 forest,
             )
             .fit(x)?
@@ -334,15 +400,15 @@ impl EnsembleRecipe {
 
     /// The ensemble's vote over members already fitted by [`members`](EnsembleRecipe::members).
     pub fn voter(&self, members: Vec<Model>) -> Result<Voter<Model>> {
-        let weights = if self.weights.is_empty() {
+        let weights = if self.voting.weights.is_empty() {
             vec![1.0; members.len()]
         } else {
-            self.weights.clone()
+            self.voting.weights.clone()
         };
         Voter::builder(members)
             .weights(weights)
-            .m(self.m)
-            .k_of_window(self.k_of, self.of_window)
+            .m(self.voting.m)
+            .k_of_window(self.voting.k_of, self.voting.of_window)
             .build()
     }
 
@@ -356,11 +422,11 @@ impl EnsembleRecipe {
     /// convolutional autoencoder, the LSTM, the level shift and the relations member whose threshold is set.
     pub fn member_count(&self) -> usize {
         let optional = [
-            self.autoencoder_z,
-            self.conv_z,
-            self.lstm_z,
-            self.shift_z,
-            self.relations_z,
+            self.neural.autoencoder_z,
+            self.neural.conv_z,
+            self.neural.lstm_z,
+            self.levels.shift_z,
+            self.levels.relations_z,
         ];
         3 + optional.iter().filter(|z| z.is_some()).count()
     }
@@ -372,17 +438,17 @@ impl EnsembleRecipe {
     /// use aeroguard_detect::{EnsembleRecipe, Error};
     /// let mut r = EnsembleRecipe::full();
     /// assert!(r.check().is_ok());
-    /// r.relations_z = None; // six members left, seven weights
+    /// r.levels.relations_z = None; // six members left, seven weights
     /// assert!(matches!(r.check(), Err(Error::InvalidParameter { name: "weights", .. })));
     /// ```
     pub fn check(&self) -> Result<()> {
         let members = self.member_count();
-        if self.weights.is_empty() || self.weights.len() == members {
+        if self.voting.weights.is_empty() || self.voting.weights.len() == members {
             return Ok(());
         }
         Err(Error::InvalidParameter {
             name: "weights",
-            value: format!("{} weights for {members} members", self.weights.len()),
+            value: format!("{} weights for {members} members", self.voting.weights.len()),
             reason: "one per member, in the order rules, kmeans, isolation forest, [autoencoder], [conv autoencoder], \
                      [lstm], [level shift], [relations]",
         })

@@ -7,17 +7,16 @@ use aeroguard_detect::EnsembleRecipe;
 /// The default recipe is tuned to SKAB's one-second rows (a 15-row window, robust z 25), where a four-round
 /// upset here would hardly move a window mean; these rows come every 75-150 ms with little noise.
 pub(crate) fn recipe() -> EnsembleRecipe {
-    EnsembleRecipe {
-        window: 3,
-        z: 8.0,
-        forest_z: 3.0,
-        rules: aeroguard_detect::LearnRules {
-            quantiles: (0.0, 1.0),
-            margin: 1.0,
-            rows: 2,
-        },
-        k_of: 2,
-        of_window: 3,
-        ..EnsembleRecipe::default()
-    }
+    let mut recipe = EnsembleRecipe::default();
+    recipe.inputs.window = 3;
+    recipe.classic.kmeans_z = 8.0;
+    recipe.classic.forest_z = 3.0;
+    recipe.classic.rules = aeroguard_detect::LearnRules {
+        quantiles: (0.0, 1.0),
+        margin: 1.0,
+        rows: 2,
+    };
+    recipe.voting.k_of = 2;
+    recipe.voting.of_window = 3;
+    recipe
 }

@@ -141,7 +141,7 @@ impl Ensemble {
         };
         recipe.seed = random_state;
         if let Some(m) = m {
-            recipe.m = m;
+            recipe.voting.m = m;
         }
         let x = x.as_array().to_owned();
         let voter = py.detach(|| recipe.fit(x.view())).map_err(errors::detect)?;

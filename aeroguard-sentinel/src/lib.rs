@@ -48,7 +48,9 @@ mod serve;
 
 pub use error::{Error, Result};
 
-pub use api::{ApiError, Ingest, IngestReading, MAX_READINGS, MAX_SERIES_LEN, MemberVote, VerdictOut, validate};
+pub use api::{
+    ApiError, Ingest, IngestReading, MAX_READINGS, MAX_SERIES_LEN, MemberVote, VerdictOut, validate,
+};
 pub use fit::SeriesModel;
 pub use guard::{Grants, INSECURE};
 pub use keys::{ApiKeys, Caller, MAX_KEY_LEN, MAX_KEYS, Role, key_line, new_key};

@@ -70,12 +70,9 @@ fn neural(c: &mut Criterion) {
             b.iter(|| black_box(model.score(test.view()).unwrap()))
         });
     }
-    let mut voter = EnsembleRecipe {
-        training: quick,
-        ..EnsembleRecipe::full()
-    }
-    .fit(train.view())
-    .unwrap();
+    let mut recipe = EnsembleRecipe::full();
+    recipe.neural.training = quick;
+    let mut voter = recipe.fit(train.view()).unwrap();
     group.throughput(Throughput::Elements(1));
     let mut i = 0;
     group.bench_function("full ensemble streamed row", |b| {

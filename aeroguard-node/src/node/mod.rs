@@ -74,7 +74,8 @@ fn open_deliveries(
         Some(file) => api_key_of(file, me)?,
         None => None,
     };
-    let limits = aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outputs.outbox_max_bytes.unwrap_or(64 << 20));
+    let limits =
+        aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outputs.outbox_max_bytes.unwrap_or(64 << 20));
     let mut deliveries = Deliveries::open(
         &plan.outbox_dir(),
         &plan.run,
@@ -141,7 +142,13 @@ async fn follow_rounds(
     let (plan, me) = (plan.clone(), coord.node().to_string());
     Ok(tokio::spawn(async move {
         while let Ok(round) = follower.next_round().await {
-            let value = sim::measure(index, round.round, plan.plant.seed, &plan.plant.faults, plan.plant.upset.as_ref());
+            let value = sim::measure(
+                index,
+                round.round,
+                plan.plant.seed,
+                &plan.plant.faults,
+                plan.plant.upset.as_ref(),
+            );
             if let Err(e) = follower.submit(&round, &value).await {
                 emit(NodeEvent::Warn {
                     node: me.clone(),

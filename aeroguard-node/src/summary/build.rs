@@ -99,7 +99,8 @@ fn excluded_in(r: &RoundRecord, node: &str) -> bool {
 
 /// Each planned sensor fault, and in how many of its rounds fusion excluded the node.
 pub(super) fn faults(plan: &Plan, records: &[RoundRecord]) -> Vec<FaultRecord> {
-    plan.plant.faults
+    plan.plant
+        .faults
         .iter()
         .map(|f| {
             let node = Plan::node_name(f.node);

@@ -115,7 +115,13 @@ impl Summary {
             outage: outage(plan, &ev),
             false_alarms: records
                 .iter()
-                .filter(|r| r.alarm && plan.plant.upset.is_none_or(|u| !(u.from..=u.to + 4).contains(&r.round)))
+                .filter(|r| {
+                    r.alarm
+                        && plan
+                            .plant
+                            .upset
+                            .is_none_or(|u| !(u.from..=u.to + 4).contains(&r.round))
+                })
                 .map(|r| r.round)
                 .collect(),
             config: ev

@@ -144,37 +144,37 @@ pub fn recipe(cli: &Cli) -> Result<EnsembleRecipe> {
     } else {
         EnsembleRecipe::full()
     };
-    r.window = cli.window.map_or(r.window, |w| w as usize);
-    r.z = cli.z.unwrap_or(r.z);
-    r.forest_z = cli.forest_z.unwrap_or(r.forest_z);
-    r.forest_std = cli.forest_std.unwrap_or(r.forest_std);
-    r.whiten = cli.whiten.unwrap_or(r.whiten);
-    r.weights = cli.weights.clone().unwrap_or(r.weights);
-    r.m = cli.m.unwrap_or(r.m);
-    r.k = cli.clusters.map_or(r.k, |k| k as usize);
-    r.k_of = cli.k_of.unwrap_or(r.k_of);
-    r.of_window = cli.of_window.unwrap_or(r.of_window);
-    r.rules.rows = cli.rule_rows.unwrap_or(r.rules.rows);
-    r.rules.margin = cli.rule_margin.unwrap_or(r.rules.margin);
-    r.autoencoder_z = cli.ae_z.or(r.autoencoder_z);
-    r.conv_z = cli.conv_z.or(r.conv_z);
-    r.lstm_z = cli.lstm_z.or(r.lstm_z);
-    r.training.epochs = cli.epochs.map_or(r.training.epochs, |e| e as usize);
-    r.training.verbose = cli.verbose;
-    r.shift_z = zero_is_off(cli.shift_z, r.shift_z);
-    r.shift_window = cli.shift_window.map_or(r.shift_window, |w| w as usize);
-    r.shift_release = cli.shift_release.unwrap_or(r.shift_release);
-    r.slow_below = zero_is_off(cli.slow_below, r.slow_below);
-    r.rate_below = zero_is_off(cli.rate_below, r.rate_below);
-    r.shift_follow = match cli.shift_follow {
+    r.inputs.window = cli.window.map_or(r.inputs.window, |w| w as usize);
+    r.classic.kmeans_z = cli.z.unwrap_or(r.classic.kmeans_z);
+    r.classic.forest_z = cli.forest_z.unwrap_or(r.classic.forest_z);
+    r.classic.forest_std = cli.forest_std.unwrap_or(r.classic.forest_std);
+    r.classic.whiten = cli.whiten.unwrap_or(r.classic.whiten);
+    r.voting.weights = cli.weights.clone().unwrap_or(r.voting.weights);
+    r.voting.m = cli.m.unwrap_or(r.voting.m);
+    r.classic.k = cli.clusters.map_or(r.classic.k, |k| k as usize);
+    r.voting.k_of = cli.k_of.unwrap_or(r.voting.k_of);
+    r.voting.of_window = cli.of_window.unwrap_or(r.voting.of_window);
+    r.classic.rules.rows = cli.rule_rows.unwrap_or(r.classic.rules.rows);
+    r.classic.rules.margin = cli.rule_margin.unwrap_or(r.classic.rules.margin);
+    r.neural.autoencoder_z = cli.ae_z.or(r.neural.autoencoder_z);
+    r.neural.conv_z = cli.conv_z.or(r.neural.conv_z);
+    r.neural.lstm_z = cli.lstm_z.or(r.neural.lstm_z);
+    r.neural.training.epochs = cli.epochs.map_or(r.neural.training.epochs, |e| e as usize);
+    r.neural.training.verbose = cli.verbose;
+    r.levels.shift_z = zero_is_off(cli.shift_z, r.levels.shift_z);
+    r.levels.window = cli.shift_window.map_or(r.levels.window, |w| w as usize);
+    r.levels.release = cli.shift_release.unwrap_or(r.levels.release);
+    r.levels.slow_below = zero_is_off(cli.slow_below, r.levels.slow_below);
+    r.inputs.rate_below = zero_is_off(cli.rate_below, r.inputs.rate_below);
+    r.levels.follow = match cli.shift_follow {
         Some(0) => None,
         Some(rows) => Some(rows as usize),
-        None => r.shift_follow,
+        None => r.levels.follow,
     };
-    r.rate_lag = cli.rate_lag.map_or(r.rate_lag, |l| l as usize);
-    r.shift_slow_weight = cli.shift_slow_weight.unwrap_or(r.shift_slow_weight);
-    r.relations_z = zero_is_off(cli.relations_z, r.relations_z);
-    r.settle = cli.settle.map_or(r.settle, |f| f.0);
+    r.inputs.rate_lag = cli.rate_lag.map_or(r.inputs.rate_lag, |l| l as usize);
+    r.levels.slow_weight = cli.shift_slow_weight.unwrap_or(r.levels.slow_weight);
+    r.levels.relations_z = zero_is_off(cli.relations_z, r.levels.relations_z);
+    r.levels.settle = cli.settle.map_or(r.levels.settle, |f| f.0);
     r.check().map_err(|e| {
         Error::Run(format!(
             "{e} (a `--...-z 0` switches a member off: pass --weights for those left, and --m)"

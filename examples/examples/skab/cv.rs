@@ -14,11 +14,11 @@ pub const FAR_BUDGET: f64 = 0.10;
 /// The robust z the recipe gave a member, by its name (`None`: a threshold the scale does not move).
 fn recipe_z(recipe: &EnsembleRecipe, name: &str) -> Option<f64> {
     match name {
-        "kmeans" => Some(recipe.z),
-        "isolation_forest" => Some(recipe.forest_z),
-        "autoencoder" => recipe.autoencoder_z,
-        "conv_autoencoder" => recipe.conv_z,
-        "lstm" => recipe.lstm_z,
+        "kmeans" => Some(recipe.classic.kmeans_z),
+        "isolation_forest" => Some(recipe.classic.forest_z),
+        "autoencoder" => recipe.neural.autoencoder_z,
+        "conv_autoencoder" => recipe.neural.conv_z,
+        "lstm" => recipe.neural.lstm_z,
         _ => None,
     }
 }
@@ -63,7 +63,7 @@ pub fn scored(f: &SkabFile, members: &[Model], recipe: &EnsembleRecipe) -> Resul
         folder: f.folder(),
         scores,
         baselines,
-        weights: recipe.weights.clone(),
+        weights: recipe.voting.weights.clone(),
         labels: f.anomaly.clone(),
         test_from: TRAIN_ROWS.min(f.anomaly.len()),
     })
@@ -73,20 +73,25 @@ pub fn scored(f: &SkabFile, members: &[Model], recipe: &EnsembleRecipe) -> Resul
 pub fn recipe_setting(recipe: &EnsembleRecipe) -> Setting {
     Setting {
         scale: 1.0,
-        m: recipe.m.ceil() as usize,
-        k_of: recipe.k_of,
-        window: recipe.of_window,
+        m: recipe.voting.m.ceil() as usize,
+        k_of: recipe.voting.k_of,
+        window: recipe.voting.of_window,
     }
 }
 
 /// The settings tried: threshold scales, every M up to the members' total weight, and a few temporal rules.
 pub fn grid(recipe: &EnsembleRecipe, members: usize) -> Grid {
-    let total = if recipe.weights.is_empty() {
+    let total = if recipe.voting.weights.is_empty() {
         members
     } else {
-        recipe.weights.iter().sum::<f64>().ceil() as usize
+        recipe.voting.weights.iter().sum::<f64>().ceil() as usize
     };
-    let mut windows = vec![(1, 1), (recipe.k_of, recipe.of_window), (6, 10), (8, 10)];
+    let mut windows = vec![
+        (1, 1),
+        (recipe.voting.k_of, recipe.voting.of_window),
+        (6, 10),
+        (8, 10),
+    ];
     windows.dedup();
     Grid {
         scales: vec![0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],

@@ -64,7 +64,7 @@ impl Sweep {
         let chosen: Vec<Model> = self.members.iter().map(|&i| all[i].clone()).collect();
         let mut voter = Voter::builder(chosen)
             .m(1.0)
-            .k_of_window(recipe.k_of, recipe.of_window)
+            .k_of_window(recipe.voting.k_of, recipe.voting.of_window)
             .build()?;
         for (m, eval) in self.evals.iter_mut().enumerate() {
             voter.set_m((m + 1) as f64)?;
@@ -83,14 +83,12 @@ fn run(cli: &Cli) -> Result<()> {
     let files = skab::load_dir(&dir)?;
     let recipe = recipe(cli)?;
     // Every member is fitted for the table: the classic three, the neural three, the level shift, relations.
-    let every = EnsembleRecipe {
-        autoencoder_z: recipe.autoencoder_z.or(Some(150.0)),
-        conv_z: recipe.conv_z.or(EnsembleRecipe::full().conv_z),
-        lstm_z: recipe.lstm_z.or(EnsembleRecipe::full().lstm_z),
-        shift_z: recipe.shift_z.or(Some(10.0)),
-        relations_z: recipe.relations_z.or(Some(11.5)),
-        ..recipe.clone()
-    };
+    let mut every = recipe.clone();
+    every.neural.autoencoder_z = recipe.neural.autoencoder_z.or(Some(150.0));
+    every.neural.conv_z = recipe.neural.conv_z.or(EnsembleRecipe::full().neural.conv_z);
+    every.neural.lstm_z = recipe.neural.lstm_z.or(EnsembleRecipe::full().neural.lstm_z);
+    every.levels.shift_z = recipe.levels.shift_z.or(Some(10.0));
+    every.levels.relations_z = recipe.levels.relations_z.or(Some(11.5));
     let names = [
         "rules",
         "kmeans",
@@ -112,11 +110,11 @@ fn run(cli: &Cli) -> Result<()> {
     // The recommended ensemble's members, by name, in the recipe's order.
     let mut wanted = vec![0, 1, 2];
     for (i, z) in [
-        (3, recipe.autoencoder_z),
-        (4, recipe.conv_z),
-        (5, recipe.lstm_z),
-        (6, recipe.shift_z),
-        (7, recipe.relations_z),
+        (3, recipe.neural.autoencoder_z),
+        (4, recipe.neural.conv_z),
+        (5, recipe.neural.lstm_z),
+        (6, recipe.levels.shift_z),
+        (7, recipe.levels.relations_z),
     ] {
         if z.is_some() {
             wanted.push(i);
@@ -168,7 +166,7 @@ fn run(cli: &Cli) -> Result<()> {
         for (i, m) in members.iter().enumerate() {
             let single: Voter<Model> = Voter::builder(vec![m.clone()])
                 .m(1.0)
-                .k_of_window(recipe.k_of, recipe.of_window)
+                .k_of_window(recipe.voting.k_of, recipe.voting.of_window)
                 .build()?;
             let alarms: Vec<bool> = single.decide(f.x.view())?.iter().map(|v| v.alarm).collect();
             alone[i].add(f, &test_part(&alarms))?;
@@ -275,10 +273,10 @@ fn run(cli: &Cli) -> Result<()> {
             "  without {folder:<8}: scale {:.2}, votes weighing {} of {}, {} of {} rows",
             s.scale,
             s.m,
-            if recipe.weights.is_empty() {
+            if recipe.voting.weights.is_empty() {
                 wanted.len() as f64
             } else {
-                recipe.weights.iter().sum()
+                recipe.voting.weights.iter().sum()
             },
             s.k_of,
             s.window
