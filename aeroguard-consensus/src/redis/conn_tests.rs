@@ -3,6 +3,7 @@ use std::future::Future;
 use std::task::Poll;
 
 use super::*;
+use crate::redis::open::Sighting;
 
 fn direct(url: String) -> crate::redis::RedisOptions {
     let mut o = crate::redis::RedisOptions::direct(url);

@@ -47,14 +47,17 @@ mod config;
 mod conn;
 mod coordinator;
 mod election;
+mod heartbeat;
 mod history;
 mod inbox;
 mod keys;
+mod open;
 mod options;
 mod queue;
 mod registry;
 mod scripts;
 mod session;
+mod tenure;
 
 pub use auth::RedisCredentials;
 #[cfg(feature = "tls")]

@@ -1,0 +1,144 @@
+//! A Redis election's term once granted: the lease renewed every third of the session timeout, the candidacy
+//! left when it ends, and the tenure the generic [`Leadership`](crate::Leadership) asks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aeroguard_core::NodeId;
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::{Session, scripts};
+use crate::election::{LeaseClock, Tenure};
+use crate::{Error, LossReason, Result};
+
+use super::election::Keys;
+
+pub(super) async fn leave(session: &Session, k: &Keys, member: &str) -> Result<()> {
+    session.track_lease(&k.lease, &k.queue, &k.alive, member, false);
+    let (k, m) = (k.clone(), member.to_string());
+    session
+        .run("leave election", |mut c| async move {
+            scripts::ELECTION_LEAVE
+                .key(&k.queue)
+                .key(&k.alive)
+                .key(&k.lease)
+                .key(&k.renewals)
+                .key(&k.released)
+                .arg(&m)
+                .arg(&k.wake)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|_| ())
+}
+
+pub(super) fn leave_in_background(session: Session, k: Keys, member: String) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            crate::error::best_effort("leave election", leave(&session, &k, &member).await);
+        });
+    }
+}
+
+/// Renews the lease every `T/3` until it is lost: resolves with `Deposed` when the lease is found to be
+/// someone else's, `LeaseExpired` when the local deadline passes without a successful renewal.
+pub(super) async fn renew(
+    session: Session,
+    k: Keys,
+    member: String,
+    clock: Arc<LeaseClock>,
+    mut last: Instant,
+) -> LossReason {
+    let t = session.options.session.timeout;
+    let (period, ttl) = (t / 3, session.options.ttl_ms());
+    let mut next = last + period;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = tokio::time::sleep_until(clock.deadline()) => {}
+        }
+        if clock.expired() {
+            return LossReason::LeaseExpired { lease: t };
+        }
+        let sent = Instant::now();
+        let (k2, m) = (k.clone(), member.clone());
+        let attempt = session.run("renew lease", |mut c| async move {
+            scripts::ELECTION_RENEW
+                .key(&k2.queue)
+                .key(&k2.alive)
+                .key(&k2.lease)
+                .key(&k2.renewals)
+                .arg(&m)
+                .arg(ttl)
+                .invoke_async::<i64>(&mut c)
+                .await
+        });
+        let outcome = tokio::select! {
+            r = attempt => Some(r),
+            _ = tokio::time::sleep_until(clock.deadline()) => None,
+        };
+        match outcome {
+            Some(Ok(1)) => {
+                clock.extend_to(sent + t.mul_f64(0.9));
+                last = sent;
+                next = last + period;
+            }
+            Some(Ok(_)) => return LossReason::Deposed,
+            // Try again soon, until the deadline.
+            Some(Err(_)) => next = Instant::now() + (period / 4).max(Duration::from_millis(20)),
+            None => return LossReason::LeaseExpired { lease: t },
+        }
+    }
+}
+
+/// Withdraws the candidacy if the campaign future is dropped before election.
+pub(super) struct Candidacy {
+    pub session: Session,
+    pub keys: Keys,
+    pub member: String,
+    pub armed: bool,
+}
+
+impl Drop for Candidacy {
+    fn drop(&mut self) {
+        if self.armed {
+            leave_in_background(
+                self.session.clone(),
+                self.keys.clone(),
+                std::mem::take(&mut self.member),
+            );
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct RedisTenure {
+    pub session: Session,
+    pub keys: Keys,
+    pub member: String,
+}
+
+#[async_trait]
+impl Tenure for RedisTenure {
+    async fn resign(&self) -> Result<()> {
+        match leave(&self.session, &self.keys, &self.member).await {
+            Err(Error::Closed) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn resign_in_background(&self) {
+        leave_in_background(self.session.clone(), self.keys.clone(), self.member.clone());
+    }
+}
+
+pub(super) fn node_of(member: &str) -> Result<NodeId> {
+    let node = member.rsplit_once('~').map_or(member, |(n, _)| n);
+    NodeId::new(node).map_err(|e| Error::Backend {
+        backend: super::BACKEND,
+        operation: "contenders",
+        message: e.to_string(),
+    })
+}
