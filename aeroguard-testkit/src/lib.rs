@@ -3,7 +3,7 @@
 //! What AeroGuard's tests and benchmarks share (unpublished):
 //! - [`raw`]: raw connections to the test services' Redis servers and Sentinels;
 //! - [`netcut`]: a TCP link a test can cut, in front of a real server;
-//! - [`bench`]: the coordination benchmarks' drivers (hand-over, queue and history throughput).
+//! - [`bench`](mod@bench): the coordination benchmarks' drivers (hand-over, queue and history throughput).
 //!
 //! How programs connect to the services (`--backend`, credentials from the environment) is the library's:
 //! [`aeroguard_consensus::deployment`].

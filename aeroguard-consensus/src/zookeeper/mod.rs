@@ -10,7 +10,7 @@
 //! | inbox | `inbox/<name>/<node>`: persistent, the node's own ACL; see [`Inbox`](crate::Inbox) |
 //! | queue | `queues/<name>/items/i-<seq>`: persistent sequential; `queues/<name>/claims/<item>`: ephemeral claim, deleted with the item on ack (one `multi`) |
 //!
-//! Sessions: the coordinator maps ZooKeeper's states to [`SessionState`] (`Disconnected` is `Suspended`).
+//! Sessions: the coordinator maps ZooKeeper's states to [`SessionState`](crate::SessionState) (`Disconnected` is `Suspended`).
 //! After `Expired` it builds a new session (epoch + 1); registrations are re-created in it, leadership is lost
 //! (its watchdog reports `SessionExpired`) and must be campaigned for again, claims are released (their items
 //! are delivered again). A reconnect within the session keeps leadership only if the leader's own node is

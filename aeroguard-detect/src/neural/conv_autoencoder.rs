@@ -2,16 +2,16 @@
 //! time, pooled to half length through a narrow bottleneck, upsampled and convolved back; the score of a row is
 //! the mean squared reconstruction error of the window that ends at it.
 
-use ndarray::{Array1, Array3, ArrayView1, ArrayView2, ArrayView3};
+use ndarray::{Array1, ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::{RowWindow, Training, TrainingReport, calibrate, damaged, window_row};
+use super::conv_net::{Data, Layers, gather, window_mse};
+use super::{RowWindow, Training, TrainingReport, calibrate, damaged};
 use crate::limits;
-use crate::nn::resample::{pool2, pool2_backward, upsample2, upsample2_backward};
-use crate::nn::train::{Net, fit};
-use crate::nn::{Act, Conv1d, Param, Scaler};
+use crate::nn::train::fit;
+use crate::nn::{Act, Conv1d, Scaler};
 use crate::{Calibration, Detector, Error, FittedDetector, Result, input};
 
 /// Parameters of a convolutional autoencoder; build with [`ConvAutoencoder::builder`].
@@ -156,126 +156,6 @@ impl ConvAutoencoderBuilder {
         p.training.validate()?;
         p.calibration.validate()?;
         Ok(p)
-    }
-}
-
-/// conv → pool → conv (bottleneck) → upsample → conv → conv (linear, back to the input width).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Layers {
-    encode: Conv1d,
-    squeeze: Conv1d,
-    expand: Conv1d,
-    decode: Conv1d,
-}
-
-struct Acts {
-    a1: Array3<f64>,
-    p1: Array3<f64>,
-    a2: Array3<f64>,
-    u2: Array3<f64>,
-    a3: Array3<f64>,
-    out: Array3<f64>,
-}
-
-impl Layers {
-    fn forward(&self, x: ArrayView3<f64>) -> Acts {
-        let a1 = self.encode.forward(x);
-        let p1 = pool2(a1.view());
-        let a2 = self.squeeze.forward(p1.view());
-        let u2 = upsample2(a2.view());
-        let a3 = self.expand.forward(u2.view());
-        let out = self.decode.forward(a3.view());
-        Acts {
-            a1,
-            p1,
-            a2,
-            u2,
-            a3,
-            out,
-        }
-    }
-
-    fn backward(&mut self, x: ArrayView3<f64>, a: &Acts, g: Array3<f64>) {
-        let g = self.decode.backward(a.a3.view(), &a.out, g);
-        let g = self.expand.backward(a.u2.view(), &a.a3, g);
-        let g = upsample2_backward(g.view());
-        let g = self.squeeze.backward(a.p1.view(), &a.a2, g);
-        let g = pool2_backward(g.view());
-        self.encode.backward(x, &a.a1, g);
-    }
-}
-
-/// Windows ending at `ends`, `ends × window × width`.
-fn gather(x: ArrayView2<f64>, ends: &[usize], window: usize) -> Array3<f64> {
-    let d = x.ncols();
-    let mut out = Array3::zeros((ends.len(), window, d));
-    for (i, &end) in ends.iter().enumerate() {
-        for t in 0..window {
-            let row = window_row(x, end, window, t);
-            for c in 0..d {
-                out[[i, t, c]] = row[c];
-            }
-        }
-    }
-    out
-}
-
-/// `mean((out - x)²)` over every element, and its gradient with respect to `out`.
-fn mse3(out: &Array3<f64>, x: &Array3<f64>) -> (f64, Array3<f64>) {
-    let diff = out - x;
-    let n = diff.len().max(1) as f64;
-    (diff.iter().map(|d| d * d).sum::<f64>() / n, diff * (2.0 / n))
-}
-
-/// Mean squared error of each window.
-fn window_mse(out: &Array3<f64>, x: &Array3<f64>) -> Array1<f64> {
-    let (b, t, c) = x.dim();
-    let n = (t * c).max(1) as f64;
-    Array1::from_shape_fn(b, |i| {
-        let mut s = 0.0;
-        for j in 0..t {
-            for k in 0..c {
-                let d = out[[i, j, k]] - x[[i, j, k]];
-                s += d * d;
-            }
-        }
-        s / n
-    })
-}
-
-struct Data {
-    x: ndarray::Array2<f64>,
-    window: usize,
-}
-
-impl Net for Layers {
-    type Data = Data;
-
-    fn train_batch(&mut self, data: &Data, samples: &[usize]) -> f64 {
-        let x = gather(data.x.view(), samples, data.window);
-        let acts = self.forward(x.view());
-        let (loss, g) = mse3(&acts.out, &x);
-        self.backward(x.view(), &acts, g);
-        loss
-    }
-
-    fn eval(&self, data: &Data, samples: &[usize]) -> f64 {
-        let x = gather(data.x.view(), samples, data.window);
-        mse3(&self.forward(x.view()).out, &x).0
-    }
-
-    fn params(&mut self) -> Vec<&mut Param> {
-        let Layers {
-            encode,
-            squeeze,
-            expand,
-            decode,
-        } = self;
-        let mut out = Vec::with_capacity(8);
-        for l in [encode, squeeze, expand, decode] {
-            out.extend(l.params());
-        }
-        out
     }
 }
 

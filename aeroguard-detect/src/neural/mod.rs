@@ -16,6 +16,7 @@ use crate::{Error, Result};
 
 mod autoencoder;
 mod conv_autoencoder;
+mod conv_net;
 mod lstm;
 
 pub use autoencoder::{Autoencoder, AutoencoderBuilder, FittedAutoencoder};

@@ -11,7 +11,7 @@ pub struct Inputs {
     /// Rows in the rolling windows.
     pub window: usize,
     /// Sensors slower than this through the training rows (`var(diff) / (2 var)`) are fed to every member but
-    /// the level-shift and relations ones as their change over `rate_lag` rows ([`RateRoles`]); `None` feeds
+    /// the level-shift and relations ones as their change over `rate_lag` rows ([`RateRoles`](crate::RateRoles)); `None` feeds
     /// every sensor as it is.
     #[serde(default)]
     pub rate_below: Option<f64>,
@@ -51,7 +51,7 @@ pub struct NeuralMembers {
 }
 
 /// The members that watch each sensor's level ([`LevelShift`]) and the relations between sensors
-/// ([`Relations`]), each present when its alarm level is set; they share the rolling window and the slow
+/// ([`Relations`](crate::Relations)), each present when its alarm level is set; they share the rolling window and the slow
 /// sensors they leave out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LevelMembers {

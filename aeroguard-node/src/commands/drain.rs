@@ -63,8 +63,8 @@ pub async fn drain(file: &std::path::Path, name: &str, patience: Duration) -> Re
         }
     }
     say(CommandEvent::Drained {
-        sent: sent as u64,
-        refused: refused as u64,
+        sent,
+        refused,
     });
     Ok(())
 }

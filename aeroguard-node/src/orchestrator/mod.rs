@@ -138,12 +138,15 @@ impl std::fmt::Display for Progress<'_> {
 
 type Message = (Instant, Heard);
 
+/// Started nodes: an observer's coordinator, the history they write, and the nodes themselves.
+type Started = (Arc<dyn Coordinator>, Arc<dyn HistoryStore>, Nodes);
+
 /// The nodes as tasks of this process on one memory cluster, their history in memory.
 fn start_tasks(
     plan: &Plan,
     session: Duration,
     tx: &mpsc::UnboundedSender<Message>,
-) -> Result<(Arc<dyn Coordinator>, Arc<dyn HistoryStore>, Nodes)> {
+) -> Result<Started> {
     let cluster = MemoryCluster::new();
     let history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
     let memory = SessionOptions::new(session).with_grace(session * 3 / 10);
@@ -175,7 +178,7 @@ async fn start_processes(
     options: &ClusterOptions,
     backend: Backend,
     tx: &mpsc::UnboundedSender<Message>,
-) -> Result<(Arc<dyn Coordinator>, Arc<dyn HistoryStore>, Nodes)> {
+) -> Result<Started> {
     let plan = &options.plan;
     let (program, prefix) = options
         .node_command
