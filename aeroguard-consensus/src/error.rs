@@ -172,10 +172,35 @@ pub enum Error {
         operation: &'static str,
         /// The backend's own message.
         message: String,
+        /// The error it came from, when there was one: [`std::error::Error::source`] walks on to it.
+        #[source]
+        cause: Option<aeroguard_core::Cause>,
     },
 }
 
 impl Error {
+    /// A backend's failure of `operation`, keeping `cause` as its source.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only file system");
+    /// let e = aeroguard_consensus::Error::backend("outbox", "open", io);
+    /// assert_eq!(e.to_string(), "outbox error during open: read-only file system");
+    /// assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("read-only file system"));
+    /// ```
+    pub fn backend(
+        backend: &'static str,
+        operation: &'static str,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Backend {
+            backend,
+            operation,
+            message: cause.to_string(),
+            cause: Some(aeroguard_core::Cause::new(cause)),
+        }
+    }
+
     /// Whether retrying the same call later can succeed (connection loss, timeout, an overloaded server).
     pub fn is_retryable(&self) -> bool {
         matches!(

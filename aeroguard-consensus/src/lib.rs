@@ -55,6 +55,7 @@ mod session;
 #[cfg(feature = "zookeeper")]
 pub mod zookeeper;
 
+pub use aeroguard_core::Cause;
 pub use config::{Config, ConfigEvent, ConfigStore, ConfigWatch, Expect, RawConfigWatch, Versioned};
 pub use coordinator::Coordinator;
 pub use election::{Election, FencingToken, Grant, Leadership, LossReason};

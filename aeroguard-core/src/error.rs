@@ -98,3 +98,48 @@ impl Error {
         }
     }
 }
+
+/// The error another error came from (a client's, a store's, a parser's), kept so that
+/// [`std::error::Error::source`] reaches it, in error types that are `Clone` and `PartialEq`. Two causes are
+/// equal when they say the same.
+///
+/// ```
+/// use aeroguard_core::Cause;
+/// let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only file system");
+/// let cause = Cause::new(io);
+/// assert_eq!(cause.to_string(), "read-only file system");
+/// assert_eq!(cause.clone(), cause);
+/// ```
+#[derive(Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    /// Keeps `e`.
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Cause {
+        Cause(std::sync::Arc::new(e))
+    }
+}
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        self.to_string() == other.to_string()
+    }
+}

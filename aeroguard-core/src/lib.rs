@@ -32,7 +32,7 @@ mod id;
 mod reading;
 mod time;
 
-pub use error::Error;
+pub use error::{Cause, Error};
 pub use id::{MAX_ID_LEN, NodeId, SensorId, identifier_problem};
 pub use reading::{Quality, Reading, Uncertainty};
 pub use time::Timestamp;

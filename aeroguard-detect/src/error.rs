@@ -69,6 +69,9 @@ pub enum Error {
         operation: &'static str,
         /// Why.
         reason: String,
+        /// The error it came from (the JSON parser's), when there was one.
+        #[source]
+        cause: Option<aeroguard_core::Cause>,
     },
     /// A fitting backend (linfa) failed.
     #[error("{what} failed to fit: {reason}")]
@@ -77,6 +80,9 @@ pub enum Error {
         what: &'static str,
         /// The backend's message.
         reason: String,
+        /// The backend's error, when there was one.
+        #[source]
+        cause: Option<aeroguard_core::Cause>,
     },
     /// The voter was given no members, or a vote rule it cannot satisfy.
     #[error("invalid ensemble: {reason}")]

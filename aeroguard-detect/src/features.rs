@@ -116,6 +116,7 @@ fn layout() -> Error {
     Error::Fit {
         what: "feature window",
         reason: "output is not contiguous".into(),
+        cause: None,
     }
 }
 
@@ -216,6 +217,7 @@ impl FeatureState {
             return Err(Error::Model {
                 operation: "load",
                 reason: "feature window state does not fit its width".into(),
+                cause: None,
             });
         }
         Ok(())

@@ -55,6 +55,7 @@ pub(crate) fn loaded_at_most(what: &'static str, value: usize, max: usize) -> Re
         return Err(Error::Model {
             operation: "load",
             reason: format!("{what} {value} is past the limit {max}"),
+            cause: None,
         });
     }
     Ok(())

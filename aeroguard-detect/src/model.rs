@@ -58,8 +58,9 @@ impl Model {
     /// The model as JSON.
     pub fn save(&self) -> Result<String> {
         serde_json::to_string(self).map_err(|e| Error::Model {
-            operation: "save",
             reason: e.to_string(),
+            operation: "save",
+            cause: Some(aeroguard_core::Cause::new(e)),
         })
     }
 
@@ -68,8 +69,9 @@ impl Model {
     pub fn load(json: &str) -> Result<Model> {
         check_size(json)?;
         let m: Model = serde_json::from_str(json).map_err(|e| Error::Model {
-            operation: "load",
             reason: e.to_string(),
+            operation: "load",
+            cause: Some(aeroguard_core::Cause::new(e)),
         })?;
         m.check()?;
         Ok(m)
@@ -135,8 +137,9 @@ impl Voter<Model> {
     /// The ensemble as JSON: members, weights, vote rule (not the streaming window of recent votes).
     pub fn save(&self) -> Result<String> {
         serde_json::to_string(self).map_err(|e| Error::Model {
-            operation: "save",
             reason: e.to_string(),
+            operation: "save",
+            cause: Some(aeroguard_core::Cause::new(e)),
         })
     }
 
@@ -157,8 +160,9 @@ impl Voter<Model> {
     pub fn load(json: &str) -> Result<Voter<Model>> {
         check_size(json)?;
         let v: Voter<Model> = serde_json::from_str(json).map_err(|e| Error::Model {
-            operation: "load",
             reason: e.to_string(),
+            operation: "load",
+            cause: Some(aeroguard_core::Cause::new(e)),
         })?;
         v.members().iter().try_for_each(Model::check)?;
         Ok(v)

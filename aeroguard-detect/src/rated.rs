@@ -166,6 +166,7 @@ impl<F> FittedRated<F> {
             Err(Error::Model {
                 operation: "load",
                 reason: "rate roles: the roles, the lag or the kept rows do not fit the model's width".into(),
+                cause: None,
             })
         }
     }

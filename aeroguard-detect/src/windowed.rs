@@ -64,12 +64,14 @@ impl<F> FittedWindowed<F> {
             return Err(crate::Error::Model {
                 operation: "load",
                 reason: format!("`{}`: the feature window differs from its state's", self.name),
+                cause: None,
             });
         }
         if inner_width != self.n_features * self.features.per_column() {
             return Err(crate::Error::Model {
                 operation: "load",
                 reason: format!("`{}`: inner model width", self.name),
+                cause: None,
             });
         }
         Ok(())

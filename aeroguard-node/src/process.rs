@@ -1,4 +1,4 @@
-//! A sensor node as a process of its own (what `aeroguard-node sensor` and `sensor_cluster sensor-node` run):
+//! A sensor node as a process of its own (what `aeroguard-node sensor` runs; `aeroguard-node cluster` starts them):
 //! its events go to stdout as JSON lines, which the orchestrator reads.
 
 use std::sync::Arc;

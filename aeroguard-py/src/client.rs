@@ -9,7 +9,6 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors;
 use crate::ints::{Int, opt};
 use crate::runtime::{block, runtime, seconds};
 use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
@@ -55,10 +54,10 @@ impl Client {
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
-    ) -> PyResult<Self> {
+    ) -> crate::errors::Result<Self> {
         let session = seconds("session_timeout", session_timeout)?;
         if session.is_zero() {
-            return Err(PyValueError::new_err("session_timeout must be above zero"));
+            return Err(crate::errors::value_error("session_timeout must be above zero"));
         }
         let id = node
             .parse()
@@ -69,28 +68,28 @@ impl Client {
                 let options = aeroguard_consensus::SessionOptions::new(session).with_grace(session * 3 / 10);
                 let cluster = memory()?;
                 let _inside = runtime()?.enter();
-                cluster.connect_with(id, options).map_err(errors::consensus)?
+                cluster.connect_with(id, options)?
             }
             "zookeeper" => {
                 let hosts = hosts.unwrap_or_else(|| "127.0.0.1:2181".into());
                 let mut options = ZkOptions::new(hosts).with_session_timeout(session);
                 if let Some(credential) = zk_auth {
-                    let digest = ZkDigest::parse(&credential).map_err(errors::consensus)?;
+                    let digest = ZkDigest::parse(&credential)?;
                     let mut auth = ZkAuth::member(digest);
                     if let Some(own) = zk_node_auth {
-                        auth = auth.with_node(ZkDigest::parse(&own).map_err(errors::consensus)?);
+                        auth = auth.with_node(ZkDigest::parse(&own)?);
                     }
                     for (member, identity) in zk_members.unwrap_or_default() {
-                        let identity: ZkIdentity = identity.parse().map_err(errors::consensus)?;
+                        let identity: ZkIdentity = identity.parse()?;
                         auth = auth.with_member(&member, identity);
                     }
                     options = options.with_auth(auth);
                 } else if zk_node_auth.is_some() || zk_members.is_some() {
-                    return Err(PyValueError::new_err(
+                    return Err(crate::errors::value_error(
                         "zk_node_auth and zk_members need zk_auth, the cluster's credential",
                     ));
                 }
-                block(py, ZkCoordinator::connect(id, options))?.map_err(errors::consensus)?
+                block(py, ZkCoordinator::connect(id, options))??
             }
             "redis" => {
                 let options = match (url, sentinels) {
@@ -101,28 +100,26 @@ impl Client {
                     }
                     (None, None) => RedisOptions::direct("redis://127.0.0.1:6379"),
                     (Some(_), Some(_)) => {
-                        return Err(PyValueError::new_err("give url or sentinels, not both"));
+                        return Err(crate::errors::value_error("give url or sentinels, not both"));
                     }
                 }
                 .with_session_timeout(session);
                 let mut options = options;
                 if let Some(c) = redis_auth {
-                    options =
-                        options.with_credentials(RedisCredentials::parse(&c).map_err(errors::consensus)?);
+                    options = options.with_credentials(RedisCredentials::parse(&c)?);
                 }
                 if let Some(path) = redis_ca {
-                    options = options.with_tls(RedisTls::from_ca_file(path).map_err(errors::consensus)?);
+                    options = options.with_tls(RedisTls::from_ca_file(path)?);
                 }
                 if let Some(c) = sentinel_auth {
-                    options = options
-                        .with_sentinel_credentials(RedisCredentials::parse(&c).map_err(errors::consensus)?);
+                    options = options.with_sentinel_credentials(RedisCredentials::parse(&c)?);
                 }
-                let c = block(py, RedisCoordinator::connect(id, options))?.map_err(errors::consensus)?;
+                let c = block(py, RedisCoordinator::connect(id, options))??;
                 redis = Some(c.clone());
                 c
             }
             other => {
-                return Err(PyValueError::new_err(format!(
+                return Err(crate::errors::value_error(format!(
                     "unknown backend {other:?}: memory, zookeeper or redis"
                 )));
             }
@@ -143,8 +140,8 @@ impl Client {
     }
 
     /// The election called `name`.
-    fn election(&self, name: &str) -> PyResult<Election> {
-        self.inner.election(name).map_err(errors::consensus)?;
+    fn election(&self, name: &str) -> crate::errors::Result<Election> {
+        self.inner.election(name)?;
         Ok(Election {
             client: self.inner.clone(),
             name: name.to_string(),
@@ -154,10 +151,10 @@ impl Client {
     /// The queue called `name`. An item delivered `max_deliveries` times without an ack moves to the queue
     /// `"<name>.dead"` on its next take (`None`: no limit).
     #[pyo3(signature = (name, max_deliveries = 16))]
-    fn queue(&self, name: &str, max_deliveries: Option<u32>) -> PyResult<Queue> {
+    fn queue(&self, name: &str, max_deliveries: Option<u32>) -> crate::errors::Result<Queue> {
         let options = match max_deliveries {
             Some(0) => {
-                return Err(PyValueError::new_err(
+                return Err(crate::errors::value_error(
                     "max_deliveries: must be at least 1 (None: no limit)",
                 ));
             }
@@ -165,32 +162,36 @@ impl Client {
             None => aeroguard_consensus::QueueOptions::unlimited(),
         };
         Ok(Queue {
-            inner: self.inner.queue_with(name, options).map_err(errors::consensus)?,
+            inner: self.inner.queue_with(name, options)?,
         })
     }
 
     /// Registers this node in `service` with a JSON-serialisable payload; dropping the registration (or closing
     /// the client) removes it.
     #[pyo3(signature = (service, payload = None))]
-    fn register(&self, py: Python<'_>, service: &str, payload: Option<&str>) -> PyResult<Registration> {
+    fn register(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        payload: Option<&str>,
+    ) -> crate::errors::Result<Registration> {
         let payload: serde_json::Value = match payload {
             Some(p) => serde_json::from_str(p).map_err(|e| PyValueError::new_err(format!("payload: {e}")))?,
             None => serde_json::Value::Null,
         };
         let registry = self.inner.registry();
         let service = service.to_string();
-        let r = block(py, async move { registry.register(&service, payload).await })?
-            .map_err(errors::consensus)?;
+        let r = block(py, async move { registry.register(&service, payload).await })??;
         Ok(Registration {
             inner: Mutex::new(Some(r)),
         })
     }
 
     /// The live nodes of `service`, with their payloads as JSON text.
-    fn instances(&self, py: Python<'_>, service: &str) -> PyResult<Vec<(String, String)>> {
+    fn instances(&self, py: Python<'_>, service: &str) -> crate::errors::Result<Vec<(String, String)>> {
         let registry = self.inner.registry();
         let service = service.to_string();
-        let all = block(py, async move { registry.instances(&service).await })?.map_err(errors::consensus)?;
+        let all = block(py, async move { registry.instances(&service).await })??;
         Ok(all
             .into_iter()
             .map(|i| (i.node.to_string(), i.payload.to_string()))
@@ -199,11 +200,15 @@ impl Client {
 
     /// Calls `callback(nodes: list[str])` with the membership of `service` now and after every change, from a
     /// background thread, until the returned watch is stopped.
-    fn watch_members(&self, py: Python<'_>, service: &str, callback: Py<PyAny>) -> PyResult<Watch> {
+    fn watch_members(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        callback: Py<PyAny>,
+    ) -> crate::errors::Result<Watch> {
         let registry = self.inner.registry();
         let service = service.to_string();
-        let mut watch =
-            block(py, async move { registry.watch(&service).await })?.map_err(errors::consensus)?;
+        let mut watch = block(py, async move { registry.watch(&service).await })??;
         let calls = Callbacks::start("members", move |py, nodes: Vec<String>| {
             callback.call1(py, (nodes,)).map(drop)
         })?;
@@ -218,10 +223,10 @@ impl Client {
     }
 
     /// The current `(version, value)` of config `key` (bytes), or None.
-    fn get_config(&self, py: Python<'_>, key: &str) -> PyResult<Option<(u64, Py<PyBytes>)>> {
+    fn get_config(&self, py: Python<'_>, key: &str) -> crate::errors::Result<Option<(u64, Py<PyBytes>)>> {
         let store = self.inner.config();
         let key = key.to_string();
-        let v = block(py, async move { store.get_raw(&key).await })?.map_err(errors::consensus)?;
+        let v = block(py, async move { store.get_raw(&key).await })??;
         Ok(v.map(|v| (v.version, PyBytes::new(py, &v.value).unbind())))
     }
 
@@ -234,7 +239,7 @@ impl Client {
         key: &str,
         value: Vec<u8>,
         version: Option<Int<u64>>,
-    ) -> PyResult<u64> {
+    ) -> crate::errors::Result<u64> {
         let version = opt(version);
         let expect = match version {
             None => Expect::Any,
@@ -243,15 +248,18 @@ impl Client {
         };
         let store = self.inner.config();
         let key = key.to_string();
-        block(py, async move { store.set_raw(&key, value, expect).await })?.map_err(errors::consensus)
+        Ok(block(
+            py,
+            async move { store.set_raw(&key, value, expect).await },
+        )??)
     }
 
     /// Calls `callback(version, value: bytes)` for the current value of `key` and every newer one, from a
     /// background thread, until the returned watch is stopped.
-    fn watch_config(&self, py: Python<'_>, key: &str, callback: Py<PyAny>) -> PyResult<Watch> {
+    fn watch_config(&self, py: Python<'_>, key: &str, callback: Py<PyAny>) -> crate::errors::Result<Watch> {
         let store = self.inner.config();
         let key = key.to_string();
-        let mut watch = block(py, async move { store.watch_raw(&key).await })?.map_err(errors::consensus)?;
+        let mut watch = block(py, async move { store.watch_raw(&key).await })??;
         let calls = Callbacks::start("config", move |py, (version, value): (u64, Vec<u8>)| {
             callback.call1(py, (version, PyBytes::new(py, &value))).map(drop)
         })?;
@@ -268,10 +276,15 @@ impl Client {
     /// The leader's side of round `name` among the registered members of `service`: collects answers for up to
     /// `deadline` seconds until `quorum` ("majority", "all" or a count) answered.
     #[pyo3(signature = (name, service, *, deadline = 1.0, quorum = "majority"))]
-    fn round_leader(&self, name: &str, service: &str, deadline: f64, quorum: &str) -> PyResult<RoundLeader> {
+    fn round_leader(
+        &self,
+        name: &str,
+        service: &str,
+        deadline: f64,
+        quorum: &str,
+    ) -> crate::errors::Result<RoundLeader> {
         let options = round_options(name, service, deadline, quorum)?;
-        let inner = aeroguard_consensus::round::RoundLeader::new(self.inner.clone(), options)
-            .map_err(errors::consensus)?;
+        let inner = aeroguard_consensus::round::RoundLeader::new(self.inner.clone(), options)?;
         Ok(RoundLeader {
             inner: Arc::new(inner),
             unattested: Default::default(),
@@ -280,13 +293,17 @@ impl Client {
 
     /// A follower's side of round `name`.
     #[pyo3(signature = (name, service))]
-    fn round_follower(&self, py: Python<'_>, name: &str, service: &str) -> PyResult<RoundFollower> {
+    fn round_follower(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        service: &str,
+    ) -> crate::errors::Result<RoundFollower> {
         let options = round_options(name, service, 1.0, "majority")?;
         let c = self.inner.clone();
         let f = block(py, async move {
             aeroguard_consensus::round::RoundFollower::new(c, &options).await
-        })?
-        .map_err(errors::consensus)?;
+        })??;
         Ok(RoundFollower {
             inner: Arc::new(tokio::sync::Mutex::new(f)),
             last: Mutex::new(None),

@@ -20,8 +20,8 @@ pub struct Election {
 impl Election {
     /// Campaigns until elected (or `timeout` seconds pass: `TimeoutError`); Ctrl-C interrupts.
     #[pyo3(signature = (timeout = None))]
-    fn campaign(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Leadership> {
-        let e = self.client.election(&self.name).map_err(errors::consensus)?;
+    fn campaign(&self, py: Python<'_>, timeout: Option<f64>) -> crate::errors::Result<Leadership> {
+        let e = self.client.election(&self.name)?;
         let limit = maybe_seconds("timeout", timeout)?;
         let won = block(py, async move {
             match limit {
@@ -33,8 +33,7 @@ impl Election {
                 })?,
                 None => e.campaign().await,
             }
-        })?
-        .map_err(errors::consensus)?;
+        })??;
         Ok(Leadership {
             inner: Mutex::new(Some(won)),
         })
@@ -55,24 +54,24 @@ impl Election {
     }
 
     /// Every candidate, the leader first.
-    fn contenders(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let e = self.client.election(&self.name).map_err(errors::consensus)?;
-        let all = block(py, async move { e.contenders().await })?.map_err(errors::consensus)?;
+    fn contenders(&self, py: Python<'_>) -> crate::errors::Result<Vec<String>> {
+        let e = self.client.election(&self.name)?;
+        let all = block(py, async move { e.contenders().await })??;
         Ok(all.into_iter().map(|n| n.to_string()).collect())
     }
 
     /// The current leader, if any.
-    fn leader(&self, py: Python<'_>) -> PyResult<Option<String>> {
-        let e = self.client.election(&self.name).map_err(errors::consensus)?;
-        let l = block(py, async move { e.leader().await })?.map_err(errors::consensus)?;
+    fn leader(&self, py: Python<'_>) -> crate::errors::Result<Option<String>> {
+        let e = self.client.election(&self.name)?;
+        let l = block(py, async move { e.leader().await })??;
         Ok(l.map(|n| n.to_string()))
     }
 
     /// The current grant as the backend records it, `(leader, token)`, or `None`: what a writer outside the
     /// cluster checks a posted token against (any other token is stale or forged).
-    fn grant(&self, py: Python<'_>) -> PyResult<Option<(String, u64)>> {
-        let e = self.client.election(&self.name).map_err(errors::consensus)?;
-        let g = block(py, async move { e.grant().await })?.map_err(errors::consensus)?;
+    fn grant(&self, py: Python<'_>) -> crate::errors::Result<Option<(String, u64)>> {
+        let e = self.client.election(&self.name)?;
+        let g = block(py, async move { e.grant().await })??;
         Ok(g.map(|g| (g.node.to_string(), g.token.0)))
     }
 }
@@ -100,19 +99,19 @@ impl Leadership {
     }
 
     /// The token, or `LeadershipLostError` if the leadership is no longer trusted.
-    fn ensure(&self) -> PyResult<u64> {
+    fn ensure(&self) -> crate::errors::Result<u64> {
         let g = self.inner.lock();
         match g.as_ref() {
-            Some(l) => l.ensure().map(|t| t.0).map_err(errors::consensus),
-            None => Err(errors::LeadershipLostError::new_err("resigned")),
+            Some(l) => Ok(l.ensure()?.0),
+            None => Err(errors::LeadershipLostError::new_err("resigned").into()),
         }
     }
 
     /// Steps down now.
-    fn resign(&self, py: Python<'_>) -> PyResult<()> {
+    fn resign(&self, py: Python<'_>) -> crate::errors::Result<()> {
         let l = self.inner.lock().take();
         match l {
-            Some(l) => block(py, async move { l.resign().await })?.map_err(errors::consensus),
+            Some(l) => Ok(block(py, async move { l.resign().await })??),
             None => Ok(()),
         }
     }

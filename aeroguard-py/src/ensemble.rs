@@ -5,7 +5,6 @@ use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::errors;
 use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
@@ -133,7 +132,7 @@ impl Ensemble {
         neural: bool,
         m: Option<f64>,
         random_state: u64,
-    ) -> PyResult<Ensemble> {
+    ) -> crate::errors::Result<Ensemble> {
         let mut recipe = if neural {
             EnsembleRecipe::full()
         } else {
@@ -144,7 +143,7 @@ impl Ensemble {
             recipe.voting.m = m;
         }
         let x = x.as_array().to_owned();
-        let voter = py.detach(|| recipe.fit(x.view())).map_err(errors::detect)?;
+        let voter = py.detach(|| recipe.fit(x.view()))?;
         Ok(Ensemble { voter })
     }
 
@@ -163,7 +162,7 @@ impl Ensemble {
         window: Option<Int<usize>>,
         k_of_seconds: Option<f64>,
         window_seconds: Option<f64>,
-    ) -> PyResult<Ensemble> {
+    ) -> crate::errors::Result<Ensemble> {
         let (k_of, window) = (opt(k_of), opt(window));
         let mut models = Vec::with_capacity(members.len());
         for (i, member) in members.iter().enumerate() {
@@ -192,7 +191,7 @@ impl Ensemble {
         match (k_of, window) {
             (Some(k), Some(w)) => b = b.k_of_window(k, w),
             (None, None) => {}
-            _ => return Err(PyValueError::new_err("give k_of and window together")),
+            _ => return Err(crate::errors::value_error("give k_of and window together")),
         }
         match (k_of_seconds, window_seconds) {
             (Some(k), Some(w)) => {
@@ -205,14 +204,12 @@ impl Ensemble {
             }
             (None, None) => {}
             _ => {
-                return Err(PyValueError::new_err(
+                return Err(crate::errors::value_error(
                     "give k_of_seconds and window_seconds together",
                 ));
             }
         }
-        Ok(Ensemble {
-            voter: b.build().map_err(errors::detect)?,
-        })
+        Ok(Ensemble { voter: b.build()? })
     }
 
     /// The members' names.
@@ -226,11 +223,11 @@ impl Ensemble {
     }
 
     /// Decides every row of `x` (one sequence from a fresh state), without the GIL.
-    fn decide(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Verdict>> {
+    fn decide(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<Vec<Verdict>> {
         let view = x.as_array();
         self.check(view.ncols(), view.iter().all(|v| v.is_finite()))?;
         let voter = &self.voter;
-        let out = py.detach(|| voter.decide(view)).map_err(errors::detect)?;
+        let out = py.detach(|| voter.decide(view))?;
         Ok(out.into_iter().map(verdict).collect())
     }
 
@@ -249,15 +246,15 @@ impl Ensemble {
     }
 
     /// The ensemble as JSON.
-    fn save(&self) -> PyResult<String> {
-        self.voter.save().map_err(errors::detect)
+    fn save(&self) -> crate::errors::Result<String> {
+        Ok(self.voter.save()?)
     }
 
     /// An ensemble from `save()`'s JSON (checked).
     #[staticmethod]
-    fn load(json: &str) -> PyResult<Ensemble> {
+    fn load(json: &str) -> crate::errors::Result<Ensemble> {
         Ok(Ensemble {
-            voter: Voter::<Model>::load(json).map_err(errors::detect)?,
+            voter: Voter::<Model>::load(json)?,
         })
     }
 

@@ -132,3 +132,63 @@ pub fn consensus(e: aeroguard_consensus::Error) -> PyErr {
         _ => CoordinationError::new_err(text),
     }
 }
+
+/// What a binding can fail with: a Python error, or a library's, mapped to its exception when it crosses into
+/// Python (the wrapper polars uses, so `?` works on every library call).
+///
+/// `#[pymethods]` and `#[pyfunction]`s return [`Result`]; PyO3 turns the error into the exception through
+/// `From<Error> for PyErr`.
+#[derive(Debug)]
+pub enum Error {
+    /// Already a Python exception.
+    Py(PyErr),
+    /// A detector or the ensemble failed.
+    Detect(aeroguard_detect::Error),
+    /// Fusion failed, or an identifier was refused.
+    Core(aeroguard_core::Error),
+    /// A coordination call failed.
+    Consensus(aeroguard_consensus::Error),
+}
+
+/// `Result<T, Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<PyErr> for Error {
+    fn from(e: PyErr) -> Self {
+        Error::Py(e)
+    }
+}
+
+impl From<aeroguard_detect::Error> for Error {
+    fn from(e: aeroguard_detect::Error) -> Self {
+        Error::Detect(e)
+    }
+}
+
+impl From<aeroguard_core::Error> for Error {
+    fn from(e: aeroguard_core::Error) -> Self {
+        Error::Core(e)
+    }
+}
+
+impl From<aeroguard_consensus::Error> for Error {
+    fn from(e: aeroguard_consensus::Error) -> Self {
+        Error::Consensus(e)
+    }
+}
+
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        match e {
+            Error::Py(e) => e,
+            Error::Detect(e) => detect(e),
+            Error::Core(e) => core(e),
+            Error::Consensus(e) => consensus(e),
+        }
+    }
+}
+
+/// A `ValueError` as an [`Error`], for functions that return [`Result`].
+pub fn value_error<A: pyo3::PyErrArguments + Send + Sync + 'static>(args: A) -> Error {
+    Error::Py(PyValueError::new_err(args))
+}

@@ -6,7 +6,6 @@ use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::errors;
 use crate::ints::{Int, opt};
 
 /// The fused value, with what was used and what was excluded and why.
@@ -50,7 +49,7 @@ pub fn fuse(
     f: Option<Int<usize>>,
     half_width: Option<PyReadonlyArray1<'_, f64>>,
     sensors: Option<Vec<String>>,
-) -> PyResult<Estimate> {
+) -> crate::errors::Result<Estimate> {
     let f = opt(f);
     let kind: StrategyKind = serde_json::from_value(serde_json::Value::String(strategy.to_string())).map_err(|_| {
         PyValueError::new_err(format!(
@@ -63,7 +62,7 @@ pub fn fuse(
         && w.len() != 1
         && w.len() != values.len()
     {
-        return Err(PyValueError::new_err(format!(
+        return Err(crate::errors::value_error(format!(
             "half_width has {} values for {} readings: give one, or one per reading",
             w.len(),
             values.len()
@@ -72,7 +71,7 @@ pub fn fuse(
     if let Some(s) = &sensors
         && s.len() != values.len()
     {
-        return Err(PyValueError::new_err(format!(
+        return Err(crate::errors::value_error(format!(
             "{} sensors for {} readings",
             s.len(),
             values.len()
@@ -87,7 +86,7 @@ pub fn fuse(
         }),
         screen: Default::default(),
     };
-    let fusion = config.build().map_err(errors::core)?;
+    let fusion = config.build()?;
     let now = Timestamp::now();
     let mut readings = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
@@ -95,7 +94,7 @@ pub fn fuse(
             Some(s) => s[i].clone(),
             None => format!("s{i}"),
         };
-        let mut r = Reading::new(SensorId::new(id).map_err(errors::core)?, *v, now);
+        let mut r = Reading::new(SensorId::new(id)?, *v, now);
         if let Some(w) = &widths {
             r = r.with_half_width(if w.len() == 1 { w[0] } else { w[i] });
         }
@@ -106,8 +105,7 @@ pub fn fuse(
         py.detach(|| fusion.fuse(&readings, now))
     } else {
         fusion.fuse(&readings, now)
-    }
-    .map_err(errors::core)?;
+    }?;
     Ok(Estimate {
         value: est.value,
         interval: est.interval.map(|i| (i.lo, i.hi)),

@@ -8,7 +8,6 @@ use aeroguard_core::Timestamp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::errors;
 use crate::ints::Int;
 use crate::runtime::{block, runtime};
 
@@ -50,10 +49,10 @@ impl History {
         token: Int<u64>,
         points: Vec<Bound<'_, PyAny>>,
         owner: &str,
-    ) -> PyResult<()> {
+    ) -> crate::errors::Result<()> {
         let token = token.0;
         if points.len() > MAX_POINTS {
-            return Err(PyValueError::new_err(format!(
+            return Err(crate::errors::value_error(format!(
                 "points: {} in one call, at most {MAX_POINTS}",
                 points.len()
             )));
@@ -74,12 +73,18 @@ impl History {
         }
         let (h, series) = (self.inner.clone(), series.to_string());
         let writer = Writer::new(FencingToken(token), owner);
-        block(py, async move { h.append(&series, &writer, &out).await })?.map_err(errors::consensus)
+        Ok(block(py, async move { h.append(&series, &writer, &out).await })??)
     }
 
     /// The points of `series` with `from_ms <= at <= to_ms`, oldest first.
     #[pyo3(signature = (series, from_ms = 0, to_ms = i64::MAX / 2))]
-    fn range(&self, py: Python<'_>, series: &str, from_ms: i64, to_ms: i64) -> PyResult<Vec<PyPoint>> {
+    fn range(
+        &self,
+        py: Python<'_>,
+        series: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> crate::errors::Result<Vec<PyPoint>> {
         let (h, series) = (self.inner.clone(), series.to_string());
         let points = block(py, async move {
             h.range(
@@ -88,8 +93,7 @@ impl History {
                 Timestamp::from_millis(to_ms),
             )
             .await
-        })?
-        .map_err(errors::consensus)?;
+        })??;
         Ok(points
             .into_iter()
             .map(|p| (p.at.as_millis(), p.value, p.alarm))
@@ -97,9 +101,9 @@ impl History {
     }
 
     /// The highest token the series has accepted, or None.
-    fn fence(&self, py: Python<'_>, series: &str) -> PyResult<Option<u64>> {
+    fn fence(&self, py: Python<'_>, series: &str) -> crate::errors::Result<Option<u64>> {
         let (h, series) = (self.inner.clone(), series.to_string());
-        let f = block(py, async move { h.fence(&series).await })?.map_err(errors::consensus)?;
+        let f = block(py, async move { h.fence(&series).await })??;
         Ok(f.map(|t| t.0))
     }
 }

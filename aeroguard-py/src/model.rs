@@ -4,8 +4,6 @@ use aeroguard_detect::{FittedDetector, Model};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::errors;
-
 /// A fitted detector: scores (higher is more anomalous) against its threshold.
 #[pyclass(module = "aeroguard._aeroguard")]
 #[derive(Debug, Clone)]
@@ -44,16 +42,16 @@ impl FittedModel {
         &self,
         py: Python<'py>,
         x: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    ) -> crate::errors::Result<Bound<'py, PyArray1<f64>>> {
         let view = x.as_array();
         let model = &self.model;
-        let scores = py.detach(|| model.score(view)).map_err(errors::detect)?;
+        let scores = py.detach(|| model.score(view))?;
         Ok(PyArray1::from_owned_array(py, scores))
     }
 
     /// Scores the next row of a stream.
-    fn update(&mut self, row: PyReadonlyArray1<'_, f64>) -> PyResult<f64> {
-        self.model.update(row.as_array()).map_err(errors::detect)
+    fn update(&mut self, row: PyReadonlyArray1<'_, f64>) -> crate::errors::Result<f64> {
+        Ok(self.model.update(row.as_array())?)
     }
 
     /// Forgets the streaming state.
@@ -62,15 +60,15 @@ impl FittedModel {
     }
 
     /// The model as JSON.
-    fn save(&self) -> PyResult<String> {
-        self.model.save().map_err(errors::detect)
+    fn save(&self) -> crate::errors::Result<String> {
+        Ok(self.model.save()?)
     }
 
     /// A model from `save()`'s JSON (checked).
     #[staticmethod]
-    fn load(json: &str) -> PyResult<FittedModel> {
+    fn load(json: &str) -> crate::errors::Result<FittedModel> {
         Ok(FittedModel {
-            model: Model::load(json).map_err(errors::detect)?,
+            model: Model::load(json)?,
         })
     }
 

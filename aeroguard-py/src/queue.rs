@@ -7,7 +7,6 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors;
 use crate::runtime::{block, maybe_seconds, runtime};
 use aeroguard_consensus::Delivery as RsDelivery;
 
@@ -20,26 +19,26 @@ pub struct Queue {
 #[pymethods]
 impl Queue {
     /// Appends an item.
-    fn put(&self, py: Python<'_>, item: Vec<u8>) -> PyResult<()> {
+    fn put(&self, py: Python<'_>, item: Vec<u8>) -> crate::errors::Result<()> {
         let q = self.inner.clone();
-        block(py, async move { q.put(item).await })?.map_err(errors::consensus)
+        Ok(block(py, async move { q.put(item).await })??)
     }
 
     /// Takes the oldest item, waiting up to `timeout` seconds (forever with None): `TimeoutError` if none.
     /// Ack the delivery, or it comes back.
     #[pyo3(signature = (timeout = None))]
-    fn get(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Delivery> {
+    fn get(&self, py: Python<'_>, timeout: Option<f64>) -> crate::errors::Result<Delivery> {
         let q = self.inner.clone();
         let t = maybe_seconds("timeout", timeout)?;
-        let d = block(py, async move { q.take(t).await })?.map_err(errors::consensus)?;
+        let d = block(py, async move { q.take(t).await })??;
         Ok(Delivery {
             inner: Mutex::new(Some(d)),
         })
     }
 
-    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+    fn __len__(&self, py: Python<'_>) -> crate::errors::Result<usize> {
         let q = self.inner.clone();
-        block(py, async move { q.len().await })?.map_err(errors::consensus)
+        Ok(block(py, async move { q.len().await })??)
     }
 }
 
@@ -60,11 +59,11 @@ impl Delivery {
     }
 
     /// Removes the item.
-    fn ack(&self, py: Python<'_>) -> PyResult<()> {
+    fn ack(&self, py: Python<'_>) -> crate::errors::Result<()> {
         let d = self.inner.lock().take();
         match d {
-            Some(d) => block(py, async move { d.ack().await })?.map_err(errors::consensus),
-            None => Err(PyValueError::new_err("already acked")),
+            Some(d) => Ok(block(py, async move { d.ack().await })??),
+            None => Err(crate::errors::value_error("already acked")),
         }
     }
 }

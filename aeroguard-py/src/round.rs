@@ -61,13 +61,13 @@ impl RoundLeader {
 
     /// Opens the next round under `leadership` and collects it: `(round, token, answers {node: json},
     /// missing [node], reached_quorum)`. `LeadershipLostError` or `FencedError` if a newer leader took over.
-    fn run(&self, py: Python<'_>, leadership: &Leadership) -> PyResult<RoundOutcome> {
+    fn run(&self, py: Python<'_>, leadership: &Leadership) -> crate::errors::Result<RoundOutcome> {
         let inner = self.inner.clone();
         let guard = leadership.inner.lock();
         let lead = guard
             .as_ref()
             .ok_or_else(|| errors::LeadershipLostError::new_err("resigned"))?;
-        let r = block(py, inner.run(lead))?.map_err(errors::consensus)?;
+        let r = block(py, inner.run(lead))??;
         *self.unattested.lock() = r
             .unattested
             .iter()
@@ -90,7 +90,7 @@ impl RoundLeader {
 impl RoundFollower {
     /// Waits for the next round: `(round, token, leader)`.
     #[pyo3(signature = (timeout = None))]
-    fn next_round(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<(u64, u64, String)> {
+    fn next_round(&self, py: Python<'_>, timeout: Option<f64>) -> crate::errors::Result<(u64, u64, String)> {
         let inner = self.inner.clone();
         let limit = maybe_seconds("timeout", timeout)?;
         let a = block(py, async move {
@@ -104,15 +104,14 @@ impl RoundFollower {
                 })?,
                 None => f.next_round().await,
             }
-        })?
-        .map_err(errors::consensus)?;
+        })??;
         let out = (a.round, a.token.0, a.leader.to_string());
         *self.last.lock() = Some(a);
         Ok(out)
     }
 
     /// Hands in this node's answer (JSON text) for the round `next_round` returned last.
-    fn submit(&self, py: Python<'_>, value: &str) -> PyResult<()> {
+    fn submit(&self, py: Python<'_>, value: &str) -> crate::errors::Result<()> {
         let value: serde_json::Value =
             serde_json::from_str(value).map_err(|e| PyValueError::new_err(format!("value: {e}")))?;
         let a = self
@@ -121,6 +120,9 @@ impl RoundFollower {
             .clone()
             .ok_or_else(|| PyValueError::new_err("no round yet: call next_round() first"))?;
         let inner = self.inner.clone();
-        block(py, async move { inner.lock().await.submit(&a, &value).await })?.map_err(errors::consensus)
+        Ok(block(
+            py,
+            async move { inner.lock().await.submit(&a, &value).await },
+        )??)
     }
 }

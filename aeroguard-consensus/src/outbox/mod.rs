@@ -106,11 +106,12 @@ impl<T> std::fmt::Debug for Outbox<T> {
     }
 }
 
-fn storage(operation: &'static str, path: &Path, e: impl std::fmt::Display) -> Error {
+fn storage(operation: &'static str, path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Backend {
         backend: "outbox",
         operation,
         message: format!("{}: {e}", path.display()),
+        cause: Some(aeroguard_core::Cause::new(e)),
     }
 }
 
@@ -401,34 +402,27 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
         operation: &'static str,
         f: impl FnOnce(&mut redb::Table<u64, &[u8]>, &mut redb::Table<&str, u64>) -> Result<()>,
     ) -> Result<()> {
-        let fail = |e: &dyn std::fmt::Display| storage(operation, &self.path, e);
-        let mut txn = self.db.begin_write().map_err(|e| fail(&e))?;
-        txn.set_durability(durability).map_err(|e| fail(&e))?;
+        let fail = |e: redb::Error| storage(operation, &self.path, e);
+        let mut txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
+        txn.set_durability(durability).map_err(|e| fail(e.into()))?;
         {
-            let mut entries = txn.open_table(ENTRIES).map_err(|e| fail(&e))?;
-            let mut meta = txn.open_table(META).map_err(|e| fail(&e))?;
+            let mut entries = txn.open_table(ENTRIES).map_err(|e| fail(e.into()))?;
+            let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
             f(&mut entries, &mut meta)?;
         }
-        txn.commit().map_err(|e| fail(&e))
+        txn.commit().map_err(|e| fail(e.into()))
     }
 }
 
 fn get(meta: &redb::Table<&str, u64>, key: &str) -> Result<u64> {
     Ok(meta
         .get(key)
-        .map_err(|e| Error::Backend {
-            backend: "outbox",
-            operation: "read",
-            message: e.to_string(),
-        })?
+        .map_err(|e| Error::backend("outbox", "read", e))?
         .map_or(0, |v| v.value()))
 }
 
 fn set(meta: &mut redb::Table<&str, u64>, key: &str, value: u64) -> Result<()> {
-    meta.insert(key, value).map_err(|e| Error::Backend {
-        backend: "outbox",
-        operation: "write",
-        message: e.to_string(),
-    })?;
+    meta.insert(key, value)
+        .map_err(|e| Error::backend("outbox", "write", e))?;
     Ok(())
 }

@@ -90,6 +90,7 @@ pub(crate) fn refused_or_failed(e: &RedisError, operation: &'static str) -> Erro
             backend: BACKEND,
             operation,
             message: e.to_string(),
+            cause: Some(aeroguard_core::Cause::new(e.clone())),
         }
     }
 }

@@ -111,9 +111,11 @@ async fn list(session: &Session, service: &str) -> Result<(Vec<Instance>, String
         backend: super::BACKEND,
         operation: "list instances",
         message,
+        cause: None,
     };
     let text = |v: &redis::Value| -> Result<String> {
-        redis::from_redis_value_ref::<String>(v).map_err(|e| bad(e.to_string()))
+        redis::from_redis_value_ref::<String>(v)
+            .map_err(|e| Error::backend(super::BACKEND, "list instances", e))
     };
     let mut it = raw.iter();
     let last = it.next().map(text).transpose()?.unwrap_or_else(|| "0-0".into());

@@ -136,9 +136,5 @@ impl Tenure for RedisTenure {
 
 pub(super) fn node_of(member: &str) -> Result<NodeId> {
     let node = member.rsplit_once('~').map_or(member, |(n, _)| n);
-    NodeId::new(node).map_err(|e| Error::Backend {
-        backend: super::BACKEND,
-        operation: "contenders",
-        message: e.to_string(),
-    })
+    NodeId::new(node).map_err(|e| Error::backend(super::BACKEND, "contenders", e))
 }

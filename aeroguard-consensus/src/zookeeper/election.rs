@@ -193,11 +193,7 @@ impl Election for ZkElection {
             };
             match client.check_stat(&format!("{}/{name}", self.dir)).await {
                 Ok(Some(stat)) => {
-                    let node = NodeId::new(node).map_err(|e| Error::Backend {
-                        backend: super::BACKEND,
-                        operation: "grant",
-                        message: e.to_string(),
-                    })?;
+                    let node = NodeId::new(node).map_err(|e| Error::backend(super::BACKEND, "grant", e))?;
                     return Ok(Some(crate::Grant {
                         node,
                         token: FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
@@ -218,11 +214,7 @@ impl Election for ZkElection {
         let all = self.candidates(&client).await?;
         all.into_iter()
             .map(|(_, node, _)| {
-                NodeId::new(node).map_err(|e| Error::Backend {
-                    backend: super::BACKEND,
-                    operation: "contenders",
-                    message: e.to_string(),
-                })
+                NodeId::new(node).map_err(|e| Error::backend(super::BACKEND, "contenders", e))
             })
             .collect()
     }

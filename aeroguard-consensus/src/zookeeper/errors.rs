@@ -30,10 +30,6 @@ pub(crate) fn zk_err(e: zk::Error, operation: &'static str) -> Error {
             operation,
             after: Duration::ZERO,
         },
-        other => Error::Backend {
-            backend: BACKEND,
-            operation,
-            message: other.to_string(),
-        },
+        other => Error::backend(BACKEND, operation, other),
     }
 }

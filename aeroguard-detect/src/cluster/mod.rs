@@ -237,6 +237,7 @@ fn inverse_cholesky(z: &Array2<f64>) -> Result<Array2<f64>> {
                     return Err(Error::Fit {
                         what: "cluster profile",
                         reason: "correlation matrix is not positive definite".into(),
+                        cause: None,
                     });
                 }
                 l[[i, i]] = s.sqrt();
@@ -261,6 +262,7 @@ fn learn(p: &ClusterProfile, z: Array2<f64>) -> Result<(Array2<f64>, f64)> {
     let fail = |reason: String| Error::Fit {
         what: "cluster profile",
         reason,
+        cause: None,
     };
     match p.algorithm {
         Algorithm::KMeans { k } => {
@@ -340,6 +342,7 @@ impl FittedClusterProfile {
             return Err(Error::Model {
                 operation: "load",
                 reason: "cluster profile: inconsistent shapes".into(),
+                cause: None,
             });
         }
         ClusterProfileBuilder(self.params.clone()).build().map(|_| ())

@@ -263,6 +263,7 @@ impl FittedIsolationForest {
             Err(Error::Model {
                 operation: "load",
                 reason: format!("isolation forest: {reason}"),
+                cause: None,
             })
         };
         if self.trees.is_empty() || self.n_features == 0 || self.max_samples == 0 {

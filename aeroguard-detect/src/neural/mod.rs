@@ -135,6 +135,7 @@ impl RowWindow {
             return Err(Error::Model {
                 operation: "load",
                 reason: "streaming window does not match the model".into(),
+                cause: None,
             });
         }
         Ok(())
@@ -187,5 +188,6 @@ pub(crate) fn damaged(reason: &str) -> Error {
     Error::Model {
         operation: "load",
         reason: reason.to_string(),
+        cause: None,
     }
 }

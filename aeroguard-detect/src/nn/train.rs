@@ -53,6 +53,7 @@ pub(crate) fn fit<N: Net>(
             return Err(Error::Fit {
                 what: name,
                 reason: format!("training loss became {loss} at epoch {epoch}; lower the learning rate"),
+                cause: None,
             });
         }
         if epoch == 0 {

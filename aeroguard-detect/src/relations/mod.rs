@@ -277,6 +277,7 @@ impl FittedRelations {
         let bad = |reason: &str| Error::Model {
             operation: "load",
             reason: format!("relations: {reason}"),
+            cause: None,
         };
         let n = self.n_features;
         if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {

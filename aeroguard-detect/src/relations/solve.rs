@@ -43,6 +43,7 @@ pub(super) fn regressions(z: &[Vec<f64>], ridge: f64) -> Result<Vec<Vec<f64>>> {
                     "relations: the training rows cannot predict related sensor {k} (its neighbours move \
                      exactly together); set a ridge above 0"
                 ),
+                cause: None,
             })?;
             let mut out = vec![0.0; n];
             for (&i, b) in keep.iter().zip(beta) {

@@ -285,6 +285,7 @@ impl FittedRules {
             return Err(Error::Model {
                 operation: "load",
                 reason: "rules: one state per rule".into(),
+                cause: None,
             });
         }
         Ok(())

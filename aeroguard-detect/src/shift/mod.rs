@@ -317,6 +317,7 @@ impl FittedLevelShift {
         let bad = |reason: &str| Error::Model {
             operation: "load",
             reason: format!("level shift: {reason}"),
+            cause: None,
         };
         let n = self.n_features;
         if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {

@@ -242,6 +242,7 @@ impl LikelihoodState {
         let bad = |reason: &str| Error::Model {
             operation: "load",
             reason: format!("likelihood: {reason}"),
+            cause: None,
         };
         self.spec.check()?;
         if self.recent.len() > self.spec.average || self.means.len() > self.spec.history {

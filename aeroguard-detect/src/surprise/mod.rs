@@ -308,6 +308,7 @@ impl FittedSurprise {
         let bad = |reason: &str| Error::Model {
             operation: "load",
             reason: format!("surprise: {reason}"),
+            cause: None,
         };
         self.params.check()?;
         let n = self.n_features;

@@ -62,9 +62,6 @@ pub async fn drain(file: &std::path::Path, name: &str, patience: Duration) -> Re
             Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    say(CommandEvent::Drained {
-        sent,
-        refused,
-    });
+    say(CommandEvent::Drained { sent, refused });
     Ok(())
 }

@@ -142,11 +142,7 @@ type Message = (Instant, Heard);
 type Started = (Arc<dyn Coordinator>, Arc<dyn HistoryStore>, Nodes);
 
 /// The nodes as tasks of this process on one memory cluster, their history in memory.
-fn start_tasks(
-    plan: &Plan,
-    session: Duration,
-    tx: &mpsc::UnboundedSender<Message>,
-) -> Result<Started> {
+fn start_tasks(plan: &Plan, session: Duration, tx: &mpsc::UnboundedSender<Message>) -> Result<Started> {
     let cluster = MemoryCluster::new();
     let history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
     let memory = SessionOptions::new(session).with_grace(session * 3 / 10);

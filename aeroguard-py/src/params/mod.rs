@@ -22,24 +22,27 @@ pub use relations::RelationsParams;
 pub use shift::LevelShiftParams;
 pub use surprise::SurpriseParams;
 
-use crate::errors;
 use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
 /// Fits `d` on `x` without the GIL.
-pub(crate) fn fit<D>(py: Python<'_>, d: &D, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel>
+pub(crate) fn fit<D>(
+    py: Python<'_>,
+    d: &D,
+    x: PyReadonlyArray2<'_, f64>,
+) -> crate::errors::Result<FittedModel>
 where
     D: Detector + Sync,
     D::Fitted: Into<Model> + Send,
 {
     let view = x.as_array();
-    let fitted = py.detach(|| d.fit(view)).map_err(errors::detect)?;
+    let fitted = py.detach(|| d.fit(view))?;
     Ok(FittedModel::new(fitted.into()))
 }
 
 /// `settle=(peak_release, rearm, rows)`, a tuple or a list of three (a saved detector's parameters come back
 /// from JSON as a list), as a [`Settle`]; `None` is none.
-pub(crate) fn settle(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Settle>> {
+pub(crate) fn settle(v: Option<&Bound<'_, PyAny>>) -> crate::errors::Result<Option<Settle>> {
     let Some(v) = v.filter(|v| !v.is_none()) else {
         return Ok(None);
     };
@@ -47,12 +50,10 @@ pub(crate) fn settle(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Settle>> {
         || PyValueError::new_err("settle must be (peak_release, rearm, rows), as (0.3, 1.0, 400), or None");
     let items: Vec<Bound<'_, PyAny>> = v.extract().map_err(|_| shape())?;
     let [peak, rearm, rows] = &items[..] else {
-        return Err(shape());
+        return Err(shape().into());
     };
     let rows: Int<usize> = rows.extract()?;
-    Settle::new(peak.extract()?, rearm.extract()?, rows.0)
-        .map(Some)
-        .map_err(errors::detect)
+    Ok(Some(Settle::new(peak.extract()?, rearm.extract()?, rows.0)?))
 }
 
 /// A [`Settle`] as Python sees it: `(peak_release, rearm, rows)` or None.
@@ -133,9 +134,9 @@ impl IsolationForestParams {
         contamination: Option<Bound<'_, PyAny>>,
         random_state: Option<Int<u64>>,
         n_jobs: Option<Int<i64>>,
-    ) -> PyResult<Self> {
+    ) -> crate::errors::Result<Self> {
         let (n_estimators, random_state, n_jobs) = (opt(n_estimators), opt(random_state), opt(n_jobs));
-        let d = IsolationForest::builder().build().map_err(errors::detect)?;
+        let d = IsolationForest::builder().build()?;
         let mut b = IsolationForest::builder()
             .n_estimators(n_estimators.unwrap_or(d.n_estimators()))
             .seed(random_state.unwrap_or(d.seed()));
@@ -159,15 +160,13 @@ impl IsolationForestParams {
         if let Some(n) = n_jobs {
             b = b.threads(if n < 1 { 0 } else { n as usize });
         }
-        Ok(IsolationForestParams {
-            inner: b.build().map_err(errors::detect)?,
-        })
+        Ok(IsolationForestParams { inner: b.build()? })
     }
 
     /// The builder's defaults, by parameter.
     #[staticmethod]
-    fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-        let p = IsolationForest::builder().build().map_err(errors::detect)?;
+    fn defaults(py: Python<'_>) -> crate::errors::Result<Bound<'_, PyDict>> {
+        let p = IsolationForest::builder().build()?;
         let d = PyDict::new(py);
         d.set_item("n_estimators", p.n_estimators())?;
         d.set_item("max_samples", "auto")?;
@@ -178,7 +177,7 @@ impl IsolationForestParams {
     }
 
     /// Fits on the rows of `x` (without the GIL).
-    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<FittedModel> {
         fit(py, &self.inner, x)
     }
 }
@@ -203,9 +202,9 @@ impl ClusterProfileParams {
         adapt: Option<f64>,
         contamination: Option<f64>,
         random_state: Option<Int<u64>>,
-    ) -> PyResult<Self> {
+    ) -> crate::errors::Result<Self> {
         let (n_clusters, min_samples, random_state) = (opt(n_clusters), opt(min_samples), opt(random_state));
-        let d = ClusterProfile::builder().build().map_err(errors::detect)?;
+        let d = ClusterProfile::builder().build()?;
         let default_k = match d.algorithm() {
             Algorithm::KMeans { k } => k,
             Algorithm::Dbscan { .. } => 3,
@@ -219,7 +218,7 @@ impl ClusterProfileParams {
                 min_points: min_samples.unwrap_or(5),
             },
             other => {
-                return Err(PyValueError::new_err(format!(
+                return Err(crate::errors::value_error(format!(
                     "algorithm {other:?}: \"kmeans\" or \"dbscan\""
                 )));
             }
@@ -230,15 +229,14 @@ impl ClusterProfileParams {
             .adapt(adapt.or(d.adapt()))
             .calibration(contamination.map_or(d.calibration(), Calibration::Contamination))
             .seed(random_state.unwrap_or(d.seed()))
-            .build()
-            .map_err(errors::detect)?;
+            .build()?;
         Ok(ClusterProfileParams { inner })
     }
 
     /// The builder's defaults, by parameter.
     #[staticmethod]
-    fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-        let p = ClusterProfile::builder().build().map_err(errors::detect)?;
+    fn defaults(py: Python<'_>) -> crate::errors::Result<Bound<'_, PyDict>> {
+        let p = ClusterProfile::builder().build()?;
         let d = PyDict::new(py);
         d.set_item("algorithm", "kmeans")?;
         d.set_item(
@@ -258,7 +256,7 @@ impl ClusterProfileParams {
     }
 
     /// Fits on the rows of `x` (without the GIL).
-    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<FittedModel> {
         fit(py, &self.inner, x)
     }
 }
@@ -326,7 +324,7 @@ impl RuleSetParams {
         quantiles: Option<(f64, f64)>,
         margin: Option<f64>,
         rows: Option<Int<usize>>,
-    ) -> PyResult<Self> {
+    ) -> crate::errors::Result<Self> {
         let rows = opt(rows);
         let d = LearnRules::default();
         let rules = match rules {
@@ -337,7 +335,7 @@ impl RuleSetParams {
                     .enumerate()
                     .map(|(i, d)| rule(i, d))
                     .collect::<PyResult<Vec<_>>>()?;
-                Some(RuleSet::new(parsed).map_err(errors::detect)?)
+                Some(RuleSet::new(parsed)?)
             }
         };
         Ok(RuleSetParams {
@@ -362,13 +360,13 @@ impl RuleSetParams {
     }
 
     /// Checks the given rules against `x`, or learns them from its rows.
-    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<FittedModel> {
         match &self.rules {
             Some(r) => fit(py, r, x),
             None => {
                 let view = x.as_array();
-                let learned = RuleSet::learn(view, self.learn).map_err(errors::detect)?;
-                let fitted = learned.fit(view).map_err(errors::detect)?;
+                let learned = RuleSet::learn(view, self.learn)?;
+                let fitted = learned.fit(view)?;
                 Ok(FittedModel::new(fitted.into()))
             }
         }

@@ -8,7 +8,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::{TrainingArgs, calibration, fit, training_defaults, z_of};
-use crate::errors;
 use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
@@ -37,11 +36,11 @@ macro_rules! neural_params {
                 contamination: Option<f64>,
                 threshold_z: Option<f64>,
                 random_state: Option<Int<u64>>,
-            ) -> PyResult<Self> {
+            ) -> crate::errors::Result<Self> {
                 $(let $shape = opt($shape);)+
                 let (epochs, batch_size, patience, random_state) =
                     (opt(epochs), opt(batch_size), opt(patience), opt(random_state));
-                let d = <$detector>::builder().build().map_err(errors::detect)?;
+                let d = <$detector>::builder().build()?;
                 let training = TrainingArgs {
                     epochs,
                     batch_size,
@@ -54,15 +53,14 @@ macro_rules! neural_params {
                     .training(training.build())
                     .calibration(calibration(contamination, threshold_z, d.calibration())?)
                     .seed(random_state.unwrap_or(d.seed()))
-                    .build()
-                    .map_err(errors::detect)?;
+                    .build()?;
                 Ok($name { inner })
             }
 
             /// The builder's defaults, by parameter.
             #[staticmethod]
-            fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-                let p = <$detector>::builder().build().map_err(errors::detect)?;
+            fn defaults(py: Python<'_>) -> crate::errors::Result<Bound<'_, PyDict>> {
+                let p = <$detector>::builder().build()?;
                 let d = PyDict::new(py);
                 $(d.set_item(stringify!($shape), p.$shape())?;)+
                 training_defaults(&d, p.training())?;
@@ -73,7 +71,7 @@ macro_rules! neural_params {
             }
 
             /// Fits on the rows of `x` (without the GIL).
-            fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+            fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<FittedModel> {
                 fit(py, &self.inner, x)
             }
         }

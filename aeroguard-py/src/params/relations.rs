@@ -6,7 +6,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::{fit, settle, settle_tuple};
-use crate::errors;
 use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
@@ -28,7 +27,7 @@ impl RelationsParams {
         slow_below: Option<f64>,
         ridge: Option<f64>,
         settle: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
+    ) -> crate::errors::Result<Self> {
         let d = Relations::default();
         let mut b = Relations::builder()
             .window(opt(window).unwrap_or(d.window()))
@@ -41,7 +40,7 @@ impl RelationsParams {
         if let Some(r) = ridge {
             b = b.ridge(r);
         }
-        Ok(RelationsParams(b.build().map_err(errors::detect)?))
+        Ok(RelationsParams(b.build()?))
     }
 
     /// The builder's defaults, by parameter.
@@ -59,7 +58,7 @@ impl RelationsParams {
     }
 
     /// Fits on normal rows `x`.
-    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<FittedModel> {
         fit(py, &self.0, x)
     }
 }

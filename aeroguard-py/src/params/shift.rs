@@ -6,7 +6,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::{fit, settle, settle_tuple};
-use crate::errors;
 use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
@@ -29,7 +28,7 @@ impl LevelShiftParams {
         slow_below: Option<f64>,
         slow_weight: Option<f64>,
         settle: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
+    ) -> crate::errors::Result<Self> {
         let d = LevelShift::default();
         let mut b = LevelShift::builder()
             .window(opt(window).unwrap_or(d.window()))
@@ -40,7 +39,7 @@ impl LevelShiftParams {
         if let Some(z) = z {
             b = b.z(z);
         }
-        Ok(LevelShiftParams(b.build().map_err(errors::detect)?))
+        Ok(LevelShiftParams(b.build()?))
     }
 
     /// The builder's defaults, by parameter.
@@ -58,7 +57,7 @@ impl LevelShiftParams {
     }
 
     /// Fits on normal rows `x`.
-    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<FittedModel> {
         fit(py, &self.0, x)
     }
 }

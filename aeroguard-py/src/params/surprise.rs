@@ -6,7 +6,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::fit;
-use crate::errors;
 use crate::ints::{Int, opt};
 use crate::model::FittedModel;
 
@@ -28,22 +27,20 @@ impl SurpriseParams {
         filter: Option<bool>,
         spatial: Option<f64>,
         tail: Option<f64>,
-    ) -> PyResult<Self> {
+    ) -> crate::errors::Result<Self> {
         let (d, l) = (Surprise::default(), Likelihood::default());
         let likelihood = Likelihood::builder()
             .average(opt(average).unwrap_or(l.average()))
             .history(opt(history).unwrap_or(l.history()))
             .reestimate(opt(reestimate).unwrap_or(l.reestimate()))
             .filter(filter.unwrap_or(l.filter()))
-            .build()
-            .map_err(errors::detect)?;
+            .build()?;
         let s = Surprise::builder()
             .window(opt(window).unwrap_or(d.window()))
             .likelihood(likelihood)
             .spatial(spatial)
             .tail(tail.unwrap_or(d.tail()))
-            .build()
-            .map_err(errors::detect)?;
+            .build()?;
         Ok(SurpriseParams(s))
     }
 
@@ -63,7 +60,7 @@ impl SurpriseParams {
     }
 
     /// Fits on normal rows `x`.
-    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<FittedModel> {
+    fn fit(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> crate::errors::Result<FittedModel> {
         fit(py, &self.0, x)
     }
 }
