@@ -71,6 +71,7 @@ pub fn dir_from(set: DataSet, var: impl Fn(&str) -> Option<OsString>) -> Result<
                 "no data folder: run `scripts/data fetch` (or set AEROGUARD_DATA, or {})",
                 set.variable()
             ),
+            cause: None,
         }),
     }
 }

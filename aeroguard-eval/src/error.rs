@@ -13,6 +13,9 @@ pub enum Error {
         line: u64,
         /// What was wrong.
         reason: String,
+        /// The error it came from (reading the file, parsing its JSON), when there was one.
+        #[source]
+        cause: Option<aeroguard_core::Cause>,
     },
     /// Predictions do not match the rows they score.
     #[error("{what}: expected {expected}, got {got}")]

@@ -62,6 +62,7 @@ impl SkabFile {
             path: path.display().to_string(),
             line: 0,
             reason: e.to_string(),
+            cause: Some(aeroguard_core::Cause::new(e)),
         })?;
         SkabFile::parse(path, &text)
     }
@@ -73,6 +74,7 @@ impl SkabFile {
             path: path.display().to_string(),
             line,
             reason,
+            cause: None,
         };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(b';')
@@ -213,6 +215,7 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<SkabFile>> {
             path: dir.display().to_string(),
             line: 0,
             reason: format!("no SKAB files: expected CSVs under any of {FOLDERS:?}"),
+            cause: None,
         });
     }
     Ok(files)

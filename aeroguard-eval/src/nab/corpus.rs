@@ -26,14 +26,21 @@ fn read(path: &Path) -> Result<String> {
         path: path.display().to_string(),
         line: 0,
         reason,
+        cause: None,
     };
-    let size = std::fs::metadata(path).map_err(|e| failed(e.to_string()))?.len();
+    let io = |e: std::io::Error| Error::Data {
+        path: path.display().to_string(),
+        line: 0,
+        reason: e.to_string(),
+        cause: Some(aeroguard_core::Cause::new(e)),
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_FILE_BYTES {
         return Err(failed(format!(
             "{size} bytes is over the {MAX_FILE_BYTES}-byte limit"
         )));
     }
-    std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))
+    std::fs::read_to_string(path).map_err(io)
 }
 
 /// A civil time as NAB writes it, with or without fractional seconds.
@@ -49,6 +56,7 @@ pub(crate) fn parse_series(name: &str, text: &str, windows: &[(String, String)])
         path: name.to_string(),
         line,
         reason,
+        cause: None,
     };
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
@@ -99,6 +107,7 @@ pub fn load_category(dir: &Path, category: &str) -> Result<Vec<NabSeries>> {
             path: labels_path.display().to_string(),
             line: e.line() as u64,
             reason: e.to_string(),
+            cause: Some(aeroguard_core::Cause::new(e)),
         })?;
     let folder = dir.join("data").join(category);
     let mut names: Vec<String> = std::fs::read_dir(&folder)
@@ -106,6 +115,7 @@ pub fn load_category(dir: &Path, category: &str) -> Result<Vec<NabSeries>> {
             path: folder.display().to_string(),
             line: 0,
             reason: e.to_string(),
+            cause: Some(aeroguard_core::Cause::new(e)),
         })?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".csv"))
@@ -119,6 +129,7 @@ pub fn load_category(dir: &Path, category: &str) -> Result<Vec<NabSeries>> {
                 path: labels_path.display().to_string(),
                 line: 0,
                 reason: format!("no windows for {name}"),
+                cause: None,
             })?;
             parse_series(&name, &read(&folder.join(file))?, windows)
         })

@@ -108,6 +108,7 @@ impl NabSeries {
                         "window {i} (rows {start}-{end}) is not within the {} rows in order",
                         values.len()
                     ),
+                    cause: None,
                 });
             }
             after = end + 1;

@@ -120,6 +120,7 @@ pub fn score_corpus(series: &[NabSeries], scores: &[Vec<f64>], profile: &NabProf
                 path: s.name.clone(),
                 line: i as u64 + 2,
                 reason: "the anomaly score is NaN".into(),
+                cause: None,
             });
         }
         windows += rows(s, sc, windows, profile, &mut all);
