@@ -21,6 +21,17 @@ pub enum Error {
         /// What was being done.
         operation: &'static str,
     },
+    /// No server answered when connecting: the servers are down, or elsewhere than the options say. Retry later,
+    /// or check the addresses.
+    #[error("{backend} unreachable at {target}: no server answered within {after:?}")]
+    Unreachable {
+        /// `"zookeeper"` or `"redis"`.
+        backend: &'static str,
+        /// The addresses tried.
+        target: String,
+        /// How long the connection was given.
+        after: Duration,
+    },
     /// The server refused the operation for now and did nothing (Redis `OOM` under `maxmemory`, `BUSY` while a
     /// script runs long): retry later. The backend already retried with backoff for a while.
     #[error("{backend} refused {operation} for now: {reason}")]
@@ -205,7 +216,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::ConnectionLoss { .. } | Error::Timeout { .. } | Error::Overloaded { .. }
+            Error::ConnectionLoss { .. }
+                | Error::Unreachable { .. }
+                | Error::Timeout { .. }
+                | Error::Overloaded { .. }
         )
     }
 

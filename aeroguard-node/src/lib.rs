@@ -4,6 +4,25 @@
 //! through the round recipe; the leader fuses, scores and appends to the fenced history. The orchestrator
 //! here starts the nodes (tasks on the memory backend, processes on ZooKeeper or Redis), kills the leader and
 //! pushes a new sampling period on schedule, then checks the history: no round reported twice, none lost.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! use aeroguard_node::{ClusterOptions, Progress, NodeEvent, Where, run_cluster, unique_run};
+//!
+//! // Five nodes as tasks on the embedded backend, eight rounds, none of the scheduled upsets.
+//! let mut options = ClusterOptions::new(Where::Memory, &unique_run("doc"));
+//! options.plan.rounds = 8;
+//! (options.kill_leader_at, options.new_period_at, options.bad_rules_at) = (None, None, None);
+//! let summary = run_cluster(options, |p| {
+//!     if let Progress::Event(NodeEvent::Round(r)) = p {
+//!         assert!(r.round <= 8);
+//!     }
+//! })
+//! .await?;
+//! assert_eq!(summary.rounds_reported, 8);
+//! assert!(summary.duplicates.is_empty() && summary.lost.is_empty());
+//! # Ok::<(), aeroguard_node::Error>(()) }).unwrap();
+//! ```
 
 use std::time::Duration;
 

@@ -121,7 +121,9 @@ pub fn consensus(e: aeroguard_consensus::Error) -> PyErr {
     let text = e.to_string();
     match e {
         E::Timeout { .. } => PyTimeoutError::new_err(text),
-        E::ConnectionLoss { .. } | E::Overloaded { .. } => ConnectionLossError::new_err(text),
+        E::ConnectionLoss { .. } | E::Unreachable { .. } | E::Overloaded { .. } => {
+            ConnectionLossError::new_err(text)
+        }
         E::SessionExpired { .. } => SessionExpiredError::new_err(text),
         E::Conflict { .. } => ConflictError::new_err(text),
         E::NotFound { .. } => NotFoundError::new_err(text),

@@ -21,6 +21,27 @@
 //! points), and each verdict with its vote record in the series' points, so a restarted service (or another
 //! instance over the same store) resumes scoring without retraining, and skips readings at or before the last
 //! time the store holds.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use aeroguard_consensus::history::MemoryHistory;
+//! use aeroguard_sentinel::{Sentinel, SentinelOptions, client, router, serve};
+//!
+//! // Insecure (no keys) and in memory: for a closed test network only.
+//! let service = Sentinel::new(Arc::new(MemoryHistory::new()), "memory", SentinelOptions::new(None, 50));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?.to_string();
+//! tokio::spawn(serve(listener, router(service), Default::default()));
+//! let rows: Vec<String> = (0..60)
+//!     .map(|i| format!(r#"{{"at":{},"values":[{},{}]}}"#, 1_700_000_000_000i64 + i * 1000, 4.0 + (i % 7) as f64 * 0.01, 60.0))
+//!     .collect();
+//! let body = format!(r#"{{"series":"pump-1","token":1,"readings":[{}]}}"#, rows.join(","));
+//! let answer = client::request(&addr, "POST", "/ingest", Some(body.as_bytes()), &[]).await?;
+//! assert_eq!(answer.status, 200, "{}", answer.body);
+//! assert!(answer.body.contains(r#""accepted":60"#), "{}", answer.body);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

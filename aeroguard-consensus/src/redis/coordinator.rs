@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::session::{RedisSession, Session, heartbeat, open_session};
 use super::{BACKEND, RedisHistory, RedisOptions, config, conn, election, inbox, queue, registry, scripts};
-use crate::{Coordinator, Result, SessionState, SessionStatus};
+use crate::{Coordinator, Error, Result, SessionState, SessionStatus};
 
 /// One node's session with Redis.
 #[derive(Debug)]
@@ -23,8 +23,8 @@ pub struct RedisCoordinator {
 impl RedisCoordinator {
     /// Connects `node` and opens its session.
     ///
-    /// Fails with `ConnectionLoss` when the server (or, through Sentinel, the master) does not answer, and with
-    /// `InvalidParameter` for options that cannot work.
+    /// Fails with `Unreachable` (naming the addresses tried) when the server (or, through Sentinel, the master)
+    /// does not answer, and with `InvalidParameter` for options that cannot work.
     pub async fn connect(node: NodeId, options: RedisOptions) -> Result<Arc<RedisCoordinator>> {
         options.validate()?;
         let pool = conn::Pool::new(&options)?;
@@ -43,7 +43,17 @@ impl RedisCoordinator {
             leases: Mutex::new(HashMap::new()),
             registrations: Mutex::new(HashSet::new()),
         });
-        let sid = open_session(&session).await?;
+        let sid = match open_session(&session).await {
+            Ok(sid) => sid,
+            Err(Error::ConnectionLoss { .. }) => {
+                return Err(Error::Unreachable {
+                    backend: BACKEND,
+                    target: session.options.target.addresses(),
+                    after: session.options.operation_timeout,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         *session.session_id.lock() = sid;
         let span = tracing::info_span!("session", backend = BACKEND, node = %session.node);
         let heartbeat = tokio::spawn(tracing::Instrument::instrument(

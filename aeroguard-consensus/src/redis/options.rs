@@ -28,6 +28,33 @@ pub enum RedisTarget {
     },
 }
 
+impl RedisTarget {
+    /// The addresses this target names, for messages: without any user or password a URL carries.
+    ///
+    /// ```
+    /// use aeroguard_consensus::redis::RedisTarget;
+    /// let t = RedisTarget::Direct { url: "redis://app:secret@10.0.0.5:6379/0".into() };
+    /// assert_eq!(t.addresses(), "redis://10.0.0.5:6379/0");
+    /// ```
+    pub fn addresses(&self) -> String {
+        let bare = |url: &str| match (url.split_once("://"), url.rfind('@')) {
+            (Some((scheme, _)), Some(at)) => format!("{scheme}://{}", &url[at + 1..]),
+            _ => url.to_string(),
+        };
+        match self {
+            RedisTarget::Direct { url } => bare(url),
+            RedisTarget::Sentinel { sentinels, master } => format!(
+                "the Sentinels {} (master {master})",
+                sentinels.iter().map(|s| bare(s)).collect::<Vec<_>>().join(", ")
+            ),
+            RedisTarget::Cluster { nodes } => format!(
+                "the cluster nodes {}",
+                nodes.iter().map(|s| bare(s)).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
 /// How far a write must have gone before it counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {

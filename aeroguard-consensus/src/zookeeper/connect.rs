@@ -46,6 +46,12 @@ fn auth_err(options: &ZkOptions, e: zk::Error) -> Error {
             operation: "connect",
             reason: "the ensemble requires authentication and none was given (ZkOptions::with_auth)".into(),
         },
+        // No server answered within the connection timeout: say so, with the timeout and the hosts.
+        zk::Error::Timeout | zk::Error::NoHosts | zk::Error::ConnectionLoss => Error::Unreachable {
+            backend: BACKEND,
+            target: options.hosts.clone(),
+            after: options.connection_timeout,
+        },
         e => zk_err(e, "connect"),
     }
 }

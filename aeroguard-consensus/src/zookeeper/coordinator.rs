@@ -23,7 +23,7 @@ pub struct ZkCoordinator {
 impl ZkCoordinator {
     /// Connects `node` to the ensemble.
     ///
-    /// Fails with `ConnectionLoss` when no server answers within the connection timeout.
+    /// Fails with `Unreachable` (naming the hosts) when no server answers within the connection timeout.
     pub async fn connect(node: NodeId, options: ZkOptions) -> Result<Arc<ZkCoordinator>> {
         options.validate()?;
         let acls = options.acls();
