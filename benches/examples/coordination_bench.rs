@@ -19,8 +19,13 @@ use aeroguard_consensus::deployment::Backend;
 use aeroguard_testkit::bench::{connect, history_throughput, percentile, queue_throughput, resign_failover};
 use clap::Parser;
 
+/// The programs allocate with mimalloc, as the node and the service do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Coordination benchmark against the services of `scripts/services start`: failover after a resignation and
 /// after a kill, queue throughput, and (Redis) fenced history throughput, as a table.
+
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {

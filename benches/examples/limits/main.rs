@@ -19,7 +19,12 @@ use aeroguard_consensus::deployment::Backend;
 use aeroguard_testkit::bench::{cluster, history_throughput, percentile, queue_throughput, resign_failover};
 use clap::Parser;
 
+/// The programs allocate with mimalloc, as the node and the service do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The physical limits of the test services beside the project's figures, as ratios, in one run.
+
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
