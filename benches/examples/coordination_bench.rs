@@ -25,7 +25,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Coordination benchmark against the services of `scripts/services start`: failover after a resignation and
 /// after a kill, queue throughput, and (Redis) fenced history throughput, as a table.
-
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {

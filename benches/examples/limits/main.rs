@@ -24,7 +24,6 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The physical limits of the test services beside the project's figures, as ratios, in one run.
-
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
