@@ -23,6 +23,7 @@
 //! assert!(summary.duplicates.is_empty() && summary.lost.is_empty());
 //! # Ok::<(), aeroguard_node::Error>(()) }).unwrap();
 //! ```
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

@@ -42,6 +42,7 @@
 //! assert!(answer.body.contains(r#""accepted":60"#), "{}", answer.body);
 //! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 //! ```
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
