@@ -82,6 +82,12 @@ impl ZkCoordinator {
     /// without the wait. (Killing a real process, as the cluster tests do, measures the timeout itself.)
     pub async fn abandon(&self) {
         self.session.closed.store(true, Ordering::SeqCst);
+        self.end_session().await;
+    }
+
+    /// Stops rebuilding sessions, reports `Closed`, and ends the current session at the servers (its ephemeral
+    /// nodes go at once). The caller has marked the coordinator closed.
+    async fn end_session(&self) {
         self.supervisor.abort();
         let client = self.session.client.write().take();
         self.session
@@ -108,14 +114,7 @@ impl Coordinator for ZkCoordinator {
         if self.session.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        self.supervisor.abort();
-        let client = self.session.client.write().take();
-        self.session
-            .status
-            .send_modify(|s| s.state = SessionState::Closed);
-        if let Some(client) = client {
-            close_session(self.session.options.clone(), client).await;
-        }
+        self.end_session().await;
     }
 }
 
