@@ -37,7 +37,7 @@ pub use iforest::{
 };
 pub use model::Model;
 pub use rated::{FittedRated, RateRoles};
-pub use recipe::{ClassicMembers, EnsembleRecipe, Inputs, LevelMembers, NeuralMembers, Voting};
+pub use recipe::{ClassicMembers, EnsembleRecipe, FROZEN_FLOOR, Inputs, LevelMembers, NeuralMembers, Voting};
 pub use relations::{FittedRelations, MAX_RELATED, Relations, RelationsBuilder};
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
 pub use settle::{MAX_SETTLE_ROWS, Settle};
@@ -47,5 +47,8 @@ pub use surprise::{
     MAX_SURPRISE_VALUE, Surprise, SurpriseBuilder,
 };
 pub use timed::TimeWindow;
-pub use voter::{Degraded, MemberRecord, Verdict, Vote, VoteRule, Voter, VoterBuilder};
+pub use voter::{
+    Degraded, Diagnosis, Fault, Integrity, MAX_ALONE_WINDOW, MemberRecord, Verdict, Vote, VoteRule, Voter,
+    VoterBuilder,
+};
 pub use windowed::{FittedWindowed, Windowed};

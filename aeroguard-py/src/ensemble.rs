@@ -24,6 +24,8 @@ pub struct MemberRecord {
     pub vote: String,
     /// Why it abstained or failed.
     pub reason: Option<String>,
+    /// Why its diagnosis left it out of this row's vote (frozen, non-finite, alarming alone), or None.
+    pub fault: Option<String>,
 }
 
 #[pymethods]
@@ -47,9 +49,11 @@ pub struct Verdict {
     pub passed: bool,
     /// Weight of the yes votes.
     pub yes: f64,
-    /// Weight needed.
+    /// Weight needed now (M, or the counted members' whole weight when less).
     pub required: f64,
-    /// Whether a member failed.
+    /// Weight of the members counted on this row.
+    pub available: f64,
+    /// Whether a member failed or was left out as unhealthy.
     pub degraded: bool,
     /// Every member's record.
     pub members: Vec<MemberRecord>,
@@ -71,6 +75,7 @@ fn verdict(v: aeroguard_detect::Verdict) -> Verdict {
         passed: v.passed,
         yes: v.yes,
         required: v.required,
+        available: v.available,
         degraded: v.degraded,
         members: v
             .members
@@ -89,9 +94,53 @@ fn verdict(v: aeroguard_detect::Verdict) -> Verdict {
                     weight: m.weight,
                     vote: vote.into(),
                     reason,
+                    fault: m.fault.map(|f| f.to_string()),
                 }
             })
             .collect(),
+    }
+}
+
+/// Whether one member can force or suppress the ensemble's alarm, what the vote needs now, and how long it was
+/// degraded.
+#[pyclass(module = "aeroguard", frozen, get_all)]
+#[derive(Debug, Clone)]
+pub struct Integrity {
+    /// Weight of yes votes needed, as configured.
+    pub m: f64,
+    /// Total weight of the members.
+    pub total: f64,
+    /// Members whose weight alone reaches M.
+    pub forcing: Vec<String>,
+    /// Members without whose weight the others cannot reach M.
+    pub suppressing: Vec<String>,
+    /// Weight needed now.
+    pub effective_m: f64,
+    /// Weight of the members counted now.
+    pub available: f64,
+    /// Members left out now (diagnosed unhealthy, or failed and dropped).
+    pub left_out: Vec<String>,
+    /// Rows voted on while degraded.
+    pub degraded_rows: u64,
+    /// Time voted on while degraded, in ms (rows given a time only).
+    pub degraded_ms: u64,
+    /// No member forces or suppresses the alarm.
+    pub holds: bool,
+    /// One sentence per member that breaks the integrity.
+    pub warnings: Vec<String>,
+}
+
+#[pymethods]
+impl Integrity {
+    fn __repr__(&self) -> String {
+        format!(
+            "Integrity(holds={}, m={}, total={}, effective_m={}, left_out={:?})",
+            if self.holds { "True" } else { "False" },
+            self.m,
+            self.total,
+            self.effective_m,
+            self.left_out
+        )
     }
 }
 
@@ -122,8 +171,7 @@ impl Ensemble {
 impl Ensemble {
     /// Fits the recommended ensemble on normal rows `x`: the three classic members, or with `neural=True` the
     /// seven of `EnsembleRecipe::full` (rules, k-means, isolation forest, convolutional autoencoder, LSTM, the
-    /// level shift and the relations member, whose vote weighs 6 of the 6 needed). `m` overrides the votes
-    /// needed.
+    /// level shift and the relations member, each vote weighing the same). `m` overrides the votes needed.
     #[staticmethod]
     #[pyo3(signature = (x, *, neural = false, m = None, random_state = 0))]
     fn fit(
@@ -210,6 +258,25 @@ impl Ensemble {
             }
         }
         Ok(Ensemble { voter: b.build()? })
+    }
+
+    /// Whether one member can force or suppress the alarm, the vote's needs now and its time degraded.
+    #[getter]
+    fn integrity(&self) -> Integrity {
+        let i = self.voter.integrity();
+        Integrity {
+            holds: i.holds(),
+            warnings: i.warnings(),
+            m: i.m,
+            total: i.total,
+            forcing: i.forcing,
+            suppressing: i.suppressing,
+            effective_m: i.effective_m,
+            available: i.available,
+            left_out: i.left_out,
+            degraded_rows: i.degraded_rows,
+            degraded_ms: i.degraded_ms,
+        }
     }
 
     /// The members' names.

@@ -38,6 +38,7 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ensemble::Ensemble>()?;
     m.add_class::<ensemble::Verdict>()?;
     m.add_class::<ensemble::MemberRecord>()?;
+    m.add_class::<ensemble::Integrity>()?;
     m.add_class::<history::History>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<election::Election>()?;

@@ -249,14 +249,46 @@ def test_settle_ends_the_alarm_when_the_fault_ends_off_the_training_level(cls):
             cls(**kw, settle=bad).fit(X[:400])
 
 
-def test_full_ensemble_has_the_relations_member_deciding():
+def test_full_ensemble_weighs_every_member_alike_and_no_member_decides_alone():
     X = normal()
     ens = aeroguard.Ensemble.fit(X, neural=True)
     assert ens.members == [
         "rules", "kmeans", "isolation_forest", "conv_autoencoder", "lstm", "level_shift", "relations",
     ]
     v = ens.update(X[0])
-    assert [r.weight for r in v.members] == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0]
+    assert [r.weight for r in v.members] == [1.0] * 7
+    i = ens.integrity
+    assert i.holds and i.forcing == [] and i.suppressing == [] and i.warnings == []
+    assert (i.m, i.total) == (2.0, 7.0)
+
+
+def test_integrity_names_the_member_that_decides_alone():
+    X = normal()
+    a = aeroguard.IsolationForest(random_state=0).fit(X)
+    b = aeroguard.ClusterProfile().fit(X)
+    i = aeroguard.Ensemble.of([a, b], m=2).integrity
+    assert not i.holds
+    assert i.suppressing == ["isolation_forest", "kmeans"]
+    assert "member `isolation_forest` suppresses every alarm" in i.warnings[0]
+    assert aeroguard.Ensemble.of([a, b], m=1).integrity.forcing == ["isolation_forest", "kmeans"]
+
+
+def test_a_member_stuck_alarming_is_diagnosed_and_left_out():
+    X = normal()
+    forest = aeroguard.IsolationForest(random_state=0).fit(X)
+    profile = aeroguard.ClusterProfile().fit(X)
+    # Its band excludes every normal value: it votes yes on every row, alone.
+    stuck = aeroguard.RuleSet(rules=[{"rule": "range", "sensor": 0, "min": 100.0, "max": 200.0}]).fit(X)
+    ens = aeroguard.Ensemble.of([forest, profile, stuck], m=2)
+    out = [ens.update(r) for r in X[:200]]
+    first = next(k for k, v in enumerate(out) if v.members[2].fault is not None)
+    assert first == 149, "flagged once it alarmed alone on half of the 300-row window"
+    assert out[-1].members[2].vote == "yes"
+    assert "voted yes alone" in out[-1].members[2].fault
+    assert out[-1].degraded and out[-1].available == 2.0 and out[-1].required == 2.0
+    i = ens.integrity
+    assert i.left_out == ["rules"] and i.degraded_rows == 200 - first
+    assert not any(v.alarm for v in out)
 
 
 def test_surprise_flags_a_spike_in_a_single_metric_and_keeps_learning():

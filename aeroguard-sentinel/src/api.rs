@@ -42,6 +42,9 @@ pub struct MemberVote {
     pub threshold: f64,
     /// `yes`, `no`, `abstained` or `failed`.
     pub vote: String,
+    /// Why the member's diagnosis left it out of this vote (frozen, non-finite, alarming alone), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 /// One scored reading.

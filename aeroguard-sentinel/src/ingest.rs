@@ -212,6 +212,9 @@ fn count(s: &Sentinel, req: &Ingest, scored: &Scored, alarms: usize) {
     for (member, vote, n) in votes {
         s.metrics.votes_n(&req.series, member, vote, n);
     }
+    if let Some(i) = &scored.integrity {
+        s.metrics.integrity(&req.series, i);
+    }
 }
 
 /// `POST /ingest`.

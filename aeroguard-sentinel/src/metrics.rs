@@ -1,11 +1,14 @@
 //! What `/metrics` reports, on prometheus-client (OpenMetrics text): ingested readings, refused requests,
-//! alarms and votes per member, and the ingest latency.
+//! alarms and votes per member, each vote's integrity and the members its diagnosis left out, and the ingest
+//! latency.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 /// Upper bounds of the ingest latency histogram, in seconds.
 const BUCKETS: [f64; 10] = [
@@ -37,6 +40,18 @@ pub struct VoteLabels {
     pub vote: String,
 }
 
+/// Labels of one member of a series' vote.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MemberLabels {
+    /// The series.
+    pub series: String,
+    /// The ensemble member.
+    pub member: String,
+}
+
+/// A gauge of a real number.
+type Real = Gauge<f64, AtomicU64>;
+
 /// Everything `/metrics` reports.
 ///
 /// ```
@@ -56,6 +71,11 @@ pub struct Metrics {
     rejected: Family<ReasonLabel, Counter>,
     alarms: Family<SeriesLabel, Counter>,
     votes: Family<VoteLabels, Counter>,
+    integrity: Family<SeriesLabel, Gauge>,
+    required: Family<SeriesLabel, Real>,
+    available: Family<SeriesLabel, Real>,
+    degraded: Family<SeriesLabel, Gauge>,
+    left_out: Family<MemberLabels, Gauge>,
     latency: Histogram,
 }
 
@@ -69,50 +89,108 @@ impl Metrics {
     /// Every metric registered, at zero.
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let ingested = Family::<SeriesLabel, Counter>::default();
-        let skipped = Family::<SeriesLabel, Counter>::default();
-        let rejected = Family::<ReasonLabel, Counter>::default();
-        let alarms = Family::<SeriesLabel, Counter>::default();
-        let votes = Family::<VoteLabels, Counter>::default();
-        let latency = Histogram::new(BUCKETS);
-        registry.register(
+        let m = Metrics {
+            registry: Registry::default(),
+            ingested: Family::default(),
+            skipped: Family::default(),
+            rejected: Family::default(),
+            alarms: Family::default(),
+            votes: Family::default(),
+            integrity: Family::default(),
+            required: Family::default(),
+            available: Family::default(),
+            degraded: Family::default(),
+            left_out: Family::default(),
+            latency: Histogram::new(BUCKETS),
+        };
+        let r = &mut registry;
+        r.register(
             "aeroguard_ingested",
             "Fused readings accepted by /ingest",
-            ingested.clone(),
+            m.ingested.clone(),
         );
-        registry.register(
+        r.register(
             "aeroguard_skipped",
             "Readings /ingest skipped as already taken (not after the series' last time: a re-send)",
-            skipped.clone(),
+            m.skipped.clone(),
         );
-        registry.register(
+        r.register(
             "aeroguard_rejected",
             "Requests refused, by reason",
-            rejected.clone(),
+            m.rejected.clone(),
         );
-        registry.register(
+        r.register(
             "aeroguard_alarms",
             "Rows the ensemble raised an alarm on",
-            alarms.clone(),
+            m.alarms.clone(),
         );
-        registry.register(
+        r.register(
             "aeroguard_votes",
             "Votes cast by each ensemble member",
-            votes.clone(),
+            m.votes.clone(),
         );
-        registry.register(
+        r.register(
             "aeroguard_ingest_seconds",
             "Time to validate, score and store one /ingest request",
-            latency.clone(),
+            m.latency.clone(),
         );
-        Metrics {
-            registry,
-            ingested,
-            skipped,
-            rejected,
-            alarms,
-            votes,
-            latency,
+        r.register(
+            "aeroguard_vote_integrity",
+            "1 when no single member of the series' vote can force or suppress its alarm, else 0",
+            m.integrity.clone(),
+        );
+        r.register(
+            "aeroguard_vote_required_weight",
+            "Weight of yes votes the series' vote needs now",
+            m.required.clone(),
+        );
+        r.register(
+            "aeroguard_vote_available_weight",
+            "Weight of the members the series' vote counts now",
+            m.available.clone(),
+        );
+        r.register(
+            "aeroguard_vote_degraded_rows",
+            "Rows the series' vote has decided with a member failed or left out",
+            m.degraded.clone(),
+        );
+        r.register(
+            "aeroguard_member_left_out",
+            "1 while a member's diagnosis leaves it out of the vote (frozen, non-finite, alarming alone), else 0",
+            m.left_out.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Sets the integrity gauges of `series` from its vote's [`Integrity`](aeroguard_detect::Integrity).
+    ///
+    /// ```
+    /// use aeroguard_detect::Integrity;
+    /// use aeroguard_sentinel::Metrics;
+    /// let m = Metrics::new();
+    /// m.integrity("pump-1", &Integrity::of(&["a", "b", "c"], &[1.0; 3], 2.0));
+    /// let text = m.render();
+    /// assert!(text.contains("aeroguard_vote_integrity{series=\"pump-1\"} 1"), "{text}");
+    /// assert!(text.contains("aeroguard_member_left_out{series=\"pump-1\",member=\"b\"} 0"), "{text}");
+    /// ```
+    pub fn integrity(&self, series: &str, i: &aeroguard_detect::Integrity) {
+        let label = SeriesLabel {
+            series: series.into(),
+        };
+        self.integrity.get_or_create(&label).set(i64::from(i.holds()));
+        self.required.get_or_create(&label).set(i.effective_m);
+        self.available.get_or_create(&label).set(i.available);
+        self.degraded
+            .get_or_create(&label)
+            .set(i64::try_from(i.degraded_rows).unwrap_or(i64::MAX));
+        for (member, _) in &i.weights {
+            let labels = MemberLabels {
+                series: series.into(),
+                member: member.clone(),
+            };
+            self.left_out
+                .get_or_create(&labels)
+                .set(i64::from(i.left_out.contains(member)));
         }
     }
 

@@ -59,6 +59,8 @@ pub struct Scored {
     /// Readings skipped because they are not after the last time the series took: a sender re-sending what
     /// it is not sure arrived (store-and-forward after a crash or a lost answer) changes nothing.
     pub skipped: usize,
+    /// The vote's integrity after the last reading scored (none while training).
+    pub integrity: Option<aeroguard_detect::Integrity>,
 }
 
 /// One series: it trains an ensemble on its first readings, then scores every reading after.
@@ -182,6 +184,7 @@ impl Series {
             points: Vec::with_capacity(readings.len()),
             verdicts: Vec::new(),
             skipped: 0,
+            integrity: None,
         };
         for r in readings {
             if self.last_at.is_some_and(|last| r.at <= last) {
@@ -215,6 +218,7 @@ impl Series {
                             score: m.score,
                             threshold: m.threshold,
                             vote: vote_name(&m.vote).into(),
+                            fault: m.fault.map(|f| f.to_string()),
                         })
                         .collect();
                     // The vote record travels with the point: `/verdicts` reads it back from the store.
@@ -228,6 +232,9 @@ impl Series {
                 }
             }
             scored.points.push(point);
+        }
+        if !scored.verdicts.is_empty() {
+            scored.integrity = self.voter.as_ref().map(Voter::integrity);
         }
         Ok(scored)
     }
@@ -250,19 +257,23 @@ impl Series {
 }
 
 /// A verdict's record in its stored point: `{"values": [..], "votes": [[member, score, threshold, vote], ..]}`
-/// (a score that is not a finite number is `null`). Arrays, not objects: a record is made for every row scored,
+/// (a score that is not a finite number is `null`; a member its diagnosis left out has its fault fifth). Arrays, not objects: a record is made for every row scored,
 /// and objects cost the service a map and four keys per member.
 fn record(values: &[f64], members: &[MemberVote]) -> serde_json::Value {
     use serde_json::Value;
     let votes = members
         .iter()
         .map(|m| {
-            Value::Array(vec![
+            let mut vote = vec![
                 Value::from(m.name.as_str()),
                 m.score.map_or(Value::Null, Value::from),
                 Value::from(m.threshold),
                 Value::from(m.vote.as_str()),
-            ])
+            ];
+            if let Some(f) = &m.fault {
+                vote.push(Value::from(f.as_str()));
+            }
+            Value::Array(vote)
         })
         .collect();
     let mut map = serde_json::Map::new();
@@ -285,6 +296,7 @@ pub fn verdict_of(p: &Point) -> Option<VerdictOut> {
                     score: v.get(1)?.as_f64(),
                     threshold: v.get(2)?.as_f64()?,
                     vote: v.get(3)?.as_str()?.to_string(),
+                    fault: v.get(4).and_then(|f| f.as_str()).map(str::to_string),
                 })
             })
             .collect::<Option<Vec<_>>>()?,
@@ -368,6 +380,46 @@ mod tests {
             (again.skipped, again.verdicts.len(), again.points.len()),
             (1100, 0, 0)
         );
+    }
+
+    #[test]
+    fn a_member_left_out_is_named_in_the_stored_record_and_the_integrity() {
+        let mut s = Series::default();
+        s.ingest(&rows(200, None), 200).unwrap();
+        // One sensor jumps and stays: some members vote yes alone for long enough to be left out, or all
+        // agree; either way the record read back from the store is the verdict as scored.
+        let data: Vec<IngestReading> = rows(600, None)
+            .into_iter()
+            .map(|mut r| {
+                r.at += 200_000;
+                r.values[2] += 40.0;
+                r
+            })
+            .collect();
+        let scored = s.ingest(&data, 200).unwrap();
+        let back: Vec<VerdictOut> = scored.points.iter().filter_map(verdict_of).collect();
+        assert_eq!(back, scored.verdicts);
+        let i = scored.integrity.unwrap();
+        assert!(i.holds(), "{:?}", i.warnings());
+        let faulty: Vec<&MemberVote> = scored
+            .verdicts
+            .iter()
+            .flat_map(|v| &v.members)
+            .filter(|m| m.fault.is_some())
+            .collect();
+        assert_eq!(faulty.is_empty(), i.degraded_rows == 0);
+        // A record with a fault keeps it through the store.
+        let members = vec![MemberVote {
+            name: "lstm".into(),
+            score: Some(3.0),
+            threshold: 1.0,
+            vote: "yes".into(),
+            fault: Some("voted yes alone on 150 of the last 300 rows".into()),
+        }];
+        let p = Point::new(Timestamp::from_millis(5), 1.0)
+            .with_alarm(false)
+            .with_detail(record(&[1.0], &members));
+        assert_eq!(verdict_of(&p).unwrap().members, members);
     }
 
     #[test]

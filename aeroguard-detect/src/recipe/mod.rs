@@ -9,9 +9,12 @@ use parts::default_rate_lag;
 pub use parts::{ClassicMembers, Inputs, LevelMembers, NeuralMembers, Voting};
 
 use crate::neural::{Autoencoder, ConvAutoencoder, Lstm};
+/// The fewest rows of an unchanged score before a fitted recipe's member counts as frozen.
+pub const FROZEN_FLOOR: usize = 60;
+
 use crate::{
-    Algorithm, Calibration, ClusterProfile, Detector, Error, FeatureWindow, IsolationForest, LearnRules,
-    LevelShift, Model, RateRoles, Relations, Result, RuleSet, Settle, Voter, Windowed,
+    Algorithm, Calibration, ClusterProfile, Detector, Error, FeatureWindow, Integrity, IsolationForest,
+    LearnRules, LevelShift, Model, RateRoles, Relations, Result, RuleSet, Settle, Voter, Windowed,
 };
 
 /// A recipe for the recommended ensemble: orthogonal members on causal feature windows, each calibrated on the
@@ -96,16 +99,18 @@ impl Default for EnsembleRecipe {
 impl EnsembleRecipe {
     /// The recommended ensemble: the three classic members, the convolutional autoencoder (threshold at robust
     /// z 150), the LSTM (robust z 400), the level shift (z 10, held to 5) and the relations member (z 5), the
-    /// last two ending their alarms as [`Settle::RECOMMENDED`] says. The relations member's vote weighs 6 and
-    /// each other's 1, 6 needed: the relations member decides, unless all six others agree. Sensors that drift
-    /// through the training rows (`var(diff) / (2 var)` under 0.05) are fed to every member but the level shift
-    /// and relations as their change over 30 rows, and left out of those two (under 0.3).
+    /// last two ending their alarms as [`Settle::RECOMMENDED`] says. Every vote weighs the same and two of the
+    /// seven are needed, so no member raises an alarm alone and any five can go silent with alarms still
+    /// possible ([`integrity`](Self::integrity)); a member whose score freezes, stops being finite or alarms
+    /// alone is left out until it recovers ([`Diagnosis`](crate::Diagnosis)). Sensors that drift through the
+    /// training rows (`var(diff) / (2 var)` under 0.05) are fed to every member but the level shift and
+    /// relations as their change over 30 rows, and left out of those two (under 0.3).
     ///
-    /// On SKAB (`cargo run --release -p aeroguard-examples --example skab`) it reaches F1 0.85 at a false-alarm
-    /// rate of 6.8 % in sample, and 0.82 at 9.9 % with each folder's threshold scale, votes needed and temporal
-    /// rule chosen on the other folders. The vote does not beat the relations member alone (0.85 at 6.8 % in
-    /// sample, 0.84 at 8.6 % leave one folder out): the other members add no alarm it misses without adding
-    /// false ones. Training the two neural members takes about a second per 400 rows (release build).
+    /// On SKAB (`cargo run --release -p aeroguard-examples --example skab`) it reaches F1 0.79 at a false-alarm
+    /// rate of 10.8 % in sample, and 0.78 at 8.0 % with each folder's threshold scale, votes needed and temporal
+    /// rule chosen on the other folders (every fold chose 2 of 7). Its best member leaving one folder out, the
+    /// relations member, scores 0.84 at 8.6 %: the other members' errors sit on the same rows as each other's
+    /// (`benches/README.md`). Training the two neural members takes about a second per 400 rows (release build).
     pub fn full() -> Self {
         let base = Self::default();
         EnsembleRecipe {
@@ -125,8 +130,8 @@ impl EnsembleRecipe {
                 ..base.levels
             },
             voting: Voting {
-                weights: vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0],
-                m: 6.0,
+                weights: Vec::new(),
+                m: 2.0,
                 ..base.voting
             },
             ..base
@@ -294,10 +299,59 @@ impl EnsembleRecipe {
             .build()
     }
 
-    /// The fitted ensemble.
+    /// The fitted ensemble, its members' frozen-score limits calibrated on `x` ([`Voter::calibrate_diagnosis`]).
+    /// A recipe whose vote one member can force or suppress ([`integrity`](Self::integrity)) is fitted all the
+    /// same, with a warning naming the member.
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<Voter<Model>> {
         self.check()?;
-        self.voter(self.members(x)?)
+        for w in self.integrity().warnings() {
+            tracing::warn!("ensemble recipe: {w}");
+        }
+        let mut voter = self.voter(self.members(x)?)?;
+        voter.calibrate_diagnosis(x, FROZEN_FLOOR)?;
+        Ok(voter)
+    }
+
+    /// The members' names, in the order the recipe fits them.
+    ///
+    /// ```
+    /// use aeroguard_detect::EnsembleRecipe;
+    /// assert_eq!(EnsembleRecipe::default().member_names(), ["rules", "kmeans", "isolation_forest"]);
+    /// ```
+    pub fn member_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["rules", "kmeans", "isolation_forest"];
+        for (name, z) in [
+            ("autoencoder", self.neural.autoencoder_z),
+            ("conv_autoencoder", self.neural.conv_z),
+            ("lstm", self.neural.lstm_z),
+            ("level_shift", self.levels.shift_z),
+            ("relations", self.levels.relations_z),
+        ] {
+            if z.is_some() {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    /// Whether one member of the recipe's vote could force or suppress the alarm, before anything is fitted.
+    ///
+    /// ```
+    /// use aeroguard_detect::EnsembleRecipe;
+    /// assert!(EnsembleRecipe::full().integrity().holds());
+    /// let mut r = EnsembleRecipe::full();
+    /// r.voting.weights = vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0];
+    /// r.voting.m = 6.0;
+    /// assert_eq!(r.integrity().forcing, ["relations"]);
+    /// ```
+    pub fn integrity(&self) -> Integrity {
+        let names = self.member_names();
+        let weights = if self.voting.weights.len() == names.len() {
+            self.voting.weights.clone()
+        } else {
+            vec![1.0; names.len()]
+        };
+        Integrity::of(&names, &weights, self.voting.m)
     }
 
     /// How many members the recipe fits: the three classic ones, then each of the autoencoder, the
@@ -319,6 +373,7 @@ impl EnsembleRecipe {
     /// ```
     /// use aeroguard_detect::{EnsembleRecipe, Error};
     /// let mut r = EnsembleRecipe::full();
+    /// r.voting.weights = vec![1.0; 7];
     /// assert!(r.check().is_ok());
     /// r.levels.relations_z = None; // six members left, seven weights
     /// assert!(matches!(r.check(), Err(Error::InvalidParameter { name: "weights", .. })));

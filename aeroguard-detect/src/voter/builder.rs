@@ -1,9 +1,8 @@
 //! Building a [`Voter`]: members, weights, `m`, degraded mode and the temporal rule, validated together.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{Degraded, VoteRule, Voter};
+use super::{Degraded, Diagnosis, Stream, VoteRule, Voter};
 use crate::{Error, FittedDetector, Result};
 
 /// Builds a [`Voter`].
@@ -15,6 +14,8 @@ pub struct VoterBuilder<D> {
     pub(super) degraded: Degraded,
     pub(super) window: Option<(usize, usize)>,
     pub(super) duration: Option<(Duration, Duration)>,
+    pub(super) diagnosis: Diagnosis,
+    pub(super) require_integrity: bool,
 }
 
 pub(super) fn check_m(m: f64, weights: &[f64]) -> Result<()> {
@@ -57,6 +58,30 @@ impl<D: FittedDetector> VoterBuilder<D> {
         self.duration = Some((k, w));
         self
     }
+    /// How members diagnose themselves (default [`Diagnosis::default`]).
+    pub fn diagnosis(mut self, d: Diagnosis) -> Self {
+        self.diagnosis = d;
+        self
+    }
+    /// Refuse to build a vote that one member can force or suppress ([`Integrity`](super::Integrity)), with an
+    /// error naming the member.
+    ///
+    /// ```
+    /// use aeroguard_detect::{ClusterProfile, Detector, Error, FittedDetector, Rule, RuleSet, Voter};
+    /// use ndarray::Array2;
+    /// let normal = Array2::from_shape_fn((300, 2), |(i, j)| ((i * 7 + j * 13) % 17) as f64);
+    /// let members: Vec<Box<dyn FittedDetector>> = vec![
+    ///     Box::new(RuleSet::new(vec![Rule::Range { sensor: 0, min: 0.0, max: 16.0 }])?.fit(normal.view())?),
+    ///     Box::new(ClusterProfile::builder().build()?.fit(normal.view())?),
+    /// ];
+    /// let e = Voter::builder(members).m(2.0).require_integrity().build().unwrap_err();
+    /// assert!(e.to_string().contains("member `rules` suppresses every alarm"), "{e}");
+    /// # Ok::<(), aeroguard_detect::Error>(())
+    /// ```
+    pub fn require_integrity(mut self) -> Self {
+        self.require_integrity = true;
+        self
+    }
     /// Validates: at least one member, members of one width with distinct names, positive finite weights,
     /// `m` within the total weight, `1 <= k <= w`.
     pub fn build(self) -> Result<Voter<D>> {
@@ -97,6 +122,16 @@ impl<D: FittedDetector> VoterBuilder<D> {
         }
         let m = self.m.unwrap_or((n / 2 + 1) as f64);
         check_m(m, &weights)?;
+        self.diagnosis.check(n)?;
+        if self.require_integrity {
+            let names: Vec<&str> = self.members.iter().map(FittedDetector::name).collect();
+            let warnings = super::Integrity::of(&names, &weights, m).warnings();
+            if !warnings.is_empty() {
+                return Err(Error::Ensemble {
+                    reason: warnings.join("; "),
+                });
+            }
+        }
         if let Some((k, w)) = self.window {
             if !(k >= 1 && k <= w) {
                 return Err(Error::parameter("k_of_window", (k, w), "1 <= k <= w"));
@@ -127,8 +162,11 @@ impl<D: FittedDetector> VoterBuilder<D> {
             },
             window: self.window,
             duration,
-            recent: VecDeque::new(),
-            timed,
+            diagnosis: self.diagnosis,
+            state: Stream {
+                timed,
+                ..Stream::default()
+            },
         })
     }
 }

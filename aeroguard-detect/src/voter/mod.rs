@@ -10,111 +10,21 @@
 //! [`Degraded::Drop`] a failed member is left out and `m` is kept (3oo4 becomes 3oo3): fewer false alarms,
 //! more missed ones. Either way the verdict says it was [`degraded`](Verdict::degraded).
 //!
+//! **Members diagnose themselves** ([`Diagnosis`]): a member whose score is frozen, non-finite, or that alarms
+//! alone far above its calibrated rate is marked with its [`Fault`], left out of the vote (neither yes nor no)
+//! and counted again once it recovers. `m` is kept while the counted members can reach it, and lowered to
+//! their whole weight when they cannot, so a broken member never silences the vote. [`Voter::integrity`] says
+//! whether one member can force or suppress the alarm, what the vote needs now and how long it was degraded.
+//!
 //! The optional temporal rule raises the alarm only when at least `k` of the last `w` rows' votes passed
 //! (causal), which removes single-row flicker.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, FittedDetector, Result};
-
-/// One member's vote on one row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "vote", content = "reason", rename_all = "snake_case")]
-pub enum Vote {
-    /// Score above the threshold.
-    Yes,
-    /// Score at or below the threshold.
-    No,
-    /// No score for this row, and why.
-    Abstained(String),
-    /// The member returned an error, and which.
-    Failed(String),
-}
-
-/// What to do with a failed member (see [`Voter`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Degraded {
-    /// A failed member counts as a yes vote: 3oo4 with one down is 2oo3.
-    #[default]
-    FailSafe,
-    /// A failed member is left out and `m` is kept: 3oo4 with one down is 3oo3.
-    Drop,
-}
-
-/// One member's part in a verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MemberRecord {
-    /// The member's name.
-    pub name: String,
-    /// Its score, if it produced one.
-    pub score: Option<f64>,
-    /// Its threshold.
-    pub threshold: f64,
-    /// Its weight.
-    pub weight: f64,
-    /// How it voted.
-    pub vote: Vote,
-}
-
-/// The decision on one row, with every member's record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// The alarm, after the temporal rule.
-    pub alarm: bool,
-    /// Whether this row's vote alone reached `m`.
-    pub passed: bool,
-    /// Weight counted for the alarm (yes votes, plus failed members under [`Degraded::FailSafe`]).
-    pub yes: f64,
-    /// Weight needed.
-    pub required: f64,
-    /// Whether any member failed.
-    pub degraded: bool,
-    /// Every member's record, in member order.
-    pub members: Vec<MemberRecord>,
-}
-
-/// The vote rule, separate from the members so it can be reasoned about (and property-tested) alone.
-///
-/// ```
-/// use aeroguard_detect::{Degraded, Vote, VoteRule};
-/// let rule = VoteRule { m: 3.0, degraded: Degraded::FailSafe };
-/// let votes = [Vote::Yes, Vote::Yes, Vote::No, Vote::Failed("lost sensor".into())];
-/// // 3oo4 with one member failed is 2oo3: two yes votes raise the alarm.
-/// assert!(rule.passes(&votes, &[1.0; 4]));
-/// assert!(!VoteRule { m: 3.0, degraded: Degraded::Drop }.passes(&votes, &[1.0; 4]));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct VoteRule {
-    /// Weight of yes votes needed (with unit weights: the M of M-of-N).
-    pub m: f64,
-    /// What a failed member counts as.
-    pub degraded: Degraded,
-}
-
-impl VoteRule {
-    /// The weight counted for the alarm.
-    pub fn tally(&self, votes: &[Vote], weights: &[f64]) -> f64 {
-        votes
-            .iter()
-            .zip(weights)
-            .map(|(v, w)| match v {
-                Vote::Yes => *w,
-                Vote::Failed(_) if self.degraded == Degraded::FailSafe => *w,
-                _ => 0.0,
-            })
-            .sum()
-    }
-
-    /// Whether the votes reach `m`.
-    pub fn passes(&self, votes: &[Vote], weights: &[f64]) -> bool {
-        self.tally(votes, weights) >= self.m - 1e-9
-    }
-}
 
 /// M-of-N voting over fitted detectors. `D` is any [`FittedDetector`]: `Box<dyn FittedDetector>` for a mixed
 /// ensemble, or [`Model`](crate::Model) for one that saves and loads.
@@ -145,10 +55,11 @@ pub struct Voter<D = Box<dyn FittedDetector>> {
     /// `k` of the last `w` of time, in ms ([`VoterBuilder::k_of_duration`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     duration: Option<(u64, u64)>,
+    /// How members are diagnosed.
+    #[serde(default)]
+    diagnosis: Diagnosis,
     #[serde(skip)]
-    recent: VecDeque<bool>,
-    #[serde(skip)]
-    timed: Option<crate::TimeWindow>,
+    state: Stream,
 }
 
 /// A voter as saved: rebuilt through [`VoterBuilder::build`] on load, so a damaged file cannot make an
@@ -161,6 +72,8 @@ struct SavedVoter<D> {
     window: Option<(usize, usize)>,
     #[serde(default)]
     duration: Option<(u64, u64)>,
+    #[serde(default)]
+    diagnosis: Diagnosis,
 }
 
 impl<D: FittedDetector> TryFrom<SavedVoter<D>> for Voter<D> {
@@ -169,7 +82,8 @@ impl<D: FittedDetector> TryFrom<SavedVoter<D>> for Voter<D> {
         let b = Voter::builder(v.members)
             .weights(v.weights)
             .m(v.rule.m)
-            .degraded(v.rule.degraded);
+            .degraded(v.rule.degraded)
+            .diagnosis(v.diagnosis);
         let b = match v.window {
             Some((k, w)) => b.k_of_window(k, w),
             None => b,
@@ -193,6 +107,8 @@ impl<D: FittedDetector> Voter<D> {
             degraded: Degraded::default(),
             window: None,
             duration: None,
+            diagnosis: Diagnosis::default(),
+            require_integrity: false,
         }
     }
 
@@ -209,6 +125,62 @@ impl<D: FittedDetector> Voter<D> {
     /// The vote rule.
     pub fn rule(&self) -> VoteRule {
         self.rule
+    }
+
+    /// Whether one member can force or suppress the alarm, what the vote needs now, and how long it was
+    /// degraded (see [`Integrity`]).
+    ///
+    /// ```
+    /// use aeroguard_detect::{ClusterProfile, Detector, FittedDetector, IsolationForest, Rule, RuleSet, Voter};
+    /// use ndarray::Array2;
+    /// let normal = Array2::from_shape_fn((300, 2), |(i, j)| ((i * 7 + j * 13) % 17) as f64);
+    /// let members: Vec<Box<dyn FittedDetector>> = vec![
+    ///     Box::new(RuleSet::new(vec![Rule::Range { sensor: 0, min: 0.0, max: 16.0 }])?.fit(normal.view())?),
+    ///     Box::new(ClusterProfile::builder().build()?.fit(normal.view())?),
+    ///     Box::new(IsolationForest::builder().build()?.fit(normal.view())?),
+    /// ];
+    /// let voter = Voter::builder(members).m(2.0).build()?;
+    /// let i = voter.integrity();
+    /// assert!(i.holds(), "{:?}", i.warnings());
+    /// assert_eq!((i.effective_m, i.available, i.degraded_rows), (2.0, 3.0, 0));
+    /// # Ok::<(), aeroguard_detect::Error>(())
+    /// ```
+    pub fn integrity(&self) -> Integrity {
+        let names: Vec<&str> = self.members.iter().map(FittedDetector::name).collect();
+        let mut i = Integrity::of(&names, &self.weights, self.rule.m);
+        let st = &self.state;
+        i.left_out = names
+            .iter()
+            .zip(&st.left_out)
+            .filter(|(_, l)| **l)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        i.available = st.available.unwrap_or(i.total);
+        i.effective_m = st.required.unwrap_or(self.rule.m);
+        i.degraded_rows = st.degraded_rows;
+        i.degraded_ms = st.degraded_ms;
+        i
+    }
+
+    /// How members are diagnosed.
+    pub fn diagnosis(&self) -> &Diagnosis {
+        &self.diagnosis
+    }
+
+    /// Sets each member's frozen limit from its scores on `x` (normal rows, such as the training rows): twice
+    /// the longest run of an unchanged score there, at least `floor` rows; a member whose score never changed
+    /// there is not checked for freezing ([`Diagnosis::frozen_limit_from`]).
+    pub fn calibrate_diagnosis(&mut self, x: ArrayView2<f64>, floor: usize) -> Result<()> {
+        let limits = self
+            .members
+            .iter()
+            .map(|m| {
+                m.score(x)
+                    .map(|s| Diagnosis::frozen_limit_from(&s.to_vec(), floor))
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        self.diagnosis.frozen_limits = limits;
+        Ok(())
     }
 
     /// Changes the weight needed for an alarm.
@@ -234,13 +206,13 @@ impl<D: FittedDetector> Voter<D> {
             .iter()
             .map(|m| m.score(x).map(|s| s.to_vec()).map_err(|e| e.to_string()))
             .collect();
-        let mut recent = VecDeque::new();
+        let mut state = Stream::default();
         Ok((0..x.nrows())
             .map(|i| {
                 let scores = scored
                     .iter()
                     .map(|s| s.as_ref().map(|v| v[i]).map_err(Clone::clone));
-                self.verdict(scores, &mut recent, None)
+                self.verdict(scores, &mut state, None)
             })
             .collect())
     }
@@ -255,9 +227,9 @@ impl<D: FittedDetector> Voter<D> {
             .iter_mut()
             .map(|m| m.update(row).map_err(|e| e.to_string()))
             .collect();
-        let mut recent = std::mem::take(&mut self.recent);
-        let v = self.verdict(scores.into_iter(), &mut recent, None);
-        self.recent = recent;
+        let mut state = std::mem::take(&mut self.state);
+        let v = self.verdict(scores.into_iter(), &mut state, None);
+        self.state = state;
         v
     }
 
@@ -287,79 +259,28 @@ impl<D: FittedDetector> Voter<D> {
             .iter_mut()
             .map(|m| m.update_at(row, at).map_err(|e| e.to_string()))
             .collect();
-        let mut recent = std::mem::take(&mut self.recent);
-        let mut timed = self.timed.take();
-        let v = self.verdict(
-            scores.into_iter(),
-            &mut recent,
-            timed.as_mut().map(|t| (t, at.as_millis())),
-        );
-        self.recent = recent;
-        self.timed = timed;
+        let mut state = std::mem::take(&mut self.state);
+        let v = self.verdict(scores.into_iter(), &mut state, Some(at.as_millis()));
+        self.state = state;
         v
     }
 
     /// Forgets every member's streaming state and the temporal window.
     pub fn reset(&mut self) {
         self.members.iter_mut().for_each(FittedDetector::reset);
-        self.recent.clear();
-        if let Some(t) = &mut self.timed {
-            t.reset();
-        }
-    }
-
-    fn verdict(
-        &self,
-        scores: impl Iterator<Item = std::result::Result<f64, String>>,
-        recent: &mut VecDeque<bool>,
-        timed: Option<(&mut crate::TimeWindow, i64)>,
-    ) -> Verdict {
-        let members: Vec<MemberRecord> = scores
-            .zip(&self.members)
-            .zip(&self.weights)
-            .map(|((s, m), &weight)| {
-                let threshold = m.threshold();
-                let (score, vote) = match s {
-                    Ok(s) if s.is_nan() => (None, Vote::Abstained("no score yet".into())),
-                    Ok(s) => (Some(s), if s > threshold { Vote::Yes } else { Vote::No }),
-                    Err(e) => (None, Vote::Failed(e)),
-                };
-                MemberRecord {
-                    name: m.name().to_string(),
-                    score,
-                    threshold,
-                    weight,
-                    vote,
-                }
-            })
-            .collect();
-        let votes: Vec<Vote> = members.iter().map(|r| r.vote.clone()).collect();
-        let yes = self.rule.tally(&votes, &self.weights);
-        let passed = self.rule.passes(&votes, &self.weights);
-        let alarm = match (self.window, timed) {
-            (Some((k, w)), _) => {
-                if recent.len() == w {
-                    recent.pop_front();
-                }
-                recent.push_back(passed);
-                recent.iter().filter(|p| **p).count() >= k
-            }
-            (None, Some((window, at))) => window.push(at, passed),
-            (None, None) => passed,
-        };
-        let degraded = votes.iter().any(|v| matches!(v, Vote::Failed(_)));
-        Verdict {
-            alarm,
-            passed,
-            yes,
-            required: self.rule.m,
-            degraded,
-            members,
-        }
+        self.state.reset();
     }
 }
 
 mod builder;
+mod health;
+mod integrity;
+mod record;
+mod stream;
 
 pub use builder::VoterBuilder;
 use builder::check_m;
+pub use health::{Diagnosis, Fault, MAX_ALONE_WINDOW};
+pub use integrity::Integrity;
+pub use record::{Degraded, MemberRecord, Verdict, Vote, VoteRule};
+use stream::Stream;

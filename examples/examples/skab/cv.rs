@@ -2,7 +2,7 @@
 //! (threshold scale, votes needed, temporal rule) chosen on the other folds' files only
 //! (`aeroguard_eval::cv`), and the threshold curve.
 
-use aeroguard_detect::{EnsembleRecipe, FittedDetector, Model};
+use aeroguard_detect::{EnsembleRecipe, FittedDetector, Integrity, Model};
 use aeroguard_eval::cv::{self, Baseline, Grid, Scored, Setting};
 use aeroguard_eval::skab::{SkabFile, TRAIN_ROWS};
 use aeroguard_eval::{Evaluation, Summary};
@@ -79,13 +79,18 @@ pub fn recipe_setting(recipe: &EnsembleRecipe) -> Setting {
     }
 }
 
-/// The settings tried: threshold scales, every M up to the members' total weight, and a few temporal rules.
-pub fn grid(recipe: &EnsembleRecipe, members: usize) -> Grid {
-    let total = if recipe.voting.weights.is_empty() {
-        members
+/// The settings tried: threshold scales, every M with which no single member forces or suppresses the alarm
+/// (every M up to the total weight when none passes), and a few temporal rules.
+pub fn grid(recipe: &EnsembleRecipe, names: &[String]) -> Grid {
+    let weights = if recipe.voting.weights.len() == names.len() {
+        recipe.voting.weights.clone()
     } else {
-        recipe.voting.weights.iter().sum::<f64>().ceil() as usize
+        vec![1.0; names.len()]
     };
+    let total = weights.iter().sum::<f64>().ceil() as usize;
+    let sound: Vec<usize> = (1..=total)
+        .filter(|&m| Integrity::of(names, &weights, m as f64).holds())
+        .collect();
     let mut windows = vec![
         (1, 1),
         (recipe.voting.k_of, recipe.voting.of_window),
@@ -95,7 +100,11 @@ pub fn grid(recipe: &EnsembleRecipe, members: usize) -> Grid {
     windows.dedup();
     Grid {
         scales: vec![0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
-        ms: (1..=total).collect(),
+        ms: if sound.is_empty() {
+            (1..=total).collect()
+        } else {
+            sound
+        },
         windows,
     }
 }
@@ -119,7 +128,7 @@ pub fn report(
     recipe: &EnsembleRecipe,
 ) -> Result<Report> {
     let members = scored.first().map_or(0, |s| s.scores.len());
-    let grid = grid(recipe, members);
+    let grid = grid(recipe, names);
     let mut rows = Vec::new();
     let mut folder_settings = Vec::new();
     for (name, folds) in [
@@ -135,6 +144,17 @@ pub fn report(
         }
         rows.push(eval.summary());
     }
+    // The folder folds again, through the voter itself (with its diagnosis) rather than counted from scores.
+    let mut eval = Evaluation::new("ensemble_cv_folder_voter");
+    for (f, s) in files.iter().zip(scored) {
+        let setting = folder_settings
+            .iter()
+            .find(|(folder, _)| *folder == s.folder)
+            .map_or(recipe_setting(recipe), |(_, st)| *st);
+        let r = super::replay::vote(s, names, &setting, super::replay::Failure::None)?;
+        eval.add(f, &r.alarms[s.test_from..])?;
+    }
+    rows.push(eval.summary());
     // Each member alone, its own scale and temporal rule chosen the same way: what the vote must beat.
     let alone = Grid {
         ms: vec![1],

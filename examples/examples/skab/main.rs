@@ -26,6 +26,8 @@ use ndarray::{Axis, Slice};
 mod analysis;
 mod cli;
 mod cv;
+mod failures;
+mod replay;
 
 use analysis::Analysis;
 use cli::{Cli, recipe};
@@ -174,7 +176,8 @@ fn run(cli: &Cli) -> Result<()> {
         for s in &mut sweeps {
             s.add(f, &members, &recipe)?;
         }
-        let ensemble = recipe.voter(wanted.iter().map(|&i| members[i].clone()).collect())?;
+        let mut ensemble = recipe.voter(wanted.iter().map(|&i| members[i].clone()).collect())?;
+        ensemble.calibrate_diagnosis(train, aeroguard_detect::FROZEN_FLOOR)?;
         let verdicts = ensemble.decide(f.x.view())?;
         let alarms: Vec<bool> = verdicts.iter().map(|v| v.alarm).collect();
         recommended.add(f, &test_part(&alarms))?;
@@ -204,6 +207,18 @@ fn run(cli: &Cli) -> Result<()> {
     let member_names: Vec<String> = wanted.iter().map(|&i| names[i].to_string()).collect();
     let report = cv::report(&files, &scored, &member_names, &recipe)?;
     rows.extend(report.rows.iter().cloned());
+    let failures = failures::table(
+        &files,
+        &scored,
+        &member_names,
+        &cv::recipe_setting(&recipe),
+        &report.folder_settings,
+    )?;
+    let integrity = recipe.integrity();
+    let searched: Vec<&str> = sweeps
+        .iter()
+        .flat_map(|s| s.evals.iter().map(|e| e.name.as_str()))
+        .collect();
     let settings: Vec<serde_json::Value> = report
         .folder_settings
         .iter()
@@ -229,6 +244,8 @@ fn run(cli: &Cli) -> Result<()> {
             "{}",
             serde_json::json!({ "files": files.len(), "detectors": rows, "cv_folder_settings": settings,
                                  "threshold_curve": curve, "cv_check_differing_rows": differing,
+                                 "member_failures": failures, "integrity": integrity,
+                                 "searched_in_sample": searched,
                                  "roles": { "rated_files": by_column(&rated), "slow_files": by_column(&slow) } })
         );
         return Ok(());
@@ -263,6 +280,11 @@ fn run(cli: &Cli) -> Result<()> {
         );
     }
     println!(
+        "\nSearched in sample: the `... M-of-N` rows show every M on the files they score (reading the best off them\n\
+         is a search in sample). The members alone and `ensemble` use the recipe's fixed defaults and their own\n\
+         calibration on each file's training rows; the `_cv_` rows search inside each fold only."
+    );
+    println!(
         "\nCross-validation (rows ensemble_cv_file, ensemble_cv_folder): each held-out file or folder scored with the\n\
          setting (threshold scale on every robust-z member, votes needed, k of w rows) with the best F1 at FAR <= {:.0} %\n\
          on the other files only. The votes counted from the members' scores differ from the ensemble's on {differing} rows.",
@@ -288,6 +310,17 @@ fn run(cli: &Cli) -> Result<()> {
     for (scale, f1, far) in &report.curve {
         println!("  scale {scale:<5} F1 {f1:.2}  FAR {far:5.2} %");
     }
+    failures::print(&failures);
+    println!(
+        "\nIntegrity of the recommended vote ({} of {} weight): {}",
+        integrity.m,
+        integrity.total,
+        if integrity.holds() {
+            "no member forces or suppresses the alarm".to_string()
+        } else {
+            integrity.warnings().join("; ")
+        }
+    );
     analysis.print();
     Ok(())
 }
