@@ -49,6 +49,26 @@ pub trait FittedDetector: fmt::Debug + Send + Sync {
     /// Forgets the streaming state.
     fn reset(&mut self);
 
+    /// Each input column's share of the score of the last row [`update`](Self::update) took (`row` is that
+    /// row): shares at or above 0 that sum to 1, or `None` when the model cannot tell or no column stands out.
+    /// Models with a streaming state (rolling windows, sequences) explain from it; the default is `None`.
+    ///
+    /// ```
+    /// use aeroguard_detect::{Detector, FittedDetector, Rule, RuleSet};
+    /// use ndarray::{Array2, array};
+    /// let normal = Array2::from_shape_fn((50, 2), |(i, j)| (i % 10) as f64 + j as f64);
+    /// let rules = vec![Rule::Range { sensor: 1, min: 0.0, max: 11.0 }];
+    /// let mut m = RuleSet::new(rules)?.fit(normal.view())?;
+    /// let row = array![5.0, 40.0];
+    /// assert!(m.update(row.view())? > m.threshold());
+    /// assert_eq!(m.explain(row.view()), Some(vec![0.0, 1.0]), "sensor 1 broke its range");
+    /// # Ok::<(), aeroguard_detect::Error>(())
+    /// ```
+    fn explain(&self, row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let _ = row;
+        None
+    }
+
     /// Whether each row's score is above the threshold.
     fn is_anomaly(&self, x: ArrayView2<f64>) -> Result<Array1<bool>> {
         let t = self.threshold();
@@ -81,4 +101,25 @@ impl FittedDetector for Box<dyn FittedDetector> {
     fn reset(&mut self) {
         (**self).reset();
     }
+    fn explain(&self, row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        (**self).explain(row)
+    }
+}
+
+/// Contributions (any sign; negative ones count as 0) as shares summing to 1, `None` when none is above 0 or
+/// one is not finite.
+pub(crate) fn shares(mut contributions: Vec<f64>) -> Option<Vec<f64>> {
+    let mut total = 0.0;
+    for c in &mut contributions {
+        if !c.is_finite() {
+            return None;
+        }
+        *c = c.max(0.0);
+        total += *c;
+    }
+    if total <= 0.0 {
+        return None;
+    }
+    contributions.iter_mut().for_each(|c| *c /= total);
+    Some(contributions)
 }

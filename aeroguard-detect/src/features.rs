@@ -238,6 +238,20 @@ impl FeatureState {
             self.rows.pop_front();
         }
         self.rows.push_back(row);
+        self.features_into(out);
+    }
+
+    /// The features of the last row taken (what [`push`](Self::push) returned for it), `None` before any.
+    pub fn current(&self) -> Option<Vec<f64>> {
+        if self.rows.is_empty() {
+            return None;
+        }
+        let mut out = vec![0.0; self.width * self.spec.per_column()];
+        self.features_into(&mut out);
+        Some(out)
+    }
+
+    fn features_into(&self, out: &mut [f64]) {
         let n = self.rows.len();
         let w = self.spec.window.min(n);
         let mut k = 0;

@@ -48,7 +48,7 @@ pub use surprise::{
 };
 pub use timed::TimeWindow;
 pub use voter::{
-    Degraded, Diagnosis, Fault, Integrity, MAX_ALONE_WINDOW, MemberRecord, Verdict, Vote, VoteRule, Voter,
-    VoterBuilder,
+    Degraded, Diagnosis, Driver, Fault, Integrity, MAX_ALONE_WINDOW, MemberRecord, Verdict, Vote, VoteRule,
+    Voter, VoterBuilder,
 };
 pub use windowed::{FittedWindowed, Windowed};

@@ -256,4 +256,7 @@ impl FittedDetector for Model {
     fn reset(&mut self) {
         self.inner_mut().reset();
     }
+    fn explain(&self, row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        self.inner().explain(row)
+    }
 }

@@ -256,6 +256,14 @@ impl<F: FittedDetector> FittedDetector for FittedRated<F> {
         self.next = 0;
         self.inner.reset();
     }
+    /// The inner model's shares: each column of the transform is its input column (a rate or the value).
+    fn explain(&self, row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        if self.roles.rate.contains(&true) && self.out.0.len() == row.len() {
+            self.inner.explain(ArrayView1::from(&self.out.0[..]))
+        } else {
+            self.inner.explain(row)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -141,4 +141,18 @@ impl<F: FittedDetector> FittedDetector for FittedWindowed<F> {
         self.state.reset();
         self.inner.reset();
     }
+    /// The inner model's shares of the last row's features, each feature's given to the input column it was
+    /// computed from.
+    fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let features = self.state.current()?;
+        let inner = self.inner.explain(ArrayView1::from(&features[..]))?;
+        let per = self.features.per_column().max(1);
+        let mut by_column = vec![0.0; self.n_features];
+        for (k, share) in inner.iter().enumerate() {
+            if let Some(c) = by_column.get_mut(k / per) {
+                *c += share;
+            }
+        }
+        crate::detector::shares(by_column)
+    }
 }

@@ -184,4 +184,8 @@ pub struct RoundRecord {
     pub alarm: bool,
     /// Members that voted yes.
     pub voted_yes: Vec<String>,
+    /// The channels that drove the yes votes: each one's mean share over the members that voted yes, the
+    /// largest first.
+    #[serde(default)]
+    pub drivers: Vec<(String, f64)>,
 }

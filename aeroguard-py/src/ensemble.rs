@@ -26,6 +26,9 @@ pub struct MemberRecord {
     pub reason: Option<String>,
     /// Why its diagnosis left it out of this row's vote (frozen, non-finite, alarming alone), or None.
     pub fault: Option<String>,
+    /// For a yes vote on a streamed row (`update`): the columns that drove its score as `(column, share)`,
+    /// the largest share first; empty when the member cannot tell, and for `decide`.
+    pub drivers: Vec<(usize, f64)>,
 }
 
 #[pymethods]
@@ -95,6 +98,7 @@ fn verdict(v: aeroguard_detect::Verdict) -> Verdict {
                     vote: vote.into(),
                     reason,
                     fault: m.fault.map(|f| f.to_string()),
+                    drivers: m.drivers.iter().map(|d| (d.column, d.share)).collect(),
                 }
             })
             .collect(),

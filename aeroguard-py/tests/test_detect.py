@@ -106,6 +106,13 @@ def test_ensemble_vote_record():
     assert [m.name for m in rec] == ens.members
     assert {m.vote for m in rec} <= {"yes", "no", "abstained", "failed"}
     assert sum(m.vote == "yes" for m in rec) >= 2
+    # Every column moved by 50: each yes vote that can tell names columns, shares summing to at most 1.
+    for m in rec:
+        if m.vote == "yes":
+            assert all(0 <= c < 3 and 0 < s <= 1 for c, s in m.drivers)
+            assert sum(s for _, s in m.drivers) <= 1 + 1e-9
+    assert any(m.drivers for m in rec if m.vote == "yes")
+    assert all(not m.drivers for v in verdicts for m in v.members), "batches name no drivers"
     again = aeroguard.Ensemble.load(ens.save())
     assert [v.alarm for v in again.decide(X[:50])] == [v.alarm for v in verdicts[:50]]
     with pytest.raises(ValueError, match="columns"):
@@ -289,6 +296,22 @@ def test_a_member_stuck_alarming_is_diagnosed_and_left_out():
     i = ens.integrity
     assert i.left_out == ["rules"] and i.degraded_rows == 200 - first
     assert not any(v.alarm for v in out)
+
+
+def test_a_fault_on_one_column_is_named_in_the_vote_record():
+    X = normal(600)
+    ens = aeroguard.Ensemble.fit(X)
+    later = normal(300, seed=5)
+    for r in later[:200]:
+        ens.update(r)
+    named = []
+    for r in later[200:]:
+        r = r.copy()
+        r[1] += 3.0
+        v = ens.update(r)
+        named += [m.drivers[0][0] for m in v.members if m.vote == "yes" and m.drivers]
+    assert len(named) > 20
+    assert named.count(1) >= 0.9 * len(named), named
 
 
 def test_surprise_flags_a_spike_in_a_single_metric_and_keeps_learning():

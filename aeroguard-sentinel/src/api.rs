@@ -45,6 +45,10 @@ pub struct MemberVote {
     /// Why the member's diagnosis left it out of this vote (frozen, non-finite, alarming alone), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// For a yes vote: the reading's values that drove the member's score, as `[index, share]`, the largest
+    /// share first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drivers: Vec<(usize, f64)>,
 }
 
 /// One scored reading.

@@ -219,6 +219,7 @@ impl Series {
                             threshold: m.threshold,
                             vote: vote_name(&m.vote).into(),
                             fault: m.fault.map(|f| f.to_string()),
+                            drivers: m.drivers.iter().map(|d| (d.column, d.share)).collect(),
                         })
                         .collect();
                     // The vote record travels with the point: `/verdicts` reads it back from the store.
@@ -257,7 +258,8 @@ impl Series {
 }
 
 /// A verdict's record in its stored point: `{"values": [..], "votes": [[member, score, threshold, vote], ..]}`
-/// (a score that is not a finite number is `null`; a member its diagnosis left out has its fault fifth). Arrays, not objects: a record is made for every row scored,
+/// (a score that is not a finite number is `null`; then, when there is either, the fault its diagnosis found or
+/// `null`, and the values that drove a yes vote as `[[index, share], ..]`). Arrays, not objects: a record is made for every row scored,
 /// and objects cost the service a map and four keys per member.
 fn record(values: &[f64], members: &[MemberVote]) -> serde_json::Value {
     use serde_json::Value;
@@ -270,8 +272,15 @@ fn record(values: &[f64], members: &[MemberVote]) -> serde_json::Value {
                 Value::from(m.threshold),
                 Value::from(m.vote.as_str()),
             ];
-            if let Some(f) = &m.fault {
-                vote.push(Value::from(f.as_str()));
+            if m.fault.is_some() || !m.drivers.is_empty() {
+                vote.push(m.fault.as_deref().map_or(Value::Null, Value::from));
+            }
+            if !m.drivers.is_empty() {
+                let drivers = m
+                    .drivers
+                    .iter()
+                    .map(|(c, s)| Value::from(vec![Value::from(*c), Value::from(*s)]));
+                vote.push(Value::Array(drivers.collect()));
             }
             Value::Array(vote)
         })
@@ -297,6 +306,12 @@ pub fn verdict_of(p: &Point) -> Option<VerdictOut> {
                     threshold: v.get(2)?.as_f64()?,
                     vote: v.get(3)?.as_str()?.to_string(),
                     fault: v.get(4).and_then(|f| f.as_str()).map(str::to_string),
+                    drivers: v.get(5).map_or(Some(Vec::new()), |d| {
+                        d.as_array()?
+                            .iter()
+                            .map(|p| Some((usize::try_from(p.get(0)?.as_u64()?).ok()?, p.get(1)?.as_f64()?)))
+                            .collect()
+                    })?,
                 })
             })
             .collect::<Option<Vec<_>>>()?,
@@ -408,6 +423,16 @@ mod tests {
             .filter(|m| m.fault.is_some())
             .collect();
         assert_eq!(faulty.is_empty(), i.degraded_rows == 0);
+        // The yes votes name the value that jumped.
+        let named: Vec<usize> = scored
+            .verdicts
+            .iter()
+            .flat_map(|v| &v.members)
+            .filter(|m| m.vote == "yes")
+            .filter_map(|m| m.drivers.first().map(|d| d.0))
+            .collect();
+        assert!(!named.is_empty());
+        assert!(named.iter().filter(|c| **c == 2).count() * 10 >= named.len() * 9, "{named:?}");
         // A record with a fault keeps it through the store.
         let members = vec![MemberVote {
             name: "lstm".into(),
@@ -415,6 +440,7 @@ mod tests {
             threshold: 1.0,
             vote: "yes".into(),
             fault: Some("voted yes alone on 150 of the last 300 rows".into()),
+            drivers: vec![(2, 0.75), (0, 0.25)],
         }];
         let p = Point::new(Timestamp::from_millis(5), 1.0)
             .with_alarm(false)

@@ -118,6 +118,10 @@ pub struct FittedIsolationForest {
     max_samples: usize,
     trees: Vec<Vec<Node>>,
     threshold: f64,
+    /// Each feature's 10th, 30th, 50th, 70th and 90th percentiles over the training rows: the typical values
+    /// `explain` tries in a feature's place.
+    #[serde(default)]
+    typical: Vec<[f64; 5]>,
     /// The trees in flat arrays for scoring (derived, never saved).
     #[serde(skip)]
     flat: flat::Compiled,
@@ -157,6 +161,15 @@ impl Detector for IsolationForest {
             max_samples,
             trees,
             threshold: 0.0,
+            typical: x
+                .columns()
+                .into_iter()
+                .map(|c| {
+                    let mut v = c.to_vec();
+                    v.sort_by(f64::total_cmp);
+                    [0.1, 0.3, 0.5, 0.7, 0.9].map(|q| crate::quantile_sorted(&v, q))
+                })
+                .collect(),
             flat: flat::Compiled::default(),
         };
         let train = model.score(x)?;
@@ -353,6 +366,32 @@ impl FittedDetector for FittedIsolationForest {
     }
 
     fn reset(&mut self) {}
+
+    /// What each feature adds to the score: how far the score falls when that feature alone takes the typical
+    /// training value (of five percentiles) that fits the rest of the row best. A model saved without those
+    /// values cannot tell.
+    fn explain(&self, row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let d = self.n_features;
+        if row.len() != d || self.typical.len() != d || !row.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let whole = self.score_row(&row.to_vec());
+        // Every (feature, typical value) variant of the row, scored in one batch.
+        let tried = ndarray::Array2::from_shape_fn((d * 5, d), |(k, j)| {
+            if j == k / 5 {
+                self.typical[j][k % 5]
+            } else {
+                row[j]
+            }
+        });
+        let mut scores = vec![0.0; d * 5];
+        self.score_rows(tried.view(), &mut scores);
+        let by_feature = scores
+            .chunks(5)
+            .map(|c| whole - c.iter().copied().fold(f64::INFINITY, f64::min))
+            .collect();
+        crate::detector::shares(by_feature)
+    }
 }
 
 #[cfg(test)]

@@ -322,4 +322,15 @@ impl FittedDetector for FittedAutoencoder {
     fn reset(&mut self) {
         self.stream.clear();
     }
+    /// Reconstruction-based contributions over the streaming window ([`super::rebuilt_shares`]).
+    fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let d = self.n_features();
+        let m = self.stream.matrix(d);
+        let rows = m.nrows();
+        super::rebuilt_shares(&m, |w| {
+            let flat = Array2::from_shape_vec((1, w.len()), w.iter().copied().collect()).ok()?;
+            let out = self.net.reconstruct(flat.view());
+            Array2::from_shape_vec((rows, d), out.iter().copied().collect()).ok()
+        })
+    }
 }

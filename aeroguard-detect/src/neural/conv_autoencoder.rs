@@ -296,4 +296,15 @@ impl FittedDetector for FittedConvAutoencoder {
     fn reset(&mut self) {
         self.stream.clear();
     }
+    /// Reconstruction-based contributions over the streaming window ([`super::rebuilt_shares`]).
+    fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let d = self.n_features();
+        let m = self.stream.matrix(d);
+        let rows = m.nrows();
+        super::rebuilt_shares(&m, |w| {
+            let batch = w.clone().into_shape_with_order((1, rows, d)).ok()?;
+            let out = self.net.forward(batch.view()).out;
+            out.into_shape_with_order((rows, d)).ok()
+        })
+    }
 }

@@ -161,6 +161,9 @@ struct State {
     h: Array2<f64>,
     c: Array2<f64>,
     prediction: Array2<f64>,
+    /// Each channel's squared miss on the last row (what `explain` reads).
+    #[serde(default)]
+    missed: Vec<f64>,
 }
 
 impl Layers {
@@ -170,6 +173,7 @@ impl Layers {
             prediction: self.head.forward(h.view()),
             c: h.clone(),
             h,
+            missed: Vec::new(),
         }
     }
 
@@ -205,7 +209,12 @@ impl Layers {
             } else if keep {
                 caches.push((cache, h.clone(), Array2::zeros(prediction.raw_dim())));
             }
-            state = State { h, c, prediction };
+            state = State {
+                h,
+                c,
+                prediction,
+                missed: Vec::new(),
+            };
         }
         (loss / counted.max(1) as f64, caches)
     }
@@ -360,11 +369,22 @@ impl FittedDetector for FittedLstm {
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         input::check_row("row to score", row, self.n_features())?;
         let mut state = std::mem::replace(&mut self.state, self.net.fresh(1));
+        let x = self.scaler.transform_row(row);
+        state.missed = state
+            .prediction
+            .iter()
+            .zip(&x)
+            .map(|(p, v)| (p - v) * (p - v))
+            .collect();
         let score = self.advance(&mut state, row);
         self.state = state;
         Ok(score)
     }
     fn reset(&mut self) {
         self.state = self.net.fresh(1);
+    }
+    /// Each channel's squared miss predicting the last row.
+    fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        crate::detector::shares(self.state.missed.clone())
     }
 }

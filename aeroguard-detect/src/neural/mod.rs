@@ -152,6 +152,41 @@ pub(crate) fn window_row<'a>(
     x.index_axis_move(ndarray::Axis(0), (end + t + 1).saturating_sub(window))
 }
 
+/// Each channel's share of an autoencoder's error on its window `x` (`window × channels`), by reconstruction-
+/// based contribution: how much the squared reconstruction error falls when that channel alone is replaced by
+/// what the network rebuilds of it (twice, so it settles where the other channels put it). A fault on one
+/// channel also upsets the reconstruction of the channels it is correlated with; replacing the faulty one
+/// clears them all, replacing a bystander clears little. Where no replacement lowers the error (the network
+/// is not smooth there), each channel's own squared error.
+pub(crate) fn rebuilt_shares(
+    x: &Array2<f64>,
+    rebuild: impl Fn(&Array2<f64>) -> Option<Array2<f64>>,
+) -> Option<Vec<f64>> {
+    let error =
+        |a: &Array2<f64>, b: &Array2<f64>| -> f64 { a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum() };
+    let rebuilt = rebuild(x)?;
+    let whole = error(&rebuilt, x);
+    let contributions = (0..x.ncols())
+        .map(|j| {
+            let mut y = x.clone();
+            for _ in 0..2 {
+                let r = rebuild(&y)?;
+                y.column_mut(j).assign(&r.column(j));
+            }
+            Some(whole - error(&rebuild(&y)?, &y))
+        })
+        .collect::<Option<Vec<f64>>>()?;
+    crate::detector::shares(contributions).or_else(|| {
+        let own = (0..x.ncols())
+            .map(|j| {
+                let d = &rebuilt.column(j) - &x.column(j);
+                d.iter().map(|v| v * v).sum()
+            })
+            .collect();
+        crate::detector::shares(own)
+    })
+}
+
 /// How training went, kept with the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainingReport {

@@ -357,4 +357,35 @@ impl FittedDetector for FittedRelations {
         self.state.reset();
         self.latch = Latch::default();
     }
+    /// Reconstruction-based contributions (Alcala and Qin, 2009): for each related sensor, how much the sum
+    /// of squared misses (each in its training scatters) falls when that sensor's rolling mean alone is moved
+    /// to the value that fits the others best. A fault on one sensor upsets the predictions that use it too;
+    /// moving the faulty one explains them all, moving a bystander explains only its own.
+    fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let means = self.state.current()?;
+        let related: Vec<usize> = (0..self.roles.len())
+            .filter(|j| self.roles[*j] == Role::Level)
+            .collect();
+        let z: Vec<f64> = related
+            .iter()
+            .map(|&j| (means[j] - self.center[j]) / self.scale[j])
+            .collect();
+        let misses: Vec<f64> = (0..z.len())
+            .map(|k| (self.miss(k, &z) - self.miss_center[k]) / self.miss_scale[k])
+            .collect();
+        let mut by_column = vec![0.0; self.n_features];
+        for (i, &j) in related.iter().enumerate() {
+            // How miss k moves with sensor i's standardised mean: 1 for its own, minus its coefficient in k's.
+            let (mut along, mut norm) = (0.0, 0.0);
+            for (k, m) in misses.iter().enumerate() {
+                let g = (f64::from(u8::from(k == i)) - self.coefficients[k][1 + i]) / self.miss_scale[k];
+                along += m * g;
+                norm += g * g;
+            }
+            if norm > 0.0 {
+                by_column[j] = along * along / norm;
+            }
+        }
+        crate::detector::shares(by_column)
+    }
 }

@@ -146,6 +146,9 @@ struct RuleState {
     /// When the current run beyond the level began (ms), for persistence in seconds.
     #[serde(default)]
     since: Option<i64>,
+    /// The rule's score on the last row (what [`FittedDetector::explain`] reads).
+    #[serde(default)]
+    last: f64,
 }
 
 /// A [`RuleSet`] checked against a data width, with the streaming state of its persistence rules.
@@ -226,6 +229,7 @@ impl FittedRules {
                 }
             };
             s.previous = Some(v);
+            s.last = score;
             worst = worst.max(score);
         }
         worst
@@ -273,6 +277,13 @@ impl FittedDetector for FittedRules {
     }
     fn reset(&mut self) {
         self.state.iter_mut().for_each(|s| *s = RuleState::default());
+    }
+    fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let mut by_sensor = vec![0.0; self.width];
+        for (r, s) in self.rules.iter().zip(&self.state) {
+            by_sensor[r.sensor()] += s.last;
+        }
+        crate::detector::shares(by_sensor)
     }
 }
 

@@ -282,16 +282,22 @@ impl FittedLevelShift {
     /// The largest shift from `level`, in training scatters, over the sensors scored on their level and the
     /// slow ones at their weight.
     fn raw(&self, level: &[f64], means: ArrayView1<f64>) -> f64 {
-        let mut worst = 0.0f64;
-        for (j, role) in self.roles.iter().enumerate() {
-            let weight = match role {
-                Role::Level => 1.0,
-                Role::Slow if self.slow_weight > 0.0 => self.slow_weight,
-                Role::Slow => continue,
-            };
-            worst = worst.max(weight * (means[j] - level[j]).abs() / self.scale[j]);
+        (0..self.roles.len())
+            .map(|j| self.shift(j, level, means))
+            .fold(0.0, f64::max)
+    }
+
+    /// Sensor `j`'s shift from `level`, in training scatters, at its role's weight (0 when left out).
+    fn shift(&self, j: usize, level: &[f64], means: ArrayView1<f64>) -> f64 {
+        let weight = match self.roles[j] {
+            Role::Level => 1.0,
+            Role::Slow => self.slow_weight,
+        };
+        if weight > 0.0 {
+            weight * (means[j] - level[j]).abs() / self.scale[j]
+        } else {
+            0.0
         }
-        worst
     }
 
     /// The score of one row's means, moving the latch and, when it follows, the level. The guard: the level
@@ -400,5 +406,20 @@ impl FittedDetector for FittedLevelShift {
         self.state.reset();
         self.latch = Latch::default();
         self.level.clear();
+    }
+    /// Each sensor's shift of its rolling mean from its level, in training scatters.
+    fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
+        let means = self.state.current()?;
+        let level = if self.level.is_empty() {
+            &self.center
+        } else {
+            &self.level
+        };
+        let means = ArrayView1::from(&means[..]);
+        crate::detector::shares(
+            (0..self.roles.len())
+                .map(|j| self.shift(j, level, means))
+                .collect(),
+        )
     }
 }

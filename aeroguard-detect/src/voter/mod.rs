@@ -228,8 +228,9 @@ impl<D: FittedDetector> Voter<D> {
             .map(|m| m.update(row).map_err(|e| e.to_string()))
             .collect();
         let mut state = std::mem::take(&mut self.state);
-        let v = self.verdict(scores.into_iter(), &mut state, None);
+        let mut v = self.verdict(scores.into_iter(), &mut state, None);
         self.state = state;
+        self.attribute(row, &mut v);
         v
     }
 
@@ -260,9 +261,21 @@ impl<D: FittedDetector> Voter<D> {
             .map(|m| m.update_at(row, at).map_err(|e| e.to_string()))
             .collect();
         let mut state = std::mem::take(&mut self.state);
-        let v = self.verdict(scores.into_iter(), &mut state, Some(at.as_millis()));
+        let mut v = self.verdict(scores.into_iter(), &mut state, Some(at.as_millis()));
         self.state = state;
+        self.attribute(row, &mut v);
         v
+    }
+
+    /// Names the columns that drove each yes vote ([`FittedDetector::explain`]).
+    fn attribute(&self, row: ArrayView1<f64>, v: &mut Verdict) {
+        for (record, member) in v.members.iter_mut().zip(&self.members) {
+            if record.vote == Vote::Yes
+                && let Some(shares) = member.explain(row)
+            {
+                record.drivers = Driver::top(&shares);
+            }
+        }
     }
 
     /// Forgets every member's streaming state and the temporal window.
@@ -282,5 +295,5 @@ pub use builder::VoterBuilder;
 use builder::check_m;
 pub use health::{Diagnosis, Fault, MAX_ALONE_WINDOW};
 pub use integrity::Integrity;
-pub use record::{Degraded, MemberRecord, Verdict, Vote, VoteRule};
+pub use record::{Degraded, Driver, MemberRecord, Verdict, Vote, VoteRule};
 use stream::Stream;

@@ -45,6 +45,50 @@ pub struct MemberRecord {
     /// Why it was left out of this row's vote, when its diagnosis found it unhealthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// For a yes vote on a streamed row: the input columns that drove its score, the largest share first
+    /// (those with at least [`Driver::MIN_SHARE`], at most [`Driver::MOST`]); empty when the member cannot
+    /// tell, and for batches ([`Voter::decide`](super::Voter::decide)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drivers: Vec<Driver>,
+}
+
+/// An input column's share of a member's score.
+///
+/// ```
+/// use aeroguard_detect::Driver;
+/// let d = Driver::top(&[0.05, 0.7, 0.25]);
+/// assert_eq!(d, [Driver { column: 1, share: 0.7 }, Driver { column: 2, share: 0.25 }]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Driver {
+    /// The input column (the sensor, in a plant's order).
+    pub column: usize,
+    /// Its share of the score, in (0, 1].
+    pub share: f64,
+}
+
+impl Driver {
+    /// The smallest share a record names.
+    pub const MIN_SHARE: f64 = 0.1;
+    /// The most columns a record names.
+    pub const MOST: usize = 3;
+
+    /// The columns of `shares` at or above [`MIN_SHARE`](Self::MIN_SHARE), the largest first, at most
+    /// [`MOST`](Self::MOST).
+    pub fn top(shares: &[f64]) -> Vec<Driver> {
+        let mut d: Vec<Driver> = shares
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s >= Self::MIN_SHARE)
+            .map(|(column, share)| Driver {
+                column,
+                share: *share,
+            })
+            .collect();
+        d.sort_by(|a, b| b.share.total_cmp(&a.share));
+        d.truncate(Self::MOST);
+        d
+    }
 }
 
 /// The decision on one row, with every member's record.

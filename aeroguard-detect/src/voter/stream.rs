@@ -59,6 +59,7 @@ impl<D: FittedDetector> Voter<D> {
                     weight,
                     vote,
                     fault: None,
+                    drivers: Vec::new(),
                 }
             })
             .collect();

@@ -66,6 +66,25 @@ fn fuse(result: &RoundResult<[f64; 3]>, now: Timestamp) -> ([f64; 3], [Vec<Strin
     (fused, excluded)
 }
 
+/// The channels that drove a verdict's yes votes: each channel's mean share over the members that voted yes
+/// (a member that cannot tell counts for none), the largest first.
+pub(crate) fn drivers(v: &Verdict) -> Vec<(String, f64)> {
+    let yes: Vec<_> = v
+        .members
+        .iter()
+        .filter(|m| m.vote == aeroguard_detect::Vote::Yes)
+        .collect();
+    let mut shares = [0.0; 3];
+    for m in &yes {
+        for d in &m.drivers {
+            if let Some(s) = shares.get_mut(d.column) {
+                *s += d.share / yes.len() as f64;
+            }
+        }
+    }
+    crate::summary::ranked(&shares)
+}
+
 /// The round's record (what was fused and excluded, who answered, the vote), and whether every channel fused.
 fn round_record(
     me: &str,
@@ -92,6 +111,7 @@ fn round_record(
             .filter(|m| m.vote == aeroguard_detect::Vote::Yes)
             .map(|m| m.name.clone())
             .collect(),
+        drivers: verdict.as_ref().map(drivers).unwrap_or_default(),
     };
     (record, fusable)
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use aeroguard_consensus::history::{HistoryStore, RetentionSchedule};
 use aeroguard_core::Timestamp;
 
+use crate::sim::CHANNELS;
+
 use super::{FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, UpsetRecord};
 use crate::{Events, Plan, RoundRecord};
 
@@ -140,14 +142,25 @@ pub(super) fn healthy_excluded(plan: &Plan, records: &[RoundRecord]) -> u64 {
 
 /// The process upset's rounds that alarmed, with who voted yes.
 pub(super) fn upset(plan: &Plan, records: &[RoundRecord]) -> Option<UpsetRecord> {
-    plan.plant.upset.map(|u| UpsetRecord {
-        from: u.from,
-        to: u.to,
-        alarmed: records
+    plan.plant.upset.map(|u| {
+        let alarmed: Vec<&RoundRecord> = records
             .iter()
             .filter(|r| r.alarm && (u.from..=u.to + 2).contains(&r.round))
-            .map(|r| (r.round, r.voted_yes.clone()))
-            .collect(),
+            .collect();
+        let mut shares = [0.0; 3];
+        for r in &alarmed {
+            for (channel, share) in &r.drivers {
+                if let Some(c) = CHANNELS.iter().position(|n| n == channel) {
+                    shares[c] += share / alarmed.len() as f64;
+                }
+            }
+        }
+        UpsetRecord {
+            from: u.from,
+            to: u.to,
+            alarmed: alarmed.iter().map(|r| (r.round, r.voted_yes.clone())).collect(),
+            drivers: super::ranked(&shares),
+        }
     })
 }
 

@@ -47,9 +47,23 @@ impl Summary {
         if !self.false_alarms.is_empty() {
             out.push(format!("false alarms in rounds {:?}", self.false_alarms));
         }
-        if let Some(UpsetRecord { from, to, alarmed }) = &self.upset {
+        if let Some(UpsetRecord {
+            from,
+            to,
+            alarmed,
+            drivers,
+        }) = &self.upset
+        {
             if alarmed.is_empty() {
                 out.push(format!("no alarm for the process upset in rounds {from}-{to}"));
+            }
+            // The upset moves flow and pressure: they, not temperature, must be what the alarm names first.
+            let top: Vec<&str> = drivers.iter().take(2).map(|(c, _)| c.as_str()).collect();
+            let names_both = top.contains(&"flow") && top.contains(&"pressure");
+            if !alarmed.is_empty() && !names_both {
+                out.push(format!(
+                    "the process upset's alarm names {drivers:?}, not flow and pressure first"
+                ));
             }
             let went = |status: &str| {
                 self.alerts

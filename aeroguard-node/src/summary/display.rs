@@ -45,7 +45,13 @@ impl fmt::Display for Summary {
             self.alarms,
             self.false_alarms.len()
         )?;
-        if let Some(UpsetRecord { from, to, alarmed }) = &self.upset {
+        if let Some(UpsetRecord {
+            from,
+            to,
+            alarmed,
+            drivers,
+        }) = &self.upset
+        {
             writeln!(
                 f,
                 "  process upset        rounds {from}-{to} (flow falls by a third, pressure sags; every sensor agrees)"
@@ -56,6 +62,10 @@ impl fmt::Display for Summary {
                     "    alarm in round {round:<3} voted for by {}",
                     voters.join(", ")
                 )?;
+            }
+            if !drivers.is_empty() {
+                let named: Vec<String> = drivers.iter().map(|(c, s)| format!("{c} {s:.2}")).collect();
+                writeln!(f, "    driven by          {}", named.join(", "))?;
             }
         }
         self.fmt_behaviour(f)?;

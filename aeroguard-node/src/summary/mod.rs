@@ -131,3 +131,15 @@ impl Summary {
         })
     }
 }
+
+/// Per-channel shares as (channel, share) pairs above 0, the largest first, rounded to two decimals.
+pub(crate) fn ranked(shares: &[f64; 3]) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = crate::sim::CHANNELS
+        .iter()
+        .zip(shares)
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(c, s)| (c.to_string(), (s * 100.0).round() / 100.0))
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}

@@ -35,6 +35,8 @@ pub struct UpsetRecord {
     pub to: u64,
     /// The alarmed rounds from its start to two rounds after it, with who voted for each alarm.
     pub alarmed: Vec<(u64, Vec<String>)>,
+    /// The channels that drove those alarms: each one's mean share over the alarmed rounds, the largest first.
+    pub drivers: Vec<(String, f64)>,
 }
 
 /// The link outage: what the leader buffered while its link to the history was down, and what it forwarded.
