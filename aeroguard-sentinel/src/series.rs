@@ -432,7 +432,10 @@ mod tests {
             .filter_map(|m| m.drivers.first().map(|d| d.0))
             .collect();
         assert!(!named.is_empty());
-        assert!(named.iter().filter(|c| **c == 2).count() * 10 >= named.len() * 9, "{named:?}");
+        assert!(
+            named.iter().filter(|c| **c == 2).count() * 10 >= named.len() * 9,
+            "{named:?}"
+        );
         // A record with a fault keeps it through the store.
         let members = vec![MemberVote {
             name: "lstm".into(),
