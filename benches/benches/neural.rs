@@ -1,7 +1,9 @@
 //! Neural detector speed on 8 features: the LSTM predictor (hidden 32) carrying its state one row at a time,
 //! the dense autoencoder (window 4, 32 hidden, bottleneck 4) per streamed row, the convolutional autoencoder
 //! (window 16) per streamed row, and batch scoring per sample for each. The full recommended ensemble (3 classic
-//! + 2 neural members + the level shift, behind their rate roles, with the vote record) per streamed row.
+//! + 2 neural members + the level shift and the relations member, behind their rate roles, with the vote record,
+//! its diagnosis and the drivers of every yes vote) per streamed row: on normal rows, and on rows where one
+//! sensor is off by three units (every member votes, and explains its vote).
 //!
 //! `cargo bench -p aeroguard-benches --bench neural`
 
@@ -79,6 +81,29 @@ fn neural(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % test.nrows();
             black_box(voter.update(test.row(i)))
+        })
+    });
+    let mut faulty = test.clone();
+    faulty.column_mut(3).mapv_inplace(|v| v + 3.0);
+    voter.reset();
+    let yes = faulty
+        .outer_iter()
+        .take(200)
+        .map(|r| {
+            voter
+                .update(r)
+                .members
+                .iter()
+                .filter(|m| !m.drivers.is_empty())
+                .count()
+        })
+        .sum::<usize>();
+    eprintln!("fault on one sensor: {yes} yes votes with drivers in 200 rows");
+    let mut i = 0;
+    group.bench_function("full ensemble streamed row, one sensor off", |b| {
+        b.iter(|| {
+            i = (i + 1) % faulty.nrows();
+            black_box(voter.update(faulty.row(i)))
         })
     });
     group.finish();

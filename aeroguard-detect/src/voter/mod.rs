@@ -267,14 +267,26 @@ impl<D: FittedDetector> Voter<D> {
         v
     }
 
-    /// Names the columns that drove each yes vote ([`FittedDetector::explain`]).
-    fn attribute(&self, row: ArrayView1<f64>, v: &mut Verdict) {
-        for (record, member) in v.members.iter_mut().zip(&self.members) {
-            if record.vote == Vote::Yes
-                && let Some(shares) = member.explain(row)
-            {
-                record.drivers = Driver::top(&shares);
+    /// Names the columns that drove each yes vote ([`FittedDetector::explain`]): on the first row of a member's
+    /// run of yes votes and every [`Driver::REFRESH`] rows of it; the rows between carry the last ones (an
+    /// explanation costs a member up to a few model passes per input column).
+    fn attribute(&mut self, row: ArrayView1<f64>, v: &mut Verdict) {
+        let n = self.members.len();
+        let runs = &mut self.state.drivers;
+        if runs.len() != n {
+            *runs = vec![(0, Vec::new()); n];
+        }
+        for ((record, member), (run, last)) in v.members.iter_mut().zip(&self.members).zip(runs.iter_mut()) {
+            if record.vote != Vote::Yes {
+                *run = 0;
+                last.clear();
+                continue;
             }
+            if (*run).is_multiple_of(Driver::REFRESH) {
+                *last = member.explain(row).map(|s| Driver::top(&s)).unwrap_or_default();
+            }
+            *run += 1;
+            record.drivers.clone_from(last);
         }
     }
 

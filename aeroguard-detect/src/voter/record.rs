@@ -46,8 +46,9 @@ pub struct MemberRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
     /// For a yes vote on a streamed row: the input columns that drove its score, the largest share first
-    /// (those with at least [`Driver::MIN_SHARE`], at most [`Driver::MOST`]); empty when the member cannot
-    /// tell, and for batches ([`Voter::decide`](super::Voter::decide)).
+    /// (those with at least [`Driver::MIN_SHARE`], at most [`Driver::MOST`]), found on the first row of the
+    /// member's run of yes votes and every [`Driver::REFRESH`] rows of it; empty when the member cannot tell,
+    /// and for batches ([`Voter::decide`](super::Voter::decide)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drivers: Vec<Driver>,
 }
@@ -72,6 +73,8 @@ impl Driver {
     pub const MIN_SHARE: f64 = 0.1;
     /// The most columns a record names.
     pub const MOST: usize = 3;
+    /// Through a run of yes votes, a member's drivers are found again every this many rows.
+    pub const REFRESH: usize = 10;
 
     /// The columns of `shares` at or above [`MIN_SHARE`](Self::MIN_SHARE), the largest first, at most
     /// [`MOST`](Self::MOST).

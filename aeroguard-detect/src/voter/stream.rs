@@ -18,6 +18,8 @@ pub(super) struct Stream {
     pub(super) degraded_rows: u64,
     pub(super) degraded_ms: u64,
     pub(super) last_at: Option<i64>,
+    /// Per member: rows into its run of yes votes, and the drivers last found.
+    pub(super) drivers: Vec<(usize, Vec<super::Driver>)>,
 }
 
 impl Stream {

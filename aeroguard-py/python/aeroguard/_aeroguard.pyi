@@ -35,6 +35,7 @@ __all__ = [
     "Ensemble",
     "Verdict",
     "MemberRecord",
+    "Integrity",
     "History",
     "Client",
     "Election",
