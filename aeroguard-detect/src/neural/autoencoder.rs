@@ -322,7 +322,9 @@ impl FittedDetector for FittedAutoencoder {
     fn reset(&mut self) {
         self.stream.clear();
     }
-    /// Reconstruction-based contributions over the streaming window ([`super::rebuilt_shares`]).
+    /// Reconstruction-based contributions over the streaming window: how much the squared reconstruction
+    /// error falls when one channel alone is replaced by what the network rebuilds of it (twice, so it settles
+    /// where the other channels put it); each channel's own error where no replacement lowers it.
     fn explain(&self, _row: ArrayView1<f64>) -> Option<Vec<f64>> {
         let d = self.n_features();
         let m = self.stream.matrix(d);

@@ -60,7 +60,16 @@ impl std::fmt::Display for Fault {
     }
 }
 
-/// How members are diagnosed (see the [module](self) for what each check costs).
+/// How members are diagnosed, and what each check costs in rows before it fires:
+/// - **frozen**: a score unchanged for `frozen_rows` rows, or the member's own limit in `frozen_limits`
+///   ([`Voter::calibrate_diagnosis`](crate::Voter::calibrate_diagnosis) sets them from the training rows: twice
+///   the longest run of an unchanged score there, at least a floor; members whose training scores never moved
+///   are not checked). Cleared by the first row whose score moves.
+/// - **non-finite**: `nonfinite_rows` rows without a finite score (NaN before the member's first finite score
+///   is a warm-up abstention). Cleared by the first finite score.
+/// - **alarming alone**: a yes vote with no other counted member voting yes, on `alone_rate` of the last
+///   `alone_window` rows (150 of 300 by default; calibrated thresholds alarm on well under 1 % of normal rows).
+///   Cleared under half that. Runs with three members or more.
 ///
 /// ```
 /// use aeroguard_detect::Diagnosis;

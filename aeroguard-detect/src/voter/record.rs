@@ -18,7 +18,7 @@ pub enum Vote {
     Failed(String),
 }
 
-/// What to do with a failed member (see [`Voter`]).
+/// What to do with a failed member (see [`Voter`](super::Voter)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Degraded {
