@@ -22,6 +22,7 @@ mod relations;
 mod rules;
 mod settle;
 mod shift;
+mod subspace;
 mod surprise;
 mod timed;
 mod voter;
@@ -42,6 +43,7 @@ pub use relations::{FittedRelations, MAX_RELATED, Relations, RelationsBuilder};
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
 pub use settle::{MAX_SETTLE_ROWS, Settle};
 pub use shift::{FittedLevelShift, LevelShift, LevelShiftBuilder, Role};
+pub use subspace::{FittedSubspace, MAX_SUBSPACE, Subspace, SubspaceBuilder};
 pub use surprise::{
     FittedSurprise, Likelihood, LikelihoodBuilder, LikelihoodState, MAX_LIKELIHOOD_HISTORY,
     MAX_SURPRISE_VALUE, Surprise, SurpriseBuilder,

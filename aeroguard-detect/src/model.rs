@@ -50,6 +50,8 @@ pub enum Model {
     Rated(Box<FittedRated<Model>>),
     /// A relations detector.
     Relations(Box<FittedRelations>),
+    /// A principal-subspace (T² and Q) detector.
+    Subspace(Box<crate::FittedSubspace>),
     /// A surprise detector.
     Surprise(Box<FittedSurprise>),
 }
@@ -92,6 +94,7 @@ impl Model {
             Model::Lstm(m) => m.check(),
             Model::LevelShift(m) => m.check(),
             Model::Relations(m) => m.check(),
+            Model::Subspace(m) => m.check(),
             Model::Surprise(m) => m.check(),
             Model::Rated(r) => {
                 r.inner().check()?;
@@ -111,6 +114,7 @@ impl Model {
             Model::Lstm(m) => m.as_ref(),
             Model::LevelShift(m) => m.as_ref(),
             Model::Relations(m) => m.as_ref(),
+            Model::Subspace(m) => m.as_ref(),
             Model::Surprise(m) => m.as_ref(),
             Model::Rated(m) => m.as_ref(),
         }
@@ -127,6 +131,7 @@ impl Model {
             Model::Lstm(m) => m.as_mut(),
             Model::LevelShift(m) => m.as_mut(),
             Model::Relations(m) => m.as_mut(),
+            Model::Subspace(m) => m.as_mut(),
             Model::Surprise(m) => m.as_mut(),
             Model::Rated(m) => m.as_mut(),
         }
@@ -208,6 +213,11 @@ impl From<FittedLstm> for Model {
 impl From<FittedRelations> for Model {
     fn from(m: FittedRelations) -> Self {
         Model::Relations(Box::new(m))
+    }
+}
+impl From<crate::FittedSubspace> for Model {
+    fn from(m: crate::FittedSubspace) -> Self {
+        Model::Subspace(Box::new(m))
     }
 }
 impl From<FittedSurprise> for Model {

@@ -1,9 +1,9 @@
 //! Neural detector speed on 8 features: the LSTM predictor (hidden 32) carrying its state one row at a time,
 //! the dense autoencoder (window 4, 32 hidden, bottleneck 4) per streamed row, the convolutional autoencoder
-//! (window 16) per streamed row, and batch scoring per sample for each. The full recommended ensemble (3 classic
-//! + 2 neural members + the level shift and the relations member, behind their rate roles, with the vote record,
-//! its diagnosis and the drivers of every yes vote) per streamed row: on normal rows, and on rows where one
-//! sensor is off by three units (every member votes, and explains its vote).
+//! (window 16) per streamed row, and batch scoring per sample for each. Then the full recommended ensemble per
+//! streamed row (three classic members, two neural ones, the level shift and the relations member, behind
+//! their rate roles, with the vote record, its diagnosis and the drivers of every yes vote): on normal rows,
+//! and on rows where one sensor is off by three units (every member votes, and explains its vote).
 //!
 //! `cargo bench -p aeroguard-benches --bench neural`
 

@@ -3,6 +3,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+mod levels;
 mod parts;
 
 use parts::default_rate_lag;
@@ -14,7 +15,7 @@ pub const FROZEN_FLOOR: usize = 60;
 
 use crate::{
     Algorithm, Calibration, ClusterProfile, Detector, Error, FeatureWindow, Integrity, IsolationForest,
-    LearnRules, LevelShift, Model, RateRoles, Relations, Result, RuleSet, Settle, Voter, Windowed,
+    LearnRules, Model, RateRoles, Result, RuleSet, Settle, Voter, Windowed,
 };
 
 /// A recipe for the recommended ensemble: orthogonal members on causal feature windows, each calibrated on the
@@ -156,6 +157,7 @@ impl EnsembleRecipe {
         }
         members.extend(self.shift_member(x)?);
         members.extend(self.relations_member(x)?);
+        members.extend(self.subspace_member(x)?);
         Ok(members)
     }
 
@@ -205,38 +207,6 @@ impl EnsembleRecipe {
             out.push(Windowed::new("lstm", mean, lstm).fit(x)?.into());
         }
         Ok(out)
-    }
-
-    /// The level-shift member when `shift_z` is set: each sensor's rolling mean against its training level,
-    /// with hysteresis, slow sensors left out or damped.
-    pub fn shift_member(&self, x: ArrayView2<f64>) -> Result<Option<Model>> {
-        let Some(z) = self.levels.shift_z else {
-            return Ok(None);
-        };
-        let shift = LevelShift::builder()
-            .window(self.levels.window)
-            .z(z)
-            .release(self.levels.release)
-            .slow_below(self.levels.slow_below)
-            .follow(self.levels.follow)
-            .slow_weight(self.levels.slow_weight)
-            .settle(self.levels.settle)
-            .build()?;
-        Ok(Some(shift.fit(x)?.into()))
-    }
-
-    /// The relations member when `relations_z` is set, with the level shift's window and slow sensors.
-    pub fn relations_member(&self, x: ArrayView2<f64>) -> Result<Option<Model>> {
-        let Some(z) = self.levels.relations_z else {
-            return Ok(None);
-        };
-        let relations = Relations::builder()
-            .window(self.levels.window)
-            .z(z)
-            .slow_below(self.levels.slow_below)
-            .settle(self.levels.settle)
-            .build()?;
-        Ok(Some(relations.fit(x)?.into()))
     }
 
     /// The three classic members (rules, k-means, isolation forest), fitted on normal rows.
@@ -326,6 +296,7 @@ impl EnsembleRecipe {
             ("lstm", self.neural.lstm_z),
             ("level_shift", self.levels.shift_z),
             ("relations", self.levels.relations_z),
+            ("subspace", self.levels.subspace_z),
         ] {
             if z.is_some() {
                 names.push(name);
@@ -355,7 +326,7 @@ impl EnsembleRecipe {
     }
 
     /// How many members the recipe fits: the three classic ones, then each of the autoencoder, the
-    /// convolutional autoencoder, the LSTM, the level shift and the relations member whose threshold is set.
+    /// convolutional autoencoder, the LSTM, the level shift, the relations and the subspace member whose threshold is set.
     pub fn member_count(&self) -> usize {
         let optional = [
             self.neural.autoencoder_z,
@@ -363,6 +334,7 @@ impl EnsembleRecipe {
             self.neural.lstm_z,
             self.levels.shift_z,
             self.levels.relations_z,
+            self.levels.subspace_z,
         ];
         3 + optional.iter().filter(|z| z.is_some()).count()
     }
@@ -387,7 +359,7 @@ impl EnsembleRecipe {
             name: "weights",
             value: format!("{} weights for {members} members", self.voting.weights.len()),
             reason: "one per member, in the order rules, kmeans, isolation forest, [autoencoder], [conv autoencoder], \
-                     [lstm], [level shift], [relations]",
+                     [lstm], [level shift], [relations], [subspace]",
         })
     }
 }

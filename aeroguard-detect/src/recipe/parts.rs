@@ -82,6 +82,11 @@ pub struct LevelMembers {
     /// at their release level.
     #[serde(default)]
     pub settle: Option<Settle>,
+    /// The subspace member's alarm level (T² and Q of a PCA of the rolling means, in training scatters;
+    /// [`Subspace`](crate::Subspace)), with the same window, slow sensors and settling; `None` leaves it out. It
+    /// comes after the relations member.
+    #[serde(default)]
+    pub subspace_z: Option<f64>,
 }
 
 impl Default for LevelMembers {
@@ -95,6 +100,7 @@ impl Default for LevelMembers {
             slow_weight: 0.0,
             relations_z: None,
             settle: None,
+            subspace_z: None,
         }
     }
 }

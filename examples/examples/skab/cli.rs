@@ -105,6 +105,10 @@ pub struct Cli {
     /// training scatters); `0` leaves it out of the recommended ensemble.
     #[arg(long, value_name = "Z")]
     pub relations_z: Option<f64>,
+    /// The subspace member's alarm level (T² and Q of a PCA of the rolling means); `0` leaves it out of the
+    /// recommended ensemble.
+    #[arg(long, value_name = "Z")]
+    pub subspace_z: Option<f64>,
     /// How the level-shift and relations alarms end after a fault: under PEAK of their peak score, and a new
     /// one must pass REARM of that peak, falling back to their z over ROWS rows; `0` ends them at their
     /// release level.
@@ -174,6 +178,7 @@ pub fn recipe(cli: &Cli) -> Result<EnsembleRecipe> {
     r.inputs.rate_lag = cli.rate_lag.map_or(r.inputs.rate_lag, |l| l as usize);
     r.levels.slow_weight = cli.shift_slow_weight.unwrap_or(r.levels.slow_weight);
     r.levels.relations_z = zero_is_off(cli.relations_z, r.levels.relations_z);
+    r.levels.subspace_z = zero_is_off(cli.subspace_z, r.levels.subspace_z);
     r.levels.settle = cli.settle.map_or(r.levels.settle, |f| f.0);
     r.check().map_err(|e| {
         Error::Run(format!(

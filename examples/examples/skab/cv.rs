@@ -27,7 +27,7 @@ fn recipe_z(recipe: &EnsembleRecipe, name: &str) -> Option<f64> {
 /// threshold it was fitted with, a fixed threshold otherwise.
 fn baseline(m: &Model, train: ndarray::ArrayView2<f64>, z: Option<f64>) -> Result<Baseline> {
     let fixed = Baseline::Fixed(m.threshold());
-    if m.name() == "level_shift" || m.name() == "relations" {
+    if ["level_shift", "relations", "subspace"].contains(&m.name()) {
         return Ok(Baseline::Scaled(m.threshold()));
     }
     let Some(z) = z else { return Ok(fixed) };

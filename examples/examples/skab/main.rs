@@ -91,6 +91,7 @@ fn run(cli: &Cli) -> Result<()> {
     every.neural.lstm_z = recipe.neural.lstm_z.or(EnsembleRecipe::full().neural.lstm_z);
     every.levels.shift_z = recipe.levels.shift_z.or(Some(10.0));
     every.levels.relations_z = recipe.levels.relations_z.or(Some(11.5));
+    every.levels.subspace_z = recipe.levels.subspace_z.or(Some(10.0));
     let names = [
         "rules",
         "kmeans",
@@ -100,6 +101,7 @@ fn run(cli: &Cli) -> Result<()> {
         "lstm",
         "level_shift",
         "relations",
+        "subspace",
     ];
     let mut alone: Vec<Evaluation> = names.iter().map(|n| Evaluation::new(*n)).collect();
     let mut sweeps = [
@@ -117,6 +119,7 @@ fn run(cli: &Cli) -> Result<()> {
         (5, recipe.neural.lstm_z),
         (6, recipe.levels.shift_z),
         (7, recipe.levels.relations_z),
+        (8, recipe.levels.subspace_z),
     ] {
         if z.is_some() {
             wanted.push(i);
