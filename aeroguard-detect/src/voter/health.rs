@@ -10,8 +10,9 @@
 //!   before the first finite score is a warm-up abstention). Cleared by the first finite score.
 //! - **alarming alone**: a yes vote on a row where no other counted member votes yes, on `alone_rate` of the
 //!   last `alone_window` rows (calibrated thresholds alarm on well under 1 % of normal rows, so half of a
-//!   window is far above it). Cleared when under half that rate. Runs only with three members or more: with
-//!   two, alone cannot be told from a disagreement.
+//!   window is far above it). Cleared when the member's yes votes, alone or not, fall under half that rate: a
+//!   member stuck voting yes stays out even while others agree with it. Runs only with three members or more:
+//!   with two, alone cannot be told from a disagreement.
 
 use std::collections::VecDeque;
 
@@ -69,7 +70,7 @@ impl std::fmt::Display for Fault {
 ///   is a warm-up abstention). Cleared by the first finite score.
 /// - **alarming alone**: a yes vote with no other counted member voting yes, on `alone_rate` of the last
 ///   `alone_window` rows (150 of 300 by default; calibrated thresholds alarm on well under 1 % of normal rows).
-///   Cleared under half that. Runs with three members or more.
+///   Cleared when the member's yes votes, alone or not, fall under half that. Runs with three members or more.
 ///
 /// ```
 /// use aeroguard_detect::Diagnosis;
@@ -165,7 +166,9 @@ pub(super) struct MemberHealth {
     same: usize,
     nonfinite: usize,
     scored: bool,
-    alone: VecDeque<bool>,
+    /// The last rows' votes: 0 no, 1 yes with others, 2 yes alone.
+    recent: VecDeque<u8>,
+    yes_count: usize,
     alone_count: usize,
     alone_fault: bool,
 }
@@ -205,20 +208,35 @@ impl MemberHealth {
         self.alone_fault
     }
 
-    /// Takes whether this row's yes vote was alone; returns the alarming-alone fault while it holds.
-    pub(super) fn alone(&mut self, alone: bool, d: &Diagnosis) -> Option<Fault> {
+    /// Takes this row's vote (`yes`, and whether it was alone); returns the alarming-alone fault while it
+    /// holds. The fault starts when the alone rows reach the limit and ends when the member's yes votes, alone
+    /// or not, fall under half of it: a member stuck voting yes stays out even while others agree with it.
+    pub(super) fn alone(&mut self, yes: bool, alone: bool, d: &Diagnosis) -> Option<Fault> {
         if d.alone_window == 0 {
             return None;
         }
-        if self.alone.len() == d.alone_window && self.alone.pop_front() == Some(true) {
-            self.alone_count -= 1;
+        if self.recent.len() == d.alone_window {
+            match self.recent.pop_front() {
+                Some(2) => {
+                    self.alone_count -= 1;
+                    self.yes_count -= 1;
+                }
+                Some(1) => self.yes_count -= 1,
+                _ => {}
+            }
         }
-        self.alone.push_back(alone);
-        self.alone_count += usize::from(alone);
+        let state = match (yes, alone) {
+            (true, true) => 2,
+            (true, false) => 1,
+            _ => 0,
+        };
+        self.recent.push_back(state);
+        self.yes_count += usize::from(state > 0);
+        self.alone_count += usize::from(state == 2);
         let limit = d.alone_limit();
         if self.alone_count >= limit {
             self.alone_fault = true;
-        } else if self.alone_count * 2 < limit {
+        } else if self.yes_count * 2 < limit {
             self.alone_fault = false;
         }
         self.alone_fault.then_some(Fault::AlarmingAlone {
@@ -270,11 +288,13 @@ mod tests {
             ..Diagnosis::default()
         };
         let mut h = MemberHealth::default();
-        let first: Vec<bool> = (0..5).map(|_| h.alone(true, &d).is_some()).collect();
+        let first: Vec<bool> = (0..5).map(|_| h.alone(true, true, &d).is_some()).collect();
         assert_eq!(first, [false, false, false, false, true]);
-        // Five alone rows stay in the window through five quiet ones; then they slide out one by one, and the
-        // fault holds until fewer than half the limit (2 of 5) remain.
-        let quiet: Vec<bool> = (0..10).map(|_| h.alone(false, &d).is_some()).collect();
+        // Yes votes with others keep it out: it still votes yes on every row (the window fills with them).
+        assert!((0..20).all(|_| h.alone(true, false, &d).is_some()));
+        // Quiet rows: its ten yes votes slide out one by one, and the fault holds until fewer than half the
+        // limit (2 of 5) remain.
+        let quiet: Vec<bool> = (0..10).map(|_| h.alone(false, false, &d).is_some()).collect();
         assert_eq!(
             quiet,
             [true, true, true, true, true, true, true, false, false, false]

@@ -156,7 +156,7 @@ impl<D: FittedDetector> Voter<D> {
         let agreeing = (0..n).filter(|&j| trusted[j] && yes[j]).count();
         for i in 0..n {
             let others = agreeing - usize::from(trusted[i] && yes[i]);
-            let fault = st.health[i].alone(yes[i] && others == 0, d);
+            let fault = st.health[i].alone(yes[i], yes[i] && others == 0, d);
             if members[i].fault.is_none() {
                 members[i].fault = fault;
             }

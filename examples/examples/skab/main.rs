@@ -110,6 +110,9 @@ fn run(cli: &Cli) -> Result<()> {
         Sweep::new("5 members", vec![0, 1, 2, 4, 5]),
         Sweep::new("6 members", vec![0, 1, 2, 4, 5, 6]),
         Sweep::new("kmeans, neural, shift", vec![1, 4, 5, 6]),
+        Sweep::new("shift, relations, subspace", vec![6, 7, 8]),
+        Sweep::new("neural and level members", vec![4, 5, 6, 7, 8]),
+        Sweep::new("all 8", vec![0, 1, 2, 4, 5, 6, 7, 8]),
     ];
     // The recommended ensemble's members, by name, in the recipe's order.
     let mut wanted = vec![0, 1, 2];
