@@ -28,6 +28,7 @@ mod cli;
 mod cv;
 mod failures;
 mod replay;
+mod structure;
 
 use analysis::Analysis;
 use cli::{Cli, recipe};
@@ -134,6 +135,7 @@ fn run(cli: &Cli) -> Result<()> {
     // The recommended members' scores per file, for cross-validation; and a check that they give back the
     // ensemble's own alarms under its own setting (the vote counted from scores, as the voter counts it).
     let mut scored = Vec::with_capacity(files.len());
+    let mut scored_all = Vec::with_capacity(files.len());
     let mut differing = 0usize;
     let started = std::time::Instant::now();
     // Per column, the files whose training rows made it a rate for the members, and slow for the level shift.
@@ -189,6 +191,11 @@ fn run(cli: &Cli) -> Result<()> {
         recommended.add(f, &test_part(&alarms))?;
         let chosen: Vec<Model> = wanted.iter().map(|&i| members[i].clone()).collect();
         let s = cv::scored(f, &chosen, &recipe)?;
+        let eight: Vec<Model> = structure::MEMBERS
+            .iter()
+            .filter_map(|n| members.iter().find(|m| m.name() == *n).cloned())
+            .collect();
+        scored_all.push(cv::scored(f, &eight, &every)?);
         differing += s
             .alarms(&cv::recipe_setting(&recipe))
             .iter()
@@ -221,6 +228,8 @@ fn run(cli: &Cli) -> Result<()> {
         &report.folder_settings,
     )?;
     let integrity = recipe.integrity();
+    let nested = structure::nested(&files, &scored_all, &every)?;
+    rows.push(nested.row.clone());
     let searched: Vec<&str> = sweeps
         .iter()
         .flat_map(|s| s.evals.iter().map(|e| e.name.as_str()))
@@ -252,6 +261,8 @@ fn run(cli: &Cli) -> Result<()> {
                                  "threshold_curve": curve, "cv_check_differing_rows": differing,
                                  "member_failures": failures, "integrity": integrity,
                                  "searched_in_sample": searched,
+                                 "nested": { "chosen": nested.chosen.iter().map(|(f, l, s)| serde_json::json!({ "held_out": f, "structure": l, "scale": s.scale, "m": s.m, "k_of": s.k_of, "window": s.window })).collect::<Vec<_>>(),
+                                             "on_all": { "structure": nested.on_all.0, "scale": nested.on_all.1.scale, "m": nested.on_all.1.m, "k_of": nested.on_all.1.k_of, "window": nested.on_all.1.window } },
                                  "roles": { "rated_files": by_column(&rated), "slow_files": by_column(&slow) } })
         );
         return Ok(());
@@ -316,6 +327,25 @@ fn run(cli: &Cli) -> Result<()> {
     for (scale, f1, far) in &report.curve {
         println!("  scale {scale:<5} F1 {f1:.2}  FAR {far:5.2} %");
     }
+    println!(
+        "\nThe vote's structure chosen inside each fold too (ensemble_cv_folder_nested; candidates: {}):",
+        structure::candidates()
+            .iter()
+            .map(|c| c.0)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    for (folder, label, s) in &nested.chosen {
+        println!(
+            "  without {folder:<8}: {label}, scale {:.2}, {} votes, {} of {} rows",
+            s.scale, s.m, s.k_of, s.window
+        );
+    }
+    let (label, s) = &nested.on_all;
+    println!(
+        "  on every file    : {label}, scale {:.2}, {} votes, {} of {} rows",
+        s.scale, s.m, s.k_of, s.window
+    );
     failures::print(&failures);
     println!(
         "\nIntegrity of the recommended vote ({} of {} weight): {}",
