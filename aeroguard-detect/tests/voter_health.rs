@@ -1,47 +1,12 @@
 //! Integrity of a vote and members that diagnose themselves, through the voter.
 
+mod support;
+
 use aeroguard_core::Timestamp;
-use aeroguard_detect::{Diagnosis, EnsembleRecipe, Fault, FittedDetector, Integrity, Vote, Voter};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use aeroguard_detect::{Diagnosis, EnsembleRecipe, Fault, Integrity, Vote, Voter};
+use ndarray::Array2;
 use proptest::prelude::*;
-
-/// A detector whose score for a row is the value in its own column: lets a test choose every vote.
-#[derive(Debug, Clone)]
-struct Column {
-    name: String,
-    column: usize,
-    width: usize,
-}
-
-impl FittedDetector for Column {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn n_features(&self) -> usize {
-        self.width
-    }
-    fn threshold(&self) -> f64 {
-        0.5
-    }
-    fn set_threshold(&mut self, _: f64) {}
-    fn score(&self, x: ArrayView2<f64>) -> aeroguard_detect::Result<Array1<f64>> {
-        Ok(x.column(self.column).to_owned())
-    }
-    fn update(&mut self, row: ArrayView1<f64>) -> aeroguard_detect::Result<f64> {
-        Ok(row[self.column])
-    }
-    fn reset(&mut self) {}
-}
-
-fn members(n: usize) -> Vec<Column> {
-    (0..n)
-        .map(|c| Column {
-            name: format!("m{c}"),
-            column: c,
-            width: n,
-        })
-        .collect()
-}
+use support::members;
 
 /// Scores that move a little from row to row, under (quiet) or over (alarming) the threshold 0.5.
 fn quiet(t: usize) -> f64 {
