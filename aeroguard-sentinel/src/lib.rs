@@ -64,6 +64,7 @@ mod ingest;
 mod keys;
 pub mod logging;
 mod metrics;
+mod record;
 mod routes;
 mod series;
 mod serve;
