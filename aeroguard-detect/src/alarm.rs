@@ -4,7 +4,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::{Error, FeatureWindow, Result, Role, Settle, median_and_mad};
+use crate::{Error, FeatureState, FeatureWindow, Result, Role, Settle, median_and_mad};
 
 /// `var(diff) / (2 var)` of a column: 1 for white noise, near 0 for a drift; 1 for a constant column.
 pub(crate) fn slowness(column: &[f64]) -> f64 {
@@ -95,4 +95,69 @@ pub(crate) fn check(
         return Err(Error::parameter("slow_below", r, "lies in (0, 1]"));
     }
     settle.map_or(Ok(()), Settle::check)
+}
+
+/// The parts every loaded model that scores columns on their rolling means shares (the relations and subspace
+/// detectors): one role, level and scatter per column, the alarm's levels, its settling and the rolling mean.
+pub(crate) struct Loaded<'a> {
+    /// The detector, as errors name it.
+    pub what: &'static str,
+    pub n_features: usize,
+    pub roles: &'a [Role],
+    pub center: &'a [f64],
+    pub scale: &'a [f64],
+    /// The most columns it may score on their level.
+    pub most: usize,
+    pub on: f64,
+    pub release: f64,
+    pub threshold: f64,
+    pub settle: Option<&'a Settle>,
+    pub state: &'a FeatureState,
+    pub features: &'a FeatureWindow,
+}
+
+/// An error naming a loaded model and what is wrong with it.
+pub(crate) fn damaged(what: &str, reason: &str) -> Error {
+    Error::Model {
+        operation: "load",
+        reason: format!("{what}: {reason}"),
+        cause: None,
+    }
+}
+
+impl Loaded<'_> {
+    /// Checks the shared parts of a loaded model; returns how many columns it scores on their level.
+    pub(crate) fn check(&self) -> Result<usize> {
+        let bad = |reason: &str| damaged(self.what, reason);
+        let n = self.n_features;
+        if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {
+            return Err(bad("roles, levels and scatters must have one entry per column"));
+        }
+        let taken = self.roles.iter().filter(|r| **r == Role::Level).count();
+        if taken == 0 || taken > self.most {
+            return Err(bad(&format!(
+                "1 to {} columns must be scored on their level",
+                self.most
+            )));
+        }
+        if !(self.center.iter().all(|v| v.is_finite())
+            && self.scale.iter().all(|s| s.is_finite() && *s > 0.0))
+        {
+            return Err(bad("levels must be finite and scatters finite and above 0"));
+        }
+        if !(self.on.is_finite() && self.on > 0.0 && self.threshold.is_finite()) {
+            return Err(bad("z and the threshold must be finite"));
+        }
+        if !(self.release > 0.0 && self.release <= 1.0) {
+            return Err(bad("release must lie in (0, 1]"));
+        }
+        if let Some(s) = self.settle {
+            s.check()?;
+        }
+        self.state.check(n)?;
+        if self.state.spec() != self.features || self.features.per_column() != 1 {
+            return Err(bad("the rolling mean differs from its state's"));
+        }
+        Ok(taken)
+    }
 }

@@ -274,48 +274,33 @@ impl FittedRelations {
 
     /// Checks a loaded model's internal consistency.
     pub(crate) fn check(&self) -> Result<()> {
-        let bad = |reason: &str| Error::Model {
-            operation: "load",
-            reason: format!("relations: {reason}"),
-            cause: None,
-        };
-        let n = self.n_features;
-        if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {
-            return Err(bad("roles, levels and scatters must have one entry per column"));
+        let k = alarm::Loaded {
+            what: "relations",
+            n_features: self.n_features,
+            roles: &self.roles,
+            center: &self.center,
+            scale: &self.scale,
+            most: MAX_RELATED,
+            on: self.on,
+            release: self.release,
+            threshold: self.threshold,
+            settle: self.settle.as_ref(),
+            state: &self.state,
+            features: &self.features,
         }
-        let k = self.roles.iter().filter(|r| **r == Role::Level).count();
-        if k == 0 || k > MAX_RELATED {
-            return Err(bad("1 to 64 columns must be related (scored on their level)"));
-        }
+        .check()?;
         let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
         if self.coefficients.len() != k
             || !self.coefficients.iter().all(|c| c.len() == k + 1 && finite(c))
             || self.miss_center.len() != k
             || self.miss_scale.len() != k
-            || !finite(&self.center)
             || !finite(&self.miss_center)
-            || !self
-                .scale
-                .iter()
-                .chain(&self.miss_scale)
-                .all(|s| s.is_finite() && *s > 0.0)
+            || !self.miss_scale.iter().all(|s| s.is_finite() && *s > 0.0)
         {
-            return Err(bad(
+            return Err(alarm::damaged(
+                "relations",
                 "one regression and one finite miss level and scatter above 0 per related column",
             ));
-        }
-        if !(self.on.is_finite() && self.on > 0.0 && self.threshold.is_finite()) {
-            return Err(bad("z and the threshold must be finite"));
-        }
-        if !(self.release > 0.0 && self.release <= 1.0) {
-            return Err(bad("release must lie in (0, 1]"));
-        }
-        if let Some(s) = &self.settle {
-            s.check()?;
-        }
-        self.state.check(n)?;
-        if self.state.spec() != &self.features || self.features.per_column() != 1 {
-            return Err(bad("the rolling mean differs from its state's"));
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Subspace;
 use crate::alarm::level_and_scatter;
 use crate::settle::{Latch, Settle};
-use crate::{Error, FeatureState, FeatureWindow, FittedDetector, Result, Role, input};
+use crate::{FeatureState, FeatureWindow, FittedDetector, Result, Role, input};
 
 /// What a fit hands over to [`FittedSubspace::new`].
 pub(super) struct Parts {
@@ -127,49 +127,48 @@ impl FittedSubspace {
 
     /// Checks a loaded model's internal consistency.
     pub(crate) fn check(&self) -> Result<()> {
-        let bad = |reason: &str| Error::Model {
-            operation: "load",
-            reason: format!("subspace: {reason}"),
-            cause: None,
-        };
-        let n = self.n_features;
-        let taken = self.roles.iter().filter(|r| **r == Role::Level).count();
-        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
-        if self.roles.len() != n || self.center.len() != n || self.scale.len() != n {
-            return Err(bad("roles, levels and scatters must have one entry per column"));
+        let taken = crate::alarm::Loaded {
+            what: "subspace",
+            n_features: self.n_features,
+            roles: &self.roles,
+            center: &self.center,
+            scale: &self.scale,
+            most: super::MAX_SUBSPACE,
+            on: self.on,
+            release: self.release,
+            threshold: self.threshold,
+            settle: self.settle.as_ref(),
+            state: &self.state,
+            features: &self.features,
         }
-        if taken == 0 || taken > super::MAX_SUBSPACE || self.offset.len() != taken {
-            return Err(bad("1 to 64 columns must be taken, with one mean each"));
-        }
+        .check()?;
+        let bad = |reason: &str| crate::alarm::damaged("subspace", reason);
         let (rows, kept) = self.components.dim();
-        if rows != taken || kept == 0 || kept > taken || self.variances.len() != kept {
-            return Err(bad("one component column per variance, one row per taken column"));
-        }
-        let positive = |s: f64| s.is_finite() && s > 0.0;
-        if !finite(&self.center)
-            || !finite(&self.offset)
-            || !self.components.iter().all(|v| v.is_finite())
-            || !self.scale.iter().chain(&self.variances).all(|s| positive(*s))
-            || !(self.t2.0.is_finite() && positive(self.t2.1) && self.q.0.is_finite() && positive(self.q.1))
+        if self.offset.len() != taken
+            || rows != taken
+            || kept == 0
+            || kept > taken
+            || self.variances.len() != kept
         {
             return Err(bad(
-                "levels, components, variances and scatters must be finite, scatters above 0",
+                "one mean and one component row per taken column, one variance per component",
             ));
         }
-        let in_range = self.on.is_finite()
-            && self.on > 0.0
-            && self.threshold.is_finite()
-            && self.release > 0.0
-            && self.release <= 1.0;
-        if !in_range {
-            return Err(bad("z, release and the threshold must be in range"));
-        }
-        if let Some(s) = &self.settle {
-            s.check()?;
-        }
-        self.state.check(n)?;
-        if self.state.spec() != &self.features || self.features.per_column() != 1 {
-            return Err(bad("the rolling mean differs from its state's"));
+        let positive = |s: f64| s.is_finite() && s > 0.0;
+        let finite = self
+            .offset
+            .iter()
+            .chain(self.components.iter())
+            .all(|v| v.is_finite())
+            && self.variances.iter().all(|s| positive(*s))
+            && self.t2.0.is_finite()
+            && positive(self.t2.1)
+            && self.q.0.is_finite()
+            && positive(self.q.1);
+        if !finite {
+            return Err(bad(
+                "means, components, variances and scatters must be finite, scatters above 0",
+            ));
         }
         Ok(())
     }
