@@ -21,6 +21,7 @@ mod recipe;
 mod relations;
 mod rules;
 mod settle;
+mod settled;
 mod shift;
 mod subspace;
 mod surprise;
@@ -42,6 +43,7 @@ pub use recipe::{ClassicMembers, EnsembleRecipe, FROZEN_FLOOR, Inputs, LevelMemb
 pub use relations::{FittedRelations, MAX_RELATED, Relations, RelationsBuilder};
 pub use rules::{FittedRules, LearnRules, Rule, RuleSet, Side};
 pub use settle::{MAX_SETTLE_ROWS, Settle};
+pub use settled::{FittedSettled, SETTLED_RELEASE};
 pub use shift::{FittedLevelShift, LevelShift, LevelShiftBuilder, Role};
 pub use subspace::{FittedSubspace, MAX_SUBSPACE, Subspace, SubspaceBuilder};
 pub use surprise::{

@@ -54,6 +54,8 @@ pub enum Model {
     Subspace(Box<crate::FittedSubspace>),
     /// A surprise detector.
     Surprise(Box<FittedSurprise>),
+    /// A model whose alarms settle after a fault.
+    Settled(Box<crate::FittedSettled<Model>>),
 }
 
 impl Model {
@@ -100,6 +102,10 @@ impl Model {
                 r.inner().check()?;
                 r.check(r.inner().n_features())
             }
+            Model::Settled(m) => {
+                m.inner().check()?;
+                m.check()
+            }
         }
     }
 
@@ -117,6 +123,7 @@ impl Model {
             Model::Subspace(m) => m.as_ref(),
             Model::Surprise(m) => m.as_ref(),
             Model::Rated(m) => m.as_ref(),
+            Model::Settled(m) => m.as_ref(),
         }
     }
 
@@ -134,6 +141,7 @@ impl Model {
             Model::Subspace(m) => m.as_mut(),
             Model::Surprise(m) => m.as_mut(),
             Model::Rated(m) => m.as_mut(),
+            Model::Settled(m) => m.as_mut(),
         }
     }
 }
@@ -233,6 +241,11 @@ impl From<FittedLevelShift> for Model {
 impl<F: Into<Model>> From<FittedRated<F>> for Model {
     fn from(m: FittedRated<F>) -> Self {
         Model::Rated(Box::new(m.map_inner(Into::into)))
+    }
+}
+impl<F: Into<Model>> From<crate::FittedSettled<F>> for Model {
+    fn from(m: crate::FittedSettled<F>) -> Self {
+        Model::Settled(Box::new(m.map_inner(Into::into)))
     }
 }
 impl<F: Into<Model>> From<FittedWindowed<F>> for Model {

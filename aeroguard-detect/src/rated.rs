@@ -364,7 +364,8 @@ mod tests {
                 "conv_autoencoder",
                 "lstm",
                 "level_shift",
-                "relations"
+                "relations",
+                "subspace"
             ]
         );
         for m in &voter.members()[..5] {
@@ -376,6 +377,15 @@ mod tests {
         }
         assert!(matches!(voter.members()[5], Model::LevelShift(_)));
         assert!(matches!(voter.members()[6], Model::Relations(_)));
+        assert!(matches!(voter.members()[7], Model::Subspace(_)));
+        // The k-means and neural members settle inside their rate roles.
+        for i in [1, 3, 4] {
+            assert!(
+                matches!(&voter.members()[i], Model::Rated(r) if matches!(r.inner(), Model::Settled(_))),
+                "{}",
+                voter.members()[i].name()
+            );
+        }
         let json = voter.save().unwrap();
         let loaded = crate::Voter::<Model>::load(&json).unwrap();
         assert_eq!(loaded.decide(x.view()).unwrap(), voter.decide(x.view()).unwrap());

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 mod levels;
 mod parts;
+mod vote;
 
 use parts::default_rate_lag;
 pub use parts::{ClassicMembers, Inputs, LevelMembers, NeuralMembers, Voting};
@@ -14,8 +15,8 @@ use crate::neural::{Autoencoder, ConvAutoencoder, Lstm};
 pub const FROZEN_FLOOR: usize = 60;
 
 use crate::{
-    Algorithm, Calibration, ClusterProfile, Detector, Error, FeatureWindow, Integrity, IsolationForest,
-    LearnRules, Model, RateRoles, Result, RuleSet, Settle, Voter, Windowed,
+    Algorithm, Calibration, ClusterProfile, Detector, FeatureWindow, FittedDetector, FittedSettled,
+    IsolationForest, LearnRules, Model, RateRoles, Result, RuleSet, SETTLED_RELEASE, Settle, Voter, Windowed,
 };
 
 /// A recipe for the recommended ensemble: orthogonal members on causal feature windows, each calibrated on the
@@ -83,11 +84,13 @@ impl Default for EnsembleRecipe {
                 whiten: true,
                 forest_z: 5.0,
                 forest_std: false,
+                settle: None,
             },
             neural: NeuralMembers::default(),
             levels: LevelMembers::default(),
             voting: Voting {
                 weights: Vec::new(),
+                level_weight: None,
                 m: 2.0,
                 k_of: 3,
                 of_window: 5,
@@ -99,18 +102,19 @@ impl Default for EnsembleRecipe {
 
 impl EnsembleRecipe {
     /// The recommended ensemble: the three classic members, the convolutional autoencoder (threshold at robust
-    /// z 150), the LSTM (robust z 400), the level shift (z 10, held to 5) and the relations member (z 5), the
-    /// last two ending their alarms as [`Settle::RECOMMENDED`] says. Every vote weighs the same and two of the
-    /// seven are needed, so no member raises an alarm alone and any five can go silent with alarms still
-    /// possible ([`integrity`](Self::integrity)); a member whose score freezes, stops being finite or alarms
-    /// alone is left out until it recovers ([`Diagnosis`](crate::Diagnosis)). Sensors that drift through the
-    /// training rows (`var(diff) / (2 var)` under 0.05) are fed to every member but the level shift and
-    /// relations as their change over 30 rows, and left out of those two (under 0.3).
+    /// z 150), the LSTM (robust z 400), the level shift (z 10, held to 5) and the relations member (z 5). Every
+    /// member but the rules and the forest ends its alarms as [`Settle::RECOMMENDED`] says (the k-means and
+    /// neural members through [`FittedSettled`]), so the after-effect of a fault raises no alarm. Every vote
+    /// weighs the same and two of the seven are needed, so no member raises an alarm alone and any five can go
+    /// silent with alarms still possible ([`integrity`](Self::integrity)); a member whose score freezes, stops
+    /// being finite or alarms alone is left out until it recovers ([`Diagnosis`](crate::Diagnosis)). Sensors
+    /// that drift through the training rows (`var(diff) / (2 var)` under 0.05) are fed to every member but the
+    /// level shift and relations as their change over 30 rows, and left out of those two (under 0.3).
     ///
-    /// On SKAB (`cargo run --release -p aeroguard-examples --example skab`) it reaches F1 0.79 at a false-alarm
-    /// rate of 10.8 % in sample, and 0.78 at 8.0 % with each folder's threshold scale, votes needed and temporal
-    /// rule chosen on the other folders (every fold chose 2 of 7). Its best member leaving one folder out, the
-    /// relations member, scores 0.84 at 8.6 %: the other members' errors sit on the same rows as each other's
+    /// On SKAB (`cargo run --release -p aeroguard-examples --example skab`) it reaches F1 0.80 at a false-alarm
+    /// rate of 9.7 % in sample, and 0.79 at 10.6 % with each folder's threshold scale, votes needed and
+    /// temporal rule chosen on the other folders. Its best member leaving one folder out, the relations member,
+    /// scores 0.84 at 8.6 %: the other members' errors sit on the same rows as each other's
     /// (`benches/README.md`). Training the two neural members takes about a second per 400 rows (release build).
     pub fn full() -> Self {
         let base = Self::default();
@@ -119,20 +123,27 @@ impl EnsembleRecipe {
                 rate_below: Some(0.05),
                 ..base.inputs
             },
+            classic: ClassicMembers {
+                settle: Some(Settle::RECOMMENDED),
+                ..base.classic
+            },
             neural: NeuralMembers {
                 conv_z: Some(150.0),
                 lstm_z: Some(400.0),
+                settle: Some(Settle::RECOMMENDED),
                 ..base.neural
             },
             levels: LevelMembers {
                 shift_z: Some(10.0),
                 relations_z: Some(5.0),
+                subspace_z: Some(10.0),
                 settle: Some(Settle::RECOMMENDED),
                 ..base.levels
             },
             voting: Voting {
                 weights: Vec::new(),
-                m: 2.0,
+                level_weight: Some(3.0),
+                m: 5.0,
                 ..base.voting
             },
             ..base
@@ -184,7 +195,10 @@ impl EnsembleRecipe {
                 .seed(self.seed)
                 .calibration(Calibration::RobustZ(z))
                 .build()?;
-            out.push(Windowed::new("autoencoder", mean.clone(), ae).fit(x)?.into());
+            out.push(self.settled(
+                Windowed::new("autoencoder", mean.clone(), ae).fit(x)?,
+                self.neural.settle,
+            )?);
         }
         if let Some(z) = self.neural.conv_z {
             let conv = ConvAutoencoder::builder()
@@ -192,11 +206,8 @@ impl EnsembleRecipe {
                 .seed(self.seed)
                 .calibration(Calibration::RobustZ(z))
                 .build()?;
-            out.push(
-                Windowed::new("conv_autoencoder", mean.clone(), conv)
-                    .fit(x)?
-                    .into(),
-            );
+            let conv = Windowed::new("conv_autoencoder", mean.clone(), conv).fit(x)?;
+            out.push(self.settled(conv, self.neural.settle)?);
         }
         if let Some(z) = self.neural.lstm_z {
             let lstm = Lstm::builder()
@@ -204,7 +215,7 @@ impl EnsembleRecipe {
                 .seed(self.seed)
                 .calibration(Calibration::RobustZ(z))
                 .build()?;
-            out.push(Windowed::new("lstm", mean, lstm).fit(x)?.into());
+            out.push(self.settled(Windowed::new("lstm", mean, lstm).fit(x)?, self.neural.settle)?);
         }
         Ok(out)
     }
@@ -240,7 +251,10 @@ impl EnsembleRecipe {
             .build()?;
         Ok(vec![
             rules.fit(x)?.into(),
-            Windowed::new("kmeans", mean.clone(), kmeans).fit(x)?.into(),
+            self.settled(
+                Windowed::new("kmeans", mean.clone(), kmeans).fit(x)?,
+                self.classic.settle,
+            )?,
             Windowed::new(
                 "isolation_forest",
                 if self.classic.forest_std {
@@ -255,18 +269,12 @@ impl EnsembleRecipe {
         ])
     }
 
-    /// The ensemble's vote over members already fitted by [`members`](EnsembleRecipe::members).
-    pub fn voter(&self, members: Vec<Model>) -> Result<Voter<Model>> {
-        let weights = if self.voting.weights.is_empty() {
-            vec![1.0; members.len()]
-        } else {
-            self.voting.weights.clone()
-        };
-        Voter::builder(members)
-            .weights(weights)
-            .m(self.voting.m)
-            .k_of_window(self.voting.k_of, self.voting.of_window)
-            .build()
+    /// A fitted member, its alarms settled when `settle` is set.
+    fn settled<F: FittedDetector + Into<Model>>(&self, m: F, settle: Option<Settle>) -> Result<Model> {
+        Ok(match settle {
+            Some(s) => FittedSettled::new(m, s, SETTLED_RELEASE)?.into(),
+            None => m.into(),
+        })
     }
 
     /// The fitted ensemble, its members' frozen-score limits calibrated on `x` ([`Voter::calibrate_diagnosis`]).
@@ -280,86 +288,5 @@ impl EnsembleRecipe {
         let mut voter = self.voter(self.members(x)?)?;
         voter.calibrate_diagnosis(x, FROZEN_FLOOR)?;
         Ok(voter)
-    }
-
-    /// The members' names, in the order the recipe fits them.
-    ///
-    /// ```
-    /// use aeroguard_detect::EnsembleRecipe;
-    /// assert_eq!(EnsembleRecipe::default().member_names(), ["rules", "kmeans", "isolation_forest"]);
-    /// ```
-    pub fn member_names(&self) -> Vec<&'static str> {
-        let mut names = vec!["rules", "kmeans", "isolation_forest"];
-        for (name, z) in [
-            ("autoencoder", self.neural.autoencoder_z),
-            ("conv_autoencoder", self.neural.conv_z),
-            ("lstm", self.neural.lstm_z),
-            ("level_shift", self.levels.shift_z),
-            ("relations", self.levels.relations_z),
-            ("subspace", self.levels.subspace_z),
-        ] {
-            if z.is_some() {
-                names.push(name);
-            }
-        }
-        names
-    }
-
-    /// Whether one member of the recipe's vote could force or suppress the alarm, before anything is fitted.
-    ///
-    /// ```
-    /// use aeroguard_detect::EnsembleRecipe;
-    /// assert!(EnsembleRecipe::full().integrity().holds());
-    /// let mut r = EnsembleRecipe::full();
-    /// r.voting.weights = vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 6.0];
-    /// r.voting.m = 6.0;
-    /// assert_eq!(r.integrity().forcing, ["relations"]);
-    /// ```
-    pub fn integrity(&self) -> Integrity {
-        let names = self.member_names();
-        let weights = if self.voting.weights.len() == names.len() {
-            self.voting.weights.clone()
-        } else {
-            vec![1.0; names.len()]
-        };
-        Integrity::of(&names, &weights, self.voting.m)
-    }
-
-    /// How many members the recipe fits: the three classic ones, then each of the autoencoder, the
-    /// convolutional autoencoder, the LSTM, the level shift, the relations and the subspace member whose threshold is set.
-    pub fn member_count(&self) -> usize {
-        let optional = [
-            self.neural.autoencoder_z,
-            self.neural.conv_z,
-            self.neural.lstm_z,
-            self.levels.shift_z,
-            self.levels.relations_z,
-            self.levels.subspace_z,
-        ];
-        3 + optional.iter().filter(|z| z.is_some()).count()
-    }
-
-    /// What can be checked before anything is fitted (a fit trains neural members for seconds): one weight per
-    /// member, when weights are given.
-    ///
-    /// ```
-    /// use aeroguard_detect::{EnsembleRecipe, Error};
-    /// let mut r = EnsembleRecipe::full();
-    /// r.voting.weights = vec![1.0; 7];
-    /// assert!(r.check().is_ok());
-    /// r.levels.relations_z = None; // six members left, seven weights
-    /// assert!(matches!(r.check(), Err(Error::InvalidParameter { name: "weights", .. })));
-    /// ```
-    pub fn check(&self) -> Result<()> {
-        let members = self.member_count();
-        if self.voting.weights.is_empty() || self.voting.weights.len() == members {
-            return Ok(());
-        }
-        Err(Error::InvalidParameter {
-            name: "weights",
-            value: format!("{} weights for {members} members", self.voting.weights.len()),
-            reason: "one per member, in the order rules, kmeans, isolation forest, [autoencoder], [conv autoencoder], \
-                     [lstm], [level shift], [relations], [subspace]",
-        })
     }
 }

@@ -35,6 +35,10 @@ pub struct ClassicMembers {
     pub forest_z: f64,
     /// Whether the forest also sees rolling standard deviations.
     pub forest_std: bool,
+    /// How the k-means member's alarms end after a fault ([`FittedSettled`](crate::FittedSettled), holding
+    /// down to [`SETTLED_RELEASE`](crate::SETTLED_RELEASE) of its threshold); `None` leaves its score as it is.
+    #[serde(default)]
+    pub settle: Option<Settle>,
 }
 
 /// The neural members, each present when its threshold is set.
@@ -48,6 +52,10 @@ pub struct NeuralMembers {
     pub lstm_z: Option<f64>,
     /// How the neural members train.
     pub training: Training,
+    /// How each neural member's alarms end after a fault ([`FittedSettled`](crate::FittedSettled), holding down
+    /// to [`SETTLED_RELEASE`](crate::SETTLED_RELEASE) of its threshold); `None` leaves their scores as they are.
+    #[serde(default)]
+    pub settle: Option<Settle>,
 }
 
 /// The members that watch each sensor's level ([`LevelShift`]) and the relations between sensors
@@ -108,8 +116,13 @@ impl Default for LevelMembers {
 /// How the members' votes make the alarm: weights, the weight needed, and a k-of-window rule over rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Voting {
-    /// Weights of the members, in order (empty: 1 each).
+    /// Weights of the members, in order (empty: `level_weight` for the level members, 1 for the others).
     pub weights: Vec<f64>,
+    /// With `weights` empty, the weight of each level member (the level shift, the relations and the subspace
+    /// member; the others weigh 1); `None`: 1. It follows the members the recipe has, where `weights` must
+    /// name one weight per member.
+    #[serde(default)]
+    pub level_weight: Option<f64>,
     /// Weight of the yes votes needed.
     pub m: f64,
     /// Temporal rule: at least `k_of` of the last `of_window` rows' votes.

@@ -27,7 +27,7 @@ fn recipe_z(recipe: &EnsembleRecipe, name: &str) -> Option<f64> {
 /// threshold it was fitted with, a fixed threshold otherwise.
 fn baseline(m: &Model, train: ndarray::ArrayView2<f64>, z: Option<f64>) -> Result<Baseline> {
     let fixed = Baseline::Fixed(m.threshold());
-    if ["level_shift", "relations", "subspace"].contains(&m.name()) {
+    if settles(m) {
         return Ok(Baseline::Scaled(m.threshold()));
     }
     let Some(z) = z else { return Ok(fixed) };
@@ -50,6 +50,16 @@ fn baseline(m: &Model, train: ndarray::ArrayView2<f64>, z: Option<f64>) -> Resul
     })
 }
 
+/// Whether a member's alarm settles after a fault (its scores then carry the latch drawn at its threshold, so
+/// the scale moves that threshold as a whole).
+fn settles(m: &Model) -> bool {
+    match m {
+        Model::LevelShift(_) | Model::Relations(_) | Model::Subspace(_) | Model::Settled(_) => true,
+        Model::Rated(r) => settles(r.inner()),
+        _ => false,
+    }
+}
+
 /// One file's scores from the recommended members.
 pub fn scored(f: &SkabFile, members: &[Model], recipe: &EnsembleRecipe) -> Result<Scored> {
     let train = f.train(TRAIN_ROWS);
@@ -63,7 +73,7 @@ pub fn scored(f: &SkabFile, members: &[Model], recipe: &EnsembleRecipe) -> Resul
         folder: f.folder(),
         scores,
         baselines,
-        weights: recipe.voting.weights.clone(),
+        weights: recipe.member_weights(),
         labels: f.anomaly.clone(),
         test_from: TRAIN_ROWS.min(f.anomaly.len()),
     })
@@ -79,17 +89,13 @@ pub fn recipe_setting(recipe: &EnsembleRecipe) -> Setting {
     }
 }
 
-/// The settings tried: threshold scales, every M with which no single member forces or suppresses the alarm
-/// (every M up to the total weight when none passes), and a few temporal rules.
-pub fn grid(recipe: &EnsembleRecipe, names: &[String]) -> Grid {
-    let weights = if recipe.voting.weights.len() == names.len() {
-        recipe.voting.weights.clone()
-    } else {
-        vec![1.0; names.len()]
-    };
+/// The settings tried for members `names` weighing `weights`: threshold scales, every M with which no single
+/// member forces or suppresses the alarm (every M up to the total weight when none passes), and a few temporal
+/// rules.
+pub fn grid(recipe: &EnsembleRecipe, names: &[String], weights: &[f64]) -> Grid {
     let total = weights.iter().sum::<f64>().ceil() as usize;
     let sound: Vec<usize> = (1..=total)
-        .filter(|&m| Integrity::of(names, &weights, m as f64).holds())
+        .filter(|&m| Integrity::of(names, weights, m as f64).holds())
         .collect();
     let mut windows = vec![
         (1, 1),
@@ -128,7 +134,7 @@ pub fn report(
     recipe: &EnsembleRecipe,
 ) -> Result<Report> {
     let members = scored.first().map_or(0, |s| s.scores.len());
-    let grid = grid(recipe, names);
+    let grid = grid(recipe, names, &recipe.member_weights());
     let mut rows = Vec::new();
     let mut folder_settings = Vec::new();
     for (name, folds) in [

@@ -312,11 +312,7 @@ fn run(cli: &Cli) -> Result<()> {
             "  without {folder:<8}: scale {:.2}, votes weighing {} of {}, {} of {} rows",
             s.scale,
             s.m,
-            if recipe.voting.weights.is_empty() {
-                wanted.len() as f64
-            } else {
-                recipe.voting.weights.iter().sum()
-            },
+            recipe.member_weights().iter().sum::<f64>(),
             s.k_of,
             s.window
         );

@@ -24,27 +24,19 @@ pub const MEMBERS: [&str; 8] = [
     "subspace",
 ];
 
-/// The candidate structures: each member's weight, in [`MEMBERS`] order.
+/// The candidate structures: each member's weight, in [`MEMBERS`] order. Weights are whole numbers so that the
+/// votes needed, searched over whole numbers, can ask for a level member and one, two or three others.
 pub fn candidates() -> Vec<(&'static str, Vec<f64>)> {
     vec![
         ("seven alike", vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]),
         ("eight alike", vec![1.0; 8]),
         (
-            "level members, the rest at a half",
-            vec![0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0],
+            "level members at 2, the rest at 1",
+            vec![1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0],
         ),
         (
-            "level members, the rest at a third",
-            vec![
-                1.0 / 3.0,
-                1.0 / 3.0,
-                1.0 / 3.0,
-                1.0 / 3.0,
-                1.0 / 3.0,
-                1.0,
-                1.0,
-                1.0,
-            ],
+            "level members at 3, the rest at 1",
+            vec![1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0],
         ),
     ]
 }
@@ -77,12 +69,11 @@ pub fn nested(files: &[SkabFile], scored: &[Scored], recipe: &EnsembleRecipe) ->
                 })
                 .collect();
             let kept_names: Vec<String> = keep.iter().map(|&i| names[i].clone()).collect();
-            let mut r = recipe.clone();
-            r.voting.weights = keep.iter().map(|&i| weights[i]).collect();
-            let g = grid(&r, &kept_names);
+            let kept_weights: Vec<f64> = keep.iter().map(|&i| weights[i]).collect();
+            let g = grid(recipe, &kept_names, &kept_weights);
             debug_assert!(
                 g.ms.iter()
-                    .all(|m| Integrity::of(&kept_names, &r.voting.weights, *m as f64).holds())
+                    .all(|m| Integrity::of(&kept_names, &kept_weights, *m as f64).holds())
             );
             (label, variants, g)
         })
