@@ -174,8 +174,9 @@ impl Ensemble {
 #[pymethods]
 impl Ensemble {
     /// Fits the recommended ensemble on normal rows `x`: the three classic members, or with `neural=True` the
-    /// seven of `EnsembleRecipe::full` (rules, k-means, isolation forest, convolutional autoencoder, LSTM, the
-    /// level shift and the relations member, each vote weighing the same). `m` overrides the votes needed.
+    /// eight of `EnsembleRecipe::full` (rules, k-means, isolation forest, convolutional autoencoder and LSTM
+    /// weighing 1 each; the level shift, the relations and the subspace member weighing 3 each; 5 needed). `m`
+    /// overrides the votes needed.
     #[staticmethod]
     #[pyo3(signature = (x, *, neural = false, m = None, random_state = 0))]
     fn fit(

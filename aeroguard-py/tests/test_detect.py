@@ -256,17 +256,17 @@ def test_settle_ends_the_alarm_when_the_fault_ends_off_the_training_level(cls):
             cls(**kw, settle=bad).fit(X[:400])
 
 
-def test_full_ensemble_weighs_every_member_alike_and_no_member_decides_alone():
+def test_full_ensemble_weighs_the_level_members_three_and_no_member_decides_alone():
     X = normal()
     ens = aeroguard.Ensemble.fit(X, neural=True)
     assert ens.members == [
-        "rules", "kmeans", "isolation_forest", "conv_autoencoder", "lstm", "level_shift", "relations",
+        "rules", "kmeans", "isolation_forest", "conv_autoencoder", "lstm", "level_shift", "relations", "subspace",
     ]
     v = ens.update(X[0])
-    assert [r.weight for r in v.members] == [1.0] * 7
+    assert [r.weight for r in v.members] == [1.0] * 5 + [3.0] * 3
     i = ens.integrity
     assert i.holds and i.forcing == [] and i.suppressing == [] and i.warnings == []
-    assert (i.m, i.total) == (2.0, 7.0)
+    assert (i.m, i.total) == (5.0, 14.0)
 
 
 def test_integrity_names_the_member_that_decides_alone():
@@ -289,7 +289,7 @@ def test_a_member_stuck_alarming_is_diagnosed_and_left_out():
     ens = aeroguard.Ensemble.of([shift, profile, stuck], m=2)
     out = [ens.update(r) for r in X[:200]]
     first = next(k for k, v in enumerate(out) if v.members[2].fault is not None)
-    assert first == 149, "flagged once it alarmed alone on half of the 300-row window"
+    assert first == 49, "flagged once it alarmed alone on half of the 100-row window"
     assert out[-1].members[2].vote == "yes"
     assert "voted yes alone" in out[-1].members[2].fault
     assert out[-1].degraded and out[-1].available == 2.0 and out[-1].required == 2.0

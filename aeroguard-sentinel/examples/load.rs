@@ -53,8 +53,8 @@ struct Cli {
     /// Rows that train each series' ensemble (posted first, not timed).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(50..=100_000))]
     train_rows: u32,
-    /// The ensemble of the in-process service: `full` (seven members, the relations member deciding unless the six
-    /// others all agree) or `classic` (three, 2 of 3).
+    /// The ensemble of the in-process service: `full` (eight members: five weighing 1, the three level members
+    /// weighing 3, 5 needed) or `classic` (three, 2 of 3).
     #[arg(long, value_enum, default_value = "full")]
     ensemble: EnsembleArg,
     /// A running service to drive instead of one in-process (needs `--key`).

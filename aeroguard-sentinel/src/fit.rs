@@ -23,7 +23,7 @@ use ndarray::ArrayView2;
 #[derive(Debug, Clone)]
 pub enum SeriesModel {
     /// An M-of-N ensemble: `EnsembleRecipe::default()` (rules, k-means and an isolation forest, 2 of 3) or
-    /// `EnsembleRecipe::full()` (adds the neural members, the level shift and the relations member). Built for
+    /// `EnsembleRecipe::full()` (adds the neural members, the level shift, the relations and the subspace member). Built for
     /// a plant's several sensors.
     Ensemble(EnsembleRecipe),
     /// The surprise detector alone, a vote of one: for single metrics (a service's latency, one temperature)

@@ -102,20 +102,22 @@ impl Default for EnsembleRecipe {
 
 impl EnsembleRecipe {
     /// The recommended ensemble: the three classic members, the convolutional autoencoder (threshold at robust
-    /// z 150), the LSTM (robust z 400), the level shift (z 10, held to 5) and the relations member (z 5). Every
-    /// member but the rules and the forest ends its alarms as [`Settle::RECOMMENDED`] says (the k-means and
-    /// neural members through [`FittedSettled`]), so the after-effect of a fault raises no alarm. Every vote
-    /// weighs the same and two of the seven are needed, so no member raises an alarm alone and any five can go
-    /// silent with alarms still possible ([`integrity`](Self::integrity)); a member whose score freezes, stops
-    /// being finite or alarms alone is left out until it recovers ([`Diagnosis`](crate::Diagnosis)). Sensors
-    /// that drift through the training rows (`var(diff) / (2 var)` under 0.05) are fed to every member but the
-    /// level shift and relations as their change over 30 rows, and left out of those two (under 0.3).
+    /// z 150), the LSTM (robust z 400), the level shift (z 10, held to 5), the relations member (z 5) and the
+    /// subspace member (z 10). Every member but the rules and the forest ends its alarms as
+    /// [`Settle::RECOMMENDED`] says (the k-means and neural members through [`FittedSettled`]), so the
+    /// after-effect of a fault raises no alarm. The three level members weigh 3 and the five others 1, with 5
+    /// needed: two level members, or one and two others, or all five others. No member raises an alarm alone and
+    /// none can suppress one ([`integrity`](Self::integrity)); a member whose score freezes, stops being finite
+    /// or alarms alone is left out until it recovers ([`Diagnosis`](crate::Diagnosis)). Sensors that drift
+    /// through the training rows (`var(diff) / (2 var)` under 0.05) are fed to every member but the level
+    /// members as their change over 30 rows, and left out of those (under 0.3).
     ///
-    /// On SKAB (`cargo run --release -p aeroguard-examples --example skab`) it reaches F1 0.80 at a false-alarm
-    /// rate of 9.7 % in sample, and 0.79 at 10.6 % with each folder's threshold scale, votes needed and
-    /// temporal rule chosen on the other folders. Its best member leaving one folder out, the relations member,
-    /// scores 0.84 at 8.6 %: the other members' errors sit on the same rows as each other's
-    /// (`benches/README.md`). Training the two neural members takes about a second per 400 rows (release build).
+    /// On SKAB (`cargo run --release -p aeroguard-examples --example skab`) it reaches F1 0.82 at a false-alarm
+    /// rate of 7.4 % in sample, and 0.81 at 8.2 % with each folder's threshold scale, votes needed and temporal
+    /// rule chosen on the other folders (the search over structures inside each fold chose these weights in
+    /// every fold). Its best member leaving one folder out, the relations member, scores 0.84 at 8.6 %: the
+    /// rows it alone gets right are rows the other level members miss too (`benches/README.md`). Training the
+    /// two neural members takes about a second per 400 rows (release build).
     pub fn full() -> Self {
         let base = Self::default();
         EnsembleRecipe {
