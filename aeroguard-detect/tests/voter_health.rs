@@ -69,7 +69,7 @@ proptest! {
 #[test]
 fn a_member_stuck_alarming_is_left_out_within_its_stated_rows_and_counted_again_after() {
     let mut voter = Voter::builder(members(4)).m(2.0).build().unwrap();
-    let limit = 50; // half of the 100-row window
+    let limit = 150; // half of the 300-row window
     let row = |t: usize, stuck: bool, other: bool| {
         ndarray::array![
             if stuck { alarming(t) } else { quiet(t) },
@@ -78,7 +78,7 @@ fn a_member_stuck_alarming_is_left_out_within_its_stated_rows_and_counted_again_
             quiet(t + 2)
         ]
     };
-    // Stuck alone: no alarm (2 needed), and flagged on its 50th row alone.
+    // Stuck alone: no alarm (2 needed), and flagged on its 150th row alone.
     let out: Vec<_> = (0..limit)
         .map(|t| voter.update(row(t, true, false).view()))
         .collect();
@@ -86,8 +86,8 @@ fn a_member_stuck_alarming_is_left_out_within_its_stated_rows_and_counted_again_
     assert_eq!(
         out[limit - 1].members[0].fault,
         Some(Fault::AlarmingAlone {
-            alone: 50,
-            window: 100
+            alone: 150,
+            window: 300
         })
     );
     // Left out: one more yes no longer passes the vote, and the record says why.

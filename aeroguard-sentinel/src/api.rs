@@ -130,6 +130,14 @@ pub fn validate(body: &Ingest) -> Result<(), String> {
         if r.at < 0 {
             return Err(format!("readings[{i}].at: {} is before 1970", r.at));
         }
+        if i > 0 && r.at <= body.readings[i - 1].at {
+            return Err(format!(
+                "readings[{i}].at: {} is not after readings[{}].at {} (readings go oldest first, one per time)",
+                r.at,
+                i - 1,
+                body.readings[i - 1].at
+            ));
+        }
     }
     Ok(())
 }

@@ -29,8 +29,12 @@ async fn resume(s: &Sentinel, name: &str) -> Result<Series, ApiError> {
     let stored = model
         .last()
         .and_then(|p| serde_json::from_value::<StoredModel>(p.detail.clone()?).ok());
-    let last = s.history.latest(name, 1).await.map_err(unavailable)?;
-    Series::resume(stored.as_ref(), last.last().map(|p| p.at.as_millis()))
+    let recent = s
+        .history
+        .latest(name, crate::RESEND_WINDOW)
+        .await
+        .map_err(unavailable)?;
+    Series::resume(stored.as_ref(), &recent)
         .map_err(|e| s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()))
 }
 
@@ -99,6 +103,32 @@ async fn check_grant(s: &Sentinel, caller: &Caller, req: &Ingest) -> Result<(), 
     })
 }
 
+/// Readings stamped further ahead of this service's clock than `max_ahead`: refused, naming the bound, before
+/// anything is taken (a series takes only readings after its last time, so one reading from a clock ahead
+/// would otherwise stop it for every later leader).
+fn check_clock(s: &Sentinel, req: &Ingest) -> Result<(), ApiError> {
+    let now = Timestamp::now().as_millis();
+    let bound = i64::try_from(s.options.max_ahead.as_millis()).unwrap_or(i64::MAX);
+    let ahead = req
+        .readings
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.at > now.saturating_add(bound));
+    match ahead {
+        Some((i, r)) => Err(s.reject(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ahead",
+            format!(
+                "readings[{i}].at: {} is {} ms ahead of this service's clock, more than the {bound} ms accepted \
+                 (--max-ahead-ms); check the sender's clock; nothing was taken",
+                r.at,
+                r.at - now
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The fence: a stale leader's readings touch neither the history nor the ensemble's state.
 async fn check_fence(s: &Sentinel, req: &Ingest) -> Result<(), ApiError> {
     let highest = s
@@ -119,21 +149,38 @@ async fn check_fence(s: &Sentinel, req: &Ingest) -> Result<(), ApiError> {
     }
 }
 
+/// The store's points at `times` (readings older than what the series keeps in memory, to tell a re-send
+/// from a reading out of order): one read per time, at most one request's readings.
+async fn stored_at(s: &Sentinel, series: &str, times: &[i64]) -> Result<Vec<Point>, ApiError> {
+    let mut out = Vec::new();
+    for at in times {
+        let at = Timestamp::from_millis(*at);
+        let points = s
+            .history
+            .range(series, at, at)
+            .await
+            .map_err(|e| s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", e.to_string()))?;
+        out.extend(points);
+    }
+    Ok(out)
+}
+
 /// Scores the readings (training first, until the series has its rows). Fitting an ensemble takes a while
 /// (seconds for the full one): off the runtime's workers when it can.
-fn score(s: &Sentinel, series: &mut Series, req: &Ingest) -> Result<Scored, ApiError> {
+fn score(s: &Sentinel, series: &mut Series, req: &Ingest, stored: &[Point]) -> Result<Scored, ApiError> {
     let train_rows = s.options.train_rows;
     let scored = if series.fits_with(req.readings.len(), train_rows)
         && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
     {
-        tokio::task::block_in_place(|| series.ingest(&req.readings, train_rows))
+        tokio::task::block_in_place(|| series.ingest_with_stored(&req.readings, train_rows, stored))
     } else {
-        series.ingest(&req.readings, train_rows)
+        series.ingest_with_stored(&req.readings, train_rows, stored)
     };
     scored.map_err(|e| match e {
         SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
         SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),
         SeriesError::Model(_) => s.reject(StatusCode::INTERNAL_SERVER_ERROR, "model", e.to_string()),
+        SeriesError::OutOfOrder(_) => s.reject(StatusCode::CONFLICT, "out_of_order", e.to_string()),
     })
 }
 
@@ -226,13 +273,15 @@ pub(super) async fn ingest(
     let started = std::time::Instant::now();
     let req = parse(&s, body)?;
     check_grant(&s, &caller, &req).await?;
+    check_clock(&s, &req)?;
     let cell = series_cell(&s, &req.series).await?;
     let mut series = cell.lock().await;
     series
         .check_width(&req)
         .map_err(|e| s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()))?;
     check_fence(&s, &req).await?;
-    let mut scored = score(&s, &mut series, &req)?;
+    let stored = stored_at(&s, &req.series, &series.to_look_up(&req.readings)).await?;
+    let mut scored = score(&s, &mut series, &req, &stored)?;
     let writer = Writer::new(FencingToken(req.token), caller.identity.as_str());
     store(&s, &mut series, &req, &writer, std::mem::take(&mut scored.points)).await?;
     store_model(&s, &mut series, &req, &writer).await?;

@@ -68,6 +68,7 @@ mod record;
 mod routes;
 mod series;
 mod serve;
+mod taken;
 
 pub use error::{Error, Result};
 
@@ -80,9 +81,13 @@ pub use keys::{ApiKeys, Caller, MAX_KEY_LEN, MAX_KEYS, Role, key_line, new_key};
 pub use metrics::Metrics;
 pub use series::{KEPT, Scored, Series, SeriesError, StoredModel, model_series, verdict_of};
 pub use serve::{Limits, serve};
+pub use taken::{Arrival, OutOfOrder, RESEND_WINDOW, Taken};
 
 /// The fewest training readings per series.
 pub const MIN_TRAIN_ROWS: usize = 50;
+
+/// How far ahead of the service's clock a reading's time may be, by default.
+pub const DEFAULT_MAX_AHEAD: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -103,6 +108,9 @@ pub struct SentinelOptions {
     pub grants: Option<Grants>,
     /// What each series fits once trained ([`SeriesModel`]; by default the classic ensemble).
     pub model: SeriesModel,
+    /// How far ahead of the service's clock a reading's time may be; a reading further ahead is refused
+    /// (422), so one clock ahead cannot stop a series for every later leader. 5 s by default.
+    pub max_ahead: std::time::Duration,
 }
 
 impl SentinelOptions {
@@ -114,6 +122,7 @@ impl SentinelOptions {
             keys,
             grants: None,
             model: SeriesModel::default(),
+            max_ahead: DEFAULT_MAX_AHEAD,
         }
     }
 

@@ -94,6 +94,7 @@ fn load_keys(settings: &Settings) -> Result<Option<ApiKeys>, Refusal> {
 async fn options(settings: &Settings) -> Result<SentinelOptions, Refusal> {
     let mut options = SentinelOptions::new(load_keys(settings)?, settings.train_rows);
     options.max_series = settings.max_series;
+    options.max_ahead = settings.max_ahead;
     options.model = settings.model.series_model();
     if let Err(e) = options.check() {
         return Err(Refusal(format!("--train-rows {}: {e}", settings.train_rows), 2));

@@ -10,6 +10,7 @@ use super::SeriesModel;
 use super::api::{Ingest, IngestReading, VerdictOut};
 pub use super::record::verdict_of;
 use super::record::{member_votes, record};
+use super::taken::{Arrival, OutOfOrder, Taken};
 
 /// The most verdicts one `/verdicts` request returns.
 pub const KEPT: usize = 1_000;
@@ -34,6 +35,9 @@ pub enum SeriesError {
     /// A stored model could not be read back or written.
     #[error("stored model: {0}")]
     Model(String),
+    /// A reading at or before the series' last time that is no re-send of one it took.
+    #[error(transparent)]
+    OutOfOrder(#[from] OutOfOrder),
 }
 
 /// A series' fitted ensemble as the store keeps it (the detail of a point in [`model_series`]).
@@ -58,8 +62,9 @@ pub struct Scored {
     pub points: Vec<Point>,
     /// One verdict per reading scored.
     pub verdicts: Vec<VerdictOut>,
-    /// Readings skipped because they are not after the last time the series took: a sender re-sending what
-    /// it is not sure arrived (store-and-forward after a crash or a lost answer) changes nothing.
+    /// Readings skipped as re-sends of readings the series took (the same time and first value): a sender
+    /// re-sending what it is not sure arrived (store-and-forward after a crash or a lost answer) changes
+    /// nothing.
     pub skipped: usize,
     /// The vote's integrity after the last reading scored (none while training).
     pub integrity: Option<aeroguard_detect::Integrity>,
@@ -68,7 +73,7 @@ pub struct Scored {
 /// One series: it trains an ensemble on its first readings, then scores every reading after.
 ///
 /// ```
-/// use aeroguard_sentinel::{IngestReading, Series};
+/// use aeroguard_sentinel::{IngestReading, Series, SeriesError};
 /// let mut s = Series::default();
 /// let rows: Vec<IngestReading> = (0..60)
 ///     .map(|i| IngestReading { at: i, values: vec![1.0 + (i % 7) as f64 * 0.01, 2.0 - (i % 5) as f64 * 0.01] })
@@ -81,6 +86,9 @@ pub struct Scored {
 /// // Sent again (the sender never saw the answer): skipped, nothing scored twice.
 /// let again = s.ingest(&rows[55..], 50)?;
 /// assert_eq!((again.skipped, again.verdicts.len()), (5, 0));
+/// // At a time taken with other values, or before the last time: refused, nothing taken.
+/// let late = IngestReading { at: 57, values: vec![9.0, 9.0] };
+/// assert!(matches!(s.ingest(&[late], 50), Err(SeriesError::OutOfOrder(_))));
 /// # Ok::<(), aeroguard_sentinel::SeriesError>(())
 /// ```
 #[derive(Default)]
@@ -90,8 +98,8 @@ pub struct Series {
     voter: Option<Voter<Model>>,
     /// Whether the store holds the fitted voter.
     model_stored: bool,
-    /// The time of the newest reading taken.
-    last_at: Option<i64>,
+    /// The newest readings taken, to tell a re-send from a reading out of order.
+    taken: Taken,
     /// Points scored but not yet stored (the history was unavailable), oldest first.
     unsaved: Vec<Point>,
     /// What the series fits once trained (the classic ensemble unless set).
@@ -99,11 +107,12 @@ pub struct Series {
 }
 
 impl Series {
-    /// A series resumed after a restart: its stored model if it had one (no retraining), and the newest time
-    /// the store holds (readings at or before it are skipped as re-sends).
-    pub fn resume(stored: Option<&StoredModel>, last_at: Option<i64>) -> Result<Series, SeriesError> {
+    /// A series resumed after a restart: its stored model if it had one (no retraining), and the newest
+    /// points the store holds, oldest first (a reading at or before the last is a re-send if it matches one of
+    /// them, [`RESEND_WINDOW`](crate::RESEND_WINDOW) at most, and refused otherwise).
+    pub fn resume(stored: Option<&StoredModel>, recent: &[Point]) -> Result<Series, SeriesError> {
         let mut s = Series {
-            last_at,
+            taken: Taken::resumed(recent),
             ..Series::default()
         };
         if let Some(m) = stored {
@@ -146,7 +155,7 @@ impl Series {
 
     /// The time of the newest reading taken.
     pub fn last_at(&self) -> Option<i64> {
-        self.last_at
+        self.taken.last_at()
     }
 
     /// Whether the ensemble is still gathering its training readings.
@@ -171,8 +180,27 @@ impl Series {
     }
 
     /// Trains on, or scores, validated readings (all of one width); the ensemble is fitted once `train_rows`
-    /// readings have arrived.
+    /// readings have arrived. A reading at or before the last time taken is a re-send when it matches one of the
+    /// series' newest [`RESEND_WINDOW`](crate::RESEND_WINDOW) readings, and refused otherwise (nothing taken):
+    /// [`ingest_with_stored`](Self::ingest_with_stored) tells older ones too.
     pub fn ingest(&mut self, readings: &[IngestReading], train_rows: usize) -> Result<Scored, SeriesError> {
+        self.ingest_with_stored(readings, train_rows, &[])
+    }
+
+    /// The times of `readings` too old for the series' window to tell a re-send by: what the store holds at
+    /// them goes to [`ingest_with_stored`](Self::ingest_with_stored).
+    pub fn to_look_up(&self, readings: &[IngestReading]) -> Vec<i64> {
+        self.taken.to_look_up(readings)
+    }
+
+    /// [`ingest`](Self::ingest), telling re-sends older than the window from `stored`, the store's points at the
+    /// times [`to_look_up`](Self::to_look_up) named.
+    pub fn ingest_with_stored(
+        &mut self,
+        readings: &[IngestReading],
+        train_rows: usize,
+        stored: &[Point],
+    ) -> Result<Scored, SeriesError> {
         let width = readings.first().map_or(self.width, |r| r.values.len());
         self.check(width)?;
         if let Some(r) = readings.iter().find(|r| r.values.len() != width) {
@@ -181,6 +209,7 @@ impl Series {
                 got: r.values.len(),
             });
         }
+        self.taken.check(readings, stored)?;
         self.width = width;
         let mut scored = Scored {
             points: Vec::with_capacity(readings.len()),
@@ -189,11 +218,11 @@ impl Series {
             integrity: None,
         };
         for r in readings {
-            if self.last_at.is_some_and(|last| r.at <= last) {
+            if self.taken.arrival(r) == Arrival::Resent {
                 scored.skipped += 1;
                 continue;
             }
-            self.last_at = Some(r.at);
+            self.taken.take(r);
             let mut point = Point::new(Timestamp::from_millis(r.at), r.values[0]);
             match self.voter.as_mut() {
                 None => {
@@ -292,7 +321,7 @@ mod tests {
         assert_eq!(s.last_at(), Some(1299 * 1000));
         // Stored and resumed (a restart): no retraining, the same verdicts, re-sends still skipped.
         let stored = s.model_to_store().unwrap().unwrap();
-        let mut resumed = Series::resume(Some(&stored), s.last_at()).unwrap();
+        let mut resumed = Series::resume(Some(&stored), &scored.points).unwrap();
         assert!(!resumed.is_training() && resumed.model_to_store().is_none());
         let next: Vec<IngestReading> = rows(10, None)
             .into_iter()
@@ -302,19 +331,30 @@ mod tests {
             })
             .collect();
         assert_eq!(resumed.ingest(&next, 200).unwrap().verdicts.len(), 10);
-        assert_eq!(resumed.ingest(&data[..5], 200).unwrap().skipped, 5);
+        assert_eq!(resumed.ingest(&data[1095..], 200).unwrap().skipped, 5);
+        // Older than the window: refused unless the store's points tell them.
+        assert!(matches!(
+            resumed.ingest(&data[..5], 200),
+            Err(SeriesError::OutOfOrder(_))
+        ));
+        assert_eq!(resumed.to_look_up(&data[..5]).len(), 5);
+        let held = &scored.points[..5];
+        assert_eq!(
+            resumed.ingest_with_stored(&data[..5], 200, held).unwrap().skipped,
+            5
+        );
         assert!(
             Series::resume(
                 Some(&StoredModel {
                     width: 3,
                     voter: "{}".into()
                 }),
-                None
+                &[]
             )
             .is_err()
         );
         // The same rows again (a sender unsure they arrived): all skipped, nothing scored or stored twice.
-        let again = s.ingest(&data[..], 200).unwrap();
+        let again = s.ingest_with_stored(&data[..], 200, &scored.points).unwrap();
         assert_eq!(
             (again.skipped, again.verdicts.len(), again.points.len()),
             (1100, 0, 0)

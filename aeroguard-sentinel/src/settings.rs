@@ -50,8 +50,12 @@ pub struct Cli {
     /// The most series the service holds (and labels in its metrics) [default: 1000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_series: Option<u64>,
+    /// How far ahead of this service's clock a reading's time may be, in ms; further is refused (422)
+    /// [default: 5000].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    max_ahead_ms: Option<u64>,
     /// What each series fits: `classic` (rules, k-means, isolation forest, 2 of 3), `full` (adds the
-    /// convolutional autoencoder, the LSTM, the level shift and the relations member), both for a plant's
+    /// convolutional autoencoder, the LSTM, the level shift, the relations and the subspace member), both for a plant's
     /// several sensors; or `surprise` (the surprise detector alone, for single metrics whose faults are spikes
     /// and sudden changes; at least 131 training rows; about 140 KB a series of one value once streamed, so
     /// size --max-series with it) [default: classic].
@@ -65,7 +69,7 @@ pub struct Cli {
 pub enum ModelArg {
     /// Rules, k-means and the isolation forest, 2 of 3.
     Classic,
-    /// The classic members with the neural ones, the level shift and the relations member.
+    /// The classic members with the neural ones, the level shift, the relations and the subspace member.
     Full,
     /// The surprise detector alone.
     Surprise,
@@ -109,6 +113,7 @@ struct FileSettings {
     election: Option<String>,
     train_rows: Option<u64>,
     max_series: Option<u64>,
+    max_ahead_ms: Option<u64>,
     model: Option<ModelArg>,
 }
 
@@ -142,6 +147,7 @@ pub struct Settings {
     pub election: String,
     pub train_rows: usize,
     pub max_series: usize,
+    pub max_ahead: std::time::Duration,
     pub model: ModelArg,
 }
 
@@ -164,6 +170,12 @@ impl Settings {
         let max_series = cli.max_series.or(file.max_series).unwrap_or(1000);
         if !(1..=100_000).contains(&max_series) {
             return Err(format!("--config: max-series {max_series}: want 1 to 100000"));
+        }
+        let max_ahead_ms = cli.max_ahead_ms.or(file.max_ahead_ms).unwrap_or(5_000);
+        if !(100..=3_600_000).contains(&max_ahead_ms) {
+            return Err(format!(
+                "--config: max-ahead-ms {max_ahead_ms}: want 100 to 3600000"
+            ));
         }
         let keys = cli.keys.or(file.keys);
         let insecure = cli.insecure || file.insecure.unwrap_or(false);
@@ -190,6 +202,7 @@ impl Settings {
                 .unwrap_or_else(|| "{series}".into()),
             train_rows: train_rows as usize,
             max_series: max_series as usize,
+            max_ahead: std::time::Duration::from_millis(max_ahead_ms),
             model: cli.model.or(file.model).unwrap_or(ModelArg::Classic),
         })
     }

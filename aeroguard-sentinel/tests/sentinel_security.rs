@@ -3,84 +3,15 @@
 //! fence), while the real leader keeps writing; series and connections are bounded; a client that never
 //! finishes its headers is cut off.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
 use aeroguard_consensus::memory::MemoryCluster;
 use aeroguard_consensus::{Coordinator, FencingToken};
-use aeroguard_sentinel::client::{Response, request};
-use aeroguard_sentinel::{
-    ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
-};
+use aeroguard_sentinel::{Grants, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Service {
-    addr: String,
-    history: Arc<MemoryHistory>,
-    keys: std::collections::HashMap<&'static str, String>,
-}
-
-async fn start(grants: Option<Grants>, max_series: usize, limits: Limits) -> Service {
-    let mut keys = std::collections::HashMap::new();
-    let mut file = String::new();
-    for (identity, role) in [
-        ("n1", Role::Node),
-        ("n2", Role::Node),
-        ("n3", Role::Node),
-        ("prom", Role::Reader),
-    ] {
-        let key = new_key();
-        file.push_str(&key_line(identity, role, &key));
-        file.push('\n');
-        keys.insert(identity, key);
-    }
-    let history = Arc::new(MemoryHistory::new());
-    let mut options = SentinelOptions::new(Some(ApiKeys::parse(&file).unwrap()), 60);
-    options.max_series = max_series;
-    options.grants = grants;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let service = Sentinel::new(history.clone(), "memory", options);
-    tokio::spawn(async move { serve(listener, router(service), limits).await.unwrap() });
-    Service { addr, history, keys }
-}
-
-impl Service {
-    async fn post_as(&self, who: Option<&str>, series: &str, token: u64, at: i64) -> Response {
-        let body = serde_json::json!({
-            "series": series, "token": token,
-            "readings": [{"at": at, "values": [4.0 + (at % 7) as f64 * 0.01, 60.0, 12.0]}],
-        })
-        .to_string();
-        let bearer = who.map(|w| format!("Bearer {}", self.keys.get(w).map_or(w, String::as_str)));
-        let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-        request(&self.addr, "POST", "/ingest", Some(body.as_bytes()), &headers)
-            .await
-            .unwrap()
-    }
-
-    async fn get_as(&self, who: Option<&str>, path: &str) -> Response {
-        let bearer = who.map(|w| format!("Bearer {}", self.keys[w]));
-        let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-        request(&self.addr, "GET", path, None, &headers).await.unwrap()
-    }
-
-    async fn stored(&self, series: &str) -> (usize, Option<u64>) {
-        let points = self
-            .history
-            .range(
-                series,
-                aeroguard_core::Timestamp::from_millis(0),
-                aeroguard_core::Timestamp::from_millis(i64::MAX / 2),
-            )
-            .await
-            .unwrap()
-            .len();
-        let fence = self.history.fence(series).await.unwrap().map(|t| t.0);
-        (points, fence)
-    }
-}
+mod support;
+use support::start;
 
 #[tokio::test]
 async fn keys_are_required_and_roles_hold() {

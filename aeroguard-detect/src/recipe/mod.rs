@@ -92,6 +92,7 @@ impl Default for EnsembleRecipe {
                 weights: Vec::new(),
                 level_weight: None,
                 m: 2.0,
+                alone_window: parts::default_alone_window(),
                 k_of: 3,
                 of_window: 5,
             },
@@ -146,6 +147,7 @@ impl EnsembleRecipe {
                 weights: Vec::new(),
                 level_weight: Some(3.0),
                 m: 5.0,
+                alone_window: 100,
                 ..base.voting
             },
             ..base

@@ -125,10 +125,18 @@ pub struct Voting {
     pub level_weight: Option<f64>,
     /// Weight of the yes votes needed.
     pub m: f64,
+    /// Rows of the diagnosis' alarming-alone check ([`Diagnosis::alone_window`](crate::Diagnosis)): a member
+    /// voting yes alone on half of them is left out.
+    #[serde(default = "default_alone_window")]
+    pub alone_window: usize,
     /// Temporal rule: at least `k_of` of the last `of_window` rows' votes.
     pub k_of: usize,
     /// See `k_of`.
     pub of_window: usize,
+}
+
+pub(super) fn default_alone_window() -> usize {
+    crate::Diagnosis::default().alone_window
 }
 
 pub(super) fn default_rate_lag() -> usize {

@@ -2,19 +2,23 @@
 //! anything is fitted (one weight per member, the integrity of the vote).
 
 use super::EnsembleRecipe;
-use crate::{Error, Integrity, Model, Result, Voter};
+use crate::{Diagnosis, Error, Integrity, Model, Result, Voter};
 
 /// The members that watch levels, which `level_weight` weighs.
 const LEVEL_MEMBERS: [&str; 3] = ["level_shift", "relations", "subspace"];
 
 impl EnsembleRecipe {
     /// The ensemble's vote over members already fitted by [`members`](EnsembleRecipe::members), weighed as
-    /// [`member_weights`](Self::member_weights) says.
+    /// [`member_weights`](Self::member_weights) says, its members' diagnosis checking `alone_window` rows.
     pub fn voter(&self, members: Vec<Model>) -> Result<Voter<Model>> {
         Voter::builder(members)
             .weights(self.member_weights())
             .m(self.voting.m)
             .k_of_window(self.voting.k_of, self.voting.of_window)
+            .diagnosis(Diagnosis {
+                alone_window: self.voting.alone_window,
+                ..Diagnosis::default()
+            })
             .build()
     }
 

@@ -69,13 +69,13 @@ impl std::fmt::Display for Fault {
 /// - **non-finite**: `nonfinite_rows` rows without a finite score (NaN before the member's first finite score
 ///   is a warm-up abstention). Cleared by the first finite score.
 /// - **alarming alone**: a yes vote with no other counted member voting yes, on `alone_rate` of the last
-///   `alone_window` rows (50 of 100 by default; calibrated thresholds alarm on well under 1 % of normal rows).
+///   `alone_window` rows (150 of 300 by default; calibrated thresholds alarm on well under 1 % of normal rows).
 ///   Cleared when the member's yes votes, alone or not, fall under half that. Runs with three members or more.
 ///
 /// ```
 /// use aeroguard_detect::Diagnosis;
 /// let d = Diagnosis::default();
-/// assert_eq!((d.nonfinite_rows, d.alone_window), (3, 100));
+/// assert_eq!((d.nonfinite_rows, d.alone_window), (3, 300));
 /// assert!(Diagnosis { alone_rate: 1.5, ..d }.check(4).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,7 +101,7 @@ impl Default for Diagnosis {
             frozen_rows: 0,
             frozen_limits: Vec::new(),
             nonfinite_rows: 3,
-            alone_window: 100,
+            alone_window: 300,
             alone_rate: 0.5,
         }
     }

@@ -157,7 +157,8 @@ pub fn report(
             .iter()
             .find(|(folder, _)| *folder == s.folder)
             .map_or(recipe_setting(recipe), |(_, st)| *st);
-        let r = super::replay::vote(s, names, &setting, super::replay::Failure::None)?;
+        let none = super::replay::Failure::None;
+        let r = super::replay::vote(s, names, &setting, none, recipe.voting.alone_window)?;
         eval.add(f, &r.alarms[s.test_from..])?;
     }
     rows.push(eval.summary());

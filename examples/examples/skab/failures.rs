@@ -35,6 +35,7 @@ pub fn table(
     names: &[String],
     recipe_setting: &Setting,
     folder_settings: &[(String, Setting)],
+    alone_window: usize,
 ) -> Result<Vec<FailureRow>> {
     let mut cases = vec![("none".to_string(), "none", Failure::None)];
     for (i, n) in names.iter().enumerate() {
@@ -47,13 +48,13 @@ pub fn table(
         let (mut inside, mut held_out) = (Evaluation::new(&label), Evaluation::new(&label));
         let (mut within, mut never) = (None::<usize>, 0usize);
         for (f, s) in files.iter().zip(scored) {
-            let r = replay::vote(s, names, recipe_setting, failure)?;
+            let r = replay::vote(s, names, recipe_setting, failure, alone_window)?;
             inside.add(f, &r.alarms[s.test_from..])?;
             let setting = folder_settings
                 .iter()
                 .find(|(folder, _)| *folder == s.folder)
                 .map_or(*recipe_setting, |(_, st)| *st);
-            let r = replay::vote(s, names, &setting, failure)?;
+            let r = replay::vote(s, names, &setting, failure, alone_window)?;
             held_out.add(f, &r.alarms[s.test_from..])?;
             if kind == "stuck" {
                 match r.flagged_after {

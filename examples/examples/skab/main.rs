@@ -226,6 +226,7 @@ fn run(cli: &Cli) -> Result<()> {
         &member_names,
         &cv::recipe_setting(&recipe),
         &report.folder_settings,
+        recipe.voting.alone_window,
     )?;
     let integrity = recipe.integrity();
     let nested = structure::nested(&files, &scored_all, &every)?;

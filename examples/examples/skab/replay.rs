@@ -59,8 +59,15 @@ pub struct Replayed {
     pub flagged_after: Option<usize>,
 }
 
-/// The vote on `s`'s rows under `setting`, with `failure`.
-pub fn vote(s: &Scored, names: &[String], setting: &Setting, failure: Failure) -> Result<Replayed> {
+/// The vote on `s`'s rows under `setting`, with `failure`, the diagnosis checking `alone_window` rows for a
+/// member voting alone (the recipe's `voting.alone_window`).
+pub fn vote(
+    s: &Scored,
+    names: &[String],
+    setting: &Setting,
+    failure: Failure,
+    alone_window: usize,
+) -> Result<Replayed> {
     let rows = s.labels.len();
     let members: Vec<Replay> = s
         .scores
@@ -101,6 +108,7 @@ pub fn vote(s: &Scored, names: &[String], setting: &Setting, failure: Failure) -
         .k_of_window(setting.k_of, setting.window)
         .diagnosis(Diagnosis {
             frozen_limits,
+            alone_window,
             ..Diagnosis::default()
         })
         .build()?;
