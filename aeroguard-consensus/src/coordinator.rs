@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::queue::QueueOptions;
-use crate::{ConfigStore, Election, Inbox, Queue, Registry, Result, SessionStatus};
+use crate::{ClockOffset, ConfigStore, Election, Inbox, Queue, Registry, Result, SessionStatus};
 
 /// One node's connection to a coordination backend: it hands out the recipes and reports its session state.
 ///
@@ -44,6 +44,11 @@ pub trait Coordinator: fmt::Debug + Send + Sync + 'static {
 
     /// The queue called `name`, with these options.
     fn queue_with(&self, name: &str, options: QueueOptions) -> Result<Arc<dyn Queue>>;
+
+    /// This node's clock against the servers', from one probe: the `mtime` ZooKeeper stamps on a write to this
+    /// node's own znode, Redis's `TIME`. The memory backend's server is this process, so its clock is this
+    /// process's, shifted by what [`MemoryCluster::skew_clock`](crate::memory::MemoryCluster::skew_clock) set.
+    async fn clock_offset(&self) -> Result<ClockOffset>;
 
     /// Closes the session: its ephemeral state goes at once.
     async fn close(&self);

@@ -33,6 +33,7 @@
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod clock;
 mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -56,6 +57,7 @@ mod session;
 pub mod zookeeper;
 
 pub use aeroguard_core::Cause;
+pub use clock::ClockOffset;
 pub use config::{Config, ConfigEvent, ConfigStore, ConfigWatch, Expect, RawConfigWatch, Versioned};
 pub use coordinator::Coordinator;
 pub use election::{Election, FencingToken, Grant, Leadership, LossReason};

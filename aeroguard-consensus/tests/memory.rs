@@ -85,3 +85,23 @@ async fn bad_names_and_options_are_typed_errors() {
     let at_half = SessionOptions::new(Duration::from_secs(1)).with_grace(Duration::from_millis(500));
     assert!(cluster.connect_with("m".parse().unwrap(), at_half).is_ok());
 }
+
+#[tokio::test]
+async fn a_skewed_clock_is_reported_and_a_closed_coordinator_cannot_probe() {
+    let cluster = MemoryCluster::new();
+    let ahead: aeroguard_core::NodeId = "ahead".parse().unwrap();
+    let c = cluster.connect(ahead.clone()).unwrap();
+    assert_eq!(c.clock_offset().await.unwrap().offset_ms, 0);
+    cluster.skew_clock(&ahead, 120_000);
+    let o = c.clock_offset().await.unwrap();
+    assert!(o.exceeds(Duration::from_secs(2)), "{o}");
+    assert_eq!(
+        o.to_string(),
+        "120000 ms ahead of the coordination servers' clock (within 0 ms)"
+    );
+    c.close().await;
+    assert!(matches!(
+        c.clock_offset().await,
+        Err(aeroguard_consensus::Error::Closed)
+    ));
+}

@@ -246,11 +246,16 @@ impl Deliveries {
 
     /// The outboxes' figures as OpenMetrics text ([`outbox_metrics`](super::outbox_metrics)).
     pub fn metrics(&self) -> String {
+        super::outbox_metrics(&self.figures())
+    }
+
+    /// Each outbox's name (`history`, `service`, `notifier`) and figures.
+    pub fn figures(&self) -> Vec<(&'static str, OutboxStats)> {
         let (history, posts) = self.stats();
         let mut all = vec![("history", history)];
         all.extend(posts.map(|p| ("service", p)));
         all.extend(self.alert_stats().map(|a| ("notifier", a)));
-        super::outbox_metrics(&all)
+        all
     }
 }
 

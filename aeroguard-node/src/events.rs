@@ -125,6 +125,18 @@ pub enum NodeEvent {
         /// Where.
         addr: String,
     },
+    /// The node's clock went off the coordination servers' by more than the plan's bound (it stops
+    /// campaigning, and steps down if it leads), or came back within it.
+    Clock {
+        /// The node.
+        node: String,
+        /// Its clock minus the servers', in ms, at the probe.
+        offset_ms: i64,
+        /// The bound, in ms.
+        bound_ms: u64,
+        /// Whether it may lead again.
+        may_lead: bool,
+    },
     /// Something went wrong that the node rides out.
     Warn {
         /// The node.
@@ -232,6 +244,22 @@ impl std::fmt::Display for NodeEvent {
                 "retention {node} after round {round}: {folded} folded, {dropped} dropped, in {steps} steps"
             ),
             NodeEvent::Metrics { node, addr } => write!(f, "metrics {node} http://{addr}/metrics"),
+            NodeEvent::Clock {
+                node,
+                offset_ms,
+                bound_ms,
+                may_lead,
+            } => {
+                let what = if *may_lead {
+                    "back within"
+                } else {
+                    "OFF, does not lead, beyond"
+                };
+                write!(
+                    f,
+                    "clock {node} {offset_ms} ms from the servers': {what} {bound_ms} ms"
+                )
+            }
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
             NodeEvent::Round(r) => r.fmt(f),

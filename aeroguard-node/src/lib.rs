@@ -47,7 +47,7 @@ pub use alerting::{DEFAULT_RULES, RuleFile, rules_for};
 pub use deliver::{Deliveries, Post, outbox_file};
 pub use error::{Error, Result};
 pub use events::{NodeEvent, RoundLine};
-pub use metrics::{outbox_metrics, serve_metrics};
+pub use metrics::{node_metrics, outbox_metrics, serve_metrics};
 pub use node::{Emit, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::{Action, Progress, run_cluster};
@@ -94,6 +94,10 @@ pub struct ClusterOptions {
     pub node_command: Option<(std::path::PathBuf, Vec<String>)>,
     /// Give up after this long.
     pub timeout: Duration,
+    /// One node's clock off the servers' by this many ms (node index, offset), for runs that check a node with
+    /// a wrong clock never leads. The memory backend shifts the node's clock as its probe sees it
+    /// ([`MemoryCluster::skew_clock`](aeroguard_consensus::memory::MemoryCluster::skew_clock)).
+    pub skewed_clock: Option<(usize, i64)>,
 }
 
 impl ClusterOptions {
@@ -116,6 +120,7 @@ impl ClusterOptions {
                     outage: Some(sim::Outage { from: 16, to: 20 }),
                 },
                 outputs: Outputs::default(),
+                clock_bound_ms: plan::default_clock_bound_ms(),
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),
@@ -131,6 +136,7 @@ impl ClusterOptions {
             session: Duration::from_secs(2),
             node_command: None,
             timeout: Duration::from_secs(120),
+            skewed_clock: None,
         }
     }
 }

@@ -25,7 +25,45 @@ struct OutboxLabel {
 /// assert!(text.contains("aeroguard_outbox_queued{outbox=\"history\"} 4"), "{text}");
 /// ```
 pub fn outbox_metrics(outboxes: &[(&str, OutboxStats)]) -> String {
+    node_metrics(outboxes, None)
+}
+
+/// A node's figures as OpenMetrics text: its outboxes' ([`outbox_metrics`]) and, when measured, its clock's
+/// offset from the coordination servers' and the bound past which it does not lead
+/// (`aeroguard_clock_offset_seconds`, `aeroguard_clock_offset_bound_seconds`).
+///
+/// ```
+/// use aeroguard_consensus::ClockOffset;
+/// use std::time::Duration;
+/// let clock = ClockOffset { offset_ms: -1500, uncertainty: Duration::from_millis(2) };
+/// let text = aeroguard_node::node_metrics(&[], Some((clock, Duration::from_secs(2))));
+/// assert!(text.contains("aeroguard_clock_offset_seconds -1.5"), "{text}");
+/// assert!(text.contains("aeroguard_clock_offset_bound_seconds 2.0"), "{text}");
+/// ```
+pub fn node_metrics(
+    outboxes: &[(&str, OutboxStats)],
+    clock: Option<(aeroguard_consensus::ClockOffset, std::time::Duration)>,
+) -> String {
     let mut registry = Registry::default();
+    if let Some((offset, bound)) = clock {
+        let seconds = |name: &str, help: &str, value: f64, registry: &mut Registry| {
+            let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+            g.set(value);
+            registry.register(name, help, g);
+        };
+        seconds(
+            "aeroguard_clock_offset_seconds",
+            "This node's clock minus the coordination servers' (positive: ahead), at the last probe",
+            offset.offset_ms as f64 / 1000.0,
+            &mut registry,
+        );
+        seconds(
+            "aeroguard_clock_offset_bound_seconds",
+            "The offset past which this node does not campaign, and steps down if it leads",
+            bound.as_secs_f64(),
+            &mut registry,
+        );
+    }
     let gauge = |registry: &mut Registry, name: &str, help: &str, value: fn(&OutboxStats) -> u64| {
         let family = Family::<OutboxLabel, Gauge>::default();
         for (outbox, stats) in outboxes {

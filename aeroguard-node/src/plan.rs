@@ -28,6 +28,15 @@ pub struct Plan {
     /// Where the leader's results go besides the history.
     #[serde(default)]
     pub outputs: Outputs,
+    /// How far (ms) a node's clock may be from the coordination servers' for it to lead: it stamps the rounds
+    /// it reports with its clock, and the analysis service refuses readings more than 5 s ahead of its own.
+    #[serde(default = "default_clock_bound_ms")]
+    pub clock_bound_ms: u64,
+}
+
+/// The default clock bound: 2 s, under the analysis service's 5 s, so what a leader stamps is taken.
+pub fn default_clock_bound_ms() -> u64 {
+    2_000
 }
 
 /// The simulated plant: the measurement noise, the sensor faults, a process upset and a link outage.

@@ -64,7 +64,7 @@ pub use queue::{
     check_queue_length_under_out_of_order_acks, check_queue_released_item_behind_live_claims,
 };
 pub use registry::{check_config, check_config_watch_sees_a_fresh_key, check_registry};
-pub use session::check_session_expiry_recovery;
+pub use session::{check_clock_offset, check_session_expiry_recovery};
 
 /// What the suite needs from a backend.
 #[async_trait]
@@ -116,6 +116,7 @@ pub async fn run_all(h: &dyn Harness) {
     check_queue_dead_letters(h).await;
     check_queue_length_under_out_of_order_acks(h).await;
     check_session_expiry_recovery(h).await;
+    check_clock_offset(h).await;
 }
 
 /// Tokens that did not strictly increase, if any (for simulations).
@@ -142,6 +143,7 @@ macro_rules! conformance_tests {
             queue_dead_letters => check_queue_dead_letters,
             queue_length_under_out_of_order_acks => check_queue_length_under_out_of_order_acks,
             session_expiry_recovery => check_session_expiry_recovery,
+            clock_offset => check_clock_offset,
             inbox => check_inbox,
         );
     };

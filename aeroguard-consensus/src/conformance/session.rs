@@ -66,3 +66,20 @@ pub async fn check_session_expiry_recovery(h: &dyn Harness) {
     a.close().await;
     b.close().await;
 }
+
+/// A coordinator measures its clock against the servers': on one machine (the servers' clocks are this
+/// host's) the offset is under a second, known to within the round trip, and a second probe works as the first.
+pub async fn check_clock_offset(h: &dyn Harness) {
+    let a = h.connect("clock-a").await;
+    for probe in 0..2 {
+        let o = timeout(PROMPT, a.clock_offset())
+            .await
+            .expect("clock probe hung")
+            .unwrap_or_else(|e| panic!("clock probe {probe}: {e}"));
+        assert!(
+            !o.exceeds(Duration::from_secs(1)),
+            "probe {probe}: {o} on one machine"
+        );
+        assert!(o.uncertainty < PROMPT, "probe {probe}: {o}");
+    }
+}

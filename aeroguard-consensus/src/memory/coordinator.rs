@@ -104,6 +104,15 @@ impl Coordinator for MemoryCoordinator {
         queue: queue::MemoryQueue,
     }
 
+    async fn clock_offset(&self) -> Result<crate::ClockOffset> {
+        self.session.sid()?;
+        let skew = self.session.cluster.skew_of(&self.session.node);
+        Ok(crate::ClockOffset {
+            offset_ms: skew,
+            uncertainty: Duration::ZERO,
+        })
+    }
+
     async fn close(&self) {
         let sid = *self.session.sid.lock();
         self.session

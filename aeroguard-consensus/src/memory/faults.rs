@@ -34,6 +34,18 @@ impl MemoryCluster {
         self.shared.chaos.lock().max_delay = max;
     }
 
+    /// Sets how far `node`'s clock is from the cluster's, in ms (positive: ahead), as
+    /// [`clock_offset`](crate::Coordinator::clock_offset) reports it: a node whose clock is off, for tests of
+    /// what refuses to lead.
+    pub fn skew_clock(&self, node: &NodeId, offset_ms: i64) {
+        self.shared.skews.lock().insert(node.clone(), offset_ms);
+    }
+
+    /// What [`skew_clock`](Self::skew_clock) set for `node` (0 unless set).
+    pub(crate) fn skew_of(&self, node: &NodeId) -> i64 {
+        self.shared.skews.lock().get(node).copied().unwrap_or(0)
+    }
+
     fn sessions_of(&self, node: &NodeId) -> Vec<SessionId> {
         self.lock()
             .sessions

@@ -44,6 +44,8 @@ const BACKEND: &str = "memory";
 pub(crate) struct Shared {
     state: Mutex<State>,
     chaos: Mutex<Chaos>,
+    /// Per node, how far its clock is off (ms), as `skew_clock` set it.
+    skews: Mutex<std::collections::HashMap<NodeId, i64>>,
 }
 
 /// The coordination service, in memory. Cheap to clone (shared).
@@ -73,6 +75,7 @@ impl MemoryCluster {
                     rng: Xoshiro256PlusPlus::seed_from_u64(seed),
                     max_delay: Duration::ZERO,
                 }),
+                skews: Mutex::default(),
             }),
         }
     }

@@ -150,6 +150,19 @@ impl Coordinator for RedisCoordinator {
         queue: queue::RedisQueue,
     }
 
+    async fn clock_offset(&self) -> Result<crate::ClockOffset> {
+        let sent = aeroguard_core::Timestamp::now();
+        let (secs, micros): (i64, i64) = self
+            .session
+            .run("clock", |mut c| async move {
+                redis::cmd("TIME").query_async::<(i64, i64)>(&mut c).await
+            })
+            .await?;
+        let received = aeroguard_core::Timestamp::now();
+        let server = aeroguard_core::Timestamp::from_millis(secs.saturating_mul(1000) + micros / 1000);
+        Ok(crate::ClockOffset::from_probe(sent, server, received))
+    }
+
     async fn close(&self) {
         if self.session.is_closed() {
             return;

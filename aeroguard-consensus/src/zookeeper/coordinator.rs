@@ -110,6 +110,38 @@ impl Coordinator for ZkCoordinator {
         queue: super::queue::ZkQueue,
     }
 
+    /// Writes this node's own clock znode (ephemeral, `<root>/clocks/<node>`, only its identity may write)
+    /// and reads the `mtime` the ZooKeeper leader stamped on the write.
+    async fn clock_offset(&self) -> Result<crate::ClockOffset> {
+        const OP: &str = "clock";
+        let (client, _) = self.session.client(OP)?;
+        let dir = self.session.path("clocks");
+        let path = format!("{dir}/{}", self.session.node);
+        let mut created = false;
+        loop {
+            let sent = aeroguard_core::Timestamp::now();
+            match client.set_data(&path, &[], None).await {
+                Ok(stat) => {
+                    let received = aeroguard_core::Timestamp::now();
+                    let server = aeroguard_core::Timestamp::from_millis(stat.mtime);
+                    return Ok(crate::ClockOffset::from_probe(sent, server, received));
+                }
+                Err(zk::Error::NoNode) if !created => {
+                    created = true;
+                    self.session.ensure_dir(&client, &dir).await?;
+                    let opts = self
+                        .session
+                        .create_options(zk::CreateMode::Ephemeral, super::AclKind::Own);
+                    match client.create(&path, &[], &opts).await {
+                        Ok(_) | Err(zk::Error::NodeExists) => {}
+                        Err(e) => return Err(super::zk_err(e, OP)),
+                    }
+                }
+                Err(e) => return Err(super::zk_err(e, OP)),
+            }
+        }
+    }
+
     async fn close(&self) {
         if self.session.closed.swap(true, Ordering::SeqCst) {
             return;

@@ -30,6 +30,7 @@ pub(super) struct Term<'a> {
     pub deliveries: &'a Deliveries,
     pub rules: &'a RuleWatch,
     pub plan: &'a Plan,
+    pub clock: &'a super::ClockWatch,
     pub emit: &'a Emit,
 }
 
@@ -166,6 +167,14 @@ impl Term<'_> {
             RetentionSchedule::config(self.coord.config(), &plan.retention_key())?,
         );
         while last < plan.rounds {
+            // A clock gone off steps the node down (the leadership resigns as it is dropped).
+            if !self.clock.may_still_lead(self.coord, self.emit).await {
+                let offset = self.clock.last().map(|(o, _)| o.to_string());
+                return Err(Error::Run(format!(
+                    "stepped down, its clock {}",
+                    offset.unwrap_or_else(|| "off".into())
+                )));
+            }
             let started = tokio::time::Instant::now();
             let result = leader.run(self.lead).await?;
             let now = Timestamp::now();

@@ -18,8 +18,10 @@ use super::plan::{Plan, Sampling, api_key_of};
 use super::sim;
 use crate::{Error, Result};
 
+mod clock;
 mod leader;
 
+use clock::ClockWatch;
 use leader::Term;
 
 /// Where a node's events go (JSON lines on stdout for a node process, a channel for in-process nodes).
@@ -39,8 +41,9 @@ pub async fn run_node(
         .register(&plan.service(), serde_json::json!({ "index": index }))
         .await?;
     let deliveries = Arc::new(open_deliveries(&plan, &me, &history, &emit)?);
+    let clock = ClockWatch::new(Duration::from_millis(plan.clock_bound_ms));
     let _metrics = match &plan.outputs.metrics_keys {
-        Some(file) => Some(serve_node_metrics(file, &me, deliveries.clone(), &emit).await?),
+        Some(file) => Some(serve_node_metrics(file, &me, deliveries.clone(), clock.clone(), &emit).await?),
         None => None,
     };
     let rules = RuleWatch::start(&coord, &plan, &emit).await?;
@@ -55,6 +58,7 @@ pub async fn run_node(
         rules: &rules,
         plan: &plan,
         period: &period,
+        clock: &clock,
         emit: &emit,
     };
     let result = lead.run(&mut voter).await;
@@ -167,6 +171,7 @@ struct Campaign<'a> {
     rules: &'a RuleWatch,
     plan: &'a Plan,
     period: &'a AtomicU64,
+    clock: &'a ClockWatch,
     emit: &'a Emit,
 }
 
@@ -177,6 +182,11 @@ impl Campaign<'_> {
         let me = self.coord.node().to_string();
         let election = self.coord.election(&self.plan.election())?;
         loop {
+            // A clock off the servers' stamps rounds wrong: no campaign until it comes back.
+            if !self.clock.may_lead(self.coord, self.emit).await {
+                tokio::time::sleep(clock::CHECK_EVERY).await;
+                continue;
+            }
             let lead = match election.campaign().await {
                 Ok(l) => l,
                 Err(Coordination::Closed) => return Ok(()),
@@ -198,6 +208,7 @@ impl Campaign<'_> {
                 deliveries: self.deliveries,
                 rules: self.rules,
                 plan: self.plan,
+                clock: self.clock,
                 emit: self.emit,
             };
             let reason = match term.lead_rounds(voter, self.period).await {
@@ -218,6 +229,7 @@ async fn serve_node_metrics(
     file: &std::path::Path,
     me: &str,
     deliveries: Arc<Deliveries>,
+    clock: ClockWatch,
     emit: &Emit,
 ) -> Result<AbortOnDrop> {
     let keys = aeroguard_sentinel::ApiKeys::load(file)?;
@@ -231,7 +243,8 @@ async fn serve_node_metrics(
         node: me.to_string(),
         addr: addr.to_string(),
     });
-    let render: Arc<dyn Fn() -> String + Send + Sync> = Arc::new(move || deliveries.metrics());
+    let render: Arc<dyn Fn() -> String + Send + Sync> =
+        Arc::new(move || crate::node_metrics(&deliveries.figures(), clock.last()));
     Ok(AbortOnDrop(tokio::spawn(async move {
         if let Err(e) = super::serve_metrics(listener, keys, render).await {
             tracing::warn!("metrics server: {e}");

@@ -142,13 +142,19 @@ type Message = (Instant, Heard);
 type Started = (Arc<dyn Coordinator>, Arc<dyn HistoryStore>, Nodes);
 
 /// The nodes as tasks of this process on one memory cluster, their history in memory.
-fn start_tasks(plan: &Plan, session: Duration, tx: &mpsc::UnboundedSender<Message>) -> Result<Started> {
+fn start_tasks(options: &ClusterOptions, tx: &mpsc::UnboundedSender<Message>) -> Result<Started> {
+    let (plan, session) = (&options.plan, options.session);
     let cluster = MemoryCluster::new();
     let history: Arc<dyn HistoryStore> = Arc::new(MemoryHistory::new());
     let memory = SessionOptions::new(session).with_grace(session * 3 / 10);
     let mut tasks = Vec::new();
     for i in 0..plan.nodes {
         let id = Plan::node_name(i).parse().map_err(Error::Core)?;
+        if let Some((node, offset_ms)) = options.skewed_clock
+            && node == i
+        {
+            cluster.skew_clock(&id, offset_ms);
+        }
         let coord: Arc<dyn Coordinator> = cluster.connect_with(id, memory)?;
         let tx = tx.clone();
         let emit: Emit = Arc::new(move |event| {
@@ -221,7 +227,7 @@ pub async fn run_cluster(options: ClusterOptions, progress: impl Fn(Progress<'_>
     let plan = options.plan.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let (observer, history, mut nodes) = match options.backend {
-        Where::Memory => start_tasks(&plan, options.session, &tx)?,
+        Where::Memory => start_tasks(&options, &tx)?,
         Where::ZooKeeper => start_processes(&options, Backend::ZooKeeper, &tx).await?,
         Where::Redis => start_processes(&options, Backend::Redis, &tx).await?,
     };
