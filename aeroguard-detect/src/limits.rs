@@ -34,6 +34,9 @@ pub const MAX_LAGS: usize = 256;
 pub const MAX_EPOCHS: usize = 1_000_000;
 /// Rows in a training batch.
 pub const MAX_BATCH: usize = 1 << 20;
+/// Bytes training one neural network may take: its weights with their gradients and optimizer moments, and
+/// the activations of the rows one pass holds (each size within its own limit can still multiply past memory).
+pub const MAX_TRAINING_BYTES: usize = 2 << 30;
 /// Bytes of a saved model or ensemble.
 pub const MAX_MODEL_BYTES: usize = 1 << 30;
 

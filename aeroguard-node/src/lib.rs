@@ -96,7 +96,8 @@ pub struct ClusterOptions {
     pub timeout: Duration,
     /// One node's clock off the servers' by this many ms (node index, offset), for runs that check a node with
     /// a wrong clock never leads. The memory backend shifts the node's clock as its probe sees it
-    /// ([`MemoryCluster::skew_clock`](aeroguard_consensus::memory::MemoryCluster::skew_clock)).
+    /// ([`MemoryCluster::skew_clock`](aeroguard_consensus::memory::MemoryCluster::skew_clock)); a node process
+    /// starts with libfaketime (`AEROGUARD_FAKETIME`, from `scripts/services env`).
     pub skewed_clock: Option<(usize, i64)>,
 }
 

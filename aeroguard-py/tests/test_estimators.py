@@ -206,6 +206,14 @@ def test_sizes_past_the_limits_are_value_errors_not_aborts():
     ):
         with pytest.raises(ValueError, match="limit"):
             make()
+    # Each size within its limit, their product past what training may take: refused before any allocation.
+    wide = np.random.default_rng(0).normal(size=(1_200, 16))
+    for make in (
+        lambda: aeroguard.Autoencoder(window=1000, hidden=4096).fit(wide),
+        lambda: aeroguard.LSTM(hidden=4096, sequence=10_000).fit(wide),
+    ):
+        with pytest.raises(ValueError, match="network size.*GiB"):
+            make()
     # Past what a machine word holds: still a ValueError (PyO3 alone raises OverflowError), as is a negative count.
     for bad in (10**30, -1):
         with pytest.raises(ValueError, match="out of range"):

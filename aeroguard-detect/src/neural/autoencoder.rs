@@ -214,6 +214,25 @@ impl Detector for Autoencoder {
             self.window.saturating_mul(x.ncols()),
             limits::MAX_INPUTS,
         )?;
+        let (d, h, b) = (
+            (self.window * x.ncols()) as u128,
+            self.hidden as u128,
+            self.bottleneck as u128,
+        );
+        super::budget::Budget {
+            what: "autoencoder",
+            sizes: format!(
+                "window {} x {} columns, hidden {}, bottleneck {}",
+                self.window,
+                x.ncols(),
+                self.hidden,
+                self.bottleneck
+            ),
+            weights: 2 * d * h + 2 * h * b + 2 * h + b + d,
+            per_row: 3 * d + 2 * h + b,
+            rows: super::budget::rows_at_once(self.training.batch, x.nrows()),
+        }
+        .check()?;
         let needed = (self.window + 10).max(20);
         input::training("autoencoder", x, needed)?;
         let scaler = Scaler::fit(x);
@@ -307,9 +326,14 @@ impl FittedDetector for FittedAutoencoder {
     fn score(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         input::check("rows to score", x, self.n_features())?;
         let scaled = self.scaler.transform(x);
+        let mut scores = Vec::with_capacity(x.nrows());
+        // In chunks, so memory stays bounded for long inputs.
         let ends: Vec<usize> = (0..x.nrows()).collect();
-        let w = gather(scaled.view(), &ends, self.window);
-        Ok(row_mse(self.net.reconstruct(w.view()).view(), w.view()))
+        for chunk in ends.chunks(256) {
+            let w = gather(scaled.view(), chunk, self.window);
+            scores.extend(row_mse(self.net.reconstruct(w.view()).view(), w.view()));
+        }
+        Ok(Array1::from(scores))
     }
     fn update(&mut self, row: ArrayView1<f64>) -> Result<f64> {
         input::check_row("row to score", row, self.n_features())?;

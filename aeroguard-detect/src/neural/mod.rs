@@ -15,6 +15,7 @@ use crate::limits;
 use crate::{Error, Result};
 
 mod autoencoder;
+mod budget;
 mod conv_autoencoder;
 mod conv_net;
 mod lstm;

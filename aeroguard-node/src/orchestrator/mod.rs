@@ -190,12 +190,19 @@ async fn start_processes(
     let session_ms = options.session.as_millis().to_string();
     let mut children = Vec::new();
     for i in 0..plan.nodes {
-        let mut child = std::process::Command::new(&program)
+        let mut command = std::process::Command::new(&program);
+        command
             .args(&prefix)
             .args(["--backend", backend.name(), "--index", &i.to_string()])
             .args(["--session-ms", &session_ms, "--plan", &plan_json])
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::inherit());
+        if let Some((node, offset_ms)) = options.skewed_clock
+            && node == i
+        {
+            shift_clock(&mut command, offset_ms)?;
+        }
+        let mut child = command
             .spawn()
             .map_err(|e| Error::io(format!("start node {}", program.display()), e))?;
         let stdout = child
@@ -220,6 +227,25 @@ async fn start_processes(
     let observer = backend.connect("observer", options.session).await?;
     let history: Arc<dyn HistoryStore> = Arc::new(redis_history("observer-h").await?);
     Ok((observer, history, Nodes::Processes(children)))
+}
+
+/// Starts the node's process with its wall clock shifted by `offset_ms` (libfaketime, from `AEROGUARD_FAKETIME`
+/// as `scripts/services env` gives it; timers on the monotonic clock are left alone).
+fn shift_clock(command: &mut std::process::Command, offset_ms: i64) -> Result<()> {
+    let lib = std::env::var("AEROGUARD_FAKETIME").map_err(|_| {
+        Error::Run(
+            "a node with a shifted clock needs libfaketime: AEROGUARD_FAKETIME is not set \
+             (eval \"$(scripts/services env)\" after scripts/services install)"
+                .into(),
+        )
+    })?;
+    let seconds = offset_ms as f64 / 1000.0;
+    command
+        .env("LD_PRELOAD", lib)
+        .env("FAKETIME", format!("{seconds:+}s"))
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("FAKETIME_NO_CACHE", "1");
+    Ok(())
 }
 
 /// Runs the cluster and returns its summary; `progress` receives every event and action as it happens.
