@@ -46,24 +46,41 @@ pub fn node_metrics(
 ) -> String {
     let mut registry = Registry::default();
     if let Some((offset, bound)) = clock {
-        let seconds = |name: &str, help: &str, value: f64, registry: &mut Registry| {
-            let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-            g.set(value);
-            registry.register(name, help, g);
-        };
-        seconds(
-            "aeroguard_clock_offset_seconds",
-            "This node's clock minus the coordination servers' (positive: ahead), at the last probe",
-            offset.offset_ms as f64 / 1000.0,
-            &mut registry,
-        );
-        seconds(
-            "aeroguard_clock_offset_bound_seconds",
-            "The offset past which this node does not campaign, and steps down if it leads",
-            bound.as_secs_f64(),
-            &mut registry,
-        );
+        register_clock(&mut registry, offset, bound);
     }
+    register_outboxes(&mut registry, outboxes);
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+        tracing::warn!(error = %e, "metrics could not be encoded");
+    }
+    out
+}
+
+/// The clock's offset and its bound, in seconds.
+fn register_clock(
+    registry: &mut Registry,
+    offset: aeroguard_consensus::ClockOffset,
+    bound: std::time::Duration,
+) {
+    let mut seconds = |name: &str, help: &str, value: f64| {
+        let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        g.set(value);
+        registry.register(name, help, g);
+    };
+    seconds(
+        "aeroguard_clock_offset_seconds",
+        "This node's clock minus the coordination servers' (positive: ahead), at the last probe",
+        offset.offset_ms as f64 / 1000.0,
+    );
+    seconds(
+        "aeroguard_clock_offset_bound_seconds",
+        "The offset past which this node does not campaign, and steps down if it leads",
+        bound.as_secs_f64(),
+    );
+}
+
+/// Each outbox's gauges and counters, labelled by its name.
+fn register_outboxes(registry: &mut Registry, outboxes: &[(&str, OutboxStats)]) {
     let gauge = |registry: &mut Registry, name: &str, help: &str, value: fn(&OutboxStats) -> u64| {
         let family = Family::<OutboxLabel, Gauge>::default();
         for (outbox, stats) in outboxes {
@@ -77,19 +94,19 @@ pub fn node_metrics(
         registry.register(name, help, family);
     };
     gauge(
-        &mut registry,
+        registry,
         "aeroguard_outbox_queued",
         "Entries waiting for delivery",
         |s| s.queued,
     );
     gauge(
-        &mut registry,
+        registry,
         "aeroguard_outbox_bytes",
         "Payload bytes waiting for delivery",
         |s| s.bytes,
     );
     gauge(
-        &mut registry,
+        registry,
         "aeroguard_outbox_max_bytes",
         "The outbox's byte limit",
         |s| s.max_bytes,
@@ -105,34 +122,26 @@ pub fn node_metrics(
         registry.register(name, help, family);
     };
     counter(
-        &mut registry,
+        registry,
         "aeroguard_outbox_pushed",
         "Entries written to the outbox",
         |s| s.pushed,
     );
+    counter(registry, "aeroguard_outbox_forwarded", "Entries delivered", |s| {
+        s.sent
+    });
     counter(
-        &mut registry,
-        "aeroguard_outbox_forwarded",
-        "Entries delivered",
-        |s| s.sent,
-    );
-    counter(
-        &mut registry,
+        registry,
         "aeroguard_outbox_refused",
         "Entries the receiver refused for good (fenced, malformed)",
         |s| s.refused,
     );
     counter(
-        &mut registry,
+        registry,
         "aeroguard_outbox_dropped",
         "Entries dropped because the outbox was full (the oldest first)",
         |s| s.dropped,
     );
-    let mut out = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
-        tracing::warn!(error = %e, "metrics could not be encoded");
-    }
-    out
 }
 
 /// Serves a node's `/metrics` on `listener` until it fails: the figures `render` returns when scraped, to

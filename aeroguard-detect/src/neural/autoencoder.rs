@@ -214,25 +214,7 @@ impl Detector for Autoencoder {
             self.window.saturating_mul(x.ncols()),
             limits::MAX_INPUTS,
         )?;
-        let (d, h, b) = (
-            (self.window * x.ncols()) as u128,
-            self.hidden as u128,
-            self.bottleneck as u128,
-        );
-        super::budget::Budget {
-            what: "autoencoder",
-            sizes: format!(
-                "window {} x {} columns, hidden {}, bottleneck {}",
-                self.window,
-                x.ncols(),
-                self.hidden,
-                self.bottleneck
-            ),
-            weights: 2 * d * h + 2 * h * b + 2 * h + b + d,
-            per_row: 3 * d + 2 * h + b,
-            rows: super::budget::rows_at_once(self.training.batch, x.nrows()),
-        }
-        .check()?;
+        super::budget::autoencoder(self, x.ncols(), x.nrows())?;
         let needed = (self.window + 10).max(20);
         input::training("autoencoder", x, needed)?;
         let scaler = Scaler::fit(x);

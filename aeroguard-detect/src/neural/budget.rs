@@ -6,22 +6,22 @@
 use crate::{Error, Result, limits};
 
 /// What one network needs: its weights, and the numbers one row (a window, a sequence) holds through the layers.
-pub(super) struct Budget {
+struct Budget {
     /// The network, as errors name it.
-    pub what: &'static str,
+    what: &'static str,
     /// Its sizes, as errors name them (`window 1000 x 8 columns, hidden 4096`).
-    pub sizes: String,
+    sizes: String,
     /// Weights and biases.
-    pub weights: u128,
+    weights: u128,
     /// Numbers one row holds through the layers (inputs, activations, outputs).
-    pub per_row: u128,
+    per_row: u128,
     /// Rows one pass holds at once.
-    pub rows: u128,
+    rows: u128,
 }
 
 impl Budget {
     /// Bytes training needs: four numbers per weight, and twice the activations (forward and back) of `rows`.
-    pub(super) fn bytes(&self) -> u128 {
+    fn bytes(&self) -> u128 {
         let numbers = self
             .weights
             .saturating_mul(4)
@@ -30,7 +30,7 @@ impl Budget {
     }
 
     /// Refuses a network past [`MAX_TRAINING_BYTES`](limits::MAX_TRAINING_BYTES), naming its sizes.
-    pub(super) fn check(&self) -> Result<()> {
+    fn check(&self) -> Result<()> {
         let bytes = self.bytes();
         if bytes <= limits::MAX_TRAINING_BYTES as u128 {
             return Ok(());
@@ -52,8 +52,69 @@ impl Budget {
 
 /// Rows of one scoring or validation pass: the larger of a batch and all of `rows` (the validation split and
 /// the calibration's scores see every training row).
-pub(super) fn rows_at_once(batch: usize, rows: usize) -> u128 {
+fn rows_at_once(batch: usize, rows: usize) -> u128 {
     batch.max(rows) as u128
+}
+
+/// The dense autoencoder on `cols` columns and `rows` training rows: four dense layers over windows of
+/// `window × cols` inputs.
+pub(super) fn autoencoder(a: &super::Autoencoder, cols: usize, rows: usize) -> Result<()> {
+    let (d, h, b) = (
+        (a.window() * cols) as u128,
+        a.hidden() as u128,
+        a.bottleneck() as u128,
+    );
+    Budget {
+        what: "autoencoder",
+        sizes: format!(
+            "window {} x {cols} columns, hidden {}, bottleneck {}",
+            a.window(),
+            a.hidden(),
+            a.bottleneck()
+        ),
+        weights: 2 * d * h + 2 * h * b + 2 * h + b + d,
+        per_row: 3 * d + 2 * h + b,
+        rows: rows_at_once(a.training().batch, rows),
+    }
+    .check()
+}
+
+/// The convolutional autoencoder: four convolutions over windows of `window` rows (scored 256 windows at once).
+pub(super) fn conv_autoencoder(a: &super::ConvAutoencoder, cols: usize, rows: usize) -> Result<()> {
+    let (d, c, b, k, w) = (
+        cols as u128,
+        a.channels() as u128,
+        a.bottleneck() as u128,
+        a.kernel() as u128,
+        a.window() as u128,
+    );
+    Budget {
+        what: "conv autoencoder",
+        sizes: format!(
+            "window {} x {cols} columns, {} channels, bottleneck {}, kernel {}",
+            a.window(),
+            a.channels(),
+            a.bottleneck(),
+            a.kernel()
+        ),
+        weights: k * (2 * d * c + 2 * c * b) + 2 * c + b + d,
+        per_row: w * (3 * d + 2 * c + b),
+        rows: rows_at_once(a.training().batch, rows.min(256)),
+    }
+    .check()
+}
+
+/// The LSTM: back-propagation through time keeps every step's gates and states of each sequence.
+pub(super) fn lstm(l: &super::Lstm, cols: usize, rows: usize) -> Result<()> {
+    let (d, h, t) = (cols as u128, l.hidden() as u128, l.sequence() as u128);
+    Budget {
+        what: "LSTM",
+        sizes: format!("{cols} columns, hidden {}, sequence {}", l.hidden(), l.sequence()),
+        weights: 4 * h * (d + h) + 4 * h + h * d + d,
+        per_row: t * (2 * d + 8 * h),
+        rows: rows_at_once(l.training().batch, rows),
+    }
+    .check()
 }
 
 #[cfg(test)]

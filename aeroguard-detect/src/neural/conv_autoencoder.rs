@@ -163,28 +163,7 @@ impl Detector for ConvAutoencoder {
     type Fitted = FittedConvAutoencoder;
 
     fn fit(&self, x: ArrayView2<f64>) -> Result<FittedConvAutoencoder> {
-        let (d, c, b, k, w) = (
-            x.ncols() as u128,
-            self.channels as u128,
-            self.bottleneck as u128,
-            self.kernel as u128,
-            self.window as u128,
-        );
-        super::budget::Budget {
-            what: "conv autoencoder",
-            sizes: format!(
-                "window {} x {} columns, {} channels, bottleneck {}, kernel {}",
-                self.window,
-                x.ncols(),
-                self.channels,
-                self.bottleneck,
-                self.kernel
-            ),
-            weights: k * (2 * d * c + 2 * c * b) + 2 * c + b + d,
-            per_row: w * (3 * d + 2 * c + b),
-            rows: super::budget::rows_at_once(self.training.batch, x.nrows().min(256)),
-        }
-        .check()?;
+        super::budget::conv_autoencoder(self, x.ncols(), x.nrows())?;
         input::training("conv autoencoder", x, (2 * self.window).max(20))?;
         let scaler = Scaler::fit(x);
         let d = x.ncols();

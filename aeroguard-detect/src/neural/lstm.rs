@@ -254,21 +254,7 @@ impl Detector for Lstm {
     type Fitted = FittedLstm;
 
     fn fit(&self, x: ArrayView2<f64>) -> Result<FittedLstm> {
-        let (d, h, t) = (x.ncols() as u128, self.hidden as u128, self.sequence as u128);
-        super::budget::Budget {
-            what: "LSTM",
-            sizes: format!(
-                "{} columns, hidden {}, sequence {}",
-                x.ncols(),
-                self.hidden,
-                self.sequence
-            ),
-            weights: 4 * h * (d + h) + 4 * h + h * d + d,
-            // Back-propagation through time keeps every step's gates and states.
-            per_row: t * (2 * d + 8 * h),
-            rows: super::budget::rows_at_once(self.training.batch, x.nrows()),
-        }
-        .check()?;
+        super::budget::lstm(self, x.ncols(), x.nrows())?;
         input::training("lstm", x, (2 * self.sequence).max(20))?;
         let scaler = Scaler::fit(x);
         let d = x.ncols();
