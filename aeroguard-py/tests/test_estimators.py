@@ -214,6 +214,9 @@ def test_sizes_past_the_limits_are_value_errors_not_aborts():
     ):
         with pytest.raises(ValueError, match="network size.*GiB"):
             make()
+    tall = np.random.default_rng(0).normal(size=(100_000, 1))
+    with pytest.raises(ValueError, match="forest size.*GiB"):
+        aeroguard.IsolationForest(n_estimators=10_000, max_samples=100_000).fit(tall)
     # Past what a machine word holds: still a ValueError (PyO3 alone raises OverflowError), as is a negative count.
     for bad in (10**30, -1):
         with pytest.raises(ValueError, match="out of range"):

@@ -23,7 +23,7 @@ mod tree;
 
 pub use builder::IsolationForestBuilder;
 
-use tree::{Grower, Node, step};
+use tree::{Grower, Node, check_size, step};
 
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
@@ -139,6 +139,7 @@ impl Detector for IsolationForest {
             MaxSamples::Count(c) => c.min(n),
             MaxSamples::Fraction(f) => ((f * n as f64) as usize).clamp(1, n),
         };
+        check_size(p.n_estimators, max_samples)?;
         let max_depth = (max_samples.max(2) as f64).log2().ceil() as usize;
         let mut master = Xoshiro256PlusPlus::seed_from_u64(p.seed);
         let mut trees = Vec::with_capacity(p.n_estimators);

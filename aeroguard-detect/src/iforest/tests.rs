@@ -149,3 +149,19 @@ fn the_flat_layout_scores_as_the_pointer_walk_to_the_bit() {
         }
     }
 }
+
+#[test]
+fn a_forest_too_large_for_memory_is_refused_before_growing() {
+    let x = Array2::from_shape_fn((100_000, 1), |(i, _)| (i % 97) as f64);
+    let err = IsolationForest::builder()
+        .n_estimators(10_000)
+        .max_samples(MaxSamples::Count(100_000))
+        .build()
+        .unwrap()
+        .fit(x.view())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidParameter { name: "forest size", value, .. } if value.contains("GiB")),
+        "{err}"
+    );
+}

@@ -97,3 +97,23 @@ pub(super) fn step(tree: &[Node], i: u32, row: &[f64]) -> u32 {
         n.right
     }
 }
+
+/// Refuses a forest whose trees would take more than
+/// [`MAX_TRAINING_BYTES`](crate::limits::MAX_TRAINING_BYTES): each tree holds at most two nodes per sample drawn,
+/// kept twice (as grown and flattened for scoring). Trees and samples are each bounded; their product is not.
+pub(super) fn check_size(trees: usize, samples: usize) -> crate::Result<()> {
+    let node = std::mem::size_of::<Node>() as u128;
+    let bytes = (trees as u128) * 2 * (samples as u128) * node * 2;
+    if bytes <= crate::limits::MAX_TRAINING_BYTES as u128 {
+        return Ok(());
+    }
+    Err(crate::Error::InvalidParameter {
+        name: "forest size",
+        value: format!(
+            "{trees} trees x {samples} samples: about {:.1} GiB (the limit is {} GiB)",
+            bytes as f64 / f64::from(1u32 << 30),
+            crate::limits::MAX_TRAINING_BYTES >> 30
+        ),
+        reason: "past its limit (aeroguard_detect::limits::MAX_TRAINING_BYTES): fewer trees or samples",
+    })
+}
