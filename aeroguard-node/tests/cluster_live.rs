@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use aeroguard_node::{self as cluster, ClusterOptions, Summary, Where};
 
+mod support;
+
 async fn run(backend: Where) -> Summary {
     let mut options = ClusterOptions::new(backend, &cluster::unique_run("e2e-live"));
     options.plan.rounds = 34;
@@ -41,35 +43,6 @@ async fn redis_cluster_survives_a_killed_leader_process() {
 /// its probe of the servers' clock says so, the others lead through a killed leader, no round is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_process_whose_clock_is_ahead_never_leads() {
-    let mut options = ClusterOptions::new(Where::ZooKeeper, &cluster::unique_run("clock-live"));
-    options.plan.rounds = 20;
-    options.plan.plant.upset = None;
-    options.plan.plant.outage = None;
-    options.new_period_at = None;
-    options.bad_rules_at = None;
-    options.kill_leader_at = Some(6);
-    options.skewed_clock = Some((0, 120_000));
-    options.node_command = Some((env!("CARGO_BIN_EXE_aeroguard-node").into(), vec!["sensor".into()]));
-    let lines = std::sync::Mutex::new(Vec::new());
-    let summary = cluster::run_cluster(options, |line| lines.lock().unwrap().push(line.to_string()))
-        .await
-        .unwrap();
-    let lines = lines.into_inner().unwrap();
-    assert!(
-        summary.duplicates.is_empty() && summary.lost.is_empty(),
-        "{summary}"
-    );
-    assert_eq!(summary.rounds_reported + summary.aborted.len() as u64, 20);
-    assert!(summary.terms.len() >= 2, "a failover: {:?}", summary.terms);
-    assert!(
-        summary.terms.iter().all(|(leader, _)| leader != "n1"),
-        "n1's clock is ahead: {:?}",
-        summary.terms
-    );
-    let off = lines
-        .iter()
-        .find(|l| l.starts_with("clock n1 "))
-        .unwrap_or_else(|| panic!("no clock event from n1: {lines:?}"));
-    assert!(off.contains("OFF, does not lead"), "{off}");
-    assert!(!lines.iter().any(|l| l.starts_with("elected n1 ")), "{lines:?}");
+    let node = (env!("CARGO_BIN_EXE_aeroguard-node").into(), vec!["sensor".into()]);
+    support::run_with_a_clock_ahead(Where::ZooKeeper, Some(node)).await;
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use aeroguard_node::{self as cluster, ClusterOptions, Where};
 
+mod support;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_cluster_survives_a_leader_crash() {
     let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-memory"));
@@ -154,35 +156,5 @@ async fn the_leader_compacts_on_the_schedule_in_config() {
 /// leader's crash too), and no round is lost or reported twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_clock_is_off_never_leads() {
-    let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("clock-memory"));
-    options.plan.rounds = 20;
-    options.plan.plant.upset = None;
-    options.plan.plant.outage = None;
-    options.new_period_at = None;
-    options.bad_rules_at = None;
-    options.kill_leader_at = Some(6);
-    options.skewed_clock = Some((0, 120_000));
-    let lines = std::sync::Mutex::new(Vec::new());
-    let summary = cluster::run_cluster(options, |line| lines.lock().unwrap().push(line.to_string()))
-        .await
-        .unwrap();
-    let lines = lines.into_inner().unwrap();
-    assert!(
-        summary.duplicates.is_empty() && summary.lost.is_empty(),
-        "{summary}"
-    );
-    assert_eq!(summary.rounds_reported + summary.aborted.len() as u64, 20);
-    assert_eq!(summary.terms.len(), 2, "one failover: {:?}", summary.terms);
-    assert!(
-        summary.terms.iter().all(|(leader, _)| leader != "n1"),
-        "n1's clock is off: {:?}",
-        summary.terms
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("clock n1 120000 ms from the servers': OFF")),
-        "{lines:?}"
-    );
-    assert!(!lines.iter().any(|l| l.starts_with("elected n1 ")), "{lines:?}");
+    support::run_with_a_clock_ahead(Where::Memory, None).await;
 }

@@ -4,9 +4,8 @@
 //! without being stored: every reading answered as taken is in `/history`.
 
 use aeroguard_consensus::Coordinator;
-use aeroguard_consensus::memory::MemoryCluster;
 use aeroguard_core::Timestamp;
-use aeroguard_sentinel::{Grants, Limits};
+use aeroguard_sentinel::Limits;
 
 mod support;
 use support::{Service, start, start_with};
@@ -64,16 +63,7 @@ async fn a_reading_from_a_clock_ahead_is_refused_and_stops_nothing() {
 
 #[tokio::test]
 async fn a_failover_to_a_lagging_clock_is_refused_and_every_200_is_stored() {
-    let cluster = MemoryCluster::new();
-    let n1 = cluster.connect("n1".parse().unwrap()).unwrap();
-    let n2 = cluster.connect("n2".parse().unwrap()).unwrap();
-    let watcher = cluster.connect("sentinel-service".parse().unwrap()).unwrap();
-    let s = start(
-        Some(Grants::new(watcher, "{series}-leader")),
-        100,
-        Limits::default(),
-    )
-    .await;
+    let (s, n1, n2) = support::granted().await;
     let t = now();
     let (mut answered_taken, mut refused) = (0u64, 0u64);
     let first = n1.election("pump-1-leader").unwrap().campaign().await.unwrap();

@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use aeroguard_consensus::memory::MemoryCluster;
 use aeroguard_consensus::{Coordinator, FencingToken};
-use aeroguard_sentinel::{Grants, Limits};
+use aeroguard_sentinel::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
@@ -43,16 +42,7 @@ async fn keys_are_required_and_roles_hold() {
 
 #[tokio::test]
 async fn only_the_current_grant_writes_and_nothing_else_moves_the_fence() {
-    let cluster = MemoryCluster::new();
-    let n1 = cluster.connect("n1".parse().unwrap()).unwrap();
-    let n2 = cluster.connect("n2".parse().unwrap()).unwrap();
-    let watcher = cluster.connect("sentinel-service".parse().unwrap()).unwrap();
-    let s = start(
-        Some(Grants::new(watcher, "{series}-leader")),
-        100,
-        Limits::default(),
-    )
-    .await;
+    let (s, n1, n2) = support::granted().await;
     let lead = n1.election("pump-1-leader").unwrap().campaign().await.unwrap();
     let t1 = lead.token().0;
     assert_eq!(s.post_as(Some("n1"), "pump-1", t1, 1).await.status, 200);

@@ -50,14 +50,17 @@ impl ClockWatch {
     }
 
     /// Measures now; whether the node may lead. A probe that fails (the servers unreachable) does not count
-    /// against the clock: the campaign or the round that follows meets the same servers. Emits a `clock` event
-    /// when the clock goes off or comes back.
+    /// against the clock: the campaign or the round that follows meets the same servers (and a closed
+    /// coordinator ends the campaign there). Emits a `clock` event when the clock goes off or comes back.
     pub(crate) async fn may_lead(&self, coord: &Arc<dyn Coordinator>, emit: &Emit) -> bool {
         let probe = coord.clock_offset().await;
         let mut st = self.state.lock();
         st.checked = Some(Instant::now());
-        let Ok(offset) = probe else {
-            return !st.off;
+        let offset = match probe {
+            Ok(offset) => offset,
+            // Closed: let the campaign meet it and end the node.
+            Err(aeroguard_consensus::Error::Closed) => return true,
+            Err(_) => return !st.off,
         };
         st.last = Some(offset);
         let off = offset.exceeds(self.bound);

@@ -15,6 +15,26 @@ pub struct Service {
     pub keys: std::collections::HashMap<&'static str, String>,
 }
 
+/// A service checking each posted token against the grant of the series' election (`{series}-leader`) on a
+/// memory cluster, and the coordinators of nodes n1 and n2 on it.
+pub async fn granted() -> (
+    Service,
+    Arc<aeroguard_consensus::memory::MemoryCoordinator>,
+    Arc<aeroguard_consensus::memory::MemoryCoordinator>,
+) {
+    let cluster = aeroguard_consensus::memory::MemoryCluster::new();
+    let n1 = cluster.connect("n1".parse().unwrap()).unwrap();
+    let n2 = cluster.connect("n2".parse().unwrap()).unwrap();
+    let watcher = cluster.connect("sentinel-service".parse().unwrap()).unwrap();
+    let s = start(
+        Some(Grants::new(watcher, "{series}-leader")),
+        100,
+        Limits::default(),
+    )
+    .await;
+    (s, n1, n2)
+}
+
 pub async fn start(grants: Option<Grants>, max_series: usize, limits: Limits) -> Service {
     start_with(Arc::new(MemoryHistory::new()), grants, max_series, limits).await
 }
