@@ -39,6 +39,14 @@ pub struct ClusterArgs {
     /// The nodes' API keys for `--post`: a file of `identity key` lines (made with `aeroguard-sentinel --keygen`).
     #[arg(long, value_name = "FILE", requires = "post")]
     api_keys: Option<std::path::PathBuf>,
+    /// How far (ms) a node's clock may be from the coordination servers' for it to lead.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    clock_bound_ms: u64,
+    /// Run node n1 with its clock this many ms ahead (negative: behind), to watch it stay out of the
+    /// election: the memory backend shifts its probe; node processes run under libfaketime
+    /// (`AEROGUARD_FAKETIME`, from `scripts/services env`).
+    #[arg(long, value_name = "MS", allow_hyphen_values = true)]
+    skew_clock_ms: Option<i64>,
     /// Print JSON lines: every node event and orchestrator action as it happens, then the summary.
     #[arg(long)]
     json: bool,
@@ -56,6 +64,8 @@ impl ClusterArgs {
         options.plan.outputs.api_keys = self.api_keys.clone();
         options.kill_leader_at = (!self.no_kill).then_some(self.kill_at);
         options.session = Duration::from_millis(self.session_ms);
+        options.plan.clock_bound_ms = self.clock_bound_ms;
+        options.skewed_clock = self.skew_clock_ms.map(|ms| (0, ms));
         if self.backend != Where::Memory {
             let me = std::env::current_exe()
                 .map_err(|e| format!("cannot find this program to start nodes: {e}"))?;
