@@ -7,6 +7,9 @@ use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Retention
 use aeroguard_consensus::{Error, FencingToken};
 use aeroguard_core::Timestamp;
 
+#[path = "support/history.rs"]
+mod checks;
+
 fn p(ms: i64, v: f64) -> Point {
     Point::new(Timestamp::from_millis(ms), v)
 }
@@ -235,28 +238,12 @@ async fn retention_runs_on_the_schedule_in_config() {
 }
 
 #[tokio::test]
-async fn latest_reads_the_newest_points() {
+async fn latest_and_bounded_ranges_read_what_they_return() {
     let store = MemoryHistory::new();
-    let t = Writer::new(FencingToken(1), "writer");
-    let points: Vec<Point> = (0..50).map(|i| p(1_000 * i, i as f64)).collect();
-    store.append("s", &t, &points).await.unwrap();
-    let values: Vec<f64> = store
-        .latest("s", 5)
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.value)
-        .collect();
-    assert_eq!(values, [45.0, 46.0, 47.0, 48.0, 49.0], "the newest, oldest first");
-    assert_eq!(store.latest("s", 500).await.unwrap().len(), 50);
-    assert!(store.latest("s", 0).await.unwrap().is_empty());
-    assert!(store.latest("other", 3).await.unwrap().is_empty());
-    assert!(matches!(
-        store.latest("s", 10_001).await,
-        Err(Error::InvalidParameter { name: "n", .. })
-    ));
-    assert!(matches!(
-        store.latest("bad name", 1).await,
-        Err(Error::InvalidName { .. })
-    ));
+    checks::latest_reads_the_newest(&store, "s").await;
+    // Reads of names never written make no entries.
+    assert!(store.range("other", ts(0), ts(9)).await.unwrap().is_empty());
+    assert!(store.buckets("other", ts(0), ts(9)).await.unwrap().is_empty());
+    assert_eq!(store.fence("other").await.unwrap(), None);
+    assert_eq!(store.len(), 2, "s and s-big, nothing for the names only read");
 }

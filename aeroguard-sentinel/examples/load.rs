@@ -168,6 +168,9 @@ async fn service(cli: &Cli) -> (String, String, bool) {
     let keys = ApiKeys::parse(&key_line("loadgen", Role::Node, &key)).expect("a key line");
     let mut options = SentinelOptions::new(Some(keys), cli.train_rows as usize);
     options.max_series = cli.series as usize;
+    // One key drives every connection as fast as the service answers: capacity is what is measured, so
+    // no rate applies.
+    options.rate = None;
     options.model = SeriesModel::Ensemble(match cli.ensemble {
         EnsembleArg::Classic => aeroguard_detect::EnsembleRecipe::default(),
         EnsembleArg::Full => aeroguard_detect::EnsembleRecipe::full(),
@@ -177,7 +180,11 @@ async fn service(cli: &Cli) -> (String, String, bool) {
         .expect("a loopback port");
     let addr = listener.local_addr().expect("its address").to_string();
     let app = router(Sentinel::new(Arc::new(MemoryHistory::new()), "memory", options));
-    tokio::spawn(serve(listener, app, Limits::default()));
+    let limits = Limits {
+        max_per_address: (cli.connections as usize).max(Limits::default().max_per_address),
+        ..Limits::default()
+    };
+    tokio::spawn(serve(listener, app, limits));
     (addr, key, true)
 }
 

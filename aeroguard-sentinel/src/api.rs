@@ -87,6 +87,8 @@ pub struct HistoryQuery {
     pub series: String,
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// Points at most (1,000 unless given; 1 to 10,000).
+    pub limit: Option<usize>,
 }
 
 /// The longest series name: its model is stored under `<series>.model`, an identifier of at most

@@ -15,6 +15,25 @@ pub struct Response {
     pub status: u16,
     /// The body, as text.
     pub body: String,
+    /// The headers, names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Response {
+    /// The first value of header `name` (any case), if it was sent as text.
+    ///
+    /// ```
+    /// use aeroguard_sentinel::client::Response;
+    /// let r = Response { status: 429, body: String::new(), headers: vec![("retry-after".into(), "1".into())] };
+    /// assert_eq!(r.header("Retry-After"), Some("1"));
+    /// assert_eq!(r.header("link"), None);
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Sends `method path` to `addr` (`host:port`) with an optional JSON body and extra headers.
@@ -50,6 +69,11 @@ pub async fn request(
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let response = client.request(request).await.map_err(|e| fail(e.to_string()))?;
     let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
     let bytes = response
         .into_body()
         .collect()
@@ -59,6 +83,7 @@ pub async fn request(
     Ok(Response {
         status,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        headers,
     })
 }
 

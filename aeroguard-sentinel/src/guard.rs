@@ -1,11 +1,13 @@
 //! Who may do what: every route but `/health` needs a key ([`ApiKeys`]) unless the service was started
 //! `--insecure`; `/ingest` needs a node's key, and the posted token must be the current grant that node holds
-//! in the series' election.
+//! in the series' election. Each key, and each address calling without one, has its own rate
+//! ([`RateLimit`](crate::RateLimit)).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aeroguard_consensus::{Coordinator, FencingToken};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,47 +18,90 @@ use super::{ApiError, Sentinel};
 /// The identity every request carries in a service started `--insecure`.
 pub const INSECURE: &str = "insecure";
 
-/// Checks the request's key and records its caller for the handlers; `/health` is open.
-pub(super) async fn authenticate(State(s): State<Arc<Sentinel>>, mut req: Request, next: Next) -> Response {
-    if req.uri().path() == "/health" {
-        return next.run(req).await;
-    }
-    let caller = match &s.options.keys {
-        None => Caller {
+/// The caller's key, checked: who it is, or the 401 answer.
+fn identify(s: &Sentinel, req: &Request) -> Result<Caller, Box<Response>> {
+    let Some(keys) = &s.options.keys else {
+        return Ok(Caller {
             identity: INSECURE.to_string(),
             role: Role::Node,
+        });
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Some(c) = presented.and_then(|k| keys.check(k)) {
+        return Ok(c.clone());
+    }
+    let why = if presented.is_some() {
+        "unknown key"
+    } else {
+        "no key"
+    };
+    s.metrics.rejected("unauthenticated");
+    let mut r = ApiError(
+        StatusCode::UNAUTHORIZED,
+        format!("{why}: send `Authorization: Bearer <key>` with a key of the service's keys file"),
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    Err(Box::new(r))
+}
+
+/// Takes one request from the caller's rate: a key's own bucket, or the address's for a caller without a key
+/// (an open route, a refused key, or any caller of an insecure service). Over it: 429 with `Retry-After`.
+fn within_rate(s: &Sentinel, req: &Request, caller: Option<&Caller>) -> Result<(), Box<Response>> {
+    let Some(buckets) = &s.buckets else {
+        return Ok(());
+    };
+    let bucket = match caller {
+        Some(c) if s.options.keys.is_some() => format!("key {}", c.identity),
+        _ => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(peer)) => format!("address {}", peer.ip()),
+            None => "address unknown".to_string(),
         },
-        Some(keys) => {
-            let presented = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim);
-            match presented.and_then(|k| keys.check(k)) {
-                Some(c) => c.clone(),
-                None => {
-                    let why = if presented.is_some() {
-                        "unknown key"
-                    } else {
-                        "no key"
-                    };
-                    s.metrics.rejected("unauthenticated");
-                    let mut r = ApiError(
-                        StatusCode::UNAUTHORIZED,
-                        format!(
-                            "{why}: send `Authorization: Bearer <key>` with a key of the service's keys file"
-                        ),
-                    )
-                    .into_response();
-                    r.headers_mut().insert(
-                        header::WWW_AUTHENTICATE,
-                        header::HeaderValue::from_static("Bearer"),
-                    );
-                    return r;
-                }
-            }
+    };
+    let Err(wait) = buckets.take(&bucket, std::time::Instant::now()) else {
+        return Ok(());
+    };
+    s.metrics.rejected("rate_limited");
+    let seconds = wait.as_secs_f64().ceil().max(1.0);
+    let mut r = ApiError(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "{bucket}: over {} requests a second (bursts of {}); retry after {seconds} s",
+            s.options.rate.map_or(0.0, |r| r.per_second()),
+            s.options.rate.map_or(0, |r| r.burst()),
+        ),
+    )
+    .into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&format!("{seconds}")) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Err(Box::new(r))
+}
+
+/// Checks the request's key and its rate, and records its caller for the handlers; `/health` is open (and
+/// limited by address).
+pub(super) async fn authenticate(State(s): State<Arc<Sentinel>>, mut req: Request, next: Next) -> Response {
+    if req.uri().path() == "/health" {
+        if let Err(r) = within_rate(&s, &req, None) {
+            return *r;
         }
+        return next.run(req).await;
+    }
+    let caller = identify(&s, &req);
+    if let Err(r) = within_rate(&s, &req, caller.as_ref().ok()) {
+        return *r;
+    }
+    let caller = match caller {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
     if req.uri().path() == "/ingest" && caller.role != Role::Node {
         s.metrics.rejected("forbidden");

@@ -3,6 +3,7 @@
 //! reason, and a refusal changes nothing.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use aeroguard_consensus::FencingToken;
 use aeroguard_consensus::history::{Point, Writer};
@@ -65,6 +66,9 @@ async fn series_cell(s: &Sentinel, name: &str) -> Result<super::SeriesCell, ApiE
     }
     if all.len() >= s.options.max_series {
         return Err(too_many(all.len()));
+    }
+    if resumed.is_training() {
+        s.training.fetch_add(1, Ordering::Relaxed);
     }
     let cell = Arc::new(tokio::sync::Mutex::new(resumed));
     all.insert(name.to_string(), cell.clone());
@@ -165,17 +169,21 @@ async fn stored_at(s: &Sentinel, series: &str, times: &[i64]) -> Result<Vec<Poin
     Ok(out)
 }
 
-/// Scores the readings (training first, until the series has its rows). Fitting an ensemble takes a while
-/// (seconds for the full one): off the runtime's workers when it can.
+/// Scores the readings (training first, until the series has its rows). Scoring up to 10,000 rows, or fitting
+/// an ensemble (seconds for the full one), runs off the runtime's workers when the runtime has several, so
+/// the connections of other callers are served meanwhile.
 fn score(s: &Sentinel, series: &mut Series, req: &Ingest, stored: &[Point]) -> Result<Scored, ApiError> {
     let train_rows = s.options.train_rows;
-    let scored = if series.fits_with(req.readings.len(), train_rows)
-        && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-    {
-        tokio::task::block_in_place(|| series.ingest_with_stored(&req.readings, train_rows, stored))
-    } else {
-        series.ingest_with_stored(&req.readings, train_rows, stored)
-    };
+    let was_training = series.is_training();
+    let scored =
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(|| series.ingest_with_stored(&req.readings, train_rows, stored))
+        } else {
+            series.ingest_with_stored(&req.readings, train_rows, stored)
+        };
+    if was_training && !series.is_training() {
+        s.training.fetch_sub(1, Ordering::Relaxed);
+    }
     scored.map_err(|e| match e {
         SeriesError::Training(_) => s.reject(StatusCode::UNPROCESSABLE_ENTITY, "training", e.to_string()),
         SeriesError::Width { .. } => s.reject(StatusCode::BAD_REQUEST, "invalid", e.to_string()),

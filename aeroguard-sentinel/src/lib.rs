@@ -9,9 +9,9 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /ingest` | `{"series": "pump-1", "token": 7, "readings": [{"at": 1700000000000, "values": [4.01, 60.2, 12.3]}]}`; bad input is a 400 with the reason, no or an unknown key a 401, a reader's key or another node's election a 403, a stale or forged token a 409, a body over 1 MiB a 413, a series past the limit a 429 |
+//! | `POST /ingest` | `{"series": "pump-1", "token": 7, "readings": [{"at": 1700000000000, "values": [4.01, 60.2, 12.3]}]}`; bad input is a 400 with the reason, no or an unknown key a 401, a reader's key or another node's election a 403, a stale or forged token a 409, a body over 1 MiB a 413, a series past the limit, or a key over its rate, a 429 (with `Retry-After`) |
 //! | `GET /verdicts?series=..&limit=..` | the latest verdicts with every member's vote, read from the store (what any instance scored, before or after a restart) |
-//! | `GET /history?series=..&from=..&to=..` | stored points, times in ms |
+//! | `GET /history?series=..&from=..&to=..&limit=..` | stored points, times in ms, oldest first, 1,000 a page unless `limit` says (at most 10,000); a full page names the next page's `from` in the `aeroguard-next-from` header |
 //! | `GET /health` | liveness and what the service holds |
 //! | `GET /metrics` | Prometheus text: ingested and rejected counts, alarms, votes per member, ingest latency |
 //!
@@ -64,6 +64,7 @@ mod ingest;
 mod keys;
 pub mod logging;
 mod metrics;
+mod rate;
 mod record;
 mod routes;
 mod series;
@@ -79,8 +80,10 @@ pub use fit::SeriesModel;
 pub use guard::{Grants, INSECURE};
 pub use keys::{ApiKeys, Caller, MAX_KEY_LEN, MAX_KEYS, Role, key_line, new_key};
 pub use metrics::Metrics;
+pub use rate::{MAX_CALLERS, RateLimit};
+pub use routes::{HISTORY_PAGE, NEXT_FROM};
 pub use series::{KEPT, Scored, Series, SeriesError, StoredModel, model_series, verdict_of};
-pub use serve::{Limits, serve};
+pub use serve::{BACKLOG, Limits, bind, serve};
 pub use taken::{Arrival, OutOfOrder, RESEND_WINDOW, Taken};
 
 /// The fewest training readings per series.
@@ -111,6 +114,9 @@ pub struct SentinelOptions {
     /// How far ahead of the service's clock a reading's time may be; a reading further ahead is refused
     /// (422), so one clock ahead cannot stop a series for every later leader. 5 s by default.
     pub max_ahead: std::time::Duration,
+    /// Requests a second each key may make (and each address calling without a key); over it, 429 with
+    /// `Retry-After`. `None`: no limit (a load generator measuring capacity). [`RateLimit::default`] unless set.
+    pub rate: Option<RateLimit>,
 }
 
 impl SentinelOptions {
@@ -123,6 +129,7 @@ impl SentinelOptions {
             grants: None,
             model: SeriesModel::default(),
             max_ahead: DEFAULT_MAX_AHEAD,
+            rate: Some(RateLimit::default()),
         }
     }
 
@@ -163,6 +170,10 @@ pub struct Sentinel {
     options: SentinelOptions,
     /// Held only to find or add a series; each series has its own lock.
     series: parking_lot::RwLock<BTreeMap<String, SeriesCell>>,
+    /// How many held series are still training (`/health` reads it without taking any series' lock).
+    training: std::sync::atomic::AtomicUsize,
+    /// Each caller's rate, if limited.
+    buckets: Option<rate::Buckets>,
     metrics: Metrics,
 }
 
@@ -188,8 +199,10 @@ impl Sentinel {
         Arc::new(Sentinel {
             history,
             history_name,
+            buckets: options.rate.map(rate::Buckets::new),
             options,
             series: parking_lot::RwLock::new(BTreeMap::new()),
+            training: std::sync::atomic::AtomicUsize::new(0),
             metrics: Metrics::new(),
         })
     }

@@ -95,6 +95,7 @@ async fn options(settings: &Settings) -> Result<SentinelOptions, Refusal> {
     let mut options = SentinelOptions::new(load_keys(settings)?, settings.train_rows);
     options.max_series = settings.max_series;
     options.max_ahead = settings.max_ahead;
+    options.rate = Some(settings.rate);
     options.model = settings.model.series_model();
     if let Err(e) = options.check() {
         return Err(Refusal(format!("--train-rows {}: {e}", settings.train_rows), 2));
@@ -136,7 +137,7 @@ async fn run(cli: Cli) -> Result<(), Refusal> {
     }
     let options = options(&settings).await?;
     let (history, name) = history(&settings).await?;
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
+    let listener = aeroguard_sentinel::bind(&settings.listen)
         .await
         .map_err(|e| Refusal(format!("cannot listen on {}: {e}", settings.listen), 1))?;
     let checks = match (&options.keys, &options.grants) {
@@ -159,7 +160,10 @@ async fn run(cli: Cli) -> Result<(), Refusal> {
     serve(
         listener,
         router(Sentinel::new(history, name, options)),
-        Limits::default(),
+        Limits {
+            max_per_address: settings.max_per_address,
+            ..Limits::default()
+        },
     )
     .await
     .map_err(|e| Refusal(e.to_string(), 1))

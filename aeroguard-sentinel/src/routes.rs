@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use aeroguard_consensus::history::Point;
 use aeroguard_core::Timestamp;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -12,6 +11,13 @@ use axum::response::IntoResponse;
 use super::Sentinel;
 use super::api::{ApiError, HistoryQuery, VerdictOut, VerdictsQuery};
 use super::series::{KEPT, verdict_of};
+use aeroguard_consensus::history::MAX_LATEST;
+
+/// The points one `/history` request returns unless it asks for fewer or more.
+pub const HISTORY_PAGE: usize = 1_000;
+
+/// The header of a full `/history` page: the `from` of the next page.
+pub const NEXT_FROM: &str = "aeroguard-next-from";
 
 pub(super) use super::ingest::ingest;
 
@@ -51,39 +57,52 @@ pub(super) async fn verdicts(
     Ok(axum::Json(points.iter().filter_map(verdict_of).collect()))
 }
 
-/// `GET /history`.
+/// `GET /history`: the oldest `limit` points of the range (1,000 unless given, at most 10,000). A full page
+/// names where the next starts in the `aeroguard-next-from` header.
 pub(super) async fn history(
     State(s): State<Arc<Sentinel>>,
     q: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<axum::Json<Vec<Point>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let Query(q) = q.map_err(|e| bad_query(&s, &e))?;
+    let limit = q.limit.unwrap_or(HISTORY_PAGE);
+    if limit == 0 || limit > MAX_LATEST {
+        return Err(s.reject(
+            StatusCode::BAD_REQUEST,
+            "query",
+            format!("limit: {limit}; give 1 to {MAX_LATEST} points a request (page on with `from`)"),
+        ));
+    }
     let from = Timestamp::from_millis(q.from.unwrap_or(0));
     let to = Timestamp::from_millis(q.to.unwrap_or(i64::MAX / 2));
-    s.history
-        .range(&q.series, from, to)
+    let points = s
+        .history
+        .range_first(&q.series, from, to, limit)
         .await
-        .map(axum::Json)
         .map_err(|e| match e {
             aeroguard_consensus::Error::InvalidName { .. }
             | aeroguard_consensus::Error::InvalidParameter { .. } => {
                 s.reject(StatusCode::BAD_REQUEST, "query", e.to_string())
             }
             other => s.reject(StatusCode::SERVICE_UNAVAILABLE, "history", other.to_string()),
-        })
+        })?;
+    let next = (points.len() == limit)
+        .then(|| points.last().map(|p| p.at.as_millis().saturating_add(1)))
+        .flatten();
+    let mut response = axum::Json(points).into_response();
+    if let Some(v) = next.and_then(|n| header::HeaderValue::from_str(&n.to_string()).ok()) {
+        response.headers_mut().insert(NEXT_FROM, v);
+    }
+    Ok(response)
 }
 
-/// `GET /health`.
+/// `GET /health`: what the service holds, read without taking any series' lock.
 pub(super) async fn health(State(s): State<Arc<Sentinel>>) -> axum::Json<serde_json::Value> {
-    let cells: Vec<super::SeriesCell> = s.series.read().values().cloned().collect();
-    let mut training = 0;
-    for cell in &cells {
-        training += usize::from(cell.lock().await.is_training());
-    }
+    let series = s.series.read().len();
     axum::Json(serde_json::json!({
         "status": "ok",
         "history": s.history_name,
-        "series": cells.len(),
-        "training": training,
+        "series": series,
+        "training": s.training.load(std::sync::atomic::Ordering::Relaxed),
     }))
 }
 

@@ -1,11 +1,14 @@
-//! Serving with limits on everything a client can size: connections, time to send the headers, time for a
-//! whole request, requests in flight and body size (tower-http and hyper), so a slow or flooding client holds
-//! bounded resources.
+//! Serving with limits on everything a client can size: connections (in all and from one address), time to
+//! send the headers, time for a whole request, requests in flight and body size (tower-http and hyper), so a
+//! slow or flooding client holds bounded resources and one host cannot take the connections of the others.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -21,6 +24,8 @@ use tower_http::timeout::TimeoutLayer;
 pub struct Limits {
     /// Open connections at most; one more is closed at once.
     pub max_connections: usize,
+    /// Open connections from one address at most; one more from it is closed at once (the others' are not).
+    pub max_per_address: usize,
     /// Requests handled at once; the others wait (and time out with the request timeout).
     pub concurrency: usize,
     /// How long a client may take to send a request's headers (slowloris), and to start the next request on a
@@ -38,12 +43,42 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 1024,
+            max_per_address: 64,
             concurrency: 256,
             header_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             max_body: 2 * super::MAX_BODY,
         }
     }
+}
+
+/// The connections waiting to be accepted that [`bind`] asks the kernel to keep (it caps them at
+/// `net.core.somaxconn`, 4,096 by default). A short queue is what a flood of connections fills first: a
+/// client whose connection finds it full waits a second for its SYN to be sent again.
+pub const BACKLOG: u32 = 4_096;
+
+/// Binds a listener on `addr` (`host:port`, the first address it resolves to) with a queue of [`BACKLOG`]
+/// waiting connections, where `tokio::net::TcpListener::bind` keeps 1,024.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let listener = aeroguard_sentinel::bind("127.0.0.1:0").await?;
+/// assert!(listener.local_addr()?.port() > 0);
+/// assert!(aeroguard_sentinel::bind("no such host:1").await.is_err());
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let addr = tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{addr}: no address"))
+    })?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// Serves `app` on `listener` with `limits` until the listener fails.
@@ -65,9 +100,10 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits) -> std::i
             .layer(GlobalConcurrencyLimitLayer::new(limits.concurrency)),
     );
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(PerAddress::default());
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             // Out of file descriptors and the like: wait, the connections will end.
             Err(e) if is_transient(&e) => {
                 tracing::warn!("accept: {e}");
@@ -75,6 +111,15 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits) -> std::i
                 continue;
             }
             Err(e) => return Err(e),
+        };
+        let Some(from_peer) = per_address.clone().admit(peer.ip(), limits.max_per_address) else {
+            tracing::debug!(
+                "{}: {} connections from it already, closing another",
+                peer.ip(),
+                limits.max_per_address
+            );
+            drop(stream);
+            continue;
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             tracing::warn!(
@@ -84,9 +129,17 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits) -> std::i
             drop(stream);
             continue;
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address goes with each request (per-address rates for callers without a key).
+        let service = TowerToHyperService::new(
+            ServiceBuilder::new()
+                .map_request(move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                    r.extensions_mut().insert(ConnectInfo(peer));
+                    r
+                })
+                .service(app.clone()),
+        );
         tokio::spawn(async move {
-            let _permit = permit;
+            let _permit = (permit, from_peer);
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
@@ -95,6 +148,39 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits) -> std::i
                 tracing::debug!("connection: {e}");
             }
         });
+    }
+}
+
+/// Open connections per address.
+#[derive(Debug, Default)]
+struct PerAddress(parking_lot::Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection from an address, counted until dropped.
+struct FromPeer(Arc<PerAddress>, IpAddr);
+
+impl PerAddress {
+    /// Counts one more connection from `ip`, unless it has `max` already.
+    fn admit(self: Arc<Self>, ip: IpAddr, max: usize) -> Option<FromPeer> {
+        let mut open = self.0.lock();
+        let n = open.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        drop(open);
+        Some(FromPeer(self, ip))
+    }
+}
+
+impl Drop for FromPeer {
+    fn drop(&mut self) {
+        let mut open = self.0.0.lock();
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
     }
 }
 

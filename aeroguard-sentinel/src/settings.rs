@@ -54,6 +54,16 @@ pub struct Cli {
     /// [default: 5000].
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     max_ahead_ms: Option<u64>,
+    /// Requests a second each API key may make (and each address calling without a key); over it, 429
+    /// with `Retry-After` [default: 500].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    rate_per_key: Option<u64>,
+    /// Requests a key may send at once before its rate applies [default: twice --rate-per-key].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    rate_burst: Option<u64>,
+    /// Open connections from one address at most; more from it are closed at once [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_per_address: Option<u64>,
     /// What each series fits: `classic` (rules, k-means, isolation forest, 2 of 3), `full` (adds the
     /// convolutional autoencoder, the LSTM, the level shift, the relations and the subspace member), both for a plant's
     /// several sensors; or `surprise` (the surprise detector alone, for single metrics whose faults are spikes
@@ -114,6 +124,9 @@ struct FileSettings {
     train_rows: Option<u64>,
     max_series: Option<u64>,
     max_ahead_ms: Option<u64>,
+    rate_per_key: Option<u64>,
+    rate_burst: Option<u64>,
+    max_per_address: Option<u64>,
     model: Option<ModelArg>,
 }
 
@@ -148,6 +161,8 @@ pub struct Settings {
     pub train_rows: usize,
     pub max_series: usize,
     pub max_ahead: std::time::Duration,
+    pub rate: aeroguard_sentinel::RateLimit,
+    pub max_per_address: usize,
     pub model: ModelArg,
 }
 
@@ -177,6 +192,17 @@ impl Settings {
                 "--config: max-ahead-ms {max_ahead_ms}: want 100 to 3600000"
             ));
         }
+        let rate = cli.rate_per_key.or(file.rate_per_key).unwrap_or(500);
+        let burst = cli
+            .rate_burst
+            .or(file.rate_burst)
+            .unwrap_or(rate.saturating_mul(2));
+        let rate = aeroguard_sentinel::RateLimit::new(rate as f64, u32::try_from(burst).unwrap_or(u32::MAX))
+            .map_err(|e| format!("--config: {e}"))?;
+        let max_per_address = cli.max_per_address.or(file.max_per_address).unwrap_or(64);
+        if max_per_address == 0 {
+            return Err("--config: max-per-address 0: want at least 1".into());
+        }
         let keys = cli.keys.or(file.keys);
         let insecure = cli.insecure || file.insecure.unwrap_or(false);
         if insecure && keys.is_some() {
@@ -203,6 +229,8 @@ impl Settings {
             train_rows: train_rows as usize,
             max_series: max_series as usize,
             max_ahead: std::time::Duration::from_millis(max_ahead_ms),
+            rate,
+            max_per_address: usize::try_from(max_per_address).unwrap_or(usize::MAX),
             model: cli.model.or(file.model).unwrap_or(ModelArg::Classic),
         })
     }
@@ -268,6 +296,8 @@ mod tests {
             ("model = \"deep\"\n", "deep"),
             ("insecure = true\nkeys = \"k.txt\"\n", "exclude"),
             ("listen = [", "--config"),
+            ("rate-burst = 0\n", "burst"),
+            ("max-per-address = 0\n", "max-per-address"),
         ] {
             let f = file(text);
             let e = Settings::resolve(cli(&["--config", f.0.to_str().unwrap()])).unwrap_err();

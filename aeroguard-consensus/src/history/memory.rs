@@ -60,6 +60,35 @@ impl MemoryHistory {
         let mut all = self.series.lock();
         f(all.entry(series.to_string()).or_default())
     }
+
+    /// Reads `series`, or an empty one when it has never been written: a read makes no entry, so reading
+    /// unknown names costs no memory.
+    fn read<T>(&self, series: &str, f: impl FnOnce(&Series) -> T) -> T {
+        let all = self.series.lock();
+        match all.get(series) {
+            Some(s) => f(s),
+            None => f(&Series::default()),
+        }
+    }
+
+    /// How many series the store holds (each written at least once).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
+    /// let h = MemoryHistory::new();
+    /// assert!(h.latest("never-written", 10).await?.is_empty());
+    /// assert_eq!(h.len(), 0);
+    /// # Ok::<(), aeroguard_consensus::Error>(()) }).unwrap();
+    /// ```
+    pub fn len(&self) -> usize {
+        self.series.lock().len()
+    }
+
+    /// Whether the store holds no series.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[async_trait]
@@ -80,7 +109,7 @@ impl HistoryStore for MemoryHistory {
 
     async fn range(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Point>> {
         check_range(series, from, to)?;
-        Ok(self.with(series, |s| {
+        Ok(self.read(series, |s| {
             s.points
                 .range(from.as_millis()..=to.as_millis())
                 .flat_map(|(_, ps)| ps.iter().cloned())
@@ -88,10 +117,28 @@ impl HistoryStore for MemoryHistory {
         }))
     }
 
+    async fn range_first(
+        &self,
+        series: &str,
+        from: Timestamp,
+        to: Timestamp,
+        n: usize,
+    ) -> Result<Vec<Point>> {
+        check_range(series, from, to)?;
+        super::check_latest(n)?;
+        Ok(self.read(series, |s| {
+            s.points
+                .range(from.as_millis()..=to.as_millis())
+                .flat_map(|(_, ps)| ps.iter().cloned())
+                .take(n)
+                .collect()
+        }))
+    }
+
     async fn latest(&self, series: &str, n: usize) -> Result<Vec<Point>> {
         crate::error::check_name("series", series)?;
         super::check_latest(n)?;
-        let mut newest: Vec<Point> = self.with(series, |s| {
+        let mut newest: Vec<Point> = self.read(series, |s| {
             s.points
                 .values()
                 .rev()
@@ -105,7 +152,7 @@ impl HistoryStore for MemoryHistory {
 
     async fn buckets(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Bucket>> {
         check_range(series, from, to)?;
-        Ok(self.with(series, |s| {
+        Ok(self.read(series, |s| {
             s.buckets
                 .range(from.as_millis()..=to.as_millis())
                 .map(|(_, b)| b.clone())
@@ -115,7 +162,7 @@ impl HistoryStore for MemoryHistory {
 
     async fn fence(&self, series: &str) -> Result<Option<FencingToken>> {
         crate::error::check_name("series", series)?;
-        Ok(self.with(series, |s| (s.fence > 0).then_some(FencingToken(s.fence))))
+        Ok(self.read(series, |s| (s.fence > 0).then_some(FencingToken(s.fence))))
     }
 
     async fn compact(

@@ -231,6 +231,36 @@ pub trait HistoryStore: fmt::Debug + Send + Sync + 'static {
         Ok(all[all.len().saturating_sub(n)..].to_vec())
     }
 
+    /// The oldest `n` raw points (at most [`MAX_LATEST`]) with `from <= at <= to`, oldest first: a bounded
+    /// [`range`](Self::range), for a caller that pages through a series or answers a request it cannot size.
+    /// The default reads the whole range; the backends read only what they return.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use aeroguard_consensus::FencingToken;
+    /// use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Writer};
+    /// use aeroguard_core::Timestamp;
+    /// let h = MemoryHistory::new();
+    /// let points: Vec<Point> = (0..5).map(|i| Point::new(Timestamp::from_millis(i), i as f64)).collect();
+    /// h.append("pump-1", &Writer::new(FencingToken(1), "n1"), &points).await?;
+    /// let first = h.range_first("pump-1", Timestamp::from_millis(1), Timestamp::from_millis(9), 2).await?;
+    /// assert_eq!(first.iter().map(|p| p.value).collect::<Vec<_>>(), [1.0, 2.0]);
+    /// assert!(h.range_first("pump-1", Timestamp::from_millis(0), Timestamp::from_millis(9), 10_001).await.is_err());
+    /// # Ok::<(), aeroguard_consensus::Error>(()) }).unwrap();
+    /// ```
+    async fn range_first(
+        &self,
+        series: &str,
+        from: Timestamp,
+        to: Timestamp,
+        n: usize,
+    ) -> Result<Vec<Point>> {
+        check_latest(n)?;
+        let mut all = self.range(series, from, to).await?;
+        all.truncate(n);
+        Ok(all)
+    }
+
     /// The downsampled buckets starting in `[from, to]`, oldest first.
     async fn buckets(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Bucket>>;
 

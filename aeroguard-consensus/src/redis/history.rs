@@ -129,6 +129,15 @@ macro_rules! delegate_history {
             ) -> crate::Result<Vec<crate::history::Point>> {
                 self.inner.range(series, from, to).await
             }
+            async fn range_first(
+                &self,
+                series: &str,
+                from: aeroguard_core::Timestamp,
+                to: aeroguard_core::Timestamp,
+                n: usize,
+            ) -> crate::Result<Vec<crate::history::Point>> {
+                self.inner.range_first(series, from, to, n).await
+            }
             async fn latest(&self, series: &str, n: usize) -> crate::Result<Vec<crate::history::Point>> {
                 self.inner.latest(series, n).await
             }
@@ -243,6 +252,30 @@ impl<E: Exec> Fenced<E> {
     pub(super) async fn range(&self, series: &str, from: Timestamp, to: Timestamp) -> Result<Vec<Point>> {
         check_range(series, from, to)?;
         let raw = self.zrange(self.keys(series).points, from, to).await?;
+        Self::decode(raw, "history point")
+    }
+
+    pub(super) async fn range_first(
+        &self,
+        series: &str,
+        from: Timestamp,
+        to: Timestamp,
+        n: usize,
+    ) -> Result<Vec<Point>> {
+        check_range(series, from, to)?;
+        crate::history::check_latest(n)?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.keys(series).points)
+            .arg(from.as_millis())
+            .arg(to.as_millis())
+            .arg("BYSCORE")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(n);
+        let raw = self.0.strings("history range", cmd).await?;
         Self::decode(raw, "history point")
     }
 

@@ -150,6 +150,36 @@ pub async fn latest_reads_the_newest(store: &impl HistoryStore, series: &str) {
         store.latest("bad name", 1).await,
         Err(Error::InvalidName { .. })
     ));
+    // A bounded range: the oldest `n` in the range, oldest first.
+    let ts = Timestamp::from_millis;
+    let first: Vec<f64> = (store.range_first(series, ts(2_000), ts(40_000), 3).await.unwrap())
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(first, [2.0, 3.0, 4.0], "the oldest of the range, oldest first");
+    assert_eq!(
+        store
+            .range_first(series, ts(0), ts(i64::MAX / 2), 10_000)
+            .await
+            .unwrap()
+            .len(),
+        50
+    );
+    assert!(
+        store
+            .range_first(series, ts(0), ts(1), 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.range_first(series, ts(0), ts(1), 10_001).await,
+        Err(Error::InvalidParameter { name: "n", .. })
+    ));
+    assert!(matches!(
+        store.range_first(series, ts(5), ts(1), 1).await,
+        Err(Error::InvalidParameter { name: "from", .. })
+    ));
     // One append larger than the script's ZADD chunk (500 points): every point lands, once.
     let big = format!("{series}-big");
     let points: Vec<Point> = (0..1_203).map(|i| p(i, i as f64)).collect();

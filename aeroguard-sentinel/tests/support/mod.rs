@@ -46,6 +46,19 @@ pub async fn start_with(
     max_series: usize,
     limits: Limits,
 ) -> Service {
+    start_tuned(history, limits, |o| {
+        o.max_series = max_series;
+        o.grants = grants;
+    })
+    .await
+}
+
+/// A service over `history` with its options as `tune` leaves them.
+pub async fn start_tuned(
+    history: Arc<MemoryHistory>,
+    limits: Limits,
+    tune: impl FnOnce(&mut SentinelOptions),
+) -> Service {
     let mut keys = std::collections::HashMap::new();
     let mut file = String::new();
     for (identity, role) in [
@@ -60,9 +73,8 @@ pub async fn start_with(
         keys.insert(identity, key);
     }
     let mut options = SentinelOptions::new(Some(ApiKeys::parse(&file).unwrap()), 60);
-    options.max_series = max_series;
-    options.grants = grants;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    tune(&mut options);
+    let listener = aeroguard_sentinel::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let service = Sentinel::new(history.clone(), "memory", options);
     tokio::spawn(async move { serve(listener, router(service), limits).await.unwrap() });
