@@ -28,7 +28,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{cluster, drain, roles};
+use commands::{cluster, drain, epoch, roles};
 
 /// The node allocates per round and per request on several threads; mimalloc over glibc's malloc.
 #[global_allocator]
@@ -84,6 +84,17 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         patience_s: u64,
     },
+    /// After the Redis Sentinels were redeployed with fresh configs (their failover epochs start from 0 again,
+    /// and every client refuses the master, logging "re-base"): show what a re-base of the failover epoch would
+    /// do, or do it with --apply, as the Redis administrator (AEROGUARD_REDIS_ADMIN). Tokens keep rising.
+    RebaseEpoch {
+        /// The key prefix of the deployment's recipes.
+        #[arg(long, default_value = "aeroguard")]
+        prefix: String,
+        /// Write the re-base (without it, only say what it would do).
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[tokio::main]
@@ -102,6 +113,7 @@ async fn main() -> ExitCode {
             name,
             patience_s,
         } => drain::drain(&outbox, &name, Duration::from_secs(patience_s)).await,
+        Command::RebaseEpoch { prefix, apply } => epoch::rebase(&prefix, apply).await,
         Command::Lead { election } => match roles::connect(&cli.node, cli.backend, cli.session_ms).await {
             Ok(coord) => roles::lead(coord, &election).await,
             Err(e) => Err(e),

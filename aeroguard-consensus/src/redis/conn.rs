@@ -61,7 +61,7 @@ impl Pool {
                     .collect::<std::result::Result<_, _>>()
                     .map_err(bad)?,
                 master: name.clone(),
-                epoch_keys: super::keys::epoch_keys(&options.prefix),
+                epoch_keys: super::keys::failover_keys(&options.prefix),
                 quiet_ms: u64::try_from(options.quiet_period().as_millis()).unwrap_or(u64::MAX),
             },
             super::RedisTarget::Cluster { .. } => {
@@ -84,6 +84,11 @@ impl Pool {
             reopening: Mutex::new(None),
             idle: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Re-bases the failover epoch through this pool's Sentinels ([`super::rebase_epoch`]).
+    pub async fn rebase(&self, apply: bool) -> std::result::Result<super::EpochRebase, RedisError> {
+        self.opener.rebase(apply).await
     }
 
     /// Starts opening a connection in its own task; `install` puts it in the shared slot when it opens.

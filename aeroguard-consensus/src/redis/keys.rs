@@ -22,6 +22,17 @@ pub(crate) fn epoch_keys(prefix: &str) -> [String; 2] {
     [format!("{base}:epoch"), format!("{base}:quiet")]
 }
 
+/// The epoch keys with the base a re-base sets (`scripts::EPOCH_REBASE`): the epoch tokens carry is the base
+/// plus the Sentinels' failover epoch.
+pub(crate) fn failover_keys(prefix: &str) -> [String; 3] {
+    let [epoch, quiet] = epoch_keys(prefix);
+    [
+        epoch,
+        quiet,
+        format!("{}:base", named(prefix, "failover", "master")),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -40,7 +51,7 @@ mod tests {
         ("q", &[""]),
         ("hist", &[":points", ":fence", ":buckets"]),
         ("session", &[":"]),
-        ("failover", &[":epoch", ":quiet"]),
+        ("failover", &[":epoch", ":quiet", ":base"]),
     ];
 
     fn name() -> impl Strategy<Value = String> {

@@ -54,6 +54,7 @@ mod keys;
 mod open;
 mod options;
 mod queue;
+mod rebase;
 mod registry;
 mod scripts;
 mod session;
@@ -67,6 +68,7 @@ pub use cluster::RedisClusterHistory;
 pub use coordinator::RedisCoordinator;
 pub use history::RedisHistory;
 pub use options::{Durability, RedisOptions, RedisTarget};
+pub use rebase::{EpochRebase, rebase_epoch};
 pub(crate) use session::Session;
 
 pub(crate) const BACKEND: &str = "redis";

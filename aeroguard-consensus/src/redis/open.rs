@@ -16,8 +16,8 @@ pub(crate) enum Target {
     Sentinel {
         sentinels: Vec<Client>,
         master: String,
-        /// The keys of the epoch and of the end of the quiet period (`EPOCH_RAISE`).
-        epoch_keys: [String; 2],
+        /// The keys of the epoch, of the end of the quiet period and of the base (`EPOCH_RAISE`).
+        epoch_keys: [String; 3],
         /// The quiet period after a new epoch, in milliseconds.
         quiet_ms: u64,
     },
@@ -123,19 +123,23 @@ impl Opener {
         })
     }
 
-    async fn connect(
+    /// The master the Sentinels name, connected and checked to be a master, with what they say of it; `None`
+    /// for a direct target (no epochs).
+    async fn master_of(
         &self,
         response_timeout: Option<Duration>,
-    ) -> std::result::Result<MultiplexedConnection, RedisError> {
+    ) -> std::result::Result<(MultiplexedConnection, Option<Sighting>), RedisError> {
         let config = self.config(response_timeout);
-        let (sentinels, master, epoch_keys, quiet_ms) = match &self.target {
-            Target::Direct(c) => return c.get_multiplexed_async_connection_with_config(&config).await,
+        let (sentinels, master) = match &self.target {
+            Target::Direct(c) => {
+                return Ok((
+                    c.get_multiplexed_async_connection_with_config(&config).await?,
+                    None,
+                ));
+            }
             Target::Sentinel {
-                sentinels,
-                master,
-                epoch_keys,
-                quiet_ms,
-            } => (sentinels, master, epoch_keys, quiet_ms),
+                sentinels, master, ..
+            } => (sentinels, master),
         };
         let seen = self.resolve(sentinels, master).await?;
         let client = self
@@ -151,25 +155,84 @@ impl Opener {
                 "the server Sentinel named is not a master (yet)",
             )));
         }
-        let (raised, stored): (i64, u64) = super::scripts::EPOCH_RAISE
+        Ok((conn, Some(seen)))
+    }
+
+    async fn connect(
+        &self,
+        response_timeout: Option<Duration>,
+    ) -> std::result::Result<MultiplexedConnection, RedisError> {
+        let (mut conn, seen) = self.master_of(response_timeout).await?;
+        let (
+            Some(seen),
+            Target::Sentinel {
+                epoch_keys, quiet_ms, ..
+            },
+        ) = (seen, &self.target)
+        else {
+            return Ok(conn);
+        };
+        let (raised, stored, base): (i64, u64, u64) = super::scripts::EPOCH_RAISE
             .key(&epoch_keys[0])
             .key(&epoch_keys[1])
+            .key(&epoch_keys[2])
             .arg(seen.epoch)
             .arg(*quiet_ms)
             .invoke_async(&mut conn)
             .await?;
         if raised == 0 {
-            tracing::debug!(
-                sentinel_epoch = seen.epoch,
-                master_epoch = stored,
-                "a Sentinel names a master of an older epoch"
-            );
+            stale_sentinels(seen.epoch, stored, base);
             return Err(RedisError::from((
                 ErrorKind::Server(ServerErrorKind::ReadOnly),
-                "the master has seen a newer failover epoch than the Sentinels answering",
+                "the master has seen a newer failover epoch than the Sentinels answering \
+                 (Sentinels redeployed with fresh configs count from 0 again: re-base with \
+                 `aeroguard-node rebase-epoch`, see SECURITY.md)",
             )));
         }
         Ok(conn)
+    }
+
+    /// Re-bases the failover epoch on the master when the Sentinels report one below the stored epoch
+    /// (`EPOCH_REBASE`), and waits for a replica to have it; with `apply` false, only says what would change.
+    pub async fn rebase(&self, apply: bool) -> std::result::Result<super::EpochRebase, RedisError> {
+        let (mut conn, seen) = self.master_of(Some(self.op_timeout)).await?;
+        let (
+            Some(seen),
+            Target::Sentinel {
+                epoch_keys, quiet_ms, ..
+            },
+        ) = (seen, &self.target)
+        else {
+            return Err(RedisError::from((
+                ErrorKind::Client,
+                "a re-base needs Sentinels: a direct connection has no failover epoch",
+            )));
+        };
+        let (changed, epoch, base): (i64, u64, u64) = super::scripts::EPOCH_REBASE
+            .key(&epoch_keys[0])
+            .key(&epoch_keys[1])
+            .key(&epoch_keys[2])
+            .arg(seen.epoch)
+            .arg(*quiet_ms)
+            .arg(super::scripts::TOKEN_LIMITS.0)
+            .arg(if apply { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await?;
+        let replicas = if apply && changed == 1 {
+            let mut wait = redis::cmd("WAIT");
+            wait.arg(1)
+                .arg(u64::try_from(self.op_timeout.as_millis()).unwrap_or(u64::MAX));
+            Some(wait.query_async::<u64>(&mut conn).await?)
+        } else {
+            None
+        };
+        Ok(super::EpochRebase {
+            sentinel_epoch: seen.epoch,
+            epoch,
+            base,
+            needed: changed == 1,
+            replicas,
+        })
     }
 
     pub async fn open(&self, response_timeout: Option<Duration>) -> Opened {
@@ -180,4 +243,38 @@ impl Opener {
             Err(_) => Err(OpenError::TimedOut),
         }
     }
+}
+
+/// When the last loud report of stale Sentinels was made (seconds since the Unix epoch), so a client retrying
+/// every few milliseconds logs once a minute.
+static LAST_STALE_REPORT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Says loudly, at most once a minute, that the Sentinels answer an epoch below the master's.
+fn stale_sentinels(sentinels: u64, stored: u64, base: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST_STALE_REPORT.load(std::sync::atomic::Ordering::Relaxed);
+    if now < last + 60
+        || LAST_STALE_REPORT
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_err()
+    {
+        return;
+    }
+    tracing::error!(
+        sentinel_epoch = sentinels,
+        stored_epoch = stored,
+        base,
+        "the Sentinels answer failover epoch {sentinels} (with the base, {}), below the {stored} this master has \
+         seen: no connection is used. If the Sentinels were redeployed with fresh configs, re-base with \
+         `aeroguard-node rebase-epoch` (tokens keep rising); otherwise a Sentinel answering is stale or forged \
+         (SECURITY.md, \"A Sentinel epoch that went back\")",
+        base + sentinels
+    );
 }

@@ -2,6 +2,7 @@
 
 pub mod cluster;
 pub mod drain;
+pub mod epoch;
 pub mod roles;
 
 use aeroguard_node::CommandEvent;

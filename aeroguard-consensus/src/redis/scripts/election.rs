@@ -18,16 +18,23 @@ fn election_script(body: &str) -> Script {
 pub static ELECTION_JOIN: LazyLock<Script> =
     LazyLock::new(|| election_script(include_str!("../lua/election_join.lua")));
 
-/// KEYS: epoch, quiet. ARGV: the failover epoch Sentinel reports for this master, the quiet period (ms).
-/// Raises the master's epoch to Sentinel's; a raise (a failover happened since the last) starts a quiet period
-/// in which no lease is granted: a leader cut off with the old master may still trust its lease for up to `T`
-/// after the old master stopped taking writes. `{1, epoch}`, or `{0, stored}` when the master has seen a newer
-/// epoch than the caller's Sentinels (the caller resolves again).
+/// KEYS: epoch, quiet, base. ARGV: the failover epoch Sentinel reports for this master, the quiet period (ms).
+/// Raises the master's epoch to the base plus Sentinel's; a raise (a failover happened since the last) starts a
+/// quiet period in which no lease is granted: a leader cut off with the old master may still trust its lease
+/// for up to `T` after the old master stopped taking writes. `{1, epoch, base}`, or `{0, stored, base}` when the
+/// master has seen a newer epoch than the caller's Sentinels (the caller resolves again).
 pub static EPOCH_RAISE: LazyLock<Script> = LazyLock::new(|| script(include_str!("../lua/epoch_raise.lua")));
+
+/// KEYS: epoch, quiet, base. ARGV: the failover epoch the Sentinels report, the quiet period (ms), the epoch
+/// limit, `1` to apply (else only say what would change). When the stored epoch is above the base plus the
+/// Sentinels' (Sentinels redeployed with fresh configs report 0), the epoch continues one above the stored one
+/// and the base becomes that minus the Sentinels' epoch, so tokens keep rising; a quiet period starts.
+/// `{1, new epoch, new base}`, or `{0, stored, base}` when the Sentinels are not behind.
+pub static EPOCH_REBASE: LazyLock<Script> = LazyLock::new(|| script(include_str!("../lua/epoch_rebase.lua")));
 
 /// The largest epoch and counter a token can carry: `epoch * 2^32 + counter` stays below 2^53, where Lua's
 /// numbers (doubles) are still exact integers.
-const TOKEN_LIMITS: (u64, u64) = (1 << 21, 1 << 32);
+pub(crate) const TOKEN_LIMITS: (u64, u64) = (1 << 21, 1 << 32);
 
 /// KEYS: queue, alive, lease, token counter, term, epoch, quiet, renewals, released. ARGV: member, ttl, the
 /// renewal count the candidate has seen unchanged for a whole lease on its own clock (-1: none).
