@@ -310,6 +310,14 @@ async fn a_sasl_member_works_and_a_wrong_sasl_password_is_refused() {
     };
     let root = root();
     let login = ZkSasl::parse(&support::services_credential("AEROGUARD_ZK_SASL")).unwrap();
+    // `/` is the digest cluster's: it makes the SASL cluster's root, which that cluster then owns.
+    let owner = raw(&cluster_credential()).await;
+    let sasl_all = [zk::Acl::new(
+        zk::Permission::ALL,
+        zk::AuthId::new("sasl", login.user()),
+    )];
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&sasl_all));
+    owner.create(&root, b"", &opts).await.unwrap();
     let member = connect("s1", &root, ZkAuth::sasl_member(login.clone())).await;
     let lead = member.election("pump").unwrap().campaign().await.unwrap();
     member
@@ -326,7 +334,7 @@ async fn a_sasl_member_works_and_a_wrong_sasl_password_is_refused() {
         .connect(&hosts())
         .await
         .unwrap();
-    let (acls, _) = reader.get_acl(&root).await.unwrap();
+    let (acls, _) = reader.get_acl(&format!("{root}/config")).await.unwrap();
     assert!(
         acls.iter()
             .all(|a| a.scheme() == "sasl" && a.id() == login.user()),
@@ -343,4 +351,63 @@ async fn a_sasl_member_works_and_a_wrong_sasl_password_is_refused() {
         .unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
     assert!(lead.ensure().is_ok());
+}
+
+/// What the ensemble answers a four-letter word on `port`.
+fn four_letter(port: u16, word: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    s.write_all(word.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// A stranger without credentials, or with a SASL login the servers do not list, gets no session. A digest
+/// identity of its own making gets one (ZooKeeper's digest scheme accepts any), and with it reads nothing of
+/// the cluster and cannot create under `/`, change `/`'s ACL or join. Four-letter words beyond health checks
+/// are not served.
+#[tokio::test]
+async fn a_stranger_reads_nothing_and_the_root_is_read_only() {
+    let unlisted = zk::Client::connector()
+        .with_session_timeout(Duration::from_secs(4))
+        .with_sasl(zk::SaslOptions::digest_md5("stranger", "made-up"))
+        .connect(&hosts())
+        .await;
+    assert!(unlisted.is_err(), "an unlisted SASL login got a session");
+    let scene = scene().await;
+    let mallory = ZkAuth::member(ZkDigest::new("mallory", "made-up").unwrap());
+    let err = ZkCoordinator::connect(
+        "n9".parse().unwrap(),
+        ZkOptions::new(hosts()).with_root(root()).with_auth(mallory),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+
+    let client = raw("mallory:made-up").await;
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    let r = client.create(&root(), b"", &opts).await;
+    assert!(matches!(r, Err(zk::Error::NoAuth)), "{r:?}");
+    let r = client.set_acl("/", &zk::Acls::anyone_all(), None).await;
+    assert!(matches!(r, Err(zk::Error::NoAuth)), "{r:?}");
+    let (acls, _) = client.get_acl("/").await.unwrap();
+    assert!(
+        acls.iter()
+            .all(|a| a.scheme() != "world" || a.permission() == zk::Permission::READ),
+        "{acls:?}"
+    );
+    assert!(matches!(
+        client.get_data(&format!("{}/config/limits", scene.root)).await,
+        Err(zk::Error::NoAuth)
+    ));
+    scene.unchanged().await;
+
+    for word in ["stat", "cons", "dump", "envi", "wchc", "conf"] {
+        let answer = four_letter(2181, word);
+        assert!(answer.contains("not in the whitelist"), "{word}: {answer}");
+    }
+    assert!(four_letter(2181, "srvr").contains("Mode: "));
+    assert_eq!(four_letter(2181, "ruok"), "imok");
 }

@@ -12,7 +12,7 @@ use pyo3::types::PyBytes;
 use crate::ints::{Int, opt};
 use crate::runtime::{block, runtime, seconds};
 use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
-use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkIdentity, ZkOptions};
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkIdentity, ZkOptions, ZkSasl};
 use aeroguard_consensus::{Coordinator, Expect};
 
 use crate::election::Election;
@@ -20,6 +20,43 @@ use crate::queue::Queue;
 use crate::round::{RoundFollower, RoundLeader, round_options};
 use crate::runtime::{Callbacks, memory};
 use crate::watch::{Registration, Watch};
+
+/// The ZooKeeper options of [`Client::new`]: the digest credentials, the roster and the SASL login.
+fn zk_options(
+    hosts: Option<String>,
+    session: std::time::Duration,
+    zk_auth: Option<String>,
+    zk_node_auth: Option<String>,
+    zk_members: Option<std::collections::BTreeMap<String, String>>,
+    zk_sasl: Option<String>,
+) -> crate::errors::Result<ZkOptions> {
+    let hosts = hosts.unwrap_or_else(|| "127.0.0.1:2181".into());
+    let options = ZkOptions::new(hosts).with_session_timeout(session);
+    let sasl = zk_sasl.as_deref().map(ZkSasl::parse).transpose()?;
+    let Some(credential) = zk_auth else {
+        if zk_node_auth.is_some() || zk_members.is_some() {
+            return Err(crate::errors::value_error(
+                "zk_node_auth and zk_members need zk_auth, the cluster's credential",
+            ));
+        }
+        return Ok(match sasl {
+            Some(login) => options.with_auth(ZkAuth::sasl_member(login)),
+            None => options,
+        });
+    };
+    let mut auth = ZkAuth::member(ZkDigest::parse(&credential)?);
+    if let Some(own) = zk_node_auth {
+        auth = auth.with_node(ZkDigest::parse(&own)?);
+    }
+    for (member, identity) in zk_members.unwrap_or_default() {
+        let identity: ZkIdentity = identity.parse()?;
+        auth = auth.with_member(&member, identity);
+    }
+    if let Some(login) = sasl {
+        auth = auth.with_sasl(login);
+    }
+    Ok(options.with_auth(auth))
+}
 
 /// One node's connection to a coordination backend. Use it as a context manager.
 #[pyclass(module = "aeroguard")]
@@ -33,11 +70,12 @@ pub struct Client {
 impl Client {
     /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`; `zk_auth`, the
     /// cluster's digest credential `user:password`; `zk_node_auth`, this node's own; `zk_members`, the roster
-    /// `{node: "digest:user:hash" | "sasl:user"}` whose identities alone count in rounds) or `"redis"` (`url`, or `sentinels` and `master`;
+    /// `{node: "digest:user:hash" | "sasl:user"}` whose identities alone count in rounds; `zk_sasl`, the SASL
+    /// login `user:password` that opens the session on an ensemble that gives sessions to SASL logins only) or `"redis"` (`url`, or `sentinels` and `master`;
     /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
     /// certificate (PEM) for TLS to servers and Sentinels).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, redis_auth = None, sentinel_auth = None, redis_ca = None))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -51,6 +89,7 @@ impl Client {
         zk_auth: Option<String>,
         zk_node_auth: Option<String>,
         zk_members: Option<std::collections::BTreeMap<String, String>>,
+        zk_sasl: Option<String>,
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
@@ -71,24 +110,7 @@ impl Client {
                 cluster.connect_with(id, options)?
             }
             "zookeeper" => {
-                let hosts = hosts.unwrap_or_else(|| "127.0.0.1:2181".into());
-                let mut options = ZkOptions::new(hosts).with_session_timeout(session);
-                if let Some(credential) = zk_auth {
-                    let digest = ZkDigest::parse(&credential)?;
-                    let mut auth = ZkAuth::member(digest);
-                    if let Some(own) = zk_node_auth {
-                        auth = auth.with_node(ZkDigest::parse(&own)?);
-                    }
-                    for (member, identity) in zk_members.unwrap_or_default() {
-                        let identity: ZkIdentity = identity.parse()?;
-                        auth = auth.with_member(&member, identity);
-                    }
-                    options = options.with_auth(auth);
-                } else if zk_node_auth.is_some() || zk_members.is_some() {
-                    return Err(crate::errors::value_error(
-                        "zk_node_auth and zk_members need zk_auth, the cluster's credential",
-                    ));
-                }
+                let options = zk_options(hosts, session, zk_auth, zk_node_auth, zk_members, zk_sasl)?;
                 block(py, ZkCoordinator::connect(id, options))??
             }
             "redis" => {

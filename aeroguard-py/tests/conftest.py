@@ -24,6 +24,8 @@ def services_credential(name: str, default: "str | None" = None) -> str:
 
 
 ZK_AUTH = services_credential("AEROGUARD_ZK_AUTH")
+# The SASL login that opens a ZooKeeper session: the ensemble gives sessions to SASL logins only.
+ZK_SASL = services_credential("AEROGUARD_ZK_SASL", "") or None
 REDIS_AUTH = services_credential("AEROGUARD_REDIS_AUTH")
 SENTINEL_AUTH = services_credential("AEROGUARD_SENTINEL_AUTH")
 REDIS_CA = services_credential("AEROGUARD_REDIS_CA", "") or None

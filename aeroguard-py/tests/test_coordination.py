@@ -7,7 +7,7 @@ import time
 import pytest
 
 import aeroguard
-from conftest import MEMBERS, REDIS_AUTH, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS, zk_identity
+from conftest import MEMBERS, REDIS_AUTH, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS, ZK_SASL, zk_identity
 
 
 def connect(backend, node):
@@ -296,6 +296,13 @@ def test_zookeeper_refuses_missing_and_wrong_credentials(unique):
         aeroguard.Client("zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=f"{user}:wrong")
     with pytest.raises(ValueError, match="user:password"):
         aeroguard.Client("zookeeper", node="n", hosts=ZK_HOSTS, zk_auth="no-colon")
+    # A SASL login the ensemble does not list is refused at connect; a listed one opens the session.
+    with pytest.raises(aeroguard.AccessDeniedError):
+        aeroguard.Client("zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0, zk_sasl="stranger:made-up")
+    with aeroguard.Client(
+        "zookeeper", node="n1", hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH, zk_sasl=ZK_SASL
+    ) as c:
+        assert c.election(unique("sasl")).leader() is None
 
 
 def test_redis_refuses_missing_and_wrong_credentials():

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aeroguard_consensus::memory::MemoryCluster;
-use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions, ZkSasl};
 use aeroguard_consensus::{Coordinator, FencingToken, SessionOptions};
 use clap::Parser;
 use parking_lot::Mutex;
@@ -33,6 +33,15 @@ struct Cli {
         hide_env_values = true
     )]
     zk_auth: Option<String>,
+    /// The SASL login that opens a session, `user:password` (DIGEST-MD5), on an ensemble that gives sessions
+    /// to SASL logins only.
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        env = "AEROGUARD_ZK_SASL",
+        hide_env_values = true
+    )]
+    zk_sasl: Option<String>,
 }
 
 /// A store that refuses writes carrying a token lower than the highest it has seen: what makes a deposed
@@ -106,6 +115,21 @@ async fn main() {
         Ok(digest) => digest.map(|d| Box::new(ZkAuth::member(d))),
         Err(e) => {
             eprintln!("error: --zk-auth: {e}");
+            std::process::exit(2)
+        }
+    };
+    let auth = match (
+        auth,
+        cli.zk_sasl
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(ZkSasl::parse),
+    ) {
+        (auth, None) => auth,
+        (Some(auth), Some(Ok(login))) => Some(Box::new(auth.with_sasl(login))),
+        (None, Some(Ok(login))) => Some(Box::new(ZkAuth::sasl_member(login))),
+        (_, Some(Err(e))) => {
+            eprintln!("error: --zk-sasl: {e}");
             std::process::exit(2)
         }
     };

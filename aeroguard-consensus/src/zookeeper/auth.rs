@@ -126,8 +126,9 @@ pub struct ZkAuth {
     pub observers: Vec<String>,
     /// An observer's own credential (set by [`ZkAuth::observer`]): it reads and creates nothing.
     pub observer: Option<ZkDigest>,
-    /// A SASL login (feature `zookeeper-sasl`, [`ZkAuth::sasl_member`]): without a digest cluster credential,
-    /// its identity `sasl:<user>` is the cluster's.
+    /// A SASL login (feature `zookeeper-sasl`, [`ZkAuth::sasl_member`], [`ZkAuth::with_sasl`]): it opens the
+    /// session; without a digest cluster credential (and for a member, not an observer), its identity
+    /// `sasl:<user>` is the cluster's.
     #[cfg(feature = "zookeeper-sasl")]
     pub sasl: Option<super::sasl::ZkSasl>,
     /// The roster: each member node's own identity. A reader counts a node's [inbox](crate::Inbox) slot (a
@@ -197,8 +198,9 @@ impl ZkAuth {
         if let Some(c) = &self.cluster {
             return Some(("digest", c.id()));
         }
+        // An observer's SASL login only opens its session.
         #[cfg(feature = "zookeeper-sasl")]
-        if let Some(s) = &self.sasl {
+        if let (Some(s), None) = (&self.sasl, &self.observer) {
             return Some(("sasl", s.user().to_string()));
         }
         None

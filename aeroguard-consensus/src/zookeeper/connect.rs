@@ -68,8 +68,11 @@ pub(super) async fn supervise(session: std::sync::Weak<ZkSession>, mut client: z
                     SessionState::Connected
                 }
                 zk::SessionState::Disconnected => SessionState::Suspended,
-                zk::SessionState::Expired => SessionState::Expired,
-                zk::SessionState::Closed | zk::SessionState::AuthFailed => SessionState::Closed,
+                // A session whose SASL login fails on a reconnect (the server ended the session while the
+                // client logged in again, or the login was revoked) is lost as an expired one is: the
+                // coordinator builds a new one. Closed is for a coordinator closed on purpose.
+                zk::SessionState::Expired | zk::SessionState::AuthFailed => SessionState::Expired,
+                zk::SessionState::Closed => SessionState::Closed,
             };
             c.status.send_if_modified(|s| {
                 let changed = s.state != mapped;

@@ -89,13 +89,47 @@ impl ZkSession {
         mode.with_acls(self.acls.get(kind))
     }
 
-    /// `mkdir -p` of a persistent path (recipe parents).
+    /// `mkdir -p` of a persistent path (recipe parents), creating only the components that do not exist:
+    /// ZooKeeper checks a create against the parent's ACL before it looks for the node, so creating a parent
+    /// that exists under a read-only one (`/` locked to the cluster) would be refused.
     pub async fn ensure_dir(&self, client: &zk::Client, path: &str) -> Result<()> {
-        let opts = self.create_options(zk::CreateMode::Persistent, AclKind::Parent);
-        client
-            .mkdir(path, &opts)
+        const OP: &str = "create directory";
+        if client
+            .check_stat(path)
             .await
-            .map_err(|e| zk_err(e, "create directory"))
+            .map_err(|e| zk_err(e, OP))?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let opts = self.create_options(zk::CreateMode::Persistent, AclKind::Parent);
+        // The deepest ancestor that exists, then each component below it.
+        let ends: Vec<usize> = path
+            .char_indices()
+            .filter(|(i, c)| *c == '/' && *i > 0)
+            .map(|(i, _)| i)
+            .chain(std::iter::once(path.len()))
+            .collect();
+        let mut first_missing = 0;
+        for (k, end) in ends.iter().enumerate().rev() {
+            if k + 1 < ends.len()
+                && client
+                    .check_stat(&path[..*end])
+                    .await
+                    .map_err(|e| zk_err(e, OP))?
+                    .is_some()
+            {
+                first_missing = k + 1;
+                break;
+            }
+        }
+        for end in &ends[first_missing..] {
+            match client.create(&path[..*end], b"", &opts).await {
+                Ok(_) | Err(zk::Error::NodeExists) => {}
+                Err(e) => return Err(zk_err(e, OP)),
+            }
+        }
+        Ok(())
     }
 
     /// Waits until the session epoch differs from `epoch` or the state changes to something other than
