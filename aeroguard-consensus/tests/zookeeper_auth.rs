@@ -411,3 +411,76 @@ async fn a_stranger_reads_nothing_and_the_root_is_read_only() {
     assert!(four_letter(2181, "srvr").contains("Mode: "));
     assert_eq!(four_letter(2181, "ruok"), "imok");
 }
+
+/// A holder of the cluster credential (which administers inbox slots) bumps a node's slot ACL version with
+/// no-op `setAcl` calls: readers stop vouching for the slot, and the node's next post makes it again, so its
+/// answers count again.
+#[tokio::test]
+async fn a_slot_whose_acl_was_touched_is_made_again_by_its_node() {
+    use aeroguard_consensus::Slot;
+    let root = root();
+    let n1 = connect("n1", &root, member("n1")).await;
+    let lead = connect("lead", &root, member("lead")).await;
+    let inbox = n1.inbox("answers").unwrap();
+    let reader = lead.inbox("answers").unwrap();
+    let node: aeroguard_core::NodeId = "n1".parse().unwrap();
+    inbox.post(b"4.0".to_vec()).await.unwrap();
+    let read = reader.read(&node).await.unwrap();
+    assert!(matches!(&read, Slot::Posted(v) if v == b"4.0"), "{read:?}");
+
+    let mallory = raw(&cluster_credential()).await;
+    let slot = format!("{root}/inbox/answers/n1");
+    let (acls, _) = mallory.get_acl(&slot).await.unwrap();
+    for _ in 0..2 {
+        mallory.set_acl(&slot, &zk::Acls::new(&acls), None).await.unwrap();
+    }
+    let read = reader.read(&node).await.unwrap();
+    assert!(matches!(&read, Slot::Unattested(_)), "{read:?}");
+
+    inbox.post(b"5.0".to_vec()).await.unwrap();
+    let read = reader.read(&node).await.unwrap();
+    assert!(matches!(&read, Slot::Posted(v) if v == b"5.0"), "{read:?}");
+}
+
+/// Candidates a holder of the cluster credential makes by hand do not hold or take an election: a persistent
+/// one named to sort first (`aaa~0000000000`, which would outlive every session), one with a made-up sequence
+/// (`zz~-1`), and an ephemeral one named to sort first but made after the leader's (it waits its turn).
+#[tokio::test]
+async fn forged_candidates_neither_hold_nor_take_an_election() {
+    let root = root();
+    let n1 = connect("n1", &root, member("n1")).await;
+    let first = n1.election("pump").unwrap().campaign().await.unwrap();
+    first.resign().await.unwrap();
+    let dir = format!("{root}/elections/pump");
+    let mallory = raw(&cluster_credential()).await;
+    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    for name in ["aaa~0000000000", "zz~-1"] {
+        mallory
+            .create(&format!("{dir}/{name}"), b"forged", &persistent)
+            .await
+            .unwrap();
+    }
+    let election = n1.election("pump").unwrap();
+    let lead = tokio::time::timeout(Duration::from_secs(10), election.campaign())
+        .await
+        .expect("no election past the forged candidates")
+        .unwrap();
+    assert_eq!(election.leader().await.unwrap().unwrap().as_str(), "n1");
+
+    let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    mallory
+        .create(&format!("{dir}/aab~0000000000"), b"forged", &ephemeral)
+        .await
+        .unwrap();
+    let grant = election.grant().await.unwrap().unwrap();
+    assert_eq!((grant.node.as_str(), grant.token), ("n1", lead.token()));
+    let contenders: Vec<String> = election
+        .contenders()
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().to_string())
+        .collect();
+    assert_eq!(contenders, ["n1", "aab"]);
+    assert!(lead.ensure().is_ok());
+}

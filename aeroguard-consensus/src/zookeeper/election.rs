@@ -25,20 +25,39 @@ impl ZkElection {
         }
     }
 
-    /// Candidates as (sequence, node, znode name), in sequence order.
+    /// The candidates that count, as (creation zxid, node, znode name), oldest first: children named
+    /// `<node>~<10 digits>` (what an ephemeral sequential create makes) that are ephemeral. They are ordered by
+    /// the zxid the servers gave their creation, not by the number in their name, so a znode named to sort
+    /// first (`zz~0000000000`, `zz~-1`) waits its turn, and a persistent one (which would outlive every
+    /// session and hold the election for good) does not count.
     async fn candidates(&self, client: &zk::Client) -> Result<Vec<(i64, String, String)>> {
+        const OP: &str = "list candidates";
         let children = match client.list_children(&self.dir).await {
             Ok(c) => c,
             Err(zk::Error::NoNode) => return Ok(Vec::new()),
-            Err(e) => return Err(zk_err(e, "list candidates")),
+            Err(e) => return Err(zk_err(e, OP)),
         };
-        let mut out: Vec<(i64, String, String)> = children
+        let named: Vec<(String, String)> = children
             .into_iter()
             .filter_map(|name| {
                 let (node, seq) = name.rsplit_once('~')?;
-                Some((seq.parse().ok()?, node.to_string(), name))
+                let sequential = seq.len() == 10 && seq.bytes().all(|b| b.is_ascii_digit());
+                sequential.then(|| (node.to_string(), name.clone()))
             })
             .collect();
+        // The reads go out together (the client sends each request when it is made) and are answered in order.
+        let pending: Vec<_> = named
+            .iter()
+            .map(|(_, name)| client.check_stat(&format!("{}/{name}", self.dir)))
+            .collect();
+        let mut out = Vec::with_capacity(named.len());
+        for ((node, name), stat) in named.into_iter().zip(pending) {
+            match stat.await {
+                Ok(Some(stat)) if stat.ephemeral_owner != 0 => out.push((stat.czxid, node, name)),
+                Ok(_) => {}
+                Err(e) => return Err(zk_err(e, OP)),
+            }
+        }
         out.sort();
         Ok(out)
     }
@@ -156,7 +175,7 @@ impl Election for ZkElection {
                         event = watcher.changed() => event,
                         e = self.session.session_ended(epoch) => return Err(e),
                     };
-                    // Second in line and the first is gone: sequence numbers only grow, so nobody can be
+                    // Second in line and the first is gone: creation zxids only grow, so nobody can be
                     // ahead any more. Skip the re-listing round trip.
                     if index == 1 && event.event_type == zk::EventType::NodeDeleted {
                         break;
@@ -185,21 +204,21 @@ impl Election for ZkElection {
 
     async fn grant(&self) -> Result<Option<crate::Grant>> {
         let (client, _) = self.session.client("grant")?;
-        // The lowest candidate leads; its token is its znode's creation zxid. A leader that leaves between the
+        // The oldest candidate leads; its token is its znode's creation zxid. A leader that leaves between the
         // listing and the read is not the grant any more: read again.
         for _ in 0..8 {
-            let Some((_, node, name)) = self.candidates(&client).await?.into_iter().next() else {
+            let Some((czxid, node, name)) = self.candidates(&client).await?.into_iter().next() else {
                 return Ok(None);
             };
             match client.check_stat(&format!("{}/{name}", self.dir)).await {
-                Ok(Some(stat)) => {
+                Ok(Some(stat)) if stat.czxid == czxid => {
                     let node = NodeId::new(node).map_err(|e| Error::backend(super::BACKEND, "grant", e))?;
                     return Ok(Some(crate::Grant {
                         node,
                         token: FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
                     }));
                 }
-                Ok(None) => continue,
+                Ok(_) => continue,
                 Err(e) => return Err(zk_err(e, "grant")),
             }
         }

@@ -3,9 +3,11 @@
 //!
 //! A reader trusts a slot when the roster's identity for the node is its one writer, its ACL never changed
 //! (`aversion` 0), and its data was set after creation (`version` > 0): whoever created it, only that identity
-//! can have written the value (anyone else would have to change the ACL first, which shows). Anyone holding
-//! the cluster credential may delete a slot (ZooKeeper decides deletes by the parent's ACL), which loses an
-//! answer but forges none.
+//! can have written the value (anyone else would have to change the ACL first, which shows). The ACL and the
+//! data are read as one view (read again if the znode changed in between). A node that finds its own slot's
+//! ACL changed (the cluster administers slots, so a holder of the cluster credential can bump `aversion` with a
+//! no-op `setAcl` and silence the node) makes the slot again. Anyone holding the cluster credential may delete
+//! a slot (ZooKeeper decides deletes by the parent's ACL), which loses an answer but forges none.
 
 use aeroguard_core::NodeId;
 use async_trait::async_trait;
@@ -82,6 +84,16 @@ impl Inbox for ZkInbox {
         let mut cleared = false;
         loop {
             match client.set_data(&path, &value, None).await {
+                // The slot's ACL was changed after creation (even to the same ACL): readers no longer vouch
+                // for it. Made again, once, it counts again.
+                Ok(stat) if stat.aversion != 0 && !cleared => {
+                    cleared = true;
+                    tracing::warn!(slot = %path, "the inbox slot's ACL was changed by another identity: making it again");
+                    match client.delete(&path, None).await {
+                        Ok(()) | Err(zk::Error::NoNode) => {}
+                        Err(e) => return Err(zk_err(e, OP)),
+                    }
+                }
                 Ok(_) => return Ok(()),
                 Err(zk::Error::NoNode) => {
                     self.session.ensure_dir(&client, &self.dir()).await?;
@@ -118,23 +130,34 @@ impl Inbox for ZkInbox {
                 "the slot's ACL does not let this client read it".into(),
             ))
         };
-        let (acls, acl_stat) = match client.get_acl(&path).await {
-            Ok(found) => found,
-            Err(zk::Error::NoNode) => return Ok(Slot::Empty),
-            Err(zk::Error::NoAuth) => return unreadable(),
-            Err(e) => return Err(zk_err(e, OP)),
+        // The ACL and the data in one consistent view: read both, and again if the znode changed between
+        // the two reads (a different creation, data version or ACL version).
+        let mut attempts = 0;
+        let (acls, acl_stat, data, stat) = loop {
+            let (acls, acl_stat) = match client.get_acl(&path).await {
+                Ok(found) => found,
+                Err(zk::Error::NoNode) => return Ok(Slot::Empty),
+                Err(zk::Error::NoAuth) => return unreadable(),
+                Err(e) => return Err(zk_err(e, OP)),
+            };
+            let (data, stat) = match client.get_data(&path).await {
+                Ok(found) => found,
+                Err(zk::Error::NoNode) => return Ok(Slot::Empty),
+                Err(zk::Error::NoAuth) => return unreadable(),
+                Err(e) => return Err(zk_err(e, OP)),
+            };
+            let same = (stat.czxid, stat.version, stat.aversion)
+                == (acl_stat.czxid, acl_stat.version, acl_stat.aversion);
+            if same {
+                break (acls, acl_stat, data, stat);
+            }
+            attempts += 1;
+            if attempts == 3 {
+                return Ok(Slot::Unattested(
+                    "the slot changed while it was read, three times".into(),
+                ));
+            }
         };
-        let (data, stat) = match client.get_data(&path).await {
-            Ok(found) => found,
-            Err(zk::Error::NoNode) => return Ok(Slot::Empty),
-            Err(zk::Error::NoAuth) => return unreadable(),
-            Err(e) => return Err(zk_err(e, OP)),
-        };
-        if stat.czxid != acl_stat.czxid {
-            return Ok(Slot::Unattested(
-                "the slot was deleted and created again while it was read".into(),
-            ));
-        }
         if stat.version == 0 {
             return Ok(Slot::Empty);
         }
