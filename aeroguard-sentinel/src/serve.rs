@@ -162,11 +162,10 @@ impl PerAddress {
     /// Counts one more connection from `ip`, unless it has `max` already.
     fn admit(self: Arc<Self>, ip: IpAddr, max: usize) -> Option<FromPeer> {
         let mut open = self.0.lock();
-        let n = open.entry(ip).or_insert(0);
-        if *n >= max {
+        if open.get(&ip).copied().unwrap_or(0) >= max {
             return None;
         }
-        *n += 1;
+        *open.entry(ip).or_insert(0) += 1;
         drop(open);
         Some(FromPeer(self, ip))
     }
@@ -191,4 +190,31 @@ fn is_transient(e: &std::io::Error) -> bool {
             | std::io::ErrorKind::ConnectionReset
             | std::io::ErrorKind::Interrupted
     ) || matches!(e.raw_os_error(), Some(23 | 24)) // ENFILE, EMFILE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_address_has_its_own_cap_and_a_closed_connection_frees_its_place() {
+        let open = Arc::new(PerAddress::default());
+        let (a, b): (IpAddr, IpAddr) = ("127.0.0.2".parse().unwrap(), "127.0.0.1".parse().unwrap());
+        let first = open.clone().admit(a, 2);
+        let second = open.clone().admit(a, 2);
+        assert!(first.is_some() && second.is_some());
+        assert!(open.clone().admit(a, 2).is_none(), "a third from one address");
+        assert!(
+            open.clone().admit(b, 2).is_some(),
+            "another address is not held up"
+        );
+        drop(first);
+        assert!(
+            open.clone().admit(a, 2).is_some(),
+            "a closed connection frees its place"
+        );
+        // A refusal keeps nothing, whatever the cap.
+        assert!(open.clone().admit("10.0.0.9".parse().unwrap(), 0).is_none());
+        assert!(!open.0.lock().contains_key(&"10.0.0.9".parse::<IpAddr>().unwrap()));
+    }
 }
