@@ -153,17 +153,21 @@ async fn slow_client(target: std::net::SocketAddr, stop: Arc<AtomicBool>, opened
     }
 }
 
+/// A runtime of two workers, as a process of its own would have.
+fn own_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A service on a runtime of its own, as a service process has (the attacker's 2,000 tasks do not share the
 /// service's run queue).
 fn start_apart() -> support::Service {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
+        own_runtime().block_on(async move {
             tx.send(start(None, 10, Limits::default()).await).unwrap();
             std::future::pending::<()>().await;
         });
@@ -181,12 +185,7 @@ async fn two_thousand_slow_connections_from_one_address_leave_posts_answered() {
     let attacker = {
         let (stop, opened) = (stop.clone(), opened.clone());
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
+            own_runtime().block_on(async move {
                 let clients: Vec<_> = (0..2_000)
                     .map(|_| tokio::spawn(slow_client(target, stop.clone(), opened.clone())))
                     .collect();

@@ -158,26 +158,31 @@ impl Opener {
         Ok((conn, Some(seen)))
     }
 
+    /// The failover epoch's keys and quiet period, with what the Sentinels said, when the master came through
+    /// them (a direct target has no epochs).
+    fn failover(&self, seen: Option<Sighting>) -> Option<(&[String; 3], u64, Sighting)> {
+        match (seen, &self.target) {
+            (
+                Some(seen),
+                Target::Sentinel {
+                    epoch_keys, quiet_ms, ..
+                },
+            ) => Some((epoch_keys, *quiet_ms, seen)),
+            _ => None,
+        }
+    }
+
     async fn connect(
         &self,
         response_timeout: Option<Duration>,
     ) -> std::result::Result<MultiplexedConnection, RedisError> {
         let (mut conn, seen) = self.master_of(response_timeout).await?;
-        let (
-            Some(seen),
-            Target::Sentinel {
-                epoch_keys, quiet_ms, ..
-            },
-        ) = (seen, &self.target)
-        else {
+        let Some((keys, quiet_ms, seen)) = self.failover(seen) else {
             return Ok(conn);
         };
-        let (raised, stored, base): (i64, u64, u64) = super::scripts::EPOCH_RAISE
-            .key(&epoch_keys[0])
-            .key(&epoch_keys[1])
-            .key(&epoch_keys[2])
+        let (raised, stored, base): (i64, u64, u64) = epoch_script(&super::scripts::EPOCH_RAISE, keys)
             .arg(seen.epoch)
-            .arg(*quiet_ms)
+            .arg(quiet_ms)
             .invoke_async(&mut conn)
             .await?;
         if raised == 0 {
@@ -196,24 +201,15 @@ impl Opener {
     /// (`EPOCH_REBASE`), and waits for a replica to have it; with `apply` false, only says what would change.
     pub async fn rebase(&self, apply: bool) -> std::result::Result<super::EpochRebase, RedisError> {
         let (mut conn, seen) = self.master_of(Some(self.op_timeout)).await?;
-        let (
-            Some(seen),
-            Target::Sentinel {
-                epoch_keys, quiet_ms, ..
-            },
-        ) = (seen, &self.target)
-        else {
+        let Some((keys, quiet_ms, seen)) = self.failover(seen) else {
             return Err(RedisError::from((
                 ErrorKind::Client,
                 "a re-base needs Sentinels: a direct connection has no failover epoch",
             )));
         };
-        let (changed, epoch, base): (i64, u64, u64) = super::scripts::EPOCH_REBASE
-            .key(&epoch_keys[0])
-            .key(&epoch_keys[1])
-            .key(&epoch_keys[2])
+        let (changed, epoch, base): (i64, u64, u64) = epoch_script(&super::scripts::EPOCH_REBASE, keys)
             .arg(seen.epoch)
-            .arg(*quiet_ms)
+            .arg(quiet_ms)
             .arg(super::scripts::TOKEN_LIMITS.0)
             .arg(if apply { "1" } else { "0" })
             .invoke_async(&mut conn)
@@ -243,6 +239,13 @@ impl Opener {
             Err(_) => Err(OpenError::TimedOut),
         }
     }
+}
+
+/// `script` over the failover epoch's keys: epoch, quiet period, base.
+fn epoch_script<'a>(script: &'a redis::Script, keys: &[String; 3]) -> redis::ScriptInvocation<'a> {
+    let mut invocation = script.key(&keys[0]);
+    invocation.key(&keys[1]).key(&keys[2]);
+    invocation
 }
 
 /// When the last loud report of stale Sentinels was made (seconds since the Unix epoch), so a client retrying

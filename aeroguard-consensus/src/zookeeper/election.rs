@@ -204,28 +204,16 @@ impl Election for ZkElection {
 
     async fn grant(&self) -> Result<Option<crate::Grant>> {
         let (client, _) = self.session.client("grant")?;
-        // The oldest candidate leads; its token is its znode's creation zxid. A leader that leaves between the
-        // listing and the read is not the grant any more: read again.
-        for _ in 0..8 {
-            let Some((czxid, node, name)) = self.candidates(&client).await?.into_iter().next() else {
-                return Ok(None);
-            };
-            match client.check_stat(&format!("{}/{name}", self.dir)).await {
-                Ok(Some(stat)) if stat.czxid == czxid => {
-                    let node = NodeId::new(node).map_err(|e| Error::backend(super::BACKEND, "grant", e))?;
-                    return Ok(Some(crate::Grant {
-                        node,
-                        token: FencingToken(u64::try_from(stat.czxid).unwrap_or(0)),
-                    }));
-                }
-                Ok(_) => continue,
-                Err(e) => return Err(zk_err(e, "grant")),
-            }
-        }
-        Err(Error::Timeout {
-            operation: "grant",
-            after: std::time::Duration::ZERO,
-        })
+        // The oldest candidate leads; its token is its znode's creation zxid, read (with its being ephemeral)
+        // after the listing, so a leader that left in between is not in the list.
+        let Some((czxid, node, _)) = self.candidates(&client).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let node = NodeId::new(node).map_err(|e| Error::backend(super::BACKEND, "grant", e))?;
+        Ok(Some(crate::Grant {
+            node,
+            token: FencingToken(u64::try_from(czxid).unwrap_or(0)),
+        }))
     }
 
     async fn contenders(&self) -> Result<Vec<NodeId>> {
