@@ -9,7 +9,7 @@ use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOption
 use aeroguard_consensus::{Coordinator, Error};
 
 mod support;
-use support::redis::{anonymous, credentials, master_conn, master_conn_as, options};
+use support::redis::{anonymous, credentials, master_addr, master_conn, master_conn_as, options, raw_client};
 
 fn unique(base: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
@@ -131,6 +131,30 @@ async fn the_library_user_may_do_its_recipes_and_nothing_else() {
     assert_eq!(r.unwrap_err().code(), Some("NOPERM"));
     assert_eq!(keys_with(&marker).await.len(), 2);
     c.close().await;
+}
+
+#[tokio::test]
+async fn nobody_logs_in_as_default_yet_it_may_replay_what_the_recipes_logged() {
+    let err = raw_client(&master_addr().await, "default:anything")
+        .get_multiplexed_async_connection()
+        .await
+        .expect_err("default is off");
+    assert_eq!(err.kind(), redis::ErrorKind::AuthenticationFailed, "{err:?}");
+    // Redis replays its append-only file as `default` and re-checks each logged MULTI/EXEC (a script's writes)
+    // against its rules: without them a restarted server dropped every script's writes.
+    let mut admin = master_conn_as("AEROGUARD_REDIS_ADMIN").await;
+    for command in [
+        vec!["MULTI"],
+        vec!["HSET", "aeroguard:cfg:probe", "v", "1"],
+        vec!["XADD", "aeroguard:cfg:probe:changes", "*", "v", "1"],
+        vec!["PEXPIRE", "aeroguard:el:probe", "1000"],
+        vec!["EXEC"],
+    ] {
+        let mut dry = redis::cmd("ACL");
+        dry.arg("DRYRUN").arg("default").arg(&command);
+        let answer: String = dry.query_async(&mut admin).await.unwrap();
+        assert_eq!(answer, "OK", "{command:?}");
+    }
 }
 
 #[tokio::test]

@@ -73,6 +73,12 @@ pub fn raw_client(addr: &str, user_password: &str) -> redis::Client {
 /// A connection to the current master as the services' user `name` (`AEROGUARD_REDIS_AUTH`,
 /// `AEROGUARD_REDIS_ADMIN`, ...), found through the Sentinels.
 pub async fn master_conn_as(name: &str) -> redis::aio::MultiplexedConnection {
+    let master = raw_client(&master_addr().await, &services_credential(name));
+    master.get_multiplexed_async_connection().await.unwrap()
+}
+
+/// The current master's `host:port`, as the Sentinels name it.
+pub async fn master_addr() -> String {
     let sentinel_auth = services_credential("AEROGUARD_SENTINEL_AUTH");
     for s in sentinels() {
         let client = raw_client(&s, &sentinel_auth);
@@ -87,8 +93,7 @@ pub async fn master_conn_as(name: &str) -> redis::aio::MultiplexedConnection {
         else {
             continue;
         };
-        let master = raw_client(&format!("{host}:{port}"), &services_credential(name));
-        return master.get_multiplexed_async_connection().await.unwrap();
+        return format!("{host}:{port}");
     }
     panic!("no Sentinel named the master: run `scripts/services start`");
 }
