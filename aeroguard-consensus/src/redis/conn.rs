@@ -79,6 +79,7 @@ impl Pool {
                 target,
                 op_timeout,
                 master,
+                raise_epoch: !options.election_authority,
             }),
             shared: Arc::new(Mutex::new(None)),
             reopening: Mutex::new(None),

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use super::session::{RedisSession, Session, heartbeat, open_session};
-use super::{BACKEND, RedisHistory, RedisOptions, config, conn, election, inbox, queue, registry, scripts};
+use super::{BACKEND, RedisHistory, RedisOptions, config, conn, election, inbox, queue, registry};
 use crate::{Coordinator, Error, Result, SessionState, SessionStatus};
 
 /// One node's session with Redis.
@@ -67,10 +67,7 @@ impl RedisCoordinator {
     /// the session timeout (for failure tests): it sees `Expired` at its next heartbeat, then opens a new session.
     pub async fn force_expire(&self) -> Result<()> {
         let sid = self.session.session_id.lock().clone();
-        let key = format!(
-            "{}:{sid}",
-            self.session.named("session", self.session.node.as_str())
-        );
+        let key = self.session.session_key(&sid);
         self.session
             .run("expire session", |mut c| async move {
                 redis::cmd("DEL").arg(&key).query_async::<i64>(&mut c).await
@@ -96,26 +93,11 @@ impl RedisCoordinator {
     }
 
     async fn release_everything(&self) {
-        let leases: Vec<(String, (String, String, String))> = self.session.leases.lock().drain().collect();
-        for (lease, (queue, alive, member)) in leases {
-            let wake = format!("{}:wake:", lease.trim_end_matches(":lease"));
-            let left = self
-                .session
-                .run("close", |mut c| async move {
-                    let (renewals, released) = super::election::lease_counts(&lease);
-                    scripts::ELECTION_LEAVE
-                        .key(&queue)
-                        .key(&alive)
-                        .key(&lease)
-                        .key(&renewals)
-                        .key(&released)
-                        .arg(&member)
-                        .arg(&wake)
-                        .invoke_async::<i64>(&mut c)
-                        .await
-                })
-                .await;
-            crate::error::best_effort("close: leave election", left);
+        let leases: Vec<(String, String)> = self.session.leases.lock().drain().map(|(_, l)| l).collect();
+        for (election, member) in leases {
+            let keys = election::Keys::new(&self.session, &election);
+            let left = super::ballot::call(&self.session, &keys, super::ballot::Call::Leave { member }).await;
+            crate::error::best_effort("close: leave election", left.map(|_| ()));
         }
         let regs: Vec<(String, String)> = self.session.registrations.lock().drain().collect();
         for (service, owner) in regs {
@@ -125,10 +107,7 @@ impl RedisCoordinator {
             );
         }
         let sid = self.session.session_id.lock().clone();
-        let key = format!(
-            "{}:{sid}",
-            self.session.named("session", self.session.node.as_str())
-        );
+        let key = self.session.session_key(&sid);
         let deleted = self
             .session
             .run("close", |mut c| async move {

@@ -13,26 +13,94 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::tenure::{Candidacy, RedisTenure, leave, node_of, renew};
+use super::ballot::{self, Answer, Call};
+use super::tenure::{Candidacy, RedisTenure, node_of, renew};
 use super::{Session, scripts};
 use crate::election::LeaseClock;
 use crate::{Election, Error, FencingToken, Leadership, Result};
 
 #[derive(Debug, Clone)]
 pub(super) struct Keys {
+    /// The election's name.
+    pub name: String,
     pub queue: String,
     pub alive: String,
     pub lease: String,
     pub token: String,
     pub term: String,
     pub seq: String,
-    pub wake: String,
+    pub wake: Wake,
     /// The lease's renewal count (raised by every grant and renewal) and its value when the lease was last
     /// released.
     pub renewals: String,
     pub released: String,
     /// The failover epoch and the end of the quiet period (shared by every election under the prefix).
     pub epoch: [String; 2],
+}
+
+impl Keys {
+    /// The keys of election `name` for `session`'s prefix, with the wake-up lists its mode uses.
+    pub fn new(session: &Session, name: &str) -> Keys {
+        Keys::of(&session.options.prefix, name, session.options.election_authority)
+    }
+
+    /// The keys of election `name` under `prefix`; `own_wake` puts candidates' wake-up lists under their own
+    /// nodes' keys (candidates that ask an election authority).
+    pub fn of(prefix: &str, name: &str, own_wake: bool) -> Keys {
+        let base = super::keys::named(prefix, "el", name);
+        let lease = format!("{base}:lease");
+        let (renewals, released) = lease_counts(&lease);
+        Keys {
+            name: name.to_string(),
+            queue: format!("{base}:queue"),
+            alive: format!("{base}:alive"),
+            token: format!("{base}:token"),
+            term: format!("{base}:term"),
+            seq: format!("{base}:seq"),
+            wake: if own_wake {
+                Wake::Own {
+                    root: format!("{prefix}-node/"),
+                    infix: format!("/wake:{{{name}}}:"),
+                }
+            } else {
+                Wake::Shared(format!("{base}:wake:"))
+            },
+            renewals,
+            released,
+            lease,
+            epoch: super::keys::epoch_keys(prefix),
+        }
+    }
+}
+
+/// Where a candidate waits to be woken by its predecessor's departure.
+#[derive(Debug, Clone)]
+pub(super) enum Wake {
+    /// `<prefix>:el:{<name>}:wake:<member>`.
+    Shared(String),
+    /// `<prefix>-node/<node>/wake:{<name>}:<member>`: a list the candidate's own login may pop.
+    Own { root: String, infix: String },
+}
+
+impl Wake {
+    /// The list `member` waits on.
+    pub fn key(&self, member: &str) -> String {
+        match self {
+            Wake::Shared(prefix) => format!("{prefix}{member}"),
+            Wake::Own { root, infix } => {
+                let node = member.rsplit_once('~').map_or(member, |(n, _)| n);
+                format!("{root}{node}{infix}{member}")
+            }
+        }
+    }
+
+    /// The leave script's wake-list arguments.
+    pub fn leave_args(&self) -> Vec<&str> {
+        match self {
+            Wake::Shared(prefix) => vec![prefix],
+            Wake::Own { root, infix } => vec![root, infix],
+        }
+    }
 }
 
 /// The renewal-count and released-count keys of the lease at `lease`.
@@ -56,19 +124,7 @@ pub(crate) struct RedisElection {
 
 impl RedisElection {
     pub fn new(session: Session, name: &str) -> Self {
-        let base = session.named("el", name);
-        let keys = Keys {
-            queue: format!("{base}:queue"),
-            alive: format!("{base}:alive"),
-            lease: format!("{base}:lease"),
-            token: format!("{base}:token"),
-            term: format!("{base}:term"),
-            seq: format!("{base}:seq"),
-            wake: format!("{base}:wake:"),
-            renewals: lease_counts(&format!("{base}:lease")).0,
-            released: lease_counts(&format!("{base}:lease")).1,
-            epoch: session.epoch_keys(),
-        };
+        let keys = Keys::new(&session, name);
         RedisElection {
             session,
             name: name.to_string(),
@@ -77,25 +133,10 @@ impl RedisElection {
     }
 
     async fn join(&self) -> Result<String> {
-        let (k, node, ttl) = (
-            self.keys.clone(),
-            self.session.node.to_string(),
-            self.session.options.ttl_ms(),
-        );
-        self.session
-            .run("join election", |mut c| async move {
-                scripts::ELECTION_JOIN
-                    .key(&k.queue)
-                    .key(&k.alive)
-                    .key(&k.lease)
-                    .key(&k.token)
-                    .key(&k.seq)
-                    .arg(&node)
-                    .arg(ttl)
-                    .invoke_async::<String>(&mut c)
-                    .await
-            })
-            .await
+        match ballot::call(&self.session, &self.keys, Call::Join).await? {
+            Answer::Member(m) => Ok(m),
+            other => Err(unexpected("join election", &other)),
+        }
     }
 
     /// One attempt: `Ok(Some(token))` when elected, `Ok(None)` after waiting for a change.
@@ -104,43 +145,17 @@ impl RedisElection {
         member: &mut String,
         witness: &mut Option<Witness>,
     ) -> Result<Option<(u64, Instant)>> {
-        let (k, m, ttl) = (self.keys.clone(), member.clone(), self.session.options.ttl_ms());
         let t = self.session.options.session.timeout;
         // The renewal count this candidate has seen stand still for a whole lease, if any.
         let witnessed = witness.filter(|w| w.since.elapsed() >= t).map_or(-1, |w| w.count);
         let sent = Instant::now();
-        // With replicas asked for, a grant is not used before they have it (`WAIT` after the script).
-        let answer = self
-            .session
-            .run_replicated("campaign", |mut c| async move {
-                scripts::ELECTION_ACQUIRE
-                    .key(&k.queue)
-                    .key(&k.alive)
-                    .key(&k.lease)
-                    .key(&k.token)
-                    .key(&k.term)
-                    .key(&k.epoch[0])
-                    .key(&k.epoch[1])
-                    .key(&k.renewals)
-                    .key(&k.released)
-                    .arg(&m)
-                    .arg(ttl)
-                    .arg(witnessed)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await;
-        let (token, wait, count): (i64, i64, i64) = match answer {
-            Ok(a) => a,
-            Err(e @ Error::NotReplicated { .. }) => {
-                // Perhaps granted, not replicated: not used, and not kept.
-                crate::error::best_effort(
-                    "leave unreplicated grant",
-                    leave(&self.session, &self.keys, member).await,
-                );
-                return Err(e);
-            }
-            Err(e) => return Err(e),
+        let step = Call::Acquire {
+            member: member.clone(),
+            witnessed,
+        };
+        let (token, wait, count) = match ballot::call(&self.session, &self.keys, step).await? {
+            Answer::Step(token, wait, count) => (token, wait, count),
+            other => return Err(unexpected("campaign", &other)),
         };
         if token > 0 {
             return Ok(Some((u64::try_from(token).unwrap_or(0), sent)));
@@ -166,7 +181,7 @@ impl RedisElection {
             Duration::from_millis(u64::try_from(wait.max(1)).unwrap_or(1))
         };
         let wait = wait.clamp(Duration::from_millis(1), cap);
-        let wake = format!("{}{member}", self.keys.wake);
+        let wake = self.keys.wake.key(member);
         let mut conn = self.session.pool.dedicated("campaign wait").await?;
         let mut cmd = redis::cmd("BLPOP");
         cmd.arg(&wake).arg(wait.as_secs_f64().max(0.001));
@@ -188,7 +203,7 @@ impl RedisElection {
         let t = self.session.options.session.timeout;
         let clock = LeaseClock::new(t, sent + t.mul_f64(0.9));
         self.session
-            .track_lease(&self.keys.lease, &self.keys.queue, &self.keys.alive, member, true);
+            .track_lease(&self.name, &self.keys.lease, member, true);
         let renewals = renew(
             self.session.clone(),
             self.keys.clone(),
@@ -306,13 +321,25 @@ impl RedisElection {
         let k = self.keys.clone();
         self.session
             .run("contenders", |mut c| async move {
-                scripts::ELECTION_CONTENDERS
-                    .key(&k.queue)
-                    .key(&k.alive)
-                    .key(&k.lease)
-                    .invoke_async::<Vec<String>>(&mut c)
+                redis::cmd("EVAL_RO")
+                    .arg(scripts::ELECTION_CONTENDERS.as_str())
+                    .arg(3)
+                    .arg(&k.queue)
+                    .arg(&k.alive)
+                    .arg(&k.lease)
+                    .query_async::<Vec<String>>(&mut c)
                     .await
             })
             .await
+    }
+}
+
+/// An answer of another call's kind: the authority (or a script) answered something else.
+pub(super) fn unexpected(operation: &'static str, answer: &Answer) -> Error {
+    Error::Backend {
+        backend: super::BACKEND,
+        operation,
+        message: format!("unexpected answer {answer:?}"),
+        cause: None,
     }
 }

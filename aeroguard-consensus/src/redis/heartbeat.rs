@@ -24,7 +24,7 @@ pub(super) fn new_session_id() -> String {
 /// Opens a session key; the session id on success.
 pub(super) async fn open_session(session: &RedisSession) -> Result<String> {
     let sid = new_session_id();
-    let key = format!("{}:{sid}", session.named("session", session.node.as_str()));
+    let key = session.session_key(&sid);
     let ttl = session.options.ttl_ms();
     session
         .run("open session", |mut c| async move {
@@ -58,7 +58,7 @@ pub(super) async fn heartbeat(session: std::sync::Weak<RedisSession>) {
         }
         let sent = Instant::now();
         let sid = c.session_id.lock().clone();
-        let key = format!("{}:{sid}", c.named("session", c.node.as_str()));
+        let key = c.session_key(&sid);
         let beat = c
             .run("session heartbeat", |mut conn| async move {
                 scripts::SESSION_BEAT

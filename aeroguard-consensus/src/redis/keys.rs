@@ -15,6 +15,14 @@ pub(crate) fn inbox(prefix: &str, name: &str, node: &str) -> String {
     format!("{prefix}-inbox/{node}/{{{name}}}")
 }
 
+/// Node `node`'s own key `what`, outside `<prefix>:*` like the inbox slots: a member's login may write
+/// `~<prefix>-node/<node>/*` and nothing of another node. A node that asks an election authority
+/// ([`RedisOptions::with_election_authority`](super::RedisOptions::with_election_authority)) keeps there its
+/// session key, its requests (`ask`), the authority's answers (`reply:<nonce>`) and its wake-up lists.
+pub(crate) fn own(prefix: &str, node: &str, what: &str) -> String {
+    format!("{prefix}-node/{node}/{what}")
+}
+
 /// The keys of the master's failover epoch and of the end of its quiet period (`scripts::EPOCH_RAISE`), shared by
 /// every election under `prefix`.
 pub(crate) fn epoch_keys(prefix: &str) -> [String; 2] {
@@ -87,6 +95,12 @@ mod tests {
                 "{node}'s pattern must not cover {other}'s slot"
             );
         }
+    }
+
+    #[test]
+    fn own_keys_stay_under_their_node() {
+        assert!(super::own("p", "n1", "ask").starts_with("p-node/n1/"));
+        assert!(!super::own("p", "n10", "ask").starts_with("p-node/n1/"));
     }
 
     #[test]

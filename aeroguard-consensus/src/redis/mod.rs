@@ -41,6 +41,8 @@
 
 mod access;
 mod auth;
+mod authority;
+mod ballot;
 #[cfg(feature = "redis-cluster")]
 mod cluster;
 mod config;
@@ -63,6 +65,7 @@ mod tenure;
 pub use auth::RedisCredentials;
 #[cfg(feature = "tls")]
 pub use auth::RedisTls;
+pub use authority::{MAX_LEASE, MAX_MEMBERS, RedisElectionAuthority};
 #[cfg(feature = "redis-cluster")]
 pub use cluster::RedisClusterHistory;
 pub use coordinator::RedisCoordinator;

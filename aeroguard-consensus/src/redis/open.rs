@@ -72,6 +72,9 @@ pub(super) struct Opener {
     pub op_timeout: Duration,
     /// For the master that Sentinel names.
     pub master: Access,
+    /// Raise the failover epoch on every new connection (`false` for a login that may only read it: it checks
+    /// the epoch instead, and its election authority raises it).
+    pub raise_epoch: bool,
 }
 
 impl Opener {
@@ -180,11 +183,21 @@ impl Opener {
         let Some((keys, quiet_ms, seen)) = self.failover(seen) else {
             return Ok(conn);
         };
-        let (raised, stored, base): (i64, u64, u64) = epoch_script(&super::scripts::EPOCH_RAISE, keys)
-            .arg(seen.epoch)
-            .arg(quiet_ms)
-            .invoke_async(&mut conn)
-            .await?;
+        let (raised, stored, base): (i64, u64, u64) = if self.raise_epoch {
+            epoch_script(&super::scripts::EPOCH_RAISE, keys)
+                .arg(seen.epoch)
+                .arg(quiet_ms)
+                .invoke_async(&mut conn)
+                .await?
+        } else {
+            let (stored, base): (Option<u64>, Option<u64>) = redis::cmd("MGET")
+                .arg(&keys[0])
+                .arg(&keys[2])
+                .query_async(&mut conn)
+                .await?;
+            let (stored, base) = (stored.unwrap_or(0), base.unwrap_or(0));
+            (i64::from(stored <= base + seen.epoch), stored, base)
+        };
         if raised == 0 {
             stale_sentinels(seen.epoch, stored, base);
             return Err(RedisError::from((

@@ -70,6 +70,9 @@ pub enum Durability {
     },
 }
 
+/// The shortest session timeout (and so lease) the backend takes.
+pub(crate) const MIN_SESSION: Duration = Duration::from_millis(300);
+
 /// Connection parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedisOptions {
@@ -99,6 +102,10 @@ pub struct RedisOptions {
     /// TLS to the servers and the Sentinels (`None`: plain TCP, unless a direct URL says `rediss://`).
     #[cfg(feature = "tls")]
     pub tls: Option<super::RedisTls>,
+    /// This node's login may not write the election keys: an election authority
+    /// ([`RedisElectionAuthority`](super::RedisElectionAuthority)) writes them for it (see
+    /// [`with_election_authority`](Self::with_election_authority)).
+    pub election_authority: bool,
 }
 
 impl RedisOptions {
@@ -114,6 +121,7 @@ impl RedisOptions {
             sentinel_credentials: None,
             #[cfg(feature = "tls")]
             tls: None,
+            election_authority: false,
         }
     }
 
@@ -191,6 +199,24 @@ impl RedisOptions {
         self
     }
 
+    /// Runs this node's elections through an election authority, for a login that may not write election keys
+    /// (a member's own ACL user; SECURITY.md, "Least privilege for members"). The node posts each join,
+    /// campaign step, renewal and departure to a stream only its login writes (`<prefix>-node/<node>/ask`) and
+    /// waits for the answer; a [`RedisElectionAuthority`](super::RedisElectionAuthority) runs it as that node
+    /// and no other. The node's session key and wake-up lists move under its own keys too, and it checks the
+    /// failover epoch without raising it (the authority raises it). Every candidate of an election should ask
+    /// the authority, or none: the two wake their successors on different lists.
+    ///
+    /// ```
+    /// use aeroguard_consensus::redis::RedisOptions;
+    /// let o = RedisOptions::sentinel(&["127.0.0.1:26379"], "aeroguard").with_election_authority();
+    /// assert!(o.election_authority);
+    /// ```
+    pub fn with_election_authority(mut self) -> Self {
+        self.election_authority = true;
+        self
+    }
+
     /// Sets how far writes must go.
     pub fn with_durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
@@ -199,7 +225,7 @@ impl RedisOptions {
 
     pub(crate) fn validate(&self) -> Result<()> {
         crate::error::check_name("key prefix", &self.prefix)?;
-        if self.session.timeout < Duration::from_millis(300) {
+        if self.session.timeout < MIN_SESSION {
             return Err(Error::parameter(
                 "session_timeout",
                 self.session.timeout,

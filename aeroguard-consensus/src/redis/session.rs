@@ -24,8 +24,8 @@ pub(crate) struct RedisSession {
     pub closed: AtomicBool,
     /// Queue entries this coordinator holds, by stream key: kept claimed by the heartbeat.
     pub held: Mutex<HashMap<String, HashSet<String>>>,
-    /// Leases held, by lease key → (queue key, alive key, member): released on close.
-    pub leases: Mutex<HashMap<String, (String, String, String)>>,
+    /// Leases held, by lease key → (election, member): released on close.
+    pub leases: Mutex<HashMap<String, (String, String)>>,
     /// Registrations held: (service, owner), removed on close.
     pub registrations: Mutex<HashSet<(String, String)>>,
 }
@@ -38,9 +38,18 @@ impl RedisSession {
         super::keys::named(&self.options.prefix, kind, name)
     }
 
-    /// The keys of the master's failover epoch and of the end of its quiet period (see `scripts::EPOCH_RAISE`).
-    pub fn epoch_keys(&self) -> [String; 2] {
-        super::keys::epoch_keys(&self.options.prefix)
+    /// The key of this node's session `sid`: under the node's own keys when it asks an election authority
+    /// (its login writes nothing else's), else `<prefix>:session:{<node>}:<sid>`.
+    pub fn session_key(&self, sid: &str) -> String {
+        if self.options.election_authority {
+            super::keys::own(
+                &self.options.prefix,
+                self.node.as_str(),
+                &format!("session:{sid}"),
+            )
+        } else {
+            format!("{}:{sid}", self.named("session", self.node.as_str()))
+        }
     }
 
     /// The current session's id and epoch, or why there is none.
@@ -236,10 +245,10 @@ impl RedisSession {
         }
     }
 
-    pub fn track_lease(&self, lease: &str, queue: &str, alive: &str, member: &str, on: bool) {
+    pub fn track_lease(&self, election: &str, lease: &str, member: &str, on: bool) {
         let mut leases = self.leases.lock();
         if on {
-            leases.insert(lease.into(), (queue.into(), alive.into(), member.into()));
+            leases.insert(lease.into(), (election.into(), member.into()));
         } else {
             leases.remove(lease);
         }

@@ -8,30 +8,19 @@ use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::{Session, scripts};
+use super::Session;
+use super::ballot::{self, Answer, Call};
 use crate::election::{LeaseClock, Tenure};
 use crate::{Error, LossReason, Result};
 
 use super::election::Keys;
 
 pub(super) async fn leave(session: &Session, k: &Keys, member: &str) -> Result<()> {
-    session.track_lease(&k.lease, &k.queue, &k.alive, member, false);
-    let (k, m) = (k.clone(), member.to_string());
-    session
-        .run("leave election", |mut c| async move {
-            scripts::ELECTION_LEAVE
-                .key(&k.queue)
-                .key(&k.alive)
-                .key(&k.lease)
-                .key(&k.renewals)
-                .key(&k.released)
-                .arg(&m)
-                .arg(&k.wake)
-                .invoke_async::<i64>(&mut c)
-                .await
-        })
-        .await
-        .map(|_| ())
+    session.track_lease(&k.name, &k.lease, member, false);
+    let call = Call::Leave {
+        member: member.to_string(),
+    };
+    ballot::call(session, k, call).await.map(|_| ())
 }
 
 pub(super) fn leave_in_background(session: Session, k: Keys, member: String) {
@@ -52,7 +41,7 @@ pub(super) async fn renew(
     mut last: Instant,
 ) -> LossReason {
     let t = session.options.session.timeout;
-    let (period, ttl) = (t / 3, session.options.ttl_ms());
+    let period = t / 3;
     let mut next = last + period;
     loop {
         tokio::select! {
@@ -63,24 +52,16 @@ pub(super) async fn renew(
             return LossReason::LeaseExpired { lease: t };
         }
         let sent = Instant::now();
-        let (k2, m) = (k.clone(), member.clone());
-        let attempt = session.run("renew lease", |mut c| async move {
-            scripts::ELECTION_RENEW
-                .key(&k2.queue)
-                .key(&k2.alive)
-                .key(&k2.lease)
-                .key(&k2.renewals)
-                .arg(&m)
-                .arg(ttl)
-                .invoke_async::<i64>(&mut c)
-                .await
-        });
+        let call = Call::Renew {
+            member: member.clone(),
+        };
+        let attempt = ballot::call(&session, &k, call);
         let outcome = tokio::select! {
             r = attempt => Some(r),
             _ = tokio::time::sleep_until(clock.deadline()) => None,
         };
         match outcome {
-            Some(Ok(1)) => {
+            Some(Ok(Answer::Renewed(1))) => {
                 clock.extend_to(sent + t.mul_f64(0.9));
                 last = sent;
                 next = last + period;

@@ -65,11 +65,14 @@ pub static ELECTION_ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
 pub static ELECTION_RENEW: LazyLock<Script> =
     LazyLock::new(|| election_script(include_str!("../lua/election_renew.lua")));
 
-/// KEYS: queue, alive, lease, renewals, released. ARGV: member, wake-list prefix. Leaves the election
-/// (resigning the lease if held: a released lease needs no waiting out) and wakes the successor.
+/// KEYS: queue, alive, lease, renewals, released. ARGV: member, wake-list prefix, and for candidates that ask an
+/// election authority the wake-list infix (their lists are `prefix .. node .. infix .. member`, under each
+/// node's own keys). Leaves the election (resigning the lease if held: a released lease needs no waiting out)
+/// and wakes the successor.
 pub static ELECTION_LEAVE: LazyLock<Script> =
     LazyLock::new(|| election_script(include_str!("../lua/election_leave.lua")));
 
-/// KEYS: queue, alive, lease. The lease holder (or '') then the live candidates in order.
-pub static ELECTION_CONTENDERS: LazyLock<Script> =
-    LazyLock::new(|| election_script(include_str!("../lua/election_contenders.lua")));
+/// KEYS: queue, alive, lease. The lease holder (or '') then the live candidates in order. It writes nothing,
+/// so it runs as `EVAL_RO`: a login that may only read the election's keys can list it.
+pub static ELECTION_CONTENDERS: LazyLock<String> =
+    LazyLock::new(|| format!("{NOW}\n{}", include_str!("../lua/election_contenders.lua")));
