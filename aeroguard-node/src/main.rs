@@ -28,7 +28,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 
-use commands::{cluster, drain, epoch, roles};
+use commands::{authority, cluster, drain, epoch, roles};
 
 /// The node allocates per round and per request on several threads; mimalloc over glibc's malloc.
 #[global_allocator]
@@ -95,6 +95,20 @@ enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Serve the Redis election writes of members whose own logins may not make them (they connect with
+    /// `RedisOptions::with_election_authority`), logged in as AEROGUARD_REDIS_AUTHORITY, until Ctrl-C. Several
+    /// may run at once, each with its own --instance.
+    ElectionAuthority {
+        /// This authority's name (distinct per running authority).
+        #[arg(long, default_value = "authority-1")]
+        instance: String,
+        /// The members it serves, comma-separated (`n1,n2,n3`).
+        #[arg(long)]
+        members: String,
+        /// The key prefix of the deployment's recipes.
+        #[arg(long, default_value = "aeroguard")]
+        prefix: String,
+    },
 }
 
 #[tokio::main]
@@ -114,6 +128,11 @@ async fn main() -> ExitCode {
             patience_s,
         } => drain::drain(&outbox, &name, Duration::from_secs(patience_s)).await,
         Command::RebaseEpoch { prefix, apply } => epoch::rebase(&prefix, apply).await,
+        Command::ElectionAuthority {
+            instance,
+            members,
+            prefix,
+        } => authority::serve(&instance, &members, &prefix).await,
         Command::Lead { election } => match roles::connect(&cli.node, cli.backend, cli.session_ms).await {
             Ok(coord) => roles::lead(coord, &election).await,
             Err(e) => Err(e),

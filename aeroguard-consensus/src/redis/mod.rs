@@ -14,6 +14,11 @@
 //! | config | `cfg:{<key>}` (version and bytes), `cfg:{<key>}:changes`, a stream of versions that watchers block on |
 //! | queue | `q:{<name>}`: a stream with the consumer group `aeroguard`; `XREADGROUP`, `XACK` + `XTRIM MINID` (`XDEL` out of order), `XAUTOCLAIM` of entries idle longer than the session timeout |
 //!
+//! A member whose own login may not write the election keys asks an election authority instead
+//! ([`RedisOptions::with_election_authority`], [`RedisElectionAuthority`]; `aeroguard-node election-authority`):
+//! its requests go on `<prefix>-node/<node>/ask`, a stream only its login writes, and the authority runs them
+//! as that node with the same scripts.
+//!
 //! # What the backend promises, and what it cannot
 //!
 //! - **Leadership is a lease.** The leader renews it every third of the session timeout `T`; it stops

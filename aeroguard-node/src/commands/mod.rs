@@ -1,5 +1,6 @@
 //! The `aeroguard-node` commands.
 
+pub mod authority;
 pub mod cluster;
 pub mod drain;
 pub mod epoch;
