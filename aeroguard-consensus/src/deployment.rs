@@ -139,13 +139,47 @@ pub fn zk_member_auth(node: &str) -> Result<Option<ZkAuth>> {
 }
 
 /// `options` with node `node`'s own Redis user ([`member_login`]) when it has one, else the library's
-/// ([`redis_auth`]).
+/// ([`redis_auth`]). A member's own user may not write elections, so it asks an election authority
+/// ([`RedisOptions::with_election_authority`]; see [`election_authority`]).
 pub fn redis_member_auth(node: &str, options: RedisOptions) -> Result<RedisOptions> {
     let options = redis_auth(options)?;
     Ok(match member_login(node) {
-        Some(login) => options.with_credentials(RedisCredentials::parse(&login)?),
+        Some(login) => options
+            .with_credentials(RedisCredentials::parse(&login)?)
+            .with_election_authority(),
         None => options,
     })
+}
+
+/// Starts an election authority for those of `nodes` that have their own logins ([`member_login`]), as the
+/// services' authority user (`AEROGUARD_REDIS_AUTHORITY`), named `instance`; `None` when none of them has a
+/// login (they write their elections with the library's user).
+pub async fn election_authority(
+    instance: &str,
+    nodes: &[String],
+    session: Duration,
+) -> Result<Option<crate::redis::RedisElectionAuthority>> {
+    let members: Vec<aeroguard_core::NodeId> = nodes
+        .iter()
+        .filter(|n| member_login(n).is_some())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    if members.is_empty() {
+        return Ok(None);
+    }
+    let mut options = redis_auth(sentinel_options(session))?;
+    let login = services_credential("AEROGUARD_REDIS_AUTHORITY").unwrap_or_default();
+    if !login.is_empty() {
+        options = options.with_credentials(RedisCredentials::parse(&login)?);
+    }
+    let instance = instance.parse().map_err(|_| Error::InvalidName {
+        what: "election authority",
+        name: instance.to_string(),
+        reason: "not a valid node id",
+    })?;
+    Ok(Some(
+        crate::redis::RedisElectionAuthority::start(instance, options, members).await?,
+    ))
 }
 
 /// `options` with the test services' Redis credentials: the library's ACL user (`AEROGUARD_REDIS_AUTH`)

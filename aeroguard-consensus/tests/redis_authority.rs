@@ -1,4 +1,4 @@
-//! Least privilege for members on Redis: the users of `AEROGUARD_AUTHORITY_MEMBERS` (r1-r3) may read the
+//! Least privilege for members on Redis: members' own users (`AEROGUARD_MEMBERS`; r1-r3 here) may read the
 //! elections but not write them; an election authority (`AEROGUARD_REDIS_AUTHORITY`) runs their election writes
 //! as them and no one else. Their elections work; no key or command of the election recipes, tried with a
 //! member's own login, changes who holds an election, any token, the quiet period or the epoch; and a request
@@ -23,7 +23,7 @@ fn unique(base: &str) -> String {
 
 /// Member `node`'s own login (`node:password`).
 fn login(node: &str) -> String {
-    services_credential("AEROGUARD_AUTHORITY_MEMBERS")
+    services_credential("AEROGUARD_MEMBERS")
         .split_whitespace()
         .find(|m| m.split_once(':').is_some_and(|(n, _)| n == node))
         .unwrap_or_else(|| panic!("the services have no login for {node}"))
@@ -54,16 +54,53 @@ async fn member(node: &str) -> std::sync::Arc<RedisCoordinator> {
         .unwrap()
 }
 
-/// A raw connection to the master as member `node`'s own login.
+/// A raw connection to the master as member `node`'s own login, which waits as long as a `BLPOP` asks.
 async fn raw(node: &str) -> redis::aio::MultiplexedConnection {
+    let patient = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     raw_client(&master_addr().await, &login(node))
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&patient)
         .await
         .unwrap()
 }
 
 async fn grant(c: &RedisCoordinator, election: &str) -> Option<Grant> {
     c.election(election).unwrap().grant().await.unwrap()
+}
+
+/// A running authority, and a fresh election that member `node` holds through it.
+struct Held {
+    authority: RedisElectionAuthority,
+    election: String,
+    holder: std::sync::Arc<RedisCoordinator>,
+    leadership: aeroguard_consensus::Leadership,
+    grant: Grant,
+}
+
+async fn held_by(node: &str) -> Held {
+    let authority = authority(&unique("authority")).await;
+    let election = unique("el");
+    let holder = member(node).await;
+    let leadership = holder.election(&election).unwrap().campaign().await.unwrap();
+    let grant = grant(&holder, &election).await.unwrap();
+    assert_eq!((grant.node.as_str(), grant.token), (node, leadership.token()));
+    Held {
+        authority,
+        election,
+        holder,
+        leadership,
+        grant,
+    }
+}
+
+impl Held {
+    /// Checks the grant is as it was and the holder still trusts it, then resigns and closes everything.
+    async fn unchanged_then_closed(self) {
+        assert_eq!(grant(&self.holder, &self.election).await, Some(self.grant));
+        assert!(self.leadership.ensure().is_ok());
+        self.leadership.resign().await.unwrap();
+        self.holder.close().await;
+        self.authority.close().await;
+    }
 }
 
 #[tokio::test]
@@ -102,11 +139,8 @@ async fn members_elect_through_the_authority_and_a_departure_hands_over_at_once(
 
 #[tokio::test]
 async fn a_members_own_login_changes_no_election_key_and_no_other_members_keys() {
-    let authority = authority(&unique("authority")).await;
-    let election = unique("el");
-    let r2 = member("r2").await;
-    let held = r2.election(&election).unwrap().campaign().await.unwrap();
-    let before = grant(&r2, &election).await.unwrap();
+    let held = held_by("r2").await;
+    let election = held.election.clone();
     let mut r1 = raw("r1").await;
     let base = format!("aeroguard:el:{{{election}}}");
     let failover = "aeroguard:failover:{master}";
@@ -173,20 +207,13 @@ async fn a_members_own_login_changes_no_election_key_and_no_other_members_keys()
         .await
         .unwrap();
     assert!(holder.is_some_and(|h| h.starts_with("r2~")));
-    assert_eq!(grant(&r2, &election).await, Some(before));
-    assert!(held.ensure().is_ok());
-    held.resign().await.unwrap();
-    r2.close().await;
-    authority.close().await;
+    held.unchanged_then_closed().await;
 }
 
 #[tokio::test]
 async fn a_request_naming_another_members_candidacy_or_a_long_lease_is_refused() {
-    let authority = authority(&unique("authority")).await;
-    let election = unique("el");
-    let r2 = member("r2").await;
-    let held = r2.election(&election).unwrap().campaign().await.unwrap();
-    let before = grant(&r2, &election).await.unwrap();
+    let held = held_by("r2").await;
+    let election = held.election.clone();
     let mut admin = master_conn_as("AEROGUARD_REDIS_ADMIN").await;
     let queue: Vec<String> = redis::cmd("ZRANGE")
         .arg(format!("aeroguard:el:{{{election}}}:queue"))
@@ -232,11 +259,7 @@ async fn a_request_naming_another_members_candidacy_or_a_long_lease_is_refused()
             .unwrap();
         assert!(answer.contains("\"refused\""), "{op} {member}: {answer}");
     }
-    assert_eq!(grant(&r2, &election).await, Some(before));
-    assert!(held.ensure().is_ok());
-    held.resign().await.unwrap();
-    r2.close().await;
-    authority.close().await;
+    held.unchanged_then_closed().await;
 }
 
 #[tokio::test]
@@ -252,4 +275,95 @@ async fn an_authority_refuses_options_that_ask_an_authority_and_bad_member_lists
             .unwrap_err();
         assert!(e.to_string().contains("members"), "{e}");
     }
+}
+
+#[tokio::test]
+async fn the_service_reads_grants_with_a_user_that_writes_no_election_key() {
+    let held = held_by("r3").await;
+    let election = held.election.clone();
+    let service = options()
+        .with_credentials(credentials("AEROGUARD_SERVICE_REDIS_AUTH"))
+        .with_election_authority();
+    let reader = RedisCoordinator::connect("sentinel-service".parse().unwrap(), service)
+        .await
+        .unwrap();
+    assert_eq!(grant(&reader, &election).await.as_ref(), Some(&held.grant));
+    let mut raw = raw_client(
+        &master_addr().await,
+        &services_credential("AEROGUARD_SERVICE_REDIS_AUTH"),
+    )
+    .get_multiplexed_async_connection()
+    .await
+    .unwrap();
+    for key in [
+        format!("aeroguard:el:{{{election}}}:lease"),
+        format!("aeroguard:el:{{{election}}}:term"),
+        "aeroguard:failover:{master}:epoch".to_string(),
+        "aeroguard:failover:{master}:quiet".to_string(),
+    ] {
+        let refused = redis::cmd("SET")
+            .arg(&key)
+            .arg("sentinel-service~000000000001")
+            .query_async::<redis::Value>(&mut raw)
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.code(), Some("NOPERM"), "{key}: {refused:?}");
+    }
+    reader.close().await;
+    held.unchanged_then_closed().await;
+}
+
+#[tokio::test]
+async fn a_request_an_authority_took_and_never_answered_is_answered_by_another() {
+    let election = unique("el");
+    let mut admin = master_conn_as("AEROGUARD_REDIS_ADMIN").await;
+    let stream = "aeroguard-node/r1/ask";
+    let made: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(stream)
+        .arg("authority")
+        .arg("$")
+        .arg("MKSTREAM")
+        .query_async(&mut admin)
+        .await;
+    assert!(made.is_ok() || made.is_err_and(|e| e.code() == Some("BUSYGROUP")));
+    let mut r1 = raw("r1").await;
+    let nonce = format!("{:x}", std::process::id());
+    redis::cmd("XADD")
+        .arg(stream)
+        .arg("*")
+        .arg("op")
+        .arg("join")
+        .arg("el")
+        .arg(&election)
+        .arg("ttl")
+        .arg("2000")
+        .arg("reply")
+        .arg(&nonce)
+        .query_async::<String>(&mut r1)
+        .await
+        .unwrap();
+    // An authority that dies right after reading it: the request is its, and nobody answers.
+    let taken: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("authority")
+        .arg("died")
+        .arg("COUNT")
+        .arg(100)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(">")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(format!("{taken:?}").contains(&nonce), "{taken:?}");
+    let authority = authority(&unique("authority")).await;
+    let (_, answer): (String, String) = redis::cmd("BLPOP")
+        .arg(format!("aeroguard-node/r1/reply:{nonce}"))
+        .arg(5)
+        .query_async(&mut r1)
+        .await
+        .unwrap();
+    assert!(answer.contains("\"member\":\"r1~"), "{answer}");
+    authority.close().await;
 }

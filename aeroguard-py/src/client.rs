@@ -11,7 +11,7 @@ use pyo3::types::PyBytes;
 
 use crate::ints::{Int, opt};
 use crate::runtime::{block, runtime, seconds};
-use aeroguard_consensus::redis::{RedisCoordinator, RedisCredentials, RedisOptions, RedisTls};
+use aeroguard_consensus::redis::RedisCoordinator;
 use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkIdentity, ZkOptions, ZkSasl};
 use aeroguard_consensus::{Coordinator, Expect};
 
@@ -73,9 +73,10 @@ impl Client {
     /// `{node: "digest:user:hash" | "sasl:user"}` whose identities alone count in rounds; `zk_sasl`, the SASL
     /// login `user:password` that opens the session on an ensemble that gives sessions to SASL logins only) or `"redis"` (`url`, or `sentinels` and `master`;
     /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
-    /// certificate (PEM) for TLS to servers and Sentinels).
+    /// certificate (PEM) for TLS to servers and Sentinels; `election_authority`, for a login that may not write
+    /// elections: an `ElectionAuthority` runs them).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None, election_authority = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -93,6 +94,7 @@ impl Client {
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
+        election_authority: bool,
     ) -> crate::errors::Result<Self> {
         let session = seconds("session_timeout", session_timeout)?;
         if session.is_zero() {
@@ -114,27 +116,17 @@ impl Client {
                 block(py, ZkCoordinator::connect(id, options))??
             }
             "redis" => {
-                let options = match (url, sentinels) {
-                    (Some(u), None) => RedisOptions::direct(u),
-                    (None, Some(s)) => {
-                        let refs: Vec<&str> = s.iter().map(String::as_str).collect();
-                        RedisOptions::sentinel(&refs, master)
-                    }
-                    (None, None) => RedisOptions::direct("redis://127.0.0.1:6379"),
-                    (Some(_), Some(_)) => {
-                        return Err(crate::errors::value_error("give url or sentinels, not both"));
-                    }
-                }
-                .with_session_timeout(session);
-                let mut options = options;
-                if let Some(c) = redis_auth {
-                    options = options.with_credentials(RedisCredentials::parse(&c)?);
-                }
-                if let Some(path) = redis_ca {
-                    options = options.with_tls(RedisTls::from_ca_file(path)?);
-                }
-                if let Some(c) = sentinel_auth {
-                    options = options.with_sentinel_credentials(RedisCredentials::parse(&c)?);
+                let mut options = crate::authority::redis_options(
+                    url,
+                    sentinels,
+                    master,
+                    session,
+                    redis_auth,
+                    sentinel_auth,
+                    redis_ca,
+                )?;
+                if election_authority {
+                    options = options.with_election_authority();
                 }
                 let c = block(py, RedisCoordinator::connect(id, options))??;
                 redis = Some(c.clone());

@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod authority;
 mod client;
 mod election;
 mod ensemble;
@@ -41,6 +42,7 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ensemble::Integrity>()?;
     m.add_class::<history::History>()?;
     m.add_class::<client::Client>()?;
+    m.add_class::<authority::ElectionAuthority>()?;
     m.add_class::<election::Election>()?;
     m.add_class::<election::Leadership>()?;
     m.add_class::<queue::Queue>()?;

@@ -44,6 +44,31 @@ def zk_identity(node: str) -> str:
 
 SENTINELS = os.environ.get("AEROGUARD_SENTINELS", "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381").split(",")
 
+_AUTHORITY = []
+
+
+def election_authority():
+    """The election authority the members' Redis clients ask (their own logins may not write elections), started
+    once for the test run as the services' authority user; `None` when the services run without logins."""
+    if not _AUTHORITY:
+        import aeroguard
+
+        login = services_credential("AEROGUARD_REDIS_AUTHORITY", "")
+        _AUTHORITY.append(
+            aeroguard.ElectionAuthority(
+                members=sorted(MEMBERS),
+                instance=f"pytest-{os.getpid()}",
+                sentinels=SENTINELS,
+                session_timeout=2.0,
+                redis_auth=login,
+                sentinel_auth=SENTINEL_AUTH,
+                redis_ca=REDIS_CA,
+            )
+            if login and MEMBERS
+            else None
+        )
+    return _AUTHORITY[0]
+
 
 @pytest.fixture
 def unique():

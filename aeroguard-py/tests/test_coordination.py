@@ -7,7 +7,7 @@ import time
 import pytest
 
 import aeroguard
-from conftest import MEMBERS, REDIS_AUTH, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS, ZK_SASL, zk_identity
+from conftest import MEMBERS, REDIS_AUTH, election_authority, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS, ZK_SASL, zk_identity
 
 
 def connect(backend, node):
@@ -34,6 +34,8 @@ def connect(backend, node):
         redis_auth=own or REDIS_AUTH,
         sentinel_auth=SENTINEL_AUTH,
         redis_ca=REDIS_CA,
+        # A member's own login may not write elections: the authority the tests run does it.
+        election_authority=own is not None and election_authority() is not None,
     )
 
 
@@ -366,3 +368,22 @@ def test_zookeeper_round_ignores_a_node_answering_under_another_login(unique):
             t.join()
         for r in regs:
             r.close()
+
+
+def test_a_members_own_redis_login_elects_only_through_the_authority(unique):
+    """A member's own login may not write elections: alone it cannot even connect (it would raise the failover
+    epoch); asking the election authority, it campaigns, and the authority counts what it ran."""
+    authority = election_authority()
+    assert authority is not None, "the services give members their own logins"
+    own = f"r1:{MEMBERS['r1']}"
+    common = dict(sentinels=SENTINELS, session_timeout=2.0, sentinel_auth=SENTINEL_AUTH, redis_ca=REDIS_CA)
+    with pytest.raises(aeroguard.AccessDeniedError):
+        aeroguard.Client("redis", node="r1", redis_auth=own, **common)
+    served = authority.served
+    with aeroguard.Client("redis", node="r1", redis_auth=own, election_authority=True, **common) as r1:
+        lead = r1.election(unique("authority")).campaign(timeout=5)
+        assert lead.is_trusted()
+        lead.resign()
+    assert authority.served >= served + 3, "join, campaign and departure ran through the authority"
+    with pytest.raises(ValueError):
+        aeroguard.ElectionAuthority(members=["bad id"], sentinels=SENTINELS)

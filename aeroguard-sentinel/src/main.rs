@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aeroguard_consensus::deployment::Backend;
 use aeroguard_consensus::history::{HistoryStore, MemoryHistory};
 use aeroguard_sentinel::{
     ApiKeys, Grants, Limits, Role, Sentinel, SentinelOptions, key_line, new_key, router, serve,
@@ -101,10 +102,15 @@ async fn options(settings: &Settings) -> Result<SentinelOptions, Refusal> {
         return Err(Refusal(format!("--train-rows {}: {e}", settings.train_rows), 2));
     }
     if let Some(backend) = settings.cluster {
-        let cluster = backend
-            .connect("sentinel-service", Duration::from_secs(4))
-            .await
-            .map_err(|e| Refusal(format!("the cluster's {backend} (for grants): {e}"), 1))?;
+        let connected = match backend {
+            // Read-only, as the service's own user: not with the cluster's write credential.
+            Backend::Redis => aeroguard_sentinel::history::redis_grants()
+                .await
+                .map(|c| c as Arc<dyn aeroguard_consensus::Coordinator>),
+            Backend::ZooKeeper => backend.connect("sentinel-service", Duration::from_secs(4)).await,
+        };
+        let cluster =
+            connected.map_err(|e| Refusal(format!("the cluster's {backend} (for grants): {e}"), 1))?;
         options = options.with_grants(Grants::new(cluster, &settings.election));
     }
     Ok(options)

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aeroguard_core::NodeId;
@@ -41,7 +41,7 @@ struct Counts {
 /// only read those election keys. Run one or more per deployment, each with a distinct `instance` name.
 ///
 /// ```no_run
-/// # async fn run() -> aeroguard_consensus::Result<()> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use aeroguard_consensus::redis::{RedisCredentials, RedisElectionAuthority, RedisOptions};
 /// let options = RedisOptions::sentinel(&["127.0.0.1:26379"], "aeroguard")
 ///     .with_credentials(RedisCredentials::parse("authority:secret")?);
@@ -54,8 +54,9 @@ struct Counts {
 #[derive(Debug)]
 pub struct RedisElectionAuthority {
     coordinator: Arc<RedisCoordinator>,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
     counts: Arc<Counts>,
+    stop: Arc<AtomicBool>,
 }
 
 impl RedisElectionAuthority {
@@ -83,14 +84,22 @@ impl RedisElectionAuthority {
         let counts = Arc::new(Counts::default());
         let session = coordinator.session.clone();
         let span = tracing::info_span!("election authority", %instance);
+        let stop = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(tracing::Instrument::instrument(
-            serve(session, instance.to_string(), members, counts.clone()),
+            serve(
+                session,
+                instance.to_string(),
+                members,
+                counts.clone(),
+                stop.clone(),
+            ),
             span,
         ));
         Ok(RedisElectionAuthority {
             coordinator,
-            task,
+            task: Some(task),
             counts,
+            stop,
         })
     }
 
@@ -104,16 +113,26 @@ impl RedisElectionAuthority {
         self.counts.refused.load(Ordering::Relaxed)
     }
 
-    /// Stops serving and closes the connection.
-    pub async fn close(self) {
-        self.task.abort();
+    /// Stops reading requests, answers those it has read (for up to a session timeout), and closes the
+    /// connection. Requests another authority should take are left to it.
+    pub async fn close(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(task) = self.task.take() {
+            let limit = self.coordinator.session.options.session.timeout;
+            let abort = task.abort_handle();
+            if tokio::time::timeout(limit, task).await.is_err() {
+                abort.abort();
+            }
+        }
         self.coordinator.close().await;
     }
 }
 
 impl Drop for RedisElectionAuthority {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -125,7 +144,13 @@ struct Request {
     fields: HashMap<String, redis::Value>,
 }
 
-async fn serve(session: Session, instance: String, members: Vec<NodeId>, counts: Arc<Counts>) {
+async fn serve(
+    session: Session,
+    instance: String,
+    members: Vec<NodeId>,
+    counts: Arc<Counts>,
+    stop: Arc<AtomicBool>,
+) {
     let prefix = session.options.prefix.clone();
     let streams: Vec<(String, String)> = members
         .iter()
@@ -135,10 +160,8 @@ async fn serve(session: Session, instance: String, members: Vec<NodeId>, counts:
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
     let block = (session.options.session.timeout / 4).max(Duration::from_millis(100));
     let mut groups = false;
-    loop {
-        if session.is_closed() {
-            return;
-        }
+    let mut reclaimed = tokio::time::Instant::now();
+    while !stop.load(Ordering::SeqCst) && !session.is_closed() {
         if !groups {
             groups = make_groups(&session, &streams).await.is_ok();
             if !groups {
@@ -146,7 +169,15 @@ async fn serve(session: Session, instance: String, members: Vec<NodeId>, counts:
                 continue;
             }
         }
-        let batch = match read(&session, &streams, &instance, block).await {
+        // Requests another authority read and never answered (it stopped or died with them).
+        let due = reclaimed.elapsed() >= session.options.operation_timeout;
+        let batch = if due {
+            reclaimed = tokio::time::Instant::now();
+            reclaim(&session, &streams, &instance).await
+        } else {
+            read(&session, &streams, &instance, block).await
+        };
+        let batch = match batch {
             Ok(b) => b,
             Err(e) => {
                 // A failover may have lost the groups with the streams: make them again.
@@ -156,6 +187,9 @@ async fn serve(session: Session, instance: String, members: Vec<NodeId>, counts:
                 continue;
             }
         };
+        if batch.is_empty() {
+            continue;
+        }
         let Ok(now) = server_ms(&session).await else {
             continue;
         };
@@ -181,6 +215,10 @@ async fn serve(session: Session, instance: String, members: Vec<NodeId>, counts:
             }
         }
     }
+    // Answer what was read before stopping.
+    let _all = permits
+        .acquire_many(u32::try_from(IN_FLIGHT).unwrap_or(u32::MAX))
+        .await;
 }
 
 /// The consumer group on every member's stream (made with the stream; one that exists is kept).
@@ -248,6 +286,34 @@ async fn read(
             operation: OP,
         }),
     }
+}
+
+/// Requests idle longer than an operation timeout in another consumer's hands, taken over by this one.
+async fn reclaim(session: &Session, streams: &[(String, String)], instance: &str) -> Result<Batch> {
+    let idle = u64::try_from(session.options.operation_timeout.as_millis()).unwrap_or(u64::MAX);
+    let mut out = Vec::new();
+    for (stream, _) in streams {
+        let key = stream.clone();
+        let claimed: redis::streams::StreamAutoClaimReply = session
+            .run("authority reclaim", |mut c| async move {
+                redis::cmd("XAUTOCLAIM")
+                    .arg(&key)
+                    .arg(GROUP)
+                    .arg(instance)
+                    .arg(idle)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(IN_FLIGHT)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if !claimed.claimed.is_empty() {
+            let entries = claimed.claimed.into_iter().map(|e| (e.id, e.map)).collect();
+            out.push((stream.clone(), entries));
+        }
+    }
+    Ok(out)
 }
 
 /// The server's clock in milliseconds.

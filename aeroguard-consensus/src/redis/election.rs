@@ -237,15 +237,32 @@ impl Election for RedisElection {
     async fn campaign(&self) -> Result<Leadership> {
         const OP: &str = "campaign";
         let (_, epoch) = self.session.session_now(OP)?;
-        let member = self.join().await?;
+        let ended = self.session.session_ended(epoch);
+        tokio::pin!(ended);
+        // A join lost on the way (a failover, or an election authority that stopped with the request) leaves at
+        // most a candidate that nobody renews, which leaves the queue after the session timeout: join again.
+        let member = loop {
+            let joined = tokio::select! {
+                r = self.join() => r,
+                e = &mut ended => return Err(e),
+            };
+            match joined {
+                Ok(member) => break member,
+                Err(e) if e.is_retryable() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        e = &mut ended => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let mut guard = Candidacy {
             session: self.session.clone(),
             keys: self.keys.clone(),
             member,
             armed: true,
         };
-        let ended = self.session.session_ended(epoch);
-        tokio::pin!(ended);
         let mut witness = None;
         let (token, sent) = loop {
             let step = tokio::select! {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aeroguard_consensus::redis::{RedisCredentials, RedisOptions, RedisTls};
+use aeroguard_consensus::redis::{RedisCredentials, RedisElectionAuthority, RedisOptions, RedisTls};
 
 use super::{services_credential, services_credential_opt};
 
@@ -30,12 +30,52 @@ pub fn options() -> RedisOptions {
 }
 
 /// `options` logged in as node `node`'s own Redis user when it has one (it alone writes its inbox slots; the
-/// library's user only reads them).
+/// library's user only reads them). That user may not write elections: it asks the election authority this
+/// test process runs ([`ensure_authority`]).
 pub fn as_member(node: &str, options: RedisOptions) -> RedisOptions {
     match super::member_credential(node) {
-        Some(c) => options.with_credentials(RedisCredentials::parse(&c).unwrap()),
+        Some(c) => {
+            ensure_authority();
+            options
+                .with_credentials(RedisCredentials::parse(&c).unwrap())
+                .with_election_authority()
+        }
         None => options,
     }
+}
+
+/// Starts, once per test process, an election authority for every member login of the services, as their
+/// authority user, on a thread and runtime of its own (each test's runtime ends with the test).
+pub fn ensure_authority() {
+    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    STARTED.get_or_init(|| {
+        let members: Vec<aeroguard_core::NodeId> = services_credential("AEROGUARD_MEMBERS")
+            .split_whitespace()
+            .filter_map(|m| m.split_once(':').and_then(|(n, _)| n.parse().ok()))
+            .collect();
+        let options = self::options().with_credentials(credentials("AEROGUARD_REDIS_AUTHORITY"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let instance = format!("test-authority-{}", std::process::id()).parse().unwrap();
+                match RedisElectionAuthority::start(instance, options, members).await {
+                    Ok(authority) => {
+                        tx.send(Ok(())).unwrap();
+                        // Serves until the test process ends.
+                        std::future::pending::<()>().await;
+                        drop(authority);
+                    }
+                    Err(e) => tx.send(Err(e.to_string())).unwrap(),
+                }
+            });
+        });
+        rx.recv().unwrap().expect("the election authority starts");
+    });
 }
 
 /// Sentinel options without any credentials (with TLS when the services run it).

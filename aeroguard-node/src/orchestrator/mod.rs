@@ -252,6 +252,15 @@ fn shift_clock(command: &mut std::process::Command, offset_ms: i64) -> Result<()
 pub async fn run_cluster(options: ClusterOptions, progress: impl Fn(Progress<'_>)) -> Result<Summary> {
     let plan = options.plan.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    // Nodes with logins of their own may not write Redis elections: an authority does it for them.
+    let authority = match options.backend {
+        Where::Redis => {
+            let names: Vec<String> = (0..plan.nodes).map(Plan::node_name).collect();
+            let instance = format!("authority-{}", std::process::id());
+            aeroguard_consensus::deployment::election_authority(&instance, &names, options.session).await?
+        }
+        _ => None,
+    };
     let (observer, history, mut nodes) = match options.backend {
         Where::Memory => start_tasks(&options, &tx)?,
         Where::ZooKeeper => start_processes(&options, Backend::ZooKeeper, &tx).await?,
@@ -269,6 +278,9 @@ pub async fn run_cluster(options: ClusterOptions, progress: impl Fn(Progress<'_>
     let events = outcome?;
     let summary = Summary::build(&plan, options.retention, &*history, events).await;
     observer.close().await;
+    if let Some(a) = authority {
+        a.close().await;
+    }
     // The run's outboxes (their nodes are stopped; anything left in them is in the summary's figures).
     let _ = std::fs::remove_dir_all(plan.outbox_dir().join(&plan.run));
     summary

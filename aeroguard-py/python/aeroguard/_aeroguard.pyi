@@ -38,6 +38,7 @@ __all__ = [
     "Integrity",
     "History",
     "Client",
+    "ElectionAuthority",
     "Election",
     "Leadership",
     "Queue",
@@ -406,6 +407,29 @@ class RoundFollower:
     def submit(self, value: str) -> None: ...
 
 @final
+class ElectionAuthority:
+    def __new__(
+        cls,
+        *,
+        members: List[str],
+        instance: str = "authority-1",
+        url: Optional[str] = None,
+        sentinels: Optional[List[str]] = None,
+        master: str = "aeroguard",
+        session_timeout: float = 4.0,
+        redis_auth: Optional[str] = None,
+        sentinel_auth: Optional[str] = None,
+        redis_ca: Optional[str] = None,
+    ) -> ElectionAuthority: ...
+    @property
+    def served(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> ElectionAuthority: ...
+    def __exit__(self, _t: Any, _v: Any, _tb: Any) -> bool: ...
+
+@final
 class Client:
     def __new__(
         cls,
@@ -424,6 +448,7 @@ class Client:
         redis_auth: Optional[str] = None,
         sentinel_auth: Optional[str] = None,
         redis_ca: Optional[str] = None,
+        election_authority: bool = False,
     ) -> Client: ...
     @property
     def node(self) -> str: ...

@@ -1,0 +1,129 @@
+//! The Redis election authority for Python: members whose own logins may not write elections
+//! (`Client(..., election_authority=True)`) ask it, and it runs their election writes as them.
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+
+use crate::runtime::{block, seconds};
+use aeroguard_consensus::redis::{RedisCredentials, RedisElectionAuthority, RedisOptions, RedisTls};
+
+/// Redis options from the keyword arguments `Client` and `ElectionAuthority` share.
+#[allow(clippy::too_many_arguments)]
+pub fn redis_options(
+    url: Option<String>,
+    sentinels: Option<Vec<String>>,
+    master: &str,
+    session: std::time::Duration,
+    redis_auth: Option<String>,
+    sentinel_auth: Option<String>,
+    redis_ca: Option<String>,
+) -> crate::errors::Result<RedisOptions> {
+    let mut options = match (url, sentinels) {
+        (Some(u), None) => RedisOptions::direct(u),
+        (None, Some(s)) => {
+            let refs: Vec<&str> = s.iter().map(String::as_str).collect();
+            RedisOptions::sentinel(&refs, master)
+        }
+        (None, None) => RedisOptions::direct("redis://127.0.0.1:6379"),
+        (Some(_), Some(_)) => {
+            return Err(crate::errors::value_error("give url or sentinels, not both"));
+        }
+    }
+    .with_session_timeout(session);
+    if let Some(c) = redis_auth {
+        options = options.with_credentials(RedisCredentials::parse(&c)?);
+    }
+    if let Some(path) = redis_ca {
+        options = options.with_tls(RedisTls::from_ca_file(path)?);
+    }
+    if let Some(c) = sentinel_auth {
+        options = options.with_sentinel_credentials(RedisCredentials::parse(&c)?);
+    }
+    Ok(options)
+}
+
+/// Serves the Redis election writes of `members` until closed. Use it as a context manager.
+#[pyclass(module = "aeroguard")]
+pub struct ElectionAuthority {
+    inner: Mutex<Option<RedisElectionAuthority>>,
+}
+
+#[pymethods]
+impl ElectionAuthority {
+    /// `instance` names this authority (distinct per running one); `members`, the nodes it serves; the rest as
+    /// `Client`'s Redis arguments, `redis_auth` being the authority's own login.
+    #[new]
+    #[pyo3(signature = (*, members, instance = "authority-1", url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, redis_auth = None, sentinel_auth = None, redis_ca = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        members: Vec<String>,
+        instance: &str,
+        url: Option<String>,
+        sentinels: Option<Vec<String>>,
+        master: &str,
+        session_timeout: f64,
+        redis_auth: Option<String>,
+        sentinel_auth: Option<String>,
+        redis_ca: Option<String>,
+    ) -> crate::errors::Result<Self> {
+        let session = seconds("session_timeout", session_timeout)?;
+        let options = redis_options(
+            url,
+            sentinels,
+            master,
+            session,
+            redis_auth,
+            sentinel_auth,
+            redis_ca,
+        )?;
+        let node = |n: &str| {
+            n.parse()
+                .map_err(|e: aeroguard_core::Error| crate::errors::value_error(format!("{n:?}: {e}")))
+        };
+        let instance = node(instance)?;
+        let members = members
+            .iter()
+            .map(|m| node(m))
+            .collect::<crate::errors::Result<Vec<_>>>()?;
+        let authority = block(py, RedisElectionAuthority::start(instance, options, members))??;
+        Ok(ElectionAuthority {
+            inner: Mutex::new(Some(authority)),
+        })
+    }
+
+    /// Requests answered so far (refusals included).
+    #[getter]
+    fn served(&self) -> u64 {
+        self.inner
+            .lock()
+            .as_ref()
+            .map_or(0, RedisElectionAuthority::served)
+    }
+
+    /// Requests refused so far.
+    #[getter]
+    fn refused(&self) -> u64 {
+        self.inner
+            .lock()
+            .as_ref()
+            .map_or(0, RedisElectionAuthority::refused)
+    }
+
+    /// Stops serving (again: nothing).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(authority) = self.inner.lock().take() else {
+            return Ok(());
+        };
+        block(py, authority.close())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(&self, py: Python<'_>, _t: Py<PyAny>, _v: Py<PyAny>, _tb: Py<PyAny>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+}
