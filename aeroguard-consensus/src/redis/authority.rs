@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use super::ballot::{self, Call, GROUP};
 use super::election::Keys;
+use super::requests::{Request, make_groups, read, reclaim, server_ms};
 use super::{BACKEND, RedisCoordinator, RedisOptions, Session};
 use crate::{Coordinator, Error, Result};
 
@@ -136,14 +137,6 @@ impl Drop for RedisElectionAuthority {
     }
 }
 
-/// One request as read: the member's node, its stream, the entry's id and fields.
-struct Request {
-    node: String,
-    stream: String,
-    id: String,
-    fields: HashMap<String, redis::Value>,
-}
-
 async fn serve(
     session: Session,
     instance: String,
@@ -221,111 +214,6 @@ async fn serve(
         .await;
 }
 
-/// The consumer group on every member's stream (made with the stream; one that exists is kept).
-async fn make_groups(session: &Session, streams: &[(String, String)]) -> Result<()> {
-    for (stream, _) in streams {
-        let key = stream.clone();
-        let made = session
-            .run("authority groups", |mut c| async move {
-                redis::cmd("XGROUP")
-                    .arg("CREATE")
-                    .arg(&key)
-                    .arg(GROUP)
-                    .arg("$")
-                    .arg("MKSTREAM")
-                    .query_async::<()>(&mut c)
-                    .await
-            })
-            .await;
-        match made {
-            Ok(()) => {}
-            Err(e) if e.to_string().contains("BUSYGROUP") => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-type Batch = Vec<(String, Vec<(String, HashMap<String, redis::Value>)>)>;
-
-/// New requests on any member's stream, waiting up to `block`.
-async fn read(
-    session: &Session,
-    streams: &[(String, String)],
-    instance: &str,
-    block: Duration,
-) -> Result<Batch> {
-    const OP: &str = "authority read";
-    let mut conn = session.pool.dedicated(OP).await?;
-    let options = redis::streams::StreamReadOptions::default()
-        .group(GROUP, instance)
-        .count(IN_FLIGHT)
-        .block(usize::try_from(block.as_millis()).unwrap_or(1).max(1));
-    let mut cmd = redis::cmd("XREADGROUP");
-    cmd.arg(&options).arg("STREAMS");
-    for (stream, _) in streams {
-        cmd.arg(stream);
-    }
-    for _ in streams {
-        cmd.arg(">");
-    }
-    let reply = cmd.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
-    match tokio::time::timeout(session.pool.blocking_limit(block), reply).await {
-        Ok(Ok(reply)) => {
-            session.pool.give_back(conn);
-            Ok(reply
-                .map(|r| r.keys)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|k| (k.key, k.ids.into_iter().map(|e| (e.id, e.map)).collect()))
-                .collect())
-        }
-        Ok(Err(e)) => Err(session.pool.fail(e, OP)),
-        Err(_) => Err(Error::ConnectionLoss {
-            backend: BACKEND,
-            operation: OP,
-        }),
-    }
-}
-
-/// Requests idle longer than an operation timeout in another consumer's hands, taken over by this one.
-async fn reclaim(session: &Session, streams: &[(String, String)], instance: &str) -> Result<Batch> {
-    let idle = u64::try_from(session.options.operation_timeout.as_millis()).unwrap_or(u64::MAX);
-    let mut out = Vec::new();
-    for (stream, _) in streams {
-        let key = stream.clone();
-        let claimed: redis::streams::StreamAutoClaimReply = session
-            .run("authority reclaim", |mut c| async move {
-                redis::cmd("XAUTOCLAIM")
-                    .arg(&key)
-                    .arg(GROUP)
-                    .arg(instance)
-                    .arg(idle)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(IN_FLIGHT)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        if !claimed.claimed.is_empty() {
-            let entries = claimed.claimed.into_iter().map(|e| (e.id, e.map)).collect();
-            out.push((stream.clone(), entries));
-        }
-    }
-    Ok(out)
-}
-
-/// The server's clock in milliseconds.
-async fn server_ms(session: &Session) -> Result<u64> {
-    let (secs, micros): (u64, u64) = session
-        .run("authority clock", |mut c| async move {
-            redis::cmd("TIME").query_async(&mut c).await
-        })
-        .await?;
-    Ok(secs * 1000 + micros / 1000)
-}
-
 /// Runs one request and answers it; a request older than a session timeout is dropped unanswered (its
 /// member has given up waiting and asks again).
 async fn handle(session: &Session, request: Request, now_ms: u64, counts: &Counts) {
@@ -384,16 +272,6 @@ async fn handle(session: &Session, request: Request, now_ms: u64, counts: &Count
         })
         .await;
     crate::error::best_effort("remove an election request", done);
-}
-
-impl Request {
-    /// A field's text ('' when absent or not text).
-    fn field(&self, name: &str) -> String {
-        self.fields
-            .get(name)
-            .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok())
-            .unwrap_or_default()
-    }
 }
 
 /// The request's call, checked, run as its node.

@@ -63,6 +63,7 @@ mod options;
 mod queue;
 mod rebase;
 mod registry;
+mod requests;
 mod scripts;
 mod session;
 mod tenure;
