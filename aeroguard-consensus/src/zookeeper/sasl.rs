@@ -74,8 +74,8 @@ impl ZkAuth {
     /// Adds a SASL login to digest credentials: the login opens the session (an ensemble may list who may
     /// log in), and the digest credentials still name the cluster, the node and the observers in ACLs. An
     /// ensemble that gives sessions to SASL logins only (`enforce.auth.schemes=sasl`) is not yet workable
-    /// with this client: it pings before a reconnect's SASL exchange has finished, and the server then ends
-    /// the session (SECURITY.md).
+    /// with this client: on a reconnect it restores the session's watches before the SASL login has finished,
+    /// and the server then ends the session (SECURITY.md).
     ///
     /// ```
     /// use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkSasl};
