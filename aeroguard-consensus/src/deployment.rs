@@ -93,7 +93,12 @@ pub fn zk_auth() -> Result<Option<ZkAuth>> {
     if credential.is_empty() {
         return Ok(None);
     }
-    Ok(Some(ZkAuth::member(ZkDigest::parse(&credential)?)))
+    let auth = ZkAuth::member(ZkDigest::parse(&credential)?);
+    let sasl = services_credential("AEROGUARD_ZK_SASL").unwrap_or_default();
+    if sasl.is_empty() {
+        return Ok(Some(auth));
+    }
+    Ok(Some(auth.with_sasl(crate::zookeeper::ZkSasl::parse(&sasl)?)))
 }
 
 /// Node `node`'s own login in `logins` (the form of the test services' `AEROGUARD_MEMBERS`: space-separated
