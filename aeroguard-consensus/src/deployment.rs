@@ -86,7 +86,8 @@ pub fn services_credential(name: &str) -> Result<String> {
     }
 }
 
-/// The cluster's ZooKeeper credentials for the test services (`AEROGUARD_ZK_AUTH`, `user:password`);
+/// The cluster's ZooKeeper credentials for the test services (`AEROGUARD_ZK_AUTH`, `user:password`), with
+/// the shared SASL login that opens a session (`AEROGUARD_ZK_SASL`: the ensemble admits SASL logins only);
 /// `None` when they run without authentication (the credential is empty).
 pub fn zk_auth() -> Result<Option<ZkAuth>> {
     let credential = services_credential("AEROGUARD_ZK_AUTH")?;
@@ -117,7 +118,7 @@ pub fn login_in(logins: &str, node: &str) -> Option<String> {
 }
 
 /// Node `node`'s own login among the test services' `AEROGUARD_MEMBERS` ([`login_in`]), if it has one: its
-/// ZooKeeper digest credential and its Redis ACL user, which alone writes its inbox slots.
+/// ZooKeeper SASL login and its Redis ACL user, which alone write its candidacies and inbox slots.
 pub fn member_login(node: &str) -> Option<String> {
     login_in(&member_logins(), node)
 }
@@ -127,18 +128,23 @@ fn member_logins() -> String {
     services_credential("AEROGUARD_MEMBERS").unwrap_or_default()
 }
 
-/// ZooKeeper credentials for node `node`: the cluster's ([`zk_auth`]), its own login ([`member_login`]),
-/// and the roster of every member login, so a leader counts round answers from those identities only.
+/// ZooKeeper credentials for node `node`: the cluster's ([`zk_auth`]); its own SASL login
+/// ([`member_login`]), which owns its candidacies and inbox slots ([`ZkAuth::with_own_sasl`]); and the roster
+/// of every member login, so candidates and round answers count from those identities only. A node without a
+/// login of its own gets the cluster's credentials alone (no roster: it checks nothing against one).
 pub fn zk_member_auth(node: &str) -> Result<Option<ZkAuth>> {
     let Some(mut auth) = zk_auth()? else {
         return Ok(None);
     };
+    if member_login(node).is_none() {
+        return Ok(Some(auth));
+    }
     for login in member_logins().split_whitespace() {
-        let digest = ZkDigest::parse(login)?;
-        if digest.user() == node {
-            auth = auth.with_node(digest.clone());
+        let own = crate::zookeeper::ZkSasl::parse(login)?;
+        if own.user() == node {
+            auth = auth.with_own_sasl(own.clone());
         }
-        auth = auth.with_member(digest.user(), ZkIdentity::of(&digest));
+        auth = auth.with_member(own.user(), ZkIdentity::sasl(own.user())?);
     }
     Ok(Some(auth))
 }

@@ -40,10 +40,10 @@ fn answered(r: &RoundResult<f64>) -> Vec<(&str, f64)> {
 
 #[cfg(feature = "zookeeper")]
 mod zookeeper {
-    use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkOptions};
+    use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkOptions};
     use zookeeper_client as zk;
 
-    use super::support::zk::{cluster, cluster_credential, hosts, member, own};
+    use super::support::zk::{cluster, cluster_credential, hosts, member, own_login, raw_as};
     use super::*;
 
     async fn connect(node: &str, root: &str, auth: ZkAuth) -> Arc<dyn Coordinator> {
@@ -64,7 +64,8 @@ mod zookeeper {
         let options = RoundOptions::new("pump", "sensors", Duration::from_millis(1_500), Quorum::All);
         let (tx, mut errors) = tokio::sync::mpsc::unbounded_channel();
         let lead = connect("lead", &root, member("lead")).await;
-        let mallory = || ZkAuth::member(cluster()).with_node(ZkDigest::new("mallory", "m-secret").unwrap());
+        // Mallory is member f1, answering for n2 and n3 under its own login.
+        let mallory = || ZkAuth::member(cluster()).with_own_sasl(own_login("f1"));
         let _r1 = answer(
             connect("n1", &root, member("n1")).await,
             &options,
@@ -83,25 +84,20 @@ mod zookeeper {
         let mut watch = RoundFollower::<f64>::new(n3, &options).await.unwrap();
         let forge = tokio::spawn(async move {
             let r = watch.next_round().await.unwrap();
-            let raw = zk::Client::connector()
-                .with_session_timeout(Duration::from_secs(4))
-                .with_auth("digest", cluster_credential().as_bytes())
-                .with_auth("digest", b"mallory:m-secret")
-                .connect(&hosts())
-                .await
-                .unwrap();
+            let raw = raw_as(&own_login("f1"), &[&cluster_credential()]).await;
             let slot = format!("{root}/inbox/round-pump/n3");
-            let id = ZkDigest::new("mallory", "m-secret").unwrap().id();
-            let mine = [zk::Acl::new(zk::Permission::ALL, zk::AuthId::new("digest", &id))];
+            let mine = [zk::Acl::new(zk::Permission::ALL, zk::AuthId::new("sasl", "f1"))];
             let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&mine));
+            // The inbox's folder as the library makes it (members create, nobody deletes).
             let dir = [zk::Acl::new(
-                zk::Permission::ALL,
+                zk::Permission::READ | zk::Permission::CREATE,
                 zk::AuthId::new("digest", &cluster().id()),
             )];
             let dir_opts = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&dir));
-            raw.mkdir(&format!("{root}/inbox/round-pump"), &dir_opts)
-                .await
-                .unwrap();
+            match raw.mkdir(&format!("{root}/inbox/round-pump"), &dir_opts).await {
+                Ok(()) | Err(zk::Error::NodeExists) => {}
+                Err(e) => panic!("{e}"),
+            }
             raw.create(&slot, b"", &opts).await.unwrap();
             let body = serde_json::json!({
                 "round": r.round, "token": r.token, "opened_at": r.opened_at, "node": "n3", "value": 1e9,
@@ -110,13 +106,9 @@ mod zookeeper {
                 .await
                 .unwrap();
             // Now make the slot look like one n3 made: its ACL, as the library sets it.
-            let n3_id = own("n3").id();
             let theirs = [
-                zk::Acl::new(zk::Permission::ALL, zk::AuthId::new("digest", &n3_id)),
-                zk::Acl::new(
-                    zk::Permission::READ | zk::Permission::ADMIN,
-                    zk::AuthId::new("digest", &cluster().id()),
-                ),
+                zk::Acl::new(zk::Permission::ALL, zk::AuthId::new("sasl", "n3")),
+                zk::Acl::new(zk::Permission::READ, zk::AuthId::new("digest", &cluster().id())),
             ];
             raw.set_acl(&slot, &theirs, None).await.unwrap();
         });
@@ -131,7 +123,7 @@ mod zookeeper {
         assert!(!r.reached_quorum);
         let unattested: Vec<&str> = r.unattested.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(unattested, ["n2", "n3"], "{r:?}");
-        assert!(r.unattested[0].1.contains("digest:mallory:"), "{r:?}");
+        assert!(r.unattested[0].1.contains("sasl:f1"), "{r:?}");
         assert!(r.unattested[1].1.contains("ACL was changed"), "{r:?}");
         assert!(
             errors.try_recv().is_err(),

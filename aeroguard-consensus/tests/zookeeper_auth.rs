@@ -1,6 +1,6 @@
-//! Authentication and ACLs on the ensemble of `scripts/services start` (which enforces authentication): a
-//! client without credentials, an outsider with the wrong ones, a member touching another's znodes and a
-//! read-only observer each get a typed error, and nothing changes.
+//! Authentication and ACLs on the ensemble of `scripts/services start` (which admits SASL logins only): a
+//! client without credentials, a stranger with credentials of its own making, an outsider with the wrong ones,
+//! a member touching another's znodes and a read-only observer each get a typed error, and nothing changes.
 #![cfg(all(feature = "zookeeper", feature = "live-services"))]
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,7 +11,7 @@ use aeroguard_consensus::{Coordinator, Error, Expect};
 use zookeeper_client as zk;
 
 mod support;
-use support::zk::{cluster, cluster_credential, hosts, member, own_password};
+use support::zk::{cluster, cluster_credential, digest_member, gate, hosts, member, own_login, raw_as};
 
 /// A root of its own per test, so the tests run side by side.
 fn root() -> String {
@@ -36,14 +36,9 @@ async fn connect(node: &str, root: &str, auth: ZkAuth) -> std::sync::Arc<ZkCoord
         .unwrap()
 }
 
-/// A raw client with `credentials` (`user:password`).
+/// A raw client with the shared SASL login and the digest `credentials` (`user:password`).
 async fn raw(credentials: &str) -> zk::Client {
-    zk::Client::connector()
-        .with_session_timeout(Duration::from_secs(4))
-        .with_auth("digest", credentials.as_bytes())
-        .connect(&hosts())
-        .await
-        .unwrap()
+    raw_as(&gate(), &[credentials]).await
 }
 
 fn outsider() -> ZkDigest {
@@ -75,11 +70,11 @@ async fn scene() -> Scene {
         .unwrap();
     let admin = raw(&cluster_credential()).await;
     let children = admin
-        .list_children(&format!("{root}/elections/pump"))
+        .list_children(&format!("{root}/elections/pump/n1"))
         .await
         .unwrap();
     assert_eq!(children.len(), 1, "{children:?}");
-    let candidate = format!("{root}/elections/pump/{}", children[0]);
+    let candidate = format!("{root}/elections/pump/n1/{}", children[0]);
     Scene {
         root,
         lead,
@@ -170,9 +165,26 @@ async fn a_client_without_credentials_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn an_outsider_is_forbidden_and_changes_nothing() {
     let scene = scene().await;
+    // Without a SASL login, no session at all; with the shared one, nothing of the cluster's.
     let err = ZkCoordinator::connect(
         "n9".parse().unwrap(),
         options(&scene.root, ZkAuth::member(outsider())),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unauthorized {
+                backend: "zookeeper",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = ZkCoordinator::connect(
+        "n9".parse().unwrap(),
+        options(&scene.root, ZkAuth::member(outsider()).with_sasl(gate())),
     )
     .await
     .unwrap_err();
@@ -201,36 +213,152 @@ async fn an_outsider_is_forbidden_and_changes_nothing() {
     scene.unchanged().await;
 }
 
+/// With its own login and the cluster credential, and nothing else, a member changes nothing of another's:
+/// not who holds the election (delete, rewrite, re-ACL or out-queue the leader's candidate, squat or forge a
+/// folder for another roster node), not the token, not another member's registration or inbox answer.
 #[tokio::test]
 async fn a_member_cannot_rewrite_another_members_znodes() {
+    use aeroguard_consensus::Slot;
     let scene = scene().await;
-    let n2 = connect("n2", &scene.root, member("n2")).await;
+    let root = &scene.root;
+    let n2 = connect("n2", root, member("n2")).await;
     let reg = scene
         .leader
         .registry()
         .register("sensors", serde_json::json!({"unit": "bar"}))
         .await
         .unwrap();
-    // n2 holds the cluster credential and its own, not n1's.
-    let client = zk::Client::connector()
-        .with_auth("digest", cluster_credential().as_bytes())
-        .with_auth("digest", format!("n2:{}", own_password("n2")).as_bytes())
-        .connect(&hosts())
+    scene
+        .leader
+        .inbox("answers")
+        .unwrap()
+        .post(b"4.0".to_vec())
         .await
         .unwrap();
-    let r = client
-        .set_data(
-            &format!("{}/services/sensors/n1", scene.root),
-            b"{\"unit\":\"psi\"}",
-            None,
-        )
-        .await;
-    assert!(matches!(r, Err(zk::Error::NoAuth)), "{r:?}");
-    let r = client.set_data(&scene.candidate, b"n2", None).await;
-    assert!(matches!(r, Err(zk::Error::NoAuth)), "{r:?}");
+    let token = scene.lead.token();
+    // n2 holds the cluster credential and its own login, not n1's.
+    let client = raw_as(&own_login("n2"), &[&cluster_credential()]).await;
+    let no = |what: &str, r: Result<(), zk::Error>| {
+        assert!(matches!(r, Err(zk::Error::NoAuth)), "{what}: {r:?}");
+    };
+    no(
+        "rewrite n1's registration",
+        client
+            .set_data(
+                &format!("{root}/services/sensors/n1"),
+                b"{\"unit\":\"psi\"}",
+                None,
+            )
+            .await
+            .map(drop),
+    );
+    no(
+        "rewrite n1's candidate",
+        client.set_data(&scene.candidate, b"n2", None).await.map(drop),
+    );
+    no(
+        "delete n1's candidate",
+        client.delete(&scene.candidate, None).await,
+    );
+    let (acls, _) = client.get_acl(&scene.candidate).await.unwrap();
+    no(
+        "re-ACL n1's candidate",
+        client.set_acl(&scene.candidate, &acls, None).await.map(drop),
+    );
+    let folder = format!("{root}/elections/pump/n1");
+    let (acls, _) = client.get_acl(&folder).await.unwrap();
+    no(
+        "re-ACL n1's folder",
+        client.set_acl(&folder, &acls, None).await.map(drop),
+    );
+    let ephemeral = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+    no(
+        "queue in n1's folder",
+        client
+            .create(&format!("{folder}/n1~"), b"n1", &ephemeral)
+            .await
+            .map(drop),
+    );
+    no("delete n1's folder", client.delete(&folder, None).await);
+    let dir = format!("{root}/elections/pump");
+    let (acls, _) = client.get_acl(&dir).await.unwrap();
+    no(
+        "re-ACL the election",
+        client.set_acl(&dir, &acls, None).await.map(drop),
+    );
+    let slot = format!("{root}/inbox/answers/n1");
+    no(
+        "rewrite n1's answer",
+        client.set_data(&slot, b"1e9", None).await.map(drop),
+    );
+    no("delete n1's answer", client.delete(&slot, None).await);
+    let (acls, _) = client.get_acl(&slot).await.unwrap();
+    no(
+        "re-ACL n1's answer",
+        client.set_acl(&slot, &acls, None).await.map(drop),
+    );
+
+    // Folders for roster nodes that have none yet: one open to anyone, one n3's but with n2 beside it; a
+    // candidate in each sorts before nobody and counts for nobody.
+    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    client.create(&format!("{dir}/n3"), b"", &open).await.unwrap();
+    let shared = [
+        zk::Acl::new(zk::Permission::ALL, zk::AuthId::new("sasl", "lead")),
+        zk::Acl::new(zk::Permission::ALL, zk::AuthId::new("sasl", "n2")),
+    ];
+    let shared = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&shared));
+    client.create(&format!("{dir}/lead"), b"", &shared).await.unwrap();
+    for forged in ["n3", "lead"] {
+        client
+            .create(
+                &format!("{dir}/{forged}/{forged}~"),
+                forged.as_bytes(),
+                &ephemeral,
+            )
+            .await
+            .unwrap();
+    }
+    // n2 campaigning in its own folder waits its turn.
+    let waiting = tokio::time::timeout(
+        Duration::from_millis(500),
+        n2.election("pump").unwrap().campaign(),
+    )
+    .await;
+    assert!(waiting.is_err(), "n2 took the election from a live leader");
+    let election = n2.election("pump").unwrap();
+    let grant = election.grant().await.unwrap().unwrap();
+    assert_eq!((grant.node.as_str(), grant.token), ("n1", token));
+    let contenders: Vec<String> = election
+        .contenders()
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        contenders,
+        ["n1"],
+        "only n1's candidate counts (n2's left with its campaign)"
+    );
+    // The node whose folder was squatted is told why it cannot campaign.
+    let n3 = connect("n3", root, member("n3")).await;
+    let err = n3.election("pump").unwrap().campaign().await.unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("an administrator must delete it"),
+        "{err}"
+    );
+
     let members = n2.registry().instances("sensors").await.unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].payload, serde_json::json!({"unit": "bar"}));
+    let read = n2
+        .inbox("answers")
+        .unwrap()
+        .read(&"n1".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(&read, Slot::Posted(v) if v == b"4.0"), "{read:?}");
     drop(reg);
     scene.unchanged().await;
 }
@@ -251,7 +379,7 @@ async fn an_observer_reads_everything_and_writes_nothing() {
         .await
         .unwrap();
 
-    let ro = connect("dash", &root, ZkAuth::observer(dashboard)).await;
+    let ro = connect("dash", &root, ZkAuth::observer(dashboard).with_sasl(gate())).await;
     assert_eq!(
         ro.election("pump")
             .unwrap()
@@ -299,7 +427,7 @@ async fn a_root_anyone_may_write_is_refused() {
 }
 
 /// A member that logs in with SASL (DIGEST-MD5, a user of the ensemble's JAAS section): its znodes name
-/// `sasl:<user>`, a digest outsider gets nothing, and a wrong SASL password is refused at connect.
+/// `sasl:<user>`, another login gets nothing, and a wrong SASL password is refused at connect.
 #[cfg(feature = "zookeeper-sasl")]
 #[tokio::test]
 async fn a_sasl_member_works_and_a_wrong_sasl_password_is_refused() {
@@ -340,7 +468,12 @@ async fn a_sasl_member_works_and_a_wrong_sasl_password_is_refused() {
             .all(|a| a.scheme() == "sasl" && a.id() == login.user()),
         "{acls:?}"
     );
-    let outsider = raw(&format!("{}:wrong-password", cluster().user())).await;
+    // Another SASL login (and a wrong digest) reads nothing of this cluster's.
+    let outsider = raw_as(
+        &own_login("f0"),
+        &[&format!("{}:wrong-password", cluster().user())],
+    )
+    .await;
     assert!(matches!(
         outsider.get_data(&format!("{root}/config/limits")).await,
         Err(zk::Error::NoAuth)
@@ -364,10 +497,10 @@ fn four_letter(port: u16, word: &str) -> String {
     out
 }
 
-/// A stranger without credentials, or with a SASL login the servers do not list, gets no session. A digest
-/// identity of its own making gets one (ZooKeeper's digest scheme accepts any), and with it reads nothing of
-/// the cluster and cannot create under `/`, change `/`'s ACL or join. Four-letter words beyond health checks
-/// are not served.
+/// A stranger without credentials, with a SASL login the servers do not list, or with a digest identity of its
+/// own making (ZooKeeper's digest scheme accepts any) gets no session: the servers admit SASL logins only. One
+/// that holds the shared login but not the cluster's credential reads nothing of the cluster and cannot create
+/// under `/`, change `/`'s ACL or join. Four-letter words beyond health checks are not served.
 #[tokio::test]
 async fn a_stranger_reads_nothing_and_the_root_is_read_only() {
     let unlisted = zk::Client::connector()
@@ -376,11 +509,28 @@ async fn a_stranger_reads_nothing_and_the_root_is_read_only() {
         .connect(&hosts())
         .await;
     assert!(unlisted.is_err(), "an unlisted SASL login got a session");
+    let self_made = zk::Client::connector()
+        .with_session_timeout(Duration::from_secs(4))
+        .with_auth("digest", b"mallory:made-up")
+        .connect(&hosts())
+        .await;
+    assert!(self_made.is_err(), "a self-made digest identity got a session");
     let scene = scene().await;
     let mallory = ZkAuth::member(ZkDigest::new("mallory", "made-up").unwrap());
     let err = ZkCoordinator::connect(
         "n9".parse().unwrap(),
-        ZkOptions::new(hosts()).with_root(root()).with_auth(mallory),
+        ZkOptions::new(hosts())
+            .with_root(root())
+            .with_auth(mallory.clone()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+    let err = ZkCoordinator::connect(
+        "n9".parse().unwrap(),
+        ZkOptions::new(hosts())
+            .with_root(root())
+            .with_auth(mallory.with_sasl(gate())),
     )
     .await
     .unwrap_err();
@@ -412,15 +562,16 @@ async fn a_stranger_reads_nothing_and_the_root_is_read_only() {
     assert_eq!(four_letter(2181, "ruok"), "imok");
 }
 
-/// A holder of the cluster credential (which administers inbox slots) bumps a node's slot ACL version with
-/// no-op `setAcl` calls: readers stop vouching for the slot, and the node's next post makes it again, so its
-/// answers count again.
+/// With digest node identities, a holder of the cluster credential (which then administers inbox slots, to
+/// see their full ACLs) bumps a node's slot ACL version with no-op `setAcl` calls: readers stop vouching for the
+/// slot, and the node's next post makes it again, so its answers count again. (With SASL identities of the
+/// nodes' own nobody else administers a slot: `a_member_cannot_rewrite_another_members_znodes`.)
 #[tokio::test]
 async fn a_slot_whose_acl_was_touched_is_made_again_by_its_node() {
     use aeroguard_consensus::Slot;
     let root = root();
-    let n1 = connect("n1", &root, member("n1")).await;
-    let lead = connect("lead", &root, member("lead")).await;
+    let n1 = connect("n1", &root, digest_member("n1")).await;
+    let lead = connect("lead", &root, digest_member("lead")).await;
     let inbox = n1.inbox("answers").unwrap();
     let reader = lead.inbox("answers").unwrap();
     let node: aeroguard_core::NodeId = "n1".parse().unwrap();
@@ -442,24 +593,35 @@ async fn a_slot_whose_acl_was_touched_is_made_again_by_its_node() {
     assert!(matches!(&read, Slot::Posted(v) if v == b"5.0"), "{read:?}");
 }
 
-/// Candidates a holder of the cluster credential makes by hand do not hold or take an election: a persistent
-/// one named to sort first (`aaa~0000000000`, which would outlive every session), one with a made-up sequence
-/// (`zz~-1`), and an ephemeral one named to sort first but made after the leader's (it waits its turn).
+/// Candidates another member (n2, with its own login and the cluster credential) makes by hand do not hold or
+/// take an election: in its own folder, a persistent one (which would outlive every session) and one with a
+/// made-up sequence (`n2~-1`); folders of names outside the roster; and an ephemeral candidate made after the
+/// leader's waits its turn.
 #[tokio::test]
 async fn forged_candidates_neither_hold_nor_take_an_election() {
     let root = root();
     let n1 = connect("n1", &root, member("n1")).await;
-    let first = n1.election("pump").unwrap().campaign().await.unwrap();
+    let n2 = connect("n2", &root, member("n2")).await;
+    let first = n2.election("pump").unwrap().campaign().await.unwrap();
     first.resign().await.unwrap();
     let dir = format!("{root}/elections/pump");
-    let mallory = raw(&cluster_credential()).await;
+    let mallory = raw_as(&own_login("n2"), &[&cluster_credential()]).await;
     let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-    for name in ["aaa~0000000000", "zz~-1"] {
+    for name in ["n2/n2~0000000000", "n2/n2~-1"] {
         mallory
             .create(&format!("{dir}/{name}"), b"forged", &persistent)
             .await
             .unwrap();
     }
+    let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    mallory
+        .create(&format!("{dir}/aaa"), b"", &persistent)
+        .await
+        .unwrap();
+    mallory
+        .create(&format!("{dir}/aaa/aaa~0000000000"), b"forged", &ephemeral)
+        .await
+        .unwrap();
     let election = n1.election("pump").unwrap();
     let lead = tokio::time::timeout(Duration::from_secs(10), election.campaign())
         .await
@@ -467,9 +629,8 @@ async fn forged_candidates_neither_hold_nor_take_an_election() {
         .unwrap();
     assert_eq!(election.leader().await.unwrap().unwrap().as_str(), "n1");
 
-    let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
     mallory
-        .create(&format!("{dir}/aab~0000000000"), b"forged", &ephemeral)
+        .create(&format!("{dir}/n2/n2~0000000001"), b"forged", &ephemeral)
         .await
         .unwrap();
     let grant = election.grant().await.unwrap().unwrap();
@@ -481,6 +642,6 @@ async fn forged_candidates_neither_hold_nor_take_an_election() {
         .iter()
         .map(|n| n.as_str().to_string())
         .collect();
-    assert_eq!(contenders, ["n1", "aab"]);
+    assert_eq!(contenders, ["n1", "n2"]);
     assert!(lead.ensure().is_ok());
 }

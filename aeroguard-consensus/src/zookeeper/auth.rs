@@ -5,7 +5,6 @@ use std::fmt;
 
 use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
-use zookeeper_client as zk;
 
 use super::identity::{ZkIdentity, is_digest_id};
 use crate::{Error, Result};
@@ -94,13 +93,16 @@ impl fmt::Debug for ZkDigest {
 ///
 /// | znodes | cluster identity | this node's identity | observers | anyone else |
 /// |---|---|---|---|---|
-/// | root and recipe parents (`elections/<name>`, `services/<svc>`, `config`, `queues/<name>/...`) | read, write, create, delete, admin | (as cluster) | read | nothing |
-/// | a node's own: election candidates, registrations, queue claims | read | all | read | nothing |
+/// | root and recipe parents (`services/<svc>`, `config`, `queues/<name>/...`) | read, write, create, delete, admin | (as cluster) | read | nothing |
+/// | parents of what members own (`elections/<name>`, `inbox/<name>`), with the node's own identity | read, create | (as cluster) | read | nothing |
+/// | a node's own: its election folder and candidates, registrations, queue claims | read | all | read | nothing |
+/// | a node's inbox slots | read (and admin with a digest identity) | all | read | nothing |
 /// | shared values: config keys, queue items | read, write, delete, admin | (as cluster) | read | nothing |
 ///
-/// ZooKeeper decides a delete by the *parent's* ACL, so every holder of the cluster credential may delete a
-/// candidate or registration (a leader must be able to clean up after a crashed one); nobody else can, and
-/// only the node itself can rewrite its own znodes.
+/// ZooKeeper decides a delete by the *parent's* ACL. Under recipe parents every holder of the cluster
+/// credential may delete (a registration of a crashed node, a claimed item); under the parents of what members
+/// own nobody may, so with a node identity of its own (best a SASL login, [`ZkAuth::with_own_sasl`]) no other
+/// member can withdraw its candidacy or its answer, and only the node itself can rewrite its own znodes.
 ///
 /// ```
 /// use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkOptions};
@@ -131,6 +133,11 @@ pub struct ZkAuth {
     /// `sasl:<user>` is the cluster's.
     #[cfg(feature = "zookeeper-sasl")]
     pub sasl: Option<super::sasl::ZkSasl>,
+    /// Whether the SASL login is this node's own ([`ZkAuth::with_own_sasl`]): its identity `sasl:<user>`,
+    /// not a digest, then owns the node's znodes, and since ZooKeeper shows SASL ids to every reader, the
+    /// cluster needs no ADMIN on them and gets none.
+    #[cfg(feature = "zookeeper-sasl")]
+    pub sasl_is_own: bool,
     /// The roster: each member node's own identity. A reader counts a node's [inbox](crate::Inbox) slot (a
     /// round submission) only when that identity is the slot's one writer; a node not listed here is never
     /// counted. Set with [`ZkAuth::with_member`].
@@ -193,17 +200,29 @@ impl ZkAuth {
         self.cluster_id().is_none()
     }
 
-    /// The cluster identity's ACL scheme and id: the digest credential's, else the SASL login's.
-    fn cluster_id(&self) -> Option<(&'static str, String)> {
+    /// The cluster identity's ACL scheme and id: the digest credential's, else the SASL login's (unless that
+    /// is the node's own).
+    pub(crate) fn cluster_id(&self) -> Option<(&'static str, String)> {
         if let Some(c) = &self.cluster {
             return Some(("digest", c.id()));
         }
         // An observer's SASL login only opens its session.
         #[cfg(feature = "zookeeper-sasl")]
-        if let (Some(s), None) = (&self.sasl, &self.observer) {
+        if let (Some(s), None, false) = (&self.sasl, &self.observer, self.sasl_is_own) {
             return Some(("sasl", s.user().to_string()));
         }
         None
+    }
+
+    /// This node's own identity's ACL scheme and id, when it has one apart from the cluster's: its own SASL
+    /// login's, else its digest credential's.
+    pub(crate) fn node_id(&self) -> Option<(&'static str, String)> {
+        #[cfg(feature = "zookeeper-sasl")]
+        if let (Some(s), true) = (&self.sasl, self.sasl_is_own) {
+            return Some(("sasl", s.user().to_string()));
+        }
+        let own = ("digest", self.node.as_ref()?.id());
+        (Some(own.clone()) != self.cluster_id()).then_some(own)
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -235,123 +254,6 @@ impl ZkAuth {
     }
 }
 
-/// The three ACLs a client creates znodes with, computed once per coordinator.
-#[derive(Debug, Clone)]
-pub(crate) struct AclSet {
-    /// Root and recipe parents.
-    pub parent: Vec<zk::Acl>,
-    /// This node's own ephemeral znodes.
-    pub own: Vec<zk::Acl>,
-    /// Config values and queue items.
-    pub shared: Vec<zk::Acl>,
-    /// This node's inbox slots: it alone writes; the cluster reads and administers them (ZooKeeper shows a
-    /// digest ACL's hash only to an administrator, and a reader must compare it with the roster's; any ACL
-    /// change shows in the slot's `aversion`, which readers require to be 0).
-    pub slot: Vec<zk::Acl>,
-}
-
-/// What an ACL kind is for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum AclKind {
-    Parent,
-    Own,
-    Shared,
-    Slot,
-}
-
-impl AclSet {
-    /// Without authentication: everything open to anyone (ZooKeeper's `world:anyone`, all permissions).
-    pub fn open() -> Self {
-        let all = vec![zk::Acl::new(zk::Permission::ALL, zk::AuthId::anyone())];
-        AclSet {
-            parent: all.clone(),
-            own: all.clone(),
-            shared: all.clone(),
-            slot: all,
-        }
-    }
-
-    pub fn for_auth(auth: &ZkAuth) -> Self {
-        let digest = |id: &str, perm| zk::Acl::new(perm, zk::AuthId::new("digest", id));
-        let Some((scheme, cluster_id)) = auth.cluster_id() else {
-            // An observer creates nothing (the cluster's ACLs refuse it); should it try, the request still
-            // names a valid ACL, so the refusal is the permission's (`Forbidden`), not a malformed request.
-            let own: Vec<zk::Acl> = auth
-                .observer
-                .iter()
-                .map(|o| digest(&o.id(), zk::Permission::READ))
-                .collect();
-            return AclSet {
-                parent: own.clone(),
-                own: own.clone(),
-                shared: own.clone(),
-                slot: own,
-            };
-        };
-        let cluster = |perm| zk::Acl::new(perm, zk::AuthId::new(scheme, &cluster_id));
-        let read = zk::Permission::READ;
-        let observers: Vec<zk::Acl> = auth.observers.iter().map(|o| digest(o, read)).collect();
-        let with_observers = |mut acls: Vec<zk::Acl>| {
-            acls.extend(observers.iter().cloned());
-            acls
-        };
-        let (own, slot) = match &auth.node {
-            Some(node) if (scheme, node.id()) != ("digest", cluster_id.clone()) => (
-                vec![digest(&node.id(), zk::Permission::ALL), cluster(read)],
-                vec![
-                    digest(&node.id(), zk::Permission::ALL),
-                    cluster(read | zk::Permission::ADMIN),
-                ],
-            ),
-            _ => (
-                vec![cluster(zk::Permission::ALL)],
-                vec![cluster(zk::Permission::ALL)],
-            ),
-        };
-        AclSet {
-            parent: with_observers(vec![cluster(zk::Permission::ALL)]),
-            own: with_observers(own),
-            slot: with_observers(slot),
-            shared: with_observers(vec![cluster(
-                zk::Permission::READ | zk::Permission::WRITE | zk::Permission::DELETE | zk::Permission::ADMIN,
-            )]),
-        }
-    }
-
-    pub fn get(&self, kind: AclKind) -> zk::Acls<'_> {
-        zk::Acls::new(match kind {
-            AclKind::Parent => &self.parent,
-            AclKind::Own => &self.own,
-            AclKind::Shared => &self.shared,
-            AclKind::Slot => &self.slot,
-        })
-    }
-}
-
-/// Refuses a root whose ACL lets anyone write: with authentication on, a root that someone created open (or
-/// squatted) would let anyone delete what the cluster builds under it.
-pub(crate) fn check_root_acl(root: &str, acls: &[zk::Acl]) -> Result<()> {
-    let risky = [
-        zk::Permission::WRITE,
-        zk::Permission::CREATE,
-        zk::Permission::DELETE,
-        zk::Permission::ADMIN,
-    ];
-    for acl in acls {
-        if acl.scheme() == "world" && risky.iter().any(|p| acl.permission().has(*p)) {
-            return Err(Error::Forbidden {
-                backend: super::BACKEND,
-                operation: "check root ACL",
-                reason: format!(
-                    "{root} lets world:anyone {}; delete it or set its ACL to the cluster's (setAcl)",
-                    acl.permission()
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,41 +262,5 @@ mod tests {
     fn ids_match_zookeepers_generate_digest() {
         // org.apache.zookeeper.server.auth.DigestAuthenticationProvider.generateDigest("super:test")
         assert_eq!(id_of("super", "test"), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
-    }
-
-    #[test]
-    fn own_znodes_are_writable_by_the_node_alone() {
-        let auth =
-            ZkAuth::member(ZkDigest::new("c", "p").unwrap()).with_node(ZkDigest::new("n1", "q").unwrap());
-        let set = AclSet::for_auth(&auth);
-        let n1 = ZkDigest::new("n1", "q").unwrap().id();
-        let writers: Vec<&str> = set
-            .own
-            .iter()
-            .filter(|a| a.permission().has(zk::Permission::WRITE))
-            .map(|a| a.id())
-            .collect();
-        assert_eq!(writers, vec![n1.as_str()]);
-        assert!(set.parent.iter().all(|a| a.scheme() == "digest"));
-    }
-
-    #[test]
-    fn an_open_root_is_refused() {
-        let open = AclSet::open().parent;
-        assert!(matches!(
-            check_root_acl("/r", &open),
-            Err(Error::Forbidden { .. })
-        ));
-        let read_only = vec![zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone())];
-        assert!(check_root_acl("/r", &read_only).is_ok());
-    }
-
-    #[test]
-    fn observer_ids_are_checked() {
-        let bad = ZkAuth::member(ZkDigest::new("c", "p").unwrap()).with_observer("dashboard");
-        assert!(bad.validate().is_err());
-        let good = ZkAuth::member(ZkDigest::new("c", "p").unwrap())
-            .with_observer(&ZkDigest::new("ro", "x").unwrap().id());
-        assert!(good.validate().is_ok());
     }
 }

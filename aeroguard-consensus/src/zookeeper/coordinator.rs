@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use zookeeper_client as zk;
 
 use super::connect::{close_session, connect_client, supervise};
-use super::{BACKEND, Session, ZkOptions, ZkSession, auth, lease, zk_err};
+use super::{BACKEND, Session, ZkOptions, ZkSession, acls, lease, zk_err};
 use crate::{Coordinator, Result, SessionState, SessionStatus};
 
 /// One node's session with a ZooKeeper ensemble.
@@ -49,7 +49,7 @@ impl ZkCoordinator {
         }
         if session.options.auth.is_some() {
             match client.get_acl(&root).await {
-                Ok((acls, _)) => auth::check_root_acl(&root, &acls)?,
+                Ok((acls, _)) => acls::check_root_acl(&root, &acls)?,
                 Err(zk::Error::NoNode) => {}
                 Err(e) => return Err(zk_err(e, "check root ACL")),
             }

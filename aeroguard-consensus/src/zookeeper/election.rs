@@ -1,10 +1,12 @@
-//! Election on ZooKeeper: ephemeral sequential candidates; each watches only its predecessor.
+//! Election on ZooKeeper: ephemeral sequential candidates, each in a folder of its node's own, ordered by
+//! creation; each watches only its predecessor.
 
 use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use zookeeper_client as zk;
 
-use super::{AclKind, Session, zk_err};
+use super::identity::vouch;
+use super::{AclKind, Session, ZkAuth, zk_err};
 use crate::election::Tenure;
 use crate::{Election, Error, FencingToken, Leadership, LossReason, Result};
 
@@ -14,6 +16,9 @@ pub(crate) struct ZkElection {
     name: String,
     dir: String,
 }
+
+/// A candidate that counts: its creation zxid, its node and its path.
+type Candidate = (i64, String, String);
 
 impl ZkElection {
     pub fn new(session: Session, name: &str) -> Self {
@@ -25,35 +30,69 @@ impl ZkElection {
         }
     }
 
-    /// The candidates that count, as (creation zxid, node, znode name), oldest first: children named
-    /// `<node>~<10 digits>` (what an ephemeral sequential create makes) that are ephemeral. They are ordered by
-    /// the zxid the servers gave their creation, not by the number in their name, so a znode named to sort
-    /// first (`zz~0000000000`, `zz~-1`) waits its turn, and a persistent one (which would outlive every
-    /// session and hold the election for good) does not count.
-    async fn candidates(&self, client: &zk::Client) -> Result<Vec<(i64, String, String)>> {
+    /// The roster this client checks candidates against, if it has one.
+    fn roster(&self) -> Option<&ZkAuth> {
+        self.session
+            .options
+            .auth
+            .as_ref()
+            .filter(|a| !a.members.is_empty())
+    }
+
+    /// The candidates that count, oldest first: in each node's folder `<node>` (which, with a roster, counts
+    /// only when the roster's identity for the node is the one that may create in it and its ACL never
+    /// changed), the children named `<node>~<10 digits>` (what an ephemeral sequential create makes) that are
+    /// ephemeral. They are ordered by the zxid the servers gave their creation, not by the number in their
+    /// name, so a znode named to sort first (`zz~0000000000`, `zz~-1`) waits its turn, and a persistent one
+    /// (which would outlive every session and hold the election for good) does not count.
+    async fn candidates(&self, client: &zk::Client) -> Result<Vec<Candidate>> {
         const OP: &str = "list candidates";
-        let children = match client.list_children(&self.dir).await {
+        let folders = match client.list_children(&self.dir).await {
             Ok(c) => c,
             Err(zk::Error::NoNode) => return Ok(Vec::new()),
             Err(e) => return Err(zk_err(e, OP)),
         };
-        let named: Vec<(String, String)> = children
-            .into_iter()
-            .filter_map(|name| {
-                let (node, seq) = name.rsplit_once('~')?;
-                let sequential = seq.len() == 10 && seq.bytes().all(|b| b.is_ascii_digit());
-                sequential.then(|| (node.to_string(), name.clone()))
+        // The reads go out together (the client sends each request when it is made) and are answered in order.
+        let pending: Vec<_> = folders
+            .iter()
+            .map(|node| {
+                let folder = format!("{}/{node}", self.dir);
+                (client.get_acl(&folder), client.list_children(&folder))
             })
             .collect();
-        // The reads go out together (the client sends each request when it is made) and are answered in order.
-        let pending: Vec<_> = named
-            .iter()
-            .map(|(_, name)| client.check_stat(&format!("{}/{name}", self.dir)))
-            .collect();
+        let mut named = Vec::new();
+        for (node, (acl, children)) in folders.iter().zip(pending) {
+            let (acls, stat) = match acl.await {
+                Ok(found) => found,
+                Err(zk::Error::NoNode | zk::Error::NoAuth) => continue,
+                Err(e) => return Err(zk_err(e, OP)),
+            };
+            let children = match children.await {
+                Ok(c) => c,
+                Err(zk::Error::NoNode | zk::Error::NoAuth) => continue,
+                Err(e) => return Err(zk_err(e, OP)),
+            };
+            if let Some(auth) = self.roster()
+                && let Some(why) = vouch(auth, node, &acls, &stat, zk::Permission::CREATE)
+            {
+                tracing::debug!(election = %self.name, %node, %why, "a candidate folder that does not count");
+                continue;
+            }
+            for name in children {
+                let sequential = name
+                    .strip_prefix(node.as_str())
+                    .and_then(|rest| rest.strip_prefix('~'))
+                    .is_some_and(|seq| seq.len() == 10 && seq.bytes().all(|b| b.is_ascii_digit()));
+                if sequential {
+                    named.push((node.clone(), format!("{}/{node}/{name}", self.dir)));
+                }
+            }
+        }
+        let pending: Vec<_> = named.iter().map(|(_, path)| client.check_stat(path)).collect();
         let mut out = Vec::with_capacity(named.len());
-        for ((node, name), stat) in named.into_iter().zip(pending) {
+        for ((node, path), stat) in named.into_iter().zip(pending) {
             match stat.await {
-                Ok(Some(stat)) if stat.ephemeral_owner != 0 => out.push((stat.czxid, node, name)),
+                Ok(Some(stat)) if stat.ephemeral_owner != 0 => out.push((stat.czxid, node, path)),
                 Ok(_) => {}
                 Err(e) => return Err(zk_err(e, OP)),
             }
@@ -141,18 +180,36 @@ impl Election for ZkElection {
 
     async fn campaign(&self) -> Result<Leadership> {
         const OP: &str = "campaign";
+        let node = self.session.node.as_str();
+        if let Some(auth) = self.roster()
+            && auth.identity_of(node).is_none()
+        {
+            return Err(Error::Forbidden {
+                backend: super::BACKEND,
+                operation: OP,
+                reason: format!(
+                    "{node} is not in this client's roster (ZkAuth::with_member), so its candidacy would never count"
+                ),
+            });
+        }
         let (client, epoch) = self.session.client(OP)?;
-        self.session.ensure_dir(&client, &self.dir).await?;
+        // The election's folder lets members create but (with node identities of their own) not delete; the
+        // node's folder in it is its own.
+        self.session
+            .ensure_dir_as(&client, &self.dir, AclKind::Guarded)
+            .await?;
+        let folder = format!("{}/{node}", self.dir);
+        self.session
+            .ensure_dir_as(&client, &folder, AclKind::Slot)
+            .await?;
         let opts = self
             .session
             .create_options(zk::CreateMode::EphemeralSequential, AclKind::Own);
-        let prefix = format!("{}/{}~", self.dir, self.session.node);
         let (stat, seq) = client
-            .create(&prefix, self.session.node.as_str().as_bytes(), &opts)
+            .create(&format!("{folder}/{node}~"), node.as_bytes(), &opts)
             .await
             .map_err(|e| zk_err(e, OP))?;
-        let me = format!("{}~{seq}", self.session.node);
-        let path = format!("{}/{me}", self.dir);
+        let path = format!("{folder}/{node}~{seq}");
         let mut guard = Candidacy {
             client: client.clone(),
             path: path.clone(),
@@ -160,15 +217,14 @@ impl Election for ZkElection {
         };
         loop {
             let all = self.candidates(&client).await?;
-            let Some(index) = all.iter().position(|c| c.2 == me) else {
+            let Some(index) = all.iter().position(|c| c.2 == path) else {
                 return Err(Error::SessionExpired { operation: OP });
             };
             if index == 0 {
                 break;
             }
             // Watch only the predecessor: one wake-up per departure, no herd.
-            let predecessor = format!("{}/{}", self.dir, all[index - 1].2);
-            match client.check_and_watch_stat(&predecessor).await {
+            match client.check_and_watch_stat(&all[index - 1].2).await {
                 Ok((None, _)) => continue,
                 Ok((Some(_), watcher)) => {
                     let event = tokio::select! {

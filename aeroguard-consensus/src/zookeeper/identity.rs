@@ -4,7 +4,7 @@ use std::fmt;
 
 use zookeeper_client as zk;
 
-use super::ZkDigest;
+use super::{ZkAuth, ZkDigest};
 use crate::{Error, Result};
 
 /// An identity as ZooKeeper's ACLs name it: a scheme and an id.
@@ -93,6 +93,45 @@ impl fmt::Display for ZkIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.scheme, self.id)
     }
+}
+
+/// Whether a znode's ACL and history let what it holds stand for `node`: `None` if so, else why not. The
+/// roster's identity for `node` must be the one identity `acls` grant `perm` (write for a slot, create for a
+/// folder), and the ACL must never have changed (`aversion` 0): whoever made the znode, only that identity can
+/// have written it (anyone else would have had to change the ACL first, which shows).
+pub(crate) fn vouch(
+    auth: &ZkAuth,
+    node: &str,
+    acls: &[zk::Acl],
+    stat: &zk::Stat,
+    perm: zk::Permission,
+) -> Option<String> {
+    let Some(identity) = auth.identity_of(node) else {
+        return Some(format!(
+            "{node} is not in this client's roster (ZkAuth::with_member), so nothing vouches for it"
+        ));
+    };
+    let writers: Vec<&zk::Acl> = acls.iter().filter(|a| a.permission().has(perm)).collect();
+    if writers.len() != 1 || !identity.matches(writers[0]) {
+        let named: Vec<String> = writers
+            .iter()
+            .map(|a| format!("{}:{}", a.scheme(), a.id()))
+            .collect();
+        // ZooKeeper shows a digest id as `user:x` to a client without ADMIN on the znode.
+        let hidden = if named.iter().any(|n| n.ends_with(":x")) {
+            " (this client may not see the full ACL: it lacks ADMIN there)"
+        } else {
+            ""
+        };
+        return Some(format!(
+            "[{}] may {perm} there, not {identity} alone{hidden}",
+            named.join(", ")
+        ));
+    }
+    if stat.aversion != 0 {
+        return Some("its ACL was changed after it was created".into());
+    }
+    None
 }
 
 pub(crate) fn is_digest_id(id: &str) -> bool {

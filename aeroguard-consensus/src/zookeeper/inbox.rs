@@ -1,18 +1,23 @@
 //! Inboxes on ZooKeeper: `inbox/<name>/<node>`, a persistent znode per member, created with the slot ACL (the
-//! node's identity alone writes it; the cluster reads and administers it) and written after creation.
+//! node's identity alone writes it; the cluster reads it, and administers it when the identity is a digest) and
+//! written after creation.
 //!
 //! A reader trusts a slot when the roster's identity for the node is its one writer, its ACL never changed
 //! (`aversion` 0), and its data was set after creation (`version` > 0): whoever created it, only that identity
 //! can have written the value (anyone else would have to change the ACL first, which shows). The ACL and the
 //! data are read as one view (read again if the znode changed in between). A node that finds its own slot's
-//! ACL changed (the cluster administers slots, so a holder of the cluster credential can bump `aversion` with a
-//! no-op `setAcl` and silence the node) makes the slot again. Anyone holding the cluster credential may delete
-//! a slot (ZooKeeper decides deletes by the parent's ACL), which loses an answer but forges none.
+//! ACL changed (with digest identities the cluster administers slots, so a holder of the cluster credential can
+//! bump `aversion` with a no-op `setAcl` and silence the node) makes the slot again. With digest identities
+//! anyone holding the cluster credential may also delete a slot (ZooKeeper decides deletes by the parent's ACL),
+//! which loses an answer but forges none. With SASL identities of the nodes' own
+//! ([`ZkAuth::with_own_sasl`](super::ZkAuth::with_own_sasl)) `inbox/<name>` lets the cluster create but not
+//! delete, and nobody but the node administers its slot: no other member can change or withdraw its answer.
 
 use aeroguard_core::NodeId;
 use async_trait::async_trait;
 use zookeeper_client as zk;
 
+use super::identity::vouch;
 use super::{AclKind, Session, zk_err};
 use crate::{Inbox, Result, Slot};
 
@@ -38,40 +43,6 @@ impl ZkInbox {
     fn slot(&self, node: &NodeId) -> String {
         format!("{}/{node}", self.dir())
     }
-
-    /// Whether the slot's ACL and history let its value stand for `node`: `None` if so, else why not.
-    fn vouch(&self, node: &NodeId, acls: &[zk::Acl], stat: &zk::Stat) -> Option<String> {
-        let auth = self.session.options.auth.as_ref()?;
-        let Some(identity) = auth.identity_of(node.as_str()) else {
-            return Some(format!(
-                "{node} is not in this client's roster (ZkAuth::with_member), so nothing vouches for its slot"
-            ));
-        };
-        let writers: Vec<&zk::Acl> = acls
-            .iter()
-            .filter(|a| a.permission().has(zk::Permission::WRITE))
-            .collect();
-        if writers.len() != 1 || !identity.matches(writers[0]) {
-            let named: Vec<String> = writers
-                .iter()
-                .map(|a| format!("{}:{}", a.scheme(), a.id()))
-                .collect();
-            // ZooKeeper shows a digest id as `user:x` to a client without ADMIN on the znode.
-            let hidden = if named.iter().any(|n| n.ends_with(":x")) {
-                " (this client may not see the slot's full ACL: it lacks ADMIN there)"
-            } else {
-                ""
-            };
-            return Some(format!(
-                "the slot is writable by [{}], not by {identity} alone{hidden}",
-                named.join(", ")
-            ));
-        }
-        if stat.aversion != 0 {
-            return Some("the slot's ACL was changed after it was created".into());
-        }
-        None
-    }
 }
 
 #[async_trait]
@@ -96,7 +67,9 @@ impl Inbox for ZkInbox {
                 }
                 Ok(_) => return Ok(()),
                 Err(zk::Error::NoNode) => {
-                    self.session.ensure_dir(&client, &self.dir()).await?;
+                    self.session
+                        .ensure_dir_as(&client, &self.dir(), AclKind::Guarded)
+                        .await?;
                     // Created empty, then written: a reader trusts only values set after creation.
                     let opts = self
                         .session
@@ -106,11 +79,22 @@ impl Inbox for ZkInbox {
                         Err(e) => return Err(zk_err(e, OP)),
                     }
                 }
-                // Someone else created this node's slot (squatting it): the cluster may delete it, once.
+                // Someone else created this node's slot (squatting it): the cluster may delete it, once, where
+                // the inbox's ACL lets it.
                 Err(zk::Error::NoAuth) if !cleared => {
                     cleared = true;
                     match client.delete(&path, None).await {
                         Ok(()) | Err(zk::Error::NoNode) => {}
+                        Err(zk::Error::NoAuth) => {
+                            return Err(crate::Error::Forbidden {
+                                backend: super::BACKEND,
+                                operation: OP,
+                                reason: format!(
+                                    "{path} was made by another identity, which alone may write it, and this node \
+                                     may not delete it: an administrator must"
+                                ),
+                            });
+                        }
                         Err(e) => return Err(zk_err(e, OP)),
                     }
                 }
@@ -161,9 +145,14 @@ impl Inbox for ZkInbox {
         if stat.version == 0 {
             return Ok(Slot::Empty);
         }
-        Ok(match self.vouch(node, &acls, &acl_stat) {
-            None => Slot::Posted(data),
-            Some(why) => Slot::Unattested(why),
-        })
+        let Some(auth) = self.session.options.auth.as_ref() else {
+            return Ok(Slot::Posted(data));
+        };
+        Ok(
+            match vouch(auth, node.as_str(), &acls, &acl_stat, zk::Permission::WRITE) {
+                None => Slot::Posted(data),
+                Some(why) => Slot::Unattested(format!("the slot: {why}")),
+            },
+        )
     }
 }

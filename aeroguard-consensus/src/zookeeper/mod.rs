@@ -4,7 +4,7 @@
 //!
 //! | recipe | znodes |
 //! |---|---|
-//! | election | `elections/<name>/<node>~<seq>`: ephemeral sequential; the lowest sequence leads, each candidate watches only its predecessor; the token is the node's `czxid`, which strictly increases over all terms |
+//! | election | `elections/<name>/<node>/<node>~<seq>`: ephemeral sequential, in a folder of the node's own; the oldest candidate (lowest `czxid`) leads, each watches only its predecessor; the token is the leader's `czxid`, which strictly increases over all terms. With a roster, a folder counts only when the roster's identity for its node is its one writer |
 //! | registry | `services/<service>/<node>`: ephemeral, data = JSON payload |
 //! | config | `config/<key>`: persistent; version = znode data version + 1 |
 //! | inbox | `inbox/<name>/<node>`: persistent, the node's own ACL; see [`Inbox`](crate::Inbox) |
@@ -18,6 +18,7 @@
 //! [`close`](crate::Coordinator::close) (or on drop): the session is resumed on a second connection that is
 //! then dropped, which sends the close.
 
+mod acls;
 mod auth;
 mod config;
 mod connect;
@@ -34,7 +35,7 @@ mod registry;
 mod sasl;
 mod session;
 
-pub(crate) use auth::AclKind;
+pub(crate) use acls::AclKind;
 pub use auth::{ZkAuth, ZkDigest};
 pub use coordinator::ZkCoordinator;
 pub(crate) use errors::zk_err;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::ZkAuth;
-use super::auth;
+use super::acls;
 use crate::{Error, Result, SessionOptions};
 
 /// Connection parameters.
@@ -80,10 +80,10 @@ impl ZkOptions {
         self.session.validate()
     }
 
-    pub(super) fn acls(&self) -> auth::AclSet {
+    pub(super) fn acls(&self) -> acls::AclSet {
         match &self.auth {
-            Some(a) => auth::AclSet::for_auth(a),
-            None => auth::AclSet::open(),
+            Some(a) => acls::AclSet::for_auth(a),
+            None => acls::AclSet::open(),
         }
     }
 

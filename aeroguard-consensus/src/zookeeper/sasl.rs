@@ -71,11 +71,9 @@ impl ZkAuth {
         }
     }
 
-    /// Adds a SASL login to digest credentials: the login opens the session (an ensemble may list who may
-    /// log in), and the digest credentials still name the cluster, the node and the observers in ACLs. An
-    /// ensemble that gives sessions to SASL logins only (`enforce.auth.schemes=sasl`) is not yet workable
-    /// with this client: on a reconnect it restores the session's watches before the SASL login has finished,
-    /// and the server then ends the session (SECURITY.md).
+    /// Adds a SASL login to digest credentials: the login opens the session (an ensemble that admits SASL
+    /// logins only, `enforce.auth.schemes=sasl`, lists who may log in), and the digest credentials still name
+    /// the cluster, the node and the observers in ACLs.
     ///
     /// ```
     /// use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkSasl};
@@ -86,6 +84,29 @@ impl ZkAuth {
     /// ```
     pub fn with_sasl(mut self, login: ZkSasl) -> Self {
         self.sasl = Some(login);
+        self.sasl_is_own = false;
+        self
+    }
+
+    /// Adds this node's own SASL login: it opens the session, and its identity `sasl:<user>` owns the node's
+    /// znodes (in place of a digest node credential, [`ZkAuth::with_node`]). ZooKeeper shows SASL ids to every
+    /// reader, so the cluster needs no ADMIN on a node's slots and folders to check them against the roster,
+    /// and the parents of what members own (`elections/<name>`, `inbox/<name>`) let the cluster create but not
+    /// delete: no other member can withdraw this node's candidacy or answer. List the node in every member's
+    /// roster as [`ZkIdentity::sasl`](super::ZkIdentity::sasl).
+    ///
+    /// ```
+    /// use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkIdentity, ZkSasl};
+    /// let auth = ZkAuth::member(ZkDigest::new("aeroguard", "cluster-secret")?)
+    ///     .with_own_sasl(ZkSasl::new("n1", "n1-secret")?)
+    ///     .with_member("n1", ZkIdentity::sasl("n1")?)
+    ///     .with_member("n2", ZkIdentity::sasl("n2")?);
+    /// assert!(auth.sasl_is_own);
+    /// # Ok::<(), aeroguard_consensus::Error>(())
+    /// ```
+    pub fn with_own_sasl(mut self, login: ZkSasl) -> Self {
+        self.sasl = Some(login);
+        self.sasl_is_own = true;
         self
     }
 }

@@ -10,7 +10,7 @@ use parking_lot::RwLock;
 use tokio::sync::watch;
 use zookeeper_client as zk;
 
-use super::{AclKind, ZkOptions, auth, lease, zk_err};
+use super::{AclKind, ZkOptions, acls, lease, zk_err};
 use crate::election::LeaseClock;
 use crate::{Error, Result, SessionState, SessionStatus};
 
@@ -25,7 +25,7 @@ pub(crate) struct ZkSession {
     /// The current session's local deadline (see `lease`).
     pub(super) lease: RwLock<Arc<LeaseClock>>,
     /// The ACLs znodes are created with.
-    pub(super) acls: auth::AclSet,
+    pub(super) acls: acls::AclSet,
 }
 
 pub(crate) type Session = Arc<ZkSession>;
@@ -93,8 +93,20 @@ impl ZkSession {
     /// ZooKeeper checks a create against the parent's ACL before it looks for the node, so creating a parent
     /// that exists under a read-only one (`/` locked to the cluster) would be refused.
     pub async fn ensure_dir(&self, client: &zk::Client, path: &str) -> Result<()> {
+        self.ensure_dir_as(client, path, AclKind::Parent).await
+    }
+
+    /// [`ensure_dir`](Self::ensure_dir) with the last component made with the ACL of `kind`; a last component
+    /// that someone else made must not let anyone do more there than this client's ACL for it would.
+    pub async fn ensure_dir_as(&self, client: &zk::Client, path: &str, kind: AclKind) -> Result<()> {
         const OP: &str = "create directory";
-        if client
+        if kind != AclKind::Parent {
+            match client.get_acl(path).await {
+                Ok((found, _)) => return self.acls.check_found(kind, path, &found),
+                Err(zk::Error::NoNode) => {}
+                Err(e) => return Err(zk_err(e, OP)),
+            }
+        } else if client
             .check_stat(path)
             .await
             .map_err(|e| zk_err(e, OP))?
@@ -102,7 +114,7 @@ impl ZkSession {
         {
             return Ok(());
         }
-        let opts = self.create_options(zk::CreateMode::Persistent, AclKind::Parent);
+        let parent_opts = self.create_options(zk::CreateMode::Persistent, AclKind::Parent);
         // The deepest ancestor that exists, then each component below it.
         let ends: Vec<usize> = path
             .char_indices()
@@ -124,8 +136,20 @@ impl ZkSession {
             }
         }
         for end in &ends[first_missing..] {
+            let last = *end == path.len();
+            let opts = if last {
+                self.create_options(zk::CreateMode::Persistent, kind)
+            } else {
+                parent_opts.clone()
+            };
             match client.create(&path[..*end], b"", &opts).await {
-                Ok(_) | Err(zk::Error::NodeExists) => {}
+                Ok(_) => {}
+                // Made by someone else in between: checked as found.
+                Err(zk::Error::NodeExists) if last && kind != AclKind::Parent => {
+                    let (found, _) = client.get_acl(path).await.map_err(|e| zk_err(e, OP))?;
+                    self.acls.check_found(kind, path, &found)?;
+                }
+                Err(zk::Error::NodeExists) => {}
                 Err(e) => return Err(zk_err(e, OP)),
             }
         }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkIdentity, ZkOptions};
+use aeroguard_consensus::zookeeper::{ZkAuth, ZkDigest, ZkIdentity, ZkOptions, ZkSasl};
 
 use super::services_credential;
 
@@ -23,28 +23,78 @@ pub fn cluster() -> ZkDigest {
     ZkDigest::parse(&cluster_credential()).unwrap()
 }
 
-/// Node `node`'s own password (derived from the cluster's, for the tests).
-pub fn own_password(node: &str) -> String {
+/// Node `node`'s own credential (a digest derived from the cluster's password: the ensemble checks no digest,
+/// so this names an identity without logging anyone in).
+pub fn own(node: &str) -> ZkDigest {
     let secret = cluster_credential();
     let (_, password) = secret.split_once(':').unwrap();
-    format!("{node}-{}", &password[..8.min(password.len())])
+    ZkDigest::new(node, &format!("{node}-{}", &password[..8.min(password.len())])).unwrap()
 }
 
-/// Node `node`'s own credential.
-pub fn own(node: &str) -> ZkDigest {
-    ZkDigest::new(node, &own_password(node)).unwrap()
+/// The shared SASL login that opens a session (the ensemble admits SASL logins only).
+pub fn gate() -> ZkSasl {
+    ZkSasl::parse(&services_credential("AEROGUARD_ZK_SASL")).unwrap()
 }
 
-/// The node names the tests' rosters list (their own credentials are [`own`]).
+/// Node `node`'s own SASL login, from the services' `AEROGUARD_MEMBERS`.
+pub fn own_login(node: &str) -> ZkSasl {
+    let logins = services_credential("AEROGUARD_MEMBERS");
+    let login = aeroguard_consensus::deployment::login_in(&logins, node)
+        .unwrap_or_else(|| panic!("the services have no login for {node}"));
+    ZkSasl::parse(&login).unwrap()
+}
+
+/// The node names the tests' rosters list (their own logins are [`own_login`]).
 pub const ROSTER: [&str; 9] = ["a", "b", "c", "lead", "n1", "n2", "n3", "f0", "f1"];
 
-/// A member's auth: the cluster credential, its own, and the roster of [`ROSTER`].
+/// A member's auth. A node of [`ROSTER`]: the cluster credential, its own SASL login and the roster. Any other
+/// node (the conformance suite's `producer`, `reader`, ...): the cluster credential, a digest identity of its
+/// own ([`own`]) and the shared SASL login, with no roster.
 pub fn member(node: &str) -> ZkAuth {
-    ROSTER
+    if !ROSTER.contains(&node) {
+        return ZkAuth::member(cluster()).with_node(own(node)).with_sasl(gate());
+    }
+    ROSTER.iter().fold(
+        ZkAuth::member(cluster()).with_own_sasl(own_login(node)),
+        |auth, n| auth.with_member(n, ZkIdentity::sasl(n).unwrap()),
+    )
+}
+
+/// A member with a digest identity of its own ([`own`]) in place of a SASL login, and a roster of digest
+/// identities (for the inbox's digest mode).
+pub fn digest_member(node: &str) -> ZkAuth {
+    ROSTER.iter().fold(
+        ZkAuth::member(cluster()).with_node(own(node)).with_sasl(gate()),
+        |auth, n| auth.with_member(n, ZkIdentity::of(&own(n))),
+    )
+}
+
+/// A raw client that logs in with `login` and adds the digest `credentials` (`user:password`).
+pub async fn raw_as(login: &ZkSasl, credentials: &[&str]) -> zookeeper_client::Client {
+    let (user, password) = services_login(login);
+    let connector = zookeeper_client::Client::connector()
+        .with_session_timeout(Duration::from_secs(4))
+        .with_sasl(zookeeper_client::SaslOptions::digest_md5(user, password));
+    credentials
         .iter()
-        .fold(ZkAuth::member(cluster()).with_node(own(node)), |auth, n| {
-            auth.with_member(n, ZkIdentity::of(&own(n)))
+        .fold(connector, |c, credential| {
+            c.with_auth("digest", credential.as_bytes())
         })
+        .connect(&hosts())
+        .await
+        .unwrap()
+}
+
+/// The user and password of a login the services made.
+fn services_login(login: &ZkSasl) -> (String, String) {
+    let all = format!(
+        "{} {}",
+        services_credential("AEROGUARD_ZK_SASL"),
+        services_credential("AEROGUARD_MEMBERS")
+    );
+    let found = aeroguard_consensus::deployment::login_in(&all, login.user()).unwrap();
+    let (user, password) = found.split_once(':').unwrap();
+    (user.to_string(), password.to_string())
 }
 
 /// Options with `node`'s credentials and a 2 s session.
