@@ -645,3 +645,70 @@ async fn forged_candidates_neither_hold_nor_take_an_election() {
     assert_eq!(contenders, ["n1", "n2"]);
     assert!(lead.ensure().is_ok());
 }
+
+/// The ensemble's hard quotas hold: under `/aeroguard-quota-test` (20 znodes, 4 KiB, set by
+/// `scripts/services`) a member can neither make more znodes nor store more bytes than the quota, and is told
+/// why; without the quota it would fill the servers' heaps.
+#[tokio::test]
+async fn a_root_over_its_quota_refuses_more() {
+    let root = "/aeroguard-quota-test";
+    let n1 = connect("n1", root, member("n1")).await;
+    let config = n1.config();
+    let big = vec![b'x'; 5 * 1024];
+    let err = config
+        .set_raw(&format!("big-{}", std::process::id()), big, Expect::Any)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert!(err.to_string().contains("quota"), "{err}");
+    let mut refused = None;
+    for k in 0..40 {
+        if let Err(e) = config
+            .set_raw(
+                &format!("k{}-{k}", std::process::id()),
+                b"1".to_vec(),
+                Expect::Any,
+            )
+            .await
+        {
+            refused = Some(e);
+            break;
+        }
+    }
+    let err = refused.expect("40 more znodes fit under a 20-znode quota");
+    assert!(err.to_string().contains("QuotaExceeded"), "{err}");
+    let admin = raw(&cluster_credential()).await;
+    let stat = admin
+        .check_stat(&format!("{root}/config"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stat.num_children <= 20, "{stat:?}");
+}
+
+/// Not only the root: a recipe parent (`config`) that someone made open to anyone is refused where the client
+/// finds it, naming it, and nothing is written under it.
+#[tokio::test]
+async fn a_recipe_parent_anyone_may_write_is_refused() {
+    let root = root();
+    let n1 = connect("n1", &root, member("n1")).await;
+    let client = raw(&cluster_credential()).await;
+    let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    client
+        .create(&format!("{root}/config"), b"", &open)
+        .await
+        .unwrap();
+    let err = n1
+        .config()
+        .set_raw("limits", b"7".to_vec(), Expect::Absent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert!(err.to_string().contains(&format!("{root}/config")), "{err}");
+    let stat = client
+        .check_stat(&format!("{root}/config"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stat.num_children, 0);
+}

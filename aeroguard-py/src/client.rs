@@ -21,22 +21,34 @@ use crate::round::{RoundFollower, RoundLeader, round_options};
 use crate::runtime::{Callbacks, memory};
 use crate::watch::{Registration, Watch};
 
-/// The ZooKeeper options of [`Client::new`]: the digest credentials, the roster and the SASL login.
+/// The ZooKeeper credentials of [`Client::new`], as given.
+struct ZkLogins {
+    auth: Option<String>,
+    node_auth: Option<String>,
+    members: Option<std::collections::BTreeMap<String, String>>,
+    sasl: Option<String>,
+    node_sasl: Option<String>,
+}
+
+/// The ZooKeeper options of [`Client::new`]: the digest credentials, the roster and the SASL logins.
 fn zk_options(
     hosts: Option<String>,
     session: std::time::Duration,
-    zk_auth: Option<String>,
-    zk_node_auth: Option<String>,
-    zk_members: Option<std::collections::BTreeMap<String, String>>,
-    zk_sasl: Option<String>,
+    given: ZkLogins,
 ) -> crate::errors::Result<ZkOptions> {
     let hosts = hosts.unwrap_or_else(|| "127.0.0.1:2181".into());
     let options = ZkOptions::new(hosts).with_session_timeout(session);
-    let sasl = zk_sasl.as_deref().map(ZkSasl::parse).transpose()?;
-    let Some(credential) = zk_auth else {
-        if zk_node_auth.is_some() || zk_members.is_some() {
+    let sasl = given.sasl.as_deref().map(ZkSasl::parse).transpose()?;
+    let node_sasl = given.node_sasl.as_deref().map(ZkSasl::parse).transpose()?;
+    if node_sasl.is_some() && (sasl.is_some() || given.node_auth.is_some()) {
+        return Err(crate::errors::value_error(
+            "zk_node_sasl is this node's own login and identity: give it without zk_sasl and zk_node_auth",
+        ));
+    }
+    let Some(credential) = given.auth else {
+        if given.node_auth.is_some() || given.members.is_some() || node_sasl.is_some() {
             return Err(crate::errors::value_error(
-                "zk_node_auth and zk_members need zk_auth, the cluster's credential",
+                "zk_node_auth, zk_node_sasl and zk_members need zk_auth, the cluster's credential",
             ));
         }
         return Ok(match sasl {
@@ -45,15 +57,18 @@ fn zk_options(
         });
     };
     let mut auth = ZkAuth::member(ZkDigest::parse(&credential)?);
-    if let Some(own) = zk_node_auth {
+    if let Some(own) = given.node_auth {
         auth = auth.with_node(ZkDigest::parse(&own)?);
     }
-    for (member, identity) in zk_members.unwrap_or_default() {
+    for (member, identity) in given.members.unwrap_or_default() {
         let identity: ZkIdentity = identity.parse()?;
         auth = auth.with_member(&member, identity);
     }
     if let Some(login) = sasl {
         auth = auth.with_sasl(login);
+    }
+    if let Some(login) = node_sasl {
+        auth = auth.with_own_sasl(login);
     }
     Ok(options.with_auth(auth))
 }
@@ -70,13 +85,16 @@ pub struct Client {
 impl Client {
     /// `backend` is `"memory"` (shared by the clients of this process), `"zookeeper"` (`hosts`; `zk_auth`, the
     /// cluster's digest credential `user:password`; `zk_node_auth`, this node's own; `zk_members`, the roster
-    /// `{node: "digest:user:hash" | "sasl:user"}` whose identities alone count in rounds; `zk_sasl`, the SASL
-    /// login `user:password` that opens the session on an ensemble that gives sessions to SASL logins only) or `"redis"` (`url`, or `sentinels` and `master`;
+    /// `{node: "digest:user:hash" | "sasl:user"}` whose identities alone count in elections and rounds;
+    /// `zk_sasl`, a shared SASL login `user:password` that opens the session on an ensemble that admits SASL
+    /// logins only; `zk_node_sasl`, in its place, this node's own SASL login, whose identity `sasl:user` alone
+    /// writes its candidacies and answers, which no other member can then withdraw) or `"redis"` (`url`, or
+    /// `sentinels` and `master`;
     /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
     /// certificate (PEM) for TLS to servers and Sentinels; `election_authority`, for a login that may not write
     /// elections: an `ElectionAuthority` runs them).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None, election_authority = false))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, zk_node_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None, election_authority = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -91,6 +109,7 @@ impl Client {
         zk_node_auth: Option<String>,
         zk_members: Option<std::collections::BTreeMap<String, String>>,
         zk_sasl: Option<String>,
+        zk_node_sasl: Option<String>,
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
@@ -112,7 +131,14 @@ impl Client {
                 cluster.connect_with(id, options)?
             }
             "zookeeper" => {
-                let options = zk_options(hosts, session, zk_auth, zk_node_auth, zk_members, zk_sasl)?;
+                let logins = ZkLogins {
+                    auth: zk_auth,
+                    node_auth: zk_node_auth,
+                    members: zk_members,
+                    sasl: zk_sasl,
+                    node_sasl: zk_node_sasl,
+                };
+                let options = zk_options(hosts, session, logins)?;
                 block(py, ZkCoordinator::connect(id, options))??
             }
             "redis" => {

@@ -34,12 +34,8 @@ MEMBERS = dict(m.split(":", 1) for m in services_credential("AEROGUARD_MEMBERS",
 
 
 def zk_identity(node: str) -> str:
-    """The roster entry of a member: ZooKeeper's digest id of its login (base64 of sha1 of user:password)."""
-    import base64
-    import hashlib
-
-    digest = hashlib.sha1(f"{node}:{MEMBERS[node]}".encode()).digest()
-    return f"digest:{node}:{base64.b64encode(digest).decode()}"
+    """The roster entry of a member: the identity of its own SASL login."""
+    return f"sasl:{node}"
 
 
 SENTINELS = os.environ.get("AEROGUARD_SENTINELS", "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381").split(",")

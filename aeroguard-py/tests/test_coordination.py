@@ -16,15 +16,9 @@ def connect(backend, node):
     if backend == "memory":
         return aeroguard.Client("memory", node=node, session_timeout=2.0)
     if backend == "zookeeper":
-        return aeroguard.Client(
-            "zookeeper",
-            node=node,
-            hosts=ZK_HOSTS,
-            session_timeout=2.0,
-            zk_auth=ZK_AUTH,
-            zk_node_auth=own,
-            zk_members={n: zk_identity(n) for n in MEMBERS},
-        )
+        # The ensemble admits SASL logins only: a member logs in as itself, anyone else with the shared login.
+        logins = dict(zk_node_sasl=own, zk_members={n: zk_identity(n) for n in MEMBERS}) if own else dict(zk_sasl=ZK_SASL)
+        return aeroguard.Client("zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH, **logins)
     return aeroguard.Client(
         "redis",
         node=node,
@@ -292,10 +286,17 @@ def test_zookeeper_refuses_missing_and_wrong_credentials(unique):
     # The test ensemble enforces authentication: no credential is refused at connect ...
     with pytest.raises(aeroguard.AccessDeniedError, match="requires authentication"):
         aeroguard.Client("zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0)
-    # ... and a wrong password is another identity, which the cluster's ACLs grant nothing.
+    # ... so is a digest credential without a SASL login (the ensemble admits SASL logins only) ...
     user = ZK_AUTH.split(":", 1)[0]
-    with pytest.raises(aeroguard.AccessDeniedError, match="forbids"):
+    with pytest.raises(aeroguard.AccessDeniedError, match="authentication failed"):
         aeroguard.Client("zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=f"{user}:wrong")
+    # ... and with one, a wrong password is another identity, which the cluster's ACLs grant nothing.
+    with pytest.raises(aeroguard.AccessDeniedError, match="forbids"):
+        aeroguard.Client(
+            "zookeeper", node="intruder", hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=f"{user}:wrong", zk_sasl=ZK_SASL
+        )
+    with pytest.raises(ValueError, match="zk_node_sasl"):
+        aeroguard.Client("zookeeper", node="n1", hosts=ZK_HOSTS, zk_auth=ZK_AUTH, zk_sasl=ZK_SASL, zk_node_sasl="n1:pw")
     with pytest.raises(ValueError, match="user:password"):
         aeroguard.Client("zookeeper", node="n", hosts=ZK_HOSTS, zk_auth="no-colon")
     # A SASL login the ensemble does not list is refused at connect; a listed one opens the session.
@@ -335,7 +336,7 @@ def test_zookeeper_round_ignores_a_node_answering_under_another_login(unique):
     def client(node, login):
         return aeroguard.Client(
             "zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH,
-            zk_node_auth=f"{login}:{MEMBERS[login]}", zk_members=roster,
+            zk_node_sasl=f"{login}:{MEMBERS[login]}", zk_members=roster,
         )
 
     with client("lead", "lead") as lead_client, client("f1", "f1") as f1, client("f2", "f1") as forger:
@@ -362,7 +363,7 @@ def test_zookeeper_round_ignores_a_node_answering_under_another_login(unique):
         assert [node for node, _ in answers] == ["f1"]
         assert (missing, reached) == (["f2"], False)
         assert [node for node, _ in leader.unattested] == ["f2"]
-        assert "digest:f1:" in leader.unattested[0][1]
+        assert "sasl:f1" in leader.unattested[0][1]
         stop.set()
         for t in threads:
             t.join()

@@ -23,6 +23,8 @@ pub(crate) struct AclSet {
     /// shows a digest ACL's hash only to an administrator and a reader must compare it with the roster's (any
     /// ACL change shows in the `aversion`, which readers require to be 0); a SASL id is shown to every reader.
     pub slot: Vec<zk::Acl>,
+    /// The observers' entries (read only), which a znode made before an observer was listed may lack.
+    pub observers: Vec<zk::Acl>,
 }
 
 /// What an ACL kind is for.
@@ -45,6 +47,7 @@ impl AclSet {
             own: all.clone(),
             shared: all.clone(),
             slot: all,
+            observers: Vec::new(),
         }
     }
 
@@ -66,6 +69,7 @@ impl AclSet {
                 own: own.clone(),
                 shared: own.clone(),
                 slot: own,
+                observers: Vec::new(),
             };
         };
         let cluster = |perm| id(&cluster_id, perm);
@@ -104,6 +108,7 @@ impl AclSet {
             shared: with_observers(vec![cluster(
                 zk::Permission::READ | zk::Permission::WRITE | zk::Permission::DELETE | zk::Permission::ADMIN,
             )]),
+            observers,
         }
     }
 
@@ -121,12 +126,20 @@ impl AclSet {
         zk::Acls::new(self.kind(kind))
     }
 
-    /// Refuses a znode of `kind` at `path` that someone else made with an ACL that lets anyone do more than
-    /// this client's ACL for it would: every permission beyond read that `found` grants must be granted to the
-    /// same identity by the expected ACL. (ZooKeeper shows a digest id as `user:x` to a client without ADMIN;
-    /// such an entry is compared by its user.)
+    /// Refuses a znode of `kind` at `path` that someone else made with an ACL other than this client's for it:
+    /// every permission beyond read that `found` grants must be granted to the same identity by the expected
+    /// ACL (nobody may do more), and every entry of the expected ACL but the observers' must be in `found` (a
+    /// node's folder the cluster may not read would hide its candidates from every other reader). ZooKeeper
+    /// shows a digest id as `user:x` to a client without ADMIN; such an entry is compared by its user.
     pub fn check_found(&self, kind: AclKind, path: &str, found: &[zk::Acl]) -> Result<()> {
         let expected = self.kind(kind);
+        let refuse = |what: String| Error::Forbidden {
+            backend: super::BACKEND,
+            operation: "check a parent's ACL",
+            reason: format!(
+                "{path} {what}; an administrator must delete it (or set its ACL to what the cluster makes)"
+            ),
+        };
         for acl in found {
             let granted = BEYOND_READ.iter().filter(|p| acl.permission().has(**p)).all(|p| {
                 expected
@@ -134,17 +147,25 @@ impl AclSet {
                     .any(|e| same_identity(e, acl) && e.permission().has(*p))
             });
             if !granted {
-                return Err(Error::Forbidden {
-                    backend: super::BACKEND,
-                    operation: "check a parent's ACL",
-                    reason: format!(
-                        "{path} lets {}:{} {}, more than this client grants there; an administrator must delete it \
-                         (or set its ACL to the cluster's)",
-                        acl.scheme(),
-                        acl.id(),
-                        acl.permission()
-                    ),
-                });
+                return Err(refuse(format!(
+                    "lets {}:{} {}, more than this client grants there",
+                    acl.scheme(),
+                    acl.id(),
+                    acl.permission()
+                )));
+            }
+        }
+        for e in expected.iter().filter(|e| !self.observers.contains(e)) {
+            let held = found
+                .iter()
+                .any(|f| same_identity(e, f) && f.permission().has(e.permission()));
+            if !held {
+                return Err(refuse(format!(
+                    "does not let {}:{} {}, as this client would have made it",
+                    e.scheme(),
+                    e.id(),
+                    e.permission()
+                )));
             }
         }
         Ok(())
@@ -231,5 +252,63 @@ mod tests {
         let good = ZkAuth::member(ZkDigest::new("c", "p").unwrap())
             .with_observer(&ZkDigest::new("ro", "x").unwrap().id());
         assert!(good.validate().is_ok());
+    }
+
+    #[cfg(feature = "zookeeper-sasl")]
+    #[test]
+    fn with_an_own_sasl_login_nobody_else_deletes_or_administers_what_the_node_owns() {
+        use crate::zookeeper::ZkSasl;
+        let auth =
+            ZkAuth::member(ZkDigest::new("c", "p").unwrap()).with_own_sasl(ZkSasl::new("n1", "q").unwrap());
+        let set = AclSet::for_auth(&auth);
+        let holders = |acls: &[zk::Acl], perm| -> Vec<String> {
+            acls.iter()
+                .filter(|a| a.permission().has(perm))
+                .map(|a| format!("{}:{}", a.scheme(), a.id()))
+                .collect()
+        };
+        for acls in [&set.own, &set.slot] {
+            assert_eq!(holders(acls, zk::Permission::ADMIN), ["sasl:n1"]);
+            assert_eq!(holders(acls, zk::Permission::DELETE), ["sasl:n1"]);
+        }
+        assert!(holders(&set.guarded, zk::Permission::DELETE).is_empty());
+        assert!(holders(&set.guarded, zk::Permission::ADMIN).is_empty());
+        assert_eq!(holders(&set.guarded, zk::Permission::CREATE).len(), 1);
+    }
+
+    #[test]
+    fn a_parent_found_with_more_than_this_client_grants_is_refused() {
+        let auth =
+            ZkAuth::member(ZkDigest::new("c", "p").unwrap()).with_node(ZkDigest::new("n1", "q").unwrap());
+        let set = AclSet::for_auth(&auth);
+        // What this client makes passes; so does the same with the cluster's hash hidden (`user:x`).
+        assert!(set.check_found(AclKind::Slot, "/r/x", &set.slot).is_ok());
+        let cluster_hidden = [
+            set.slot[0].clone(),
+            zk::Acl::new(
+                zk::Permission::READ | zk::Permission::ADMIN,
+                zk::AuthId::new("digest", "c:x"),
+            ),
+        ];
+        assert!(set.check_found(AclKind::Slot, "/r/x", &cluster_hidden).is_ok());
+        // Anyone else with more than read is refused, naming the znode.
+        let open = AclSet::open().parent;
+        let err = set.check_found(AclKind::Slot, "/r/x", &open).unwrap_err();
+        assert!(err.to_string().contains("/r/x"), "{err}");
+        let other = [zk::Acl::new(
+            zk::Permission::CREATE,
+            zk::AuthId::new("digest", "n2:x"),
+        )];
+        assert!(set.check_found(AclKind::Slot, "/r/x", &other).is_err());
+        // A folder that hides from the cluster (its one writer right, the cluster's read missing) is refused.
+        let hidden = [set.slot[0].clone()];
+        let err = set.check_found(AclKind::Slot, "/r/x", &hidden).unwrap_err();
+        assert!(err.to_string().contains("does not let digest:c:"), "{err}");
+        let mut with_anyone_reading = set.slot.clone();
+        with_anyone_reading.push(zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone()));
+        assert!(
+            set.check_found(AclKind::Slot, "/r/x", &with_anyone_reading)
+                .is_ok()
+        );
     }
 }

@@ -20,6 +20,11 @@ pub(crate) fn zk_err(e: zk::Error, operation: &'static str) -> Error {
             operation,
             reason: "the ACL does not grant it (NoAuth)".into(),
         },
+        zk::Error::QuotaExceeded => Error::Forbidden {
+            backend: BACKEND,
+            operation,
+            reason: "the ensemble's quota for this path (znodes or bytes) is used up (QuotaExceeded)".into(),
+        },
         zk::Error::AuthFailed => Error::Unauthorized {
             backend: BACKEND,
             operation,

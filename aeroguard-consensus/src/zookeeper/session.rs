@@ -96,23 +96,15 @@ impl ZkSession {
         self.ensure_dir_as(client, path, AclKind::Parent).await
     }
 
-    /// [`ensure_dir`](Self::ensure_dir) with the last component made with the ACL of `kind`; a last component
-    /// that someone else made must not let anyone do more there than this client's ACL for it would.
+    /// [`ensure_dir`](Self::ensure_dir) with the last component made with the ACL of `kind`. A last component
+    /// that exists (made by someone else, or by an older client) must not let anyone do more there than this
+    /// client's ACL for it would (`Forbidden`, naming it).
     pub async fn ensure_dir_as(&self, client: &zk::Client, path: &str, kind: AclKind) -> Result<()> {
         const OP: &str = "create directory";
-        if kind != AclKind::Parent {
-            match client.get_acl(path).await {
-                Ok((found, _)) => return self.acls.check_found(kind, path, &found),
-                Err(zk::Error::NoNode) => {}
-                Err(e) => return Err(zk_err(e, OP)),
-            }
-        } else if client
-            .check_stat(path)
-            .await
-            .map_err(|e| zk_err(e, OP))?
-            .is_some()
-        {
-            return Ok(());
+        match client.get_acl(path).await {
+            Ok((found, _)) => return self.acls.check_found(kind, path, &found),
+            Err(zk::Error::NoNode) => {}
+            Err(e) => return Err(zk_err(e, OP)),
         }
         let parent_opts = self.create_options(zk::CreateMode::Persistent, AclKind::Parent);
         // The deepest ancestor that exists, then each component below it.
@@ -145,7 +137,7 @@ impl ZkSession {
             match client.create(&path[..*end], b"", &opts).await {
                 Ok(_) => {}
                 // Made by someone else in between: checked as found.
-                Err(zk::Error::NodeExists) if last && kind != AclKind::Parent => {
+                Err(zk::Error::NodeExists) if last => {
                     let (found, _) = client.get_acl(path).await.map_err(|e| zk_err(e, OP))?;
                     self.acls.check_found(kind, path, &found)?;
                 }

@@ -445,6 +445,7 @@ class Client:
         zk_node_auth: Optional[str] = None,
         zk_members: Optional[Dict[str, str]] = None,
         zk_sasl: Optional[str] = None,
+        zk_node_sasl: Optional[str] = None,
         redis_auth: Optional[str] = None,
         sentinel_auth: Optional[str] = None,
         redis_ca: Optional[str] = None,
