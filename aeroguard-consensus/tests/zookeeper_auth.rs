@@ -352,13 +352,10 @@ async fn a_member_cannot_rewrite_another_members_znodes() {
     let members = n2.registry().instances("sensors").await.unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].payload, serde_json::json!({"unit": "bar"}));
-    let read = n2
-        .inbox("answers")
-        .unwrap()
-        .read(&"n1".parse().unwrap())
-        .await
-        .unwrap();
-    assert!(matches!(&read, Slot::Posted(v) if v == b"4.0"), "{read:?}");
+    let n2_inbox = n2.inbox("answers").unwrap();
+    let posted = |s: &Slot| matches!(s, Slot::Posted(v) if v == b"4.0");
+    let read = read_until(&*n2_inbox, &"n1".parse().unwrap(), posted).await;
+    assert!(posted(&read), "{read:?}");
     drop(reg);
     scene.unchanged().await;
 }
@@ -576,7 +573,7 @@ async fn a_slot_whose_acl_was_touched_is_made_again_by_its_node() {
     let reader = lead.inbox("answers").unwrap();
     let node: aeroguard_core::NodeId = "n1".parse().unwrap();
     inbox.post(b"4.0".to_vec()).await.unwrap();
-    let read = reader.read(&node).await.unwrap();
+    let read = read_until(&*reader, &node, |s| matches!(s, Slot::Posted(v) if v == b"4.0")).await;
     assert!(matches!(&read, Slot::Posted(v) if v == b"4.0"), "{read:?}");
 
     let mallory = raw(&cluster_credential()).await;
@@ -585,12 +582,30 @@ async fn a_slot_whose_acl_was_touched_is_made_again_by_its_node() {
     for _ in 0..2 {
         mallory.set_acl(&slot, &zk::Acls::new(&acls), None).await.unwrap();
     }
-    let read = reader.read(&node).await.unwrap();
+    let read = read_until(&*reader, &node, |s| matches!(s, Slot::Unattested(_))).await;
     assert!(matches!(&read, Slot::Unattested(_)), "{read:?}");
 
     inbox.post(b"5.0".to_vec()).await.unwrap();
-    let read = reader.read(&node).await.unwrap();
+    // The reader's session may be on a server a write or two behind the poster's: read until it caught up.
+    let read = read_until(&*reader, &node, |s| matches!(s, Slot::Posted(v) if v == b"5.0")).await;
     assert!(matches!(&read, Slot::Posted(v) if v == b"5.0"), "{read:?}");
+}
+
+/// Reads `node`'s slot until `done` holds (at most 3 s): ZooKeeper orders each session's own reads after its
+/// writes, but another session may be served by a server that has not applied them yet.
+async fn read_until(
+    reader: &dyn aeroguard_consensus::Inbox,
+    node: &aeroguard_core::NodeId,
+    done: impl Fn(&aeroguard_consensus::Slot) -> bool,
+) -> aeroguard_consensus::Slot {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let read = reader.read(node).await.unwrap();
+        if done(&read) || std::time::Instant::now() > deadline {
+            return read;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Candidates another member (n2, with its own login and the cluster credential) makes by hand do not hold or

@@ -105,6 +105,10 @@ impl RuleWatch {
 pub struct LeaderAlerts {
     alerts: Alerts,
     version: u64,
+    /// How often the firing alerts are sent again, and when they last were (`None`: not yet in this term, so
+    /// a new leader sends what it restored at its first round).
+    resend_every: std::time::Duration,
+    resent: Option<Timestamp>,
     /// The alerts' state as last written (pending and firing, by rule and series, without the times that move
     /// every round).
     written: Vec<(String, String, Timestamp, bool)>,
@@ -142,6 +146,8 @@ impl LeaderAlerts {
         let mut me = LeaderAlerts {
             alerts,
             version,
+            resend_every: std::time::Duration::from_millis(plan.alert_resend_ms),
+            resent: None,
             written: Vec::new(),
             series: plan.series(),
             state_series: plan.alert_state_series(),
@@ -166,7 +172,9 @@ impl LeaderAlerts {
     }
 
     /// Feeds the round's sample: picks up new rules, notifies the transitions, writes the state when an alert
-    /// changed; the transitions, for the caller to report.
+    /// changed, and sends the firing alerts again when they are due (at a new term's first round, then every
+    /// `alert_resend_ms`); the transitions and the alerts sent again, for the caller to report. The state is
+    /// written before anything is notified: a notification never runs ahead of what a successor restores.
     pub fn observe(
         &mut self,
         at: Timestamp,
@@ -174,7 +182,25 @@ impl LeaderAlerts {
         rules: &RuleWatch,
         writer: &Writer,
         deliveries: &Deliveries,
-    ) -> Result<Vec<AlertEvent>> {
+    ) -> Result<(Vec<AlertEvent>, Vec<AlertEvent>)> {
+        // The alerts move only once their new state is on disk: if it cannot be written, they are put back, and
+        // the same transitions come again (and are notified) next round.
+        let before = (self.alerts.clone(), self.version);
+        let moved = self.advance(at, sample, rules, writer, deliveries);
+        if moved.is_err() {
+            (self.alerts, self.version) = before;
+        }
+        moved
+    }
+
+    fn advance(
+        &mut self,
+        at: Timestamp,
+        sample: Sample,
+        rules: &RuleWatch,
+        writer: &Writer,
+        deliveries: &Deliveries,
+    ) -> Result<(Vec<AlertEvent>, Vec<AlertEvent>)> {
         let mut events = Vec::new();
         let (version, in_force) = rules.current();
         if version != self.version {
@@ -182,10 +208,26 @@ impl LeaderAlerts {
             self.version = version;
         }
         events.extend(self.alerts.observe(&self.series, at, sample)?);
-        deliveries.notify(&events)?;
         if shape(&self.alerts.state()) != self.written {
             self.write(at, writer, deliveries)?;
         }
-        Ok(events)
+        deliveries.notify(&events)?;
+        let due = self.resent.is_none_or(|last| {
+            at.as_millis().saturating_sub(last.as_millis())
+                >= i64::try_from(self.resend_every.as_millis()).unwrap_or(i64::MAX)
+        });
+        let mut again = Vec::new();
+        if due {
+            // What just fired was sent with this round's transitions.
+            again = self.alerts.refresh(at);
+            again.retain(|a| {
+                !events
+                    .iter()
+                    .any(|e| (&e.rule, &e.series) == (&a.rule, &a.series))
+            });
+            deliveries.notify(&again)?;
+            self.resent = Some(at);
+        }
+        Ok((events, again))
     }
 }

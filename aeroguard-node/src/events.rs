@@ -62,13 +62,13 @@ pub enum NodeEvent {
     },
     /// The leader reported a round.
     Round(RoundLine),
-    /// An alert of the leader's rules changed state (pending, firing, resolved).
+    /// An alert of the leader's rules changed state (pending, firing, resolved), or a firing one was sent again.
     Alert {
         /// The leader.
         node: String,
         /// The rule.
         rule: String,
-        /// `pending`, `firing` or `resolved`.
+        /// `pending`, `firing`, `resolved`, or `sent-again` (still firing, notified again).
         status: String,
         /// The round whose sample moved it.
         round: u64,

@@ -32,6 +32,16 @@ pub struct Plan {
     /// it reports with its clock, and the analysis service refuses readings more than 5 s ahead of its own.
     #[serde(default = "default_clock_bound_ms")]
     pub clock_bound_ms: u64,
+    /// How often (ms) the leader sends its firing alerts again (and a new leader at its first round), so a
+    /// receiver that forgets alerts not heard of never resolves one that still fires.
+    #[serde(default = "default_alert_resend_ms")]
+    pub alert_resend_ms: u64,
+}
+
+/// The default: every 20 minutes, a third of the hour a firing alert is valid for at Alertmanager
+/// ([`aeroguard_detect::alert::RESEND_EVERY`]).
+pub fn default_alert_resend_ms() -> u64 {
+    u64::try_from(aeroguard_detect::alert::RESEND_EVERY.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The default clock bound: 2 s, under the analysis service's 5 s, so what a leader stamps is taken.

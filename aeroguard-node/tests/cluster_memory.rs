@@ -13,6 +13,8 @@ mod support;
 async fn memory_cluster_survives_a_leader_crash() {
     let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-memory"));
     options.plan.rounds = 34;
+    // The process upset's alert fires around round 31: sent again every 150 ms while it fires.
+    options.plan.alert_resend_ms = 150;
     let summary = cluster::run_cluster(options, |line| println!("{line}"))
         .await
         .unwrap();
@@ -55,6 +57,28 @@ async fn memory_cluster_survives_a_leader_crash() {
         .outage
         .clone()
         .expect("the leader lived through the outage");
+    let went = |status: &str| {
+        summary
+            .alerts
+            .iter()
+            .filter(|(rule, s, _)| rule == "process-anomaly" && s == status)
+            .map(|a| a.2)
+            .collect::<Vec<u64>>()
+    };
+    let (fired, again) = (went("firing"), went("sent-again"));
+    assert_eq!(fired.len(), 1, "{:?}", summary.alerts);
+    assert!(
+        again.iter().any(|r| *r > fired[0]),
+        "not sent again while firing: {:?}",
+        summary.alerts
+    );
+    if let Some(resolved) = went("resolved").first() {
+        assert!(
+            again.iter().all(|r| r < resolved),
+            "sent again after it resolved: {:?}",
+            summary.alerts
+        );
+    }
     assert_eq!((outage.from, outage.to), (16, 20));
     assert_eq!(outage.buffered, 5, "rounds 16-20 waited on disk: {outage:?}");
     assert!(outage.forwarded >= outage.buffered, "{outage:?}");
@@ -113,6 +137,46 @@ async fn a_firing_alert_survives_a_leader_crash_once() {
         summary.alerts
     );
     assert!(fired[0] <= 32 && resolved[0] > 32, "{:?}", summary.alerts);
+    // The successor sends every alert still firing again before anything else it says of it (a receiver that
+    // forgets alerts not heard of must not resolve it across the failover); nobody sends one again otherwise
+    // within the 20 minutes between sends.
+    let mut carried = 0;
+    let rules: std::collections::BTreeSet<&str> = summary.alerts.iter().map(|a| a.0.as_str()).collect();
+    for rule in rules {
+        let events: Vec<&(String, String, u64)> = summary.alerts.iter().filter(|a| a.0 == rule).collect();
+        let fired_before = events
+            .iter()
+            .rev()
+            .find(|a| a.2 <= 32)
+            .is_some_and(|a| a.1 == "firing");
+        let first_after = events.iter().find(|a| a.2 > 32);
+        if fired_before && first_after.is_some_and(|a| a.1 != "resolved") {
+            assert_eq!(
+                first_after.unwrap().1,
+                "sent-again",
+                "{rule}: {:?}",
+                summary.alerts
+            );
+            carried += 1;
+        }
+    }
+    assert!(
+        carried >= 1,
+        "no alert fired across the failover: {:?}",
+        summary.alerts
+    );
+    let again: Vec<u64> = summary
+        .alerts
+        .iter()
+        .filter(|a| a.1 == "sent-again")
+        .map(|a| a.2)
+        .collect();
+    assert_eq!(
+        again.len(),
+        carried,
+        "sent again only by the successor, once: {:?}",
+        summary.alerts
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

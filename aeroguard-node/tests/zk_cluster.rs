@@ -336,3 +336,62 @@ async fn ten_thousand_items() {
     );
     producer.close().await;
 }
+
+/// A leader connected to a follower that is cut off from the ensemble's leader (here: the ensemble's leader
+/// paused) stops trusting its leadership within the session timeout. The follower keeps answering reads until it
+/// gives up on its leader (`syncLimit × tickTime`, 5 s here, longer than the 2 s session), so a lease kept by
+/// reads would still be trusted past the point where the servers may expire the session and elect a successor;
+/// one kept by `sync` (which the follower answers only through the leader) is not.
+#[test]
+fn a_follower_cut_off_from_the_ensemble_leader_extends_no_lease() {
+    serial(async {
+        let leader = ensemble_leader().expect("no ensemble leader");
+        let follower = (1..=3).find(|n| *n != leader).unwrap();
+        let options = ZkOptions::new(format!("127.0.0.1:{}", 2180 + follower))
+            .with_session_timeout(Duration::from_secs(2))
+            .with_auth(zk_auth().unwrap().expect("the test services authenticate"));
+        let coord = ZkCoordinator::connect("cutoff".parse().unwrap(), options)
+            .await
+            .unwrap();
+        let term = coord
+            .election(&unique("cutoff"))
+            .unwrap()
+            .campaign()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(term.ensure().is_ok(), "{:?}", term.loss());
+
+        /// Resumes the paused server even when an assertion fails.
+        struct Resume(usize);
+        impl Drop for Resume {
+            fn drop(&mut self) {
+                services(&["resume", &format!("zk{}", self.0)]);
+            }
+        }
+        services(&["pause", &format!("zk{leader}")]);
+        let resume = Resume(leader);
+        let paused = Instant::now();
+        // The follower still answers reads, so the session does not even look disconnected.
+        let stat = coord.config().get_raw("anything").await;
+        assert!(
+            stat.is_ok(),
+            "the cut-off follower stopped answering reads: {stat:?}"
+        );
+        // The last proof was sent at most T/5 before the pause: the deadline passes by 9T/10 after it.
+        tokio::time::sleep(Duration::from_millis(2_200).saturating_sub(paused.elapsed())).await;
+        let trusted = term.ensure();
+        drop(resume);
+        assert!(
+            trusted.is_err(),
+            "the leadership was still trusted {:?} after the ensemble's leader stopped hearing of the session",
+            paused.elapsed()
+        );
+        coord.close().await;
+        // Let the ensemble settle before the next test.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ensemble_leader().is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+}

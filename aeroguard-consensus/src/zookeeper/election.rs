@@ -260,6 +260,12 @@ impl Election for ZkElection {
 
     async fn grant(&self) -> Result<Option<crate::Grant>> {
         let (client, _) = self.session.client("grant")?;
+        // Through the ensemble's leader first: a follower behind it (or cut off from it) would show the
+        // previous term, and a new leader's posts would be refused against it.
+        client.sync(&self.dir).await.or_else(|e| match e {
+            zk::Error::NoNode => Ok(()),
+            e => Err(zk_err(e, "grant")),
+        })?;
         // The oldest candidate leads; its token is its znode's creation zxid, read (with its being ephemeral)
         // after the listing, so a leader that left in between is not in the list.
         let Some((czxid, node, _)) = self.candidates(&client).await?.into_iter().next() else {

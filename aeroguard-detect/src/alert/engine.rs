@@ -67,18 +67,25 @@ pub struct AlertEvent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Track {
-    Pending { since: Timestamp },
-    Firing { since: Timestamp, last_true: Timestamp },
+pub(super) enum Track {
+    Pending {
+        since: Timestamp,
+    },
+    Firing {
+        since: Timestamp,
+        last_true: Timestamp,
+        /// The value of the last sample for which the condition held.
+        value: f64,
+    },
 }
 
 /// The alerts of a rule set over many series. See the [module docs](super).
 #[derive(Debug, Clone)]
 pub struct Alerts {
-    rules: Vec<AlertRule>,
-    tracks: HashMap<(String, String), Track>,
-    last: HashMap<String, Timestamp>,
-    max_series: usize,
+    pub(super) rules: Vec<AlertRule>,
+    pub(super) tracks: HashMap<(String, String), Track>,
+    pub(super) last: HashMap<String, Timestamp>,
+    pub(super) max_series: usize,
 }
 
 /// One alert's state: pending since a time, or firing since a time with the last time its condition held.
@@ -92,6 +99,10 @@ pub struct TrackedAlert {
     pub since: Timestamp,
     /// `Some(last time the condition held)` once firing; `None` while pending.
     pub firing: Option<Timestamp>,
+    /// A firing alert's value at that time (what a notification sent again carries); `None` while pending, for
+    /// a value that is not finite, or in a state written before values were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
 }
 
 /// What [`Alerts`] carry from one sample to the next: the pending and firing alerts and each series' last time.
@@ -142,83 +153,15 @@ impl Alerts {
             if self.rules.iter().any(|r| &r.name == rule) {
                 return true;
             }
-            if let (Track::Firing { since, .. }, Some(r)) = (*track, old.iter().find(|r| &r.name == rule)) {
-                dropped.push(event(r, series, AlertStatus::Resolved, at, since, f64::NAN));
+            if let (Track::Firing { since, value, .. }, Some(r)) =
+                (*track, old.iter().find(|r| &r.name == rule))
+            {
+                dropped.push(event(r, series, AlertStatus::Resolved, at, since, value));
             }
             false
         });
         dropped.sort_by(|a, b| (&a.rule, &a.series).cmp(&(&b.rule, &b.series)));
         Ok(dropped)
-    }
-
-    /// The state to carry across a failover (sorted, so equal states compare equal).
-    pub fn state(&self) -> AlertState {
-        let mut alerts: Vec<TrackedAlert> = self
-            .tracks
-            .iter()
-            .map(|((rule, series), t)| {
-                let (since, firing) = match *t {
-                    Track::Pending { since } => (since, None),
-                    Track::Firing { since, last_true } => (since, Some(last_true)),
-                };
-                TrackedAlert {
-                    rule: rule.clone(),
-                    series: series.clone(),
-                    since,
-                    firing,
-                }
-            })
-            .collect();
-        alerts.sort_by(|a, b| (&a.rule, &a.series).cmp(&(&b.rule, &b.series)));
-        AlertState {
-            alerts,
-            last: self.last.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-        }
-    }
-
-    /// Takes over `state` (a predecessor's, read back from the store): its firing alerts go on firing without a
-    /// new notification, and resolve here when their condition stops holding. Alerts of rules not in force are
-    /// left out. Refused whole if it holds more series than the limit or a series name over 256 bytes.
-    pub fn restore(&mut self, state: AlertState) -> Result<()> {
-        let series_ok = |s: &str| !s.is_empty() && s.len() <= 256;
-        if state.last.len() > self.max_series
-            || state.alerts.len() > self.max_series.saturating_mul(self.rules.len().max(1))
-        {
-            return Err(Error::parameter(
-                "state",
-                state.last.len(),
-                "holds more series than the alerts' limit",
-            ));
-        }
-        if let Some(bad) = state
-            .last
-            .keys()
-            .chain(state.alerts.iter().map(|a| &a.series))
-            .find(|s| !series_ok(s))
-        {
-            return Err(Error::parameter(
-                "state",
-                bad.chars().take(64).collect::<String>(),
-                "series names must be 1 to 256 bytes",
-            ));
-        }
-        self.tracks = state
-            .alerts
-            .into_iter()
-            .filter(|a| self.rules.iter().any(|r| r.name == a.rule))
-            .map(|a| {
-                let track = match a.firing {
-                    None => Track::Pending { since: a.since },
-                    Some(last_true) => Track::Firing {
-                        since: a.since,
-                        last_true,
-                    },
-                };
-                ((a.rule, a.series), track)
-            })
-            .collect();
-        self.last = state.last.into_iter().collect();
-        Ok(())
     }
 
     /// The alerts firing now, by rule and series.
@@ -283,6 +226,7 @@ impl Alerts {
                     Some(Track::Firing {
                         since: at,
                         last_true: at,
+                        value: sample.value,
                     })
                 }
                 (None, true) => {
@@ -291,12 +235,20 @@ impl Alerts {
                 }
                 (Some(Track::Pending { since }), true) if elapsed(since, at) >= rule.for_ => {
                     events.push(event(rule, series, AlertStatus::Firing, at, since, sample.value));
-                    Some(Track::Firing { since, last_true: at })
+                    Some(Track::Firing {
+                        since,
+                        last_true: at,
+                        value: sample.value,
+                    })
                 }
                 (Some(pending @ Track::Pending { .. }), true) => Some(pending),
                 (Some(Track::Pending { .. }), false) => None,
-                (Some(Track::Firing { since, .. }), true) => Some(Track::Firing { since, last_true: at }),
-                (Some(Track::Firing { since, last_true }), false) => {
+                (Some(Track::Firing { since, .. }), true) => Some(Track::Firing {
+                    since,
+                    last_true: at,
+                    value: sample.value,
+                }),
+                (Some(firing @ Track::Firing { since, last_true, .. }), false) => {
                     if elapsed(last_true, at) >= rule.keep_firing_for {
                         events.push(event(
                             rule,
@@ -308,7 +260,7 @@ impl Alerts {
                         ));
                         None
                     } else {
-                        Some(Track::Firing { since, last_true })
+                        Some(firing)
                     }
                 }
             };
@@ -325,7 +277,7 @@ impl Alerts {
     }
 }
 
-fn event(
+pub(super) fn event(
     rule: &AlertRule,
     series: &str,
     status: AlertStatus,

@@ -31,6 +31,7 @@ use crate::{Error, Result};
 
 mod engine;
 mod file;
+mod handover;
 #[cfg(feature = "notify")]
 mod notify;
 
@@ -38,6 +39,14 @@ pub use engine::{AlertEvent, AlertState, AlertStatus, Alerts, Sample, TrackedAle
 pub use file::parse_rules;
 #[cfg(feature = "notify")]
 pub use notify::{Alertmanager, Notifier, NotifyError, Webhook};
+
+/// How long a receiver that forgets alerts not heard of (Alertmanager, through `endsAt`) keeps a firing alert
+/// after it was last sent: an hour (the `endsAt` the Alertmanager sender of feature `notify` gives).
+pub const FIRING_TTL: Duration = Duration::from_secs(3600);
+
+/// How often a leader sends its firing alerts again: a third of [`FIRING_TTL`] (as Prometheus does), so two
+/// lost sends in a row still leave the alert firing at the receiver. See [`Alerts::refresh`].
+pub const RESEND_EVERY: Duration = Duration::from_secs(1200);
 
 /// The most rules one set holds, and the most labels one rule carries.
 pub const MAX_RULES: usize = 1000;

@@ -238,7 +238,7 @@ impl Alertmanager {
         Ok(Alertmanager {
             name: format!("alertmanager {}", endpoint.url),
             endpoint,
-            ttl: Duration::from_secs(3600),
+            ttl: super::FIRING_TTL,
         })
     }
 

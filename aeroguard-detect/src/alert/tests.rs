@@ -276,3 +276,36 @@ fn a_successor_restoring_the_state_neither_drops_nor_repeats_an_alert() {
     long.last.insert("x".repeat(300), at(0));
     assert!(small.restore(long).is_err());
 }
+
+#[test]
+fn firing_alerts_are_sent_again_with_their_start_and_value_even_after_a_restore() {
+    let rules = vec![
+        AlertRule::new("hot", Condition::Above(90.0)).unwrap(),
+        AlertRule::new("slow", Condition::Above(50.0))
+            .unwrap()
+            .with_for(Duration::from_secs(600)),
+    ];
+    let mut a = Alerts::new(rules.clone()).unwrap();
+    a.observe("p", at(10), Sample::value(95.0)).unwrap();
+    a.observe("p", at(20), Sample::value(93.0)).unwrap();
+    // Still firing at 30 s (the condition held at 20 s); "slow" is only pending: not sent.
+    let again = a.refresh(at(30));
+    assert_eq!(statuses(&again), [("hot", AlertStatus::Firing)]);
+    assert_eq!(
+        (again[0].at, again[0].since, again[0].value),
+        (at(30), at(10), 93.0)
+    );
+    // A successor sends the same, value included, from the state alone.
+    let state = a.state();
+    assert_eq!(
+        state.alerts.iter().find(|t| t.rule == "hot").unwrap().value,
+        Some(93.0)
+    );
+    let json = serde_json::to_string(&state).unwrap();
+    let mut b = Alerts::new(rules).unwrap();
+    b.restore(serde_json::from_str(&json).unwrap()).unwrap();
+    assert_eq!(b.refresh(at(30)), again);
+    // Resolved: nothing more to send.
+    a.observe("p", at(40), Sample::value(10.0)).unwrap();
+    assert!(a.refresh(at(50)).is_empty());
+}

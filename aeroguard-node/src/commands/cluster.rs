@@ -42,6 +42,9 @@ pub struct ClusterArgs {
     /// How far (ms) a node's clock may be from the coordination servers' for it to lead.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     clock_bound_ms: u64,
+    /// How often (ms) the leader sends its firing alerts again (a new leader also at its first round).
+    #[arg(long, default_value_t = aeroguard_node::default_alert_resend_ms(), value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
+    alert_resend_ms: u64,
     /// Run node n1 with its clock this many ms ahead (negative: behind), to watch it stay out of the
     /// election: the memory backend shifts its probe; node processes run under libfaketime
     /// (`AEROGUARD_FAKETIME`, from `scripts/services env`).
@@ -65,6 +68,7 @@ impl ClusterArgs {
         options.kill_leader_at = (!self.no_kill).then_some(self.kill_at);
         options.session = Duration::from_millis(self.session_ms);
         options.plan.clock_bound_ms = self.clock_bound_ms;
+        options.plan.alert_resend_ms = self.alert_resend_ms;
         options.skewed_clock = self.skew_clock_ms.map(|ms| (0, ms));
         if self.backend != Where::Memory {
             let me = std::env::current_exe()

@@ -179,12 +179,13 @@ impl Term<'_> {
             let result = leader.run(self.lead).await?;
             let now = Timestamp::now();
             let (record, fusable) = round_record(&self.me(), &result, now, voter);
-            self.deliver(&record, &result, now, last)?;
-            last = result.round;
-            self.compact(&mut compactor, result.round, now).await;
+            // The rules first, and whatever becomes of the round's delivery (a full disk must not silence them).
             if fusable {
                 self.alert(&mut alerts, &record, &result, now);
             }
+            self.deliver(&record, &result, now, last)?;
+            last = result.round;
+            self.compact(&mut compactor, result.round, now).await;
             self.report(&record, last);
             let wait = Duration::from_millis(period.load(Ordering::SeqCst)).saturating_sub(started.elapsed());
             tokio::time::sleep(wait).await;
@@ -266,12 +267,16 @@ impl Term<'_> {
         let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
         let writer = Writer::new(result.token, self.me().as_str());
         match alerts.observe(now, sample, self.rules, &writer, self.deliveries) {
-            Ok(events) => {
-                for e in events {
+            Ok((events, again)) => {
+                let again = again.into_iter().map(|e| (e.rule, "sent-again".to_string()));
+                let moved = events
+                    .into_iter()
+                    .map(|e| (e.rule, format!("{:?}", e.status).to_lowercase()));
+                for (rule, status) in moved.chain(again) {
                     (self.emit)(NodeEvent::Alert {
                         node: self.me(),
-                        rule: e.rule,
-                        status: format!("{:?}", e.status).to_lowercase(),
+                        rule,
+                        status,
                         round: record.round,
                     });
                 }
