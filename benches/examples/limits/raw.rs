@@ -145,11 +145,20 @@ pub async fn zadd_limit(c: &redis::aio::MultiplexedConnection, key: &str, points
     rate
 }
 
+/// A raw client as the cluster: its digest credential, and the SASL login that opens a session (the test
+/// ensemble admits SASL logins only).
 pub async fn zk_client() -> zk::Client {
     let mut connector = zk::Client::connector();
     let auth = services_credential("AEROGUARD_ZK_AUTH").unwrap_or_default();
     if !auth.is_empty() {
         connector = connector.with_auth("digest", auth.as_bytes());
+    }
+    let login = services_credential("AEROGUARD_ZK_SASL").unwrap_or_default();
+    if let Some((user, password)) = login.split_once(':') {
+        connector = connector.with_sasl(zk::SaslOptions::digest_md5(
+            user.to_string(),
+            password.to_string(),
+        ));
     }
     connector
         .with_session_timeout(Duration::from_secs(10))
