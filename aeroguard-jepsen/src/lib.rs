@@ -218,9 +218,17 @@ fn spawn_worker(o: &RunOptions, name: &str, node: &str, args: &[String]) -> Resu
     if o.zookeeper {
         cmd.arg("--zookeeper");
     }
-    // The credentials of this run's servers (not those of the test services a caller may have exported).
-    cmd.env("AEROGUARD_SERVICES_DIR", services_dir(o.zookeeper))
+    // The credentials of this run's servers, from its services' credentials file: every variable that file
+    // names is taken out of the environment (a caller may have exported the loopback test services' own).
+    let dir = services_dir(o.zookeeper);
+    let named = std::fs::read_to_string(dir.join("credentials")).unwrap_or_default();
+    for name in named.lines().filter_map(|l| l.split_once('=').map(|(n, _)| n)) {
+        cmd.env_remove(name);
+    }
+    cmd.env("AEROGUARD_SERVICES_DIR", dir)
         .env_remove("AEROGUARD_ZK_AUTH")
+        .env_remove("AEROGUARD_ZK_SASL")
+        .env_remove("AEROGUARD_MEMBERS")
         .env_remove("AEROGUARD_REDIS_AUTH")
         .env_remove("AEROGUARD_SENTINEL_AUTH")
         .env_remove("AEROGUARD_REDIS_CA");
