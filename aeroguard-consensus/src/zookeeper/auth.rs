@@ -139,8 +139,9 @@ pub struct ZkAuth {
     #[cfg(feature = "zookeeper-sasl")]
     pub sasl_is_own: bool,
     /// The roster: each member node's own identity. A reader counts a node's [inbox](crate::Inbox) slot (a
-    /// round submission) only when that identity is the slot's one writer; a node not listed here is never
-    /// counted. Set with [`ZkAuth::with_member`].
+    /// round submission) only when that identity is the slot's one writer, and a node's election candidates
+    /// only in a folder that identity alone may create in; a node not listed here is never counted (with an
+    /// empty roster, candidates are not checked). Set with [`ZkAuth::with_member`].
     pub members: Vec<(String, ZkIdentity)>,
 }
 
