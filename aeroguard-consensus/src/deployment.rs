@@ -136,10 +136,11 @@ pub fn zk_member_auth(node: &str) -> Result<Option<ZkAuth>> {
     let Some(mut auth) = zk_auth()? else {
         return Ok(None);
     };
-    if member_login(node).is_none() {
+    let logins = member_logins();
+    if login_in(&logins, node).is_none() {
         return Ok(Some(auth));
     }
-    for login in member_logins().split_whitespace() {
+    for login in logins.split_whitespace() {
         let own = crate::zookeeper::ZkSasl::parse(login)?;
         if own.user() == node {
             auth = auth.with_own_sasl(own.clone());

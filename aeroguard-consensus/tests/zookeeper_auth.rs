@@ -166,12 +166,12 @@ async fn a_client_without_credentials_is_refused_and_changes_nothing() {
 async fn an_outsider_is_forbidden_and_changes_nothing() {
     let scene = scene().await;
     // Without a SASL login, no session at all; with the shared one, nothing of the cluster's.
-    let err = ZkCoordinator::connect(
-        "n9".parse().unwrap(),
-        options(&scene.root, ZkAuth::member(outsider())),
-    )
-    .await
-    .unwrap_err();
+    let refused = |auth| async {
+        ZkCoordinator::connect("n9".parse().unwrap(), options(&scene.root, auth))
+            .await
+            .unwrap_err()
+    };
+    let err = refused(ZkAuth::member(outsider())).await;
     assert!(
         matches!(
             err,
@@ -182,12 +182,7 @@ async fn an_outsider_is_forbidden_and_changes_nothing() {
         ),
         "{err:?}"
     );
-    let err = ZkCoordinator::connect(
-        "n9".parse().unwrap(),
-        options(&scene.root, ZkAuth::member(outsider()).with_sasl(gate())),
-    )
-    .await
-    .unwrap_err();
+    let err = refused(ZkAuth::member(outsider()).with_sasl(gate())).await;
     assert!(
         matches!(
             err,

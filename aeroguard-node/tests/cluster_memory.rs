@@ -57,14 +57,7 @@ async fn memory_cluster_survives_a_leader_crash() {
         .outage
         .clone()
         .expect("the leader lived through the outage");
-    let went = |status: &str| {
-        summary
-            .alerts
-            .iter()
-            .filter(|(rule, s, _)| rule == "process-anomaly" && s == status)
-            .map(|a| a.2)
-            .collect::<Vec<u64>>()
-    };
+    let went = |status: &str| rounds_where(&summary, "process-anomaly", status);
     let (fired, again) = (went("firing"), went("sent-again"));
     assert_eq!(fired.len(), 1, "{:?}", summary.alerts);
     assert!(
@@ -115,14 +108,7 @@ async fn a_firing_alert_survives_a_leader_crash_once() {
     println!("{summary}");
     assert!(summary.problems().is_empty(), "{:?}", summary.problems());
     assert_eq!(summary.terms.len(), 2, "one failover: {:?}", summary.terms);
-    let went = |status: &str| {
-        summary
-            .alerts
-            .iter()
-            .filter(|(rule, s, _)| rule == "process-anomaly" && s == status)
-            .map(|a| a.2)
-            .collect::<Vec<u64>>()
-    };
+    let went = |status: &str| rounds_where(&summary, "process-anomaly", status);
     let (fired, resolved) = (went("firing"), went("resolved"));
     assert_eq!(
         fired.len(),
@@ -221,4 +207,14 @@ async fn the_leader_compacts_on_the_schedule_in_config() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_clock_is_off_never_leads() {
     support::run_with_a_clock_ahead(Where::Memory, None).await;
+}
+
+/// The rounds in which `rule`'s alert went to `status` (or was sent again, for `sent-again`).
+fn rounds_where(summary: &aeroguard_node::Summary, rule: &str, status: &str) -> Vec<u64> {
+    summary
+        .alerts
+        .iter()
+        .filter(|(r, s, _)| r == rule && s == status)
+        .map(|a| a.2)
+        .collect()
 }
