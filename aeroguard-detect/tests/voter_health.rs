@@ -3,7 +3,7 @@
 mod support;
 
 use aeroguard_core::Timestamp;
-use aeroguard_detect::{Diagnosis, EnsembleRecipe, Fault, Integrity, Vote, Voter};
+use aeroguard_detect::{Diagnosis, EnsembleRecipe, Fault, FittedDetector, Integrity, Vote, Voter};
 use ndarray::Array2;
 use proptest::prelude::*;
 use support::members;
@@ -31,6 +31,48 @@ fn the_check_refuses_weights_that_let_one_member_decide() {
     for r in [EnsembleRecipe::default(), EnsembleRecipe::full()] {
         assert!(r.integrity().holds(), "{:?}", r.integrity().warnings());
     }
+}
+
+#[test]
+fn a_short_relations_member_votes_beside_the_relations_member_under_its_own_name() {
+    // Three related sensors (two follow the first), 400 normal rows.
+    let x = Array2::from_shape_fn((400, 3), |(i, j)| {
+        let base = 10.0 + (i as f64 * 0.05).sin();
+        let noise = ((i * 7919 + j * 104_729) % 100) as f64 / 1000.0;
+        base * (j + 1) as f64 + noise
+    });
+    let mut r = EnsembleRecipe::default();
+    r.levels.relations_z = Some(5.0);
+    r.levels.short_relations_z = Some(5.0);
+    r.voting.level_weight = Some(3.0);
+    r.voting.m = 5.0;
+    assert_eq!(
+        r.member_names(),
+        [
+            "rules",
+            "kmeans",
+            "isolation_forest",
+            "relations",
+            "relations_short"
+        ]
+    );
+    assert_eq!(r.member_weights(), [1.0, 1.0, 1.0, 3.0, 3.0]);
+    assert!(r.integrity().holds(), "{:?}", r.integrity().warnings());
+    let members = r.members(x.view()).unwrap();
+    let names: Vec<&str> = members.iter().map(|m| m.name()).collect();
+    assert_eq!(names, r.member_names());
+    // The two see the same relations over different windows: both fitted, both quiet on normal rows, and
+    // the voter takes them as two members.
+    let voter = r.voter(members).unwrap();
+    let verdicts = voter.decide(x.view()).unwrap();
+    assert!(verdicts[100..].iter().all(|v| !v.alarm));
+    assert_eq!(verdicts[0].members[4].name, "relations_short");
+    // A name a member could not vote under is refused when the member is built.
+    let bad = aeroguard_detect::Relations::builder().name("").build();
+    assert!(matches!(
+        bad,
+        Err(aeroguard_detect::Error::InvalidParameter { name: "name", .. })
+    ));
 }
 
 proptest! {

@@ -65,6 +65,23 @@ pub struct Setting {
     pub window: usize,
 }
 
+/// What a setting is chosen for, among those whose false-alarm rate with every member working stays within
+/// the budget.
+///
+/// ```
+/// use aeroguard_eval::cv::Aim;
+/// // A vote that must keep working with any one member broken silent is chosen for its worst case.
+/// assert_ne!(Aim::WorstSilent, Aim::F1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aim {
+    /// The best F1 with every member working.
+    F1,
+    /// The best worst-case F1: the lowest of the F1 with every member working and the F1 with each one
+    /// member silent (never voting) on the test rows. A vote chosen for it does not lean on one member.
+    WorstSilent,
+}
+
 /// The settings tried.
 #[derive(Debug, Clone)]
 pub struct Grid {
@@ -101,6 +118,12 @@ impl Scored {
     /// score abstains), the row passes when the yes votes weigh `m` or more, and alarms when `k_of` of the
     /// last `window` rows passed, as the voter decides.
     pub fn alarms(&self, s: &Setting) -> Vec<bool> {
+        self.alarms_with(s, None)
+    }
+
+    /// The alarms as [`alarms`](Self::alarms) gives them, with member `silent` (when given) never voting on
+    /// the test rows: a member broken the dangerous way, which no diagnosis can tell from a quiet one.
+    pub fn alarms_with(&self, s: &Setting, silent: Option<usize>) -> Vec<bool> {
         let rows = self.labels.len();
         let thresholds: Vec<f64> = self.baselines.iter().map(|b| b.threshold(s.scale)).collect();
         let weight = |i: usize| self.weights.get(i).copied().unwrap_or(1.0);
@@ -112,6 +135,7 @@ impl Scored {
                     .iter()
                     .zip(&thresholds)
                     .enumerate()
+                    .filter(|(i, _)| silent != Some(*i) || t < self.test_from)
                     .filter(|(_, (sc, thr))| sc[t] > **thr)
                     .map(|(i, _)| weight(i))
                     .sum();
@@ -126,8 +150,13 @@ impl Scored {
 
     /// The counts on the test rows under `s`.
     pub fn counts(&self, s: &Setting) -> Counts {
+        self.counts_with(s, None)
+    }
+
+    /// The counts on the test rows under `s` with member `silent` never voting on them.
+    pub fn counts_with(&self, s: &Setting, silent: Option<usize>) -> Counts {
         let mut c = Counts::default();
-        let alarms = self.alarms(s);
+        let alarms = self.alarms_with(s, silent);
         c.add(&alarms[self.test_from..], &self.labels[self.test_from..]);
         c
     }
@@ -135,20 +164,42 @@ impl Scored {
 
 /// The counts of `files`' test rows under `s`, pooled.
 pub fn pooled(files: &[&Scored], s: &Setting) -> Counts {
+    pooled_with(files, s, None)
+}
+
+/// The counts of `files`' test rows under `s` with member `silent` never voting on them, pooled.
+pub fn pooled_with(files: &[&Scored], s: &Setting, silent: Option<usize>) -> Counts {
     let mut c = Counts::default();
     for f in files {
-        c.merge(&f.counts(s));
+        c.merge(&f.counts_with(s, silent));
     }
     c
 }
 
-/// The setting with the best F1 whose pooled false-alarm rate on `files` stays within `far_budget` (a
-/// fraction); when none does, the one with the fewest false alarms. Ties go to the earlier setting.
-pub fn choose(files: &[&Scored], grid: &Grid, far_budget: f64) -> Setting {
+/// The F1 `aim` asks for under `s` on `files`, given `healthy`, their counts with every member working.
+pub fn merit(files: &[&Scored], s: &Setting, healthy: &Counts, aim: Aim) -> f64 {
+    let members = files.first().map_or(0, |f| f.scores.len());
+    match aim {
+        Aim::WorstSilent if members > 1 => (0..members)
+            .map(|i| pooled_with(files, s, Some(i)).f1())
+            .fold(healthy.f1(), f64::min),
+        _ => healthy.f1(),
+    }
+}
+
+/// The setting with the best F1 (as `aim` counts it) whose pooled false-alarm rate on `files`, every member
+/// working, stays within `far_budget` (a fraction); when none does, the one with the fewest false alarms. Ties
+/// go to the earlier setting.
+pub fn choose(files: &[&Scored], grid: &Grid, far_budget: f64, aim: Aim) -> Setting {
     let mut best: Option<(bool, f64, f64, Setting)> = None;
     for s in grid.settings() {
         let c = pooled(files, &s);
-        let (f1, far) = (c.f1(), c.far() / 100.0);
+        let far = c.far() / 100.0;
+        let f1 = if far <= far_budget {
+            merit(files, &s, &c, aim)
+        } else {
+            c.f1()
+        };
         let within = far <= far_budget;
         let better = match best {
             None => true,
@@ -178,6 +229,7 @@ pub fn cross_validate(
     folds: &[Vec<usize>],
     grid: &Grid,
     far_budget: f64,
+    aim: Aim,
 ) -> Vec<(usize, Setting, Vec<bool>)> {
     let mut out = Vec::new();
     for fold in folds {
@@ -185,7 +237,7 @@ pub fn cross_validate(
             .filter(|i| !fold.contains(i))
             .map(|i| &files[i])
             .collect();
-        let s = choose(&training, grid, far_budget);
+        let s = choose(&training, grid, far_budget, aim);
         for &i in fold {
             out.push((i, s, files[i].alarms(&s)));
         }
@@ -247,7 +299,7 @@ mod tests {
         let files = vec![a, b];
         let folds = by_folder(&files);
         assert_eq!(folds, vec![vec![0], vec![1]]);
-        let out = cross_validate(&files, &folds, &grid, 0.0);
+        let out = cross_validate(&files, &folds, &grid, 0.0, Aim::F1);
         // Chosen on b alone, a's setting is 4.0: on b, 0.5 and 2.0 raise false alarms (b's normal rows score
         // 2.5). Chosen on a alone, b's setting is 2.0, the first perfect on a, and on b it alarms everywhere:
         // the held-out figure shows what a tuned-in-sample one would hide.
@@ -288,6 +340,45 @@ mod tests {
         };
         assert_eq!(w.alarms(&s(2, 1, 1)), vec![true, false, true, true]);
         assert_eq!(w.alarms(&s(3, 1, 1)), vec![true, false, false, true]);
+    }
+
+    #[test]
+    fn the_worst_silent_aim_picks_a_vote_no_one_member_carries() {
+        // Three members see both anomalies (rows 1 and 3); the third also alarms on row 0. Three of three and
+        // two of three are both perfect with every member working, and the F1 aim keeps the earlier, three.
+        // With any one member silent, three of three finds nothing; two of three still finds both.
+        let f = Scored {
+            folder: "x".into(),
+            scores: vec![
+                vec![0.0, 1.0, 0.0, 1.0],
+                vec![0.0, 1.0, 0.0, 1.0],
+                vec![1.0, 1.0, 0.0, 1.0],
+            ],
+            baselines: vec![Baseline::Fixed(0.5); 3],
+            weights: Vec::new(),
+            labels: vec![false, true, false, true],
+            test_from: 0,
+        };
+        let grid = Grid {
+            scales: vec![1.0],
+            ms: vec![3, 2],
+            windows: vec![(1, 1)],
+        };
+        assert_eq!(choose(&[&f], &grid, 0.0, Aim::F1).m, 3);
+        let robust = choose(&[&f], &grid, 0.0, Aim::WorstSilent);
+        assert_eq!(robust.m, 2);
+        assert_eq!(pooled_with(&[&f], &robust, Some(0)).f1(), 1.0);
+        assert_eq!(f.alarms_with(&robust, Some(2)), vec![false, true, false, true]);
+        // Silent only from the test rows on: before them the member still votes.
+        let later = Scored {
+            test_from: 2,
+            ..f.clone()
+        };
+        let three = Setting { m: 3, ..robust };
+        assert_eq!(
+            later.alarms_with(&three, Some(0)),
+            vec![false, true, false, false]
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The recipe's members that watch levels: the level shift, the relations and the subspace member.
+//! The recipe's members that watch levels: the level shift, the relations, the subspace and the short relations
+//! member.
 
 use ndarray::ArrayView2;
 
@@ -51,4 +52,23 @@ impl EnsembleRecipe {
             .build()?;
         Ok(Some(subspace.fit(x)?.into()))
     }
+
+    /// The short relations member when `short_relations_z` is set: a relations member over `short_window`-row
+    /// means, voting as `relations_short`, with the level shift's slow sensors and settling.
+    pub fn short_relations_member(&self, x: ArrayView2<f64>) -> Result<Option<Model>> {
+        let Some(z) = self.levels.short_relations_z else {
+            return Ok(None);
+        };
+        let relations = Relations::builder()
+            .window(self.levels.short_window)
+            .z(z)
+            .slow_below(self.levels.slow_below)
+            .settle(self.levels.settle)
+            .name(SHORT_RELATIONS)
+            .build()?;
+        Ok(Some(relations.fit(x)?.into()))
+    }
 }
+
+/// The name the short relations member votes under.
+pub const SHORT_RELATIONS: &str = "relations_short";

@@ -173,6 +173,7 @@ impl EnsembleRecipe {
         members.extend(self.shift_member(x)?);
         members.extend(self.relations_member(x)?);
         members.extend(self.subspace_member(x)?);
+        members.extend(self.short_relations_member(x)?);
         Ok(members)
     }
 

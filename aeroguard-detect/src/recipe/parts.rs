@@ -95,6 +95,15 @@ pub struct LevelMembers {
     /// comes after the relations member.
     #[serde(default)]
     pub subspace_z: Option<f64>,
+    /// The short relations member's alarm level: a second relations member over rolling means of
+    /// `short_window` rows, voting as `relations_short`, with the same slow sensors and settling; `None` leaves
+    /// it out. It sees the relations break on a shorter time scale, and carries most of what the relations
+    /// member finds when that one is broken. It comes after the subspace member.
+    #[serde(default)]
+    pub short_relations_z: Option<f64>,
+    /// Rows of the short relations member's rolling means.
+    #[serde(default = "default_short_window")]
+    pub short_window: usize,
 }
 
 impl Default for LevelMembers {
@@ -109,6 +118,8 @@ impl Default for LevelMembers {
             relations_z: None,
             settle: None,
             subspace_z: None,
+            short_relations_z: None,
+            short_window: default_short_window(),
         }
     }
 }
@@ -141,6 +152,10 @@ pub(super) fn default_alone_window() -> usize {
 
 pub(super) fn default_rate_lag() -> usize {
     30
+}
+
+fn default_short_window() -> usize {
+    5
 }
 
 fn default_shift_window() -> usize {

@@ -5,7 +5,12 @@ use super::EnsembleRecipe;
 use crate::{Diagnosis, Error, Integrity, Model, Result, Voter};
 
 /// The members that watch levels, which `level_weight` weighs.
-const LEVEL_MEMBERS: [&str; 3] = ["level_shift", "relations", "subspace"];
+const LEVEL_MEMBERS: [&str; 4] = [
+    "level_shift",
+    "relations",
+    "subspace",
+    super::levels::SHORT_RELATIONS,
+];
 
 impl EnsembleRecipe {
     /// The ensemble's vote over members already fitted by [`members`](EnsembleRecipe::members), weighed as
@@ -58,6 +63,7 @@ impl EnsembleRecipe {
             ("level_shift", self.levels.shift_z),
             ("relations", self.levels.relations_z),
             ("subspace", self.levels.subspace_z),
+            (super::levels::SHORT_RELATIONS, self.levels.short_relations_z),
         ] {
             if z.is_some() {
                 names.push(name);
@@ -90,6 +96,7 @@ impl EnsembleRecipe {
             self.levels.shift_z,
             self.levels.relations_z,
             self.levels.subspace_z,
+            self.levels.short_relations_z,
         ];
         3 + optional.iter().filter(|z| z.is_some()).count()
     }
@@ -122,7 +129,7 @@ impl EnsembleRecipe {
             name: "weights",
             value: format!("{} weights for {members} members", self.voting.weights.len()),
             reason: "one per member, in the order rules, kmeans, isolation forest, [autoencoder], [conv autoencoder], \
-                     [lstm], [level shift], [relations], [subspace]",
+                     [lstm], [level shift], [relations], [subspace], [relations_short]",
         })
     }
 }

@@ -51,6 +51,8 @@ pub struct Relations {
     ridge: f64,
     #[serde(default)]
     settle: Option<Settle>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 impl Default for Relations {
@@ -62,6 +64,7 @@ impl Default for Relations {
             slow_below: Some(0.3),
             ridge: 1e-3,
             settle: None,
+            name: None,
         }
     }
 }
@@ -106,7 +109,18 @@ impl Relations {
     pub fn settle(&self) -> Option<Settle> {
         self.settle
     }
+
+    /// The name the fitted member votes under (`relations` unless set).
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(NAME)
+    }
 }
+
+/// The name a relations member votes under unless it is given another.
+const NAME: &str = "relations";
+
+/// The longest name a relations member may be given.
+const MAX_NAME: usize = 64;
 
 impl RelationsBuilder {
     /// Rows of the rolling mean (1 to [`limits::MAX_WINDOW`](crate::limits::MAX_WINDOW)).
@@ -147,9 +161,39 @@ impl RelationsBuilder {
         self
     }
 
+    /// The name the fitted member votes under, so that two relations members (over different windows, say)
+    /// can vote side by side: 1 to 64 ASCII letters, digits, `_` or `-`.
+    ///
+    /// ```
+    /// use aeroguard_detect::{Detector, FittedDetector, Relations};
+    /// use ndarray::Array2;
+    /// let x = Array2::from_shape_fn((200, 2), |(i, j)| (i as f64 * 0.1).sin() * (j + 1) as f64 + (i * j % 7) as f64 * 0.01);
+    /// let short = Relations::builder().window(5).name("relations_short").build()?;
+    /// assert_eq!(short.fit(x.view())?.name(), "relations_short");
+    /// assert!(Relations::builder().name("no spaces").build().is_err());
+    /// # Ok::<(), aeroguard_detect::Error>(())
+    /// ```
+    pub fn name(mut self, name: &str) -> Self {
+        self.0.name = Some(name.to_string());
+        self
+    }
+
     /// The parameters, checked.
     pub fn build(self) -> Result<Relations> {
         let p = self.0;
+        if let Some(name) = &p.name {
+            let fits = (1..=MAX_NAME).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !fits {
+                return Err(Error::parameter(
+                    "name",
+                    name,
+                    "has 1 to 64 ASCII letters, digits, '_' or '-'",
+                ));
+            }
+        }
         alarm::check(p.window, p.z, p.release, p.slow_below, p.settle.as_ref())?;
         if !(p.ridge.is_finite() && p.ridge >= 0.0) {
             return Err(Error::parameter("ridge", p.ridge, "is finite and at least 0"));
@@ -199,6 +243,7 @@ impl Detector for Relations {
             release: p.release,
             threshold: p.z,
             settle: p.settle,
+            name: p.name.clone(),
             latch: Latch::default(),
         };
         for k in 0..related.len() {
@@ -231,6 +276,8 @@ pub struct FittedRelations {
     threshold: f64,
     #[serde(default)]
     settle: Option<Settle>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     #[serde(flatten)]
     latch: Latch,
 }
@@ -308,7 +355,7 @@ impl FittedRelations {
 
 impl FittedDetector for FittedRelations {
     fn name(&self) -> &str {
-        "relations"
+        self.name.as_deref().unwrap_or(NAME)
     }
 
     fn n_features(&self) -> usize {

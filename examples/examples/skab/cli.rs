@@ -109,6 +109,16 @@ pub struct Cli {
     /// recommended ensemble.
     #[arg(long, value_name = "Z")]
     pub subspace_z: Option<f64>,
+    /// The short relations member's alarm level (a second relations member over `--short-window`-row means);
+    /// `0` leaves it out of the recommended ensemble.
+    #[arg(long, value_name = "Z")]
+    pub short_relations_z: Option<f64>,
+    /// Rows of the short relations member's rolling means.
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub short_window: Option<u64>,
+    /// Rows of the diagnosis' alarming-alone check (a member voting yes alone on half of them is left out).
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(2..=100_000))]
+    pub alone_window: Option<u64>,
     /// How the level-shift and relations alarms end after a fault: under PEAK of their peak score, and a new
     /// one must pass REARM of that peak, falling back to their z over ROWS rows; `0` ends them at their
     /// release level.
@@ -179,7 +189,10 @@ pub fn recipe(cli: &Cli) -> Result<EnsembleRecipe> {
     r.levels.slow_weight = cli.shift_slow_weight.unwrap_or(r.levels.slow_weight);
     r.levels.relations_z = zero_is_off(cli.relations_z, r.levels.relations_z);
     r.levels.subspace_z = zero_is_off(cli.subspace_z, r.levels.subspace_z);
+    r.levels.short_relations_z = zero_is_off(cli.short_relations_z, r.levels.short_relations_z);
+    r.levels.short_window = cli.short_window.map_or(r.levels.short_window, |w| w as usize);
     r.levels.settle = cli.settle.map_or(r.levels.settle, |f| f.0);
+    r.voting.alone_window = cli.alone_window.map_or(r.voting.alone_window, |w| w as usize);
     r.check().map_err(|e| {
         Error::Run(format!(
             "{e} (a `--...-z 0` switches a member off: pass --weights for those left, and --m)"

@@ -93,6 +93,7 @@ fn run(cli: &Cli) -> Result<()> {
     every.levels.shift_z = recipe.levels.shift_z.or(Some(10.0));
     every.levels.relations_z = recipe.levels.relations_z.or(Some(11.5));
     every.levels.subspace_z = recipe.levels.subspace_z.or(Some(10.0));
+    every.levels.short_relations_z = recipe.levels.short_relations_z.or(Some(5.0));
     let names = [
         "rules",
         "kmeans",
@@ -103,6 +104,7 @@ fn run(cli: &Cli) -> Result<()> {
         "level_shift",
         "relations",
         "subspace",
+        "relations_short",
     ];
     let mut alone: Vec<Evaluation> = names.iter().map(|n| Evaluation::new(*n)).collect();
     let mut sweeps = [
@@ -124,6 +126,7 @@ fn run(cli: &Cli) -> Result<()> {
         (6, recipe.levels.shift_z),
         (7, recipe.levels.relations_z),
         (8, recipe.levels.subspace_z),
+        (9, recipe.levels.short_relations_z),
     ] {
         if z.is_some() {
             wanted.push(i);

@@ -9,11 +9,11 @@ use aeroguard_eval::skab::SkabFile;
 use aeroguard_eval::{Evaluation, Summary};
 use aeroguard_examples::Result;
 
-use super::cv::{FAR_BUDGET, grid};
+use super::cv::{AIM, FAR_BUDGET, grid};
 
 /// The members the candidates weigh, in this order (every member the skab example fits but the dense
 /// autoencoder).
-pub const MEMBERS: [&str; 8] = [
+pub const MEMBERS: [&str; 9] = [
     "rules",
     "kmeans",
     "isolation_forest",
@@ -22,21 +22,25 @@ pub const MEMBERS: [&str; 8] = [
     "level_shift",
     "relations",
     "subspace",
+    "relations_short",
 ];
 
 /// The candidate structures: each member's weight, in [`MEMBERS`] order. Weights are whole numbers so that the
 /// votes needed, searched over whole numbers, can ask for a level member and one, two or three others.
 pub fn candidates() -> Vec<(&'static str, Vec<f64>)> {
     vec![
-        ("seven alike", vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]),
-        ("eight alike", vec![1.0; 8]),
+        ("nine alike", vec![1.0; 9]),
         (
-            "level members at 2, the rest at 1",
-            vec![1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0],
+            "three level members at 3, the rest at 1",
+            vec![1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 0.0],
         ),
         (
-            "level members at 3, the rest at 1",
-            vec![1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0],
+            "four level members at 2, the rest at 1",
+            vec![1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0],
+        ),
+        (
+            "four level members at 3, the rest at 1",
+            vec![1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0],
         ),
     ]
 }
@@ -82,10 +86,10 @@ pub fn nested(files: &[SkabFile], scored: &[Scored], recipe: &EnsembleRecipe) ->
         let mut top: Option<(f64, usize, Setting)> = None;
         for (c, (_, variants, g)) in weighed.iter().enumerate() {
             let chosen: Vec<&Scored> = indices.iter().map(|&i| &variants[i]).collect();
-            let s = cv::choose(&chosen, g, FAR_BUDGET);
+            let s = cv::choose(&chosen, g, FAR_BUDGET, AIM);
             let counts = cv::pooled(&chosen, &s);
             let merit = if counts.far() / 100.0 <= FAR_BUDGET {
-                counts.f1()
+                cv::merit(&chosen, &s, &counts, AIM)
             } else {
                 -counts.far()
             };
