@@ -185,14 +185,16 @@ impl Deliveries {
     }
 
     /// Writes the firing and resolved transitions among `events` to disk, if the node notifies; the forwarder
-    /// sends them.
+    /// sends them. A batch with a firing alert is precious: a full outbox drops resolved ones before it.
     pub fn notify(&self, events: &[AlertEvent]) -> Result<()> {
         let news: Vec<AlertEvent> = events
             .iter()
             .filter(|e| e.status != AlertStatus::Pending)
             .cloned()
             .collect();
+        let firing = news.iter().any(|e| e.status == AlertStatus::Firing);
         match &self.alerts {
+            Some(outbox) if firing => Ok(outbox.push_precious(&news).map(drop)?),
             Some(outbox) if !news.is_empty() => Ok(outbox.push(&news).map(drop)?),
             _ => Ok(()),
         }

@@ -139,8 +139,14 @@ fn register_outboxes(registry: &mut Registry, outboxes: &[(&str, OutboxStats)]) 
     counter(
         registry,
         "aeroguard_outbox_dropped",
-        "Entries dropped because the outbox was full (the oldest first)",
+        "Entries dropped because the outbox was full (the oldest first, precious ones last)",
         |s| s.dropped,
+    );
+    counter(
+        registry,
+        "aeroguard_outbox_reopened",
+        "Times the outbox file was opened again after a failed write (a full disk, a failing device)",
+        |s| s.reopened,
     );
 }
 

@@ -3,13 +3,15 @@
 //! What AeroGuard's tests and benchmarks share (unpublished):
 //! - [`raw`]: raw connections to the test services' Redis servers and Sentinels;
 //! - [`netcut`]: a TCP link a test can cut, in front of a real server;
-//! - [`bench`](mod@bench): the coordination benchmarks' drivers (hand-over, queue and history throughput).
+//! - [`bench`](mod@bench): the coordination benchmarks' drivers (hand-over, queue and history throughput);
+//! - [`disk`]: a small disk a test can fill.
 //!
 //! How programs connect to the services (`--backend`, credentials from the environment) is the library's:
 //! [`aeroguard_consensus::deployment`].
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod bench;
+pub mod disk;
 pub mod netcut;
 pub mod raw;
 

@@ -118,4 +118,6 @@ pub struct OutboxStats {
     pub refused: u64,
     /// Entries dropped because the outbox was full.
     pub dropped: u64,
+    /// Times the file was opened again after a failed call (a full disk, a failed write).
+    pub reopened: u64,
 }

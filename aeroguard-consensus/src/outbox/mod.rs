@@ -14,7 +14,11 @@
 //! readings at or before the last time it stored for a series.
 //!
 //! Disk use is bounded by [`OutboxLimits`]: entries and bytes at most, and a policy when full ([`WhenFull`]);
-//! what the policy dropped is counted in [`OutboxStats`].
+//! what the policy dropped is counted in [`OutboxStats`]. Entries pushed as precious
+//! ([`push_precious`](Outbox::push_precious): an alert firing, say) are dropped only once no other entry is left
+//! to drop. A disk that fills up fails the push that found it full (the caller keeps what it could not write)
+//! and nothing committed before; the file is opened again on the next call, so the outbox works again once space
+//! returns, without a restart.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -40,11 +44,11 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -52,8 +56,11 @@ use crate::{Error, Result};
 
 mod history;
 mod limits;
+mod store;
 #[cfg(test)]
 mod tests;
+
+use store::{Store, storage};
 
 pub use history::{Append, forward_appends};
 pub use limits::{OutboxLimits, OutboxStats, WhenFull};
@@ -61,6 +68,15 @@ pub use limits::{OutboxLimits, OutboxStats, WhenFull};
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 /// `next` (the next sequence number) and `bytes` (the payload bytes held).
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// The sequence numbers of the precious entries.
+const PRECIOUS: TableDefinition<u64, u8> = TableDefinition::new("precious");
+
+/// The tables a write transaction works on.
+struct Tables<'t> {
+    entries: redb::Table<'t, u64, &'static [u8]>,
+    meta: redb::Table<'t, &'static str, u64>,
+    precious: redb::Table<'t, u64, u8>,
+}
 
 /// What a sink did with an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +102,7 @@ pub struct Pass {
 
 /// A durable, bounded, ordered log of entries `T` waiting for delivery.
 pub struct Outbox<T> {
-    db: Database,
-    path: PathBuf,
+    store: Store,
     limits: OutboxLimits,
     pushed: AtomicU64,
     sent: AtomicU64,
@@ -100,18 +115,9 @@ pub struct Outbox<T> {
 impl<T> std::fmt::Debug for Outbox<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Outbox")
-            .field("path", &self.path)
+            .field("path", &self.store.path())
             .field("limits", &self.limits)
             .finish_non_exhaustive()
-    }
-}
-
-fn storage(operation: &'static str, path: &Path, e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::Backend {
-        backend: "outbox",
-        operation,
-        message: format!("{}: {e}", path.display()),
-        cause: Some(aeroguard_core::Cause::new(e)),
     }
 }
 
@@ -120,14 +126,9 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
     /// Fails if another process holds it open.
     pub fn open(path: impl AsRef<Path>, limits: OutboxLimits) -> Result<Self> {
         limits.validate()?;
-        let path = path.as_ref().to_path_buf();
-        let db = Database::builder()
-            .set_cache_size(limits.cache_bytes)
-            .create(&path)
-            .map_err(|e| storage("open", &path, e))?;
+        let store = Store::open(path.as_ref(), limits.cache_bytes)?;
         let outbox = Outbox {
-            db,
-            path,
+            store,
             limits,
             pushed: AtomicU64::new(0),
             sent: AtomicU64::new(0),
@@ -137,13 +138,13 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
             _entries: PhantomData,
         };
         // Create the tables, so that readers find them.
-        outbox.write(Durability::Immediate, "open", |_, _| Ok(()))?;
+        outbox.write(Durability::Immediate, "open", |_| Ok(()))?;
         Ok(outbox)
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.store.path()
     }
 
     /// Appends `item`; it is on disk when this returns (one fsync; blocking). When the outbox is full, the
@@ -157,10 +158,40 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
 
     /// Appends `items` in one commit; the last sequence number, if any.
     pub fn push_all(&self, items: &[T]) -> Result<Option<u64>> {
+        self.push_entries(items, false)
+    }
+
+    /// Appends `item` as precious: when the outbox is full, the oldest entries that are not precious are
+    /// dropped first, and a precious one only when no other is left (an alert firing outlives the history
+    /// points and the resolved alerts pushed before it).
+    ///
+    /// ```
+    /// use aeroguard_consensus::outbox::{Outbox, OutboxLimits};
+    /// let dir = std::env::temp_dir().join(format!("outbox-precious-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let outbox: Outbox<String> = Outbox::open(dir.join("alerts.redb"), OutboxLimits::default().entries(2))?;
+    /// outbox.push_precious(&"firing".to_string())?;
+    /// outbox.push(&"resolved".to_string())?;
+    /// outbox.push(&"resolved again".to_string())?; // full: the oldest entry not precious goes
+    /// let kept: Vec<String> = outbox.oldest(10)?.into_iter().filter_map(|(_, e)| e.ok()).collect();
+    /// assert_eq!(kept, ["firing", "resolved again"]);
+    /// # drop(outbox); std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn push_precious(&self, item: &T) -> Result<u64> {
+        self.push_entries(std::slice::from_ref(item), true)
+            .map(|last| last.unwrap_or_default())
+    }
+
+    fn push_entries(&self, items: &[T], precious: bool) -> Result<Option<u64>> {
         let encoded = items
             .iter()
             .map(|item| {
-                let bytes = serde_json::to_vec(item).map_err(|e| storage("encode", &self.path, e))?;
+                let bytes = serde_json::to_vec(item).map_err(|e| Error::InvalidParameter {
+                    name: "entry",
+                    value: e.to_string(),
+                    reason: "encodes as JSON",
+                })?;
                 if bytes.len() > self.limits.max_entry_bytes {
                     return Err(Error::InvalidParameter {
                         name: "entry",
@@ -173,15 +204,21 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
             .collect::<Result<Vec<_>>>()?;
         let mut last = None;
         let mut dropped = 0;
-        self.write(Durability::Immediate, "push", |entries, meta| {
+        self.write(Durability::Immediate, "push", |t| {
             for bytes in &encoded {
-                dropped += self.make_room(entries, meta, bytes.len() as u64)?;
-                let seq = get(meta, "next")?;
-                entries
+                dropped += self.make_room(t, bytes.len() as u64)?;
+                let seq = get(&t.meta, "next")?;
+                t.entries
                     .insert(seq, bytes.as_slice())
-                    .map_err(|e| storage("push", &self.path, e))?;
-                set(meta, "next", seq + 1)?;
-                set(meta, "bytes", get(meta, "bytes")? + bytes.len() as u64)?;
+                    .map_err(|e| storage("push", self.path(), e))?;
+                if precious {
+                    t.precious
+                        .insert(seq, 1)
+                        .map_err(|e| storage("push", self.path(), e))?;
+                }
+                set(&mut t.meta, "next", seq + 1)?;
+                let held = get(&t.meta, "bytes")?;
+                set(&mut t.meta, "bytes", held + bytes.len() as u64)?;
                 last = Some(seq);
             }
             Ok(())
@@ -191,24 +228,21 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
             self.dropped.fetch_add(dropped, Ordering::Relaxed);
             tracing::warn!(
                 "outbox {}: full, dropped the {dropped} oldest entries",
-                self.path.display()
+                self.path().display()
             );
         }
         self.wake.notify_one();
         Ok(last)
     }
 
-    /// Drops the oldest entries until `incoming` more bytes fit (or refuses, by the policy); how many it dropped.
-    fn make_room(
-        &self,
-        entries: &mut redb::Table<u64, &[u8]>,
-        meta: &mut redb::Table<&str, u64>,
-        incoming: u64,
-    ) -> Result<u64> {
+    /// Drops the oldest entries, precious ones last, until `incoming` more bytes fit (or refuses, by the
+    /// policy); how many it dropped.
+    fn make_room(&self, t: &mut Tables<'_>, incoming: u64) -> Result<u64> {
+        let fail = |e: redb::StorageError| storage("push", self.path(), e);
         let mut dropped = 0;
         loop {
-            let bytes = get(meta, "bytes")?;
-            let count = entries.len().map_err(|e| storage("push", &self.path, e))?;
+            let bytes = get(&t.meta, "bytes")?;
+            let count = t.entries.len().map_err(fail)?;
             if bytes + incoming <= self.limits.max_bytes && count < self.limits.max_entries {
                 return Ok(dropped);
             }
@@ -218,53 +252,67 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
                     operation: "push",
                     reason: format!(
                         "{} holds {count} entries, {bytes} bytes (limits {}, {})",
-                        self.path.display(),
+                        self.path().display(),
                         self.limits.max_entries,
                         self.limits.max_bytes
                     ),
                 });
             }
-            let Some((_, old)) = entries.pop_first().map_err(|e| storage("push", &self.path, e))? else {
+            let Some(seq) = self.to_drop(t)? else {
                 return Ok(dropped);
             };
-            let freed = old.value().len() as u64;
-            drop(old);
-            set(meta, "bytes", bytes.saturating_sub(freed))?;
+            let freed = match t.entries.remove(seq).map_err(fail)? {
+                Some(old) => old.value().len() as u64,
+                None => 0,
+            };
+            t.precious.remove(seq).map_err(fail)?;
+            set(&mut t.meta, "bytes", bytes.saturating_sub(freed))?;
             dropped += 1;
         }
     }
 
+    /// The entry to drop first: the oldest that is not precious, else the oldest.
+    fn to_drop(&self, t: &Tables<'_>) -> Result<Option<u64>> {
+        let fail = |e: redb::StorageError| storage("push", self.path(), e);
+        let mut oldest = None;
+        for row in t.entries.iter().map_err(fail)? {
+            let seq = row.map_err(fail)?.0.value();
+            oldest = oldest.or(Some(seq));
+            if t.precious.get(seq).map_err(fail)?.is_none() {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(oldest)
+    }
+
     /// The oldest `n` entries with their sequence numbers (an entry that no longer decodes comes as `Err`).
     pub fn oldest(&self, n: usize) -> Result<Vec<(u64, std::result::Result<T, String>)>> {
-        let read = self.db.begin_read().map_err(|e| storage("read", &self.path, e))?;
-        let entries = read
-            .open_table(ENTRIES)
-            .map_err(|e| storage("read", &self.path, e))?;
-        let mut out = Vec::new();
-        for row in entries
-            .iter()
-            .map_err(|e| storage("read", &self.path, e))?
-            .take(n)
-        {
-            let (seq, bytes) = row.map_err(|e| storage("read", &self.path, e))?;
-            let item = serde_json::from_slice(bytes.value()).map_err(|e| e.to_string());
-            out.push((seq.value(), item));
-        }
-        Ok(out)
+        let path = self.path();
+        self.store.with(|db| {
+            let read = db.begin_read().map_err(|e| storage("read", path, e))?;
+            let entries = read.open_table(ENTRIES).map_err(|e| storage("read", path, e))?;
+            let mut out = Vec::new();
+            for row in entries.iter().map_err(|e| storage("read", path, e))?.take(n) {
+                let (seq, bytes) = row.map_err(|e| storage("read", path, e))?;
+                let item = serde_json::from_slice(bytes.value()).map_err(|e| e.to_string());
+                out.push((seq.value(), item));
+            }
+            Ok(out)
+        })
     }
 
     /// Removes entry `seq` (a no-op if the limits' policy dropped it meanwhile). The removal is not synced by
     /// itself: a crash may bring it back (delivered twice, which sinks absorb); the end of the pass, or the next
     /// push, syncs it.
     fn remove(&self, seq: u64) -> Result<()> {
-        self.write(Durability::None, "remove", |entries, meta| {
-            if let Some(old) = entries
-                .remove(seq)
-                .map_err(|e| storage("remove", &self.path, e))?
-            {
+        self.write(Durability::None, "remove", |t| {
+            let fail = |e: redb::StorageError| storage("remove", self.path(), e);
+            if let Some(old) = t.entries.remove(seq).map_err(fail)? {
                 let freed = old.value().len() as u64;
                 drop(old);
-                set(meta, "bytes", get(meta, "bytes")?.saturating_sub(freed))?;
+                t.precious.remove(seq).map_err(fail)?;
+                let held = get(&t.meta, "bytes")?;
+                set(&mut t.meta, "bytes", held.saturating_sub(freed))?;
             }
             Ok(())
         })
@@ -281,7 +329,7 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
     {
         let pass = self.pass(deliver).await?;
         if pass.sent + pass.refused > 0 {
-            self.write(Durability::Immediate, "sync", |_, _| Ok(()))?;
+            self.write(Durability::Immediate, "sync", |_| Ok(()))?;
         }
         Ok(pass)
     }
@@ -310,7 +358,7 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
                         self.sent.fetch_add(1, Ordering::Relaxed);
                     }
                     Outcome::Refused(why) => {
-                        tracing::warn!("outbox {}: entry {seq} refused: {why}", self.path.display());
+                        tracing::warn!("outbox {}: entry {seq} refused: {why}", self.path().display());
                         self.remove(seq)?;
                         pass.refused += 1;
                         self.refused.fetch_add(1, Ordering::Relaxed);
@@ -343,7 +391,7 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
         loop {
             let pass = self.forward(&mut deliver).await?;
             if let Some(why) = pass.stopped {
-                tracing::debug!("outbox {}: retrying in {backoff:?}: {why}", self.path.display());
+                tracing::debug!("outbox {}: retrying in {backoff:?}: {why}", self.path().display());
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = &mut stop => return Ok(()),
@@ -377,40 +425,47 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
             sent: self.sent.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            reopened: self.store.reopened(),
         }
     }
 
     fn held(&self) -> Result<(u64, u64)> {
-        let read = self.db.begin_read().map_err(|e| storage("read", &self.path, e))?;
-        let entries = read
-            .open_table(ENTRIES)
-            .map_err(|e| storage("read", &self.path, e))?;
-        let meta = read
-            .open_table(META)
-            .map_err(|e| storage("read", &self.path, e))?;
-        let count = entries.len().map_err(|e| storage("read", &self.path, e))?;
-        let bytes = meta
-            .get("bytes")
-            .map_err(|e| storage("read", &self.path, e))?
-            .map_or(0, |v| v.value());
-        Ok((count, bytes))
+        let path = self.path();
+        self.store.with(|db| {
+            let fail = |e: redb::Error| storage("read", path, e);
+            let read = db.begin_read().map_err(|e| fail(e.into()))?;
+            let entries = read.open_table(ENTRIES).map_err(|e| fail(e.into()))?;
+            let meta = read.open_table(META).map_err(|e| fail(e.into()))?;
+            let count = entries.len().map_err(|e| fail(e.into()))?;
+            let bytes = meta
+                .get("bytes")
+                .map_err(|e| fail(e.into()))?
+                .map_or(0, |v| v.value());
+            Ok((count, bytes))
+        })
     }
 
     fn write(
         &self,
         durability: Durability,
         operation: &'static str,
-        f: impl FnOnce(&mut redb::Table<u64, &[u8]>, &mut redb::Table<&str, u64>) -> Result<()>,
+        f: impl FnOnce(&mut Tables<'_>) -> Result<()>,
     ) -> Result<()> {
-        let fail = |e: redb::Error| storage(operation, &self.path, e);
-        let mut txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
-        txn.set_durability(durability).map_err(|e| fail(e.into()))?;
-        {
-            let mut entries = txn.open_table(ENTRIES).map_err(|e| fail(e.into()))?;
-            let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
-            f(&mut entries, &mut meta)?;
-        }
-        txn.commit().map_err(|e| fail(e.into()))
+        let path = self.path();
+        self.store.with(|db| {
+            let fail = |e: redb::Error| storage(operation, path, e);
+            let mut txn = db.begin_write().map_err(|e| fail(e.into()))?;
+            txn.set_durability(durability).map_err(|e| fail(e.into()))?;
+            {
+                let mut tables = Tables {
+                    entries: txn.open_table(ENTRIES).map_err(|e| fail(e.into()))?,
+                    meta: txn.open_table(META).map_err(|e| fail(e.into()))?,
+                    precious: txn.open_table(PRECIOUS).map_err(|e| fail(e.into()))?,
+                };
+                f(&mut tables)?;
+            }
+            txn.commit().map_err(|e| fail(e.into()))
+        })
     }
 }
 

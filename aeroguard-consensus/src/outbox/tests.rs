@@ -105,6 +105,47 @@ fn a_full_outbox_drops_the_oldest_and_counts_them() {
     assert_eq!(stats.dropped, 20);
 }
 
+fn left(outbox: &Outbox<u32>) -> Vec<u32> {
+    outbox
+        .oldest(100)
+        .unwrap()
+        .into_iter()
+        .map(|(_, v)| v.unwrap())
+        .collect()
+}
+
+#[test]
+fn a_full_outbox_drops_precious_entries_last() {
+    let dir = Dir::new("precious");
+    let outbox: Outbox<u32> = Outbox::open(dir.file(), OutboxLimits::default().entries(3)).unwrap();
+    outbox.push_precious(&1).unwrap();
+    outbox.push_all(&[2, 3, 4]).unwrap();
+    // Full at three: the oldest entry not precious (2) went, the older precious one stayed.
+    assert_eq!(left(&outbox), [1, 3, 4]);
+    outbox.push_precious(&5).unwrap();
+    outbox.push(&6).unwrap();
+    assert_eq!(left(&outbox), [1, 5, 6]);
+    outbox.push_precious(&7).unwrap();
+    assert_eq!(left(&outbox), [1, 5, 7]);
+    // Nothing but precious entries to drop: the oldest of them goes.
+    outbox.push(&8).unwrap();
+    assert_eq!(left(&outbox), [5, 7, 8]);
+    assert_eq!(outbox.stats().dropped, 5);
+    // Delivered precious entries leave their mark too: what is pushed after them is dropped by age again.
+    let pass = rt()
+        .block_on(outbox.forward(|_: &u32| async { Outcome::Sent }))
+        .unwrap();
+    assert_eq!(pass.sent, 3);
+    outbox.push_all(&[9, 10, 11, 12]).unwrap();
+    assert_eq!(left(&outbox), [10, 11, 12]);
+    // Kept across opening the file again.
+    outbox.push_precious(&13).unwrap();
+    drop(outbox);
+    let outbox: Outbox<u32> = Outbox::open(dir.file(), OutboxLimits::default().entries(3)).unwrap();
+    outbox.push_all(&[14, 15]).unwrap();
+    assert_eq!(left(&outbox), [13, 14, 15]);
+}
+
 #[test]
 fn refuse_new_keeps_the_oldest_and_says_why() {
     let dir = Dir::new("refuse");
