@@ -152,30 +152,33 @@ impl LeaderAlerts {
             series: plan.series(),
             state_series: plan.alert_state_series(),
         };
-        me.write(Timestamp::now(), writer, deliveries)?;
+        me.write(Timestamp::now(), writer, deliveries).await?;
         Ok(me)
     }
 
-    fn write(&mut self, at: Timestamp, writer: &Writer, deliveries: &Deliveries) -> Result<()> {
+    async fn write(&mut self, at: Timestamp, writer: &Writer, deliveries: &Deliveries) -> Result<()> {
         let state = self.alerts.state();
-        self.written = shape(&state);
         let firing = state.alerts.iter().filter(|a| a.firing.is_some()).count();
         let detail = serde_json::to_value(&state).map_err(|source| Error::Json {
             what: "the alert state",
             source,
         })?;
-        deliveries.append(&Append {
-            series: self.state_series.clone(),
-            writer: writer.clone(),
-            points: vec![Point::new(at, firing as f64).with_detail(detail)],
-        })
+        deliveries
+            .append(&Append {
+                series: self.state_series.clone(),
+                writer: writer.clone(),
+                points: vec![Point::new(at, firing as f64).with_detail(detail)],
+            })
+            .await?;
+        self.written = shape(&state);
+        Ok(())
     }
 
     /// Feeds the round's sample: picks up new rules, notifies the transitions, writes the state when an alert
     /// changed, and sends the firing alerts again when they are due (at a new term's first round, then every
     /// `alert_resend_ms`); the transitions and the alerts sent again, for the caller to report. The state is
     /// written before anything is notified: a notification never runs ahead of what a successor restores.
-    pub fn observe(
+    pub async fn observe(
         &mut self,
         at: Timestamp,
         sample: Sample,
@@ -186,14 +189,14 @@ impl LeaderAlerts {
         // The alerts move only once their new state is on disk: if it cannot be written, they are put back, and
         // the same transitions come again (and are notified) next round.
         let before = (self.alerts.clone(), self.version);
-        let moved = self.advance(at, sample, rules, writer, deliveries);
+        let moved = self.advance(at, sample, rules, writer, deliveries).await;
         if moved.is_err() {
             (self.alerts, self.version) = before;
         }
         moved
     }
 
-    fn advance(
+    async fn advance(
         &mut self,
         at: Timestamp,
         sample: Sample,
@@ -209,9 +212,9 @@ impl LeaderAlerts {
         }
         events.extend(self.alerts.observe(&self.series, at, sample)?);
         if shape(&self.alerts.state()) != self.written {
-            self.write(at, writer, deliveries)?;
+            self.write(at, writer, deliveries).await?;
         }
-        deliveries.notify(&events)?;
+        deliveries.notify(&events).await?;
         let due = self.resent.is_none_or(|last| {
             at.as_millis().saturating_sub(last.as_millis())
                 >= i64::try_from(self.resend_every.as_millis()).unwrap_or(i64::MAX)
@@ -225,7 +228,7 @@ impl LeaderAlerts {
                     .iter()
                     .any(|e| (&e.rule, &e.series) == (&a.rule, &a.series))
             });
-            deliveries.notify(&again)?;
+            deliveries.notify(&again).await?;
             self.resent = Some(at);
         }
         Ok((events, again))

@@ -1,7 +1,9 @@
 //! Store-and-forward for a node: what a leader must deliver (its fused rounds for the history, its posts to the
 //! analysis service) is written to an outbox on disk first, and forwarders deliver it in order when the link
 //! is up. A link that drops, a service that restarts or a crash of the node loses nothing; a deposed leader's
-//! buffered rounds are refused by the history's fence.
+//! buffered rounds are refused by the history's fence. When an outbox cannot take an entry (a full disk), a
+//! round and an alert go straight to the history and the notifier if they answer (written through, with a
+//! warning), so a full disk alone neither loses them nor holds up the alerts.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,6 +65,9 @@ pub struct Deliveries {
     appends: Arc<Outbox<Append>>,
     posts: Option<Arc<Outbox<Post>>>,
     alerts: Option<Arc<Outbox<Vec<AlertEvent>>>>,
+    /// Where the forwarders deliver, for what an outbox cannot take.
+    history: Arc<dyn HistoryStore>,
+    notifier: Option<Arc<dyn Notifier>>,
     link_up: Arc<AtomicBool>,
     forwarders: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -96,6 +101,7 @@ impl Deliveries {
         let appends = Arc::new(Outbox::<Append>::open(&file, limits)?);
         let link_up = Arc::new(AtomicBool::new(true));
         let (outbox, up, node, e) = (appends.clone(), link_up.clone(), me.to_string(), emit.clone());
+        let direct = history.clone();
         let forwarder = tokio::spawn(async move {
             let deliver = |a: &Append| {
                 let (a, history, up) = (a.clone(), history.clone(), up.clone());
@@ -117,6 +123,8 @@ impl Deliveries {
             appends,
             posts: None,
             alerts: None,
+            history: direct,
+            notifier: None,
             link_up,
             forwarders: vec![forwarder],
         })
@@ -167,6 +175,7 @@ impl Deliveries {
         let file = outbox_file(&self.dir, &self.run, &self.me, "alerts");
         let alerts = Arc::new(Outbox::<Vec<AlertEvent>>::open(&file, self.limits)?);
         let (outbox, node, e) = (alerts.clone(), self.me.clone(), self.emit.clone());
+        self.notifier = Some(notifier.clone());
         self.forwarders.push(tokio::spawn(async move {
             let deliver = |events: &Vec<AlertEvent>| {
                 let (events, notifier) = (events.clone(), notifier.clone());
@@ -185,24 +194,71 @@ impl Deliveries {
     }
 
     /// Writes the firing and resolved transitions among `events` to disk, if the node notifies; the forwarder
-    /// sends them. A batch with a firing alert is precious: a full outbox drops resolved ones before it.
-    pub fn notify(&self, events: &[AlertEvent]) -> Result<()> {
+    /// sends them. A batch with a firing alert is precious: a full outbox drops resolved ones before it. When the
+    /// outbox cannot take the batch (a full disk), it goes to the notifier at once; the error only when neither
+    /// took it.
+    pub async fn notify(&self, events: &[AlertEvent]) -> Result<()> {
         let news: Vec<AlertEvent> = events
             .iter()
             .filter(|e| e.status != AlertStatus::Pending)
             .cloned()
             .collect();
-        let firing = news.iter().any(|e| e.status == AlertStatus::Firing);
-        match &self.alerts {
-            Some(outbox) if firing => Ok(outbox.push_precious(&news).map(drop)?),
-            Some(outbox) if !news.is_empty() => Ok(outbox.push(&news).map(drop)?),
-            _ => Ok(()),
+        let (Some(outbox), false) = (&self.alerts, news.is_empty()) else {
+            return Ok(());
+        };
+        let pushed = if news.iter().any(|e| e.status == AlertStatus::Firing) {
+            outbox.push_precious(&news)
+        } else {
+            outbox.push(&news)
+        };
+        let Err(full) = pushed else {
+            return Ok(());
+        };
+        let Some(notifier) = &self.notifier else {
+            return Err(full.into());
+        };
+        match tokio::time::timeout(POST_TIMEOUT, notifier.notify(&news)).await {
+            Ok(Ok(())) => {
+                self.wrote_through("notifier", &full);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(Error::Run(format!("alerts outbox: {full}; the notifier: {e}"))),
+            Err(_) => Err(Error::Run(format!(
+                "alerts outbox: {full}; the notifier did not answer in {POST_TIMEOUT:?}"
+            ))),
         }
     }
 
-    /// Writes a fenced append to disk; the forwarder delivers it.
-    pub fn append(&self, append: &Append) -> Result<()> {
-        Ok(self.appends.push(append).map(drop)?)
+    /// Writes a fenced append to disk; the forwarder delivers it. When the outbox cannot take it (a full disk)
+    /// and the link is up, it goes to the history at once; the error only when neither took it.
+    pub async fn append(&self, append: &Append) -> Result<()> {
+        let Err(full) = self.appends.push(append) else {
+            return Ok(());
+        };
+        if !self.link_is_up() {
+            return Err(full.into());
+        }
+        let direct = self
+            .history
+            .append(&append.series, &append.writer, &append.points);
+        match tokio::time::timeout(POST_TIMEOUT, direct).await {
+            Ok(Ok(())) => {
+                self.wrote_through("history", &full);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(Error::Run(format!("history outbox: {full}; the history: {e}"))),
+            Err(_) => Err(Error::Run(format!(
+                "history outbox: {full}; the history did not answer in {POST_TIMEOUT:?}"
+            ))),
+        }
+    }
+
+    /// Reports an entry written through to `to` past an outbox that could not take it.
+    fn wrote_through(&self, to: &str, why: &aeroguard_consensus::Error) {
+        (self.emit)(NodeEvent::Warn {
+            node: self.me.clone(),
+            message: format!("outbox to the {to}: {why}; delivered at once instead"),
+        });
     }
 
     /// Writes a post to disk, if the node posts; the forwarder delivers it.

@@ -209,6 +209,64 @@ async fn a_node_whose_clock_is_off_never_leads() {
     support::run_with_a_clock_ahead(Where::Memory, None).await;
 }
 
+/// The leader's disk fills up before the process upset and has space again after it: its rounds and alert
+/// state go to the history at once meanwhile, the rules run every round, and the summary shows every round
+/// stored once and the upset's alert fired and resolved once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_through_the_upset_loses_no_round_and_no_alert() {
+    use aeroguard_node::{NodeEvent, Progress};
+    let disk = aeroguard_testkit::disk::SmallDisk::mount("cluster", "16m");
+    let mut options = ClusterOptions::new(Where::Memory, &cluster::unique_run("e2e-full-disk"));
+    options.plan.outputs.outbox_dir = Some(disk.dir().to_path_buf());
+    options.plan.plant.outage = None;
+    let filler = parking_lot::Mutex::new(None);
+    let (wrote_through, full_rounds) = (
+        std::sync::atomic::AtomicU64::new(0),
+        parking_lot::Mutex::new(Vec::new()),
+    );
+    let summary = cluster::run_cluster(options, |p| {
+        match p {
+            Progress::Event(NodeEvent::Round(line)) => {
+                if line.round == 25 {
+                    *filler.lock() = Some(disk.fill("filler"));
+                }
+                if filler.lock().is_some() {
+                    full_rounds.lock().push(line.round);
+                }
+                if line.round == 36
+                    && let Some(f) = filler.lock().take()
+                {
+                    std::fs::remove_file(f).unwrap();
+                }
+            }
+            Progress::Event(NodeEvent::Warn { message, .. }) if message.contains("delivered at once") => {
+                wrote_through.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            _ => {}
+        }
+        println!("{p}");
+    })
+    .await
+    .unwrap();
+    println!("{summary}");
+    assert!(summary.problems().is_empty(), "{:?}", summary.problems());
+    let full = full_rounds.lock().clone();
+    assert!(full.len() >= 10, "rounds with the disk full: {full:?}");
+    assert!(
+        wrote_through.load(std::sync::atomic::Ordering::SeqCst) >= 5,
+        "the rounds went to the history at once"
+    );
+    let (fired, resolved) = (
+        rounds_where(&summary, "process-anomaly", "firing"),
+        rounds_where(&summary, "process-anomaly", "resolved"),
+    );
+    assert_eq!((fired.len(), resolved.len()), (1, 1), "{:?}", summary.alerts);
+    assert!(
+        full.contains(&fired[0]),
+        "the alert fired while the disk was full: {fired:?}, full in {full:?}"
+    );
+}
+
 /// The rounds in which `rule`'s alert went to `status` (or was sent again, for `sent-again`).
 fn rounds_where(summary: &aeroguard_node::Summary, rule: &str, status: &str) -> Vec<u64> {
     summary

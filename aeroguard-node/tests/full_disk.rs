@@ -1,15 +1,17 @@
 //! A node whose disk fills up: the outbox push that finds it full fails with a typed error naming the file,
-//! nothing committed before is lost, and once space returns the same outbox (and the node's deliveries) work
-//! again without a restart; an alert transition the full disk refused reaches the notifier once, when the
-//! caller writes it again (as a leader does: its alerts move only once written). The disk is a 2 MiB tmpfs
-//! the tests mount (as root, as `scripts/test` runs) and fill with a file they delete later.
+//! nothing committed before is lost, and once space returns the same outbox works again without a restart.
+//! Meanwhile the node's rounds and alerts go to the history and the notifier at once; one that neither takes
+//! comes again (a leader's alerts move only once written), and each reaches its receiver once. The disk is a
+//! 2 MiB tmpfs the tests mount (as root, as `scripts/test` runs) and fill with a file they delete later.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aeroguard_consensus::Error as ConsensusError;
-use aeroguard_consensus::history::MemoryHistory;
-use aeroguard_consensus::outbox::{Outbox, OutboxLimits, Outcome};
+use aeroguard_consensus::FencingToken;
+use aeroguard_consensus::history::{HistoryStore, MemoryHistory, Point, Writer};
+use aeroguard_consensus::outbox::{Append, Outbox, OutboxLimits, Outcome};
 use aeroguard_core::Timestamp;
 use aeroguard_detect::alert::{AlertEvent, AlertStatus, Notifier, NotifyError, Severity};
 use aeroguard_node::{Deliveries, Emit, NodeEvent};
@@ -82,9 +84,18 @@ fn a_full_disk_fails_the_push_loses_nothing_and_the_outbox_works_again_once_spac
     assert_eq!(seen, order);
 }
 
-/// A notifier that records what it was sent.
+/// A notifier that records what it was sent, and can be down.
 #[derive(Debug, Default)]
-struct Recording(parking_lot::Mutex<Vec<(String, AlertStatus)>>);
+struct Recording {
+    seen: parking_lot::Mutex<Vec<(String, AlertStatus)>>,
+    down: AtomicBool,
+}
+
+impl Recording {
+    fn seen(&self) -> Vec<(String, AlertStatus)> {
+        self.seen.lock().clone()
+    }
+}
 
 #[async_trait::async_trait]
 impl Notifier for Recording {
@@ -92,8 +103,15 @@ impl Notifier for Recording {
         "recording"
     }
     async fn notify(&self, events: &[AlertEvent]) -> Result<(), NotifyError> {
-        let mut seen = self.0.lock();
-        seen.extend(events.iter().map(|e| (e.rule.clone(), e.status)));
+        if self.down.load(Ordering::SeqCst) {
+            return Err(NotifyError::Unreachable {
+                receiver: "recording".into(),
+                reason: "down".into(),
+            });
+        }
+        self.seen
+            .lock()
+            .extend(events.iter().map(|e| (e.rule.clone(), e.status)));
         Ok(())
     }
 }
@@ -111,73 +129,103 @@ fn event(rule: &str, status: AlertStatus, at: i64) -> AlertEvent {
     }
 }
 
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alert_the_full_disk_refused_reaches_the_notifier_once_space_returns() {
+async fn on_a_full_disk_rounds_and_alerts_are_delivered_at_once_and_none_is_lost() {
     let disk = SmallDisk::mount("alerts", "2m");
     let emit: Emit = Arc::new(|_: NodeEvent| {});
     let history = Arc::new(MemoryHistory::new());
     let notifier = Arc::new(Recording::default());
-    let deliveries = Deliveries::open(disk.dir(), "run", "n1", history, OutboxLimits::default(), emit)
-        .unwrap()
-        .with_notifier(notifier.clone())
-        .unwrap();
+    let deliveries = Deliveries::open(
+        disk.dir(),
+        "run",
+        "n1",
+        history.clone(),
+        OutboxLimits::default(),
+        emit,
+    )
+    .unwrap()
+    .with_notifier(notifier.clone())
+    .unwrap();
+    let writer = Writer::new(FencingToken(1), "n1");
+    let round = |r: i64| Append {
+        series: "rounds".into(),
+        writer: writer.clone(),
+        points: vec![Point::new(Timestamp::from_millis(r), r as f64)],
+    };
+    deliveries.append(&round(1)).await.unwrap();
     deliveries
         .notify(&[event("before", AlertStatus::Firing, 1)])
+        .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while notifier.0.lock().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the first alert was never sent"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("the first alert is sent", || notifier.seen().len() == 1).await;
     let filler = disk.fill("filler");
-    // Each round the leader writes the transition again until it is on disk (its alerts move only then).
+    // The disk is full: a round and a firing alert go to the history and the notifier at once.
+    deliveries.append(&round(2)).await.unwrap();
+    deliveries
+        .notify(&[event("upset", AlertStatus::Firing, 2)])
+        .await
+        .unwrap();
+    assert_eq!(notifier.seen().len(), 2, "sent at once: {:?}", notifier.seen());
+    // Neither the disk nor the notifier takes it: a typed error, and the caller writes it again each round (a
+    // leader's alerts move only once written) until one of them takes it.
+    notifier.down.store(true, Ordering::SeqCst);
+    let resolved = [event("upset", AlertStatus::Resolved, 3)];
     let mut refused = 0;
-    let firing = [event("upset", AlertStatus::Firing, 2)];
-    for round in 0.. {
-        if round == 5 {
-            std::fs::remove_file(&filler).unwrap();
+    for attempt in 0.. {
+        if attempt == 3 {
+            notifier.down.store(false, Ordering::SeqCst);
         }
-        match deliveries.notify(&firing) {
+        match deliveries.notify(&resolved).await {
             Ok(()) => break,
             Err(e) => {
                 refused += 1;
-                assert!(
-                    e.to_string().contains("alerts"),
-                    "a typed error naming the outbox: {e}"
-                );
+                assert!(e.to_string().contains("alerts outbox"), "{e}");
             }
         }
-        assert!(round < 50, "the outbox never took the alert again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(attempt < 10, "never taken");
     }
-    assert!(refused >= 1, "the full disk refused the alert at least once");
+    assert_eq!(refused, 3);
+    // Space returns: the outbox takes entries again (the file opened again) and forwards them.
+    std::fs::remove_file(&filler).unwrap();
+    deliveries.append(&round(3)).await.unwrap();
+    deliveries
+        .notify(&[event("later", AlertStatus::Firing, 4)])
+        .await
+        .unwrap();
+    until("the last alert is forwarded", || notifier.seen().len() == 4).await;
+    until("the last round is forwarded", || deliveries.stats().0.queued == 0).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let expected = [
+        ("before", AlertStatus::Firing),
+        ("upset", AlertStatus::Firing),
+        ("upset", AlertStatus::Resolved),
+        ("later", AlertStatus::Firing),
+    ]
+    .map(|(r, s)| (r.to_string(), s));
+    assert_eq!(notifier.seen(), expected, "each transition once, in order");
+    let stored = history
+        .range("rounds", Timestamp::from_millis(0), Timestamp::from_millis(100))
+        .await
+        .unwrap();
+    let rounds: Vec<f64> = stored.iter().map(|p| p.value).collect();
+    assert_eq!(rounds, [1.0, 2.0, 3.0], "every round stored once");
     let metrics = deliveries.metrics();
     assert!(
-        metrics.lines().any(
-            |l| l.starts_with("aeroguard_outbox_reopened_total{outbox=\"notifier\"}") && !l.ends_with(" 0")
-        ),
+        metrics.lines().any(|l| {
+            l.starts_with("aeroguard_outbox_reopened_total{outbox=\"notifier\"}") && !l.ends_with(" 0")
+        }),
         "{metrics}"
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while notifier.0.lock().len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the alert never reached the notifier"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let seen = notifier.0.lock().clone();
-    assert_eq!(
-        seen,
-        [
-            ("before".to_string(), AlertStatus::Firing),
-            ("upset".to_string(), AlertStatus::Firing)
-        ],
-        "each transition once"
     );
     drop(deliveries);
 }

@@ -165,6 +165,7 @@ async fn a_full_outbox_drops_the_oldest_and_the_metric_shows_it() {
                 writer: writer.clone(),
                 points: vec![point],
             })
+            .await
             .unwrap();
     }
     let stats = deliveries.stats().0;

@@ -181,9 +181,9 @@ impl Term<'_> {
             let (record, fusable) = round_record(&self.me(), &result, now, voter);
             // The rules first, and whatever becomes of the round's delivery (a full disk must not silence them).
             if fusable {
-                self.alert(&mut alerts, &record, &result, now);
+                self.alert(&mut alerts, &record, &result, now).await;
             }
-            self.deliver(&record, &result, now, last)?;
+            self.deliver(&record, &result, now, last).await;
             last = result.round;
             self.compact(&mut compactor, result.round, now).await;
             self.report(&record, last);
@@ -194,8 +194,18 @@ impl Term<'_> {
     }
 
     /// Stores the round (fenced by its token) and posts it to the service, both through the outbox; the plan's
-    /// link outage starts here.
-    fn deliver(
+    /// link outage starts here. A round neither the outbox nor the history could take, or a post the outbox
+    /// could not take, is reported and the term goes on: the next round's rules must run.
+    async fn deliver(&self, record: &RoundRecord, result: &RoundResult<[f64; 3]>, now: Timestamp, last: u64) {
+        if let Err(e) = self.try_deliver(record, result, now, last).await {
+            (self.emit)(NodeEvent::Warn {
+                node: self.me(),
+                message: format!("round {}: {e}", record.round),
+            });
+        }
+    }
+
+    async fn try_deliver(
         &self,
         record: &RoundRecord,
         result: &RoundResult<[f64; 3]>,
@@ -219,11 +229,13 @@ impl Term<'_> {
                 queued: self.deliveries.stats().0.queued,
             });
         }
-        self.deliveries.append(&Append {
-            series: series.clone(),
-            writer: Writer::new(result.token, me.as_str()),
-            points: vec![point],
-        })?;
+        self.deliveries
+            .append(&Append {
+                series: series.clone(),
+                writer: Writer::new(result.token, me.as_str()),
+                points: vec![point],
+            })
+            .await?;
         self.deliveries.post(&Post {
             series,
             token: result.token.0,
@@ -257,7 +269,7 @@ impl Term<'_> {
     }
 
     /// The alert rules, on the round's own time: the upset must hold two rounds' worth before it fires.
-    fn alert(
+    async fn alert(
         &self,
         alerts: &mut LeaderAlerts,
         record: &RoundRecord,
@@ -266,7 +278,10 @@ impl Term<'_> {
     ) {
         let sample = aeroguard_detect::alert::Sample::verdict(record.fused[2], record.alarm);
         let writer = Writer::new(result.token, self.me().as_str());
-        match alerts.observe(now, sample, self.rules, &writer, self.deliveries) {
+        match alerts
+            .observe(now, sample, self.rules, &writer, self.deliveries)
+            .await
+        {
             Ok((events, again)) => {
                 let again = again.into_iter().map(|e| (e.rule, "sent-again".to_string()));
                 let moved = events
