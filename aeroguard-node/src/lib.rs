@@ -52,7 +52,9 @@ pub use node::{Emit, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::{Action, Progress, run_cluster};
 pub use output::CommandEvent;
-pub use plan::{Outputs, Plan, Plant, RoundRecord, Sampling, api_key_of, default_alert_resend_ms};
+pub use plan::{
+    Outputs, Plan, Plant, RoundRecord, Sampling, api_key_of, default_alert_resend_ms, default_alert_ttl_ms,
+};
 pub use process::{NodeArgs, node_process, redis_history};
 pub use summary::{
     FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, Summary, UpsetRecord,
@@ -123,6 +125,7 @@ impl ClusterOptions {
                 outputs: Outputs::default(),
                 clock_bound_ms: plan::default_clock_bound_ms(),
                 alert_resend_ms: plan::default_alert_resend_ms(),
+                alert_ttl_ms: plan::default_alert_ttl_ms(),
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),

@@ -36,6 +36,16 @@ pub struct Plan {
     /// receiver that forgets alerts not heard of never resolves one that still fires.
     #[serde(default = "default_alert_resend_ms")]
     pub alert_resend_ms: u64,
+    /// How long (ms) Alertmanager holds a firing alert after it was last sent (its `endsAt`): more than
+    /// `alert_resend_ms` plus a failover (a session timeout and a round), so neither a resend's period nor a
+    /// leader's crash lets it lapse while the fault lasts.
+    #[serde(default = "default_alert_ttl_ms")]
+    pub alert_ttl_ms: u64,
+}
+
+/// The default: an hour ([`aeroguard_detect::alert::FIRING_TTL`]).
+pub fn default_alert_ttl_ms() -> u64 {
+    u64::try_from(aeroguard_detect::alert::FIRING_TTL.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The default: every 20 minutes, a third of the hour a firing alert is valid for at Alertmanager
@@ -161,7 +171,8 @@ impl Plan {
         let Some(url) = &self.outputs.alertmanager else {
             return Ok(None);
         };
-        let mut am = aeroguard_detect::alert::Alertmanager::new(url)?;
+        let mut am = aeroguard_detect::alert::Alertmanager::new(url)?
+            .with_ttl(std::time::Duration::from_millis(self.alert_ttl_ms));
         if let Ok(auth) = std::env::var("AEROGUARD_ALERTMANAGER_AUTH")
             && let Some((user, password)) = auth.split_once(':')
         {

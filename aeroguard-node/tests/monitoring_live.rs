@@ -154,6 +154,76 @@ async fn the_clusters_alert_fires_and_resolves_in_alertmanager() {
     }
 }
 
+/// A fault lasting three times the alert's TTL at Alertmanager (5 s here; an hour by default), through a
+/// leader crash: the alert stays active in Alertmanager the whole time (the leader sends it again every
+/// second, the new leader at its first round, within the TTL of the last send since the crash takes a 2 s
+/// session to be noticed), with one start time, and fires once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_longer_than_the_alerts_ttl_stays_active_in_alertmanager_through_a_failover() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut options = ClusterOptions::new(Where::Memory, &unique_run("am-long"));
+    options.plan.outputs.alertmanager = Some(format!("http://{ALERTMANAGER}"));
+    options.plan.alert_ttl_ms = 5_000;
+    options.plan.alert_resend_ms = 1_000;
+    options.plan.rounds = 130;
+    options.plan.plant.upset = Some(aeroguard_node::sim::Upset { from: 20, to: 120 });
+    options.plan.plant.outage = None;
+    options.kill_leader_at = Some(60);
+    options.new_period_at = None;
+    options.bad_rules_at = None;
+    let series = options.plan.series();
+    let resolved = AtomicBool::new(false);
+    let watching = async {
+        // From the first time the low-flow alert shows active until the run resolves it: every poll finds it
+        // active, and always with the same start.
+        let (mut polls, mut missing, mut starts) = (0, Vec::new(), std::collections::BTreeSet::new());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !resolved.load(Ordering::SeqCst) && tokio::time::Instant::now() < deadline {
+            let held = alerts_of(&series).await;
+            let low = held
+                .iter()
+                .find(|a| a["labels"]["alertname"] == "low-flow" && a["status"]["state"] == "active");
+            match low {
+                Some(a) => {
+                    polls += 1;
+                    starts.insert(a["startsAt"].as_str().unwrap_or_default().to_string());
+                }
+                None if polls > 0 && !resolved.load(Ordering::SeqCst) => missing.push(polls),
+                None => {}
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (polls, missing, starts)
+    };
+    let run = cluster::run_cluster(options, |p| {
+        if let aeroguard_node::Progress::Event(NodeEvent::Alert { rule, status, .. }) = p
+            && rule == "low-flow"
+            && status == "resolved"
+        {
+            resolved.store(true, Ordering::SeqCst);
+        }
+    });
+    let (summary, (polls, missing, starts)) = tokio::join!(run, watching);
+    let summary = summary.unwrap();
+    assert!(summary.problems().is_empty(), "{:?}", summary.problems());
+    assert_eq!(summary.terms.len(), 2, "one failover: {:?}", summary.terms);
+    let fired: Vec<&(String, String, u64)> = summary
+        .alerts
+        .iter()
+        .filter(|a| a.0 == "low-flow" && a.1 == "firing")
+        .collect();
+    assert_eq!(fired.len(), 1, "fired once: {:?}", summary.alerts);
+    assert!(
+        polls >= 120,
+        "active in Alertmanager for {polls} polls of 100 ms: the fault outlasts the TTL"
+    );
+    assert!(
+        missing.is_empty(),
+        "dropped from Alertmanager after {missing:?} polls while it still fired"
+    );
+    assert_eq!(starts.len(), 1, "one alert, one start: {starts:?}");
+}
+
 /// Asks Prometheus `query`; the result vector.
 async fn prometheus(query: &str) -> Vec<serde_json::Value> {
     let auth = basic("AEROGUARD_PROMETHEUS_AUTH");

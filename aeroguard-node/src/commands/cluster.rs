@@ -45,6 +45,10 @@ pub struct ClusterArgs {
     /// How often (ms) the leader sends its firing alerts again (a new leader also at its first round).
     #[arg(long, default_value_t = aeroguard_node::default_alert_resend_ms(), value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
     alert_resend_ms: u64,
+    /// How long (ms) Alertmanager holds a firing alert after it was last sent (its `endsAt`): more than
+    /// `--alert-resend-ms`.
+    #[arg(long, default_value_t = aeroguard_node::default_alert_ttl_ms(), value_parser = clap::value_parser!(u64).range(1_000..=604_800_000))]
+    alert_ttl_ms: u64,
     /// Run node n1 with its clock this many ms ahead (negative: behind), to watch it stay out of the
     /// election: the memory backend shifts its probe; node processes run under libfaketime
     /// (`AEROGUARD_FAKETIME`, from `scripts/services env`).
@@ -69,6 +73,14 @@ impl ClusterArgs {
         options.session = Duration::from_millis(self.session_ms);
         options.plan.clock_bound_ms = self.clock_bound_ms;
         options.plan.alert_resend_ms = self.alert_resend_ms;
+        options.plan.alert_ttl_ms = self.alert_ttl_ms;
+        if self.alert_resend_ms >= self.alert_ttl_ms {
+            return Err(format!(
+                "--alert-resend-ms {} is not under --alert-ttl-ms {}: Alertmanager would resolve a firing alert \
+                 before it is sent again (a third of the TTL is the usual resend)",
+                self.alert_resend_ms, self.alert_ttl_ms
+            ));
+        }
         options.skewed_clock = self.skew_clock_ms.map(|ms| (0, ms));
         if self.backend != Where::Memory {
             let me = std::env::current_exe()
