@@ -1,7 +1,9 @@
 //! Fusion of redundant readings: every strategy of `aeroguard-core`, on lists or numpy arrays.
 
-use aeroguard_core::fusion::{FusionConfig, StrategyKind};
-use aeroguard_core::{Reading, SensorId, Timestamp};
+use std::time::Duration;
+
+use aeroguard_core::fusion::{Degrading, Fusion, FusionConfig, Screen, StrategyKind};
+use aeroguard_core::{Quality, Reading, SensorId, Timestamp};
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -24,24 +26,53 @@ pub struct Estimate {
     pub used: Vec<String>,
     /// `(sensor, reason)` for each excluded reading.
     pub excluded: Vec<(String, String)>,
+    /// Why the estimate is degraded (the strategy's error, when `when_too_few` let a fallback answer), else
+    /// `None`.
+    pub degraded: Option<String>,
 }
 
 #[pymethods]
 impl Estimate {
     fn __repr__(&self) -> String {
         format!(
-            "Estimate(value={}, strategy={:?}, used={}, excluded={:?})",
+            "Estimate(value={}, strategy={:?}, used={}, excluded={:?}, degraded={:?})",
             self.value,
             self.strategy,
             self.used.len(),
-            self.excluded
+            self.excluded,
+            self.degraded
         )
     }
 }
 
-/// Fuses `values` (one reading per sensor) with `strategy`, tolerating `f` faulty readings.
+/// A strategy by its name.
+fn strategy_kind(name: &str, what: &str) -> PyResult<StrategyKind> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+        PyValueError::new_err(format!(
+            "unknown {what} {name:?}: mean, weighted_mean, median, trimmed_mean, mid_value_select, marzullo, brooks_iyengar"
+        ))
+    })
+}
+
+/// A quality by its name: `good`, `uncertain` or `bad`.
+fn quality(name: &str, i: usize) -> PyResult<Quality> {
+    match name {
+        "good" => Ok(Quality::Good),
+        "uncertain" => Ok(Quality::Uncertain),
+        "bad" => Ok(Quality::Bad),
+        _ => Err(PyValueError::new_err(format!(
+            "qualities[{i}]: {name:?} is not good, uncertain or bad"
+        ))),
+    }
+}
+
+/// Fuses `values` (one reading per sensor) with `strategy`, tolerating `f` faulty readings; with source
+/// times (ms), qualities and a maximum age (ms) as of `now_ms`; `when_too_few` `raise`, or `median` / `mean`
+/// to answer with that, marked degraded, when the strategy cannot.
 #[pyfunction]
-#[pyo3(signature = (values, *, strategy = "brooks_iyengar", f = None, half_width = None, sensors = None))]
+#[pyo3(signature = (values, *, strategy = "brooks_iyengar", f = None, half_width = None, sensors = None,
+                    times_ms = None, qualities = None, max_age_ms = None, now_ms = None, when_too_few = "raise"))]
+#[allow(clippy::too_many_arguments)]
 pub fn fuse(
     py: Python<'_>,
     values: PyReadonlyArray1<'_, f64>,
@@ -49,13 +80,18 @@ pub fn fuse(
     f: Option<Int<usize>>,
     half_width: Option<PyReadonlyArray1<'_, f64>>,
     sensors: Option<Vec<String>>,
+    times_ms: Option<PyReadonlyArray1<'_, i64>>,
+    qualities: Option<Vec<String>>,
+    max_age_ms: Option<Int<u64>>,
+    now_ms: Option<i64>,
+    when_too_few: &str,
 ) -> crate::errors::Result<Estimate> {
     let f = opt(f);
-    let kind: StrategyKind = serde_json::from_value(serde_json::Value::String(strategy.to_string())).map_err(|_| {
-        PyValueError::new_err(format!(
-            "unknown strategy {strategy:?}: mean, weighted_mean, median, trimmed_mean, mid_value_select, marzullo, brooks_iyengar"
-        ))
-    })?;
+    let kind = strategy_kind(strategy, "strategy")?;
+    let fallback = match when_too_few {
+        "raise" => None,
+        other => Some(strategy_kind(other, "when_too_few (raise, median or mean)")?),
+    };
     let values = values.as_array().to_vec();
     let widths: Option<Vec<f64>> = half_width.map(|h| h.as_array().to_vec());
     if let Some(w) = &widths
@@ -68,14 +104,32 @@ pub fn fuse(
             values.len()
         )));
     }
-    if let Some(s) = &sensors
-        && s.len() != values.len()
-    {
-        return Err(crate::errors::value_error(format!(
-            "{} sensors for {} readings",
-            s.len(),
-            values.len()
-        )));
+    let times: Option<Vec<i64>> = times_ms.map(|t| t.as_array().to_vec());
+    for (name, len) in [
+        ("sensors", sensors.as_ref().map(Vec::len)),
+        ("times", times.as_ref().map(Vec::len)),
+        ("qualities", qualities.as_ref().map(Vec::len)),
+    ] {
+        if let Some(len) = len
+            && len != values.len()
+        {
+            return Err(crate::errors::value_error(format!(
+                "{len} {name} for {} readings: give one per reading",
+                values.len()
+            )));
+        }
+    }
+    let qualities = qualities
+        .map(|q| {
+            q.iter()
+                .enumerate()
+                .map(|(i, n)| quality(n, i))
+                .collect::<PyResult<Vec<_>>>()
+        })
+        .transpose()?;
+    let mut screen = Screen::default();
+    if let Some(age) = opt(max_age_ms) {
+        screen = screen.with_max_age(Duration::from_millis(age));
     }
     let config = FusionConfig {
         strategy: kind,
@@ -84,19 +138,26 @@ pub fn fuse(
         } else {
             Some(0)
         }),
-        screen: Default::default(),
+        screen,
     };
-    let fusion = config.build()?;
-    let now = Timestamp::now();
+    let fusion: Box<dyn Fusion> = match fallback {
+        Some(fallback) => Box::new(Degrading::new(&config, fallback)?),
+        None => config.build()?,
+    };
+    let now = now_ms.map_or_else(Timestamp::now, Timestamp::from_millis);
     let mut readings = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
         let id = match &sensors {
             Some(s) => s[i].clone(),
             None => format!("s{i}"),
         };
-        let mut r = Reading::new(SensorId::new(id)?, *v, now);
+        let at = times.as_ref().map_or(now, |t| Timestamp::from_millis(t[i]));
+        let mut r = Reading::new(SensorId::new(id)?, *v, at);
         if let Some(w) = &widths {
             r = r.with_half_width(if w.len() == 1 { w[0] } else { w[i] });
+        }
+        if let Some(q) = &qualities {
+            r = r.with_quality(q[i]);
         }
         readings.push(r);
     }
@@ -109,7 +170,10 @@ pub fn fuse(
     Ok(Estimate {
         value: est.value,
         interval: est.interval.map(|i| (i.lo, i.hi)),
-        strategy: strategy.to_string(),
+        strategy: serde_json::to_value(est.strategy)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| strategy.to_string()),
         fault_tolerance: est.fault_tolerance,
         used: est.used.iter().map(|s| s.to_string()).collect(),
         excluded: est
@@ -117,5 +181,6 @@ pub fn fuse(
             .iter()
             .map(|x| (x.sensor.to_string(), x.reason.to_string()))
             .collect(),
+        degraded: est.degraded,
     })
 }

@@ -49,3 +49,65 @@ def test_large_input_fuses():
     v = np.random.default_rng(1).normal(5.0, 0.01, size=10_000)
     est = aeroguard.fuse(v, strategy="median", f=100)
     assert abs(est.value - 5.0) < 0.01
+
+
+def test_tags_with_times_and_qualities_exclude_the_bad_and_the_stale():
+    import datetime as dt
+
+    now = dt.datetime(2026, 12, 7, 12, 0, 0, tzinfo=dt.timezone.utc)
+    times = [now - dt.timedelta(seconds=1), now - dt.timedelta(seconds=2), now, now - dt.timedelta(minutes=1)]
+    est = aeroguard.fuse(
+        [11.6, 11.8, 30.0, 11.7],
+        f=0,
+        strategy="median",
+        sensors=["ft-1", "ft-2", "ft-3", "ft-4"],
+        times=times,
+        qualities=["Good", "UncertainLastUsableValue", "BadSensorFailure", 0],
+        max_age=dt.timedelta(seconds=5),
+        now=now,
+    )
+    assert est.used == ["ft-1", "ft-2"]
+    assert dict(est.excluded) == {"ft-3": "quality flagged bad", "ft-4": "stale: 60000 ms old, max 5000 ms"}
+    assert est.degraded is None
+    # The same times as numpy datetime64 and as epoch seconds; OPC UA status codes as integers.
+    as_np = np.array([t.replace(tzinfo=None) for t in times], dtype="datetime64[ms]")
+    as_seconds = [t.timestamp() for t in times]
+    for t in (as_np, as_seconds):
+        again = aeroguard.fuse(
+            [11.6, 11.8, 30.0, 11.7],
+            strategy="median",
+            times=t,
+            qualities=[0, 0x40000000, 0x80000000, 0],
+            max_age=5.0,
+            now=now.timestamp(),
+        )
+        assert again.value == est.value and len(again.excluded) == 2
+
+
+def test_too_few_usable_tags_raise_or_degrade_as_asked():
+    tags = dict(f=1, half_width=0.1, qualities=["good", "good", "bad"])
+    with pytest.raises(aeroguard.FusionError, match="needs at least 3 usable readings"):
+        aeroguard.fuse([4.02, 3.98, 9.0], **tags)
+    est = aeroguard.fuse([4.02, 3.98, 9.0], when_too_few="median", **tags)
+    assert est.strategy == "median" and abs(est.value - 4.0) < 1e-9
+    assert "needs at least 3 usable readings" in est.degraded
+    mean = aeroguard.fuse([4.02, 3.98, 9.0], when_too_few="mean", **tags)
+    assert mean.strategy == "mean" and mean.degraded
+    # Nothing usable: still an error, degraded or not.
+    with pytest.raises(aeroguard.FusionError):
+        aeroguard.fuse([1.0], when_too_few="median", f=1, half_width=0.1, qualities=["bad"])
+
+
+def test_malformed_tags_are_value_errors_naming_what_was_wrong():
+    with pytest.raises(ValueError, match=r"qualities\[1\]"):
+        aeroguard.fuse([1.0, 2.0], strategy="mean", qualities=["good", "so-so"])
+    with pytest.raises(ValueError, match=r"times\[0\]"):
+        aeroguard.fuse([1.0], strategy="mean", times=[float("nan")])
+    with pytest.raises(ValueError, match="times for 2 readings"):
+        aeroguard.fuse([1.0, 2.0], strategy="mean", times=[0.0])
+    with pytest.raises(ValueError, match="max_age"):
+        aeroguard.fuse([1.0], strategy="mean", max_age=-1.0)
+    with pytest.raises(ValueError, match="when_too_few"):
+        aeroguard.fuse([1.0], strategy="mean", when_too_few="guess")
+    with pytest.raises(ValueError, match="fallback"):
+        aeroguard.fuse([1.0], strategy="mean", when_too_few="brooks_iyengar")

@@ -198,4 +198,8 @@ pub struct Estimate {
     pub used: Vec<SensorId>,
     /// The readings that did not contribute, with the reason.
     pub excluded: Vec<Exclusion>,
+    /// Why the estimate is degraded, when it is: the strategy asked for could not vouch for a value with the
+    /// readings usable (its error), and a [`Degrading`](super::Degrading) fusion's fallback gave this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<String>,
 }

@@ -46,6 +46,7 @@ use crate::{Error, Reading, Timestamp};
 
 mod brooks_iyengar;
 mod config;
+mod degrade;
 mod estimate;
 mod marzullo;
 mod mean;
@@ -57,6 +58,7 @@ mod sweep;
 
 pub use brooks_iyengar::BrooksIyengar;
 pub use config::FusionConfig;
+pub use degrade::Degrading;
 pub use estimate::{Estimate, Exclusion, ExclusionReason, Interval, StrategyKind};
 pub use marzullo::Marzullo;
 pub use mean::{Mean, WeightedMean};

@@ -119,6 +119,7 @@ impl<'a> Outcome<'a> {
             fault_tolerance: f,
             used,
             excluded,
+            degraded: None,
         }
     }
 }

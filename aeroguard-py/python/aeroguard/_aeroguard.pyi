@@ -78,6 +78,8 @@ class Estimate:
     def used(self) -> List[str]: ...
     @property
     def excluded(self) -> List[Tuple[str, str]]: ...
+    @property
+    def degraded(self) -> Optional[str]: ...
 
 def fuse(
     values: npt.NDArray[np.float64],
@@ -86,6 +88,11 @@ def fuse(
     f: Optional[int] = None,
     half_width: Optional[npt.NDArray[np.float64]] = None,
     sensors: Optional[List[str]] = None,
+    times_ms: Optional[npt.NDArray[np.int64]] = None,
+    qualities: Optional[List[str]] = None,
+    max_age_ms: Optional[int] = None,
+    now_ms: Optional[int] = None,
+    when_too_few: str = "raise",
 ) -> Estimate: ...
 
 @final
