@@ -115,6 +115,16 @@ pub fn core(e: aeroguard_core::Error) -> PyErr {
     }
 }
 
+/// A fusion error for part of a call (`where_`: `row 3`), named in its message; kinds as [`core`] maps them.
+pub fn core_at(e: aeroguard_core::Error, where_: &str) -> PyErr {
+    use aeroguard_core::Error as E;
+    let text = format!("{where_}: {e}");
+    match e {
+        E::InvalidId { .. } | E::InvalidParameter { .. } => PyValueError::new_err(text),
+        _ => FusionError::new_err(text),
+    }
+}
+
 /// Coordination errors, by kind.
 pub fn consensus(e: aeroguard_consensus::Error) -> PyErr {
     use aeroguard_consensus::Error as E;

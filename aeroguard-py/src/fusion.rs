@@ -46,7 +46,7 @@ impl Estimate {
 }
 
 /// A strategy by its name.
-fn strategy_kind(name: &str, what: &str) -> PyResult<StrategyKind> {
+pub(crate) fn strategy_kind(name: &str, what: &str) -> PyResult<StrategyKind> {
     serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
         PyValueError::new_err(format!(
             "unknown {what} {name:?}: mean, weighted_mean, median, trimmed_mean, mid_value_select, marzullo, brooks_iyengar"
@@ -55,7 +55,7 @@ fn strategy_kind(name: &str, what: &str) -> PyResult<StrategyKind> {
 }
 
 /// A quality by its name: `good`, `uncertain` or `bad`.
-fn quality(name: &str, i: usize) -> PyResult<Quality> {
+pub(crate) fn quality(name: &str, i: usize) -> PyResult<Quality> {
     match name {
         "good" => Ok(Quality::Good),
         "uncertain" => Ok(Quality::Uncertain),
@@ -86,12 +86,7 @@ pub fn fuse(
     now_ms: Option<i64>,
     when_too_few: &str,
 ) -> crate::errors::Result<Estimate> {
-    let f = opt(f);
-    let kind = strategy_kind(strategy, "strategy")?;
-    let fallback = match when_too_few {
-        "raise" => None,
-        other => Some(strategy_kind(other, "when_too_few (raise, median or mean)")?),
-    };
+    let fusion = fusion_of(strategy, opt(f), opt(max_age_ms), when_too_few)?;
     let values = values.as_array().to_vec();
     let widths: Option<Vec<f64>> = half_width.map(|h| h.as_array().to_vec());
     if let Some(w) = &widths
@@ -127,23 +122,6 @@ pub fn fuse(
                 .collect::<PyResult<Vec<_>>>()
         })
         .transpose()?;
-    let mut screen = Screen::default();
-    if let Some(age) = opt(max_age_ms) {
-        screen = screen.with_max_age(Duration::from_millis(age));
-    }
-    let config = FusionConfig {
-        strategy: kind,
-        f: f.or(if kind == StrategyKind::MidValueSelect {
-            None
-        } else {
-            Some(0)
-        }),
-        screen,
-    };
-    let fusion: Box<dyn Fusion> = match fallback {
-        Some(fallback) => Box::new(Degrading::new(&config, fallback)?),
-        None => config.build()?,
-    };
     let now = now_ms.map_or_else(Timestamp::now, Timestamp::from_millis);
     let mut readings = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
@@ -167,20 +145,58 @@ pub fn fuse(
     } else {
         fusion.fuse(&readings, now)
     }?;
-    Ok(Estimate {
-        value: est.value,
-        interval: est.interval.map(|i| (i.lo, i.hi)),
-        strategy: serde_json::to_value(est.strategy)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| strategy.to_string()),
-        fault_tolerance: est.fault_tolerance,
-        used: est.used.iter().map(|s| s.to_string()).collect(),
-        excluded: est
-            .excluded
-            .iter()
-            .map(|x| (x.sensor.to_string(), x.reason.to_string()))
-            .collect(),
-        degraded: est.degraded,
+    Ok(Estimate::from(est))
+}
+
+/// The fusion `strategy` names, tolerating `f` faulty readings (0 unless given; 1 for mid-value select),
+/// readings older than `max_age_ms` excluded, degrading as `when_too_few` says (`raise`, `median`, `mean`).
+pub(crate) fn fusion_of(
+    strategy: &str,
+    f: Option<usize>,
+    max_age_ms: Option<u64>,
+    when_too_few: &str,
+) -> crate::errors::Result<Box<dyn Fusion>> {
+    let kind = strategy_kind(strategy, "strategy")?;
+    let fallback = match when_too_few {
+        "raise" => None,
+        other => Some(strategy_kind(other, "when_too_few (raise, median or mean)")?),
+    };
+    let mut screen = Screen::default();
+    if let Some(age) = max_age_ms {
+        screen = screen.with_max_age(Duration::from_millis(age));
+    }
+    let config = FusionConfig {
+        strategy: kind,
+        f: f.or(if kind == StrategyKind::MidValueSelect {
+            None
+        } else {
+            Some(0)
+        }),
+        screen,
+    };
+    Ok(match fallback {
+        Some(fallback) => Box::new(Degrading::new(&config, fallback)?),
+        None => config.build()?,
     })
+}
+
+impl From<aeroguard_core::fusion::Estimate> for Estimate {
+    fn from(est: aeroguard_core::fusion::Estimate) -> Self {
+        Estimate {
+            value: est.value,
+            interval: est.interval.map(|i| (i.lo, i.hi)),
+            strategy: serde_json::to_value(est.strategy)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            fault_tolerance: est.fault_tolerance,
+            used: est.used.iter().map(|s| s.to_string()).collect(),
+            excluded: est
+                .excluded
+                .iter()
+                .map(|x| (x.sensor.to_string(), x.reason.to_string()))
+                .collect(),
+            degraded: est.degraded,
+        }
+    }
 }

@@ -11,6 +11,7 @@ mod election;
 mod ensemble;
 mod errors;
 mod fusion;
+mod fusion_rows;
 mod history;
 mod ints;
 mod model;
@@ -25,6 +26,8 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(fusion::fuse, m)?)?;
+    m.add_function(wrap_pyfunction!(fusion_rows::fuse_rows, m)?)?;
+    m.add_class::<fusion_rows::FusedRows>()?;
     m.add_class::<fusion::Estimate>()?;
     m.add_class::<params::IsolationForestParams>()?;
     m.add_class::<params::AutoencoderParams>()?;

@@ -111,3 +111,42 @@ def test_malformed_tags_are_value_errors_naming_what_was_wrong():
         aeroguard.fuse([1.0], strategy="mean", when_too_few="guess")
     with pytest.raises(ValueError, match="fallback"):
         aeroguard.fuse([1.0], strategy="mean", when_too_few="brooks_iyengar")
+
+
+def test_a_batch_of_rows_fuses_each_row_with_its_tags_own_times_and_qualities():
+    values = np.array([[11.6, 11.8, 30.0, 11.7], [11.5, 11.9, 11.7, 11.6], [11.4, 9.0, 11.6, 11.5]])
+    t0 = np.datetime64("2026-12-07T12:00:00", "ms")
+    times = np.array([[t0, t0, t0, t0 - np.timedelta64(60, "s")]] * 3) + np.arange(3)[:, None] * np.timedelta64(1, "s")
+    qualities = np.array([["good", "good", "BadSensorFailure", "good"]] * 2 + [["good", "bad", "good", "good"]])
+    rows = aeroguard.fuse_rows(values, strategy="median", f=0, times=times, qualities=qualities, max_age=5.0,
+                               sensors=["a", "b", "c", "d"])
+    assert len(rows) == 3
+    assert np.allclose(rows.values, [11.7, 11.7, 11.5])
+    assert rows.excluded[0] == [("c", "quality flagged bad"), ("d", "stale: 60000 ms old, max 5000 ms")]
+    assert rows.excluded[2][0] == ("b", "quality flagged bad")
+    assert rows[-1].used == ["a", "c"] and rows.degraded == [None, None, None]
+    assert np.isnan(rows.low).all()
+    # Each row's result is what fuse gives for that row alone.
+    for i in range(3):
+        one = aeroguard.fuse(values[i], strategy="median", f=0, times=times[i], qualities=list(qualities[i]),
+                             max_age=5.0, now=times[i].max(), sensors=["a", "b", "c", "d"])
+        assert one.value == rows.values[i] and one.excluded == rows.excluded[i]
+
+
+def test_a_batch_row_that_cannot_be_fused_is_named_or_degraded():
+    values = np.array([[4.02, 3.98, 4.0], [4.02, 3.98, 9.0]])
+    codes = np.array([[0, 0, 0], [0, 0, 0x80000000]], dtype=np.uint32)
+    with pytest.raises(aeroguard.FusionError, match="row 1"):
+        aeroguard.fuse_rows(values, f=1, half_width=0.1, qualities=codes)
+    rows = aeroguard.fuse_rows(values, f=1, half_width=0.1, qualities=codes, when_too_few="median")
+    assert rows.degraded[0] is None and "needs at least 3" in rows.degraded[1]
+    assert rows[1].strategy == "median" and rows[0].strategy == "brooks_iyengar"
+    assert not np.isnan(rows.low[0]) and np.isnan(rows.low[1])
+    with pytest.raises(ValueError, match="rows × tags"):
+        aeroguard.fuse_rows([1.0, 2.0])
+    with pytest.raises(ValueError, match="qualities has shape"):
+        aeroguard.fuse_rows(values, qualities=[["good"]])
+    with pytest.raises(ValueError, match="times has shape"):
+        aeroguard.fuse_rows(values, strategy="mean", times=np.zeros((3, 3)))
+    with pytest.raises(IndexError):
+        rows[2]

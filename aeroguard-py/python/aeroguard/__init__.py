@@ -23,6 +23,7 @@ from aeroguard._aeroguard import (
     Ensemble,
     Estimate,
     FencedError,
+    FusedRows,
     FusionError,
     History,
     Integrity,
@@ -52,7 +53,7 @@ from aeroguard.detect import (
     RuleSet,
     Surprise,
 )
-from aeroguard.fusion import STRATEGIES, fuse
+from aeroguard.fusion import STRATEGIES, fuse, fuse_rows
 
 __all__ = [
     "STRATEGIES",
@@ -72,6 +73,7 @@ __all__ = [
     "Ensemble",
     "Estimate",
     "FencedError",
+    "FusedRows",
     "FusionError",
     "History",
     "Integrity",
@@ -95,4 +97,5 @@ __all__ = [
     "Watch",
     "__version__",
     "fuse",
+    "fuse_rows",
 ]

@@ -21,7 +21,9 @@ __all__ = [
     "LeadershipLostError",
     "AccessDeniedError",
     "fuse",
+    "fuse_rows",
     "Estimate",
+    "FusedRows",
     "IsolationForestParams",
     "AutoencoderParams",
     "ConvAutoencoderParams",
@@ -94,6 +96,35 @@ def fuse(
     now_ms: Optional[int] = None,
     when_too_few: str = "raise",
 ) -> Estimate: ...
+
+@final
+class FusedRows:
+    @property
+    def values(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def low(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def high(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def degraded(self) -> List[Optional[str]]: ...
+    @property
+    def excluded(self) -> List[List[Tuple[str, str]]]: ...
+    def __getitem__(self, key: int, /) -> Estimate: ...
+    def __len__(self) -> int: ...
+
+def fuse_rows(
+    values: npt.NDArray[np.float64],
+    *,
+    strategy: str = "brooks_iyengar",
+    f: Optional[int] = None,
+    half_width: Optional[npt.NDArray[np.float64]] = None,
+    sensors: Optional[List[str]] = None,
+    times_ms: Optional[npt.NDArray[np.int64]] = None,
+    qualities: Optional[npt.NDArray[np.uint8]] = None,
+    max_age_ms: Optional[int] = None,
+    now_ms: Optional[npt.NDArray[np.int64]] = None,
+    when_too_few: str = "raise",
+) -> FusedRows: ...
 
 @final
 class IsolationForestParams:

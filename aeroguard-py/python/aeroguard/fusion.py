@@ -119,3 +119,108 @@ def fuse(
         now_ms=None if now is None else _ms(now, "now"),
         when_too_few=when_too_few,
     )
+
+
+_QUALITY_CODES = {"good": 0, "uncertain": 1, "bad": 2}
+
+
+def _quality_codes(qualities: Any, shape: tuple[int, int]) -> np.ndarray:
+    """Quality codes (0 good, 1 uncertain, 2 bad) from a rows × tags array of names, status codes or
+    ``StatusCode`` objects."""
+    q = np.asarray(qualities)
+    if q.shape != shape:
+        raise ValueError(f"qualities has shape {q.shape}, the values {shape}")
+    if np.issubdtype(q.dtype, np.integer):
+        if (q < 0).any() or (q >= 2**32).any():
+            raise ValueError("qualities: OPC UA status codes lie in [0, 2**32)")
+        codes: np.ndarray = np.minimum((q.astype(np.int64) >> 30) & 0b11, 2).astype(np.uint8)
+        return codes
+    out = np.empty(shape, dtype=np.uint8)
+    for (r, c), v in np.ndenumerate(q):
+        out[r, c] = _QUALITY_CODES[_quality(v, r * shape[1] + c)]
+    return out
+
+
+def _times_2d(times: Any, shape: tuple[int, int]) -> Optional[np.ndarray]:
+    """ms since the epoch, rows × tags, from a rows × tags array (or one time per row for every tag) of numpy
+    datetime64 or epoch seconds."""
+    if times is None:
+        return None
+    t = np.asarray(times)
+    if np.issubdtype(t.dtype, np.datetime64):
+        if np.isnat(t).any():
+            raise ValueError("times holds NaT")
+        ms = t.astype("datetime64[ms]").astype(np.int64)
+    else:
+        seconds = t.astype(np.float64)
+        if not np.isfinite(seconds).all():
+            raise ValueError("times holds a value that is not a finite time")
+        ms = np.round(seconds * 1000).astype(np.int64)
+    if ms.ndim == 1 and ms.shape[0] == shape[0]:
+        ms = np.repeat(ms[:, None], shape[1], axis=1)
+    if ms.shape != shape:
+        raise ValueError(f"times has shape {t.shape}, the values {shape} (or one time per row)")
+    return np.ascontiguousarray(ms)
+
+
+def fuse_rows(
+    values: Union[Sequence[Sequence[float]], np.ndarray],
+    *,
+    strategy: str = "brooks_iyengar",
+    f: Optional[int] = None,
+    half_width: Union[None, float, Sequence[float], np.ndarray] = None,
+    sensors: Optional[Sequence[str]] = None,
+    times: Any = None,
+    qualities: Any = None,
+    max_age: Union[None, float, _dt.timedelta] = None,
+    now: Any = None,
+    when_too_few: str = "raise",
+) -> _aeroguard.FusedRows:
+    """Fuses each row of ``values`` (rows × tags: a batch of SCADA samples) as :func:`fuse` fuses one.
+
+    ``times`` (rows × tags, or one per row: numpy datetime64 or epoch seconds) and ``qualities`` (rows × tags:
+    names, OPC UA status codes) are each tag's own; each row is judged as of its ``now`` (one per row; default:
+    the row's newest tag). A row that cannot be fused raises :class:`FusionError` naming it, unless
+    ``when_too_few`` lets a fallback answer. The result has numpy arrays ``values``, ``low`` and ``high``, and
+    per row ``degraded`` and ``excluded``; ``result[i]`` is row ``i``'s whole estimate.
+
+    >>> import numpy as np, aeroguard
+    >>> rows = aeroguard.fuse_rows(np.array([[4.0, 4.1, 3.9], [4.0, 4.2, 9.0]]), strategy="median", f=1)
+    >>> rows.values.tolist()
+    [4.0, 4.2]
+    """
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    if v.ndim != 2:
+        raise ValueError(f"values must be rows × tags (two-dimensional), got shape {v.shape}")
+    shape = (v.shape[0], v.shape[1])
+    hw = None
+    if half_width is not None:
+        hw = np.atleast_1d(np.ascontiguousarray(half_width, dtype=np.float64))
+    age_ms = None
+    if max_age is not None:
+        seconds = max_age.total_seconds() if isinstance(max_age, _dt.timedelta) else float(max_age)
+        if not (np.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"max_age must be a finite, non-negative number of seconds, got {max_age!r}")
+        age_ms = int(round(seconds * 1000))
+    now_ms = None
+    if now is not None:
+        n = np.atleast_1d(np.asarray(now))
+        if np.issubdtype(n.dtype, np.datetime64):
+            now_ms = n.astype("datetime64[ms]").astype(np.int64)
+        else:
+            now_ms = np.round(n.astype(np.float64) * 1000).astype(np.int64)
+        if now_ms.shape == (1,):
+            now_ms = np.repeat(now_ms, shape[0])
+        now_ms = np.ascontiguousarray(now_ms)
+    return _aeroguard.fuse_rows(
+        v,
+        strategy=strategy,
+        f=f,
+        half_width=hw,
+        sensors=None if sensors is None else list(sensors),
+        times_ms=_times_2d(times, shape),
+        qualities=None if qualities is None else _quality_codes(qualities, shape),
+        max_age_ms=age_ms,
+        now_ms=now_ms,
+        when_too_few=when_too_few,
+    )
