@@ -4,6 +4,8 @@
 //! comes again (a leader's alerts move only once written), and each reaches its receiver once. The disk is a
 //! 2 MiB tmpfs the tests mount (as root, as `scripts/test` runs) and fill with a file they delete later.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,6 +18,7 @@ use aeroguard_core::Timestamp;
 use aeroguard_detect::alert::{AlertEvent, AlertStatus, Notifier, NotifyError, Severity};
 use aeroguard_node::{Deliveries, Emit, NodeEvent};
 use aeroguard_testkit::disk::SmallDisk;
+use support::until;
 
 fn entry(n: u32) -> String {
     format!("{n:0>4}-{}", "x".repeat(4_000))
@@ -126,17 +129,6 @@ fn event(rule: &str, status: AlertStatus, at: i64) -> AlertEvent {
         severity: Severity::Critical,
         labels: Default::default(),
         value: 1.0,
-    }
-}
-
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

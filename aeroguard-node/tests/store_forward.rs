@@ -3,6 +3,8 @@
 //! and shown in the node's metrics). The Redis outage and the kill -9 during forwarding are in
 //! store_forward_live.rs.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use aeroguard_node::{Deliveries, Emit, NodeEvent, Post, sim};
 use aeroguard_sentinel::client::request;
 use aeroguard_sentinel::{Sentinel, SentinelOptions, router, serve};
 use aeroguard_testkit::netcut::LinkProxy;
+use support::until;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -29,17 +32,6 @@ fn events() -> (Emit, Arc<parking_lot::Mutex<Vec<NodeEvent>>>) {
     let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let s2 = seen.clone();
     (Arc::new(move |e| s2.lock().push(e)), seen)
-}
-
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The counter `name{series="..."}` in a metrics text.

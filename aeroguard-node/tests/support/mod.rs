@@ -1,5 +1,5 @@
-//! What the cluster tests share: a run with one node's clock two minutes ahead, and the checks that it never
-//! led while the others did, with no round lost.
+//! What the node tests share: a run with one node's clock two minutes ahead, and the checks that it never
+//! led while the others did, with no round lost; waiting for a condition.
 #![allow(dead_code)]
 
 use aeroguard_node::{self as cluster, ClusterOptions, Where};
@@ -39,4 +39,16 @@ pub async fn run_with_a_clock_ahead(backend: Where, node_command: Option<(std::p
         .unwrap_or_else(|| panic!("no clock event from n1: {lines:?}"));
     assert!(off.contains("OFF, does not lead"), "{off}");
     assert!(!lines.iter().any(|l| l.starts_with("elected n1 ")), "{lines:?}");
+}
+
+/// Waits (60 s at most, checking every 20 ms) until `done` holds; fails naming `what` otherwise.
+pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

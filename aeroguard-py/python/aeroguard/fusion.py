@@ -38,6 +38,16 @@ def _ms(t: Union[float, _dt.datetime, np.datetime64], what: str) -> int:
     return int(round(x * 1000))
 
 
+def _age_ms(max_age: Union[None, float, _dt.timedelta]) -> Optional[int]:
+    """A maximum age (seconds or a timedelta) in ms."""
+    if max_age is None:
+        return None
+    seconds = max_age.total_seconds() if isinstance(max_age, _dt.timedelta) else float(max_age)
+    if not (np.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"max_age must be a finite, non-negative number of seconds, got {max_age!r}")
+    return int(round(seconds * 1000))
+
+
 def _times_ms(times: Times) -> Optional[np.ndarray]:
     if times is None:
         return None
@@ -101,12 +111,7 @@ def fuse(
     hw = None
     if half_width is not None:
         hw = np.atleast_1d(np.ascontiguousarray(half_width, dtype=np.float64))
-    age_ms = None
-    if max_age is not None:
-        seconds = max_age.total_seconds() if isinstance(max_age, _dt.timedelta) else float(max_age)
-        if not (np.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"max_age must be a finite, non-negative number of seconds, got {max_age!r}")
-        age_ms = int(round(seconds * 1000))
+    age_ms = _age_ms(max_age)
     return _aeroguard.fuse(
         v,
         strategy=strategy,
@@ -196,12 +201,7 @@ def fuse_rows(
     hw = None
     if half_width is not None:
         hw = np.atleast_1d(np.ascontiguousarray(half_width, dtype=np.float64))
-    age_ms = None
-    if max_age is not None:
-        seconds = max_age.total_seconds() if isinstance(max_age, _dt.timedelta) else float(max_age)
-        if not (np.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"max_age must be a finite, non-negative number of seconds, got {max_age!r}")
-        age_ms = int(round(seconds * 1000))
+    age_ms = _age_ms(max_age)
     now_ms = None
     if now is not None:
         n = np.atleast_1d(np.asarray(now))
