@@ -1,5 +1,5 @@
 //! A small disk a test can fill: a tmpfs of a given size, mounted on a fresh folder and unmounted when dropped
-//! (mounting needs root, as `scripts/test` runs).
+//! (mounting needs root, as `scripts/test` runs), lazily, so files still open do not keep it mounted.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,8 +56,10 @@ impl SmallDisk {
 }
 
 impl Drop for SmallDisk {
+    /// Unmounts lazily: a file the test's tasks still hold open (an outbox a forwarder has not let go of yet)
+    /// would make a plain unmount fail and leave the disk mounted.
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
         let _ = std::fs::remove_dir(&self.0);
     }
 }
