@@ -204,8 +204,29 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
 
     /// Opens the next round under `leadership` and collects it.
     pub async fn run(&self, leadership: &Leadership) -> Result<RoundResult<T>> {
+        self.run_after(leadership, 0).await
+    }
+
+    /// Like [`run`](Self::run), but the round opened is also above `floor`: a leader whose members went on
+    /// measuring without a leader (numbering their own rounds) skips the numbers they used.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use aeroguard_consensus::{Coordinator, memory::MemoryCluster};
+    /// use aeroguard_consensus::round::{Quorum, RoundLeader, RoundOptions};
+    /// let lead = MemoryCluster::new().connect("lead".parse()?)?;
+    /// let options = RoundOptions::new("flow", "sensors", Duration::from_millis(10), Quorum::All);
+    /// let leadership = lead.election("flow")?.campaign().await?;
+    /// let rounds = RoundLeader::<f64>::new(lead.clone(), options)?;
+    /// assert_eq!(rounds.run(&leadership).await?.round, 1);
+    /// assert_eq!(rounds.run_after(&leadership, 40).await?.round, 41);
+    /// assert_eq!(rounds.run_after(&leadership, 7).await?.round, 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub async fn run_after(&self, leadership: &Leadership, floor: u64) -> Result<RoundResult<T>> {
         let token = leadership.ensure()?;
-        let (round, opened) = self.open(leadership, token).await?;
+        let (round, opened) = self.open(leadership, token, floor).await?;
         let expected: Vec<NodeId> = self
             .coordinator
             .registry()
@@ -256,8 +277,13 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
         Ok(tally.result(round, token, quorum))
     }
 
-    /// Opens round `r + 1` by compare-and-set; refuses if a newer leader already announced.
-    async fn open(&self, leadership: &Leadership, token: FencingToken) -> Result<(u64, Announcement)> {
+    /// Opens round `max(r, floor) + 1` by compare-and-set; refuses if a newer leader already announced.
+    async fn open(
+        &self,
+        leadership: &Leadership,
+        token: FencingToken,
+        floor: u64,
+    ) -> Result<(u64, Announcement)> {
         loop {
             let current = self.announcements.get().await?;
             let (expect, last) = match &current {
@@ -273,19 +299,16 @@ impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> RoundLeade
                     highest: last.token.0,
                 });
             }
-            let round = match last {
-                None => 1,
-                Some(a) => a
-                    .round
-                    .checked_add(1)
-                    .filter(|r| *r <= MAX_ROUND)
-                    .ok_or_else(|| Error::Invalid {
-                        what: "round announcement",
-                        key: self.options.key(),
-                        version: current.as_ref().map_or(0, |v| v.version),
-                        reason: format!("round {} is past the last round number {MAX_ROUND}", a.round),
-                    })?,
-            };
+            let base = last.map_or(0, |a| a.round).max(floor);
+            let round = base
+                .checked_add(1)
+                .filter(|r| *r <= MAX_ROUND)
+                .ok_or_else(|| Error::Invalid {
+                    what: "round announcement",
+                    key: self.options.key(),
+                    version: current.as_ref().map_or(0, |v| v.version),
+                    reason: format!("round {base} is past the last round number {MAX_ROUND}"),
+                })?;
             let announcement = Announcement {
                 round,
                 token,

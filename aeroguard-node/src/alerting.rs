@@ -96,7 +96,7 @@ impl RuleWatch {
         Ok(RuleWatch { latest, task })
     }
 
-    fn current(&self) -> (u64, Vec<AlertRule>) {
+    pub(crate) fn current(&self) -> (u64, Vec<AlertRule>) {
         self.latest.lock().clone()
     }
 }

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::sim::CHANNELS;
 
+mod more;
+use more::fmt_more;
+
 /// One thing a node did or saw.
 ///
 /// ```
@@ -137,6 +140,56 @@ pub enum NodeEvent {
         /// Whether it may lead again.
         may_lead: bool,
     },
+    /// No leader completed a round for the plan's `degrade_after_periods`: the node measures, fuses, scores and
+    /// alarms on its own (unfenced), and keeps its measurements for the next leader.
+    Degraded {
+        /// The node.
+        node: String,
+        /// The last round a leader opened.
+        round: u64,
+    },
+    /// A round the node measured and judged on its own while degraded.
+    Local {
+        /// The node.
+        node: String,
+        /// The node's own round number (after the last one a leader opened).
+        round: u64,
+        /// What it measured (fused from what it could see).
+        fused: [f64; 3],
+        /// Its local ensemble's alarm.
+        alarm: bool,
+    },
+    /// An alert of the node's own rules (the plan's rules, and `coordination-lost`) while degraded.
+    LocalAlert {
+        /// The node.
+        node: String,
+        /// The rule.
+        rule: String,
+        /// `pending`, `firing` or `resolved`.
+        status: String,
+        /// The node's own round.
+        round: u64,
+    },
+    /// A leader's rounds reached the node again; what it measured meanwhile waits for the leader.
+    Recovered {
+        /// The node.
+        node: String,
+        /// The round that reached it.
+        round: u64,
+        /// Measurements waiting for a leader.
+        buffered: u64,
+    },
+    /// A leader fused and stored, under its token, the rounds its members measured while no leader ran.
+    Backfilled {
+        /// The leader.
+        node: String,
+        /// Rounds stored.
+        rounds: u64,
+        /// Measurements stored in them.
+        measurements: u64,
+        /// Measurements that came too late (their round was stored or run since), acknowledged and dropped.
+        late: u64,
+    },
     /// Something went wrong that the node rides out.
     Warn {
         /// The node.
@@ -244,22 +297,12 @@ impl std::fmt::Display for NodeEvent {
                 "retention {node} after round {round}: {folded} folded, {dropped} dropped, in {steps} steps"
             ),
             NodeEvent::Metrics { node, addr } => write!(f, "metrics {node} http://{addr}/metrics"),
-            NodeEvent::Clock {
-                node,
-                offset_ms,
-                bound_ms,
-                may_lead,
-            } => {
-                let what = if *may_lead {
-                    "back within"
-                } else {
-                    "OFF, does not lead, beyond"
-                };
-                write!(
-                    f,
-                    "clock {node} {offset_ms} ms from the servers': {what} {bound_ms} ms"
-                )
-            }
+            e @ (NodeEvent::Clock { .. }
+            | NodeEvent::Degraded { .. }
+            | NodeEvent::Local { .. }
+            | NodeEvent::LocalAlert { .. }
+            | NodeEvent::Recovered { .. }
+            | NodeEvent::Backfilled { .. }) => fmt_more(e, f),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
             NodeEvent::Round(r) => r.fmt(f),

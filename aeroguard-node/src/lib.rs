@@ -47,8 +47,8 @@ pub use alerting::{DEFAULT_RULES, RuleFile, rules_for};
 pub use deliver::{Deliveries, Post, outbox_file};
 pub use error::{Error, Result};
 pub use events::{NodeEvent, RoundLine};
-pub use metrics::{node_metrics, outbox_metrics, serve_metrics};
-pub use node::{Emit, run_node};
+pub use metrics::{RoundsSeen, node_metrics, outbox_metrics, serve_metrics};
+pub use node::{COORDINATION_LOST, Emit, run_node};
 pub(crate) use orchestrator::Events;
 pub use orchestrator::{Action, Progress, run_cluster};
 pub use output::CommandEvent;
@@ -101,6 +101,10 @@ pub struct ClusterOptions {
     /// ([`MemoryCluster::skew_clock`](aeroguard_consensus::memory::MemoryCluster::skew_clock)); a node process
     /// starts with libfaketime (`AEROGUARD_FAKETIME`, from `scripts/services env`).
     pub skewed_clock: Option<(usize, i64)>,
+    /// Cut every node off the coordination servers for this long once this round is reported (memory backend:
+    /// [`MemoryCluster::suspend`](aeroguard_consensus::memory::MemoryCluster::suspend); the process backends
+    /// refuse it).
+    pub cut_at: Option<(u64, Duration)>,
 }
 
 impl ClusterOptions {
@@ -126,6 +130,7 @@ impl ClusterOptions {
                 clock_bound_ms: plan::default_clock_bound_ms(),
                 alert_resend_ms: plan::default_alert_resend_ms(),
                 alert_ttl_ms: plan::default_alert_ttl_ms(),
+                degrade_after_periods: None,
             },
             kill_leader_at: Some(12),
             new_period_at: Some((24, 75)),
@@ -142,6 +147,7 @@ impl ClusterOptions {
             node_command: None,
             timeout: Duration::from_secs(120),
             skewed_clock: None,
+            cut_at: None,
         }
     }
 }

@@ -25,28 +25,61 @@ struct OutboxLabel {
 /// assert!(text.contains("aeroguard_outbox_queued{outbox=\"history\"} 4"), "{text}");
 /// ```
 pub fn outbox_metrics(outboxes: &[(&str, OutboxStats)]) -> String {
-    node_metrics(outboxes, None)
+    node_metrics(outboxes, None, None)
 }
 
-/// A node's figures as OpenMetrics text: its outboxes' ([`outbox_metrics`]) and, when measured, its clock's
+/// When a leader's round last reached a node, and whether the node works alone (the degraded mode): the
+/// dead man's switch of the rounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundsSeen {
+    /// When the last round reached it.
+    pub last_round_at: aeroguard_core::Timestamp,
+    /// Whether it measures and alarms alone.
+    pub alone: bool,
+}
+
+/// A node's figures as OpenMetrics text: its outboxes' ([`outbox_metrics`]); when measured, its clock's
 /// offset from the coordination servers' and the bound past which it does not lead
-/// (`aeroguard_clock_offset_seconds`, `aeroguard_clock_offset_bound_seconds`).
+/// (`aeroguard_clock_offset_seconds`, `aeroguard_clock_offset_bound_seconds`); and when a leader's round last
+/// reached it and whether it works alone (`aeroguard_last_round_timestamp_seconds`, `aeroguard_degraded`).
 ///
 /// ```
 /// use aeroguard_consensus::ClockOffset;
+/// use aeroguard_core::Timestamp;
+/// use aeroguard_node::RoundsSeen;
 /// use std::time::Duration;
 /// let clock = ClockOffset { offset_ms: -1500, uncertainty: Duration::from_millis(2) };
-/// let text = aeroguard_node::node_metrics(&[], Some((clock, Duration::from_secs(2))));
+/// let seen = RoundsSeen { last_round_at: Timestamp::from_millis(1_765_000_000_500), alone: true };
+/// let text = aeroguard_node::node_metrics(&[], Some((clock, Duration::from_secs(2))), Some(seen));
 /// assert!(text.contains("aeroguard_clock_offset_seconds -1.5"), "{text}");
 /// assert!(text.contains("aeroguard_clock_offset_bound_seconds 2.0"), "{text}");
+/// assert!(text.contains("aeroguard_last_round_timestamp_seconds 1765000000.5"), "{text}");
+/// assert!(text.contains("aeroguard_degraded 1"), "{text}");
 /// ```
 pub fn node_metrics(
     outboxes: &[(&str, OutboxStats)],
     clock: Option<(aeroguard_consensus::ClockOffset, std::time::Duration)>,
+    rounds: Option<RoundsSeen>,
 ) -> String {
     let mut registry = Registry::default();
     if let Some((offset, bound)) = clock {
         register_clock(&mut registry, offset, bound);
+    }
+    if let Some(seen) = rounds {
+        let at = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        at.set(seen.last_round_at.as_millis() as f64 / 1000.0);
+        registry.register(
+            "aeroguard_last_round_timestamp_seconds",
+            "When a leader's round last reached this node (Unix time): alert when it is older than a few periods",
+            at,
+        );
+        let alone = Gauge::<i64>::default();
+        alone.set(i64::from(seen.alone));
+        registry.register(
+            "aeroguard_degraded",
+            "1 while this node measures, fuses and alarms alone, with no leader's rounds (coordination lost)",
+            alone,
+        );
     }
     register_outboxes(&mut registry, outboxes);
     let mut out = String::new();

@@ -41,6 +41,13 @@ pub struct Plan {
     /// leader's crash lets it lapse while the fault lasts.
     #[serde(default = "default_alert_ttl_ms")]
     pub alert_ttl_ms: u64,
+    /// The degraded mode: when no leader has opened a round for this many sampling periods, each node measures,
+    /// fuses what it sees, scores and evaluates the rules on its own (unfenced), raises `coordination-lost`,
+    /// and keeps its measurements in its outbox until a leader fuses and stores them under its token. `None`:
+    /// off (a node without a leader waits). Choose it above a failover (the session timeout plus a round) if
+    /// failovers should not count as lost coordination.
+    #[serde(default)]
+    pub degrade_after_periods: Option<u32>,
 }
 
 /// The default: an hour ([`aeroguard_detect::alert::FIRING_TTL`]).
@@ -153,6 +160,10 @@ impl Plan {
     pub fn aborted_series(&self) -> String {
         format!("{}-aborted", self.run)
     }
+    /// The config key where leaders acknowledge the measurements they stored for rounds run without a leader.
+    pub fn backfill_key(&self) -> String {
+        format!("{}-backfilled", self.run)
+    }
     /// The round recipe's options.
     pub fn round_options(&self) -> RoundOptions {
         // All but one: a dead node does not stall a round, and the fusion sees enough readings to outvote a
@@ -218,4 +229,12 @@ pub struct RoundRecord {
     /// largest first.
     #[serde(default)]
     pub drivers: Vec<(String, f64)>,
+    /// A round the nodes measured without a leader, stored later by `leader`: its alarm is the nodes' own
+    /// (more than half of those that measured it), and `degraded` says why its fusion is weaker than a
+    /// round's, if it is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backfilled: bool,
+    /// Why the fusion of a backfilled round fell back to a weaker strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<String>,
 }

@@ -54,6 +54,15 @@ pub struct ClusterArgs {
     /// (`AEROGUARD_FAKETIME`, from `scripts/services env`).
     #[arg(long, value_name = "MS", allow_hyphen_values = true)]
     skew_clock_ms: Option<i64>,
+    /// The degraded mode: when no leader's round has come for this many periods, each node measures, fuses,
+    /// scores and alarms alone (unfenced, with a `coordination-lost` alert) and keeps its measurements until
+    /// a leader stores them. Off unless given.
+    #[arg(long, value_name = "PERIODS", value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    degrade_after_periods: Option<u32>,
+    /// Cut every node off the coordination servers for this many ms after round 10 (memory backend), to watch
+    /// the degraded mode.
+    #[arg(long, value_name = "MS", requires = "degrade_after_periods", value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    cut_ms: Option<u64>,
     /// Print JSON lines: every node event and orchestrator action as it happens, then the summary.
     #[arg(long)]
     json: bool,
@@ -74,6 +83,8 @@ impl ClusterArgs {
         options.plan.clock_bound_ms = self.clock_bound_ms;
         options.plan.alert_resend_ms = self.alert_resend_ms;
         options.plan.alert_ttl_ms = self.alert_ttl_ms;
+        options.plan.degrade_after_periods = self.degrade_after_periods;
+        options.cut_at = self.cut_ms.map(|ms| (10, Duration::from_millis(ms)));
         if self.alert_resend_ms >= self.alert_ttl_ms {
             return Err(format!(
                 "--alert-resend-ms {} is not under --alert-ttl-ms {}: Alertmanager would resolve a firing alert \

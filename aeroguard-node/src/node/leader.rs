@@ -15,6 +15,7 @@ use aeroguard_core::{Reading, SensorId, Timestamp};
 use aeroguard_detect::{Model, Verdict, Voter};
 
 use super::Emit;
+use super::backfill::{Answer, Backfill, Backlogs};
 use crate::alerting::{LeaderAlerts, RuleWatch};
 use crate::deliver::{Deliveries, Post};
 use crate::events::{NodeEvent, RoundLine};
@@ -30,8 +31,33 @@ pub(super) struct Term<'a> {
     pub deliveries: &'a Deliveries,
     pub rules: &'a RuleWatch,
     pub plan: &'a Plan,
+    pub pulse: &'a super::Pulse,
     pub clock: &'a super::ClockWatch,
     pub emit: &'a Emit,
+}
+
+/// A round's answers as measurements, and the backlogs they carried.
+fn split(result: RoundResult<Answer>) -> (RoundResult<[f64; 3]>, Backlogs) {
+    let mut backlogs = Vec::new();
+    let answered = result
+        .answered
+        .into_iter()
+        .map(|(node, a)| {
+            backlogs.push((node.to_string(), a.backlog));
+            (node, a.value)
+        })
+        .collect();
+    let result = RoundResult {
+        round: result.round,
+        token: result.token,
+        answered,
+        missing: result.missing,
+        quorum: result.quorum,
+        reached_quorum: result.reached_quorum,
+        unattested: result.unattested,
+        discarded: result.discarded,
+    };
+    (result, backlogs)
 }
 
 /// The rounds reported among `points` (the newest of them).
@@ -105,6 +131,8 @@ fn round_record(
         excluded,
         answered: result.answered.iter().map(|(n, _)| n.to_string()).collect(),
         reached_quorum: fusable && result.reached_quorum,
+        backfilled: false,
+        degraded: None,
         alarm: verdict.as_ref().is_some_and(|v| v.alarm),
         voted_yes: verdict
             .iter()
@@ -152,7 +180,8 @@ impl Term<'_> {
     pub(super) async fn lead_rounds(&self, voter: &mut Voter<Model>, period: &AtomicU64) -> Result<()> {
         let plan = self.plan;
         let mut last = self.account_for_aborted().await?;
-        let leader = RoundLeader::<[f64; 3]>::new(self.coord.clone(), plan.round_options())?;
+        let leader = RoundLeader::<Answer>::new(self.coord.clone(), plan.round_options())?;
+        let mut backfill = Backfill::new(self.coord, plan)?;
         let mut alerts = LeaderAlerts::start(
             &**self.history,
             plan,
@@ -176,7 +205,8 @@ impl Term<'_> {
                 )));
             }
             let started = tokio::time::Instant::now();
-            let result = leader.run(self.lead).await?;
+            // Past the rounds the members numbered alone while no leader ran them.
+            let (result, backlogs) = split(leader.run_after(self.lead, self.pulse.round()).await?);
             let now = Timestamp::now();
             let (record, fusable) = round_record(&self.me(), &result, now, voter);
             // The rules first, and whatever becomes of the round's delivery (a full disk must not silence them).
@@ -184,6 +214,7 @@ impl Term<'_> {
                 self.alert(&mut alerts, &record, &result, now).await;
             }
             self.deliver(&record, &result, now, last).await;
+            self.backfill(&mut backfill, &result, backlogs).await;
             last = result.round;
             self.compact(&mut compactor, result.round, now).await;
             self.report(&record, last);
@@ -242,6 +273,40 @@ impl Term<'_> {
             at: now.as_millis(),
             values: record.fused,
         })
+    }
+
+    /// Stores what the members measured alone, as the answers brought it; a failure is reported (the members
+    /// keep it and hand it in again).
+    async fn backfill(&self, backfill: &mut Backfill, result: &RoundResult<[f64; 3]>, backlogs: Backlogs) {
+        let me = self.me();
+        let expected: Vec<String> = (result.answered.iter().map(|a| &a.0))
+            .chain(&result.missing)
+            .map(ToString::to_string)
+            .collect();
+        match backfill
+            .take(
+                result.round,
+                result.token,
+                backlogs,
+                &expected,
+                self.deliveries,
+                self.plan,
+                &me,
+            )
+            .await
+        {
+            Ok(Some(t)) => (self.emit)(NodeEvent::Backfilled {
+                node: me,
+                rounds: t.rounds,
+                measurements: t.measurements,
+                late: t.late,
+            }),
+            Ok(None) => {}
+            Err(e) => (self.emit)(NodeEvent::Warn {
+                node: me,
+                message: format!("rounds measured without a leader: {e}"),
+            }),
+        }
     }
 
     /// Retention, when due (not while the link to the history is down).

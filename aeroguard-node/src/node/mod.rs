@@ -18,11 +18,17 @@ use super::plan::{Plan, Sampling, api_key_of};
 use super::sim;
 use crate::{Error, Result};
 
+mod backfill;
 mod clock;
+mod degraded;
 mod leader;
 
+use backfill::{Answer, Measured};
 use clock::ClockWatch;
+use degraded::{Alone, Pulse};
 use leader::Term;
+
+pub use degraded::COORDINATION_LOST;
 
 /// Where a node's events go (JSON lines on stdout for a node process, a channel for in-process nodes).
 pub type Emit = Arc<dyn Fn(NodeEvent) + Send + Sync>;
@@ -42,15 +48,42 @@ pub async fn run_node(
         .await?;
     let deliveries = Arc::new(open_deliveries(&plan, &me, &history, &emit)?);
     let clock = ClockWatch::new(Duration::from_millis(plan.clock_bound_ms));
+    let pulse = Arc::new(Pulse::new());
     let _metrics = match &plan.outputs.metrics_keys {
-        Some(file) => Some(serve_node_metrics(file, &me, deliveries.clone(), clock.clone(), &emit).await?),
+        Some(file) => Some(
+            serve_node_metrics(
+                file,
+                &me,
+                (deliveries.clone(), clock.clone(), pulse.clone()),
+                &emit,
+            )
+            .await?,
+        ),
         None => None,
     };
-    let rules = RuleWatch::start(&coord, &plan, &emit).await?;
+    let rules = Arc::new(RuleWatch::start(&coord, &plan, &emit).await?);
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     let watching = AbortOnDrop(watch_sampling(&coord, &plan, period.clone(), emit.clone()).await?);
-    let following = AbortOnDrop(follow_rounds(&coord, &plan, index, emit.clone()).await?);
-    let mut voter = super::detection::recipe().fit(sim::normal_history(400, plan.plant.seed).view())?;
+    let measured = Arc::new(aeroguard_consensus::outbox::Outbox::<Measured>::open(
+        super::deliver::outbox_file(&plan.outbox_dir(), &plan.run, &me, "measured"),
+        limits_of(&plan),
+    )?);
+    let following = AbortOnDrop(follow_rounds(&coord, &plan, index, &pulse, &measured, emit.clone()).await?);
+    let fit = || super::detection::recipe().fit(sim::normal_history(400, plan.plant.seed).view());
+    let mut voter = fit()?;
+    let alone = Alone {
+        plan: plan.clone(),
+        index,
+        me: me.clone(),
+        pulse: pulse.clone(),
+        period: period.clone(),
+        rules: rules.clone(),
+        deliveries: deliveries.clone(),
+        measured,
+        voter: fit()?,
+        emit: emit.clone(),
+    };
+    let alone = AbortOnDrop(tokio::spawn(alone.run()));
     let lead = Campaign {
         coord: &coord,
         history: &history,
@@ -58,12 +91,18 @@ pub async fn run_node(
         rules: &rules,
         plan: &plan,
         period: &period,
+        pulse: &pulse,
         clock: &clock,
         emit: &emit,
     };
     let result = lead.run(&mut voter).await;
-    drop((watching, following));
+    drop((watching, following, alone));
     result
+}
+
+/// Each outbox's limits, from the plan.
+fn limits_of(plan: &Plan) -> aeroguard_consensus::outbox::OutboxLimits {
+    aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outputs.outbox_max_bytes.unwrap_or(64 << 20))
 }
 
 /// What the node must deliver goes to disk first (and what an earlier life left is forwarded now): its history
@@ -78,8 +117,7 @@ fn open_deliveries(
         Some(file) => api_key_of(file, me)?,
         None => None,
     };
-    let limits =
-        aeroguard_consensus::outbox::OutboxLimits::bytes(plan.outputs.outbox_max_bytes.unwrap_or(64 << 20));
+    let limits = limits_of(plan);
     let mut deliveries = Deliveries::open(
         &plan.outbox_dir(),
         &plan.run,
@@ -135,17 +173,21 @@ async fn watch_sampling(
     }))
 }
 
-/// As a follower: answers every round with this node's measurement.
+/// As a follower: answers every round with this node's measurement, and what it measured alone meanwhile.
 async fn follow_rounds(
     coord: &Arc<dyn Coordinator>,
     plan: &Plan,
     index: usize,
+    pulse: &Arc<Pulse>,
+    measured: &Arc<aeroguard_consensus::outbox::Outbox<Measured>>,
     emit: Emit,
 ) -> Result<tokio::task::JoinHandle<()>> {
-    let mut follower = RoundFollower::<[f64; 3]>::new(coord.clone(), &plan.round_options()).await?;
-    let (plan, me) = (plan.clone(), coord.node().to_string());
+    let mut follower = RoundFollower::<Answer>::new(coord.clone(), &plan.round_options()).await?;
+    let (plan, me, coord) = (plan.clone(), coord.node().to_string(), coord.clone());
+    let (pulse, measured) = (pulse.clone(), measured.clone());
     Ok(tokio::spawn(async move {
         while let Ok(round) = follower.next_round().await {
+            pulse.saw(round.round);
             let value = sim::measure(
                 index,
                 round.round,
@@ -153,7 +195,16 @@ async fn follow_rounds(
                 &plan.plant.faults,
                 plan.plant.upset.as_ref(),
             );
-            if let Err(e) = follower.submit(&round, &value).await {
+            let backlog = backfill::backlog(&coord, &plan, &measured)
+                .await
+                .unwrap_or_else(|e| {
+                    emit(NodeEvent::Warn {
+                        node: me.clone(),
+                        message: format!("measurements kept while degraded: {e}"),
+                    });
+                    Vec::new()
+                });
+            if let Err(e) = follower.submit(&round, &Answer { value, backlog }).await {
                 emit(NodeEvent::Warn {
                     node: me.clone(),
                     message: format!("submit round {}: {e}", round.round),
@@ -171,6 +222,7 @@ struct Campaign<'a> {
     rules: &'a RuleWatch,
     plan: &'a Plan,
     period: &'a AtomicU64,
+    pulse: &'a Pulse,
     clock: &'a ClockWatch,
     emit: &'a Emit,
 }
@@ -190,11 +242,12 @@ impl Campaign<'_> {
             let lead = match election.campaign().await {
                 Ok(l) => l,
                 Err(Coordination::Closed) => return Ok(()),
-                Err(e) if e.is_retryable() => {
+                // Unreachable servers, or a session that expired (a new one is built): try again shortly, not
+                // in a loop that would starve the node's other tasks while it is cut off.
+                Err(e) if e.is_retryable() || matches!(e, Coordination::SessionExpired { .. }) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
-                Err(Coordination::SessionExpired { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
             (self.emit)(NodeEvent::Elected {
@@ -208,6 +261,7 @@ impl Campaign<'_> {
                 deliveries: self.deliveries,
                 rules: self.rules,
                 plan: self.plan,
+                pulse: self.pulse,
                 clock: self.clock,
                 emit: self.emit,
             };
@@ -228,8 +282,7 @@ impl Campaign<'_> {
 async fn serve_node_metrics(
     file: &std::path::Path,
     me: &str,
-    deliveries: Arc<Deliveries>,
-    clock: ClockWatch,
+    (deliveries, clock, pulse): (Arc<Deliveries>, ClockWatch, Arc<Pulse>),
     emit: &Emit,
 ) -> Result<AbortOnDrop> {
     let keys = aeroguard_sentinel::ApiKeys::load(file)?;
@@ -244,7 +297,7 @@ async fn serve_node_metrics(
         addr: addr.to_string(),
     });
     let render: Arc<dyn Fn() -> String + Send + Sync> =
-        Arc::new(move || crate::node_metrics(&deliveries.figures(), clock.last()));
+        Arc::new(move || crate::node_metrics(&deliveries.figures(), clock.last(), Some(pulse.figures())));
     Ok(AbortOnDrop(tokio::spawn(async move {
         if let Err(e) = super::serve_metrics(listener, keys, render).await {
             tracing::warn!("metrics server: {e}");

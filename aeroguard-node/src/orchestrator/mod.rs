@@ -57,6 +57,24 @@ impl Nodes {
         }
     }
 
+    /// Cuts every node off the coordination servers for `duration`.
+    fn cut(&self, duration: Duration, session: Duration) -> Result<()> {
+        match self {
+            Nodes::Tasks { cluster, tasks } => {
+                for i in 0..tasks.len() {
+                    if let Ok(id) = Plan::node_name(i).parse() {
+                        cluster.suspend(&id, duration, session);
+                    }
+                }
+                Ok(())
+            }
+            Nodes::Processes(_) => Err(Error::Run(
+                "cutting the nodes off the servers needs the memory backend (use the fault-injection harness)"
+                    .into(),
+            )),
+        }
+    }
+
     fn stop(&mut self, session: Duration) {
         let n = match self {
             Nodes::Tasks { tasks, .. } => tasks.len(),
@@ -103,6 +121,13 @@ pub enum Action {
         /// The last round reported before.
         after_round: u64,
     },
+    /// Cut every node off the coordination servers.
+    Cut {
+        /// For how long (ms).
+        for_ms: u64,
+        /// The last round reported before.
+        after_round: u64,
+    },
 }
 
 impl std::fmt::Display for Action {
@@ -117,6 +142,10 @@ impl std::fmt::Display for Action {
             } => write!(
                 f,
                 "*** pushing sampling period {period_ms} ms after round {after_round}"
+            ),
+            Action::Cut { for_ms, after_round } => write!(
+                f,
+                "*** cutting every node off the coordination servers for {for_ms} ms after round {after_round}"
             ),
             Action::PushBadRules { after_round } => write!(
                 f,
@@ -313,4 +342,8 @@ pub(crate) struct Events {
     pub rules: Vec<(String, u64, bool, String)>,
     /// Compactions by the leaders: (dropped, folded, steps).
     pub compactions: Vec<(u64, u64, u32)>,
+    /// When the nodes were cut off the servers, if they were.
+    pub cut: Option<Instant>,
+    /// The nodes' own alert transitions while degraded: (node, rule, status, round).
+    pub local_alerts: Vec<(String, String, String, u64)>,
 }

@@ -38,6 +38,12 @@ fn record_late(ev: &mut Events, event: NodeEvent) {
         NodeEvent::Alert {
             rule, status, round, ..
         } => ev.alerts.push((rule, status, round)),
+        NodeEvent::LocalAlert {
+            node,
+            rule,
+            status,
+            round,
+        } => ev.local_alerts.push((node, rule, status, round)),
         NodeEvent::Link {
             up, round, queued, ..
         } => ev.links.push((up, round, queued)),
@@ -96,6 +102,17 @@ async fn act(
         ev.new_period = Some(period_ms);
         let sampling = Config::<Sampling>::new(observer.config(), &plan.sampling_key())?;
         sampling.set(&Sampling { period_ms }, Expect::Any).await?;
+    }
+    if let Some((at_round, duration)) = options.cut_at
+        && ev.cut.is_none()
+        && after_round >= at_round
+    {
+        progress(Progress::Action(&Action::Cut {
+            for_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            after_round,
+        }));
+        ev.cut = Some(Instant::now());
+        nodes.cut(duration, options.session)?;
     }
     if let Some(at_round) = options.bad_rules_at
         && ev.bad_rules.is_none()

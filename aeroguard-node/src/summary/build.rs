@@ -147,11 +147,12 @@ pub(super) fn upset(plan: &Plan, records: &[RoundRecord]) -> Option<UpsetRecord>
             .iter()
             .filter(|r| r.alarm && (u.from..=u.to + 2).contains(&r.round))
             .collect();
+        let led = alarmed.iter().filter(|r| !r.backfilled).count();
         let mut shares = [0.0; 3];
-        for r in &alarmed {
+        for r in alarmed.iter().filter(|r| !r.backfilled) {
             for (channel, share) in &r.drivers {
                 if let Some(c) = CHANNELS.iter().position(|n| n == channel) {
-                    shares[c] += share / alarmed.len() as f64;
+                    shares[c] += share / led as f64;
                 }
             }
         }
@@ -160,6 +161,7 @@ pub(super) fn upset(plan: &Plan, records: &[RoundRecord]) -> Option<UpsetRecord>
             to: u.to,
             alarmed: alarmed.iter().map(|r| (r.round, r.voted_yes.clone())).collect(),
             drivers: super::ranked(&shares),
+            alone: (alarmed.len() - led) as u64,
         }
     })
 }

@@ -47,39 +47,7 @@ impl Summary {
         if !self.false_alarms.is_empty() {
             out.push(format!("false alarms in rounds {:?}", self.false_alarms));
         }
-        if let Some(UpsetRecord {
-            from,
-            to,
-            alarmed,
-            drivers,
-        }) = &self.upset
-        {
-            if alarmed.is_empty() {
-                out.push(format!("no alarm for the process upset in rounds {from}-{to}"));
-            }
-            // The upset moves flow and pressure: they, not temperature, must be what the alarm names first.
-            let top: Vec<&str> = drivers.iter().take(2).map(|(c, _)| c.as_str()).collect();
-            let names_both = top.contains(&"flow") && top.contains(&"pressure");
-            if !alarmed.is_empty() && !names_both {
-                out.push(format!(
-                    "the process upset's alarm names {drivers:?}, not flow and pressure first"
-                ));
-            }
-            let went = |status: &str| {
-                self.alerts
-                    .iter()
-                    .any(|(rule, s, _)| rule == "process-anomaly" && s == status)
-            };
-            // Firing needs a few rounds of the upset, resolving a few after it (the vote's window).
-            let fire_by = self.rounds_planned >= from + 6;
-            let resolve_by = self.rounds_planned >= to + 7;
-            if (fire_by && !went("firing")) || (resolve_by && !went("resolved")) {
-                out.push(format!(
-                    "the process-anomaly alert did not fire and resolve: {:?}",
-                    self.alerts
-                ));
-            }
-        }
+        out.extend(self.upset_problems());
         if let Some(r) = &self.retention
             && (r.runs == 0 || r.folded < r.in_buckets || r.in_buckets != r.expected_in_buckets)
         {
@@ -111,6 +79,48 @@ impl Summary {
             out.push(format!(
                 "only {applied:?} of {live} live nodes applied period {period} ms"
             ));
+        }
+        out
+    }
+
+    /// What the process upset should have raised: an alarm driven by flow and pressure, and the alert firing
+    /// and resolving (the leader's, or the nodes' own while they were cut off).
+    fn upset_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(UpsetRecord {
+            from,
+            to,
+            alarmed,
+            drivers,
+            alone,
+        }) = &self.upset
+        {
+            if alarmed.is_empty() {
+                out.push(format!("no alarm for the process upset in rounds {from}-{to}"));
+            }
+            // The upset moves flow and pressure: they, not temperature, must be what the alarm names first.
+            let top: Vec<&str> = drivers.iter().take(2).map(|(c, _)| c.as_str()).collect();
+            let names_both = top.contains(&"flow") && top.contains(&"pressure");
+            if alarmed.len() as u64 > *alone && !names_both {
+                out.push(format!(
+                    "the process upset's alarm names {drivers:?}, not flow and pressure first"
+                ));
+            }
+            // The leader's alert, or the nodes' own while they were cut off from coordination.
+            let went = |status: &str| {
+                let by = |rule: &String, s: &String| rule == "process-anomaly" && s == status;
+                self.alerts.iter().any(|(rule, s, _)| by(rule, s))
+                    || self.local_alerts.iter().any(|(_, rule, s, _)| by(rule, s))
+            };
+            // Firing needs a few rounds of the upset, resolving a few after it (the vote's window).
+            let fire_by = self.rounds_planned >= from + 6;
+            let resolve_by = self.rounds_planned >= to + 7;
+            if (fire_by && !went("firing")) || (resolve_by && !went("resolved")) {
+                out.push(format!(
+                    "the process-anomaly alert did not fire and resolve: {:?}",
+                    self.alerts
+                ));
+            }
         }
         out
     }

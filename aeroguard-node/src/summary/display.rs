@@ -45,11 +45,13 @@ impl fmt::Display for Summary {
             self.alarms,
             self.false_alarms.len()
         )?;
+        self.fmt_alone(f)?;
         if let Some(UpsetRecord {
             from,
             to,
             alarmed,
             drivers,
+            ..
         }) = &self.upset
         {
             writeln!(
@@ -131,5 +133,22 @@ impl Summary {
             )?;
         }
         Ok(())
+    }
+}
+
+impl Summary {
+    /// The rounds the nodes measured alone, and their own alerts.
+    fn fmt_alone(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.backfilled.is_empty() {
+            return Ok(());
+        }
+        let local_alarms = self.local_alerts.iter().filter(|a| a.2 == "firing").count();
+        writeln!(
+            f,
+            "  measured alone       {} rounds ({} measurements), stored by the next leader; {} local alerts fired",
+            self.backfilled.len(),
+            self.backfilled_measurements,
+            local_alarms
+        )
     }
 }

@@ -60,6 +60,15 @@ pub struct Summary {
     pub config: Option<(u64, Vec<String>, usize)>,
     /// Whether the run ended by timeout.
     pub timed_out: bool,
+    /// Rounds the nodes measured alone (cut off from the coordination servers) and a leader stored later.
+    #[serde(default)]
+    pub backfilled: Vec<u64>,
+    /// The measurements stored in them.
+    #[serde(default)]
+    pub backfilled_measurements: u64,
+    /// Alert transitions of the nodes' own rules while they were cut off: (node, rule, status, round).
+    #[serde(default)]
+    pub local_alerts: Vec<(String, String, String, u64)>,
 }
 
 /// Whether every token in the history was written by one leader only.
@@ -102,7 +111,7 @@ impl Summary {
             failovers: failovers(&ev),
             missing_quorum: records
                 .iter()
-                .filter(|r| !r.reached_quorum)
+                .filter(|r| !r.reached_quorum && !r.backfilled)
                 .map(|r| r.round)
                 .collect(),
             faults: faults(plan, records),
@@ -128,6 +137,13 @@ impl Summary {
                 .new_period
                 .map(|p| (p, ev.applied.iter().cloned().collect(), live)),
             timed_out: ev.timed_out,
+            local_alerts: ev.local_alerts.clone(),
+            backfilled: records.iter().filter(|r| r.backfilled).map(|r| r.round).collect(),
+            backfilled_measurements: records
+                .iter()
+                .filter(|r| r.backfilled)
+                .map(|r| r.answered.len() as u64)
+                .sum(),
         })
     }
 }

@@ -35,8 +35,13 @@ pub struct UpsetRecord {
     pub to: u64,
     /// The alarmed rounds from its start to two rounds after it, with who voted for each alarm.
     pub alarmed: Vec<(u64, Vec<String>)>,
-    /// The channels that drove those alarms: each one's mean share over the alarmed rounds, the largest first.
+    /// The channels that drove those alarms: each one's mean share over the alarmed rounds a leader ran, the
+    /// largest first.
     pub drivers: Vec<(String, f64)>,
+    /// Of the alarmed rounds, those the nodes measured and alarmed alone (cut off from coordination), stored
+    /// later: their votes are the nodes' own, without drivers.
+    #[serde(default)]
+    pub alone: u64,
 }
 
 /// The link outage: what the leader buffered while its link to the history was down, and what it forwarded.

@@ -1,0 +1,67 @@
+//! How the clock's and the degraded mode's events read for people.
+
+use super::NodeEvent;
+
+/// The clock's and the degraded mode's events, for people.
+pub(super) fn fmt_more(e: &NodeEvent, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match e {
+        NodeEvent::Clock {
+            node,
+            offset_ms,
+            bound_ms,
+            may_lead,
+        } => {
+            let what = if *may_lead {
+                "back within"
+            } else {
+                "OFF, does not lead, beyond"
+            };
+            write!(
+                f,
+                "clock {node} {offset_ms} ms from the servers': {what} {bound_ms} ms"
+            )
+        }
+        NodeEvent::Degraded { node, round } => write!(
+            f,
+            "DEGRADED {node}: no round from a leader after round {round}; measuring and alarming alone"
+        ),
+        NodeEvent::Local {
+            node,
+            round,
+            fused,
+            alarm,
+        } => write!(
+            f,
+            "local {node} round {round:>3} | p {:.3} bar  t {:.2} C  f {:.3} m3/h | {}",
+            fused[0],
+            fused[1],
+            fused[2],
+            if *alarm { "ALARM (unfenced)" } else { "ok" }
+        ),
+        NodeEvent::LocalAlert {
+            node,
+            rule,
+            status,
+            round,
+        } => write!(f, "local alert {rule} {status} at round {round} ({node})"),
+        NodeEvent::Recovered {
+            node,
+            round,
+            buffered,
+        } => write!(
+            f,
+            "recovered {node}: round {round} from a leader; {buffered} measurements wait for it"
+        ),
+        NodeEvent::Backfilled {
+            node,
+            rounds,
+            measurements,
+            late,
+        } => write!(
+            f,
+            "backfilled {node}: {rounds} rounds measured without a leader, from {measurements} \
+             measurements ({late} too late)"
+        ),
+        _ => Ok(()),
+    }
+}
