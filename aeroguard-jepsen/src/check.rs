@@ -10,6 +10,8 @@ use std::fmt;
 
 use super::event::{Event, Op, Outcome};
 
+mod final_reads;
+
 /// The clock bound, in microseconds.
 pub const EPSILON: i64 = 1_000;
 
@@ -45,6 +47,18 @@ pub struct Report {
     pub config_writes: usize,
     /// Faults injected.
     pub faults: usize,
+    /// Points in the history read back after the run.
+    pub final_points: usize,
+    /// Appends whose outcome was unknown, and how many of them the final read found stored.
+    pub unknown_appends: (usize, usize),
+    /// Puts whose outcome was unknown, and how many of them were delivered (the final drain included).
+    pub unknown_puts: (usize, usize),
+    /// Items delivered (acknowledged) more than once: at-least-once delivery allows it; counted.
+    pub queue_duplicates: usize,
+    /// Items one producer put after another that were first taken before it: counted.
+    pub queue_reordered: usize,
+    /// Stored points whose append no worker logged (a worker killed while appending).
+    pub unlogged_points: usize,
     /// The broken guarantees (the target is none).
     pub violations: Vec<Violation>,
     /// Gaps between consecutive accepted appends as (end of the later one, gap), in microseconds: the write
@@ -87,7 +101,9 @@ pub fn check(events: &[Event]) -> Report {
     check_trust(events, &mut r);
     check_appends(events, &mut r);
     check_queue(events, &mut r);
-    check_config(events, &mut r);
+    final_reads::check_config(events, &mut r);
+    final_reads::check_history(events, &mut r);
+    final_reads::count_queue(events, &mut r);
     r
 }
 
@@ -325,72 +341,6 @@ fn check_queue(events: &[Event], r: &mut Report) {
                     );
                 }
             }
-        }
-    }
-}
-
-/// Config converges to the last acknowledged write: every final read agrees, and holds that write or a later
-/// one whose fate was unknown.
-fn check_config(events: &[Event], r: &mut Report) {
-    let writes: Vec<(&str, Option<u64>, Outcome)> = events
-        .iter()
-        .filter_map(|e| match &e.op {
-            Op::ConfigSet {
-                value,
-                version,
-                outcome,
-                ..
-            } => Some((value.as_str(), *version, *outcome)),
-            _ => None,
-        })
-        .collect();
-    let last_ok = writes
-        .iter()
-        .filter(|w| w.2 == Outcome::Ok)
-        .filter_map(|w| w.1.map(|v| (v, w.0)))
-        .max();
-    r.config_writes = writes.iter().filter(|w| w.2 == Outcome::Ok).count();
-    let finals: Vec<(Option<&str>, u64)> = events
-        .iter()
-        .filter_map(|e| match &e.op {
-            Op::ConfigFinal { value, version } => Some((value.as_deref(), *version)),
-            _ => None,
-        })
-        .collect();
-    let Some(&first) = finals.first() else {
-        if last_ok.is_some() {
-            violation(
-                r,
-                "config not read",
-                i64::MAX,
-                "no final read of the config".into(),
-            );
-        }
-        return;
-    };
-    if finals.iter().any(|f| *f != first) {
-        violation(
-            r,
-            "config diverged",
-            i64::MAX,
-            format!("final reads disagree: {finals:?}"),
-        );
-    }
-    let Some((v, value)) = last_ok else { return };
-    let mut distinct = finals.clone();
-    distinct.dedup();
-    for (got, version) in distinct {
-        let known = got.is_some_and(|g| writes.iter().any(|w| w.0 == g && w.2 != Outcome::Fail));
-        if version < v || (version == v && got != Some(value)) || (version > v && !known) {
-            violation(
-                r,
-                "config lost a write",
-                i64::MAX,
-                format!(
-                    "the last acknowledged write was {value:?} at version {v}; a final read is {got:?} at version {version}"
-                ),
-            );
-            return;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The checker fed histories with each fault.
 #![allow(clippy::unwrap_used)]
 use super::*;
+use crate::event::Stored;
 
 fn ev(node: &str, start: i64, end: i64, op: Op) -> Event {
     Event {
@@ -74,7 +75,32 @@ fn clean() -> Vec<Event> {
                 version: 1,
             },
         ),
+        history_final(&[("n1", 1, 1), ("n2", 2, 2)]),
     ]
+}
+
+/// The history read back after the run: (node, token, seq) per point, in stored order.
+fn history_final(points: &[(&str, u64, u64)]) -> Event {
+    let points = points
+        .iter()
+        .map(|(node, token, seq)| Stored {
+            node: (*node).into(),
+            token: *token,
+            seq: *seq,
+        })
+        .collect();
+    ev("final", 52, 53, Op::HistoryFinal { points })
+}
+
+/// `clean()` with its history read replaced by `points`.
+fn read_back(extra: Vec<Event>, points: &[(&str, u64, u64)]) -> Vec<Event> {
+    let mut h: Vec<Event> = clean()
+        .into_iter()
+        .filter(|e| !matches!(e.op, Op::HistoryFinal { .. }))
+        .collect();
+    h.extend(extra);
+    h.push(history_final(points));
+    h
 }
 
 fn rules(events: &[Event]) -> Vec<&'static str> {
@@ -109,17 +135,22 @@ fn a_reused_token_and_a_backwards_token_are_found() {
 
 #[test]
 fn writes_need_a_grant_trust_and_order() {
-    let mut h = clean();
-    h.push(append("n3", 40, 41, 2, 9));
+    let h = read_back(
+        vec![append("n3", 40, 41, 2, 9)],
+        &[("n1", 1, 1), ("n2", 2, 2), ("n3", 2, 9)],
+    );
     assert_eq!(rules(&h), ["write without a grant"]);
     let mut h = clean();
     h.push(ev("n3", 20, 21, Op::Elected { token: 3 }));
     h.push(append("n3", 22, 23, 3, 9));
     h.push(ev("n3", 24, 24, Op::Trusted { token: 3 }));
     assert!(rules(&h).contains(&"write without trust"), "{:?}", rules(&h));
-    let mut h = clean();
-    h.push(append("n1", 40, 41, 1, 3));
-    assert_eq!(rules(&h), ["stale write accepted"]);
+    // Stored after the newer term's point, the read back shows it too.
+    let h = read_back(
+        vec![append("n1", 40, 41, 1, 3)],
+        &[("n1", 1, 1), ("n2", 2, 2), ("n1", 1, 3)],
+    );
+    assert_eq!(rules(&h), ["stale write accepted", "history out of token order"]);
 }
 
 #[test]
@@ -233,4 +264,128 @@ fn config_must_converge_to_the_last_acknowledged_write() {
         },
     ));
     assert_eq!(rules(&h), Vec::<&str>::new());
+}
+
+#[test]
+fn the_history_read_back_holds_every_acknowledged_append_once_and_in_token_order() {
+    let r = check(&clean());
+    assert_eq!((r.final_points, r.unlogged_points), (2, 0));
+    // An acknowledged append missing from the history.
+    assert_eq!(
+        rules(&read_back(vec![], &[("n1", 1, 1)])),
+        ["acknowledged append lost"]
+    );
+    // Stored twice, or out of token order.
+    assert_eq!(
+        rules(&read_back(vec![], &[("n1", 1, 1), ("n2", 2, 2), ("n1", 1, 1)])),
+        ["point stored twice", "history out of token order"]
+    );
+    assert_eq!(
+        rules(&read_back(vec![], &[("n2", 2, 2), ("n1", 1, 1)])),
+        ["history out of token order"]
+    );
+    // A refused append that is stored anyway.
+    let refused = ev(
+        "n2",
+        34,
+        35,
+        Op::Append {
+            token: 2,
+            seq: 3,
+            outcome: Outcome::Fail,
+        },
+    );
+    assert_eq!(
+        rules(&read_back(
+            vec![refused],
+            &[("n1", 1, 1), ("n2", 2, 2), ("n2", 2, 3)]
+        )),
+        ["refused append stored"]
+    );
+    // No read at all, with acknowledged appends.
+    let unread: Vec<Event> = clean()
+        .into_iter()
+        .filter(|e| !matches!(e.op, Op::HistoryFinal { .. }))
+        .collect();
+    assert_eq!(rules(&unread), ["history not read"]);
+}
+
+#[test]
+fn unknown_outcomes_are_resolved_against_the_reads() {
+    let unknown = |seq| {
+        ev(
+            "n2",
+            34,
+            35,
+            Op::Append {
+                token: 2,
+                seq,
+                outcome: Outcome::Info,
+            },
+        )
+    };
+    let h = read_back(
+        vec![unknown(3), unknown(4)],
+        &[("n1", 1, 1), ("n2", 2, 2), ("n2", 2, 4), ("n3", 2, 9)],
+    );
+    let r = check(&h);
+    assert_eq!(r.violations, vec![]);
+    assert_eq!(
+        r.unknown_appends,
+        (2, 1),
+        "one of the two unknown appends is stored"
+    );
+    assert_eq!(r.unlogged_points, 1, "n3's point was never logged");
+    let mut h = clean();
+    for (item, outcome) in [("b", Outcome::Info), ("c", Outcome::Info)] {
+        h.push(ev(
+            "n1",
+            60,
+            61,
+            Op::Put {
+                item: item.into(),
+                outcome,
+            },
+        ));
+    }
+    h.push(ev("n2", 62, 63, Op::Take { item: "c".into() }));
+    assert_eq!(check(&h).unknown_puts, (2, 1));
+}
+
+#[test]
+fn queue_duplicates_and_reorderings_are_counted() {
+    let mut h = clean();
+    let put = |item: &str, start, end| {
+        ev(
+            "n1",
+            start,
+            end,
+            Op::Put {
+                item: item.into(),
+                outcome: Outcome::Ok,
+            },
+        )
+    };
+    let ack = |item: &str, at| {
+        ev(
+            "n2",
+            at,
+            at + 1,
+            Op::Ack {
+                item: item.into(),
+                outcome: Outcome::Ok,
+            },
+        )
+    };
+    h.extend([put("b", 60, 61), put("c", 62, 63)]);
+    h.extend([
+        ev("n2", 64, 65, Op::Take { item: "c".into() }),
+        ack("c", 66),
+        ev("n2", 68, 69, Op::Take { item: "b".into() }),
+        ack("b", 70),
+        ev("n2", 72, 73, Op::Take { item: "b".into() }),
+        ack("b", 74),
+    ]);
+    let r = check(&h);
+    assert_eq!((r.queue_duplicates, r.queue_reordered), (1, 1), "{r:?}");
 }

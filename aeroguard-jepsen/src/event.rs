@@ -106,6 +106,12 @@ pub enum Op {
         /// Its version.
         version: u64,
     },
+    /// The history's points read after the run, once every fault was healed: who wrote each, under which
+    /// token, and its sequence number, in the order the store keeps them.
+    HistoryFinal {
+        /// The stored points.
+        points: Vec<Stored>,
+    },
     /// A campaign that failed (the error says why).
     CampaignFailed,
     /// A fault the nemesis injected or healed.
@@ -113,4 +119,15 @@ pub enum Op {
         /// What it did.
         what: String,
     },
+}
+
+/// One point of the history as read back after the run (its detail names its writer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// The worker that appended it.
+    pub node: String,
+    /// The token it was appended under.
+    pub token: u64,
+    /// Its sequence number (unique per worker).
+    pub seq: u64,
 }

@@ -9,6 +9,7 @@ pub mod check;
 mod error;
 pub mod event;
 pub mod nemesis;
+mod table;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -90,54 +91,6 @@ pub struct Summary {
     pub rows: Vec<Row>,
     /// The whole history's check.
     pub report: check::Report,
-}
-
-impl Summary {
-    /// The report as a table, then the violations.
-    pub fn table(&self) -> String {
-        let mut out = format!(
-            "backend {}: {} operations, {} grants, {} appends, {} puts, {} config writes acknowledged\n",
-            self.backend,
-            self.report.operations,
-            self.report.grants,
-            self.report.appends,
-            self.report.puts,
-            self.report.config_writes
-        );
-        out.push_str(&format!(
-            "{:<22} {:>8} {:>7} {:>10} {:>16} {:>11} {:>10} {:>10}\n",
-            "scenario",
-            "ops",
-            "faults",
-            "failovers",
-            "server failovers",
-            "violations",
-            "stall p50",
-            "stall p99"
-        ));
-        for r in &self.rows {
-            out.push_str(&format!(
-                "{:<22} {:>8} {:>7} {:>10} {:>16} {:>11} {:>8.0}ms {:>8.0}ms\n",
-                r.scenario,
-                r.operations,
-                r.faults,
-                r.failovers,
-                r.server_failovers,
-                r.violations,
-                r.stall_p50,
-                r.stall_p99
-            ));
-        }
-        let total: usize = self.rows.iter().map(|r| r.failovers + r.server_failovers).sum();
-        out.push_str(&format!(
-            "failovers in all (leader + server): {total}; violations in all: {}\n",
-            self.report.violations.len()
-        ));
-        for v in &self.report.violations {
-            out.push_str(&format!("VIOLATION {v}\n"));
-        }
-        out
-    }
 }
 
 /// Builds the report rows: each strike's window gets the operations, grants, violations and stalls in it.

@@ -13,7 +13,7 @@ use aeroguard_consensus::{Coordinator, Delivery, Error, Expect};
 use aeroguard_core::{NodeId, Timestamp};
 use parking_lot::Mutex;
 
-use super::event::{Event, Op, Outcome, now_us};
+use super::event::{Event, Op, Outcome, Stored, now_us};
 
 /// Where the servers are and what to call things.
 #[derive(Debug, Clone)]
@@ -208,9 +208,11 @@ async fn lead(c: Arc<dyn Coordinator>, history: RedisHistory, name: String, log:
             log.op(at, Op::Trusted { token });
             seq += 1;
             let start = now_us();
-            let r = history
-                .append(&name, &writer, &[Point::new(Timestamp::now(), seq as f64)])
-                .await;
+            // The detail names the writer, so the history read back after the run tells every point's story.
+            let point = Point::new(Timestamp::now(), seq as f64).with_detail(serde_json::json!({
+                "node": c.node().as_str(), "token": token, "seq": seq,
+            }));
+            let r = history.append(&name, &writer, &[point]).await;
             log.failed(
                 start,
                 Op::Append {
@@ -333,9 +335,10 @@ async fn take_and_ack(q: &dyn aeroguard_consensus::Queue, log: &Log, wait: Durat
 }
 
 /// After the run, with every fault healed: takes what is left in the queue until it stays empty for `quiet`
-/// (claims of paused or dead consumers come back after a session timeout), then reads the config.
+/// (claims of paused or dead consumers come back after a session timeout), then reads the config and the
+/// whole history.
 pub async fn finish(setup: Setup, log: Log, quiet: Duration) -> crate::Result<()> {
-    let (c, _history) = setup.connect("final", Duration::from_secs(60)).await?;
+    let (c, history) = setup.connect("final", Duration::from_secs(60)).await?;
     let q = c.queue(&setup.name)?;
     let mut idle_since = tokio::time::Instant::now();
     while idle_since.elapsed() < quiet {
@@ -354,6 +357,15 @@ pub async fn finish(setup: Setup, log: Log, quiet: Duration) -> crate::Result<()
             version: current.map_or(0, |v| v.version),
         },
     );
+    let start = now_us();
+    let far = Timestamp::from_millis(i64::MAX / 2);
+    let points = history
+        .range(&setup.name, Timestamp::EPOCH, far)
+        .await?
+        .into_iter()
+        .filter_map(|p| serde_json::from_value::<Stored>(p.detail?).ok())
+        .collect();
+    log.op(start, Op::HistoryFinal { points });
     c.close().await;
     Ok(())
 }

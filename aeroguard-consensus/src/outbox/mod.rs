@@ -52,6 +52,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
 
+mod bulk;
 mod forward;
 mod history;
 mod limits;
@@ -304,17 +305,19 @@ impl<T: Serialize + DeserializeOwned> Outbox<T> {
     /// itself: a crash may bring it back (delivered twice, which sinks absorb); the end of the pass, or the next
     /// push, syncs it.
     fn remove(&self, seq: u64) -> Result<()> {
-        self.write(Durability::None, "remove", |t| {
-            let fail = |e: redb::StorageError| storage("remove", self.path(), e);
-            if let Some(old) = t.entries.remove(seq).map_err(fail)? {
-                let freed = old.value().len() as u64;
-                drop(old);
-                t.precious.remove(seq).map_err(fail)?;
-                let held = get(&t.meta, "bytes")?;
-                set(&mut t.meta, "bytes", held.saturating_sub(freed))?;
-            }
-            Ok(())
-        })
+        self.write(Durability::None, "remove", |t| self.remove_in(t, seq))
+    }
+
+    fn remove_in(&self, t: &mut Tables<'_>, seq: u64) -> Result<()> {
+        let fail = |e: redb::StorageError| storage("remove", self.path(), e);
+        if let Some(old) = t.entries.remove(seq).map_err(fail)? {
+            let freed = old.value().len() as u64;
+            drop(old);
+            t.precious.remove(seq).map_err(fail)?;
+            let held = get(&t.meta, "bytes")?;
+            set(&mut t.meta, "bytes", held.saturating_sub(freed))?;
+        }
+        Ok(())
     }
 
     /// What the outbox holds and has done since it was opened.

@@ -372,7 +372,14 @@ impl Queue for ZkQueue {
 
     async fn len(&self) -> Result<usize> {
         let (client, _) = self.session.client("queue len")?;
-        match client.check_stat(&self.items).await {
+        // Through the ensemble's leader first: the server the client reads from may not have applied another
+        // consumer's ack yet (both requests go out now; the read is answered after the sync).
+        let (synced, read) = (client.sync(&self.items), client.check_stat(&self.items));
+        match synced.await {
+            Ok(()) | Err(zk::Error::NoNode) => {}
+            Err(e) => return Err(zk_err(e, "queue len")),
+        }
+        match read.await {
             Ok(Some(stat)) => Ok(usize::try_from(stat.num_children).unwrap_or(0)),
             Ok(None) => Ok(0),
             Err(e) => Err(zk_err(e, "queue len")),

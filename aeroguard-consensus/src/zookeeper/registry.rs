@@ -25,6 +25,9 @@ impl ZkRegistry {
     }
 }
 
+/// How often a registration is tried again (every 200 ms) in a new session: a minute.
+const REREGISTER_TRIES: u32 = 300;
+
 fn dir(session: &Session, service: &str) -> String {
     session.path(&format!("services/{service}"))
 }
@@ -45,6 +48,13 @@ async fn create(session: &Session, client: &zk::Client, service: &str, payload: 
         }),
         Err(e) => Err(zk_err(e, "register")),
     }
+}
+
+/// Whether `service`'s registration of this node belongs to `client`'s session (a create whose answer was
+/// lost), not to an earlier session the servers have yet to expire.
+async fn ours(session: &Session, client: &zk::Client, service: &str) -> bool {
+    let path = format!("{}/{}", dir(session, service), session.node);
+    matches!(client.check_stat(&path).await, Ok(Some(stat)) if stat.ephemeral_owner == client.session_id().0)
 }
 
 /// Reads the instances under `d` in one multi-read, with a watch on the children.
@@ -125,12 +135,22 @@ impl Registry for ZkRegistry {
                 let now = *status_rx.borrow_and_update();
                 if now.epoch != epoch && now.is_connected() {
                     epoch = now.epoch;
-                    for _ in 0..20 {
+                    // The expired session's znode may still be there (the servers expire it on their own time,
+                    // later after a pause of the whole ensemble): wait it out rather than take it for this
+                    // session's, or the node would stay unregistered once it goes.
+                    for _ in 0..REREGISTER_TRIES {
                         match session.client("re-register") {
-                            Ok((client, _)) => match create(&session, &client, &svc, &bytes).await {
-                                Ok(()) | Err(Error::Conflict { .. }) => break,
-                                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-                            },
+                            Ok((client, e)) if e == epoch => {
+                                match create(&session, &client, &svc, &bytes).await {
+                                    Ok(()) => break,
+                                    Err(Error::Conflict { .. }) if ours(&session, &client, &svc).await => {
+                                        break;
+                                    }
+                                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                                }
+                            }
+                            // A newer session again: the next status change re-registers in it.
+                            Ok(_) => break,
                             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
                         }
                     }

@@ -1,6 +1,6 @@
 //! Rounds measured without a leader, handed to the next one: each node answers a round with its measurement
 //! and what it measured while degraded (oldest first, a bounded part per answer, again each round until
-//! acknowledged); the leader gathers them until every live member has answered (or a grace passes), fuses
+//! acknowledged); the leader gathers them until every node has answered (or a grace passes), fuses
 //! them by round, stores them in the fused series under its token, then acknowledges them in config, and each
 //! node drops what is acknowledged from its outbox. A leader that dies first loses nothing: the members hand
 //! the same to the next. A round is stored once: what comes for a round already stored
@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use aeroguard_consensus::history::{Point, Writer};
-use aeroguard_consensus::outbox::{Append, Outbox, Outcome};
+use aeroguard_consensus::outbox::{Append, Outbox};
 use aeroguard_consensus::{Config, Coordinator, Expect, FencingToken};
 use aeroguard_core::fusion::{Degrading, Fusion, FusionConfig, StrategyKind};
 use aeroguard_core::{Reading, SensorId, Timestamp};
@@ -84,18 +84,7 @@ pub(crate) async fn backlog(
         .await?
         .and_then(|v| v.value.through.get(&me).copied())
         .unwrap_or(0);
-    outbox
-        .forward(|m: &Measured| {
-            let done = m.round <= through;
-            async move {
-                if done {
-                    Outcome::Sent
-                } else {
-                    Outcome::Retry("waits for a leader".into())
-                }
-            }
-        })
-        .await?;
+    outbox.remove_while(|m: &Measured| m.round <= through)?;
     Ok(outbox
         .oldest(BACKLOG_PER_ANSWER)?
         .into_iter()
@@ -114,8 +103,10 @@ pub(crate) struct Taken {
 /// A leader's side, for one term.
 pub(crate) struct Backfill {
     acks: Config<Acks>,
-    /// The first round this term ran itself: buffered rounds from it on are late.
+    /// The first round this term ran itself: buffered rounds from it on are late, but for those it skipped.
     first: Option<u64>,
+    /// Rounds this term skipped (its members numbered them alone meanwhile), at most [`MAX_SKIPPED`].
+    skipped: BTreeSet<u64>,
     fusion: Degrading,
     /// What the answers brought and is not stored yet: round -> node -> measurement.
     pending: BTreeMap<u64, BTreeMap<String, Measured>>,
@@ -124,8 +115,12 @@ pub(crate) struct Backfill {
     since: Option<u64>,
 }
 
-/// How many rounds a leader waits for every live member's backlog before it stores what it has.
-const GRACE_ROUNDS: u64 = 10;
+/// The most skipped rounds a term keeps for its members' backlogs (a day of rounds at 100 ms).
+const MAX_SKIPPED: usize = 864_000;
+
+/// How many rounds a leader waits for every node's backlog before it stores what it has (a node whose session
+/// comes back late answers a few rounds after the others).
+const GRACE_ROUNDS: u64 = 20;
 
 impl Backfill {
     pub(crate) fn new(coord: &Arc<dyn Coordinator>, plan: &Plan) -> Result<Backfill> {
@@ -136,6 +131,7 @@ impl Backfill {
         Ok(Backfill {
             acks: acks(coord, plan)?,
             first: None,
+            skipped: BTreeSet::new(),
             fusion,
             pending: BTreeMap::new(),
             heard: BTreeSet::new(),
@@ -143,13 +139,13 @@ impl Backfill {
         })
     }
 
-    /// Gathers the backlogs the answers of round `round` carried; once every live member (`expected`) has
-    /// answered with all it holds, or [`GRACE_ROUNDS`] have passed, fuses and stores (through the outbox,
+    /// Gathers the backlogs the answers of round `round` carried (`after`: the round the term ran before it); once every node of the plan has answered
+    /// (the live members, `expected`, among them) with all it holds, or [`GRACE_ROUNDS`] have passed, fuses and stores (through the outbox,
     /// fenced by `token`) the rounds gathered, then acknowledges them. `None` while nothing was stored.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn take(
         &mut self,
-        round: u64,
+        (round, after): (u64, u64),
         token: FencingToken,
         backlogs: Backlogs,
         expected: &[String],
@@ -158,6 +154,11 @@ impl Backfill {
         me: &str,
     ) -> Result<Option<Taken>> {
         let first = *self.first.get_or_insert(round);
+        if round > first {
+            // Rounds this term jumped over, past its members' own numbers: theirs to fill.
+            let room = MAX_SKIPPED.saturating_sub(self.skipped.len());
+            self.skipped.extend((after + 1..round).take(room));
+        }
         let mut more = false;
         for (node, backlog) in backlogs {
             more |= backlog.len() >= BACKLOG_PER_ANSWER;
@@ -171,7 +172,8 @@ impl Backfill {
             return Ok(None);
         }
         let since = *self.since.get_or_insert(round);
-        let everyone = expected.iter().all(|n| self.heard.contains(n)) && !more;
+        let everyone =
+            expected.iter().all(|n| self.heard.contains(n)) && self.heard.len() >= plan.nodes && !more;
         if !everyone && round.saturating_sub(since) < GRACE_ROUNDS {
             return Ok(None);
         }
@@ -212,7 +214,7 @@ impl Backfill {
                 }
                 let n = newest.entry(node.clone()).or_default();
                 *n = (*n).max(r);
-                if r <= acks.stored_through || r >= first {
+                if r <= acks.stored_through || (r >= first && !self.skipped.contains(&r)) {
                     taken.late += 1;
                 } else {
                     rounds.entry(r).or_default().push((node, m));

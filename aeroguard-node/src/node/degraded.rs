@@ -76,6 +76,8 @@ impl Pulse {
 struct Own {
     rules: Alerts,
     lost: Alerts,
+    /// When the firing ones were last sent (again), so Alertmanager never lets them lapse.
+    sent: Timestamp,
 }
 
 /// What the node works alone with.
@@ -138,6 +140,7 @@ impl Alone {
         Ok(Own {
             rules: Alerts::new(in_force.into_iter().map(local).collect())?,
             lost: Alerts::new(vec![local(lost)])?,
+            sent: Timestamp::now(),
         })
     }
 
@@ -171,7 +174,19 @@ impl Alone {
             fused,
             alarm,
         });
-        self.tell(&events, round).await
+        self.tell(&events, round).await?;
+        // The firing ones again, every `alert_resend_ms` (as the leader does).
+        let every = i64::try_from(self.plan.alert_resend_ms).unwrap_or(i64::MAX);
+        if now.as_millis().saturating_sub(alerts.sent.as_millis()) >= every {
+            alerts.sent = now;
+            let mut again = alerts.rules.refresh(now);
+            again.extend(alerts.lost.refresh(now));
+            self.deliveries
+                .notify(&again)
+                .await
+                .map_err(|e| Error::Run(format!("local alerts sent again: {e}")))?;
+        }
+        Ok(())
     }
 
     fn lost_series(&self) -> String {

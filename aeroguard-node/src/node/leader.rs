@@ -214,7 +214,7 @@ impl Term<'_> {
                 self.alert(&mut alerts, &record, &result, now).await;
             }
             self.deliver(&record, &result, now, last).await;
-            self.backfill(&mut backfill, &result, backlogs).await;
+            self.backfill(&mut backfill, (&result, last), backlogs).await;
             last = result.round;
             self.compact(&mut compactor, result.round, now).await;
             self.report(&record, last);
@@ -277,7 +277,12 @@ impl Term<'_> {
 
     /// Stores what the members measured alone, as the answers brought it; a failure is reported (the members
     /// keep it and hand it in again).
-    async fn backfill(&self, backfill: &mut Backfill, result: &RoundResult<[f64; 3]>, backlogs: Backlogs) {
+    async fn backfill(
+        &self,
+        backfill: &mut Backfill,
+        (result, after): (&RoundResult<[f64; 3]>, u64),
+        backlogs: Backlogs,
+    ) {
         let me = self.me();
         let expected: Vec<String> = (result.answered.iter().map(|a| &a.0))
             .chain(&result.missing)
@@ -285,7 +290,7 @@ impl Term<'_> {
             .collect();
         match backfill
             .take(
-                result.round,
+                (result.round, after),
                 result.token,
                 backlogs,
                 &expected,
