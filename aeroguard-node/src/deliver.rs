@@ -14,41 +14,16 @@ use crate::{Error, Result};
 use aeroguard_consensus::history::HistoryStore;
 use aeroguard_consensus::outbox::{Append, Outbox, OutboxLimits, OutboxStats, Outcome};
 use aeroguard_detect::alert::{AlertEvent, AlertStatus, Notifier};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Emit, NodeEvent};
 
+mod post;
+use post::Refusals;
+pub use post::{POST_REFUSALS, Post};
+
 /// How long a post may wait for the service's answer before it is retried.
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// One fused row for the analysis service's `/ingest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Post {
-    /// The series.
-    pub series: String,
-    /// The posting leader's token.
-    pub token: u64,
-    /// When it was measured (ms).
-    pub at: i64,
-    /// The fused values.
-    pub values: [f64; 3],
-}
-
-impl Post {
-    /// What the service's answer means for the entry: taken (200), refused for good (a bad request, a stale
-    /// token, a forbidden series), or to retry (unreachable, unavailable, overloaded, or the key refused,
-    /// which an operator can fix).
-    pub fn outcome(answer: aeroguard_sentinel::Result<aeroguard_sentinel::client::Response>) -> Outcome {
-        match answer {
-            Ok(r) if r.status == 200 => Outcome::Sent,
-            Ok(r) if matches!(r.status, 400 | 403 | 409 | 413 | 422) => {
-                Outcome::Refused(format!("{}: {}", r.status, r.body))
-            }
-            Ok(r) => Outcome::Retry(format!("{}: {}", r.status, r.body)),
-            Err(e) => Outcome::Retry(e.to_string()),
-        }
-    }
-}
 
 /// Where the outboxes of `run`'s node `node` live under `dir`.
 pub fn outbox_file(dir: &Path, run: &str, node: &str, what: &str) -> PathBuf {
@@ -137,7 +112,9 @@ impl Deliveries {
         let (outbox, node, e) = (posts.clone(), self.me.clone(), self.emit.clone());
         let bearer = key.map(|k| format!("Bearer {k}"));
         self.forwarders.push(tokio::spawn(async move {
+            let refusals = Arc::new(parking_lot::Mutex::new(Refusals::default()));
             let deliver = |p: &Post| {
+                let (refusals, key) = (refusals.clone(), (p.series.clone(), p.at));
                 let body = serde_json::json!({
                     "series": p.series,
                     "token": p.token,
@@ -157,7 +134,10 @@ impl Deliveries {
                         &headers,
                     );
                     match tokio::time::timeout(POST_TIMEOUT, request).await {
-                        Ok(answer) => Post::outcome(answer),
+                        Ok(answer) => {
+                            let refused = refusals.lock().count(key, &answer);
+                            Post::outcome(answer, refused)
+                        }
                         Err(_) => Outcome::Retry(format!("no answer in {POST_TIMEOUT:?}")),
                     }
                 }

@@ -44,7 +44,7 @@ pub mod sim;
 mod summary;
 
 pub use alerting::{DEFAULT_RULES, RuleFile, rules_for};
-pub use deliver::{Deliveries, Post, outbox_file};
+pub use deliver::{Deliveries, POST_REFUSALS, Post, outbox_file};
 pub use error::{Error, Result};
 pub use events::{NodeEvent, RoundLine};
 pub use metrics::{RoundsSeen, node_metrics, outbox_metrics, serve_metrics};

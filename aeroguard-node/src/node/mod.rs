@@ -23,6 +23,7 @@ mod clock;
 mod degraded;
 mod leader;
 
+use aeroguard_consensus::outbox::Outbox;
 use backfill::{Answer, Measured};
 use clock::ClockWatch;
 use degraded::{Alone, Pulse};
@@ -49,12 +50,17 @@ pub async fn run_node(
     let deliveries = Arc::new(open_deliveries(&plan, &me, &history, &emit)?);
     let clock = ClockWatch::new(Duration::from_millis(plan.clock_bound_ms));
     let pulse = Arc::new(Pulse::new());
+    // What the node measures alone waits here for a leader.
+    let measured = Arc::new(aeroguard_consensus::outbox::Outbox::<Measured>::open(
+        super::deliver::outbox_file(&plan.outbox_dir(), &plan.run, &me, "measured"),
+        limits_of(&plan),
+    )?);
     let _metrics = match &plan.outputs.metrics_keys {
         Some(file) => Some(
             serve_node_metrics(
                 file,
                 &me,
-                (deliveries.clone(), clock.clone(), pulse.clone()),
+                (deliveries.clone(), clock.clone(), pulse.clone(), measured.clone()),
                 &emit,
             )
             .await?,
@@ -64,10 +70,6 @@ pub async fn run_node(
     let rules = Arc::new(RuleWatch::start(&coord, &plan, &emit).await?);
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     let watching = AbortOnDrop(watch_sampling(&coord, &plan, period.clone(), emit.clone()).await?);
-    let measured = Arc::new(aeroguard_consensus::outbox::Outbox::<Measured>::open(
-        super::deliver::outbox_file(&plan.outbox_dir(), &plan.run, &me, "measured"),
-        limits_of(&plan),
-    )?);
     let following = AbortOnDrop(follow_rounds(&coord, &plan, index, &pulse, &measured, emit.clone()).await?);
     let fit = || super::detection::recipe().fit(sim::normal_history(400, plan.plant.seed).view());
     let mut voter = fit()?;
@@ -282,7 +284,7 @@ impl Campaign<'_> {
 async fn serve_node_metrics(
     file: &std::path::Path,
     me: &str,
-    (deliveries, clock, pulse): (Arc<Deliveries>, ClockWatch, Arc<Pulse>),
+    (deliveries, clock, pulse, measured): (Arc<Deliveries>, ClockWatch, Arc<Pulse>, Arc<Outbox<Measured>>),
     emit: &Emit,
 ) -> Result<AbortOnDrop> {
     let keys = aeroguard_sentinel::ApiKeys::load(file)?;
@@ -296,8 +298,11 @@ async fn serve_node_metrics(
         node: me.to_string(),
         addr: addr.to_string(),
     });
-    let render: Arc<dyn Fn() -> String + Send + Sync> =
-        Arc::new(move || crate::node_metrics(&deliveries.figures(), clock.last(), Some(pulse.figures())));
+    let render: Arc<dyn Fn() -> String + Send + Sync> = Arc::new(move || {
+        let mut outboxes = deliveries.figures();
+        outboxes.push(("measured", measured.stats()));
+        crate::node_metrics(&outboxes, clock.last(), Some(pulse.figures()))
+    });
     Ok(AbortOnDrop(tokio::spawn(async move {
         if let Err(e) = super::serve_metrics(listener, keys, render).await {
             tracing::warn!("metrics server: {e}");
