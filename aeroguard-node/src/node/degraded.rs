@@ -95,7 +95,8 @@ pub(crate) struct Alone {
 }
 
 impl Alone {
-    /// Runs for the node's life (the task is aborted with it); does nothing unless the plan turns the mode on.
+    /// Runs for the node's life (the task is aborted with it); does nothing unless the plan turns the mode on,
+    /// nor before a leader's first round has reached the node.
     pub(crate) async fn run(mut self) {
         let Some(after) = self.plan.degrade_after_periods else {
             return;
@@ -104,7 +105,8 @@ impl Alone {
         loop {
             let period = Duration::from_millis(self.period.load(Ordering::SeqCst).max(1));
             tokio::time::sleep(period).await;
-            let lost = self.pulse.quiet_for() >= period * after;
+            // Armed by the first round that reaches the node: before it, the node is still starting.
+            let lost = self.pulse.round() > 0 && self.pulse.quiet_for() >= period * after;
             let outcome = match (&mut alerts, lost) {
                 (None, true) => self.enter().map(|a| alerts = Some(a)),
                 (Some(a), true) => self.measure(a).await,
