@@ -4,24 +4,14 @@
 //! are the embedded run's (`degraded.rs`).
 #![cfg(feature = "live-services")]
 
-use std::process::Command;
 use std::time::Duration;
 
 use aeroguard_node::{self as cluster, ClusterOptions, NodeEvent, Progress, Where};
+use aeroguard_testkit::services;
 
 mod support;
 
 const ENSEMBLE: [&str; 3] = ["zk1", "zk2", "zk3"];
-
-fn services(args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-    let status = Command::new("bash")
-        .arg(script)
-        .args(args)
-        .status()
-        .expect("run scripts/services");
-    assert!(status.success(), "scripts/services {args:?} failed");
-}
 
 /// Resumes the ensemble when dropped, whatever happened to the test.
 struct Resume;

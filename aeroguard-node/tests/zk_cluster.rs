@@ -14,6 +14,7 @@ use aeroguard_consensus::deployment::zk_auth;
 use aeroguard_consensus::zookeeper::{ZkCoordinator, ZkOptions};
 use aeroguard_consensus::{Coordinator, SessionState};
 use aeroguard_node::CommandEvent;
+use aeroguard_testkit::services;
 
 /// The tests kill and restart shared servers: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -79,16 +80,6 @@ fn next_line(
 ) -> (String, String, Instant) {
     rx.recv_timeout(within)
         .unwrap_or_else(|_| panic!("no {what} within {within:?}"))
-}
-
-fn services(args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-    let status = Command::new("bash")
-        .arg(script)
-        .args(args)
-        .status()
-        .expect("run scripts/services");
-    assert!(status.success(), "scripts/services {args:?} failed");
 }
 
 fn zk4(port: u16, word: &str) -> String {

@@ -4,7 +4,8 @@
 //! - [`raw`]: raw connections to the test services' Redis servers and Sentinels;
 //! - [`netcut`]: a TCP link a test can cut, in front of a real server;
 //! - [`bench`](mod@bench): the coordination benchmarks' drivers (hand-over, queue and history throughput);
-//! - [`disk`]: a small disk a test can fill.
+//! - [`disk`]: a small disk a test can fill;
+//! - [`services()`]: the test services' script, to kill, pause or restart one server.
 //!
 //! How programs connect to the services (`--backend`, credentials from the environment) is the library's:
 //! [`aeroguard_consensus::deployment`].
@@ -14,6 +15,9 @@ pub mod bench;
 pub mod disk;
 pub mod netcut;
 pub mod raw;
+mod services;
+
+pub use services::services;
 
 /// Logging for test and benchmark programs: `tracing` events to stderr, filtered by `RUST_LOG` (default:
 /// warnings). A second call keeps the first subscriber.

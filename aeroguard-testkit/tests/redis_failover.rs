@@ -5,7 +5,6 @@
 #![cfg(feature = "live-services")]
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,17 +16,8 @@ use aeroguard_core::Timestamp;
 use tokio::time::{Instant, sleep};
 
 use aeroguard_testkit::raw as support;
+use aeroguard_testkit::services;
 use support::{SENTINELS, master_port, raw};
-
-fn services(args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-    let status = Command::new("bash")
-        .arg(script)
-        .args(args)
-        .status()
-        .expect("run scripts/services");
-    assert!(status.success(), "scripts/services {args:?} failed");
-}
 
 /// The services script's name of the Redis server on `port`.
 fn node_of(port: u16) -> &'static str {

@@ -73,19 +73,26 @@ pub async fn run_node(
     let following = AbortOnDrop(follow_rounds(&coord, &plan, index, &pulse, &measured, emit.clone()).await?);
     let fit = || super::detection::recipe().fit(sim::normal_history(400, plan.plant.seed).view());
     let mut voter = fit()?;
-    let alone = Alone {
-        plan: plan.clone(),
-        index,
-        me: me.clone(),
-        pulse: pulse.clone(),
-        period: period.clone(),
-        rules: rules.clone(),
-        deliveries: deliveries.clone(),
-        measured,
-        voter: fit()?,
-        emit: emit.clone(),
+    // Alone, a node scores with an ensemble of its own (its leader's window untouched): fitted only when the
+    // plan turns the degraded mode on.
+    let alone = match plan.degrade_after_periods {
+        Some(_) => Some(AbortOnDrop(tokio::spawn(
+            Alone {
+                plan: plan.clone(),
+                index,
+                me: me.clone(),
+                pulse: pulse.clone(),
+                period: period.clone(),
+                rules: rules.clone(),
+                deliveries: deliveries.clone(),
+                measured,
+                voter: fit()?,
+                emit: emit.clone(),
+            }
+            .run(),
+        ))),
+        None => None,
     };
-    let alone = AbortOnDrop(tokio::spawn(alone.run()));
     let lead = Campaign {
         coord: &coord,
         history: &history,
