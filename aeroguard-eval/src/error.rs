@@ -17,6 +17,15 @@ pub enum Error {
         #[source]
         cause: Option<aeroguard_core::Cause>,
     },
+    /// A remaining-life model could not be fitted or refused a cycle.
+    #[error("{what}: {source}")]
+    Prognostics {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: aeroguard_prognostics::Error,
+    },
     /// Predictions do not match the rows they score.
     #[error("{what}: expected {expected}, got {got}")]
     Shape {

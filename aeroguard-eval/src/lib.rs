@@ -9,6 +9,7 @@
 //! - [`Evaluation`]: a detector's predictions pooled over files into the protocol's [`Summary`].
 //! - [`metrics`]: F1 / FAR / MAR and NAB-like changepoint scores (SKAB's protocol).
 //! - [`nab`]: the Numenta Anomaly Benchmark's own scoring and loader.
+//! - [`cmapss`]: NASA's C-MAPSS turbofan run-to-failure files and their true remaining lives.
 //! - [`cv`]: cross-validated choice of a vote's settings (leave one file or one folder out).
 //!
 //! ```
@@ -28,6 +29,7 @@
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cmapss;
 pub mod cv;
 pub mod data;
 mod error;

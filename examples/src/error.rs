@@ -13,6 +13,9 @@ pub enum Error {
     /// Fusion failed, or an identifier was refused.
     #[error(transparent)]
     Core(#[from] aeroguard_core::Error),
+    /// A remaining-life model could not be fitted or refused a cycle.
+    #[error(transparent)]
+    Prognostics(#[from] aeroguard_prognostics::Error),
     /// Benchmark data could not be read or scored.
     #[error(transparent)]
     Eval(#[from] aeroguard_eval::Error),

@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod error;
+pub mod rul;
+
+pub use error::{Error, Result};
