@@ -2,6 +2,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod error;
+pub mod forecast;
 pub mod rul;
 
 pub use error::{Error, Result};

@@ -97,6 +97,22 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// "Not fitted", as the package's public `aeroguard.NotFittedError` (an `AeroGuardError` and scikit-learn's
+/// `NotFittedError`), or the extension's own where the package cannot be imported.
+pub fn not_fitted(what: &str) -> PyErr {
+    let text = format!("{what} is not fitted: call fit first");
+    Python::attach(|py| {
+        py.import("aeroguard._sklearn")
+            .and_then(|m| m.getattr("NotFittedError"))
+            .ok()
+            .and_then(|class| class.cast_into::<pyo3::types::PyType>().ok())
+            .map_or_else(
+                || NotFittedError::new_err(text.clone()),
+                |class| PyErr::from_type(class, text.clone()),
+            )
+    })
+}
+
 /// Detection errors: bad input is a `ValueError`, a model problem a `ModelError`.
 pub fn detect(e: aeroguard_detect::Error) -> PyErr {
     use aeroguard_detect::Error as E;
@@ -160,6 +176,8 @@ pub enum Error {
     Core(aeroguard_core::Error),
     /// A coordination call failed.
     Consensus(aeroguard_consensus::Error),
+    /// A forecast or a remaining-life model failed.
+    Prognostics(aeroguard_prognostics::Error),
 }
 
 /// `Result<T, Error>`.
@@ -189,6 +207,20 @@ impl From<aeroguard_consensus::Error> for Error {
     }
 }
 
+impl From<aeroguard_prognostics::Error> for Error {
+    fn from(e: aeroguard_prognostics::Error) -> Self {
+        Error::Prognostics(e)
+    }
+}
+
+/// Prognostics errors: a model that could not be trained is a `ModelError`, bad input a `ValueError`.
+pub fn prognostics(e: aeroguard_prognostics::Error) -> PyErr {
+    match e {
+        aeroguard_prognostics::Error::Training(_) => ModelError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         match e {
@@ -196,6 +228,7 @@ impl From<Error> for PyErr {
             Error::Detect(e) => detect(e),
             Error::Core(e) => core(e),
             Error::Consensus(e) => consensus(e),
+            Error::Prognostics(e) => prognostics(e),
         }
     }
 }

@@ -10,6 +10,7 @@ mod client;
 mod election;
 mod ensemble;
 mod errors;
+mod forecast;
 mod fusion;
 mod fusion_rows;
 mod history;
@@ -18,6 +19,7 @@ mod model;
 mod params;
 mod queue;
 mod round;
+mod rul;
 mod runtime;
 mod watch;
 
@@ -54,5 +56,8 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<watch::Watch>()?;
     m.add_class::<round::RoundLeader>()?;
     m.add_class::<round::RoundFollower>()?;
+    m.add_class::<forecast::Forecaster>()?;
+    m.add_class::<rul::RemainingLife>()?;
+    m.add_class::<rul::LifeStream>()?;
     Ok(())
 }

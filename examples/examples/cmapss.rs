@@ -33,7 +33,7 @@ struct Cli {
     /// Folds of engines in the cross-validation.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(2..=20))]
     folds: u8,
-    /// Seeds the folds and the cut points.
+    /// The seed of the folds and the cut points.
     #[arg(long, default_value_t = 2008)]
     seed: u64,
     /// A file in NASA's test layout (engines stopped short) to score instead of cross-validating.

@@ -28,6 +28,7 @@ mod conformal;
 mod features;
 mod forest;
 mod model;
+mod options;
 pub mod score;
 
 pub use conformal::Conformal;

@@ -54,6 +54,7 @@ from aeroguard.detect import (
     Surprise,
 )
 from aeroguard.fusion import STRATEGIES, fuse, fuse_rows
+from aeroguard.prognostics import Forecaster, LifeStream, RemainingLife
 
 __all__ = [
     "STRATEGIES",
@@ -73,12 +74,14 @@ __all__ = [
     "Ensemble",
     "Estimate",
     "FencedError",
+    "Forecaster",
     "FusedRows",
     "FusionError",
     "History",
     "Integrity",
     "IsolationForest",
     "Leadership",
+    "LifeStream",
     "LeadershipLostError",
     "LevelShift",
     "MemberRecord",
@@ -87,6 +90,7 @@ __all__ = [
     "NotFoundError",
     "Queue",
     "Relations",
+    "RemainingLife",
     "Surprise",
     "Registration",
     "RoundFollower",
