@@ -21,7 +21,7 @@ pub struct RulOptions {
     pub columns: Option<Vec<usize>>,
     /// See `columns`.
     pub min_correlation: f64,
-    /// Cycles in the short mean, the long mean and slope, and the unit's baseline ([`FeatureSpec`]).
+    /// Cycles in the short mean, the long mean and slope, and the unit's baseline ([`FeatureSpec`](super::FeatureSpec)).
     pub windows: (usize, usize, usize),
     /// The seed of the assignment of units to folds.
     pub seed: u64,
