@@ -190,6 +190,29 @@ pub enum NodeEvent {
         /// Measurements that came too late (their round was stored or run since), acknowledged and dropped.
         late: u64,
     },
+    /// The leader saw a sensor start drifting out of its tolerance, while fusion still uses it.
+    Health {
+        /// The leader.
+        node: String,
+        /// The drifting sensor (its node).
+        sensor: String,
+        /// The channel.
+        channel: String,
+        /// The round.
+        round: u64,
+        /// Its mean gap to the others over the window.
+        bias: f64,
+        /// The gap's change per round.
+        drift: f64,
+        /// How far it may sit from the others.
+        tolerance: f64,
+        /// Rounds until it leaves the tolerance at this drift.
+        rounds: Option<u64>,
+        /// The soonest it plausibly does (the interval's near end).
+        earliest: Option<u64>,
+        /// The latest (the interval's far end; none within the horizon).
+        latest: Option<u64>,
+    },
     /// Something went wrong that the node rides out.
     Warn {
         /// The node.
@@ -302,7 +325,8 @@ impl std::fmt::Display for NodeEvent {
             | NodeEvent::Local { .. }
             | NodeEvent::LocalAlert { .. }
             | NodeEvent::Recovered { .. }
-            | NodeEvent::Backfilled { .. }) => fmt_more(e, f),
+            | NodeEvent::Backfilled { .. }
+            | NodeEvent::Health { .. }) => fmt_more(e, f),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
             NodeEvent::Round(r) => r.fmt(f),

@@ -34,7 +34,13 @@ async fn memory_cluster_survives_a_leader_crash() {
         "a crashed leader is replaced after its 2 s session times out, not before: {took:?}"
     );
     for f in &summary.faults {
-        if f.node != failover.killed {
+        if f.node != failover.killed && f.fault == "drift" {
+            // A slow drift: flagged by the leader's health watch with the rounds it has left, before fusion
+            // would leave it out.
+            let (round, left) = f.warned.expect("the drifting sensor's health warning");
+            assert!(left.is_some_and(|n| n <= 20), "{f:?}");
+            assert!(f.first_excluded.is_none_or(|out| round < out), "{f:?}");
+        } else if f.node != failover.killed {
             assert!(
                 f.excluded >= 1,
                 "{} ({}) excluded during its fault: {f:?}",

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod forecast;
+pub mod health;
 pub mod rul;
 
 pub use error::{Error, Result};

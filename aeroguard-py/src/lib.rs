@@ -13,6 +13,7 @@ mod errors;
 mod forecast;
 mod fusion;
 mod fusion_rows;
+mod health;
 mod history;
 mod ints;
 mod model;
@@ -57,6 +58,8 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<round::RoundLeader>()?;
     m.add_class::<round::RoundFollower>()?;
     m.add_class::<forecast::Forecaster>()?;
+    m.add_class::<health::HealthTracker>()?;
+    m.add_class::<health::SensorHealth>()?;
     m.add_class::<rul::RemainingLife>()?;
     m.add_class::<rul::LifeStream>()?;
     Ok(())

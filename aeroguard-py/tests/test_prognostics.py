@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import aeroguard
-from aeroguard.prognostics import Forecaster, RemainingLife
+from aeroguard.prognostics import Forecaster, HealthTracker, RemainingLife
 
 
 def fleet(units: int) -> "list[np.ndarray]":
@@ -87,3 +87,27 @@ def test_remaining_life_refuses_bad_histories() -> None:
         RemainingLife(folds=3).fit(bad)
     with pytest.raises(ValueError, match="coverage"):
         RemainingLife(folds=3, coverage=2.0).fit(units)
+
+
+def test_health_flags_a_drifting_sensor_before_it_leaves_its_tolerance() -> None:
+    tracker = HealthTracker(0.16)
+    rng = np.random.default_rng(3)
+    flagged = None
+    for r in range(80):
+        drift = 0.005 * max(0, r - 19)
+        values = 4.0 + rng.normal(0.0, 0.02, 5)
+        values[2] += drift
+        readings = {f"s{i}": float(v) for i, v in enumerate(values)}
+        for h in tracker.observe(float(np.median(values)), readings):
+            if h.sensor != "s2":
+                assert h.status == "healthy", h
+            elif h.status == "drifting" and flagged is None:
+                assert h.time_to_tolerance is not None and h.drift > 0.0
+                flagged = (r, h.time_to_tolerance[0])
+    assert flagged is not None
+    round_, steps = flagged
+    assert round_ + steps < 19 + 0.16 / 0.005 + 5
+    with pytest.raises(ValueError, match="tolerance"):
+        HealthTracker(0.0)
+    with pytest.raises(ValueError, match="fused value"):
+        tracker.observe(float("nan"), {"s0": 1.0})

@@ -62,6 +62,36 @@ pub(super) fn fmt_more(e: &NodeEvent, f: &mut std::fmt::Formatter<'_>) -> std::f
             "backfilled {node}: {rounds} rounds measured without a leader, from {measurements} \
              measurements ({late} too late)"
         ),
+        NodeEvent::Health { .. } => fmt_health(e, f),
+        _ => Ok(()),
+    }
+}
+
+/// A sensor's health warning, for people.
+fn fmt_health(e: &NodeEvent, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match e {
+        NodeEvent::Health {
+            node,
+            sensor,
+            channel,
+            round,
+            bias,
+            drift,
+            tolerance,
+            rounds,
+            earliest,
+            latest,
+        } => {
+            let at = |r: &Option<u64>| r.map_or_else(|| "beyond the horizon".into(), |r| r.to_string());
+            write!(
+                f,
+                "HEALTH {sensor} {channel}: drifting {drift:+.4} a round (bias {bias:+.3}); leaves its tolerance \
+                 (±{tolerance:.2}) in about {} rounds ({} to {}), still fused (leader {node}, round {round})",
+                at(rounds),
+                at(earliest),
+                at(latest)
+            )
+        }
         _ => Ok(()),
     }
 }

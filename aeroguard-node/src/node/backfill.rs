@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use aeroguard_consensus::history::{Point, Writer};
 use aeroguard_consensus::outbox::{Append, Outbox};
+use aeroguard_consensus::round::RoundResult;
 use aeroguard_consensus::{Config, Coordinator, Expect, FencingToken};
 use aeroguard_core::fusion::{Degrading, Fusion, FusionConfig, StrategyKind};
 use aeroguard_core::{Reading, SensorId, Timestamp};
@@ -312,4 +313,28 @@ impl Backfill {
         };
         (at, record)
     }
+}
+
+/// A round's answers as measurements, and the backlogs they carried.
+pub(super) fn split(result: RoundResult<Answer>) -> (RoundResult<[f64; 3]>, Backlogs) {
+    let mut backlogs = Vec::new();
+    let answered = result
+        .answered
+        .into_iter()
+        .map(|(node, a)| {
+            backlogs.push((node.to_string(), a.backlog));
+            (node, a.value)
+        })
+        .collect();
+    let result = RoundResult {
+        round: result.round,
+        token: result.token,
+        answered,
+        missing: result.missing,
+        quorum: result.quorum,
+        reached_quorum: result.reached_quorum,
+        unattested: result.unattested,
+        discarded: result.discarded,
+    };
+    (result, backlogs)
 }

@@ -15,7 +15,7 @@ use aeroguard_core::{Reading, SensorId, Timestamp};
 use aeroguard_detect::{Model, Verdict, Voter};
 
 use super::Emit;
-use super::backfill::{Answer, Backfill, Backlogs};
+use super::backfill::{Answer, Backfill, Backlogs, split};
 use crate::alerting::{LeaderAlerts, RuleWatch};
 use crate::deliver::{Deliveries, Post};
 use crate::events::{NodeEvent, RoundLine};
@@ -34,30 +34,6 @@ pub(super) struct Term<'a> {
     pub pulse: &'a super::Pulse,
     pub clock: &'a super::ClockWatch,
     pub emit: &'a Emit,
-}
-
-/// A round's answers as measurements, and the backlogs they carried.
-fn split(result: RoundResult<Answer>) -> (RoundResult<[f64; 3]>, Backlogs) {
-    let mut backlogs = Vec::new();
-    let answered = result
-        .answered
-        .into_iter()
-        .map(|(node, a)| {
-            backlogs.push((node.to_string(), a.backlog));
-            (node, a.value)
-        })
-        .collect();
-    let result = RoundResult {
-        round: result.round,
-        token: result.token,
-        answered,
-        missing: result.missing,
-        quorum: result.quorum,
-        reached_quorum: result.reached_quorum,
-        unattested: result.unattested,
-        discarded: result.discarded,
-    };
-    (result, backlogs)
 }
 
 /// The rounds reported among `points` (the newest of them).
@@ -191,6 +167,7 @@ impl Term<'_> {
         )
         .await?;
         // Retention on the schedule in config (none set: nothing is compacted), fenced by this term.
+        let mut health = super::health::Health::new();
         let mut compactor = Compactor::new(
             self.history.clone(),
             RetentionSchedule::config(self.coord.config(), &plan.retention_key())?,
@@ -209,6 +186,9 @@ impl Term<'_> {
             let (result, backlogs) = split(leader.run_after(self.lead, self.pulse.round()).await?);
             let now = Timestamp::now();
             let (record, fusable) = round_record(&self.me(), &result, now, voter);
+            health
+                .iter_mut()
+                .for_each(|h| h.observe(&result, &record, self.emit));
             // The rules first, and whatever becomes of the round's delivery (a full disk must not silence them).
             if fusable {
                 self.alert(&mut alerts, &record, &result, now).await;

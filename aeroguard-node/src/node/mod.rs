@@ -21,6 +21,7 @@ use crate::{Error, Result};
 mod backfill;
 mod clock;
 mod degraded;
+mod health;
 mod leader;
 
 use aeroguard_consensus::outbox::Outbox;

@@ -346,4 +346,6 @@ pub(crate) struct Events {
     pub cut: Option<Instant>,
     /// The nodes' own alert transitions while degraded: (node, rule, status, round).
     pub local_alerts: Vec<(String, String, String, u64)>,
+    /// Sensors the leaders saw start drifting out of tolerance: (sensor, channel, round, rounds to tolerance).
+    pub health: Vec<(String, String, u64, Option<u64>)>,
 }

@@ -44,6 +44,13 @@ fn record_late(ev: &mut Events, event: NodeEvent) {
             status,
             round,
         } => ev.local_alerts.push((node, rule, status, round)),
+        NodeEvent::Health {
+            sensor,
+            channel,
+            round,
+            rounds,
+            ..
+        } => ev.health.push((sensor, channel, round, rounds)),
         NodeEvent::Link {
             up, round, queued, ..
         } => ev.links.push((up, round, queued)),

@@ -100,7 +100,11 @@ fn excluded_in(r: &RoundRecord, node: &str) -> bool {
 }
 
 /// Each planned sensor fault, and in how many of its rounds fusion excluded the node.
-pub(super) fn faults(plan: &Plan, records: &[RoundRecord]) -> Vec<FaultRecord> {
+pub(super) fn faults(
+    plan: &Plan,
+    records: &[RoundRecord],
+    health: &[(String, String, u64, Option<u64>)],
+) -> Vec<FaultRecord> {
     plan.plant
         .faults
         .iter()
@@ -110,13 +114,49 @@ pub(super) fn faults(plan: &Plan, records: &[RoundRecord]) -> Vec<FaultRecord> {
                 .iter()
                 .filter(|r| (f.from..=f.to).contains(&r.round) && r.answered.contains(&node))
                 .collect();
+            let warned = health
+                .iter()
+                .filter(|(sensor, _, round, _)| *sensor == node && (f.from..=f.to).contains(round))
+                .min_by_key(|h| h.2)
+                .map(|h| (h.2, h.3));
+            let first_out = during
+                .iter()
+                .find(|r| !r.backfilled && excluded_in(r, &node))
+                .copied();
+            // The live rounds of the fault the excluding term watched before it excluded the node.
+            let watched = first_out.map_or(0, |out| {
+                during
+                    .iter()
+                    .filter(|r| !r.backfilled && r.token == out.token && r.round < out.round)
+                    .count() as u64
+            });
             FaultRecord {
+                watched,
                 fault: f.label().into(),
                 rounds: during.len() as u64,
                 excluded: during.iter().filter(|r| excluded_in(r, &node)).count() as u64,
+                first_excluded: during
+                    .iter()
+                    .filter(|r| excluded_in(r, &node))
+                    .map(|r| r.round)
+                    .min(),
+                warned,
                 node,
             }
         })
+        .collect()
+}
+
+/// Health warnings for a node with no fault in the window before them (the tracker's 20 rounds).
+pub(super) fn false_health(plan: &Plan, health: &[(String, String, u64, Option<u64>)]) -> Vec<(String, u64)> {
+    health
+        .iter()
+        .filter(|(sensor, _, round, _)| {
+            !plan.plant.faults.iter().any(|f| {
+                Plan::node_name(f.node) == *sensor && f.from <= *round && round.saturating_sub(20) <= f.to
+            })
+        })
+        .map(|(sensor, _, round, _)| (sensor.clone(), *round))
         .collect()
 }
 

@@ -2,6 +2,9 @@
 
 use super::{Summary, UpsetRecord};
 
+/// The rounds a leader's health watch needs (its window) before a drift must show in it.
+const HEALTH_WINDOW: u64 = 20;
+
 impl Summary {
     /// The checks a run must pass, as problems found (empty: all good).
     pub fn problems(&self) -> Vec<String> {
@@ -37,12 +40,30 @@ impl Summary {
     fn fault_problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         for f in &self.faults {
-            if f.rounds > 0 && f.excluded == 0 {
+            // A slow drift may not leave its tolerance within the run: flagged by the health watch, it is caught.
+            if f.rounds > 0 && f.excluded == 0 && !(f.fault == "drift" && f.warned.is_some()) {
                 out.push(format!(
                     "{} ({}) was never excluded during its fault",
                     f.node, f.fault
                 ));
             }
+            // A drift shows in the sensor's health before fusion has to leave it out, once the term that leaves
+            // it out has watched a health window of it.
+            if let (Some(out_from), "drift") = (f.first_excluded, f.fault.as_str())
+                && f.watched >= HEALTH_WINDOW
+                && f.warned.is_none_or(|(w, _)| w >= out_from)
+            {
+                out.push(format!(
+                    "{} (drift) was excluded from round {out_from} with no health warning before it",
+                    f.node
+                ));
+            }
+        }
+        if !self.false_health.is_empty() {
+            out.push(format!(
+                "health warnings for sensors with no fault: {:?}",
+                self.false_health
+            ));
         }
         if !self.false_alarms.is_empty() {
             out.push(format!("false alarms in rounds {:?}", self.false_alarms));

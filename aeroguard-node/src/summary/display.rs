@@ -31,13 +31,7 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(f, "  rounds without quorum {:?}", self.missing_quorum)?;
-        for fr in &self.faults {
-            writeln!(
-                f,
-                "  fault                {} {}: excluded in {} of {} rounds during the fault",
-                fr.node, fr.fault, fr.excluded, fr.rounds
-            )?;
-        }
+        self.fmt_faults(f)?;
         writeln!(f, "  healthy excluded     {} rounds", self.healthy_excluded)?;
         writeln!(
             f,
@@ -150,5 +144,33 @@ impl Summary {
             self.backfilled_measurements,
             local_alarms
         )
+    }
+}
+
+impl Summary {
+    /// The faults' lines: exclusions, and the health warning before them.
+    fn fmt_faults(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for fr in &self.faults {
+            writeln!(
+                f,
+                "  fault                {} {}: excluded in {} of {} rounds during the fault{}",
+                fr.node,
+                fr.fault,
+                fr.excluded,
+                fr.rounds,
+                fr.first_excluded
+                    .map(|r| format!(", from round {r}"))
+                    .unwrap_or_default()
+            )?;
+            if let Some((round, rounds)) = fr.warned {
+                let eta = rounds.map_or("beyond the horizon".into(), |r| format!("about {r} rounds"));
+                writeln!(
+                    f,
+                    "  health warning       {} at round {round}: out of tolerance in {eta}",
+                    fr.node
+                )?;
+            }
+        }
+        Ok(())
     }
 }

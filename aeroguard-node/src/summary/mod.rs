@@ -12,7 +12,9 @@ mod checks;
 mod display;
 mod records;
 
-use build::{Stored, bad_rules, failovers, faults, healthy_excluded, outage, retention, terms, upset};
+use build::{
+    Stored, bad_rules, failovers, false_health, faults, healthy_excluded, outage, retention, terms, upset,
+};
 
 pub use records::{FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, UpsetRecord};
 
@@ -69,6 +71,9 @@ pub struct Summary {
     /// Alert transitions of the nodes' own rules while they were cut off: (node, rule, status, round).
     #[serde(default)]
     pub local_alerts: Vec<(String, String, String, u64)>,
+    /// Health warnings for nodes with no fault then: (node, round).
+    #[serde(default)]
+    pub false_health: Vec<(String, u64)>,
 }
 
 /// Whether every token in the history was written by one leader only.
@@ -114,7 +119,7 @@ impl Summary {
                 .filter(|r| !r.reached_quorum && !r.backfilled)
                 .map(|r| r.round)
                 .collect(),
-            faults: faults(plan, records),
+            faults: faults(plan, records, &ev.health),
             healthy_excluded: healthy_excluded(plan, records),
             alarms: records.iter().filter(|r| r.alarm).count() as u64,
             upset: upset(plan, records),
@@ -138,6 +143,7 @@ impl Summary {
                 .map(|p| (p, ev.applied.iter().cloned().collect(), live)),
             timed_out: ev.timed_out,
             local_alerts: ev.local_alerts.clone(),
+            false_health: false_health(plan, &ev.health),
             backfilled: records.iter().filter(|r| r.backfilled).map(|r| r.round).collect(),
             backfilled_measurements: records
                 .iter()

@@ -24,6 +24,18 @@ pub struct FaultRecord {
     pub rounds: u64,
     /// Of those, rounds where the node was excluded on at least one channel.
     pub excluded: u64,
+    /// The first of those rounds that a leader ran as it happened (not one measured without a leader and
+    /// stored later: no leader watched the sensors' health then).
+    #[serde(default)]
+    pub first_excluded: Option<u64>,
+    /// Rounds of the fault that the term which first excluded the node ran before it did (its health watch
+    /// starts with its term).
+    #[serde(default)]
+    pub watched: u64,
+    /// The first health warning for the node in the fault's span: its round and the rounds it gave to
+    /// tolerance.
+    #[serde(default)]
+    pub warned: Option<(u64, Option<u64>)>,
 }
 
 /// The process upset and the alarms it raised.

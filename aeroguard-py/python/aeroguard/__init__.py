@@ -54,7 +54,7 @@ from aeroguard.detect import (
     Surprise,
 )
 from aeroguard.fusion import STRATEGIES, fuse, fuse_rows
-from aeroguard.prognostics import Forecaster, LifeStream, RemainingLife
+from aeroguard.prognostics import Forecaster, HealthTracker, LifeStream, RemainingLife, SensorHealth
 
 __all__ = [
     "STRATEGIES",
@@ -77,6 +77,7 @@ __all__ = [
     "Forecaster",
     "FusedRows",
     "FusionError",
+    "HealthTracker",
     "History",
     "Integrity",
     "IsolationForest",
@@ -96,6 +97,7 @@ __all__ = [
     "RoundFollower",
     "RoundLeader",
     "RuleSet",
+    "SensorHealth",
     "SessionExpiredError",
     "Verdict",
     "Watch",

@@ -52,6 +52,8 @@ __all__ = [
     "Forecaster",
     "RemainingLife",
     "LifeStream",
+    "HealthTracker",
+    "SensorHealth",
 ]
 
 __version__: str
@@ -551,3 +553,36 @@ class LifeStream:
     def push(self, row: npt.NDArray[np.float64]) -> Tuple[float, float, float]: ...
     @property
     def cycles(self) -> int: ...
+
+@final
+class SensorHealth:
+    @property
+    def sensor(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def bias(self) -> float: ...
+    @property
+    def drift(self) -> float: ...
+    @property
+    def exclusion_rate(self) -> float: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def time_to_tolerance(self) -> Optional[Tuple[int, int, Optional[int]]]: ...
+
+@final
+class HealthTracker:
+    def __new__(
+        cls,
+        tolerance: float,
+        *,
+        window: int = 20,
+        warn_within: int = 50,
+        min_t: float = 6.0,
+        min_rounds: int = 8,
+        coverage: float = 0.9,
+    ) -> HealthTracker: ...
+    def observe(
+        self, fused: float, readings: Dict[str, float], excluded: Sequence[str] = ...
+    ) -> List[SensorHealth]: ...

@@ -2,7 +2,8 @@
 
 ``RemainingLife`` estimates a unit's remaining useful life after each of its cycles (gradient-boosted trees on
 causal features, a conformal interval); ``Forecaster`` forecasts one series by exponential smoothing (AutoETS's
-additive candidates, chosen by AICc) and says when it crosses a limit. Both follow scikit-learn's habits:
+additive candidates, combined by Akaike weights) and says when it crosses a limit; ``HealthTracker`` follows
+each redundant sensor's gap to the others and says when a drifting one will leave its tolerance. Both follow scikit-learn's habits:
 ``fit`` returns the estimator, ``predict`` and ``predict_interval`` give numpy arrays.
 
 >>> import numpy as np
@@ -14,6 +15,6 @@ additive candidates, chosen by AICc) and says when it crosses a limit. Both foll
 True
 """
 
-from aeroguard._aeroguard import Forecaster, LifeStream, RemainingLife
+from aeroguard._aeroguard import Forecaster, HealthTracker, LifeStream, RemainingLife, SensorHealth
 
-__all__ = ["Forecaster", "LifeStream", "RemainingLife"]
+__all__ = ["Forecaster", "HealthTracker", "LifeStream", "RemainingLife", "SensorHealth"]

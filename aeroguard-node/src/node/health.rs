@@ -1,0 +1,84 @@
+//! The leader's watch on its sensors' health: per channel, each node's gap to the others, its drift, and when
+//! it will leave its tolerance; a node that starts drifting out is reported (a `Health` event) while fusion
+//! still uses it. The watch lives for the leader's term: a new leader starts it again.
+
+use std::collections::HashMap;
+
+use aeroguard_consensus::round::RoundResult;
+use aeroguard_prognostics::health::{HealthOptions, HealthTracker, SensorHealth, Status};
+
+use super::Emit;
+use crate::events::NodeEvent;
+use crate::plan::RoundRecord;
+use crate::sim::{CHANNELS, HALF_WIDTH};
+
+/// How far a reading may sit from the others, in half-widths of its interval: where its interval no longer
+/// meets theirs, and Brooks-Iyengar leaves it out.
+pub const TOLERANCE_HALF_WIDTHS: f64 = 2.0;
+
+/// One tracker per channel, and each sensor's last status per channel.
+pub(super) struct Health {
+    trackers: Vec<HealthTracker>,
+    last: HashMap<(String, usize), Status>,
+}
+
+impl Health {
+    /// A watch with the default options and a tolerance per channel.
+    pub(super) fn new() -> Option<Health> {
+        let trackers = HALF_WIDTH
+            .iter()
+            .map(|hw| {
+                let options = HealthOptions {
+                    tolerance: TOLERANCE_HALF_WIDTHS * hw,
+                    ..HealthOptions::default()
+                };
+                HealthTracker::new(options).ok()
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Health {
+            trackers,
+            last: HashMap::new(),
+        })
+    }
+
+    /// Takes a round's answers and what fusion made of them; reports each sensor that turns to drifting.
+    pub(super) fn observe(&mut self, result: &RoundResult<[f64; 3]>, record: &RoundRecord, emit: &Emit) {
+        if record.fused.iter().all(|v| *v == 0.0) {
+            return; // the round did not fuse
+        }
+        for (c, tracker) in self.trackers.iter_mut().enumerate() {
+            let readings: Vec<(&str, f64)> =
+                result.answered.iter().map(|(n, v)| (n.as_str(), v[c])).collect();
+            let excluded: Vec<&str> = record.excluded[c].iter().map(String::as_str).collect();
+            let Ok(healths) = tracker.observe(record.fused[c], &readings, &excluded) else {
+                continue;
+            };
+            for h in healths {
+                let before = self.last.insert((h.sensor.clone(), c), h.status);
+                if h.status == Status::Drifting && before != Some(Status::Drifting) {
+                    emit(event(&h, c, record, tracker_tolerance(c)));
+                }
+            }
+        }
+    }
+}
+
+fn tracker_tolerance(channel: usize) -> f64 {
+    TOLERANCE_HALF_WIDTHS * HALF_WIDTH[channel]
+}
+
+fn event(h: &SensorHealth, channel: usize, record: &RoundRecord, tolerance: f64) -> NodeEvent {
+    let crossing = h.time_to_tolerance;
+    NodeEvent::Health {
+        node: record.leader.clone(),
+        sensor: h.sensor.clone(),
+        channel: CHANNELS[channel].to_string(),
+        round: record.round,
+        bias: h.bias,
+        drift: h.drift,
+        tolerance,
+        rounds: crossing.map(|c| c.steps as u64),
+        earliest: crossing.map(|c| c.earliest as u64),
+        latest: crossing.and_then(|c| c.latest).map(|l| l as u64),
+    }
+}
