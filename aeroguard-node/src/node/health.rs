@@ -16,10 +16,14 @@ use crate::sim::{CHANNELS, HALF_WIDTH};
 /// meets theirs, and Brooks-Iyengar leaves it out.
 pub const TOLERANCE_HALF_WIDTHS: f64 = 2.0;
 
-/// One tracker per channel, and each sensor's last status per channel.
+/// Rounds a sensor must stay off drifting before a new drift of it is reported again (a drift near the test's
+/// threshold flickers in and out of it).
+pub const REPORT_AGAIN_AFTER: u64 = 10;
+
+/// One tracker per channel, and per sensor and channel the last round it was seen drifting.
 pub(super) struct Health {
     trackers: Vec<HealthTracker>,
-    last: HashMap<(String, usize), Status>,
+    drifting: HashMap<(String, usize), u64>,
 }
 
 impl Health {
@@ -37,7 +41,7 @@ impl Health {
             .collect::<Option<Vec<_>>>()?;
         Some(Health {
             trackers,
-            last: HashMap::new(),
+            drifting: HashMap::new(),
         })
     }
 
@@ -53,9 +57,9 @@ impl Health {
             let Ok(healths) = tracker.observe(record.fused[c], &readings, &excluded) else {
                 continue;
             };
-            for h in healths {
-                let before = self.last.insert((h.sensor.clone(), c), h.status);
-                if h.status == Status::Drifting && before != Some(Status::Drifting) {
+            for h in healths.into_iter().filter(|h| h.status == Status::Drifting) {
+                let before = self.drifting.insert((h.sensor.clone(), c), record.round);
+                if before.is_none_or(|r| record.round > r + REPORT_AGAIN_AFTER) {
                     emit(event(&h, c, record, tracker_tolerance(c)));
                 }
             }
