@@ -8,7 +8,9 @@ use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::outbox::Append;
 use aeroguard_consensus::{Config, ConfigEvent, Coordinator};
 use aeroguard_core::Timestamp;
-use aeroguard_detect::alert::{AlertEvent, AlertRule, AlertState, Alerts, Sample};
+use aeroguard_detect::alert::{
+    AlarmKpis, AlarmLog, AlertEvent, AlertRule, AlertState, Alerts, ManagementOptions, Outcome, Sample,
+};
 use serde::{Deserialize, Serialize};
 
 use super::deliver::Deliveries;
@@ -114,6 +116,9 @@ pub struct LeaderAlerts {
     written: Vec<(String, String, Timestamp, bool)>,
     series: String,
     state_series: String,
+    /// What the operators saw of the transitions, and the alarm-management figures (ISA-18.2): a chattering
+    /// alarm's further activations are held back from the notifiers, on the suppression record.
+    log: AlarmLog,
 }
 
 fn shape(state: &AlertState) -> Vec<(String, String, Timestamp, bool)> {
@@ -151,6 +156,7 @@ impl LeaderAlerts {
             written: Vec::new(),
             series: plan.series(),
             state_series: plan.alert_state_series(),
+            log: AlarmLog::new(ManagementOptions::default())?,
         };
         me.write(Timestamp::now(), writer, deliveries).await?;
         Ok(me)
@@ -188,12 +194,17 @@ impl LeaderAlerts {
     ) -> Result<(Vec<AlertEvent>, Vec<AlertEvent>)> {
         // The alerts move only once their new state is on disk: if it cannot be written, they are put back, and
         // the same transitions come again (and are notified) next round.
-        let before = (self.alerts.clone(), self.version);
+        let before = (self.alerts.clone(), self.version, self.log.clone());
         let moved = self.advance(at, sample, rules, writer, deliveries).await;
         if moved.is_err() {
-            (self.alerts, self.version) = before;
+            (self.alerts, self.version, self.log) = before;
         }
         moved
+    }
+
+    /// The alarm-management figures at `at`.
+    pub fn kpis(&mut self, at: Timestamp) -> AlarmKpis {
+        self.log.kpis(at)
     }
 
     async fn advance(
@@ -214,7 +225,12 @@ impl LeaderAlerts {
         if shape(&self.alerts.state()) != self.written {
             self.write(at, writer, deliveries).await?;
         }
-        deliveries.notify(&events).await?;
+        let shown: Vec<AlertEvent> = events
+            .iter()
+            .filter(|e| !matches!(self.log.record(e), Outcome::Suppressed | Outcome::Shelved))
+            .cloned()
+            .collect();
+        deliveries.notify(&shown).await?;
         let due = self.resent.is_none_or(|last| {
             at.as_millis().saturating_sub(last.as_millis())
                 >= i64::try_from(self.resend_every.as_millis()).unwrap_or(i64::MAX)

@@ -1,6 +1,7 @@
 //! A node's metrics for Prometheus (OpenMetrics text): its outboxes' figures, read when scraped.
 
 use aeroguard_consensus::outbox::OutboxStats;
+use aeroguard_detect::alert::AlarmKpis;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -25,7 +26,7 @@ struct OutboxLabel {
 /// assert!(text.contains("aeroguard_outbox_queued{outbox=\"history\"} 4"), "{text}");
 /// ```
 pub fn outbox_metrics(outboxes: &[(&str, OutboxStats)]) -> String {
-    node_metrics(outboxes, None, None)
+    node_metrics(outboxes, None, None, None)
 }
 
 /// When a leader's round last reached a node, and whether the node works alone (the degraded mode): the
@@ -41,7 +42,10 @@ pub struct RoundsSeen {
 /// A node's figures as OpenMetrics text: its outboxes' ([`outbox_metrics`]); when measured, its clock's
 /// offset from the coordination servers' and the bound past which it does not lead
 /// (`aeroguard_clock_offset_seconds`, `aeroguard_clock_offset_bound_seconds`); and when a leader's round last
-/// reached it and whether it works alone (`aeroguard_last_round_timestamp_seconds`, `aeroguard_degraded`).
+/// reached it and whether it works alone (`aeroguard_last_round_timestamp_seconds`, `aeroguard_degraded`);
+/// while it leads, its alarm-management figures (ISA-18.2: `aeroguard_alarms_per_operator`,
+/// `aeroguard_alarm_flood`, `aeroguard_alarms_chattering`, `_stale`, `_standing`, `_shelved`,
+/// `aeroguard_alarm_floods_total`, `aeroguard_alarms_suppressed_total`).
 ///
 /// ```
 /// use aeroguard_consensus::ClockOffset;
@@ -50,7 +54,7 @@ pub struct RoundsSeen {
 /// use std::time::Duration;
 /// let clock = ClockOffset { offset_ms: -1500, uncertainty: Duration::from_millis(2) };
 /// let seen = RoundsSeen { last_round_at: Timestamp::from_millis(1_765_000_000_500), alone: true };
-/// let text = aeroguard_node::node_metrics(&[], Some((clock, Duration::from_secs(2))), Some(seen));
+/// let text = aeroguard_node::node_metrics(&[], Some((clock, Duration::from_secs(2))), Some(seen), None);
 /// assert!(text.contains("aeroguard_clock_offset_seconds -1.5"), "{text}");
 /// assert!(text.contains("aeroguard_clock_offset_bound_seconds 2.0"), "{text}");
 /// assert!(text.contains("aeroguard_last_round_timestamp_seconds 1765000000.5"), "{text}");
@@ -60,8 +64,12 @@ pub fn node_metrics(
     outboxes: &[(&str, OutboxStats)],
     clock: Option<(aeroguard_consensus::ClockOffset, std::time::Duration)>,
     rounds: Option<RoundsSeen>,
+    alarms: Option<&AlarmKpis>,
 ) -> String {
     let mut registry = Registry::default();
+    if let Some(kpis) = alarms {
+        register_alarms(&mut registry, kpis);
+    }
     if let Some((offset, bound)) = clock {
         register_clock(&mut registry, offset, bound);
     }
@@ -87,6 +95,61 @@ pub fn node_metrics(
         tracing::warn!(error = %e, "metrics could not be encoded");
     }
     out
+}
+
+/// The alarm-management figures (ISA-18.2, EEMUA 191) of the leader's alarm log: gauges of the moment and the
+/// running totals of floods and suppressed activations.
+fn register_alarms(registry: &mut Registry, k: &AlarmKpis) {
+    let mut gauge = |name: &str, help: &str, value: f64| {
+        let g = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        g.set(value);
+        registry.register(name, help, g);
+    };
+    gauge(
+        "aeroguard_alarms_annunciated",
+        "Alarms that reached the operators in the last 10 minutes",
+        k.annunciated as f64,
+    );
+    gauge(
+        "aeroguard_alarms_per_operator",
+        "The same per operator position (ISA-18.2: 1 or 2 is manageable)",
+        k.per_operator,
+    );
+    gauge(
+        "aeroguard_alarm_flood",
+        "1 while more than 10 alarms came in the last 10 minutes",
+        f64::from(u8::from(k.in_flood)),
+    );
+    gauge(
+        "aeroguard_alarms_chattering",
+        "Alarms with 3 or more activations in the last 60 s",
+        k.chattering.len() as f64,
+    );
+    gauge(
+        "aeroguard_alarms_stale",
+        "Alarms active for more than 24 hours",
+        k.stale.len() as f64,
+    );
+    gauge(
+        "aeroguard_alarms_standing",
+        "Alarms active now",
+        k.standing as f64,
+    );
+    gauge("aeroguard_alarms_shelved", "Alarms shelved now", k.shelved as f64);
+    let floods = Counter::<u64>::default();
+    floods.inc_by(k.floods);
+    registry.register(
+        "aeroguard_alarm_floods",
+        "Alarm floods begun in this leader's term",
+        floods,
+    );
+    let suppressed = Counter::<u64>::default();
+    suppressed.inc_by(k.suppressed);
+    registry.register(
+        "aeroguard_alarms_suppressed",
+        "Activations held back as chattering in this term",
+        suppressed,
+    );
 }
 
 /// The clock's offset and its bound, in seconds.
@@ -224,4 +287,38 @@ pub async fn serve_metrics(
         }),
     );
     aeroguard_sentinel::serve(listener, app, Default::default()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use aeroguard_detect::alert::AlarmKpis;
+
+    #[test]
+    fn the_leaders_alarm_figures_are_exported() {
+        let kpis = AlarmKpis {
+            annunciated: 12,
+            per_operator: 6.0,
+            in_flood: true,
+            floods: 1,
+            chattering: vec![("level".into(), "unit-1".into())],
+            stale: Vec::new(),
+            standing: 12,
+            shelved: 2,
+            suppressed: 3,
+        };
+        let text = super::node_metrics(&[], None, None, Some(&kpis));
+        for line in [
+            "aeroguard_alarms_per_operator 6.0",
+            "aeroguard_alarm_flood 1.0",
+            "aeroguard_alarms_chattering 1.0",
+            "aeroguard_alarms_stale 0.0",
+            "aeroguard_alarms_standing 12.0",
+            "aeroguard_alarms_shelved 2.0",
+            "aeroguard_alarm_floods_total 1",
+            "aeroguard_alarms_suppressed_total 3",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(!super::node_metrics(&[], None, None, None).contains("aeroguard_alarm"));
+    }
 }

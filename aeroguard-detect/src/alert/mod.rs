@@ -29,14 +29,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+#[cfg(feature = "notify")]
+mod chat;
+#[cfg(feature = "email")]
+mod email;
+#[cfg(feature = "notify")]
+mod endpoint;
 mod engine;
 mod file;
 mod handover;
+mod management;
 #[cfg(feature = "notify")]
 mod notify;
 
+#[cfg(feature = "email")]
+pub use email::Email;
 pub use engine::{AlertEvent, AlertState, AlertStatus, Alerts, Sample, TrackedAlert};
 pub use file::parse_rules;
+pub use management::{
+    AlarmKpis, AlarmLog, AuditRecord, MAX_ALARMS, MAX_RECORDS, MAX_SHELVE, ManagementOptions, Outcome,
+    SuppressedRecord,
+};
 #[cfg(feature = "notify")]
 pub use notify::{Alertmanager, Notifier, NotifyError, Webhook};
 

@@ -1,6 +1,8 @@
-//! Notifications of alerts (feature `notify`): a [`Notifier`] trait, and two senders over HTTP: [`Alertmanager`]
-//! (its v2 API, `POST /api/v2/alerts`) and a plain [`Webhook`] (a JSON body in the shape of Alertmanager's own
-//! webhook). Only firing and resolved transitions are sent; pending ones are not news.
+//! Notifications of alerts (feature `notify`): a [`Notifier`] trait, and senders over HTTP or HTTPS (rustls,
+//! the system's CAs or only the ones given): [`Alertmanager`] (its v2 API, `POST /api/v2/alerts`) and a
+//! [`Webhook`] (a JSON body in the shape of Alertmanager's own webhook, or Slack's or Microsoft Teams'
+//! incoming-webhook shapes); with feature `email`, [`Email`](super::Email) over SMTP with STARTTLS. Only firing
+//! and resolved transitions are sent; pending ones are not news.
 //!
 //! A sender does one attempt with a timeout and says whether trying again can help
 //! ([`NotifyError::is_permanent`]); retry with backoff and buffering across outages belong to the caller: the
@@ -18,23 +20,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+use super::chat::{self, Shape};
+use super::endpoint::{Endpoint, Trust};
 use super::{AlertEvent, AlertStatus};
-
-/// The most bytes of a receiver's answer read (for the error message).
-const MAX_ANSWER: usize = 64 * 1024;
 
 /// Why a notification did not go through.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotifyError {
-    /// The receiver's address is not a usable `http://host:port[/path]` URL.
+    /// The receiver's address is not a usable `http(s)://host:port[/path]` URL.
     #[error("receiver URL {url:?}: {reason}")]
     Url {
         /// The URL given.
@@ -48,6 +44,14 @@ pub enum NotifyError {
         /// The receiver.
         receiver: String,
         /// What happened.
+        reason: String,
+    },
+    /// TLS could not be set up as asked (a CA bundle that holds no certificate).
+    #[error("{receiver}: TLS: {reason}")]
+    Tls {
+        /// The receiver.
+        receiver: String,
+        /// What was wrong.
         reason: String,
     },
     /// The receiver answered with an error status.
@@ -68,7 +72,7 @@ impl NotifyError {
     /// errors, throttling and refused credentials (which an operator can fix) are worth retrying.
     pub fn is_permanent(&self) -> bool {
         match self {
-            NotifyError::Url { .. } => true,
+            NotifyError::Url { .. } | NotifyError::Tls { .. } => true,
             NotifyError::Unreachable { .. } => false,
             NotifyError::Status { status, .. } => matches!(status, 400 | 404 | 405 | 413 | 422),
         }
@@ -86,107 +90,13 @@ pub trait Notifier: std::fmt::Debug + Send + Sync {
     async fn notify(&self, events: &[AlertEvent]) -> Result<(), NotifyError>;
 }
 
-/// An HTTP endpoint with optional credentials and a timeout.
-#[derive(Clone)]
-struct Endpoint {
-    url: hyper::Uri,
-    authorization: Option<String>,
-    timeout: Duration,
-    client: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the credentials.
-        f.debug_struct("Endpoint")
-            .field("url", &self.url)
-            .field(
-                "authorization",
-                &self.authorization.as_ref().map(|_| "(redacted)"),
-            )
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-impl Endpoint {
-    fn new(url: &str, path: Option<&str>) -> Result<Endpoint, NotifyError> {
-        let bad = |reason| NotifyError::Url {
-            url: url.chars().take(256).collect(),
-            reason,
-        };
-        if url.len() > 2048 {
-            return Err(bad("longer than 2048 bytes"));
-        }
-        let base: hyper::Uri = url.parse().map_err(|_| bad("not a URL"))?;
-        match base.scheme_str() {
-            Some("http") => {}
-            Some("https") => return Err(bad("https is not supported: use a local TLS proxy or sidecar")),
-            _ => return Err(bad("must start with http://")),
-        }
-        let authority = base.authority().ok_or_else(|| bad("no host"))?.clone();
-        if authority.as_str().contains('@') {
-            return Err(bad("credentials in the URL: use with_basic_auth or with_bearer"));
-        }
-        let full = match path {
-            Some(p) => format!("http://{authority}{}{p}", base.path().trim_end_matches('/')),
-            None => base.to_string(),
-        };
-        Ok(Endpoint {
-            url: full.parse().map_err(|_| bad("not a URL"))?,
-            authorization: None,
-            timeout: Duration::from_secs(10),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        })
-    }
-
-    async fn post(&self, receiver: &str, body: &Value) -> Result<(), NotifyError> {
-        let unreachable = |reason: String| NotifyError::Unreachable {
-            receiver: receiver.to_string(),
-            reason,
-        };
-        let mut request = hyper::Request::post(self.url.clone()).header("content-type", "application/json");
-        if let Some(a) = &self.authorization {
-            request = request.header("authorization", a);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|e| unreachable(e.to_string()))?;
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| unreachable(e.to_string()))?;
-            let status = response.status().as_u16();
-            let text = match Limited::new(response.into_body(), MAX_ANSWER).collect().await {
-                Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-                Err(e) => format!("(answer unreadable: {e})"),
-            };
-            Ok::<_, NotifyError>((status, text))
-        };
-        let (status, text) = tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| unreachable(format!("no answer in {:?}", self.timeout)))??;
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(NotifyError::Status {
-                receiver: receiver.to_string(),
-                status,
-                body: text.chars().take(512).collect(),
-            })
-        }
-    }
-}
-
 /// RFC 3339 text of a time in ms (Alertmanager's `startsAt`/`endsAt`).
-fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map_or_else(|_| "1970-01-01T00:00:00Z".into(), |t| t.to_string())
 }
 
 /// What is worth sending: firing and resolved transitions.
-fn news(events: &[AlertEvent]) -> Vec<&AlertEvent> {
+pub(crate) fn news(events: &[AlertEvent]) -> Vec<&AlertEvent> {
     events
         .iter()
         .filter(|e| e.status != AlertStatus::Pending)
@@ -231,10 +141,10 @@ pub struct Alertmanager {
 }
 
 impl Alertmanager {
-    /// An Alertmanager at `base` (`http://host:port`, optionally with a path prefix); alerts go to
+    /// An Alertmanager at `base` (`http(s)://host:port`, optionally with a path prefix); alerts go to
     /// `<base>/api/v2/alerts`. A 10 s timeout, firing alerts valid for an hour unless sent again.
     pub fn new(base: &str) -> Result<Self, NotifyError> {
-        let endpoint = Endpoint::new(base, Some("/api/v2/alerts"))?;
+        let endpoint = Endpoint::new(base, Some("/api/v2/alerts"), &Trust::System)?;
         Ok(Alertmanager {
             name: format!("alertmanager {}", endpoint.url),
             endpoint,
@@ -261,6 +171,12 @@ impl Alertmanager {
         self
     }
 
+    /// Trusts only the CA certificates in `pem` (PEM) for `https://`, instead of the system's.
+    pub fn with_ca(mut self, pem: &[u8]) -> Result<Self, NotifyError> {
+        self.endpoint.trust(&Trust::from_pem(&self.name, pem)?)?;
+        Ok(self)
+    }
+
     /// How long Alertmanager keeps a firing alert active without hearing of it again.
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
@@ -282,32 +198,71 @@ impl Notifier for Alertmanager {
         if alerts.is_empty() {
             return Ok(());
         }
-        self.endpoint.post(&self.name, &Value::Array(alerts)).await
+        self.endpoint.post(&self.name, &Value::Array(alerts), &[]).await
     }
 }
 
-/// Posts alerts as JSON to any URL: `{"receiver": "aeroguard", "status": "firing"|"resolved", "alerts":
-/// [...]}`, each alert as Alertmanager's webhook shows it (`status`, `labels`, `annotations`, `startsAt`,
-/// `endsAt`), so receivers written for Alertmanager's webhooks read it as is.
+/// Posts alerts as JSON to any URL. In the default shape, `{"receiver": "aeroguard", "status":
+/// "firing"|"resolved", "alerts": [...]}`, each alert as Alertmanager's webhook shows it (`status`, `labels`,
+/// `annotations`, `startsAt`, `endsAt`), so receivers written for Alertmanager's webhooks read it as is;
+/// [`Webhook::slack`] and [`Webhook::teams`] post the shapes of their incoming webhooks instead.
+///
+/// ```
+/// use aeroguard_detect::alert::Webhook;
+/// let slack = Webhook::slack("https://hooks.slack.com/services/T0/B0/secret")?;
+/// assert!(!format!("{slack:?}").contains("secret"), "the path of a chat webhook is its secret");
+/// assert!(Webhook::new("ftp://x").is_err());
+/// # Ok::<(), aeroguard_detect::alert::NotifyError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Webhook {
     endpoint: Endpoint,
     name: String,
+    shape: Shape,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Webhook {
-    /// A webhook at `url` (`http://host:port/path`), with a 10 s timeout.
+    /// A webhook at `url` (`http(s)://host:port/path`) in Alertmanager's webhook shape, with a 10 s timeout.
     pub fn new(url: &str) -> Result<Self, NotifyError> {
-        let endpoint = Endpoint::new(url, None)?;
+        Webhook::shaped(url, Shape::Alertmanager)
+    }
+
+    /// A Slack incoming webhook (`{"text": ...}`, one line per alert).
+    pub fn slack(url: &str) -> Result<Self, NotifyError> {
+        Webhook::shaped(url, Shape::Slack)
+    }
+
+    /// A Microsoft Teams incoming webhook (a message with an Adaptive Card, one line per alert).
+    pub fn teams(url: &str) -> Result<Self, NotifyError> {
+        Webhook::shaped(url, Shape::Teams)
+    }
+
+    fn shaped(url: &str, shape: Shape) -> Result<Self, NotifyError> {
+        let endpoint = Endpoint::new(url, None, &Trust::System)?;
         Ok(Webhook {
-            name: format!("webhook {}", endpoint.url),
+            name: format!("{} {}", shape.name(), endpoint.shown()),
             endpoint,
+            shape,
+            headers: Vec::new(),
         })
     }
 
     /// Authenticates with a bearer token.
     pub fn with_bearer(mut self, token: &str) -> Self {
         self.endpoint.authorization = Some(format!("Bearer {token}"));
+        self
+    }
+
+    /// Trusts only the CA certificates in `pem` (PEM) for `https://`, instead of the system's.
+    pub fn with_ca(mut self, pem: &[u8]) -> Result<Self, NotifyError> {
+        self.endpoint.trust(&Trust::from_pem(&self.name, pem)?)?;
+        Ok(self)
+    }
+
+    /// Sends a header of one's own with every request (an idempotency key, a fencing token).
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_string()));
         self
     }
 
@@ -329,30 +284,35 @@ impl Notifier for Webhook {
         if news.is_empty() {
             return Ok(());
         }
-        let alerts: Vec<Value> = news
-            .iter()
-            .map(|e| {
-                let mut a = alertmanager_alert(e, Duration::ZERO);
-                let status = if e.status == AlertStatus::Resolved {
-                    "resolved"
-                } else {
-                    "firing"
-                };
-                a["status"] = json!(status);
-                if e.status != AlertStatus::Resolved {
-                    a["endsAt"] = json!("0001-01-01T00:00:00Z");
-                }
-                a
-            })
-            .collect();
-        let status = if news.iter().any(|e| e.status == AlertStatus::Firing) {
-            "firing"
-        } else {
-            "resolved"
+        let body = match self.shape {
+            Shape::Alertmanager => alertmanager_webhook(&news),
+            Shape::Slack => chat::slack(&news),
+            Shape::Teams => chat::teams(&news),
         };
-        let body = json!({ "version": "4", "receiver": "aeroguard", "status": status, "alerts": alerts });
-        self.endpoint.post(&self.name, &body).await
+        self.endpoint.post(&self.name, &body, &self.headers).await
     }
+}
+
+/// The body of Alertmanager's own webhook.
+fn alertmanager_webhook(news: &[&AlertEvent]) -> Value {
+    let alerts: Vec<Value> = news
+        .iter()
+        .map(|e| {
+            let mut a = alertmanager_alert(e, Duration::ZERO);
+            let resolved = e.status == AlertStatus::Resolved;
+            a["status"] = json!(if resolved { "resolved" } else { "firing" });
+            if !resolved {
+                a["endsAt"] = json!("0001-01-01T00:00:00Z");
+            }
+            a
+        })
+        .collect();
+    let status = if news.iter().any(|e| e.status == AlertStatus::Firing) {
+        "firing"
+    } else {
+        "resolved"
+    };
+    json!({ "version": "4", "receiver": "aeroguard", "status": status, "alerts": alerts })
 }
 
 #[cfg(test)]
@@ -376,13 +336,7 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        for bad in [
-            "",
-            "ftp://x",
-            "https://am:9093",
-            "http://user:pw@am:9093",
-            "not a url",
-        ] {
+        for bad in ["", "ftp://x", "http://user:pw@am:9093", "not a url"] {
             let e = Alertmanager::new(bad).unwrap_err();
             assert!(e.is_permanent(), "{bad}: {e}");
         }

@@ -36,6 +36,8 @@ pub(crate) struct Pulse {
     seen: parking_lot::Mutex<(Instant, Timestamp)>,
     round: AtomicU64,
     alone: std::sync::atomic::AtomicBool,
+    /// The alarm-management figures of this node's term as leader (none while it does not lead).
+    alarms: parking_lot::Mutex<Option<aeroguard_detect::alert::AlarmKpis>>,
 }
 
 impl Pulse {
@@ -44,7 +46,18 @@ impl Pulse {
             seen: parking_lot::Mutex::new((Instant::now(), Timestamp::now())),
             round: AtomicU64::new(0),
             alone: std::sync::atomic::AtomicBool::new(false),
+            alarms: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// The leader's alarm-management figures now (`None`: it no longer leads).
+    pub(crate) fn set_alarms(&self, kpis: Option<aeroguard_detect::alert::AlarmKpis>) {
+        *self.alarms.lock() = kpis;
+    }
+
+    /// For the metrics: the alarm-management figures, while the node leads.
+    pub(crate) fn alarms(&self) -> Option<aeroguard_detect::alert::AlarmKpis> {
+        self.alarms.lock().clone()
     }
 
     /// A leader's round `round` reached the node.

@@ -20,28 +20,24 @@ pub const TOLERANCE_HALF_WIDTHS: f64 = 2.0;
 /// threshold flickers in and out of it).
 pub const REPORT_AGAIN_AFTER: u64 = 10;
 
-/// One tracker per channel, and per sensor and channel the last round it was seen drifting.
+/// Rounds missing between two the leader ran (the nodes measured alone meanwhile) past which the watch starts
+/// again: gaps from before the break say nothing of the trend after it.
+pub const BREAK_AFTER: u64 = 5;
+
+/// One tracker per channel, per sensor and channel the last round it was seen drifting, and the last round.
 pub(super) struct Health {
     trackers: Vec<HealthTracker>,
     drifting: HashMap<(String, usize), u64>,
+    last_round: Option<u64>,
 }
 
 impl Health {
     /// A watch with the default options and a tolerance per channel.
     pub(super) fn new() -> Option<Health> {
-        let trackers = HALF_WIDTH
-            .iter()
-            .map(|hw| {
-                let options = HealthOptions {
-                    tolerance: TOLERANCE_HALF_WIDTHS * hw,
-                    ..HealthOptions::default()
-                };
-                HealthTracker::new(options).ok()
-            })
-            .collect::<Option<Vec<_>>>()?;
         Some(Health {
-            trackers,
+            trackers: trackers()?,
             drifting: HashMap::new(),
+            last_round: None,
         })
     }
 
@@ -50,6 +46,35 @@ impl Health {
         if record.fused.iter().all(|v| *v == 0.0) {
             return; // the round did not fuse
         }
+        if self
+            .last_round
+            .is_some_and(|last| record.round > last + BREAK_AFTER)
+        {
+            match trackers() {
+                Some(t) => self.trackers = t,
+                None => return,
+            }
+        }
+        self.last_round = Some(record.round);
+        self.track(result, record, emit);
+    }
+}
+
+fn trackers() -> Option<Vec<HealthTracker>> {
+    HALF_WIDTH
+        .iter()
+        .map(|hw| {
+            let options = HealthOptions {
+                tolerance: TOLERANCE_HALF_WIDTHS * hw,
+                ..HealthOptions::default()
+            };
+            HealthTracker::new(options).ok()
+        })
+        .collect::<Option<Vec<_>>>()
+}
+
+impl Health {
+    fn track(&mut self, result: &RoundResult<[f64; 3]>, record: &RoundRecord, emit: &Emit) {
         for (c, tracker) in self.trackers.iter_mut().enumerate() {
             let readings: Vec<(&str, f64)> =
                 result.answered.iter().map(|(n, v)| (n.as_str(), v[c])).collect();

@@ -333,6 +333,7 @@ impl Term<'_> {
             .await
         {
             Ok((events, again)) => {
+                self.pulse.set_alarms(Some(alerts.kpis(now)));
                 let again = again.into_iter().map(|e| (e.rule, "sent-again".to_string()));
                 let moved = events
                     .into_iter()

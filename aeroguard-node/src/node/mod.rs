@@ -280,6 +280,7 @@ impl Campaign<'_> {
                 Ok(()) => lead.lost().await.to_string(),
                 Err(e) => e.to_string(),
             };
+            self.pulse.set_alarms(None);
             (self.emit)(NodeEvent::Lost {
                 node: me.clone(),
                 reason,
@@ -309,7 +310,12 @@ async fn serve_node_metrics(
     let render: Arc<dyn Fn() -> String + Send + Sync> = Arc::new(move || {
         let mut outboxes = deliveries.figures();
         outboxes.push(("measured", measured.stats()));
-        crate::node_metrics(&outboxes, clock.last(), Some(pulse.figures()))
+        crate::node_metrics(
+            &outboxes,
+            clock.last(),
+            Some(pulse.figures()),
+            pulse.alarms().as_ref(),
+        )
     });
     Ok(AbortOnDrop(tokio::spawn(async move {
         if let Err(e) = super::serve_metrics(listener, keys, render).await {

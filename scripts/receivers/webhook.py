@@ -1,0 +1,63 @@
+"""An HTTPS receiver for the notifiers' tests (scripts/services starts it on loopback): python3's http.server
+behind TLS (a certificate from the test CA), a bearer token required; each POST is appended as one JSON line
+({"path", "headers", "body"}) to the log file. GET /ready answers 200 without a token."""
+
+import argparse
+import json
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MAX_BODY = 1 << 20
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--token-file", required=True)
+    a = p.parse_args()
+    with open(a.token_file) as f:
+        token = f.read().strip()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self, status: int, text: str) -> None:
+            body = text.encode()
+            self.send_response(status)
+            self.send_header("content-type", "text/plain")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.answer(200 if self.path == "/ready" else 404, "ok\n")
+
+        def do_POST(self) -> None:  # noqa: N802
+            if self.headers.get("authorization") != f"Bearer {token}":
+                self.answer(401, "unauthorized\n")
+                return
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_BODY:
+                self.answer(413, "too large\n")
+                return
+            body = self.rfile.read(length).decode("utf-8", "replace")
+            line = json.dumps({"path": self.path, "headers": dict(self.headers), "body": body})
+            with lock, open(a.log, "a") as f:
+                f.write(line + "\n")
+            self.answer(200, "ok\n")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(a.cert, a.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
