@@ -19,6 +19,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use super::endpoint::chain;
 use super::notify::news;
 use super::{AlertEvent, AlertStatus, Notifier, NotifyError, chat};
 
@@ -191,15 +192,4 @@ fn smtp_status(code: u16) -> u16 {
         500..=599 => 422,
         _ => 503,
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -201,7 +201,7 @@ impl Endpoint {
 }
 
 /// An error with its causes (a refused certificate shows only in the cause).
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

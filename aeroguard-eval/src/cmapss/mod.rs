@@ -43,13 +43,16 @@ pub struct Unit {
 
 /// Reads a file in NASA's layout.
 pub fn read(path: &Path) -> Result<Vec<Unit>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Data {
+    parse(&path.display().to_string(), &text_of(path)?)
+}
+
+fn text_of(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Data {
         path: path.display().to_string(),
         line: 0,
         reason: format!("cannot read: {e}"),
         cause: None,
-    })?;
-    parse(&path.display().to_string(), &text)
+    })
 }
 
 /// Parses text in NASA's layout (`name` names it in errors).
@@ -119,13 +122,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Unit>> {
 
 /// Reads a file of true remaining lives, one per unit in order.
 pub fn read_rul(path: &Path) -> Result<Vec<f64>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Data {
-        path: path.display().to_string(),
-        line: 0,
-        reason: format!("cannot read: {e}"),
-        cause: None,
-    })?;
-    parse_rul(&path.display().to_string(), &text)
+    parse_rul(&path.display().to_string(), &text_of(path)?)
 }
 
 /// Parses remaining lives, one non-negative number per line.
