@@ -163,15 +163,41 @@ fn conformal_covers_what_it_says_on_new_draws() {
     );
 }
 
+#[test]
+fn a_spec_that_cannot_work_is_refused() {
+    let spec = FeatureSpec {
+        columns: vec![0],
+        short: 1,
+        long: 0,
+        baseline: 1,
+    };
+    assert!(matches!(
+        Features::new(&spec),
+        Err(Error::InvalidParameter { name: "long", .. })
+    ));
+    let none = FeatureSpec {
+        columns: Vec::new(),
+        short: 1,
+        long: 5,
+        baseline: 1,
+    };
+    assert_eq!(
+        Features::new(&none).unwrap_err(),
+        Error::Empty {
+            what: "the feature columns"
+        }
+    );
+}
+
 proptest! {
     /// Streaming a unit in any two pieces gives the features of streaming it whole (nothing looks ahead).
     #[test]
     fn features_are_causal(values in prop::collection::vec(-1e3f64..1e3, 2..80), split in 0usize..80) {
         let spec = FeatureSpec { columns: vec![0], short: 3, long: 7, baseline: 4 };
-        let mut whole = Features::new(&spec);
+        let mut whole = Features::new(&spec).unwrap();
         let all: Vec<Vec<f64>> = values.iter().map(|&x| whole.push(&[x]).unwrap().to_vec()).collect();
         let split = split.min(values.len());
-        let mut part = Features::new(&spec);
+        let mut part = Features::new(&spec).unwrap();
         for (i, &x) in values[..split].iter().enumerate() {
             prop_assert_eq!(part.push(&[x]).unwrap(), &all[i][..]);
         }

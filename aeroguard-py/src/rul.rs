@@ -87,7 +87,7 @@ impl RemainingLife {
     /// A live unit: push its cycles one by one.
     fn stream(&self) -> PyResult<LifeStream> {
         let model = self.fitted()?.clone();
-        let state = aeroguard_prognostics::rul::Features::new(model.spec());
+        let state = model.unit();
         Ok(LifeStream {
             model,
             features: state,

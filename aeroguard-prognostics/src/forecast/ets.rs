@@ -30,7 +30,7 @@ pub struct Smoothing {
 }
 
 /// The model's state after the last observation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct State {
     pub(crate) level: f64,
     pub(crate) slope: f64,

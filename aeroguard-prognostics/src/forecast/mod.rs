@@ -39,7 +39,7 @@ pub const MAX_HORIZON: usize = 100_000;
 const EVALS: usize = 300;
 
 /// One fitted exponential-smoothing model, whose state follows the series as it goes on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ets {
     trend: Trend,
     period: usize,
@@ -125,7 +125,7 @@ impl Ets {
 /// forecasts combined with Akaike weights (`exp(-ΔAICc / 2)`, normalised), which forecasts better on average
 /// than the one best candidate (Kolassa, "Combining exponential smoothing forecasts using Akaike weights",
 /// 2011). Its state follows the series as it goes on ([`Forecaster::update`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Forecaster {
     models: Vec<(f64, Ets)>,
 }

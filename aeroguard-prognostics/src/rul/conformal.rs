@@ -2,8 +2,6 @@
 //! the predicted value (errors near the cap are not those near failure), give each bin the quantiles that make
 //! its interval cover `coverage` of new cycles.
 
-use serde::{Deserialize, Serialize};
-
 use crate::{Error, Result};
 
 /// Per bin of predicted value, the error quantiles that bound `coverage` of the outcomes.
@@ -18,7 +16,7 @@ use crate::{Error, Result};
 /// assert!(lo <= 46.0 && hi >= 54.0, "{lo} {hi}");
 /// # Ok::<(), aeroguard_prognostics::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Conformal {
     /// Upper edges of the bins but the last (ascending).
     edges: Vec<f64>,

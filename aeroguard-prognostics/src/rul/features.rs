@@ -14,7 +14,7 @@ use crate::{Error, Result};
 /// ```
 /// use aeroguard_prognostics::rul::{FeatureSpec, Features};
 /// let spec = FeatureSpec { columns: vec![0], short: 2, long: 4, baseline: 2 };
-/// let mut f = Features::new(&spec);
+/// let mut f = Features::new(&spec)?;
 /// let mut row = Vec::new();
 /// for x in [1.0, 2.0, 3.0, 4.0] {
 ///     row = f.push(&[x])?.to_vec();
@@ -86,8 +86,14 @@ pub struct Features {
 }
 
 impl Features {
-    /// A new unit (no cycle seen).
-    pub fn new(spec: &FeatureSpec) -> Self {
+    /// A new unit (no cycle seen); a spec with an empty column list or a window too short is refused.
+    pub fn new(spec: &FeatureSpec) -> Result<Self> {
+        spec.check()?;
+        Ok(Features::fresh(spec))
+    }
+
+    /// A new unit for a spec already checked.
+    pub(crate) fn fresh(spec: &FeatureSpec) -> Self {
         let k = spec.columns.len();
         Features {
             spec: spec.clone(),

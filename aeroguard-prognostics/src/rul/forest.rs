@@ -2,10 +2,8 @@
 //! per cycle, and a form that serialises with the model.
 
 use forust_ml::GradientBooster;
-use serde::{Deserialize, Serialize};
-
 /// One node: a split (`left < 0` marks a leaf, whose value is `value`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Node {
     feature: u32,
     left: i32,
@@ -14,7 +12,7 @@ struct Node {
 }
 
 /// The trees of one booster, flattened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Forest {
     base: f64,
     nodes: Vec<Node>,

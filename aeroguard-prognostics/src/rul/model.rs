@@ -16,8 +16,9 @@ use super::options::check_options;
 pub use super::options::{RulOptions, Trees};
 use crate::{Error, Result};
 
-/// A fitted model: stream a unit's cycles through [`RulModel::stream`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A fitted model: stream a unit's cycles through [`RulModel::stream`]. (It does not deserialise: a model read
+/// back must be checked before it scores, and that check is not written yet.)
+#[derive(Debug, Clone, PartialEq)]
 pub struct RulModel {
     spec: FeatureSpec,
     width: usize,
@@ -76,7 +77,7 @@ impl RulModel {
                 &train,
                 spec.width(),
                 &options.trees,
-                options.seed + k as u64,
+                options.seed.wrapping_add(k as u64),
             )?;
             for u in (0..units.len()).filter(|&u| fold_of(u) == k) {
                 for (row, &t) in feats[u].iter().zip(&targets[u]) {
@@ -100,7 +101,7 @@ impl RulModel {
     pub fn stream(&self) -> RulStream<'_> {
         RulStream {
             model: self,
-            features: Features::new(&self.spec),
+            features: Features::fresh(&self.spec),
         }
     }
 
@@ -128,7 +129,12 @@ impl RulModel {
         self.forests.iter().map(Forest::trees).sum()
     }
 
-    /// Takes a unit's next cycle into `features` (made by [`Features::new`] with [`RulModel::spec`]) and
+    /// The feature state of a new unit, for [`RulModel::push`].
+    pub fn unit(&self) -> Features {
+        Features::fresh(&self.spec)
+    }
+
+    /// Takes a unit's next cycle into `features` (made by [`RulModel::unit`]) and
     /// returns the estimate after it: [`RulStream`] without the borrow, for a unit kept elsewhere. A bad row
     /// is refused and changes nothing.
     pub fn push(&self, features: &mut Features, raw: &[f64]) -> Result<RulEstimate> {
@@ -265,7 +271,7 @@ fn correlated(units: &[ArrayView2<'_, f64>], targets: &[Vec<f64>], min: f64) -> 
 }
 
 fn featurise(spec: &FeatureSpec, unit: &ArrayView2<'_, f64>) -> Result<Vec<Vec<f64>>> {
-    let mut f = Features::new(spec);
+    let mut f = Features::fresh(spec);
     unit.rows()
         .into_iter()
         .map(|r| Ok(f.push(&r.to_vec())?.to_vec()))
