@@ -59,12 +59,6 @@ impl Summary {
                 ));
             }
         }
-        if !self.false_health.is_empty() {
-            out.push(format!(
-                "health warnings for sensors with no fault: {:?}",
-                self.false_health
-            ));
-        }
         if !self.false_alarms.is_empty() {
             out.push(format!("false alarms in rounds {:?}", self.false_alarms));
         }

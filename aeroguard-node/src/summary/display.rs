@@ -33,6 +33,13 @@ impl fmt::Display for Summary {
         writeln!(f, "  rounds without quorum {:?}", self.missing_quorum)?;
         self.fmt_faults(f)?;
         writeln!(f, "  healthy excluded     {} rounds", self.healthy_excluded)?;
+        if !self.false_health.is_empty() {
+            writeln!(
+                f,
+                "  health, no fault     {:?} (sensor, round)",
+                self.false_health
+            )?;
+        }
         writeln!(
             f,
             "  alarms raised        {} ({} false)",

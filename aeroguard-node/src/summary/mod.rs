@@ -71,7 +71,8 @@ pub struct Summary {
     /// Alert transitions of the nodes' own rules while they were cut off: (node, rule, status, round).
     #[serde(default)]
     pub local_alerts: Vec<(String, String, String, u64)>,
-    /// Health warnings for nodes with no fault then: (node, round).
+    /// Health warnings for nodes with no planned fault then: (node, round). Shown, not a failed check: a node
+    /// answering late after a cut shows a moving gap, which is what the watch looks for.
     #[serde(default)]
     pub false_health: Vec<(String, u64)>,
 }
