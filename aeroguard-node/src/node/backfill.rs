@@ -104,6 +104,8 @@ pub(crate) struct Taken {
 /// A leader's side, for one term.
 pub(crate) struct Backfill {
     acks: Config<Acks>,
+    /// The newest round in the history when the term began: buffered rounds up to it are late.
+    reported: u64,
     /// The first round this term ran itself: buffered rounds from it on are late, but for those it skipped.
     first: Option<u64>,
     /// Rounds this term skipped (its members numbered them alone meanwhile), at most [`MAX_SKIPPED`].
@@ -124,13 +126,16 @@ const MAX_SKIPPED: usize = 864_000;
 const GRACE_ROUNDS: u64 = 20;
 
 impl Backfill {
-    pub(crate) fn new(coord: &Arc<dyn Coordinator>, plan: &Plan) -> Result<Backfill> {
+    /// A term's backfill; `reported` is the newest round in the history when the term began (a round a
+    /// previous leader ran and stored is not stored again from the members' buffers).
+    pub(crate) fn new(coord: &Arc<dyn Coordinator>, plan: &Plan, reported: u64) -> Result<Backfill> {
         let fusion = Degrading::new(
             &FusionConfig::new(StrategyKind::BrooksIyengar, 1),
             StrategyKind::Median,
         )?;
         Ok(Backfill {
             acks: acks(coord, plan)?,
+            reported,
             first: None,
             skipped: BTreeSet::new(),
             fusion,
@@ -215,7 +220,7 @@ impl Backfill {
                 }
                 let n = newest.entry(node.clone()).or_default();
                 *n = (*n).max(r);
-                if r <= acks.stored_through || (r >= first && !self.skipped.contains(&r)) {
+                if r <= acks.stored_through.max(self.reported) || (r >= first && !self.skipped.contains(&r)) {
                     taken.late += 1;
                 } else {
                     rounds.entry(r).or_default().push((node, m));

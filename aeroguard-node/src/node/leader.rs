@@ -157,7 +157,7 @@ impl Term<'_> {
         let plan = self.plan;
         let mut last = self.account_for_aborted().await?;
         let leader = RoundLeader::<Answer>::new(self.coord.clone(), plan.round_options())?;
-        let mut backfill = Backfill::new(self.coord, plan)?;
+        let mut backfill = Backfill::new(self.coord, plan, last)?;
         let mut alerts = LeaderAlerts::start(
             &**self.history,
             plan,
