@@ -133,3 +133,27 @@ fn bias_exclusions_and_refusals() {
         .is_err()
     );
 }
+
+#[test]
+fn the_gaps_kept_are_bounded_sensors_times_window() {
+    let mut tracker = HealthTracker::new(HealthOptions {
+        window: 10_000,
+        ..options()
+    })
+    .unwrap();
+    let names: Vec<String> = (0..1001).map(|i| format!("s{i}")).collect();
+    let readings: Vec<(&str, f64)> = names.iter().map(|n| (n.as_str(), 1.0)).collect();
+    let e = tracker.observe(1.0, &readings, &[]).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidParameter { name: "sensors", .. }),
+        "{e}"
+    );
+    assert!(tracker.observe(1.0, &readings[..1000], &[]).is_ok());
+    assert!(
+        HealthTracker::new(HealthOptions {
+            window: 10_001,
+            ..options()
+        })
+        .is_err()
+    );
+}

@@ -93,6 +93,13 @@ impl Email {
 
     /// Trusts only the CA certificates in `pem` (PEM), instead of the system's.
     pub fn with_ca(mut self, pem: &[u8]) -> Result<Self, NotifyError> {
+        if pem.len() > 1 << 20 {
+            let reason = "the CA bundle is larger than 1 MiB".to_string();
+            return Err(NotifyError::Tls {
+                receiver: self.name.clone(),
+                reason,
+            });
+        }
         Certificate::from_pem(pem).map_err(|e| NotifyError::Tls {
             receiver: self.name.clone(),
             reason: e.to_string(),

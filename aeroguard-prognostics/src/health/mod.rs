@@ -135,6 +135,8 @@ fn reference(fused: f64, finite: &[f64], own: f64) -> f64 {
 
 /// Most sensors one tracker follows.
 pub const MAX_SENSORS: usize = 10_000;
+/// Most gaps one tracker keeps (sensors × window).
+pub const MAX_GAPS: usize = 10_000_000;
 
 impl HealthTracker {
     /// A tracker; the options are checked.
@@ -147,8 +149,8 @@ impl HealthTracker {
                 "must be a positive number",
             );
         }
-        if !(3..=100_000).contains(&options.window) {
-            return bad("window", options.window.to_string(), "must be 3 to 100000 rounds");
+        if !(3..=10_000).contains(&options.window) {
+            return bad("window", options.window.to_string(), "must be 3 to 10000 rounds");
         }
         if !(1..=1_000_000).contains(&options.warn_within) {
             return bad(
@@ -198,7 +200,10 @@ impl HealthTracker {
             .iter()
             .filter(|(s, _)| !self.sensors.contains_key(*s))
             .count();
-        if self.sensors.len() + new > MAX_SENSORS {
+        // The gaps kept are sensors × window: both bounded, and their product.
+        if self.sensors.len() + new > MAX_SENSORS
+            || (self.sensors.len() + new) * self.options.window > MAX_GAPS
+        {
             let value = (self.sensors.len() + new).to_string();
             return Err(Error::InvalidParameter {
                 name: "sensors",

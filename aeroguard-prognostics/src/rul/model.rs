@@ -247,8 +247,21 @@ fn check_units(units: &[ArrayView2<'_, f64>], options: &RulOptions) -> Result<us
             reason,
         });
     }
+    if seen > MAX_CYCLES || seen.saturating_mul(width) > MAX_VALUES {
+        let value = format!("{seen} cycles of {width} columns");
+        return Err(Error::InvalidParameter {
+            name: "units",
+            value,
+            reason: "at most 10 million cycles and 100 million values",
+        });
+    }
     Ok(width)
 }
+
+/// Most cycles, and values (cycles × columns), one fit takes.
+pub const MAX_CYCLES: usize = 10_000_000;
+/// See [`MAX_CYCLES`].
+pub const MAX_VALUES: usize = 100_000_000;
 
 /// The columns whose correlation with the remaining life is at least `min` in magnitude.
 fn correlated(units: &[ArrayView2<'_, f64>], targets: &[Vec<f64>], min: f64) -> Vec<usize> {
