@@ -98,6 +98,14 @@ pub enum Error {
         /// What is wrong there.
         reason: String,
     },
+    /// An action policy file is malformed or holds a bad rule.
+    #[error("action policy, line {line}: {reason}")]
+    PolicyFile {
+        /// The 1-based line of the problem (0 when it concerns the whole file).
+        line: usize,
+        /// What is wrong there.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -3,6 +3,7 @@
 //! Rows are samples, columns are sensors or features.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod action;
 mod alarm;
 pub mod alert;
 mod calibrate;

@@ -79,7 +79,10 @@ pub async fn raw_as(login: &ZkSasl, credentials: &[&str]) -> zookeeper_client::C
     loop {
         let connector = zookeeper_client::Client::connector()
             .with_session_timeout(Duration::from_secs(4))
-            .with_sasl(zookeeper_client::SaslOptions::digest_md5(user.clone(), password.clone()));
+            .with_sasl(zookeeper_client::SaslOptions::digest_md5(
+                user.clone(),
+                password.clone(),
+            ));
         let connected = credentials
             .iter()
             .fold(connector, |c, credential| {

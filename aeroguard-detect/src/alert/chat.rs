@@ -37,14 +37,19 @@ pub(crate) fn line(e: &AlertEvent) -> String {
     let severity = serde_json::to_value(e.severity)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string));
-    format!(
+    let line = format!(
         "[{state}] {} {} on {}: value {} (since {})",
         severity.unwrap_or_default(),
         e.rule,
         e.series,
         e.value,
         rfc3339(e.since.as_millis())
-    )
+    );
+    // An action's notification (`ActionRecord::as_alert`) says what to do.
+    match e.labels.get("recommendation") {
+        Some(r) => format!("{line}: {r}"),
+        None => line,
+    }
 }
 
 /// Slack's body.

@@ -33,7 +33,7 @@ struct RawRule {
     labels: BTreeMap<String, String>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
@@ -42,7 +42,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Parses `5s`, `2m`, `1h30m`, `500ms`, `1d` (a sum of integer amounts with units).
-fn parse_duration(s: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
     let mut rest = s.trim();
     if rest.is_empty() {

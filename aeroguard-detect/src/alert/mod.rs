@@ -34,9 +34,9 @@ mod chat;
 #[cfg(feature = "email")]
 mod email;
 #[cfg(feature = "notify")]
-mod endpoint;
+pub(crate) mod endpoint;
 mod engine;
-mod file;
+pub(crate) mod file;
 mod handover;
 mod management;
 #[cfg(feature = "notify")]

@@ -68,13 +68,14 @@ pub enum NotifyError {
 
 impl NotifyError {
     /// Whether sending the same notification again can never succeed (the receiver found the request itself
-    /// wrong: 400, 404, 413, 422), so a caller should drop it rather than retry. Unreachable receivers, server
-    /// errors, throttling and refused credentials (which an operator can fix) are worth retrying.
+    /// wrong: 400, 404, 413, 422; or a stale fencing token, 409), so a caller should drop it rather than retry.
+    /// Unreachable receivers, server errors, throttling and refused credentials (which an operator can fix) are
+    /// worth retrying.
     pub fn is_permanent(&self) -> bool {
         match self {
             NotifyError::Url { .. } | NotifyError::Tls { .. } => true,
             NotifyError::Unreachable { .. } => false,
-            NotifyError::Status { status, .. } => matches!(status, 400 | 404 | 405 | 413 | 422),
+            NotifyError::Status { status, .. } => matches!(status, 400 | 404 | 405 | 409 | 413 | 422),
         }
     }
 }
@@ -126,7 +127,11 @@ fn alertmanager_alert(e: &AlertEvent, ttl: Duration) -> Value {
     };
     json!({
         "labels": labels,
-        "annotations": { "value": e.value.to_string(), "summary": format!("{} on {}", e.rule, e.series) },
+        "annotations": {
+            "value": e.value.to_string(),
+            // An action's notification says what to do.
+            "summary": e.labels.get("recommendation").cloned().unwrap_or_else(|| format!("{} on {}", e.rule, e.series)),
+        },
         "startsAt": rfc3339(e.since.as_millis()),
         "endsAt": rfc3339(ends),
     })
