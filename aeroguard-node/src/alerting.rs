@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use aeroguard_consensus::Coordinator;
 use aeroguard_consensus::history::{HistoryStore, Point, Writer};
 use aeroguard_consensus::outbox::Append;
-use aeroguard_consensus::{Config, ConfigEvent, Coordinator};
 use aeroguard_core::Timestamp;
 use aeroguard_detect::alert::{
     AlarmKpis, AlarmLog, AlertEvent, AlertRule, AlertState, Alerts, ManagementOptions, Outcome, Sample,
@@ -14,6 +14,7 @@ use aeroguard_detect::alert::{
 use serde::{Deserialize, Serialize};
 
 use super::deliver::Deliveries;
+use super::watched::{Parse, Report, Watched};
 use super::{Emit, NodeEvent, Plan};
 use crate::{Error, Result};
 
@@ -38,68 +39,30 @@ pub fn rules_for(plan: &Plan, text: &str) -> aeroguard_detect::Result<Vec<AlertR
 
 /// The rules in force on a node: the newest good rule file of the config key (the shipped rules until one is
 /// set), kept current by a watch for the node's whole life.
-pub struct RuleWatch {
-    latest: Arc<parking_lot::Mutex<(u64, Vec<AlertRule>)>>,
-    task: tokio::task::JoinHandle<()>,
-}
+pub type RuleWatch = Watched<Vec<AlertRule>>;
 
-impl Drop for RuleWatch {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl RuleWatch {
+impl Watched<Vec<AlertRule>> {
     /// Reads the rule file of `plan` (or the shipped one) and starts watching it.
-    pub async fn start(coord: &Arc<dyn Coordinator>, plan: &Plan, emit: &Emit) -> Result<RuleWatch> {
-        let p2 = plan.clone();
-        let config = Config::<RuleFile>::new(coord.config(), &plan.rules_key())?
-            .with_validator(move |f| rules_for(&p2, &f.toml).map(drop).map_err(|e| e.to_string()));
-        let first = match config.get().await {
-            Ok(Some(v)) => rules_for(plan, &v.value.toml).map(|r| (v.version, r)).ok(),
-            _ => None,
+    pub async fn rules(coord: &Arc<dyn Coordinator>, plan: &Plan, emit: &Emit) -> Result<RuleWatch> {
+        let p = plan.clone();
+        let parse: Parse<Vec<AlertRule>> =
+            Arc::new(move |text| rules_for(&p, text).map_err(|e| e.to_string()));
+        let report: Report = |node, version, applied, detail| NodeEvent::Rules {
+            node,
+            version,
+            applied,
+            detail,
         };
-        let first = match first {
-            Some(f) => f,
-            None => (0, rules_for(plan, DEFAULT_RULES)?),
-        };
-        let latest = Arc::new(parking_lot::Mutex::new(first));
-        let mut watch = config.watch().await?;
-        let (l2, e2, me, p3) = (
-            latest.clone(),
-            emit.clone(),
-            coord.node().to_string(),
-            plan.clone(),
-        );
-        let task = tokio::spawn(async move {
-            while let Some(event) = watch.next().await {
-                match event {
-                    ConfigEvent::Applied(v) => {
-                        if let Ok(rules) = rules_for(&p3, &v.value.toml) {
-                            let n = rules.len();
-                            *l2.lock() = (v.version, rules);
-                            e2(NodeEvent::Rules {
-                                node: me.clone(),
-                                version: v.version,
-                                applied: true,
-                                detail: format!("{n} rules in force"),
-                            });
-                        }
-                    }
-                    ConfigEvent::Rejected { version, error } => e2(NodeEvent::Rules {
-                        node: me.clone(),
-                        version,
-                        applied: false,
-                        detail: error.to_string(),
-                    }),
-                }
-            }
-        });
-        Ok(RuleWatch { latest, task })
-    }
-
-    pub(crate) fn current(&self) -> (u64, Vec<AlertRule>) {
-        self.latest.lock().clone()
+        let describe = |rules: &Vec<AlertRule>| format!("{} rules in force", rules.len());
+        Watched::start(
+            coord,
+            &plan.rules_key(),
+            DEFAULT_RULES,
+            parse,
+            (report, describe),
+            emit,
+        )
+        .await
     }
 }
 

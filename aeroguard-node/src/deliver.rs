@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::{Emit, NodeEvent};
 
+mod hook;
 mod post;
 use post::Refusals;
 pub use post::{POST_REFUSALS, Post};
@@ -40,6 +41,7 @@ pub struct Deliveries {
     appends: Arc<Outbox<Append>>,
     posts: Option<Arc<Outbox<Post>>>,
     alerts: Option<Arc<Outbox<Vec<AlertEvent>>>>,
+    actions: Option<Arc<Outbox<aeroguard_detect::action::ActionRecord>>>,
     /// Where the forwarders deliver, for what an outbox cannot take.
     history: Arc<dyn HistoryStore>,
     notifier: Option<Arc<dyn Notifier>>,
@@ -53,6 +55,7 @@ impl std::fmt::Debug for Deliveries {
             .field("appends", &self.appends)
             .field("posts", &self.posts)
             .field("alerts", &self.alerts)
+            .field("actions", &self.actions)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +101,7 @@ impl Deliveries {
             appends,
             posts: None,
             alerts: None,
+            actions: None,
             history: direct,
             notifier: None,
             link_up,
@@ -287,12 +291,13 @@ impl Deliveries {
         super::outbox_metrics(&self.figures())
     }
 
-    /// Each outbox's name (`history`, `service`, `notifier`) and figures.
+    /// Each outbox's name (`history`, `service`, `notifier`, `actions`) and figures.
     pub fn figures(&self) -> Vec<(&'static str, OutboxStats)> {
         let (history, posts) = self.stats();
         let mut all = vec![("history", history)];
         all.extend(posts.map(|p| ("service", p)));
         all.extend(self.alert_stats().map(|a| ("notifier", a)));
+        all.extend(self.actions.as_ref().map(|a| ("actions", a.stats())));
         all
     }
 }

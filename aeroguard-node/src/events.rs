@@ -213,6 +213,27 @@ pub enum NodeEvent {
         /// The latest (the interval's far end; none within the horizon).
         latest: Option<u64>,
     },
+    /// A new action policy reached the node through the config watch: applied, or refused (with the line and
+    /// the reason) while the last good policy stays in force.
+    Policy {
+        /// The node.
+        node: String,
+        /// The config version of the file.
+        version: u64,
+        /// Whether it is in force now.
+        applied: bool,
+        /// What is in force, or why the file was refused.
+        detail: String,
+    },
+    /// The leader acted on its policy: the record, logged in the history under its fencing token.
+    Action {
+        /// The leader.
+        node: String,
+        /// The round.
+        round: u64,
+        /// The action.
+        record: Box<aeroguard_detect::action::ActionRecord>,
+    },
     /// Something went wrong that the node rides out.
     Warn {
         /// The node.
@@ -326,7 +347,9 @@ impl std::fmt::Display for NodeEvent {
             | NodeEvent::LocalAlert { .. }
             | NodeEvent::Recovered { .. }
             | NodeEvent::Backfilled { .. }
-            | NodeEvent::Health { .. }) => fmt_more(e, f),
+            | NodeEvent::Health { .. }
+            | NodeEvent::Policy { .. }
+            | NodeEvent::Action { .. }) => fmt_more(e, f),
             NodeEvent::Warn { node, message } => write!(f, "warn {node} {message}"),
             NodeEvent::Failed { node, message } => write!(f, "error {node} {message}"),
             NodeEvent::Round(r) => r.fmt(f),

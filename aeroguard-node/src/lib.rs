@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod actions;
 mod alerting;
 mod deliver;
 mod detection;
@@ -42,7 +43,9 @@ mod plan;
 mod process;
 pub mod sim;
 mod summary;
+mod watched;
 
+pub use actions::DEFAULT_POLICY;
 pub use alerting::{DEFAULT_RULES, RuleFile, rules_for};
 pub use deliver::{Deliveries, POST_REFUSALS, Post, outbox_file};
 pub use error::{Error, Result};
@@ -57,7 +60,7 @@ pub use plan::{
 };
 pub use process::{NodeArgs, node_process, redis_history};
 pub use summary::{
-    FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, Summary, UpsetRecord,
+    ActionLine, FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, Summary, UpsetRecord,
 };
 
 /// Where the cluster runs (a `--backend` value).

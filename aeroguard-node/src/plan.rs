@@ -100,6 +100,12 @@ pub struct Outputs {
     /// The Alertmanager (`http://host:port`) the leader sends its alerts to, if any.
     #[serde(default)]
     pub alertmanager: Option<String>,
+    /// The webhook (`http(s)://host:port/path`) the leader calls with the actions whose rule asks for it, if
+    /// any: each action's record, with the leader's fencing token and the episode's idempotency key in headers.
+    /// Its bearer token comes from `AEROGUARD_ACTION_WEBHOOK_TOKEN`, a private CA (PEM file) from
+    /// `AEROGUARD_ACTION_WEBHOOK_CA`: never in the plan, which travels on command lines.
+    #[serde(default)]
+    pub action_webhook: Option<String>,
     /// A keys file (the service's format): with it, every node serves `/metrics` on a free loopback port to
     /// the keys listed (Prometheus's), and says where in a `metrics` event.
     #[serde(default)]
@@ -152,6 +158,18 @@ impl Plan {
     pub fn rules_key(&self) -> String {
         format!("{}-alert-rules", self.run)
     }
+    /// The config key of the action policy file.
+    pub fn policy_key(&self) -> String {
+        format!("{}-action-policy", self.run)
+    }
+    /// The series every action is logged in (fenced by the term that decided it).
+    pub fn actions_series(&self) -> String {
+        format!("{}-actions", self.run)
+    }
+    /// The series the leaders keep their open action episodes in.
+    pub fn action_state_series(&self) -> String {
+        format!("{}-action-state", self.run)
+    }
     /// The series the leaders keep their alerts' state in.
     pub fn alert_state_series(&self) -> String {
         format!("{}-alerts", self.run)
@@ -190,6 +208,23 @@ impl Plan {
             am = am.with_basic_auth(user, password);
         }
         Ok(Some(Arc::new(am)))
+    }
+    /// The action webhook the leader calls, with its credentials from the environment (see
+    /// [`Outputs::action_webhook`]).
+    pub fn action_hook(&self) -> Result<Option<aeroguard_detect::action::ActionHook>> {
+        let Some(url) = &self.outputs.action_webhook else {
+            return Ok(None);
+        };
+        let mut hook = aeroguard_detect::action::ActionHook::new(url)?;
+        if let Ok(token) = std::env::var("AEROGUARD_ACTION_WEBHOOK_TOKEN") {
+            hook = hook.with_bearer(&token);
+        }
+        if let Ok(file) = std::env::var("AEROGUARD_ACTION_WEBHOOK_CA") {
+            let pem = std::fs::read(&file)
+                .map_err(|e| Error::io(format!("read the action webhook's CA {file}"), e))?;
+            hook = hook.with_ca(&pem)?;
+        }
+        Ok(Some(hook))
     }
     /// The directory of the run's outboxes.
     pub fn outbox_dir(&self) -> std::path::PathBuf {

@@ -91,12 +91,41 @@ async fn memory_cluster_survives_a_leader_crash() {
         "{}",
         rules.reason
     );
+    // So was the action policy with a typo, and the policy in force acted on the upset: once, its
+    // recommendation naming every detector that voted yes, logged in the history under the leader's token.
+    let policy = summary.bad_policy.clone().expect("a bad policy was pushed");
+    assert_eq!(policy.refused_by.len(), policy.live, "{policy:?}");
+    assert!(policy.applied_by.is_empty(), "{policy:?}");
+    assert!(
+        policy.reason.contains("line 7") && policy.reason.contains("unknown placeholder"),
+        "{}",
+        policy.reason
+    );
+    let upset = upset_actions(&summary);
+    assert_eq!(upset.len(), 1, "{:?}", summary.actions);
+    assert!(upset[0].voted_yes.len() >= 2, "{:?}", upset[0]);
+    for m in &upset[0].voted_yes {
+        assert!(
+            upset[0].recommendation.contains(&format!("{m} yes")),
+            "{:?}",
+            upset[0]
+        );
+    }
+    assert!(summary.actions_logged.contains(&upset[0].key), "{summary}");
     let (period, applied, live) = summary.config.clone().unwrap();
     assert_eq!(
         (period, applied.len()),
         (75, live),
         "every live node applied the new period"
     );
+}
+
+fn upset_actions(summary: &aeroguard_node::Summary) -> Vec<&aeroguard_node::ActionLine> {
+    summary
+        .actions
+        .iter()
+        .filter(|a| a.rule == "process-upset")
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,6 +143,8 @@ async fn a_firing_alert_survives_a_leader_crash_once() {
     println!("{summary}");
     assert!(summary.problems().is_empty(), "{:?}", summary.problems());
     assert_eq!(summary.terms.len(), 2, "one failover: {:?}", summary.terms);
+    // The successor carries on the action episode its predecessor opened: no second recommendation.
+    assert_eq!(upset_actions(&summary).len(), 1, "{:?}", summary.actions);
     let went = |status: &str| rounds_where(&summary, "process-anomaly", status);
     let (fired, resolved) = (went("firing"), went("resolved"));
     assert_eq!(

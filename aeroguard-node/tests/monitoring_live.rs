@@ -171,6 +171,9 @@ async fn a_fault_longer_than_the_alerts_ttl_stays_active_in_alertmanager_through
     options.kill_leader_at = Some(60);
     options.new_period_at = None;
     options.bad_rules_at = None;
+    // The policy's actions go to the services' HTTPS receiver, which refuses stale tokens and repeats.
+    let actions = format!("/actions/{}", options.plan.run);
+    options.plan.outputs.action_webhook = Some(format!("https://localhost:8443{actions}"));
     let series = options.plan.series();
     let resolved = AtomicBool::new(false);
     let watching = async {
@@ -222,6 +225,35 @@ async fn a_fault_longer_than_the_alerts_ttl_stays_active_in_alertmanager_through
         "dropped from Alertmanager after {missing:?} polls while it still fired"
     );
     assert_eq!(starts.len(), 1, "one alert, one start: {starts:?}");
+    // The upset's action reached the receiver once, through the failover, with its leader's token and key.
+    let calls = webhook_calls(&actions);
+    let accepted: Vec<&serde_json::Value> = calls.iter().filter(|c| c["outcome"] == "accepted").collect();
+    assert_eq!(accepted.len(), 1, "{calls:?}");
+    assert!(calls.iter().all(|c| c["outcome"] != "stale"), "{calls:?}");
+    let body: serde_json::Value = serde_json::from_str(accepted[0]["body"].as_str().unwrap()).unwrap();
+    let upset = summary
+        .actions
+        .iter()
+        .find(|a| a.rule == "process-upset")
+        .unwrap();
+    assert_eq!(body["key"], upset.key.as_str());
+    assert_eq!(accepted[0]["headers"]["idempotency-key"], upset.key.as_str());
+    assert_eq!(
+        accepted[0]["headers"]["x-aeroguard-fencing-token"],
+        upset.by.1.to_string().as_str()
+    );
+    assert!(summary.actions_logged.contains(&upset.key), "{summary}");
+}
+
+/// The calls the services' HTTPS receiver logged on `path`.
+fn webhook_calls(path: &str) -> Vec<serde_json::Value> {
+    let log = std::env::var("AEROGUARD_WEBHOOK_LOG").expect("the services' environment");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["path"] == path)
+        .collect()
 }
 
 /// Asks Prometheus `query`; the result vector.

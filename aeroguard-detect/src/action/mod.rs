@@ -18,7 +18,7 @@
 //! recommend = "Plan the overhaul of {subject}: about {remaining_life} cycles left."
 //! "#)?;
 //! let mut actions = Actions::new(policy);
-//! let at = |s| aeroguard_core::Timestamp::from_millis(s * 1000);
+//! let at = |s: i64| aeroguard_core::Timestamp::from_millis(s * 1000);
 //! let facts = |s, life| Facts::new("engine-7", at(s)).with_remaining_life(life);
 //! assert!(actions.observe(&facts(0, 80.0))?.is_empty());
 //! let acted = actions.observe(&facts(1, 25.0))?;
@@ -42,7 +42,7 @@ mod gate;
 mod hook;
 mod record;
 
-pub use engine::{ActionState, Actions, Episode};
+pub use engine::{ActionState, Actions, Episode, MAX_EPISODES};
 pub use file::{MAX_POLICY_FILE_BYTES, parse_policy};
 pub use gate::{Admission, Gate};
 #[cfg(feature = "notify")]
@@ -126,13 +126,7 @@ pub struct ActionRule {
 impl ActionRule {
     /// Checks the rule: its name, that it has a condition, its thresholds and its text.
     pub fn validate(&self) -> Result<()> {
-        if aeroguard_core::identifier_problem(&self.name).is_some() {
-            return Err(Error::parameter(
-                "name",
-                &self.name,
-                "must be 1 to 128 characters from [A-Za-z0-9_.:-]",
-            ));
-        }
+        crate::alert::check_name(&self.name)?;
         let w = &self.when;
         if !w.vote
             && w.remaining_life_below.is_none()

@@ -177,13 +177,15 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// A duration as people say it: `0.4 s`, `90 s`, `4 min`, `3 h`, `2 d`.
 fn shown(d: Duration) -> String {
     let s = d.as_secs_f64();
     match s {
-        s if s < 120.0 => format!("{}s", s.round()),
-        s if s < 7200.0 => format!("{}min", (s / 60.0).round()),
-        s if s < 172_800.0 => format!("{}h", (s / 3600.0).round()),
-        s => format!("{}d", (s / 86_400.0).round()),
+        s if s < 10.0 => format!("{} s", (s * 10.0).round() / 10.0),
+        s if s < 120.0 => format!("{} s", s.round()),
+        s if s < 7200.0 => format!("{} min", (s / 60.0).round()),
+        s if s < 172_800.0 => format!("{} h", (s / 3600.0).round()),
+        s => format!("{} d", (s / 86_400.0).round()),
     }
 }
 

@@ -97,7 +97,7 @@ fn health_acts_per_sensor_with_its_time_to_tolerance() {
     assert_eq!(
         shown,
         [
-            (Some("n2"), "Recalibrate n2: out of tolerance in about 90s"),
+            (Some("n2"), "Recalibrate n2: out of tolerance in about 90 s"),
             (Some("n3"), "Recalibrate n3: out of tolerance in about ?"),
         ]
     );
@@ -113,7 +113,7 @@ fn time_to_limit_and_remaining_life_compare_below() {
         "10 min is not below 10 min"
     );
     let acted = a.observe(&near(1, 4)).unwrap();
-    assert_eq!(acted[0].recommendation, "pump-1 reaches its limit in 4min");
+    assert_eq!(acted[0].recommendation, "pump-1 reaches its limit in 4 min");
     assert_eq!(acted[0].time_to_limit_ms, Some(240_000));
     let life = parse_policy("[[action]]\nname = \"life\"\nremaining_life_below = 30.0\nrecommend = \"x\"\n")
         .unwrap();

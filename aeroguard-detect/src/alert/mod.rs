@@ -94,6 +94,18 @@ impl Condition {
     }
 }
 
+/// Checks a rule's name: 1 to 128 characters from `[A-Za-z0-9_.:-]`.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    match aeroguard_core::identifier_problem(name) {
+        Some(_) => Err(Error::parameter(
+            "name",
+            name,
+            "must be 1 to 128 characters from [A-Za-z0-9_.:-]",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// How urgent an alert is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -166,13 +178,7 @@ impl AlertRule {
 
     /// Checks the rule: its name, its level, its durations and its labels.
     pub fn validate(&self) -> Result<()> {
-        if aeroguard_core::identifier_problem(&self.name).is_some() {
-            return Err(Error::parameter(
-                "name",
-                &self.name,
-                "must be 1 to 128 characters from [A-Za-z0-9_.:-]",
-            ));
-        }
+        check_name(&self.name)?;
         if let Condition::Above(l) | Condition::Below(l) = self.condition
             && !l.is_finite()
         {

@@ -63,6 +63,7 @@ pub(super) fn fmt_more(e: &NodeEvent, f: &mut std::fmt::Formatter<'_>) -> std::f
              measurements ({late} too late)"
         ),
         NodeEvent::Health { .. } => fmt_health(e, f),
+        NodeEvent::Policy { .. } | NodeEvent::Action { .. } => fmt_actions(e, f),
         _ => Ok(()),
     }
 }
@@ -90,6 +91,39 @@ fn fmt_health(e: &NodeEvent, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Resul
                 at(rounds),
                 at(earliest),
                 at(latest)
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A policy file's fate and an action, for people.
+fn fmt_actions(e: &NodeEvent, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match e {
+        NodeEvent::Policy {
+            node,
+            version,
+            applied,
+            detail,
+        } => {
+            let what = if *applied { "applied" } else { "REFUSED" };
+            write!(f, "policy {node} v{version} {what}: {detail}")
+        }
+        NodeEvent::Action { node, round, record } => {
+            let sends: Vec<&str> = [(record.notify, "notified"), (record.webhook, "webhook")]
+                .into_iter()
+                .filter_map(|(on, what)| on.then_some(what))
+                .collect();
+            write!(
+                f,
+                "ACTION {} {}(leader {node}, token {}, round {round}, key {}{}{}): {}",
+                record.rule,
+                record.sensor.as_ref().map_or(String::new(), |s| format!("{s} ")),
+                record.token.unwrap_or(0),
+                record.key,
+                if sends.is_empty() { "" } else { "; " },
+                sends.join(", "),
+                record.recommendation
             )
         }
         _ => Ok(()),

@@ -3,8 +3,10 @@
 //! still uses it. The watch lives for the leader's term: a new leader starts it again.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aeroguard_consensus::round::RoundResult;
+use aeroguard_detect::action::{SensorFact, SensorState};
 use aeroguard_prognostics::health::{HealthOptions, HealthTracker, SensorHealth, Status};
 
 use super::Emit;
@@ -41,10 +43,18 @@ impl Health {
         })
     }
 
-    /// Takes a round's answers and what fusion made of them; reports each sensor that turns to drifting.
-    pub(super) fn observe(&mut self, result: &RoundResult<[f64; 3]>, record: &RoundRecord, emit: &Emit) {
+    /// Takes a round's answers and what fusion made of them; reports each sensor that turns to drifting. The
+    /// sensors drifting now (named `node channel`), for the action policy, their time to tolerance at `every`
+    /// per round.
+    pub(super) fn observe(
+        &mut self,
+        result: &RoundResult<[f64; 3]>,
+        record: &RoundRecord,
+        emit: &Emit,
+        every: Duration,
+    ) -> Vec<SensorFact> {
         if record.fused.iter().all(|v| *v == 0.0) {
-            return; // the round did not fuse
+            return Vec::new(); // the round did not fuse
         }
         if self
             .last_round
@@ -52,11 +62,11 @@ impl Health {
         {
             match trackers() {
                 Some(t) => self.trackers = t,
-                None => return,
+                None => return Vec::new(),
             }
         }
         self.last_round = Some(record.round);
-        self.track(result, record, emit);
+        self.track(result, record, emit, every)
     }
 }
 
@@ -74,7 +84,14 @@ fn trackers() -> Option<Vec<HealthTracker>> {
 }
 
 impl Health {
-    fn track(&mut self, result: &RoundResult<[f64; 3]>, record: &RoundRecord, emit: &Emit) {
+    fn track(
+        &mut self,
+        result: &RoundResult<[f64; 3]>,
+        record: &RoundRecord,
+        emit: &Emit,
+        every: Duration,
+    ) -> Vec<SensorFact> {
+        let mut drifting = Vec::new();
         for (c, tracker) in self.trackers.iter_mut().enumerate() {
             let readings: Vec<(&str, f64)> =
                 result.answered.iter().map(|(n, v)| (n.as_str(), v[c])).collect();
@@ -87,8 +104,16 @@ impl Health {
                 if before.is_none_or(|r| record.round > r + REPORT_AGAIN_AFTER) {
                     emit(event(&h, c, record, tracker_tolerance(c)));
                 }
+                drifting.push(SensorFact {
+                    sensor: format!("{} {}", h.sensor, CHANNELS[c]),
+                    state: SensorState::Drifting,
+                    time_to_tolerance: h
+                        .time_to_tolerance
+                        .map(|t| every.saturating_mul(u32::try_from(t.steps).unwrap_or(u32::MAX))),
+                });
             }
         }
+        drifting
     }
 }
 

@@ -12,10 +12,12 @@ use aeroguard_consensus::round::{Announcement, RoundLeader, RoundResult};
 use aeroguard_consensus::{Config, Coordinator, Leadership};
 use aeroguard_core::fusion::{BrooksIyengar, Fusion};
 use aeroguard_core::{Reading, SensorId, Timestamp};
+use aeroguard_detect::action::Facts;
 use aeroguard_detect::{Model, Verdict, Voter};
 
 use super::Emit;
 use super::backfill::{Answer, Backfill, Backlogs, split};
+use crate::actions::{LeaderActions, PolicyWatch};
 use crate::alerting::{LeaderAlerts, RuleWatch};
 use crate::deliver::{Deliveries, Post};
 use crate::events::{NodeEvent, RoundLine};
@@ -30,6 +32,7 @@ pub(super) struct Term<'a> {
     pub history: &'a Arc<dyn HistoryStore>,
     pub deliveries: &'a Deliveries,
     pub rules: &'a RuleWatch,
+    pub policy: &'a PolicyWatch,
     pub plan: &'a Plan,
     pub pulse: &'a super::Pulse,
     pub clock: &'a super::ClockWatch,
@@ -88,13 +91,14 @@ pub(crate) fn drivers(v: &Verdict) -> Vec<(String, f64)> {
     crate::summary::ranked(&shares)
 }
 
-/// The round's record (what was fused and excluded, who answered, the vote), and whether every channel fused.
+/// The round's record (what was fused and excluded, who answered, the vote), whether every channel fused, and
+/// the ensemble's verdict with every member's vote.
 fn round_record(
     me: &str,
     result: &RoundResult<[f64; 3]>,
     now: Timestamp,
     voter: &mut Voter<Model>,
-) -> (RoundRecord, bool) {
+) -> (RoundRecord, bool, Option<Verdict>) {
     let (fused, excluded) = fuse(result, now);
     // A channel the fusion could not settle leaves the round without a value or a vote.
     let fusable = fused.iter().all(|v| v.is_finite());
@@ -118,7 +122,7 @@ fn round_record(
             .collect(),
         drivers: verdict.as_ref().map(drivers).unwrap_or_default(),
     };
-    (record, fusable)
+    (record, fusable, verdict)
 }
 
 impl Term<'_> {
@@ -166,6 +170,7 @@ impl Term<'_> {
             self.deliveries,
         )
         .await?;
+        let mut actions = LeaderActions::start(&**self.history, plan, self.policy).await?;
         // Retention on the schedule in config (none set: nothing is compacted), fenced by this term.
         let mut health = super::health::Health::new();
         let mut compactor = Compactor::new(
@@ -185,13 +190,23 @@ impl Term<'_> {
             // Past the rounds the members numbered alone while no leader ran them.
             let (result, backlogs) = split(leader.run_after(self.lead, self.pulse.round()).await?);
             let now = Timestamp::now();
-            let (record, fusable) = round_record(&self.me(), &result, now, voter);
-            health
-                .iter_mut()
-                .for_each(|h| h.observe(&result, &record, self.emit));
-            // The rules first, and whatever becomes of the round's delivery (a full disk must not silence them).
+            let (record, fusable, verdict) = round_record(&self.me(), &result, now, voter);
+            let every = Duration::from_millis(period.load(Ordering::SeqCst));
+            let sensors = (health.iter_mut())
+                .flat_map(|h| h.observe(&result, &record, self.emit, every))
+                .collect();
+            // The rules and the policy first, and whatever becomes of the round's delivery (a full disk must not
+            // silence them).
             if fusable {
                 self.alert(&mut alerts, &record, &result, now).await;
+                let mut facts = Facts::new(&plan.series(), now);
+                facts.verdict = verdict;
+                facts.sensors = sensors;
+                let writer = Writer::new(result.token, self.me().as_str());
+                (actions.round(facts, record.round, self.policy, &writer, self.deliveries))
+                    .await
+                    .into_iter()
+                    .for_each(|e| (self.emit)(e));
             }
             self.deliver(&record, &result, now, last).await;
             self.backfill(&mut backfill, (&result, last), backlogs).await;

@@ -11,6 +11,7 @@ use aeroguard_consensus::round::RoundFollower;
 use aeroguard_consensus::{Config, ConfigEvent, Coordinator};
 use aeroguard_detect::{Model, Voter};
 
+use super::actions::PolicyWatch;
 use super::alerting::RuleWatch;
 use super::deliver::Deliveries;
 use super::events::NodeEvent;
@@ -68,7 +69,8 @@ pub async fn run_node(
         ),
         None => None,
     };
-    let rules = Arc::new(RuleWatch::start(&coord, &plan, &emit).await?);
+    let rules = Arc::new(RuleWatch::rules(&coord, &plan, &emit).await?);
+    let policy = PolicyWatch::policy(&coord, &plan, &emit).await?;
     let period = Arc::new(AtomicU64::new(plan.period_ms));
     let watching = AbortOnDrop(watch_sampling(&coord, &plan, period.clone(), emit.clone()).await?);
     let following = AbortOnDrop(follow_rounds(&coord, &plan, index, &pulse, &measured, emit.clone()).await?);
@@ -99,6 +101,7 @@ pub async fn run_node(
         history: &history,
         deliveries: &deliveries,
         rules: &rules,
+        policy: &policy,
         plan: &plan,
         period: &period,
         pulse: &pulse,
@@ -141,6 +144,9 @@ fn open_deliveries(
     }
     if let Some(notifier) = plan.notifier()? {
         deliveries = deliveries.with_notifier(notifier)?;
+    }
+    if let Some(hook) = plan.action_hook()? {
+        deliveries = deliveries.with_action_hook(hook)?;
     }
     Ok(deliveries)
 }
@@ -230,6 +236,7 @@ struct Campaign<'a> {
     history: &'a Arc<dyn HistoryStore>,
     deliveries: &'a Deliveries,
     rules: &'a RuleWatch,
+    policy: &'a PolicyWatch,
     plan: &'a Plan,
     period: &'a AtomicU64,
     pulse: &'a Pulse,
@@ -270,6 +277,7 @@ impl Campaign<'_> {
                 history: self.history,
                 deliveries: self.deliveries,
                 rules: self.rules,
+                policy: self.policy,
                 plan: self.plan,
                 pulse: self.pulse,
                 clock: self.clock,

@@ -116,7 +116,8 @@ pub enum Action {
         /// The last round reported before.
         after_round: u64,
     },
-    /// Pushed an alert rule file with a typo (the nodes must refuse it and keep their rules).
+    /// Pushed an alert rule file and an action policy with a typo each (the nodes must refuse them and keep
+    /// what they had).
     PushBadRules {
         /// The last round reported before.
         after_round: u64,
@@ -149,7 +150,8 @@ impl std::fmt::Display for Action {
             ),
             Action::PushBadRules { after_round } => write!(
                 f,
-                "*** pushing alert rules with a typo (severity = \"critcal\") after round {after_round}"
+                "*** pushing alert rules with a typo (severity = \"critcal\") and an action policy with one \
+                 ({{vote}}) after round {after_round}"
             ),
         }
     }
@@ -348,4 +350,10 @@ pub(crate) struct Events {
     pub local_alerts: Vec<(String, String, String, u64)>,
     /// Sensors the leaders saw start drifting out of tolerance: (sensor, channel, round, rounds to tolerance).
     pub health: Vec<(String, String, u64, Option<u64>)>,
+    /// The bad policy file's config version, once pushed.
+    pub bad_policy: Option<u64>,
+    /// Policy files reaching nodes: (node, version, applied, detail).
+    pub policies: Vec<(String, u64, bool, String)>,
+    /// The leaders' actions: (round, record).
+    pub actions: Vec<(u64, aeroguard_detect::action::ActionRecord)>,
 }

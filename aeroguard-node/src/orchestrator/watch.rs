@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Action, Events, Heard, Message, Nodes, Progress};
-use crate::{ClusterOptions, DEFAULT_RULES, NodeEvent, RuleFile, Sampling};
+use crate::{ClusterOptions, DEFAULT_POLICY, DEFAULT_RULES, NodeEvent, RuleFile, Sampling};
 use crate::{Error, Result};
 
 /// Where the run stands: the current leader and the last round reported.
@@ -61,6 +61,13 @@ fn record_late(ev: &mut Events, event: NodeEvent) {
             applied,
             detail,
         } => ev.rules.push((node, version, applied, detail)),
+        NodeEvent::Policy {
+            node,
+            version,
+            applied,
+            detail,
+        } => ev.policies.push((node, version, applied, detail)),
+        NodeEvent::Action { round, record, .. } => ev.actions.push((round, *record)),
         NodeEvent::Compacted {
             dropped,
             folded,
@@ -130,6 +137,10 @@ async fn act(
         progress(Progress::Action(&Action::PushBadRules { after_round }));
         let rules = Config::<RuleFile>::new(observer.config(), &plan.rules_key())?;
         ev.bad_rules = Some(rules.set(&RuleFile { toml: typo }, Expect::Any).await?);
+        // And a policy whose recommendation names a placeholder that does not exist.
+        let typo = DEFAULT_POLICY.replace("{votes}", "{vote}");
+        let policy = Config::<RuleFile>::new(observer.config(), &plan.policy_key())?;
+        ev.bad_policy = Some(policy.set(&RuleFile { toml: typo }, Expect::Any).await?);
     }
     Ok(())
 }
@@ -166,7 +177,8 @@ pub(super) async fn watch(
                 if let Heard::Event(
                     event @ (NodeEvent::Applied { .. }
                     | NodeEvent::Forwarded { .. }
-                    | NodeEvent::Rules { .. }),
+                    | NodeEvent::Rules { .. }
+                    | NodeEvent::Policy { .. }),
                 ) = heard
                 {
                     record_late(&mut ev, event);

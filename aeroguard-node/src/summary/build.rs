@@ -18,6 +18,8 @@ pub(super) struct Stored {
     pub aborted: Vec<u64>,
     /// Points folded into retention buckets.
     pub in_buckets: u64,
+    /// The keys of the actions logged.
+    pub actions: Vec<String>,
 }
 
 impl Stored {
@@ -35,10 +37,17 @@ impl Stored {
             .filter_map(|p| p.detail.as_ref()?.get("round")?.as_u64())
             .collect();
         let buckets = history.buckets(&plan.series(), from, to).await?;
+        let actions = history
+            .range(&plan.actions_series(), from, to)
+            .await?
+            .iter()
+            .filter_map(|p| Some(p.detail.as_ref()?.get("key")?.as_str()?.to_string()))
+            .collect();
         Ok(Stored {
             records,
             aborted,
             in_buckets: buckets.iter().map(|b| b.count).sum(),
+            actions,
         })
     }
 
@@ -226,11 +235,16 @@ pub(super) fn retention(
     }
 }
 
-/// Which live nodes refused and which applied the rule file of `version` (the one with a typo).
-pub(super) fn bad_rules(plan: &Plan, ev: &Events, version: u64) -> RulesRecord {
+/// Which live nodes refused and which applied the file of `version` (the one with a typo) among `reports`
+/// (the rule files' or the policies').
+pub(super) fn bad_file(
+    plan: &Plan,
+    ev: &Events,
+    reports: &[(String, u64, bool, String)],
+    version: u64,
+) -> RulesRecord {
     let of = |applied: bool| {
-        let mut n: Vec<String> = ev
-            .rules
+        let mut n: Vec<String> = reports
             .iter()
             .filter(|r| r.1 == version && r.2 == applied && !ev.dead.contains(&r.0))
             .map(|r| r.0.clone())
@@ -243,8 +257,7 @@ pub(super) fn bad_rules(plan: &Plan, ev: &Events, version: u64) -> RulesRecord {
         version,
         refused_by: of(false),
         applied_by: of(true),
-        reason: ev
-            .rules
+        reason: reports
             .iter()
             .find(|r| r.1 == version && !r.2)
             .map(|r| r.3.clone())

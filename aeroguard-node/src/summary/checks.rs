@@ -80,6 +80,14 @@ impl Summary {
                 r.refused_by, r.live, r.applied_by
             ));
         }
+        if let Some(r) = &self.bad_policy
+            && (r.refused_by.len() < r.live || !r.applied_by.is_empty())
+        {
+            out.push(format!(
+                "the action policy with a typo was refused by {:?} of {} live nodes, applied by {:?}",
+                r.refused_by, r.live, r.applied_by
+            ));
+        }
         if let Some(o) = &self.outage
             && (o.buffered == 0 || o.forwarded < o.buffered)
         {
@@ -134,6 +142,20 @@ impl Summary {
                 out.push(format!(
                     "the process-anomaly alert did not fire and resolve: {:?}",
                     self.alerts
+                ));
+            }
+            // A leader that raised the alarm acts on the policy: its recommendation names who voted yes.
+            let recommended = self.actions.iter().any(|a| {
+                a.rule == "process-upset"
+                    && !a.voted_yes.is_empty()
+                    && a.voted_yes
+                        .iter()
+                        .all(|m| a.recommendation.contains(&format!("{m} yes")))
+            });
+            if alarmed.len() as u64 > *alone && !recommended {
+                out.push(format!(
+                    "no process-upset recommendation carrying the vote record: {:?}",
+                    self.actions
                 ));
             }
         }

@@ -117,6 +117,17 @@ impl Summary {
                 r.reason
             )?;
         }
+        if let Some(r) = &self.bad_policy {
+            writeln!(
+                f,
+                "  action policy        v{} (a typo) refused by {} of {} live nodes, the policy in force kept: {}",
+                r.version,
+                r.refused_by.len(),
+                r.live,
+                r.reason
+            )?;
+        }
+        self.fmt_actions(f)?;
         if let Some(o) = &self.outage {
             writeln!(
                 f,
@@ -177,6 +188,30 @@ impl Summary {
                     fr.node
                 )?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl Summary {
+    /// The leaders' actions, and how many of them the history holds.
+    fn fmt_actions(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for a in &self.actions {
+            writeln!(
+                f,
+                "  action               round {} {} by {} #{}: {}",
+                a.round, a.rule, a.by.0, a.by.1, a.recommendation
+            )?;
+        }
+        if !self.actions.is_empty() {
+            let logged = (self.actions.iter())
+                .filter(|a| self.actions_logged.contains(&a.key))
+                .count();
+            writeln!(
+                f,
+                "  actions logged       {logged} of {} in the history, each under its leader's fencing token",
+                self.actions.len()
+            )?;
         }
         Ok(())
     }

@@ -13,10 +13,12 @@ mod display;
 mod records;
 
 use build::{
-    Stored, bad_rules, failovers, false_health, faults, healthy_excluded, outage, retention, terms, upset,
+    Stored, bad_file, failovers, false_health, faults, healthy_excluded, outage, retention, terms, upset,
 };
 
-pub use records::{FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, UpsetRecord};
+pub use records::{
+    ActionLine, FailoverRecord, FaultRecord, OutageRecord, RetentionRecord, RulesRecord, UpsetRecord,
+};
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +53,15 @@ pub struct Summary {
     pub retention: Option<RetentionRecord>,
     /// The alert rule file with a typo, if one was pushed.
     pub bad_rules: Option<RulesRecord>,
+    /// The action policy with a typo, if one was pushed.
+    #[serde(default)]
+    pub bad_policy: Option<RulesRecord>,
+    /// The leaders' actions, as they reported them.
+    #[serde(default)]
+    pub actions: Vec<ActionLine>,
+    /// The keys of the actions logged in the history (fenced by the term that decided each).
+    #[serde(default)]
+    pub actions_logged: Vec<String>,
     /// The link outage, if the run had one and its leader lived through it.
     pub outage: Option<OutageRecord>,
     /// Alarmed rounds with no process upset in them or in the four rounds before (the ensemble's window and
@@ -126,7 +137,18 @@ impl Summary {
             upset: upset(plan, records),
             alerts: ev.alerts.clone(),
             retention: plan_retention.map(|r| retention(r, &ev, *in_buckets, folded_expected)),
-            bad_rules: ev.bad_rules.map(|version| bad_rules(plan, &ev, version)),
+            bad_rules: ev
+                .bad_rules
+                .map(|version| bad_file(plan, &ev, &ev.rules, version)),
+            bad_policy: ev
+                .bad_policy
+                .map(|version| bad_file(plan, &ev, &ev.policies, version)),
+            actions: ev
+                .actions
+                .iter()
+                .map(|(round, r)| ActionLine::of(*round, r))
+                .collect(),
+            actions_logged: stored.actions.clone(),
             outage: outage(plan, &ev),
             false_alarms: records
                 .iter()

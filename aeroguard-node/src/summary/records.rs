@@ -106,3 +106,39 @@ pub struct RetentionRecord {
     /// Points they should hold: the rounds below the first raw one, aborted ones aside.
     pub expected_in_buckets: u64,
 }
+
+/// An action a leader took, as the summary shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionLine {
+    /// The round.
+    pub round: u64,
+    /// The rule.
+    pub rule: String,
+    /// The sensor, for a health rule.
+    pub sensor: Option<String>,
+    /// The leader and its fencing token.
+    pub by: (String, u64),
+    /// The episode's key.
+    pub key: String,
+    /// The detectors that voted yes, when the ensemble voted.
+    pub voted_yes: Vec<String>,
+    /// The recommendation.
+    pub recommendation: String,
+}
+
+impl ActionLine {
+    pub(crate) fn of(round: u64, r: &aeroguard_detect::action::ActionRecord) -> ActionLine {
+        ActionLine {
+            round,
+            rule: r.rule.clone(),
+            sensor: r.sensor.clone(),
+            by: (r.by.clone().unwrap_or_default(), r.token.unwrap_or(0)),
+            key: r.key.clone(),
+            voted_yes: (r.votes.iter().flat_map(|v| &v.members))
+                .filter(|m| m.vote == aeroguard_detect::Vote::Yes)
+                .map(|m| m.name.clone())
+                .collect(),
+            recommendation: r.recommendation.clone(),
+        }
+    }
+}
