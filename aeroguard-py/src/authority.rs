@@ -45,15 +45,29 @@ pub fn redis_options(
 /// Serves the Redis election writes of `members` until closed. Use it as a context manager.
 #[pyclass(module = "aeroguard")]
 pub struct ElectionAuthority {
-    inner: Mutex<Option<RedisElectionAuthority>>,
+    pub(crate) inner: std::sync::Arc<Mutex<Option<RedisElectionAuthority>>>,
+    /// What `start` serves with, for an authority made with `connect=False`.
+    pub(crate) pending: Mutex<Option<AuthorityStart>>,
+}
+
+/// What an authority starts with.
+pub(crate) type AuthorityStart = (aeroguard_core::NodeId, RedisOptions, Vec<aeroguard_core::NodeId>);
+
+impl ElectionAuthority {
+    /// Keeps the authority a start opened.
+    pub(crate) fn started(&self, authority: RedisElectionAuthority) {
+        *self.inner.lock() = Some(authority);
+        self.pending.lock().take();
+    }
 }
 
 #[pymethods]
 impl ElectionAuthority {
     /// `instance` names this authority (distinct per running one); `members`, the nodes it serves; the rest as
-    /// `Client`'s Redis arguments, `redis_auth` being the authority's own login.
+    /// `Client`'s Redis arguments, `redis_auth` being the authority's own login; with `connect=False` it
+    /// serves from `start()` (or `await start_async()`).
     #[new]
-    #[pyo3(signature = (*, members, instance = "authority-1", url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, redis_auth = None, sentinel_auth = None, redis_ca = None))]
+    #[pyo3(signature = (*, members, instance = "authority-1", url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, redis_auth = None, sentinel_auth = None, redis_ca = None, connect = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -66,6 +80,7 @@ impl ElectionAuthority {
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
+        connect: bool,
     ) -> crate::errors::Result<Self> {
         let session = seconds("session_timeout", session_timeout)?;
         let options = redis_options(
@@ -86,10 +101,26 @@ impl ElectionAuthority {
             .iter()
             .map(|m| node(m))
             .collect::<crate::errors::Result<Vec<_>>>()?;
-        let authority = block(py, RedisElectionAuthority::start(instance, options, members))??;
-        Ok(ElectionAuthority {
-            inner: Mutex::new(Some(authority)),
-        })
+        let authority = ElectionAuthority {
+            inner: Default::default(),
+            pending: Mutex::new(Some((instance, options, members))),
+        };
+        if connect {
+            authority.start(py)?;
+        }
+        Ok(authority)
+    }
+
+    /// Starts serving, for an authority made with `connect=False` (nothing to do once started).
+    fn start(&self, py: Python<'_>) -> crate::errors::Result<()> {
+        let Some((instance, options, members)) = self.pending.lock().clone() else {
+            return Ok(());
+        };
+        self.started(block(
+            py,
+            RedisElectionAuthority::start(instance, options, members),
+        )??);
+        Ok(())
     }
 
     /// Requests answered so far (refusals included).

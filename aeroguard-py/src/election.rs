@@ -23,20 +23,8 @@ impl Election {
     fn campaign(&self, py: Python<'_>, timeout: Option<f64>) -> crate::errors::Result<Leadership> {
         let e = self.client.election(&self.name)?;
         let limit = maybe_seconds("timeout", timeout)?;
-        let won = block(py, async move {
-            match limit {
-                Some(t) => tokio::time::timeout(t, e.campaign()).await.map_err(|_| {
-                    aeroguard_consensus::Error::Timeout {
-                        operation: "campaign",
-                        after: t,
-                    }
-                })?,
-                None => e.campaign().await,
-            }
-        })??;
-        Ok(Leadership {
-            inner: Mutex::new(Some(won)),
-        })
+        let won = block(py, campaign(e, limit))??;
+        Ok(Leadership::new(won))
     }
 
     /// Kazoo's `run`: campaigns, calls `func(*args)` as leader, resigns, returns what `func` returned.
@@ -76,10 +64,53 @@ impl Election {
     }
 }
 
+/// Campaigns in `e` until elected, or until `limit` passes (a timeout error).
+pub(crate) async fn campaign(
+    e: Arc<dyn aeroguard_consensus::Election>,
+    limit: Option<std::time::Duration>,
+) -> aeroguard_consensus::Result<RsLeadership> {
+    match limit {
+        Some(t) => {
+            tokio::time::timeout(t, e.campaign())
+                .await
+                .map_err(|_| aeroguard_consensus::Error::Timeout {
+                    operation: "campaign",
+                    after: t,
+                })?
+        }
+        None => e.campaign().await,
+    }
+}
+
 /// A term of leadership with its fencing token.
 #[pyclass(module = "aeroguard")]
 pub struct Leadership {
-    pub(crate) inner: Mutex<Option<RsLeadership>>,
+    /// Shared with a round running under it; resigning takes it back.
+    pub(crate) inner: Mutex<Option<Arc<RsLeadership>>>,
+}
+
+impl Leadership {
+    pub(crate) fn new(won: RsLeadership) -> Leadership {
+        Leadership {
+            inner: Mutex::new(Some(Arc::new(won))),
+        }
+    }
+
+    /// The term, taken for good: `None` once resigned; an error while a round still runs under it.
+    pub(crate) fn take(&self) -> crate::errors::Result<Option<RsLeadership>> {
+        let Some(shared) = self.inner.lock().take() else {
+            return Ok(None);
+        };
+        match Arc::try_unwrap(shared) {
+            Ok(l) => Ok(Some(l)),
+            Err(shared) => {
+                *self.inner.lock() = Some(shared);
+                Err(crate::errors::value_error(
+                    "a round is running under this leadership: resign once it returns",
+                ))
+            }
+        }
+    }
 }
 
 #[pymethods]
@@ -109,8 +140,7 @@ impl Leadership {
 
     /// Steps down now.
     fn resign(&self, py: Python<'_>) -> crate::errors::Result<()> {
-        let l = self.inner.lock().take();
-        match l {
+        match self.take()? {
             Some(l) => Ok(block(py, async move { l.resign().await })??),
             None => Ok(()),
         }

@@ -20,13 +20,38 @@ const MAX_POINTS: usize = 1_000_000;
 /// A fenced time-series store: `History.memory()`, or `Client("redis", ...).history()`.
 #[pyclass(module = "aeroguard")]
 pub struct History {
-    inner: Arc<dyn HistoryStore>,
+    pub(crate) inner: Arc<dyn HistoryStore>,
 }
 
 impl History {
     pub(crate) fn new(inner: Arc<dyn HistoryStore>) -> Self {
         History { inner }
     }
+}
+
+/// Points `(at_ms, value)` or `(at_ms, value, alarm)` from Python, at most [`MAX_POINTS`].
+pub(crate) fn parse_points(points: &[Bound<'_, PyAny>]) -> crate::errors::Result<Vec<Point>> {
+    if points.len() > MAX_POINTS {
+        return Err(crate::errors::value_error(format!(
+            "points: {} in one call, at most {MAX_POINTS}",
+            points.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(points.len());
+    for (i, p) in points.iter().enumerate() {
+        let (at, value, alarm): PyPoint = match p.extract::<(i64, f64)>() {
+            Ok((at, value)) => (at, value, None),
+            Err(_) => p.extract().map_err(|_| {
+                PyValueError::new_err(format!(
+                    "points[{i}]: expected (at_ms, value) or (at_ms, value, alarm)"
+                ))
+            })?,
+        };
+        let mut point = Point::new(Timestamp::from_millis(at), value);
+        point.alarm = alarm;
+        out.push(point);
+    }
+    Ok(out)
 }
 
 #[pymethods]
@@ -50,29 +75,9 @@ impl History {
         points: Vec<Bound<'_, PyAny>>,
         owner: &str,
     ) -> crate::errors::Result<()> {
-        let token = token.0;
-        if points.len() > MAX_POINTS {
-            return Err(crate::errors::value_error(format!(
-                "points: {} in one call, at most {MAX_POINTS}",
-                points.len()
-            )));
-        }
-        let mut out = Vec::with_capacity(points.len());
-        for (i, p) in points.iter().enumerate() {
-            let (at, value, alarm): PyPoint = match p.extract::<(i64, f64)>() {
-                Ok((at, value)) => (at, value, None),
-                Err(_) => p.extract().map_err(|_| {
-                    PyValueError::new_err(format!(
-                        "points[{i}]: expected (at_ms, value) or (at_ms, value, alarm)"
-                    ))
-                })?,
-            };
-            let mut point = Point::new(Timestamp::from_millis(at), value);
-            point.alarm = alarm;
-            out.push(point);
-        }
+        let out = parse_points(&points)?;
         let (h, series) = (self.inner.clone(), series.to_string());
-        let writer = Writer::new(FencingToken(token), owner);
+        let writer = Writer::new(FencingToken(token.0), owner);
         Ok(block(py, async move { h.append(&series, &writer, &out).await })??)
     }
 

@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod aio;
 mod authority;
 mod client;
 mod election;
@@ -55,6 +56,7 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<queue::Delivery>()?;
     m.add_class::<watch::Registration>()?;
     m.add_class::<watch::Watch>()?;
+    m.add_class::<aio::AsyncWatch>()?;
     m.add_class::<round::RoundLeader>()?;
     m.add_class::<round::RoundFollower>()?;
     m.add_class::<forecast::Forecaster>()?;

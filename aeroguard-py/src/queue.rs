@@ -45,7 +45,7 @@ impl Queue {
 /// A taken item; `ack()` removes it for good.
 #[pyclass(module = "aeroguard")]
 pub struct Delivery {
-    inner: Mutex<Option<RsDelivery>>,
+    pub(crate) inner: Mutex<Option<RsDelivery>>,
 }
 
 #[pymethods]

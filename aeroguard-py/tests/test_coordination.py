@@ -10,17 +10,17 @@ import aeroguard
 from conftest import MEMBERS, REDIS_AUTH, election_authority, REDIS_CA, SENTINEL_AUTH, SENTINELS, ZK_AUTH, ZK_HOSTS, ZK_SASL, zk_identity
 
 
-def connect(backend, node):
-    """A client for `node`, with its own login when the services gave it one (round answers count only then)."""
+def options(backend, node):
+    """`Client`'s arguments for `node`, with its own login when the services gave it one (round answers count
+    only then)."""
     own = f"{node}:{MEMBERS[node]}" if node in MEMBERS else None
     if backend == "memory":
-        return aeroguard.Client("memory", node=node, session_timeout=2.0)
+        return dict(node=node, session_timeout=2.0)
     if backend == "zookeeper":
         # The ensemble admits SASL logins only: a member logs in as itself, anyone else with the shared login.
         logins = dict(zk_node_sasl=own, zk_members={n: zk_identity(n) for n in MEMBERS}) if own else dict(zk_sasl=ZK_SASL)
-        return aeroguard.Client("zookeeper", node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH, **logins)
-    return aeroguard.Client(
-        "redis",
+        return dict(node=node, hosts=ZK_HOSTS, session_timeout=2.0, zk_auth=ZK_AUTH, **logins)
+    return dict(
         node=node,
         sentinels=SENTINELS,
         master="aeroguard",
@@ -31,6 +31,10 @@ def connect(backend, node):
         # A member's own login may not write elections: the authority the tests run does it.
         election_authority=own is not None and election_authority() is not None,
     )
+
+
+def connect(backend, node):
+    return aeroguard.Client(backend, **options(backend, node))
 
 
 BACKENDS = ["memory", "zookeeper", "redis"]

@@ -55,9 +55,11 @@ from aeroguard.detect import (
 )
 from aeroguard.fusion import STRATEGIES, fuse, fuse_rows
 from aeroguard.prognostics import Forecaster, HealthTracker, LifeStream, RemainingLife, SensorHealth
+from aeroguard import aio
 
 __all__ = [
     "STRATEGIES",
+    "aio",
     "LSTM",
     "AccessDeniedError",
     "AeroGuardError",

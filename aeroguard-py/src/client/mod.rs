@@ -11,8 +11,6 @@ use pyo3::types::PyBytes;
 
 use crate::ints::{Int, opt};
 use crate::runtime::{block, runtime, seconds};
-use aeroguard_consensus::redis::RedisCoordinator;
-use aeroguard_consensus::zookeeper::{ZkAuth, ZkCoordinator, ZkDigest, ZkIdentity, ZkOptions, ZkSasl};
 use aeroguard_consensus::{Coordinator, Expect};
 
 use crate::election::Election;
@@ -21,64 +19,34 @@ use crate::round::{RoundFollower, RoundLeader, round_options};
 use crate::runtime::{Callbacks, memory};
 use crate::watch::{Registration, Watch};
 
-/// The ZooKeeper credentials of [`Client::new`], as given.
-struct ZkLogins {
-    auth: Option<String>,
-    node_auth: Option<String>,
-    members: Option<std::collections::BTreeMap<String, String>>,
-    sasl: Option<String>,
-    node_sasl: Option<String>,
-}
+mod connect;
 
-/// The ZooKeeper options of [`Client::new`]: the digest credentials, the roster and the SASL logins.
-fn zk_options(
-    hosts: Option<String>,
-    session: std::time::Duration,
-    given: ZkLogins,
-) -> crate::errors::Result<ZkOptions> {
-    let hosts = hosts.unwrap_or_else(|| "127.0.0.1:2181".into());
-    let options = ZkOptions::new(hosts).with_session_timeout(session);
-    let sasl = given.sasl.as_deref().map(ZkSasl::parse).transpose()?;
-    let node_sasl = given.node_sasl.as_deref().map(ZkSasl::parse).transpose()?;
-    if node_sasl.is_some() && (sasl.is_some() || given.node_auth.is_some()) {
-        return Err(crate::errors::value_error(
-            "zk_node_sasl is this node's own login and identity: give it without zk_sasl and zk_node_auth",
-        ));
-    }
-    let Some(credential) = given.auth else {
-        if given.node_auth.is_some() || given.members.is_some() || node_sasl.is_some() {
-            return Err(crate::errors::value_error(
-                "zk_node_auth, zk_node_sasl and zk_members need zk_auth, the cluster's credential",
-            ));
-        }
-        return Ok(match sasl {
-            Some(login) => options.with_auth(ZkAuth::sasl_member(login)),
-            None => options,
-        });
-    };
-    let mut auth = ZkAuth::member(ZkDigest::parse(&credential)?);
-    if let Some(own) = given.node_auth {
-        auth = auth.with_node(ZkDigest::parse(&own)?);
-    }
-    for (member, identity) in given.members.unwrap_or_default() {
-        let identity: ZkIdentity = identity.parse()?;
-        auth = auth.with_member(&member, identity);
-    }
-    if let Some(login) = sasl {
-        auth = auth.with_sasl(login);
-    }
-    if let Some(login) = node_sasl {
-        auth = auth.with_own_sasl(login);
-    }
-    Ok(options.with_auth(auth))
-}
+pub(crate) use connect::{Conn, Pending};
+use connect::{ZkLogins, zk_options};
 
 /// One node's connection to a coordination backend. Use it as a context manager.
 #[pyclass(module = "aeroguard")]
 pub struct Client {
-    inner: Arc<dyn Coordinator>,
-    /// The concrete coordinator of a Redis client, for its history store.
-    redis: Option<Arc<RedisCoordinator>>,
+    conn: std::sync::OnceLock<Conn>,
+    pub(crate) pending: Mutex<Option<Pending>>,
+}
+
+impl Client {
+    /// The session, or `CoordinationError` for a client made with `connect=False` and not started yet.
+    pub(crate) fn coord(&self) -> PyResult<Arc<dyn Coordinator>> {
+        self.conn.get().map(|c| c.inner.clone()).ok_or_else(|| {
+            crate::errors::CoordinationError::new_err(
+                "the client is not started: it was made with connect=False, call start() first",
+            )
+        })
+    }
+
+    /// Keeps the session a start opened (a client started twice at once keeps the first).
+    pub(crate) fn started(&self, conn: Conn) {
+        if self.conn.set(conn).is_ok() {
+            self.pending.lock().take();
+        }
+    }
 }
 
 #[pymethods]
@@ -92,9 +60,10 @@ impl Client {
     /// `sentinels` and `master`;
     /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
     /// certificate (PEM) for TLS to servers and Sentinels; `election_authority`, for a login that may not write
-    /// elections: an `ElectionAuthority` runs them).
+    /// elections: an `ElectionAuthority` runs them). With `connect=False` nothing is opened until `start()` (as
+    /// Kazoo's client), or `await start_async()` from asyncio (`aeroguard.aio`).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, zk_node_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None, election_authority = false))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, zk_node_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None, election_authority = false, connect = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -114,6 +83,7 @@ impl Client {
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
         election_authority: bool,
+        connect: bool,
     ) -> crate::errors::Result<Self> {
         let session = seconds("session_timeout", session_timeout)?;
         if session.is_zero() {
@@ -122,13 +92,20 @@ impl Client {
         let id = node
             .parse()
             .map_err(|e: aeroguard_core::Error| PyValueError::new_err(e.to_string()))?;
-        let mut redis = None;
-        let inner: Arc<dyn Coordinator> = match backend {
+        let pending = match backend {
             "memory" => {
                 let options = aeroguard_consensus::SessionOptions::new(session).with_grace(session * 3 / 10);
                 let cluster = memory()?;
                 let _inside = runtime()?.enter();
-                cluster.connect_with(id, options)?
+                let client = Client {
+                    conn: std::sync::OnceLock::new(),
+                    pending: Mutex::new(None),
+                };
+                client.started(Conn {
+                    inner: cluster.connect_with(id, options)?,
+                    redis: None,
+                });
+                return Ok(client);
             }
             "zookeeper" => {
                 let logins = ZkLogins {
@@ -138,8 +115,7 @@ impl Client {
                     sasl: zk_sasl,
                     node_sasl: zk_node_sasl,
                 };
-                let options = zk_options(hosts, session, logins)?;
-                block(py, ZkCoordinator::connect(id, options))??
+                Pending::ZooKeeper(id, zk_options(hosts, session, logins)?)
             }
             "redis" => {
                 let mut options = crate::authority::redis_options(
@@ -154,9 +130,7 @@ impl Client {
                 if election_authority {
                     options = options.with_election_authority();
                 }
-                let c = block(py, RedisCoordinator::connect(id, options))??;
-                redis = Some(c.clone());
-                c
+                Pending::Redis(id, options)
             }
             other => {
                 return Err(crate::errors::value_error(format!(
@@ -164,26 +138,49 @@ impl Client {
                 )));
             }
         };
-        Ok(Client { inner, redis })
+        let client = Client {
+            conn: std::sync::OnceLock::new(),
+            pending: Mutex::new(Some(pending)),
+        };
+        if connect {
+            client.start(py)?;
+        }
+        Ok(client)
+    }
+
+    /// Opens the session of a client made with `connect=False` (nothing to do once started).
+    fn start(&self, py: Python<'_>) -> crate::errors::Result<()> {
+        let Some(pending) = self.pending.lock().clone() else {
+            return Ok(());
+        };
+        self.started(block(py, pending.connect())??);
+        Ok(())
     }
 
     /// The node this client speaks for.
     #[getter]
     fn node(&self) -> String {
-        self.inner.node().to_string()
+        self.conn
+            .get()
+            .map_or_else(|| "(not started)".into(), |c| c.inner.node().to_string())
     }
 
     /// `"memory"`, `"zookeeper"` or `"redis"`.
     #[getter]
     fn backend(&self) -> &'static str {
-        self.inner.backend()
+        match (self.conn.get(), &*self.pending.lock()) {
+            (Some(c), _) => c.inner.backend(),
+            (None, Some(Pending::ZooKeeper(..))) => "zookeeper",
+            (None, _) => "redis",
+        }
     }
 
     /// The election called `name`.
     fn election(&self, name: &str) -> crate::errors::Result<Election> {
-        self.inner.election(name)?;
+        let client = self.coord()?;
+        client.election(name)?;
         Ok(Election {
-            client: self.inner.clone(),
+            client,
             name: name.to_string(),
         })
     }
@@ -202,7 +199,7 @@ impl Client {
             None => aeroguard_consensus::QueueOptions::unlimited(),
         };
         Ok(Queue {
-            inner: self.inner.queue_with(name, options)?,
+            inner: self.coord()?.queue_with(name, options)?,
         })
     }
 
@@ -219,7 +216,7 @@ impl Client {
             Some(p) => serde_json::from_str(p).map_err(|e| PyValueError::new_err(format!("payload: {e}")))?,
             None => serde_json::Value::Null,
         };
-        let registry = self.inner.registry();
+        let registry = self.coord()?.registry();
         let service = service.to_string();
         let r = block(py, async move { registry.register(&service, payload).await })??;
         Ok(Registration {
@@ -229,7 +226,7 @@ impl Client {
 
     /// The live nodes of `service`, with their payloads as JSON text.
     fn instances(&self, py: Python<'_>, service: &str) -> crate::errors::Result<Vec<(String, String)>> {
-        let registry = self.inner.registry();
+        let registry = self.coord()?.registry();
         let service = service.to_string();
         let all = block(py, async move { registry.instances(&service).await })??;
         Ok(all
@@ -246,7 +243,7 @@ impl Client {
         service: &str,
         callback: Py<PyAny>,
     ) -> crate::errors::Result<Watch> {
-        let registry = self.inner.registry();
+        let registry = self.coord()?.registry();
         let service = service.to_string();
         let mut watch = block(py, async move { registry.watch(&service).await })??;
         let calls = Callbacks::start("members", move |py, nodes: Vec<String>| {
@@ -264,7 +261,7 @@ impl Client {
 
     /// The current `(version, value)` of config `key` (bytes), or None.
     fn get_config(&self, py: Python<'_>, key: &str) -> crate::errors::Result<Option<(u64, Py<PyBytes>)>> {
-        let store = self.inner.config();
+        let store = self.coord()?.config();
         let key = key.to_string();
         let v = block(py, async move { store.get_raw(&key).await })??;
         Ok(v.map(|v| (v.version, PyBytes::new(py, &v.value).unbind())))
@@ -286,7 +283,7 @@ impl Client {
             Some(0) => Expect::Absent,
             Some(v) => Expect::Version(v),
         };
-        let store = self.inner.config();
+        let store = self.coord()?.config();
         let key = key.to_string();
         Ok(block(
             py,
@@ -297,7 +294,7 @@ impl Client {
     /// Calls `callback(version, value: bytes)` for the current value of `key` and every newer one, from a
     /// background thread, until the returned watch is stopped.
     fn watch_config(&self, py: Python<'_>, key: &str, callback: Py<PyAny>) -> crate::errors::Result<Watch> {
-        let store = self.inner.config();
+        let store = self.coord()?.config();
         let key = key.to_string();
         let mut watch = block(py, async move { store.watch_raw(&key).await })??;
         let calls = Callbacks::start("config", move |py, (version, value): (u64, Vec<u8>)| {
@@ -324,7 +321,7 @@ impl Client {
         quorum: &str,
     ) -> crate::errors::Result<RoundLeader> {
         let options = round_options(name, service, deadline, quorum)?;
-        let inner = aeroguard_consensus::round::RoundLeader::new(self.inner.clone(), options)?;
+        let inner = aeroguard_consensus::round::RoundLeader::new(self.coord()?, options)?;
         Ok(RoundLeader {
             inner: Arc::new(inner),
             unattested: Default::default(),
@@ -340,7 +337,7 @@ impl Client {
         service: &str,
     ) -> crate::errors::Result<RoundFollower> {
         let options = round_options(name, service, 1.0, "majority")?;
-        let c = self.inner.clone();
+        let c = self.coord()?;
         let f = block(py, async move {
             aeroguard_consensus::round::RoundFollower::new(c, &options).await
         })??;
@@ -352,18 +349,22 @@ impl Client {
 
     /// The fenced history store of this Redis client (`History.memory()` for one in this process).
     fn history(&self) -> PyResult<crate::history::History> {
-        match &self.redis {
+        let coord = self.coord()?;
+        match self.conn.get().and_then(|c| c.redis.as_ref()) {
             Some(c) => Ok(crate::history::History::new(Arc::new(c.history()))),
             None => Err(PyValueError::new_err(format!(
                 "a {} client has no history store: use a Redis client, or History.memory()",
-                self.inner.backend()
+                coord.backend()
             ))),
         }
     }
 
-    /// Closes the session: its registrations, leadership and claims go at once.
+    /// Closes the session: its registrations, leadership and claims go at once (a client never started has
+    /// nothing to close).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let c = self.inner.clone();
+        let Some(c) = self.conn.get().map(|c| c.inner.clone()) else {
+            return Ok(());
+        };
         block(py, async move { c.close().await })
     }
 

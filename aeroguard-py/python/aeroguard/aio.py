@@ -1,0 +1,260 @@
+"""asyncio twins of every blocking call, for asyncio programs (asyncua, aiohttp): the same clients, elections,
+queues, history and rounds, each call awaitable and run on the bindings' own runtime (no thread per call).
+Cancelling a call (``asyncio.wait_for``, ``task.cancel()``) gives up its wait; the session goes on. Watches are
+async iterators.
+
+>>> import asyncio
+>>> from aeroguard import aio
+>>> async def main() -> int:
+...     async with aio.Client("memory", node="pump-a") as client:
+...         lead = await client.election("pump-1").campaign()
+...         token = lead.token
+...         await lead.resign()
+...         return token
+>>> asyncio.run(main()) > 0
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Awaitable, Callable, List, Optional, Tuple, TypeVar
+
+from aeroguard import _aeroguard
+
+T = TypeVar("T")
+
+__all__ = [
+    "Client",
+    "Delivery",
+    "Election",
+    "ElectionAuthority",
+    "History",
+    "Leadership",
+    "Queue",
+    "RoundFollower",
+    "RoundLeader",
+]
+
+
+class Leadership:
+    """A term of leadership with its fencing token; see :class:`aeroguard.Leadership`."""
+
+    def __init__(self, inner: _aeroguard.Leadership) -> None:
+        self._inner = inner
+
+    @property
+    def token(self) -> int:
+        return self._inner.token
+
+    def is_trusted(self) -> bool:
+        return self._inner.is_trusted()
+
+    def ensure(self) -> int:
+        return self._inner.ensure()
+
+    async def resign(self) -> None:
+        await self._inner.resign_async()
+
+
+class Election:
+    """An election; see :class:`aeroguard.Election`."""
+
+    def __init__(self, inner: _aeroguard.Election) -> None:
+        self._inner = inner
+
+    async def campaign(self, timeout: Optional[float] = None) -> Leadership:
+        return Leadership(await self._inner.campaign_async(timeout))
+
+    async def run(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Campaigns, awaits ``func(*args)`` as leader, resigns (also when it raises or is cancelled)."""
+        lead = await self.campaign()
+        try:
+            return await func(*args)
+        finally:
+            await lead.resign()
+
+    async def contenders(self) -> List[str]:
+        return await self._inner.contenders_async()
+
+    async def leader(self) -> Optional[str]:
+        return await self._inner.leader_async()
+
+    async def grant(self) -> Optional[Tuple[str, int]]:
+        return await self._inner.grant_async()
+
+
+class Delivery:
+    """A taken item; ``await ack()`` removes it for good."""
+
+    def __init__(self, inner: _aeroguard.Delivery) -> None:
+        self._inner = inner
+
+    @property
+    def payload(self) -> bytes:
+        return self._inner.payload
+
+    async def ack(self) -> None:
+        await self._inner.ack_async()
+
+
+class Queue:
+    """A queue with at-least-once delivery; see :class:`aeroguard.Queue`."""
+
+    def __init__(self, inner: _aeroguard.Queue) -> None:
+        self._inner = inner
+
+    async def put(self, item: bytes) -> None:
+        await self._inner.put_async(item)
+
+    async def get(self, timeout: Optional[float] = None) -> Delivery:
+        return Delivery(await self._inner.get_async(timeout))
+
+    async def length(self) -> int:
+        """``len(queue)``, awaitable."""
+        return await self._inner.len_async()
+
+
+class History:
+    """A fenced time-series store; see :class:`aeroguard.History`."""
+
+    def __init__(self, inner: _aeroguard.History) -> None:
+        self._inner = inner
+
+    @staticmethod
+    def memory() -> History:
+        return History(_aeroguard.History.memory())
+
+    async def append(self, series: str, token: int, points: List[Any], *, owner: str) -> None:
+        await self._inner.append_async(series, token, points, owner=owner)
+
+    async def range(
+        self, series: str, from_ms: int = 0, to_ms: int = 2**62
+    ) -> List[Tuple[int, float, Optional[bool]]]:
+        return await self._inner.range_async(series, from_ms, to_ms)
+
+    async def fence(self, series: str) -> Optional[int]:
+        return await self._inner.fence_async(series)
+
+
+class RoundLeader:
+    """The leader's side of a measurement round; see :class:`aeroguard.RoundLeader`."""
+
+    def __init__(self, inner: _aeroguard.RoundLeader) -> None:
+        self._inner = inner
+
+    async def run(self, leadership: Leadership) -> Tuple[int, int, List[Tuple[str, str]], List[str], bool]:
+        return await self._inner.run_async(leadership._inner)
+
+    @property
+    def unattested(self) -> List[Tuple[str, str]]:
+        return self._inner.unattested
+
+
+class RoundFollower:
+    """A follower's side of a measurement round; see :class:`aeroguard.RoundFollower`."""
+
+    def __init__(self, inner: _aeroguard.RoundFollower) -> None:
+        self._inner = inner
+
+    async def next_round(self, timeout: Optional[float] = None) -> Tuple[int, int, str]:
+        return await self._inner.next_round_async(timeout)
+
+    async def submit(self, value: str) -> None:
+        await self._inner.submit_async(value)
+
+
+class Client:
+    """One node's connection to a coordination backend, for asyncio: ``async with aio.Client(...) as c``, or
+    ``await aio.Client(...).start()``. The arguments are :class:`aeroguard.Client`'s."""
+
+    def __init__(self, backend: str = "memory", *, node: str, **options: Any) -> None:
+        self._inner = _aeroguard.Client(backend, node=node, connect=False, **options)
+
+    async def start(self) -> Client:
+        await self._inner.start_async()
+        return self
+
+    async def __aenter__(self) -> Client:
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> bool:
+        await self.close()
+        return False
+
+    @property
+    def node(self) -> str:
+        return self._inner.node
+
+    @property
+    def backend(self) -> str:
+        return self._inner.backend
+
+    def election(self, name: str) -> Election:
+        return Election(self._inner.election(name))
+
+    def queue(self, name: str, max_deliveries: Optional[int] = 16) -> Queue:
+        return Queue(self._inner.queue(name, max_deliveries))
+
+    async def register(self, service: str, payload: Optional[str] = None) -> _aeroguard.Registration:
+        return await self._inner.register_async(service, payload)
+
+    async def instances(self, service: str) -> List[Tuple[str, str]]:
+        return await self._inner.instances_async(service)
+
+    def members(self, service: str) -> AsyncIterator[List[str]]:
+        """The membership of ``service`` now and after every change: ``async for nodes in client.members(s)``."""
+        return self._inner.members_async(service)
+
+    async def get_config(self, key: str) -> Optional[Tuple[int, bytes]]:
+        return await self._inner.get_config_async(key)
+
+    async def set_config(self, key: str, value: bytes, version: Optional[int] = None) -> int:
+        return await self._inner.set_config_async(key, value, version)
+
+    def config(self, key: str) -> AsyncIterator[Tuple[int, bytes]]:
+        """``key``'s value now and every newer one: ``async for version, value in client.config(key)``."""
+        return self._inner.config_async(key)
+
+    def round_leader(
+        self, name: str, service: str, *, deadline: float = 1.0, quorum: str = "majority"
+    ) -> RoundLeader:
+        return RoundLeader(self._inner.round_leader(name, service, deadline=deadline, quorum=quorum))
+
+    async def round_follower(self, name: str, service: str) -> RoundFollower:
+        return RoundFollower(await self._inner.round_follower_async(name, service))
+
+    def history(self) -> History:
+        return History(self._inner.history())
+
+    async def close(self) -> None:
+        await self._inner.close_async()
+
+
+class ElectionAuthority:
+    """The Redis election authority, for asyncio; the arguments are :class:`aeroguard.ElectionAuthority`'s."""
+
+    def __init__(self, *, members: List[str], **options: Any) -> None:
+        self._inner = _aeroguard.ElectionAuthority(members=members, connect=False, **options)
+
+    async def start(self) -> ElectionAuthority:
+        await self._inner.start_async()
+        return self
+
+    async def __aenter__(self) -> ElectionAuthority:
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> bool:
+        await self.close()
+        return False
+
+    @property
+    def served(self) -> int:
+        return self._inner.served
+
+    @property
+    def refused(self) -> int:
+        return self._inner.refused
+
+    async def close(self) -> None:
+        await self._inner.close_async()
+
