@@ -321,7 +321,7 @@ def test_surprise_flags_a_spike_in_a_single_metric_and_keeps_learning():
     metric = (100 + 10 * np.sin(t / 50) + rng.normal(scale=0.3, size=t.size)).reshape(-1, 1)
     det = aeroguard.Surprise(history=1000)
     assert det.get_params() == {
-        "window": 6400, "average": 10, "history": 1000, "reestimate": 100, "filter": True, "spatial": 0.05,
+        "window": 6400, "warmup": 30, "average": 10, "history": 1000, "reestimate": 100, "filter": True, "spatial": 0.05,
         "tail": 1e-5,
     }
     det.fit(metric[:500])

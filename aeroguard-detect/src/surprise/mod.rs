@@ -14,6 +14,10 @@ pub use likelihood::{Likelihood, LikelihoodBuilder, LikelihoodState, MAX_LIKELIH
 
 /// Rows a column's running statistics settle on before its raw scores count.
 const WARMUP: u64 = 30;
+
+fn default_warmup() -> u64 {
+    WARMUP
+}
 /// The largest raw score (a value off a column that never moved in training would be infinitely far).
 const RAW_CAP: f64 = 1_000.0;
 /// The largest value taken: past it, the running variance could overflow.
@@ -53,6 +57,9 @@ pub const MAX_SURPRISE_VALUE: f64 = 1e150;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Surprise {
     window: usize,
+    /// Rows of each column's running statistics before its values are scored (older saved models: 30).
+    #[serde(default = "default_warmup")]
+    warmup: u64,
     likelihood: Likelihood,
     spatial: Option<f64>,
     tail: f64,
@@ -62,6 +69,7 @@ impl Default for Surprise {
     fn default() -> Self {
         Surprise {
             window: 6400,
+            warmup: WARMUP,
             likelihood: Likelihood::default(),
             spatial: Some(0.05),
             tail: 1e-5,
@@ -85,6 +93,11 @@ impl Surprise {
         self.window
     }
 
+    /// Rows of each column's running statistics before its values are scored.
+    pub fn warmup(&self) -> usize {
+        self.warmup as usize
+    }
+
     /// The likelihood each raw score feeds.
     pub fn likelihood(&self) -> &Likelihood {
         &self.likelihood
@@ -105,6 +118,13 @@ impl SurpriseBuilder {
     /// Rows of the running mean and variance of each value (2 to 1,000,000).
     pub fn window(mut self, rows: usize) -> Self {
         self.0.window = rows;
+        self
+    }
+
+    /// Rows of each column's running statistics before its values are scored (2 to 1,000,000; 30 by
+    /// default): fewer fit short series, more settle the statistics of a noisy one first.
+    pub fn warmup(mut self, rows: usize) -> Self {
+        self.0.warmup = rows as u64;
         self
     }
 
@@ -143,6 +163,13 @@ impl Surprise {
                 "lies in 2..=1000000 rows",
             ));
         }
+        if !(2..=1_000_000).contains(&self.warmup) {
+            return Err(Error::parameter(
+                "warmup",
+                self.warmup,
+                "lies in 2..=1000000 rows",
+            ));
+        }
         self.likelihood.check()?;
         if let Some(t) = self.spatial
             && !(0.0..=10.0).contains(&t)
@@ -155,10 +182,10 @@ impl Surprise {
         Ok(())
     }
 
-    /// The fewest training rows [`fit`](Detector::fit) takes: a 30-row warm-up of the running statistics, then
+    /// The fewest training rows [`fit`](Detector::fit) takes: the warm-up of the running statistics, then
     /// enough for the likelihood's first fit (131 with the defaults).
     pub fn min_rows(&self) -> usize {
-        WARMUP as usize + self.likelihood.reestimate() + 1
+        self.warmup as usize + self.likelihood.reestimate() + 1
     }
 }
 
@@ -274,7 +301,7 @@ impl FittedSurprise {
         let alpha = 2.0 / (self.params.window as f64 + 1.0);
         let mut score = 0.0f64;
         for (j, (c, &v)) in columns.iter_mut().zip(row).enumerate() {
-            if c.rows >= WARMUP {
+            if c.rows >= self.params.warmup {
                 let value = ratio((v - c.mean).abs(), c.variance.sqrt());
                 let change = ratio((v - c.last).abs(), self.scale[j]);
                 score = score.max(c.value.push(value)?).max(c.change.push(change)?);

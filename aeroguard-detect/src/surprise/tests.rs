@@ -211,3 +211,28 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_shorter_warmup_fits_a_short_series_and_scores_from_its_end() {
+    let x = metric(60, 1);
+    assert!(Surprise::default().fit(x.view()).is_err(), "131 rows by default");
+    let short = Surprise::builder()
+        .warmup(5)
+        .likelihood(Likelihood::builder().history(20).reestimate(10).build().unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(short.min_rows(), 16);
+    let mut m = short.fit(x.view()).unwrap();
+    assert!(m.update(array![100.5].view()).unwrap() <= 1.0);
+    for bad in [0, 1, 1_000_001] {
+        match Surprise::builder().warmup(bad).build() {
+            Err(Error::InvalidParameter { name: "warmup", .. }) => {}
+            other => panic!("warmup {bad}: {other:?}"),
+        }
+    }
+    // A model saved before the warm-up was a parameter reads back with the 30 rows it was fitted with.
+    let mut saved = serde_json::to_value(Surprise::default()).unwrap();
+    saved.as_object_mut().unwrap().remove("warmup");
+    let old: Surprise = serde_json::from_value(saved).unwrap();
+    assert_eq!(old.warmup(), 30);
+}

@@ -279,6 +279,7 @@ class SurpriseParams:
         cls,
         *,
         window: Optional[int] = None,
+        warmup: Optional[int] = None,
         average: Optional[int] = None,
         history: Optional[int] = None,
         reestimate: Optional[int] = None,

@@ -378,13 +378,14 @@ def _fit_calibrated(est: _D, X: Any) -> _D:
 
 class Surprise(_Detector):
     """How surprising each value and each change are, for single streams of any kind (a web metric, a machine
-    temperature, one sensor): each value's distance from its running mean (over about ``window`` rows) and each
+    temperature, one sensor): each value's distance from its running mean (over about ``window`` rows, scored
+    once ``warmup`` rows have settled it) and each
     change against the training rows' mean change feed Numenta's anomaly likelihood (the mean of the last
     ``average`` raw scores against its own distribution over ``history`` rows, refitted every ``reestimate``;
     with ``filter``, a lasting change alarms once at its start). With ``spatial``, a value beyond the range seen
     by more than that fraction of it scores 1. An alarm is a tail probability under ``tail``. The model keeps
     learning as it streams (``update``); batch scoring starts from the fitted state. Needs at least
-    ``31 + reestimate`` training rows."""
+    ``warmup + reestimate + 1`` training rows."""
 
     _spec = _aeroguard.SurpriseParams
 
@@ -392,6 +393,7 @@ class Surprise(_Detector):
         self,
         *,
         window: int = _SU["window"],
+        warmup: int = _SU["warmup"],
         average: int = _SU["average"],
         history: int = _SU["history"],
         reestimate: int = _SU["reestimate"],
@@ -400,6 +402,7 @@ class Surprise(_Detector):
         tail: float = _SU["tail"],
     ) -> None:
         self.window = window
+        self.warmup = warmup
         self.average = average
         self.history = history
         self.reestimate = reestimate

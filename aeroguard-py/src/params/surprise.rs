@@ -18,9 +18,11 @@ pub struct SurpriseParams(Surprise);
 impl SurpriseParams {
     #[new]
     // `spatial=None` is a choice (no range check), so its default is the builder's value itself.
-    #[pyo3(signature = (*, window = None, average = None, history = None, reestimate = None, filter = None, spatial = Surprise::default().spatial(), tail = None))]
+    #[pyo3(signature = (*, window = None, warmup = None, average = None, history = None, reestimate = None, filter = None, spatial = Surprise::default().spatial(), tail = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         window: Option<Int<usize>>,
+        warmup: Option<Int<usize>>,
         average: Option<Int<usize>>,
         history: Option<Int<usize>>,
         reestimate: Option<Int<usize>>,
@@ -37,6 +39,7 @@ impl SurpriseParams {
             .build()?;
         let s = Surprise::builder()
             .window(opt(window).unwrap_or(d.window()))
+            .warmup(opt(warmup).unwrap_or(d.warmup()))
             .likelihood(likelihood)
             .spatial(spatial)
             .tail(tail.unwrap_or(d.tail()))
@@ -50,6 +53,7 @@ impl SurpriseParams {
         let (s, l) = (Surprise::default(), Likelihood::default());
         let d = PyDict::new(py);
         d.set_item("window", s.window())?;
+        d.set_item("warmup", s.warmup())?;
         d.set_item("average", l.average())?;
         d.set_item("history", l.history())?;
         d.set_item("reestimate", l.reestimate())?;
