@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import aeroguard
 from aeroguard import aio
 from test_coordination import BACKENDS, options
 
@@ -131,8 +132,10 @@ def test_a_client_not_started_says_so(unique):
     client = aio.Client("memory", **options("memory", unique("aio-n")))
     # The memory backend opens at once; a ZooKeeper client waits for start().
     assert client.node
-    zk = aio.Client("zookeeper", node=unique("aio-z"), hosts="127.0.0.1:1")
-    with pytest.raises(Exception, match="not started"):
+    node = unique("aio-z")
+    zk = aio.Client("zookeeper", node=node, hosts="127.0.0.1:1")
+    assert (zk.node, zk.backend) == (node, "zookeeper")
+    with pytest.raises(aeroguard.CoordinationError, match="not started"):
         zk.election("x")
 
 

@@ -160,9 +160,11 @@ impl Client {
     /// The node this client speaks for.
     #[getter]
     fn node(&self) -> String {
-        self.conn
-            .get()
-            .map_or_else(|| "(not started)".into(), |c| c.inner.node().to_string())
+        match (self.conn.get(), &*self.pending.lock()) {
+            (Some(c), _) => c.inner.node().to_string(),
+            (None, Some(Pending::ZooKeeper(id, _) | Pending::Redis(id, _))) => id.to_string(),
+            (None, None) => String::new(),
+        }
     }
 
     /// `"memory"`, `"zookeeper"` or `"redis"`.
