@@ -120,8 +120,8 @@ impl LeaderActions {
         writer: &Writer,
         deliveries: &Deliveries,
     ) -> Result<Vec<ActionRecord>> {
-        let (version, in_force) = policy.current();
-        if version != self.version {
+        if policy.version() != self.version {
+            let (version, in_force) = policy.current();
             self.actions.replace_policy(in_force);
             self.version = version;
         }

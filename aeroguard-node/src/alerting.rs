@@ -179,8 +179,8 @@ impl LeaderAlerts {
         deliveries: &Deliveries,
     ) -> Result<(Vec<AlertEvent>, Vec<AlertEvent>)> {
         let mut events = Vec::new();
-        let (version, in_force) = rules.current();
-        if version != self.version {
+        if rules.version() != self.version {
+            let (version, in_force) = rules.current();
             events = self.alerts.replace_rules(in_force, at)?;
             self.version = version;
         }

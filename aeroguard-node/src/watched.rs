@@ -77,4 +77,9 @@ impl<T: Clone + Send + 'static> Watched<T> {
     pub fn current(&self) -> (u64, T) {
         self.latest.lock().clone()
     }
+
+    /// The version in force, without copying the value (a leader checks it every round).
+    pub fn version(&self) -> u64 {
+        self.latest.lock().0
+    }
 }
