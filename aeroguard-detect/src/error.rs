@@ -65,7 +65,7 @@ pub enum Error {
     /// A saved model could not be read or written.
     #[error("model {operation} failed: {reason}")]
     Model {
-        /// `"save"` or `"load"`.
+        /// `"save"` or `"load"`; `"score"` for a member written in another language (a Python model).
         operation: &'static str,
         /// Why.
         reason: String,

@@ -1,12 +1,13 @@
 //! The M-of-N ensemble from Python, with every member's vote record.
 
-use aeroguard_detect::{EnsembleRecipe, FittedDetector, Model, Vote, Voter};
+use aeroguard_detect::{FittedDetector, Model, Vote, Voter};
+
+use crate::member::{Member, members_of};
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::ints::{Int, opt};
-use crate::model::FittedModel;
 
 /// One member's vote on a row.
 #[pyclass(module = "aeroguard", frozen, get_all)]
@@ -151,7 +152,7 @@ impl Integrity {
 /// The M-of-N ensemble: the recommended recipe fitted on normal rows, or members of your choosing.
 #[pyclass(module = "aeroguard._aeroguard")]
 pub struct Ensemble {
-    voter: Voter<Model>,
+    voter: Voter<Member>,
 }
 
 impl Ensemble {
@@ -176,38 +177,53 @@ impl Ensemble {
     /// Fits the recommended ensemble on normal rows `x`: the three classic members, or with `neural=True` the
     /// eight of `EnsembleRecipe::full` (rules, k-means, isolation forest, convolutional autoencoder and LSTM
     /// weighing 1 each; the level shift, the relations and the subspace member weighing 3 each; 5 needed). `m`
-    /// overrides the votes needed.
+    /// overrides the votes needed; `recipe`, any other parameter, as a dict shaped as `Ensemble.recipe()`'s
+    /// (`{"classic": {"forest_z": 4.0}, "voting": {"k_of": 2}}`).
     #[staticmethod]
-    #[pyo3(signature = (x, *, neural = false, m = None, random_state = 0))]
+    #[pyo3(signature = (x, *, neural = false, m = None, random_state = 0, recipe = None))]
     fn fit(
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f64>,
         neural: bool,
         m: Option<f64>,
         random_state: u64,
+        recipe: Option<Bound<'_, PyAny>>,
     ) -> crate::errors::Result<Ensemble> {
-        let mut recipe = if neural {
-            EnsembleRecipe::full()
-        } else {
-            EnsembleRecipe::default()
-        };
-        recipe.seed = random_state;
+        let mut r = crate::recipe::base(neural);
+        if let Some(over) = recipe {
+            r = crate::recipe::with_overrides(r, &over)?;
+        }
+        r.seed = random_state;
         if let Some(m) = m {
-            recipe.voting.m = m;
+            r.voting.m = m;
         }
         let x = x.as_array().to_owned();
-        let voter = py.detach(|| recipe.fit(x.view()))?;
-        Ok(Ensemble { voter })
+        let voter = py.detach(|| r.fit(x.view()))?;
+        Ok(Ensemble {
+            voter: voter.map_members(Member::Native),
+        })
     }
 
-    /// An ensemble of fitted members (`FittedModel`s, or fitted AeroGuard detectors): an alarm needs the
-    /// weighted yes votes to reach `m` (default: a majority), and with `k_of` and `window`, `k_of` alarms in
-    /// the last `window` rows; with `k_of_seconds` and `window_seconds`, the vote passed for at least
-    /// `k_of_seconds` of the last `window_seconds` (by the times given to `update(row, at_ms=...)`).
+    /// The recommended recipe's parameters as a dict (`neural=True`: the eight-member recipe), the shape
+    /// `fit(recipe=...)` takes.
+    #[staticmethod]
+    #[pyo3(signature = (neural = false))]
+    fn recipe(py: Python<'_>, neural: bool) -> PyResult<Bound<'_, PyAny>> {
+        crate::recipe::to_dict(py, &crate::recipe::base(neural))
+    }
+
+    /// An ensemble of fitted members: AeroGuard's detectors (`FittedModel`s, or fitted AeroGuard estimators),
+    /// and any other model or rule, wrapped in `aeroguard.Member` (a scikit-learn or PyOD model, an object with
+    /// `score_samples`, a plain callable returning a score or a boolean per row). An alarm needs the weighted yes
+    /// votes to reach `m` (default: a majority), and with `k_of` and `window`, `k_of` alarms in the last
+    /// `window` rows; with `k_of_seconds` and `window_seconds`, the vote passed for at least `k_of_seconds` of
+    /// the last `window_seconds` (by the times given to `update(row, at_ms=...)`).
     #[staticmethod]
     #[pyo3(signature = (members, *, m = None, weights = None, k_of = None, window = None, k_of_seconds = None,
                         window_seconds = None))]
+    #[allow(clippy::too_many_arguments)]
     fn of(
+        py: Python<'_>,
         members: Vec<Bound<'_, PyAny>>,
         m: Option<f64>,
         weights: Option<Vec<f64>>,
@@ -217,25 +233,7 @@ impl Ensemble {
         window_seconds: Option<f64>,
     ) -> crate::errors::Result<Ensemble> {
         let (k_of, window) = (opt(k_of), opt(window));
-        let mut models = Vec::with_capacity(members.len());
-        for (i, member) in members.iter().enumerate() {
-            let fitted = match member.extract::<PyRef<'_, FittedModel>>() {
-                Ok(f) => f.model.clone(),
-                Err(_) => {
-                    let inner = member.getattr("model_").map_err(|_| {
-                        PyValueError::new_err(format!("members[{i}]: not a fitted AeroGuard detector"))
-                    })?;
-                    inner
-                        .extract::<PyRef<'_, FittedModel>>()
-                        .map_err(|_| {
-                            PyValueError::new_err(format!("members[{i}]: not fitted: call fit(X) first"))
-                        })?
-                        .model
-                        .clone()
-                }
-            };
-            models.push(fitted);
-        }
+        let models = members_of(py, &members)?;
         let n = models.len() as f64;
         let mut b = Voter::builder(models).m(m.unwrap_or((n / 2.0).floor() + 1.0));
         if let Some(w) = weights {
@@ -317,16 +315,24 @@ impl Ensemble {
         }))
     }
 
-    /// The ensemble as JSON.
+    /// The ensemble as JSON (`ModelError` if a member is a Python object: those are saved by their own
+    /// library).
     fn save(&self) -> crate::errors::Result<String> {
-        Ok(self.voter.save()?)
+        if let Some(name) = self.voter.members().iter().find_map(Member::python_name) {
+            return Err(crate::errors::ModelError::new_err(format!(
+                "member {name} is a Python object: AeroGuard saves its own members only (save that one with its library)"
+            ))
+            .into());
+        }
+        serde_json::to_string(&self.voter)
+            .map_err(|e| crate::errors::ModelError::new_err(format!("model save failed: {e}")).into())
     }
 
     /// An ensemble from `save()`'s JSON (checked).
     #[staticmethod]
     fn load(json: &str) -> crate::errors::Result<Ensemble> {
         Ok(Ensemble {
-            voter: Voter::<Model>::load(json)?,
+            voter: Voter::<Model>::load(json)?.map_members(Member::Native),
         })
     }
 

@@ -37,21 +37,39 @@ impl FittedModel {
         self.model.n_features()
     }
 
-    /// Scores a batch (without the GIL).
+    /// Scores a batch (without the GIL), read as one sequence from a fresh state. With `times_ms` (one time
+    /// per row, ms since the epoch, not decreasing) rules that persist in seconds count the rows' own times.
+    #[pyo3(signature = (x, times_ms = None))]
     fn score<'py>(
         &self,
         py: Python<'py>,
         x: PyReadonlyArray2<'py, f64>,
+        times_ms: Option<PyReadonlyArray1<'py, i64>>,
     ) -> crate::errors::Result<Bound<'py, PyArray1<f64>>> {
         let view = x.as_array();
         let model = &self.model;
-        let scores = py.detach(|| model.score(view))?;
+        let scores = match times_ms {
+            None => py.detach(|| model.score(view))?,
+            Some(t) => {
+                let times = t.as_array();
+                check_times(view.nrows(), times)?;
+                py.detach(|| scored_at(model, view, times))?
+            }
+        };
         Ok(PyArray1::from_owned_array(py, scores))
     }
 
-    /// Scores the next row of a stream.
-    fn update(&mut self, row: PyReadonlyArray1<'_, f64>) -> crate::errors::Result<f64> {
-        Ok(self.model.update(row.as_array())?)
+    /// Scores the next row of a stream, measured at `at_ms` (ms since the epoch) when given: rules that
+    /// persist in seconds need it.
+    #[pyo3(signature = (row, at_ms = None))]
+    fn update(&mut self, row: PyReadonlyArray1<'_, f64>, at_ms: Option<i64>) -> crate::errors::Result<f64> {
+        let row = row.as_array();
+        Ok(match at_ms {
+            Some(at) => self
+                .model
+                .update_at(row, aeroguard_core::Timestamp::from_millis(at))?,
+            None => self.model.update(row)?,
+        })
     }
 
     /// Forgets the streaming state.
@@ -77,4 +95,38 @@ impl FittedModel {
         let restore = py.import("aeroguard.detect")?.getattr("_restore_model")?;
         Ok((restore, (self.save()?,)))
     }
+}
+
+/// One time per row, not decreasing.
+fn check_times(rows: usize, times: ndarray::ArrayView1<i64>) -> crate::errors::Result<()> {
+    if times.len() != rows {
+        return Err(crate::errors::value_error(format!(
+            "times_ms has {} values for {rows} rows",
+            times.len()
+        )));
+    }
+    if let Some(i) = (1..times.len()).find(|&i| times[i] < times[i - 1]) {
+        return Err(crate::errors::value_error(format!(
+            "times_ms[{i}] = {} is before times_ms[{}] = {}",
+            times[i],
+            i - 1,
+            times[i - 1]
+        )));
+    }
+    Ok(())
+}
+
+/// The rows scored one by one at their times, from a fresh copy of the model.
+fn scored_at(
+    model: &Model,
+    x: ndarray::ArrayView2<f64>,
+    times: ndarray::ArrayView1<i64>,
+) -> aeroguard_detect::Result<ndarray::Array1<f64>> {
+    let mut fresh = model.clone();
+    fresh.reset();
+    x.rows()
+        .into_iter()
+        .zip(times)
+        .map(|(row, &at)| fresh.update_at(row, aeroguard_core::Timestamp::from_millis(at)))
+        .collect()
 }

@@ -122,6 +122,30 @@ impl<D: FittedDetector> Voter<D> {
         &mut self.members
     }
 
+    /// The same voter over members mapped one by one through `f` (in order): weights, vote rule, diagnosis and
+    /// streaming state are kept. For a wrapper type, such as one that adds members of another language.
+    ///
+    /// ```
+    /// use aeroguard_detect::{EnsembleRecipe, FittedDetector, Model, Voter};
+    /// use ndarray::Array2;
+    /// let x = Array2::from_shape_fn((400, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f64);
+    /// let voter: Voter<Model> = EnsembleRecipe::default().fit(x.view())?;
+    /// let boxed: Voter<Box<dyn FittedDetector>> = voter.map_members(|m| Box::new(m) as Box<dyn FittedDetector>);
+    /// assert_eq!(boxed.members().len(), 3);
+    /// # Ok::<(), aeroguard_detect::Error>(())
+    /// ```
+    pub fn map_members<E: FittedDetector>(self, f: impl FnMut(D) -> E) -> Voter<E> {
+        Voter {
+            members: self.members.into_iter().map(f).collect(),
+            weights: self.weights,
+            rule: self.rule,
+            window: self.window,
+            duration: self.duration,
+            diagnosis: self.diagnosis,
+            state: self.state,
+        }
+    }
+
     /// The vote rule.
     pub fn rule(&self) -> VoteRule {
         self.rule

@@ -54,6 +54,7 @@ from aeroguard.detect import (
     Surprise,
 )
 from aeroguard.fusion import STRATEGIES, fuse, fuse_rows
+from aeroguard.members import Member
 from aeroguard.prognostics import Forecaster, HealthTracker, LifeStream, RemainingLife, SensorHealth
 from aeroguard import aio
 
@@ -87,6 +88,7 @@ __all__ = [
     "LifeStream",
     "LeadershipLostError",
     "LevelShift",
+    "Member",
     "MemberRecord",
     "ModelError",
     "NotFittedError",

@@ -47,10 +47,12 @@ class _Detector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         self.offset_ = -self.model_.threshold
         return self
 
-    def anomaly_score(self, X: Any) -> np.ndarray:
-        """AeroGuard's own score: higher is more anomalous; above ``threshold_`` is an anomaly."""
+    def anomaly_score(self, X: Any, times_ms: Any = None) -> np.ndarray:
+        """AeroGuard's own score: higher is more anomalous; above ``threshold_`` is an anomaly. With ``times_ms``
+        (one per row, ms since the epoch) rules that persist in seconds count the rows' own times."""
         m = self._fitted()
-        return np.asarray(m.score(_rows(self, X, reset=False)))
+        times = None if times_ms is None else np.ascontiguousarray(times_ms, dtype=np.int64)
+        return np.asarray(m.score(_rows(self, X, reset=False), times))
 
     @property
     def threshold_(self) -> float:
@@ -68,17 +70,18 @@ class _Detector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         """+1 for inliers, -1 for outliers."""
         return np.where(self.decision_function(X) < 0, -1, 1)
 
-    def is_anomaly(self, X: Any) -> np.ndarray:
-        """True where the row's score is above the threshold."""
-        return self.anomaly_score(X) > self.threshold_
+    def is_anomaly(self, X: Any, times_ms: Any = None) -> np.ndarray:
+        """True where the row's score is above the threshold (``times_ms`` as for ``anomaly_score``)."""
+        return self.anomaly_score(X, times_ms) > self.threshold_
 
-    def update(self, row: Any) -> float:
-        """Scores the next row of a stream (AeroGuard's sign: higher is more anomalous)."""
+    def update(self, row: Any, at_ms: Optional[int] = None) -> float:
+        """Scores the next row of a stream (AeroGuard's sign: higher is more anomalous), measured at ``at_ms``
+        (ms since the epoch) when given: rules that persist in seconds need it."""
         m = self._fitted()
         r = np.asarray(row, dtype=np.float64)
         if r.ndim != 1 or r.shape[0] != m.n_features:
             raise ValueError(f"row must have {m.n_features} values, got shape {r.shape}")
-        return m.update(r)
+        return m.update(r, at_ms)
 
     def reset(self) -> None:
         """Forgets the streaming state."""
@@ -166,7 +169,8 @@ class ClusterProfile(_Detector):
 class RuleSet(_Detector):
     """Physical rules. ``rules`` is a list of dicts, e.g. ``{"rule": "range", "sensor": 0, "min": 0.0,
     "max": 6.0}``, ``{"rule": "rate_of_change", "sensor": 1, "max_step": 0.5}`` or ``{"rule": "persistence",
-    "sensor": 2, "side": "above", "level": 90.0, "clear": 88.0, "rows": 120}``; without rules, ``fit`` learns
+    "sensor": 2, "side": "above", "level": 90.0, "clear": 88.0, "rows": 1, "seconds": 120.0}`` (held for 2
+    minutes by the rows' own times: pass ``at_ms`` to ``update``, ``times_ms`` to ``anomaly_score``); without rules, ``fit`` learns
     persistence rules on each sensor's normal band (between ``quantiles``, widened by ``margin``)."""
 
     _spec = _aeroguard.RuleSetParams
