@@ -25,6 +25,7 @@ mod recipe;
 mod round;
 mod rul;
 mod runtime;
+mod verdict;
 mod watch;
 
 #[pymodule]
@@ -46,9 +47,9 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<params::SurpriseParams>()?;
     m.add_class::<model::FittedModel>()?;
     m.add_class::<ensemble::Ensemble>()?;
-    m.add_class::<ensemble::Verdict>()?;
-    m.add_class::<ensemble::MemberRecord>()?;
-    m.add_class::<ensemble::Integrity>()?;
+    m.add_class::<verdict::Verdict>()?;
+    m.add_class::<verdict::MemberRecord>()?;
+    m.add_class::<verdict::Integrity>()?;
     m.add_class::<history::History>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<authority::ElectionAuthority>()?;

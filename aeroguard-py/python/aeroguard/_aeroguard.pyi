@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module (checked against it by mypy's stubtest)."""
 
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,10 @@ __all__ = [
 ]
 
 __version__: str
+
+_Point = Tuple[int, float, Optional[bool]]
+_DetailPoint = Tuple[int, float, Optional[bool], Any]
+_Bucket = Tuple[int, int, float, float, float, int]
 
 class AeroGuardError(Exception): ...
 class FusionError(AeroGuardError): ...
@@ -344,6 +348,7 @@ class Verdict:
     def degraded(self) -> bool: ...
     @property
     def members(self) -> List[MemberRecord]: ...
+    def record(self) -> Dict[str, Any]: ...
 
 @final
 class Integrity:
@@ -410,12 +415,46 @@ class History:
     @staticmethod
     def memory() -> History: ...
     def append(self, series: str, token: int, points: Sequence[Any], *, owner: str) -> None: ...
-    def range(self, series: str, from_ms: int = 0, to_ms: int = ...) -> List[Tuple[int, float, Optional[bool]]]: ...
+    @overload
+    def range(
+        self, series: str, from_ms: int = 0, to_ms: int = ..., *, detail: Literal[False] = False
+    ) -> List[_Point]: ...
+    @overload
+    def range(self, series: str, from_ms: int = 0, to_ms: int = ..., *, detail: Literal[True]) -> List[_DetailPoint]: ...
+    @overload
+    def latest(self, series: str, n: int = 100, *, detail: Literal[False] = False) -> List[_Point]: ...
+    @overload
+    def latest(self, series: str, n: int = 100, *, detail: Literal[True]) -> List[_DetailPoint]: ...
+    def buckets(self, series: str, from_ms: int = 0, to_ms: int = ...) -> List[_Bucket]: ...
+    def compact(
+        self,
+        series: str,
+        token: int,
+        *,
+        owner: str,
+        keep: float,
+        raw: Optional[float] = None,
+        bucket: float = 60.0,
+        now_ms: Optional[int] = None,
+    ) -> Dict[str, int]: ...
     def fence(self, series: str) -> Optional[int]: ...
     def append_async(self, series: str, token: int, points: Sequence[Any], *, owner: str) -> Awaitable[None]: ...
     def range_async(
-        self, series: str, from_ms: int = 0, to_ms: int = ...
-    ) -> Awaitable[List[Tuple[int, float, Optional[bool]]]]: ...
+        self, series: str, from_ms: int = 0, to_ms: int = ..., *, detail: bool = False
+    ) -> Awaitable[List[Tuple[Any, ...]]]: ...
+    def latest_async(self, series: str, n: int = 100, *, detail: bool = False) -> Awaitable[List[Tuple[Any, ...]]]: ...
+    def buckets_async(self, series: str, from_ms: int = 0, to_ms: int = ...) -> Awaitable[List[_Bucket]]: ...
+    def compact_async(
+        self,
+        series: str,
+        token: int,
+        *,
+        owner: str,
+        keep: float,
+        raw: Optional[float] = None,
+        bucket: float = 60.0,
+        now_ms: Optional[int] = None,
+    ) -> Awaitable[Dict[str, int]]: ...
     def fence_async(self, series: str) -> Awaitable[Optional[int]]: ...
 
 @final

@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Awaitable, Callable, List, Optional, Tuple, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from aeroguard import _aeroguard
 
@@ -128,9 +128,32 @@ class History:
         await self._inner.append_async(series, token, points, owner=owner)
 
     async def range(
+        self, series: str, from_ms: int = 0, to_ms: int = 2**62, *, detail: bool = False
+    ) -> List[Tuple[Any, ...]]:
+        return await self._inner.range_async(series, from_ms, to_ms, detail=detail)
+
+    async def latest(self, series: str, n: int = 100, *, detail: bool = False) -> List[Tuple[Any, ...]]:
+        return await self._inner.latest_async(series, n, detail=detail)
+
+    async def buckets(
         self, series: str, from_ms: int = 0, to_ms: int = 2**62
-    ) -> List[Tuple[int, float, Optional[bool]]]:
-        return await self._inner.range_async(series, from_ms, to_ms)
+    ) -> List[Tuple[int, int, float, float, float, int]]:
+        return await self._inner.buckets_async(series, from_ms, to_ms)
+
+    async def compact(
+        self,
+        series: str,
+        token: int,
+        *,
+        owner: str,
+        keep: float,
+        raw: Optional[float] = None,
+        bucket: float = 60.0,
+        now_ms: Optional[int] = None,
+    ) -> Dict[str, int]:
+        return await self._inner.compact_async(
+            series, token, owner=owner, keep=keep, raw=raw, bucket=bucket, now_ms=now_ms
+        )
 
     async def fence(self, series: str) -> Optional[int]:
         return await self._inner.fence_async(series)

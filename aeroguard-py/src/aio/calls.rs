@@ -5,15 +5,10 @@ use pyo3::prelude::*;
 use super::awaitable;
 use crate::authority::ElectionAuthority;
 use crate::election::{Election, Leadership, campaign};
-use crate::history::{History, parse_points};
-use crate::ints::Int;
 use crate::queue::{Delivery, Queue};
 use crate::round::{RoundFollower, RoundLeader, held, next_round, outcome};
 use crate::runtime::maybe_seconds;
-use aeroguard_consensus::FencingToken;
-use aeroguard_consensus::history::Writer;
 use aeroguard_consensus::redis::RedisElectionAuthority;
-use aeroguard_core::Timestamp;
 
 #[pymethods]
 impl Election {
@@ -112,51 +107,6 @@ impl Delivery {
         let d = self.inner.lock().take();
         let d = d.ok_or_else(|| crate::errors::value_error("already acked"))?;
         awaitable(py, async move { Ok(d.ack().await?) })
-    }
-}
-
-#[pymethods]
-impl History {
-    /// `append`, awaitable.
-    #[pyo3(signature = (series, token, points, *, owner))]
-    fn append_async<'py>(
-        &self,
-        py: Python<'py>,
-        series: &str,
-        token: Int<u64>,
-        points: Vec<Bound<'py, PyAny>>,
-        owner: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let out = parse_points(&points)?;
-        let (h, series) = (self.inner.clone(), series.to_string());
-        let writer = Writer::new(FencingToken(token.0), owner);
-        awaitable(py, async move { Ok(h.append(&series, &writer, &out).await?) })
-    }
-
-    /// `range`, awaitable.
-    #[pyo3(signature = (series, from_ms = 0, to_ms = i64::MAX / 2))]
-    fn range_async<'py>(
-        &self,
-        py: Python<'py>,
-        series: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (h, series) = (self.inner.clone(), series.to_string());
-        awaitable(py, async move {
-            let (from, to) = (Timestamp::from_millis(from_ms), Timestamp::from_millis(to_ms));
-            let points = h.range(&series, from, to).await?;
-            Ok(points
-                .into_iter()
-                .map(|p| (p.at.as_millis(), p.value, p.alarm))
-                .collect::<Vec<_>>())
-        })
-    }
-
-    /// `fence`, awaitable.
-    fn fence_async<'py>(&self, py: Python<'py>, series: &str) -> PyResult<Bound<'py, PyAny>> {
-        let (h, series) = (self.inner.clone(), series.to_string());
-        awaitable(py, async move { Ok(h.fence(&series).await?.map(|t| t.0)) })
     }
 }
 
