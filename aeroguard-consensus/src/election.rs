@@ -283,13 +283,22 @@ impl Leadership {
 
     /// Resolves when the leadership can no longer be trusted, with the reason.
     pub async fn lost(&self) -> LossReason {
-        if let Some(reason) = self.loss() {
-            return reason;
-        }
+        self.loss_notice().await
+    }
+
+    /// [`lost`](Self::lost) as a future that holds no borrow of the term: one task waits on it while another
+    /// resigns (which it then reports), or drops the term ([`LossReason::Closed`]).
+    pub fn loss_notice(&self) -> impl std::future::Future<Output = LossReason> + Send + 'static {
+        let now = self.loss();
         let mut rx = self.status.clone();
-        match rx.wait_for(|s| s.is_some()).await {
-            Ok(s) => (*s).unwrap_or(LossReason::Closed),
-            Err(_) => LossReason::Closed,
+        async move {
+            if let Some(reason) = now {
+                return reason;
+            }
+            match rx.wait_for(|s| s.is_some()).await {
+                Ok(s) => (*s).unwrap_or(LossReason::Closed),
+                Err(_) => LossReason::Closed,
+            }
         }
     }
 

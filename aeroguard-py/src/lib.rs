@@ -25,6 +25,7 @@ mod recipe;
 mod round;
 mod rul;
 mod runtime;
+mod session;
 mod verdict;
 mod watch;
 

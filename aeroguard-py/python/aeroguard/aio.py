@@ -55,6 +55,10 @@ class Leadership:
     async def resign(self) -> None:
         await self._inner.resign_async()
 
+    async def lost(self) -> str:
+        """Waits until the leadership can no longer be trusted; returns why (cancel it to stop waiting)."""
+        return await self._inner.lost_async()
+
 
 class Election:
     """An election; see :class:`aeroguard.Election`."""
@@ -237,6 +241,14 @@ class Client:
     def config(self, key: str) -> AsyncIterator[Tuple[int, bytes]]:
         """``key``'s value now and every newer one: ``async for version, value in client.config(key)``."""
         return self._inner.config_async(key)
+
+    def session_states(self) -> AsyncIterator[Tuple[str, int]]:
+        """Each change of the session's state: ``async for state, epoch in client.session_states()``."""
+        return self._inner.session_states_async()
+
+    @property
+    def session_state(self) -> Tuple[str, int]:
+        return self._inner.session_state
 
     def round_leader(
         self, name: str, service: str, *, deadline: float = 1.0, quorum: str = "majority"

@@ -37,10 +37,12 @@ impl<'py> IntoPyObject<'py> for Bytes {
     }
 }
 
-/// What a watch yields: a service's members, or a config value with its version.
+/// What a watch yields: a service's members, a config value with its version, or a session state with its
+/// epoch.
 pub(crate) enum Event {
     Members(Vec<String>),
     Config(u64, Vec<u8>),
+    Session(String, u64),
 }
 
 impl<'py> IntoPyObject<'py> for Event {
@@ -52,6 +54,7 @@ impl<'py> IntoPyObject<'py> for Event {
         match self {
             Event::Members(nodes) => Ok(nodes.into_pyobject(py)?.into_any()),
             Event::Config(version, value) => Ok((version, Bytes(value)).into_pyobject(py)?.into_any()),
+            Event::Session(state, epoch) => Ok((state, epoch).into_pyobject(py)?.into_any()),
         }
     }
 }

@@ -35,11 +35,19 @@ impl History {
         History { inner }
     }
 
-    fn appending(&self, series: &str, token: u64, points: &[Bound<'_, PyAny>], owner: &str) -> PyResult<Fut<()>> {
+    fn appending(
+        &self,
+        series: &str,
+        token: u64,
+        points: &[Bound<'_, PyAny>],
+        owner: &str,
+    ) -> PyResult<Fut<()>> {
         let out = parse_points(points)?;
         let (h, series) = (self.inner.clone(), series.to_string());
         let writer = Writer::new(FencingToken(token), owner);
-        Ok(Box::pin(async move { Ok(h.append(&series, &writer, &out).await?) }))
+        Ok(Box::pin(
+            async move { Ok(h.append(&series, &writer, &out).await?) },
+        ))
     }
 
     fn ranging(&self, series: &str, from_ms: i64, to_ms: i64, detail: bool) -> Fut<Vec<OutPoint>> {
@@ -56,7 +64,13 @@ impl History {
     fn bucketing(&self, series: &str, from_ms: i64, to_ms: i64) -> Fut<Vec<PyBucket>> {
         let (h, series) = (self.inner.clone(), series.to_string());
         let (from, to) = (Timestamp::from_millis(from_ms), Timestamp::from_millis(to_ms));
-        Box::pin(async move { Ok(h.buckets(&series, from, to).await?.into_iter().map(bucket).collect()) })
+        Box::pin(async move {
+            Ok(h.buckets(&series, from, to)
+                .await?
+                .into_iter()
+                .map(bucket)
+                .collect())
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -80,7 +94,11 @@ impl History {
         let writer = Writer::new(FencingToken(token), owner);
         Ok(Box::pin(async move {
             let c = h.compact(&series, &writer, now, &retention).await?;
-            Ok(Compaction::from([("dropped", c.dropped), ("folded", c.folded), ("steps", u64::from(c.steps))]))
+            Ok(Compaction::from([
+                ("dropped", c.dropped),
+                ("folded", c.folded),
+                ("steps", u64::from(c.steps)),
+            ]))
         }))
     }
 
@@ -170,7 +188,10 @@ impl History {
         bucket: f64,
         now_ms: Option<i64>,
     ) -> crate::errors::Result<Compaction> {
-        block(py, self.compacting(series, token.0, owner, keep, raw, bucket, now_ms)?)?
+        block(
+            py,
+            self.compacting(series, token.0, owner, keep, raw, bucket, now_ms)?,
+        )?
     }
 
     /// The highest token the series has accepted, or None.

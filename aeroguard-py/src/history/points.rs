@@ -38,9 +38,10 @@ pub(crate) fn parse_points(points: &[Bound<'_, PyAny>]) -> crate::errors::Result
             point.alarm = alarm.extract().map_err(|_| shape())?;
         }
         if let Some(detail) = items.get(3).filter(|d| !d.is_none()) {
-            point.detail = Some(to_json(detail).map_err(|e| {
-                PyValueError::new_err(format!("points[{i}].detail: {}", e.value(p.py())))
-            })?);
+            point.detail =
+                Some(to_json(detail).map_err(|e| {
+                    PyValueError::new_err(format!("points[{i}].detail: {}", e.value(p.py())))
+                })?);
         }
         out.push(point);
     }
@@ -49,11 +50,7 @@ pub(crate) fn parse_points(points: &[Bound<'_, PyAny>]) -> crate::errors::Result
 
 /// A JSON-like Python value (through `json.dumps`), at most [`MAX_DETAIL_BYTES`].
 pub(crate) fn to_json(v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
-    let text: String = v
-        .py()
-        .import("json")?
-        .call_method1("dumps", (v,))?
-        .extract()?;
+    let text: String = v.py().import("json")?.call_method1("dumps", (v,))?.extract()?;
     if text.len() > MAX_DETAIL_BYTES {
         return Err(PyValueError::new_err(format!(
             "{} bytes as JSON, at most {MAX_DETAIL_BYTES}",

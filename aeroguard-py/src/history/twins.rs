@@ -72,7 +72,10 @@ impl History {
         bucket: f64,
         now_ms: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        awaitable(py, self.compacting(series, token.0, owner, keep, raw, bucket, now_ms)?)
+        awaitable(
+            py,
+            self.compacting(series, token.0, owner, keep, raw, bucket, now_ms)?,
+        )
     }
 
     /// `fence`, awaitable.
