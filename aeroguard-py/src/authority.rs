@@ -5,42 +5,9 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 
 use crate::runtime::{block, seconds};
-use aeroguard_consensus::redis::{RedisCredentials, RedisElectionAuthority, RedisOptions, RedisTls};
+use aeroguard_consensus::redis::{RedisElectionAuthority, RedisOptions};
 
-/// Redis options from the keyword arguments `Client` and `ElectionAuthority` share.
-#[allow(clippy::too_many_arguments)]
-pub fn redis_options(
-    url: Option<String>,
-    sentinels: Option<Vec<String>>,
-    master: &str,
-    session: std::time::Duration,
-    redis_auth: Option<String>,
-    sentinel_auth: Option<String>,
-    redis_ca: Option<String>,
-) -> crate::errors::Result<RedisOptions> {
-    let mut options = match (url, sentinels) {
-        (Some(u), None) => RedisOptions::direct(u),
-        (None, Some(s)) => {
-            let refs: Vec<&str> = s.iter().map(String::as_str).collect();
-            RedisOptions::sentinel(&refs, master)
-        }
-        (None, None) => RedisOptions::direct("redis://127.0.0.1:6379"),
-        (Some(_), Some(_)) => {
-            return Err(crate::errors::value_error("give url or sentinels, not both"));
-        }
-    }
-    .with_session_timeout(session);
-    if let Some(c) = redis_auth {
-        options = options.with_credentials(RedisCredentials::parse(&c)?);
-    }
-    if let Some(path) = redis_ca {
-        options = options.with_tls(RedisTls::from_ca_file(path)?);
-    }
-    if let Some(c) = sentinel_auth {
-        options = options.with_sentinel_credentials(RedisCredentials::parse(&c)?);
-    }
-    Ok(options)
-}
+use crate::redis_args::RedisArgs;
 
 /// Serves the Redis election writes of `members` until closed. Use it as a context manager.
 #[pyclass(module = "aeroguard")]
@@ -64,10 +31,10 @@ impl ElectionAuthority {
 #[pymethods]
 impl ElectionAuthority {
     /// `instance` names this authority (distinct per running one); `members`, the nodes it serves; the rest as
-    /// `Client`'s Redis arguments, `redis_auth` being the authority's own login; with `connect=False` it
-    /// serves from `start()` (or `await start_async()`).
+    /// `Client`'s Redis arguments, `redis_auth` being the authority's own login (`redis_prefix` must be the
+    /// members'); with `connect=False` it serves from `start()` (or `await start_async()`).
     #[new]
-    #[pyo3(signature = (*, members, instance = "authority-1", url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, redis_auth = None, sentinel_auth = None, redis_ca = None, connect = true))]
+    #[pyo3(signature = (*, members, instance = "authority-1", url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, redis_auth = None, sentinel_auth = None, redis_ca = None, redis_cert = None, redis_key = None, redis_prefix = None, min_replicas = 0, replica_timeout = 1.0, connect = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -80,18 +47,28 @@ impl ElectionAuthority {
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
+        redis_cert: Option<String>,
+        redis_key: Option<String>,
+        redis_prefix: Option<String>,
+        min_replicas: u32,
+        replica_timeout: f64,
         connect: bool,
     ) -> crate::errors::Result<Self> {
-        let session = seconds("session_timeout", session_timeout)?;
-        let options = redis_options(
+        let options = RedisArgs {
             url,
             sentinels,
-            master,
-            session,
-            redis_auth,
+            master: master.to_string(),
+            session: seconds("session_timeout", session_timeout)?,
+            auth: redis_auth,
             sentinel_auth,
-            redis_ca,
-        )?;
+            ca: redis_ca,
+            cert: redis_cert,
+            key: redis_key,
+            prefix: redis_prefix,
+            min_replicas,
+            replica_timeout,
+        }
+        .options()?;
         let node = |n: &str| {
             n.parse()
                 .map_err(|e: aeroguard_core::Error| crate::errors::value_error(format!("{n:?}: {e}")))

@@ -78,6 +78,12 @@ create_exception!(
     CoordinationError,
     "The backend refused the credentials, or the identity may not do this (an ACL)."
 );
+create_exception!(
+    aeroguard,
+    NotReplicatedError,
+    CoordinationError,
+    "A write reached the master but not the replicas `min_replicas` asks for in time (a failover may lose it)."
+);
 
 /// Registers the exceptions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -94,6 +100,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FencedError", py.get_type::<FencedError>())?;
     m.add("LeadershipLostError", py.get_type::<LeadershipLostError>())?;
     m.add("AccessDeniedError", py.get_type::<AccessDeniedError>())?;
+    m.add("NotReplicatedError", py.get_type::<NotReplicatedError>())?;
     Ok(())
 }
 
@@ -155,6 +162,7 @@ pub fn consensus(e: aeroguard_consensus::Error) -> PyErr {
         E::NotFound { .. } => NotFoundError::new_err(text),
         E::Fenced { .. } | E::FenceHeld { .. } => FencedError::new_err(text),
         E::LeadershipLost { .. } => LeadershipLostError::new_err(text),
+        E::NotReplicated { .. } => NotReplicatedError::new_err(text),
         E::Unauthorized { .. } | E::Forbidden { .. } => AccessDeniedError::new_err(text),
         E::InvalidName { .. } | E::InvalidParameter { .. } | E::Invalid { .. } => PyValueError::new_err(text),
         _ => CoordinationError::new_err(text),

@@ -22,6 +22,7 @@ mod model;
 mod params;
 mod queue;
 mod recipe;
+mod redis_args;
 mod round;
 mod rul;
 mod runtime;

@@ -20,6 +20,7 @@ __all__ = [
     "FencedError",
     "LeadershipLostError",
     "AccessDeniedError",
+    "NotReplicatedError",
     "AsyncWatch",
     "fuse",
     "fuse_rows",
@@ -75,6 +76,7 @@ class NotFoundError(CoordinationError): ...
 class FencedError(CoordinationError): ...
 class LeadershipLostError(CoordinationError): ...
 class AccessDeniedError(CoordinationError): ...
+class NotReplicatedError(CoordinationError): ...
 
 @final
 class Estimate:
@@ -540,6 +542,11 @@ class ElectionAuthority:
         redis_auth: Optional[str] = None,
         sentinel_auth: Optional[str] = None,
         redis_ca: Optional[str] = None,
+        redis_cert: Optional[str] = None,
+        redis_key: Optional[str] = None,
+        redis_prefix: Optional[str] = None,
+        min_replicas: int = 0,
+        replica_timeout: float = 1.0,
         connect: bool = True,
     ) -> ElectionAuthority: ...
     @property
@@ -570,9 +577,15 @@ class Client:
         zk_members: Optional[Dict[str, str]] = None,
         zk_sasl: Optional[str] = None,
         zk_node_sasl: Optional[str] = None,
+        zk_root: Optional[str] = None,
         redis_auth: Optional[str] = None,
         sentinel_auth: Optional[str] = None,
         redis_ca: Optional[str] = None,
+        redis_cert: Optional[str] = None,
+        redis_key: Optional[str] = None,
+        redis_prefix: Optional[str] = None,
+        min_replicas: int = 0,
+        replica_timeout: float = 1.0,
         election_authority: bool = False,
         connect: bool = True,
     ) -> Client: ...

@@ -59,11 +59,15 @@ impl Client {
     /// writes its candidacies and answers, which no other member can then withdraw) or `"redis"` (`url`, or
     /// `sentinels` and `master`;
     /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
-    /// certificate (PEM) for TLS to servers and Sentinels; `election_authority`, for a login that may not write
-    /// elections: an `ElectionAuthority` runs them). With `connect=False` nothing is opened until `start()` (as
+    /// certificate (PEM) for TLS to servers and Sentinels, with `redis_cert` and `redis_key` the paths of this
+    /// client's certificate and key for servers that authenticate clients by certificate; `redis_prefix`, the
+    /// prefix of every key (default `aeroguard`: an ACL user limited to `~other:*` works under `other`);
+    /// `min_replicas`, the replicas each write must reach within `replica_timeout` seconds (Redis `WAIT`),
+    /// else `NotReplicatedError`; `election_authority`, for a login that may not write elections: an
+    /// `ElectionAuthority` runs them). `zk_root` is the ZooKeeper root znode (default `/aeroguard`). With `connect=False` nothing is opened until `start()` (as
     /// Kazoo's client), or `await start_async()` from asyncio (`aeroguard.aio`).
     #[new]
-    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, zk_node_sasl = None, redis_auth = None, sentinel_auth = None, redis_ca = None, election_authority = false, connect = true))]
+    #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, zk_node_sasl = None, zk_root = None, redis_auth = None, sentinel_auth = None, redis_ca = None, redis_cert = None, redis_key = None, redis_prefix = None, min_replicas = 0, replica_timeout = 1.0, election_authority = false, connect = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -79,9 +83,15 @@ impl Client {
         zk_members: Option<std::collections::BTreeMap<String, String>>,
         zk_sasl: Option<String>,
         zk_node_sasl: Option<String>,
+        zk_root: Option<String>,
         redis_auth: Option<String>,
         sentinel_auth: Option<String>,
         redis_ca: Option<String>,
+        redis_cert: Option<String>,
+        redis_key: Option<String>,
+        redis_prefix: Option<String>,
+        min_replicas: u32,
+        replica_timeout: f64,
         election_authority: bool,
         connect: bool,
     ) -> crate::errors::Result<Self> {
@@ -115,18 +125,28 @@ impl Client {
                     sasl: zk_sasl,
                     node_sasl: zk_node_sasl,
                 };
-                Pending::ZooKeeper(id, zk_options(hosts, session, logins)?)
+                let mut options = zk_options(hosts, session, logins)?;
+                if let Some(root) = zk_root {
+                    options = options.with_root(root);
+                }
+                Pending::ZooKeeper(id, options)
             }
             "redis" => {
-                let mut options = crate::authority::redis_options(
+                let mut options = crate::redis_args::RedisArgs {
                     url,
                     sentinels,
-                    master,
+                    master: master.to_string(),
                     session,
-                    redis_auth,
+                    auth: redis_auth,
                     sentinel_auth,
-                    redis_ca,
-                )?;
+                    ca: redis_ca,
+                    cert: redis_cert,
+                    key: redis_key,
+                    prefix: redis_prefix,
+                    min_replicas,
+                    replica_timeout,
+                }
+                .options()?;
                 if election_authority {
                     options = options.with_election_authority();
                 }
