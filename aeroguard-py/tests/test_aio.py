@@ -19,6 +19,7 @@ RENAMED = {
     ("Queue", "__len__"): ("Queue", "length"),
     ("Client", "watch_members"): ("Client", "members"),
     ("Client", "watch_config"): ("Client", "config"),
+    ("Leadership", "wait_lost"): ("Leadership", "lost"),
 }
 
 

@@ -56,6 +56,7 @@ from aeroguard.detect import (
 )
 from aeroguard.fusion import STRATEGIES, fuse, fuse_rows
 from aeroguard.members import Member
+from aeroguard.config import TypedConfig
 from aeroguard.prognostics import Forecaster, HealthTracker, LifeStream, RemainingLife, SensorHealth
 from aeroguard import aio
 
@@ -99,6 +100,7 @@ __all__ = [
     "Relations",
     "RemainingLife",
     "Surprise",
+    "TypedConfig",
     "Registration",
     "RoundFollower",
     "RoundLeader",

@@ -23,8 +23,11 @@ from aeroguard import _aeroguard
 
 T = TypeVar("T")
 
+from aeroguard.config import AsyncTypedConfig as TypedConfig
+
 __all__ = [
     "Client",
+    "TypedConfig",
     "Delivery",
     "Election",
     "ElectionAuthority",
