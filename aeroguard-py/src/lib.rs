@@ -19,6 +19,7 @@ mod history;
 mod ints;
 mod member;
 mod model;
+mod outbox;
 mod params;
 mod queue;
 mod recipe;
@@ -53,6 +54,9 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<verdict::MemberRecord>()?;
     m.add_class::<verdict::Integrity>()?;
     m.add_class::<history::History>()?;
+    m.add_class::<outbox::Outbox>()?;
+    m.add_class::<outbox::HistoryOutbox>()?;
+    m.add_class::<outbox::ForwardPass>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<authority::ElectionAuthority>()?;
     m.add_class::<election::Election>()?;

@@ -57,6 +57,7 @@ from aeroguard.detect import (
 from aeroguard.fusion import STRATEGIES, fuse, fuse_rows
 from aeroguard.members import Member
 from aeroguard.config import TypedConfig
+from aeroguard.outbox import ForwardPass, HistoryOutbox, Outbox
 from aeroguard.prognostics import Forecaster, HealthTracker, LifeStream, RemainingLife, SensorHealth
 from aeroguard import aio
 
@@ -84,6 +85,9 @@ __all__ = [
     "FusionError",
     "HealthTracker",
     "History",
+    "HistoryOutbox",
+    "ForwardPass",
+    "Outbox",
     "Integrity",
     "IsolationForest",
     "Leadership",

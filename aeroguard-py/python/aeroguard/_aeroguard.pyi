@@ -1,5 +1,7 @@
 """Type stubs of the Rust extension module (checked against it by mypy's stubtest)."""
 
+import os
+
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
@@ -41,6 +43,9 @@ __all__ = [
     "MemberRecord",
     "Integrity",
     "History",
+    "Outbox",
+    "HistoryOutbox",
+    "ForwardPass",
     "Client",
     "ElectionAuthority",
     "Election",
@@ -458,6 +463,36 @@ class History:
         now_ms: Optional[int] = None,
     ) -> Awaitable[Dict[str, int]]: ...
     def fence_async(self, series: str) -> Awaitable[Optional[int]]: ...
+
+@final
+class ForwardPass:
+    @property
+    def sent(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def stopped(self) -> Optional[str]: ...
+
+@final
+class Outbox:
+    def __new__(
+        cls, path: Union[str, "os.PathLike[str]"], *, max_bytes: int = ..., max_entries: int = 1000000, when_full: str = "drop_oldest"
+    ) -> Outbox: ...
+    def push(self, record: Any, *, precious: bool = False) -> int: ...
+    def forward(self, deliver: Callable[[Any], Any]) -> ForwardPass: ...
+    def stats(self) -> Dict[str, int]: ...
+    def __len__(self) -> int: ...
+
+@final
+class HistoryOutbox:
+    def __new__(
+        cls, path: Union[str, "os.PathLike[str]"], *, max_bytes: int = ..., max_entries: int = 1000000, when_full: str = "drop_oldest"
+    ) -> HistoryOutbox: ...
+    def append(self, series: str, token: int, points: Sequence[Any], *, owner: str) -> int: ...
+    def forward(self, history: History) -> ForwardPass: ...
+    def forward_async(self, history: History) -> Awaitable[ForwardPass]: ...
+    def stats(self) -> Dict[str, int]: ...
+    def __len__(self) -> int: ...
 
 @final
 class Leadership:

@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from aeroguard import _aeroguard
 
@@ -32,6 +32,7 @@ __all__ = [
     "Election",
     "ElectionAuthority",
     "History",
+    "HistoryOutbox",
     "Leadership",
     "Queue",
     "RoundFollower",
@@ -296,3 +297,25 @@ class ElectionAuthority:
     async def close(self) -> None:
         await self._inner.close_async()
 
+
+
+class HistoryOutbox:
+    """Fenced history appends kept on disk until delivered; see :class:`aeroguard.HistoryOutbox`. ``append``
+    writes to local disk and returns at once; ``forward`` is awaitable."""
+
+    def __init__(self, path: str, **limits: Any) -> None:
+        self._inner = _aeroguard.HistoryOutbox(path, **limits)
+
+    def append(self, series: str, token: int, points: List[Any], *, owner: str) -> int:
+        return self._inner.append(series, token, points, owner=owner)
+
+    async def forward(self, history: Union[History, _aeroguard.History]) -> _aeroguard.ForwardPass:
+        """One pass delivering the appends to ``history`` (an ``aio.History`` or an ``aeroguard.History``)."""
+        inner = history._inner if isinstance(history, History) else history
+        return await self._inner.forward_async(inner)
+
+    def stats(self) -> Dict[str, int]:
+        return self._inner.stats()
+
+    def __len__(self) -> int:
+        return len(self._inner)

@@ -57,8 +57,7 @@ impl Client {
     /// `zk_sasl`, a shared SASL login `user:password` that opens the session on an ensemble that admits SASL
     /// logins only; `zk_node_sasl`, in its place, this node's own SASL login, whose identity `sasl:user` alone
     /// writes its candidacies and answers, which no other member can then withdraw) or `"redis"` (`url`, or
-    /// `sentinels` and `master`;
-    /// `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
+    /// `sentinels` and `master`; `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
     /// certificate (PEM) for TLS to servers and Sentinels, with `redis_cert` and `redis_key` the paths of this
     /// client's certificate and key for servers that authenticate clients by certificate; `redis_prefix`, the
     /// prefix of every key (default `aeroguard`: an ACL user limited to `~other:*` works under `other`);
