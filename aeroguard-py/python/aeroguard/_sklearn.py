@@ -7,6 +7,7 @@ import inspect
 from typing import Any, Dict, List
 
 import numpy as np
+import numpy.typing as npt
 
 from aeroguard import _aeroguard
 
@@ -48,7 +49,7 @@ except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
     class OutlierMixin:  # type: ignore[no-redef]
         """scikit-learn's ``fit_predict`` for outlier detectors."""
 
-        def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        def fit_predict(self, X: Any, y: Any = None) -> npt.NDArray[Any]:
             return self.fit(X).predict(X)  # type: ignore[attr-defined,no-any-return]
 
 
@@ -75,7 +76,7 @@ def _restore_ensemble(text: str) -> _aeroguard.Ensemble:
     return _aeroguard.Ensemble.load(text)
 
 
-def _checked(est: Any, x: np.ndarray, reset: bool) -> np.ndarray:
+def _checked(est: Any, x: npt.NDArray[Any], reset: bool) -> npt.NDArray[Any]:
     """Checks a float64 matrix as scikit-learn does, with its messages, in about a microsecond."""
     name = type(est).__name__
     n, d = x.shape
@@ -93,7 +94,7 @@ def _checked(est: Any, x: np.ndarray, reset: bool) -> np.ndarray:
     return x
 
 
-def _rows(est: Any, X: Any, reset: bool) -> np.ndarray:
+def _rows(est: Any, X: Any, reset: bool) -> npt.NDArray[Any]:
     """``X`` as a float64 matrix, checked as scikit-learn checks it (shape, finiteness, feature count).
 
     A float64 matrix (the common case, and every streaming call) is checked here directly; anything else (lists,

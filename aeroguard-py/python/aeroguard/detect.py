@@ -17,6 +17,7 @@ import json
 from typing import Any, Dict, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from aeroguard import _aeroguard
 from aeroguard._sklearn import (
@@ -47,7 +48,7 @@ class _Detector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         self.offset_ = -self.model_.threshold
         return self
 
-    def anomaly_score(self, X: Any, times_ms: Any = None) -> np.ndarray:
+    def anomaly_score(self, X: Any, times_ms: Any = None) -> npt.NDArray[Any]:
         """AeroGuard's own score: higher is more anomalous; above ``threshold_`` is an anomaly. With ``times_ms``
         (one per row, ms since the epoch) rules that persist in seconds count the rows' own times."""
         m = self._fitted()
@@ -58,19 +59,19 @@ class _Detector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     def threshold_(self) -> float:
         return self._fitted().threshold
 
-    def score_samples(self, X: Any) -> np.ndarray:
+    def score_samples(self, X: Any) -> npt.NDArray[Any]:
         """scikit-learn's sign: higher is more normal."""
         return -self.anomaly_score(X)
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: Any) -> npt.NDArray[Any]:
         """Negative for outliers, as scikit-learn's ``score_samples(X) - offset_``."""
         return np.asarray(self.score_samples(X) - self.offset_)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> npt.NDArray[Any]:
         """+1 for inliers, -1 for outliers."""
         return np.where(self.decision_function(X) < 0, -1, 1)
 
-    def is_anomaly(self, X: Any, times_ms: Any = None) -> np.ndarray:
+    def is_anomaly(self, X: Any, times_ms: Any = None) -> npt.NDArray[Any]:
         """True where the row's score is above the threshold (``times_ms`` as for ``anomaly_score``)."""
         return self.anomaly_score(X, times_ms) > self.threshold_
 

@@ -6,6 +6,7 @@ import datetime as _dt
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from aeroguard import _aeroguard
 
@@ -20,7 +21,7 @@ STRATEGIES = (
 )
 
 
-Times = Union[None, Sequence[Union[float, _dt.datetime]], np.ndarray]
+Times = Union[None, Sequence[Union[float, _dt.datetime]], npt.NDArray[Any]]
 Qualities = Optional[Sequence[Union[str, int, Any]]]
 
 
@@ -48,7 +49,7 @@ def _age_ms(max_age: Union[None, float, _dt.timedelta]) -> Optional[int]:
     return int(round(seconds * 1000))
 
 
-def _times_ms(times: Times) -> Optional[np.ndarray]:
+def _times_ms(times: Times) -> Optional[npt.NDArray[Any]]:
     if times is None:
         return None
     if isinstance(times, np.ndarray) and np.issubdtype(times.dtype, np.datetime64):
@@ -75,11 +76,11 @@ def _quality(q: Union[str, int, Any], i: int) -> str:
 
 
 def fuse(
-    values: Union[Sequence[float], np.ndarray],
+    values: Union[Sequence[float], npt.NDArray[Any]],
     *,
     strategy: str = "brooks_iyengar",
     f: Optional[int] = None,
-    half_width: Union[None, float, Sequence[float], np.ndarray] = None,
+    half_width: Union[None, float, Sequence[float], npt.NDArray[Any]] = None,
     sensors: Optional[Sequence[str]] = None,
     times: Times = None,
     qualities: Qualities = None,
@@ -129,7 +130,7 @@ def fuse(
 _QUALITY_CODES = {"good": 0, "uncertain": 1, "bad": 2}
 
 
-def _quality_codes(qualities: Any, shape: tuple[int, int]) -> np.ndarray:
+def _quality_codes(qualities: Any, shape: tuple[int, int]) -> npt.NDArray[Any]:
     """Quality codes (0 good, 1 uncertain, 2 bad) from a rows × tags array of names, status codes or
     ``StatusCode`` objects."""
     q = np.asarray(qualities)
@@ -138,7 +139,7 @@ def _quality_codes(qualities: Any, shape: tuple[int, int]) -> np.ndarray:
     if np.issubdtype(q.dtype, np.integer):
         if (q < 0).any() or (q >= 2**32).any():
             raise ValueError("qualities: OPC UA status codes lie in [0, 2**32)")
-        codes: np.ndarray = np.minimum((q.astype(np.int64) >> 30) & 0b11, 2).astype(np.uint8)
+        codes: npt.NDArray[Any] = np.minimum((q.astype(np.int64) >> 30) & 0b11, 2).astype(np.uint8)
         return codes
     out = np.empty(shape, dtype=np.uint8)
     for (r, c), v in np.ndenumerate(q):
@@ -146,7 +147,7 @@ def _quality_codes(qualities: Any, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _times_2d(times: Any, shape: tuple[int, int]) -> Optional[np.ndarray]:
+def _times_2d(times: Any, shape: tuple[int, int]) -> Optional[npt.NDArray[Any]]:
     """ms since the epoch, rows × tags, from a rows × tags array (or one time per row for every tag) of numpy
     datetime64 or epoch seconds."""
     if times is None:
@@ -169,11 +170,11 @@ def _times_2d(times: Any, shape: tuple[int, int]) -> Optional[np.ndarray]:
 
 
 def fuse_rows(
-    values: Union[Sequence[Sequence[float]], np.ndarray],
+    values: Union[Sequence[Sequence[float]], npt.NDArray[Any]],
     *,
     strategy: str = "brooks_iyengar",
     f: Optional[int] = None,
-    half_width: Union[None, float, Sequence[float], np.ndarray] = None,
+    half_width: Union[None, float, Sequence[float], npt.NDArray[Any]] = None,
     sensors: Optional[Sequence[str]] = None,
     times: Any = None,
     qualities: Any = None,
