@@ -84,6 +84,12 @@ create_exception!(
     CoordinationError,
     "A write reached the master but not the replicas `min_replicas` asks for in time (a failover may lose it)."
 );
+create_exception!(
+    aeroguard,
+    NotificationError,
+    AeroGuardError,
+    "A notification did not go through; its `permanent` attribute says whether sending it again can succeed."
+);
 
 /// Registers the exceptions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -101,6 +107,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LeadershipLostError", py.get_type::<LeadershipLostError>())?;
     m.add("AccessDeniedError", py.get_type::<AccessDeniedError>())?;
     m.add("NotReplicatedError", py.get_type::<NotReplicatedError>())?;
+    let notification = py.get_type::<NotificationError>();
+    // Set on each error raised; the class's own value is the safe reading (retry).
+    notification.setattr("permanent", false)?;
+    m.add("NotificationError", notification)?;
     Ok(())
 }
 

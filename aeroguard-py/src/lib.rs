@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod aio;
+mod alerts;
 mod authority;
 mod client;
 mod election;
@@ -54,6 +55,9 @@ fn _aeroguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<verdict::MemberRecord>()?;
     m.add_class::<verdict::Integrity>()?;
     m.add_class::<history::History>()?;
+    m.add_class::<alerts::Alerts>()?;
+    m.add_class::<alerts::AlertEvent>()?;
+    m.add_class::<alerts::notifiers::Notifier>()?;
     m.add_class::<outbox::Outbox>()?;
     m.add_class::<outbox::HistoryOutbox>()?;
     m.add_class::<outbox::ForwardPass>()?;

@@ -11,6 +11,10 @@ ZooKeeper or Redis. Everything runs in Rust; this package is a thin layer.
 """
 
 from aeroguard._aeroguard import (
+    AlertEvent,
+    Alerts,
+    Notifier,
+    NotificationError,
     AccessDeniedError,
     AeroGuardError,
     Client,
@@ -62,6 +66,10 @@ from aeroguard.prognostics import Forecaster, HealthTracker, LifeStream, Remaini
 from aeroguard import aio
 
 __all__ = [
+    "AlertEvent",
+    "Alerts",
+    "Notifier",
+    "NotificationError",
     "STRATEGIES",
     "aio",
     "LSTM",

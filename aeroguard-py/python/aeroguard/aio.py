@@ -33,6 +33,7 @@ __all__ = [
     "ElectionAuthority",
     "History",
     "HistoryOutbox",
+    "Notifier",
     "Leadership",
     "Queue",
     "RoundFollower",
@@ -319,3 +320,17 @@ class HistoryOutbox:
 
     def __len__(self) -> int:
         return len(self._inner)
+
+
+class Notifier:
+    """A notifier for asyncio; see :class:`aeroguard.Notifier` (wrap one: ``aio.Notifier(aeroguard.Notifier.webhook(url))``)."""
+
+    def __init__(self, inner: _aeroguard.Notifier) -> None:
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    async def notify(self, events: List[_aeroguard.AlertEvent]) -> None:
+        await self._inner.notify_async(events)
