@@ -181,7 +181,8 @@ impl Ensemble {
     fn save(&self) -> crate::errors::Result<String> {
         if let Some(name) = self.voter.members().iter().find_map(Member::python_name) {
             return Err(crate::errors::ModelError::new_err(format!(
-                "member {name} is a Python object: AeroGuard saves its own members only (save that one with its library)"
+                "member {name} is a Python object: AeroGuard saves its own members only \
+                 (save that one with its library)"
             ))
             .into());
         }

@@ -124,24 +124,29 @@ impl Outbox {
         let refuse = py.import("aeroguard.outbox")?.getattr("Refuse")?;
         let json = py.import("json")?;
         let _inside = runtime()?.enter();
-        let pass = futures_lite_block(self.inner.forward(|value: &serde_json::Value| {
-            let outcome = json
+        // Ctrl-C (or SystemExit) in the callback stops the pass, keeps the record, and is raised after it.
+        let mut interrupted: Option<PyErr> = None;
+        let pass = at_once(self.inner.forward(|value: &serde_json::Value| {
+            let outcome = match json
                 .call_method1("loads", (value.to_string(),))
                 .and_then(|record| deliver.call1((record,)))
-                .map_or_else(
-                    |e| {
-                        let why = e.value(py).to_string();
-                        if e.is_instance(py, &refuse) {
-                            Outcome::Refused(why)
-                        } else {
-                            Outcome::Retry(why)
-                        }
-                    },
-                    |_| Outcome::Sent,
-                );
+            {
+                Ok(_) => Outcome::Sent,
+                Err(e) if e.is_instance(py, &refuse) => Outcome::Refused(e.value(py).to_string()),
+                Err(e) => {
+                    let why = e.value(py).to_string();
+                    if !e.is_instance_of::<pyo3::exceptions::PyException>(py) {
+                        interrupted = Some(e);
+                    }
+                    Outcome::Retry(why)
+                }
+            };
             std::future::ready(outcome)
         }))?;
-        Ok(pass_of(pass))
+        match interrupted {
+            Some(e) => Err(e.into()),
+            None => Ok(pass_of(pass)),
+        }
     }
 
     /// `{"queued", "bytes", "max_bytes", "pushed", "sent", "refused", "dropped", "reopened"}`.
@@ -154,16 +159,17 @@ impl Outbox {
     }
 }
 
-/// Polls a future whose every await is ready (the outbox's pass over a callback that answers at once).
-fn futures_lite_block<F: std::future::Future>(fut: F) -> F::Output {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
+/// The outbox's pass over a callback that answers at once: it awaits nothing else, so one poll completes it
+/// (were that ever to change, this says so rather than spin).
+fn at_once<T>(
+    fut: impl std::future::Future<Output = aeroguard_consensus::Result<T>>,
+) -> crate::errors::Result<T> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(fut).poll(&mut cx) {
+        std::task::Poll::Ready(out) => Ok(out?),
+        std::task::Poll::Pending => Err(crate::errors::value_error(
+            "the outbox's pass waited on something other than the callback",
+        )),
     }
 }
 

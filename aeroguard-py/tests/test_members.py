@@ -58,6 +58,8 @@ def test_score_samples_only_takes_a_threshold_on_its_own_scale():
         aeroguard.Ensemble.of([ScoreOnly()])
     m = aeroguard.Member(ScoreOnly(), threshold=-1.5)
     assert m.threshold == 1.5
+    stricter = aeroguard.Member(lof, threshold=-0.2)  # decision_function below -0.2 is anomalous
+    assert stricter.kind == "sklearn" and stricter.threshold == 0.2
     ens = aeroguard.Ensemble.of([m])
     assert ens.decide(upset()[:1])[0].alarm
     assert not ens.decide(X[:1])[0].alarm

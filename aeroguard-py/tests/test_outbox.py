@@ -40,6 +40,21 @@ def test_records_wait_on_disk_for_the_link_and_go_in_order(tmp_path):
     assert box.stats()["sent"] == 4 and box.stats()["refused"] == 1 and box.stats()["queued"] == 0
 
 
+def test_ctrl_c_in_the_callback_stops_the_pass_and_keeps_the_record(tmp_path):
+    box = aeroguard.Outbox(tmp_path / "interrupted.redb")
+    box.push({"round": 1})
+    box.push({"round": 2})
+
+    def interrupted(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        box.forward(interrupted)
+    assert len(box) == 2
+    kept = []
+    assert box.forward(kept.append).sent == 2 and kept == [{"round": 1}, {"round": 2}]
+
+
 def test_limits_bound_what_a_dead_link_can_pile_up(tmp_path):
     box = aeroguard.Outbox(tmp_path / "small.redb", max_entries=3)
     box.push({"alarm": "firing"}, precious=True)
@@ -82,3 +97,34 @@ def test_a_deposed_leaders_buffered_appends_are_fenced_out(kind, tmp_path, uniqu
     assert h.range(series, detail=True)[-1] == (T0 + 3000, 2.1, True, {"votes": 2})
     if client:
         client.close()
+
+
+def test_an_async_sink_takes_the_records_in_order_and_a_cancelled_pass_keeps_the_rest(tmp_path):
+    box = aio.Outbox(str(tmp_path / "async.redb"))
+    for i in range(5):
+        box.push({"round": i})
+
+    async def main():
+        got = []
+
+        async def slow_sink(record):
+            await asyncio.sleep(0.05)
+            got.append(record["round"])
+
+        async def down(record):
+            raise ConnectionError("historian unreachable")
+
+        p = await box.forward(down)
+        assert (p.sent, p.stopped) == (0, "historian unreachable") and len(box) == 5
+        task = asyncio.ensure_future(box.forward(slow_sink))
+        await asyncio.sleep(0.12)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.2)  # the pass ends after the record in hand
+        taken = len(got)
+        assert 1 <= taken < 5 and len(box) == 5 - taken
+        p = await box.forward(slow_sink)
+        assert p.sent == 5 - taken and got == [0, 1, 2, 3, 4]
+
+    asyncio.run(main())

@@ -21,21 +21,47 @@ pub(super) fn connector(options: &ZkOptions) -> zk::Connector {
     connector
 }
 
+/// How often a refused SASL login is tried again before the refusal is reported, and the pause between tries.
+const SASL_RETRIES: u32 = 2;
+const SASL_PAUSE: Duration = Duration::from_millis(250);
+
 pub(super) async fn connect_client(options: &ZkOptions) -> Result<zk::Client> {
-    let client = connector(options)
-        .with_session_timeout(options.session.timeout)
-        .with_connection_timeout(options.connection_timeout)
-        .with_server_version(3, 8, 0)
-        .with_detached()
-        .connect(&options.hosts)
-        .await
-        .map_err(|e| auth_err(options, e))?;
+    let mut refused = 0;
+    let client = loop {
+        let connected = connector(options)
+            .with_session_timeout(options.session.timeout)
+            .with_connection_timeout(options.connection_timeout)
+            .with_server_version(3, 8, 0)
+            .with_detached()
+            .connect(&options.hosts)
+            .await;
+        match connected {
+            // A server has refused a valid DIGEST-MD5 login now and then while it logged in others at the same
+            // instant ("failed to SASL authenticate: {}" in its log, no reason given); the same login went
+            // through on the next try. A wrong password is refused every time, and reported after the tries.
+            Err(zk::Error::AuthFailed) if has_sasl(options) && refused < SASL_RETRIES => {
+                refused += 1;
+                tracing::warn!(try_again = refused, "the SASL login was refused; trying again");
+                tokio::time::sleep(SASL_PAUSE).await;
+            }
+            other => break other.map_err(|e| auth_err(options, e))?,
+        }
+    };
     // With `enforce.auth.enabled` a server closes the session of a client that sent no credentials on its
     // first request; one cheap read makes that a clear error here rather than a lost session later.
     match client.check_stat("/").await {
         Ok(_) => Ok(client),
         Err(e) => Err(auth_err(options, e)),
     }
+}
+
+fn has_sasl(options: &ZkOptions) -> bool {
+    #[cfg(feature = "zookeeper-sasl")]
+    if options.auth.as_ref().is_some_and(|a| a.sasl.is_some()) {
+        return true;
+    }
+    let _ = options;
+    false
 }
 
 /// A connection refused for want of credentials says so.

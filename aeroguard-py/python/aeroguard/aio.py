@@ -17,13 +17,14 @@ True
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from aeroguard import _aeroguard
+from aeroguard.config import AsyncTypedConfig as TypedConfig
 
 T = TypeVar("T")
-
-from aeroguard.config import AsyncTypedConfig as TypedConfig
 
 __all__ = [
     "Client",
@@ -34,6 +35,7 @@ __all__ = [
     "History",
     "HistoryOutbox",
     "Notifier",
+    "Outbox",
     "Leadership",
     "Queue",
     "RoundFollower",
@@ -334,3 +336,41 @@ class Notifier:
 
     async def notify(self, events: List[_aeroguard.AlertEvent]) -> None:
         await self._inner.notify_async(events)
+
+
+class Outbox:
+    """Records kept on disk until an async sink takes them; see :class:`aeroguard.Outbox`. ``push`` writes to
+    local disk and returns at once; ``forward`` awaits ``deliver(record)`` for each record, oldest first (the pass
+    runs in a worker thread that hands each record to this loop). Cancelling ``forward`` ends the pass after the
+    record in hand, which stays unless it was delivered."""
+
+    def __init__(self, path: str, **limits: Any) -> None:
+        self._inner = _aeroguard.Outbox(path, **limits)
+
+    def push(self, record: Any, *, precious: bool = False) -> int:
+        return self._inner.push(record, precious=precious)
+
+    async def forward(self, deliver: Callable[[Any], Awaitable[Any]]) -> _aeroguard.ForwardPass:
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+
+        def call(record: Any) -> Any:
+            if stop.is_set():
+                raise RuntimeError("the forward was cancelled")
+            return asyncio.run_coroutine_threadsafe(_awaited(deliver, record), loop).result()
+
+        try:
+            return await loop.run_in_executor(None, self._inner.forward, call)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    def stats(self) -> Dict[str, int]:
+        return self._inner.stats()
+
+    def __len__(self) -> int:
+        return len(self._inner)
+
+
+async def _awaited(deliver: Callable[[Any], Awaitable[Any]], record: Any) -> Any:
+    return await deliver(record)

@@ -8,7 +8,8 @@ strictly above ``threshold``):
 - a PyOD model (``decision_function`` higher for outliers, and ``threshold_``): its scores and threshold as they
   are;
 - a scikit-learn outlier detector (``decision_function`` negative for outliers): the negated decision
-  function, threshold 0;
+  function, threshold 0 (a ``threshold`` given is on the model's own scale: rows scoring below it are
+  anomalous);
 - a model with ``score_samples`` only (higher is more normal): the negated score, with ``threshold`` given on
   the model's own scale (rows scoring below it are anomalous);
 - a plain callable ``f(X)``: one score per row (or one boolean per row, ``True`` for anomalous), anomalous
@@ -95,7 +96,7 @@ def _threshold_of(model: Any, kind: str, given: Optional[float]) -> float:
     if kind == "pyod":
         value = float(given) if given is not None else float(model.threshold_)
     elif kind == "sklearn":
-        value = float(given) if given is not None else 0.0
+        value = -float(given) if given is not None else 0.0
     elif kind == "score_samples":
         if given is None:
             raise ValueError(

@@ -41,6 +41,11 @@ impl Client {
         })
     }
 
+    /// The concrete coordinator of a started Redis client, for its history store.
+    pub(crate) fn redis(&self) -> Option<Arc<aeroguard_consensus::redis::RedisCoordinator>> {
+        self.conn.get().and_then(|c| c.redis.clone())
+    }
+
     /// Keeps the session a start opened (a client started twice at once keeps the first).
     pub(crate) fn started(&self, conn: Conn) {
         if self.conn.set(conn).is_ok() {
@@ -57,14 +62,15 @@ impl Client {
     /// `zk_sasl`, a shared SASL login `user:password` that opens the session on an ensemble that admits SASL
     /// logins only; `zk_node_sasl`, in its place, this node's own SASL login, whose identity `sasl:user` alone
     /// writes its candidacies and answers, which no other member can then withdraw) or `"redis"` (`url`, or
-    /// `sentinels` and `master`; `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`, the path of the CA
-    /// certificate (PEM) for TLS to servers and Sentinels, with `redis_cert` and `redis_key` the paths of this
-    /// client's certificate and key for servers that authenticate clients by certificate; `redis_prefix`, the
-    /// prefix of every key (default `aeroguard`: an ACL user limited to `~other:*` works under `other`);
-    /// `min_replicas`, the replicas each write must reach within `replica_timeout` seconds (Redis `WAIT`),
-    /// else `NotReplicatedError`; `election_authority`, for a login that may not write elections: an
-    /// `ElectionAuthority` runs them). `zk_root` is the ZooKeeper root znode (default `/aeroguard`). With `connect=False` nothing is opened until `start()` (as
-    /// Kazoo's client), or `await start_async()` from asyncio (`aeroguard.aio`).
+    /// `sentinels` and `master`; `redis_auth` and `sentinel_auth`, ACL users as `user:password`; `redis_ca`,
+    /// the path of the CA certificate (PEM) for TLS to servers and Sentinels, with `redis_cert` and `redis_key`
+    /// the paths of this client's certificate and key for servers that authenticate clients by certificate;
+    /// `redis_prefix`, the prefix of every key (default `aeroguard`: an ACL user limited to `~other:*` works
+    /// under `other`); `min_replicas`, the replicas each write must reach within `replica_timeout` seconds
+    /// (Redis `WAIT`), else `NotReplicatedError`; `election_authority`, for a login that may not write
+    /// elections: an `ElectionAuthority` runs them). `zk_root` is the ZooKeeper root znode (default
+    /// `/aeroguard`). With `connect=False` nothing is opened until `start()` (as Kazoo's client), or `await
+    /// start_async()` from asyncio (`aeroguard.aio`).
     #[new]
     #[pyo3(signature = (backend = "memory", *, node, hosts = None, url = None, sentinels = None, master = "aeroguard", session_timeout = 4.0, zk_auth = None, zk_node_auth = None, zk_members = None, zk_sasl = None, zk_node_sasl = None, zk_root = None, redis_auth = None, sentinel_auth = None, redis_ca = None, redis_cert = None, redis_key = None, redis_prefix = None, min_replicas = 0, replica_timeout = 1.0, election_authority = false, connect = true))]
     #[allow(clippy::too_many_arguments)]
@@ -366,18 +372,6 @@ impl Client {
             inner: Arc::new(tokio::sync::Mutex::new(f)),
             last: Mutex::new(None),
         })
-    }
-
-    /// The fenced history store of this Redis client (`History.memory()` for one in this process).
-    fn history(&self) -> PyResult<crate::history::History> {
-        let coord = self.coord()?;
-        match self.conn.get().and_then(|c| c.redis.as_ref()) {
-            Some(c) => Ok(crate::history::History::new(Arc::new(c.history()))),
-            None => Err(PyValueError::new_err(format!(
-                "a {} client has no history store: use a Redis client, or History.memory()",
-                coord.backend()
-            ))),
-        }
     }
 
     /// Closes the session: its registrations, leadership and claims go at once (a client never started has

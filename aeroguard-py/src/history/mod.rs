@@ -199,3 +199,18 @@ impl History {
         block(py, self.fencing(series))?
     }
 }
+
+#[pymethods]
+impl crate::client::Client {
+    /// The fenced history store of this Redis client (`History.memory()` for one in this process).
+    fn history(&self) -> PyResult<History> {
+        let coord = self.coord()?;
+        match self.redis() {
+            Some(c) => Ok(History::new(Arc::new(c.history()))),
+            None => Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "a {} client has no history store: use a Redis client, or History.memory()",
+                coord.backend()
+            ))),
+        }
+    }
+}
