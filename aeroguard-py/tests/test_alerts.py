@@ -85,8 +85,10 @@ def marker(what):
 
 
 def firing(rule, series="pump-7"):
+    """An alert that fired on a sample 2 s old (samples are stamped when measured, a little before they are
+    sent: a resolution stamped ahead of Alertmanager's clock would not end the alert there yet)."""
     alerts = aeroguard.Alerts([{"name": rule, "above": 90.0}])
-    return alerts, alerts.observe(series, int(time.time() * 1000), 95.5)
+    return alerts, alerts.observe(series, int(time.time() * 1000) - 2000, 95.5)
 
 
 def test_an_https_webhook_is_delivered_and_a_wrong_token_refused():
@@ -132,7 +134,7 @@ def test_alertmanager_holds_the_alert_while_it_fires():
     asyncio.run(send(events))
     (held,) = alertmanager_alerts(series)
     assert held["status"]["state"] == "active" and held["labels"]["alertname"] == "pump-cavitation"
-    resolved = alerts.observe(series, int(time.time() * 1000) + 1, 50.0)
+    resolved = alerts.observe(series, int(time.time() * 1000) - 1000, 50.0)
     am.notify(resolved)
     assert alertmanager_alerts(series) == []
     with pytest.raises(aeroguard.NotificationError, match="unreachable"):
