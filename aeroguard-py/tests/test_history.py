@@ -47,6 +47,10 @@ def test_vote_records_travel_with_their_points(kind, unique):
         h.append(series, 7, [(T0 + 2000, 1.0, None, {"x": "a" * 70_000})], owner="n1")
     with pytest.raises(ValueError, match=r"points\[0\]\.detail"):
         h.append(series, 7, [(T0 + 2000, 1.0, None, {"x": object()})], owner="n1")
+    big = {"x": "a" * 60_000}  # under the per-point limit; 300 of them pass the per-call one
+    with pytest.raises(ValueError, match=r"points\[279\]\.detail: the details of one call pass"):
+        h.append(series, 7, [(T0 + 3000 + i, 1.0, None, big) for i in range(300)], owner="n1")
+    assert len(h.range(series)) == 2, "nothing of the refused call was stored"
     if client:
         client.close()
 

@@ -12,7 +12,11 @@ const MAX_POINTS: usize = 1_000_000;
 /// The largest detail of one point, as JSON.
 pub(crate) const MAX_DETAIL_BYTES: usize = 64 * 1024;
 
-/// Points from Python, at most [`MAX_POINTS`], each detail at most [`MAX_DETAIL_BYTES`] as JSON.
+/// The most detail bytes one call carries in all (a million points of 64 KiB each would be 64 GB).
+const MAX_CALL_DETAIL_BYTES: usize = 16 << 20;
+
+/// Points from Python, at most [`MAX_POINTS`], each detail at most [`MAX_DETAIL_BYTES`] as JSON and all of them
+/// at most [`MAX_CALL_DETAIL_BYTES`].
 pub(crate) fn parse_points(points: &[Bound<'_, PyAny>]) -> crate::errors::Result<Vec<Point>> {
     if points.len() > MAX_POINTS {
         return Err(crate::errors::value_error(format!(
@@ -21,6 +25,7 @@ pub(crate) fn parse_points(points: &[Bound<'_, PyAny>]) -> crate::errors::Result
         )));
     }
     let mut out = Vec::with_capacity(points.len());
+    let mut detail_bytes = 0usize;
     for (i, p) in points.iter().enumerate() {
         let shape = || {
             PyValueError::new_err(format!(
@@ -38,18 +43,24 @@ pub(crate) fn parse_points(points: &[Bound<'_, PyAny>]) -> crate::errors::Result
             point.alarm = alarm.extract().map_err(|_| shape())?;
         }
         if let Some(detail) = items.get(3).filter(|d| !d.is_none()) {
-            point.detail =
-                Some(to_json(detail).map_err(|e| {
-                    PyValueError::new_err(format!("points[{i}].detail: {}", e.value(p.py())))
-                })?);
+            let (value, bytes) = to_json(detail)
+                .map_err(|e| PyValueError::new_err(format!("points[{i}].detail: {}", e.value(p.py()))))?;
+            detail_bytes += bytes;
+            if detail_bytes > MAX_CALL_DETAIL_BYTES {
+                return Err(crate::errors::value_error(format!(
+                    "points[{i}].detail: the details of one call pass {MAX_CALL_DETAIL_BYTES} bytes; \
+                     append them in smaller calls"
+                )));
+            }
+            point.detail = Some(value);
         }
         out.push(point);
     }
     Ok(out)
 }
 
-/// A JSON-like Python value (through `json.dumps`), at most [`MAX_DETAIL_BYTES`].
-pub(crate) fn to_json(v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+/// A JSON-like Python value (through `json.dumps`), at most [`MAX_DETAIL_BYTES`], with its size as JSON.
+fn to_json(v: &Bound<'_, PyAny>) -> PyResult<(serde_json::Value, usize)> {
     let text: String = v.py().import("json")?.call_method1("dumps", (v,))?.extract()?;
     if text.len() > MAX_DETAIL_BYTES {
         return Err(PyValueError::new_err(format!(
@@ -57,7 +68,8 @@ pub(crate) fn to_json(v: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
             text.len()
         )));
     }
-    serde_json::from_str(&text).map_err(|e| PyValueError::new_err(e.to_string()))
+    let value = serde_json::from_str(&text).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((value, text.len()))
 }
 
 /// A point as Python gets it: `(at_ms, value, alarm)`, or with its detail when asked for.
